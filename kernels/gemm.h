@@ -1,0 +1,28 @@
+// GEMM kernels: C = alpha * op(A) · op(B) + beta * C, row-major, batched.
+//
+//   op(A): M x K   (A stored M x K, or K x M when trans_a)
+//   op(B): K x N   (B stored K x N, or N x K when trans_b)
+//   C:     M x N
+// Leading dimensions are in elements; batch i uses A + i*stride_a, B + i*stride_b,
+// C + i*stride_c. beta == 0 means C is write-only (it may hold NaN garbage).
+// Backward needs every transpose case: dA = dC · B^T, dB = A^T · dC.
+#pragma once
+
+#include "kernels/registry.h"
+
+namespace mg::kernels {
+
+struct GemmArgs {
+    bool trans_a = false, trans_b = false;
+    int64_t m = 0, n = 0, k = 0;
+    int64_t lda = 0, ldb = 0, ldc = 0;
+    int64_t batch = 1;
+    int64_t stride_a = 0, stride_b = 0, stride_c = 0;
+    double alpha = 1.0, beta = 0.0;
+};
+
+// a, b, c point to float or double, as the table's dtype says.
+using GemmFn = void(const GemmArgs& args, const void* a, const void* b, void* c);
+MG_KERNEL_TABLE(gemm, GemmFn)
+
+}  // namespace mg::kernels

@@ -1,0 +1,31 @@
+// The one list of built-in kernels. Each register_* function adds the variants of
+// one file (or family) to their op tables; kernels::init() calls this once.
+#include "kernels/registry.h"
+
+namespace mg::kernels {
+
+void register_cpu_elementwise();
+void register_cpu_reduce();
+void register_cpu_random();
+void register_cpu_index();
+void register_cpu_gemm();
+void register_cpu_conv();
+void register_cpu_pool();
+#ifdef MINIGEN_WITH_CUDA
+void register_cuda_kernels();
+#endif
+
+void register_all_kernels() {
+    register_cpu_elementwise();
+    register_cpu_reduce();
+    register_cpu_random();
+    register_cpu_index();
+    register_cpu_gemm();
+    register_cpu_conv();
+    register_cpu_pool();
+#ifdef MINIGEN_WITH_CUDA
+    register_cuda_kernels();
+#endif
+}
+
+}  // namespace mg::kernels
