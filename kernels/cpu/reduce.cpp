@@ -1,0 +1,135 @@
+// CPU reductions: sum, max, min over the reduced dims of ReduceArgs.
+//
+//   "reference": serial; each output folds its inputs in row-major order.
+//   "omp":       the same order per output, outputs split across threads; a
+//                reduction to few outputs (a full sum) is cut into fixed chunks of
+//                kChunk inputs whose partials are then folded in chunk order. The
+//                cut does not depend on the thread count, so neither does the result.
+// float32 sums accumulate in double: the cost is nil (memory-bound) and a 16M-element
+// sum stays accurate to float rounding.
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "kernels/reduce.h"
+
+namespace mg::kernels {
+namespace {
+
+constexpr int64_t kChunk = 1 << 16;
+
+template <class T> struct SumOp {
+    using Acc = std::conditional_t<std::is_integral_v<T>, int64_t, double>;
+    static Acc init() { return 0; }
+    static Acc fold(Acc a, T x) { return a + Acc(x); }
+    static Acc merge(Acc a, Acc b) { return a + b; }
+};
+template <class T> struct MaxOp {
+    using Acc = T;
+    static Acc init() { return std::numeric_limits<T>::has_infinity ? -std::numeric_limits<T>::infinity() : std::numeric_limits<T>::lowest(); }
+    static Acc fold(Acc a, T x) { return (x > a || x != x) ? x : a; }  // NaN propagates
+    static Acc merge(Acc a, Acc b) { return fold(a, b); }
+};
+template <class T> struct MinOp {
+    using Acc = T;
+    static Acc init() { return std::numeric_limits<T>::has_infinity ? std::numeric_limits<T>::infinity() : std::numeric_limits<T>::max(); }
+    static Acc fold(Acc a, T x) { return (x < a || x != x) ? x : a; }
+    static Acc merge(Acc a, Acc b) { return fold(a, b); }
+};
+
+// Offset of the input element for the k-th reduced index (row-major over red dims).
+inline int64_t red_offset(const ReduceArgs& r, int64_t k) {
+    int64_t off = 0;
+    for (int d = r.red_ndim - 1; d >= 0; --d) {
+        off += (k % r.red_sizes[d]) * r.red_strides[d];
+        k /= r.red_sizes[d];
+    }
+    return off;
+}
+
+// Folds reduced indices [begin, end) starting at input base offset `base`.
+template <class Op, class T>
+typename Op::Acc fold_range(const ReduceArgs& r, const T* x, int64_t base, int64_t begin, int64_t end) {
+    typename Op::Acc acc = Op::init();
+    if (r.red_ndim == 1) {
+        const int64_t s = r.red_strides[0];
+        for (int64_t k = begin; k < end; ++k) acc = Op::fold(acc, x[base + k * s]);
+        return acc;
+    }
+    // Innermost reduced dim as a tight loop.
+    const int last = r.red_ndim - 1;
+    const int64_t inner = r.red_sizes[last], s = r.red_strides[last];
+    int64_t k = begin;
+    while (k < end) {
+        int64_t j = k % inner;
+        int64_t stop = std::min(end, k + (inner - j));
+        int64_t off = base + red_offset(r, k - j);
+        for (int64_t t = j; t < j + (stop - k); ++t) acc = Op::fold(acc, x[off + t * s]);
+        k = stop;
+    }
+    return acc;
+}
+
+inline void out_offsets(const ReduceArgs& r, int64_t i, int64_t& out_off, int64_t& in_off) {
+    out_off = 0;
+    in_off = 0;
+    for (int d = r.out_ndim - 1; d >= 0; --d) {
+        int64_t idx = i % r.out_sizes[d];
+        i /= r.out_sizes[d];
+        out_off += idx * r.out_strides[d];
+        in_off += idx * r.in_strides[d];
+    }
+}
+
+template <class Op, class T, bool Parallel>
+void reduce(const ReduceArgs& r, void* out, const void* in) {
+    T* o = static_cast<T*>(out);
+    const T* x = static_cast<const T*>(in);
+    const int64_t n_out = r.out_numel, n_red = r.red_numel;
+    if (Parallel && n_out < 64 && n_red >= 4 * kChunk) {
+        // Few outputs, long reductions: fixed chunks, then an ordered merge.
+        const int64_t chunks = (n_red + kChunk - 1) / kChunk;
+        std::vector<typename Op::Acc> part(size_t(n_out * chunks));
+#pragma omp parallel for collapse(2) schedule(static)
+        for (int64_t i = 0; i < n_out; ++i)
+            for (int64_t c = 0; c < chunks; ++c) {
+                int64_t oo, io;
+                out_offsets(r, i, oo, io);
+                part[size_t(i * chunks + c)] = fold_range<Op>(r, x, io, c * kChunk, std::min(n_red, (c + 1) * kChunk));
+            }
+        for (int64_t i = 0; i < n_out; ++i) {
+            typename Op::Acc acc = part[size_t(i * chunks)];
+            for (int64_t c = 1; c < chunks; ++c) acc = Op::merge(acc, part[size_t(i * chunks + c)]);
+            int64_t oo, io;
+            out_offsets(r, i, oo, io);
+            o[oo] = T(acc);
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) if (Parallel && n_out * n_red >= (1 << 15) && n_out >= 2)
+    for (int64_t i = 0; i < n_out; ++i) {
+        int64_t oo, io;
+        out_offsets(r, i, oo, io);
+        o[oo] = T(fold_range<Op>(r, x, io, 0, n_red));
+    }
+}
+
+template <template <class> class Op>
+void add_reduce(OpTable<ReduceFn>& table) {
+    table.add("reference", Device::CPU, DType::Float32, &reduce<Op<float>, float, false>, 0, "serial, fixed order");
+    table.add("reference", Device::CPU, DType::Float64, &reduce<Op<double>, double, false>, 0, "serial, fixed order");
+    table.add("reference", Device::CPU, DType::Int64, &reduce<Op<int64_t>, int64_t, false>, 0, "serial, fixed order");
+    table.add("omp", Device::CPU, DType::Float32, &reduce<Op<float>, float, true>, 10, "outputs or fixed 64k chunks across threads");
+    table.add("omp", Device::CPU, DType::Float64, &reduce<Op<double>, double, true>, 10, "outputs or fixed 64k chunks across threads");
+}
+
+}  // namespace
+
+void register_cpu_reduce() {
+    add_reduce<SumOp>(sum_table());
+    add_reduce<MaxOp>(max_table());
+    add_reduce<MinOp>(min_table());
+}
+
+}  // namespace mg::kernels
