@@ -1,0 +1,135 @@
+// Index kernels, "reference": plain loops; OpenMP over rows for large sizes.
+//   take_along   x [R, C], idx [R, K] -> y [R, K]    y[r,k] = x[r, idx[r,k]]
+//   put_along    g [R, K], idx [R, K] -> x [R, C]    x = 0; x[r, idx[r,k]] += g[r,k]
+//   index_select x [V, D], idx [K]    -> y [K, D]    y[k,:] = x[idx[k], :]
+//   index_add    g [K, D], idx [K]    -> x [V, D]    x = 0; x[idx[k], :] += g[k,:]
+// put_along only writes inside its own row, so rows split across threads freely.
+// index_add sends many k to one destination row: each thread owns a block of
+// destination rows and scans every k in order, so each row sums its contributions in
+// k order whatever the thread count (bitwise the same result with 1 or 64 threads).
+// The op layer checks the indices; the kernels check them again so that a bad index
+// throws instead of touching memory out of bounds.
+#include <omp.h>
+
+#include <algorithm>
+
+#include "kernels/index.h"
+
+namespace mg::kernels {
+
+namespace {
+
+// Below this many elements moved a thread team costs more than the loop.
+constexpr int64_t kParallelMinElements = int64_t(1) << 15;
+
+void check_sizes(std::string_view op, int64_t a, int64_t b, int64_t k) {
+    MG_CHECK(a >= 0 && b >= 0 && k >= 0, "{}: negative size ({}, {}, {})", op, a, b, k);
+}
+
+// Counts the indices outside [0, bound); the kernels skip those and throw afterwards.
+int64_t count_out_of_range(const int64_t* idx, int64_t count, int64_t bound) {
+    int64_t bad = 0;
+    for (int64_t i = 0; i < count; ++i) bad += (idx[i] < 0 || idx[i] >= bound) ? 1 : 0;
+    return bad;
+}
+
+// y [R, K] = x [R, C] gathered along each row
+template <class T>
+void take_along_reference(int64_t rows, int64_t cols, int64_t k, const void* xv, const int64_t* idx, void* yv) {
+    check_sizes("take_along", rows, cols, k);
+    const T* x = static_cast<const T*>(xv);
+    T* y = static_cast<T*>(yv);
+    int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * k >= kParallelMinElements)
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t c = idx[r * k + j];
+            const bool ok = c >= 0 && c < cols;
+            bad += ok ? 0 : 1;
+            y[r * k + j] = ok ? x[r * cols + c] : T(0);
+        }
+    MG_CHECK(bad == 0, "take_along: {} indices outside [0, {})", bad, cols);
+}
+
+// x [R, C] = 0, then g [R, K] scattered (accumulating) along each row
+template <class T>
+void put_along_reference(int64_t rows, int64_t cols, int64_t k, const void* gv, const int64_t* idx, void* xv) {
+    check_sizes("put_along", rows, cols, k);
+    const T* g = static_cast<const T*>(gv);
+    T* x = static_cast<T*>(xv);
+    int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * std::max(k, cols) >= kParallelMinElements)
+    for (int64_t r = 0; r < rows; ++r) {
+        T* row = x + r * cols;
+        std::fill(row, row + cols, T(0));
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t c = idx[r * k + j];
+            if (c < 0 || c >= cols) {
+                ++bad;
+                continue;
+            }
+            row[c] += g[r * k + j];
+        }
+    }
+    MG_CHECK(bad == 0, "put_along: {} indices outside [0, {})", bad, cols);
+}
+
+// y [K, D] = rows idx of x [V, D]
+template <class T>
+void index_select_reference(int64_t v, int64_t d, int64_t k, const void* xv, const int64_t* idx, void* yv) {
+    check_sizes("index_select", v, d, k);
+    const T* x = static_cast<const T*>(xv);
+    T* y = static_cast<T*>(yv);
+    const int64_t bad = count_out_of_range(idx, k, v);
+    MG_CHECK(bad == 0, "index_select: {} indices outside [0, {})", bad, v);
+#pragma omp parallel for schedule(static) if (k * d >= kParallelMinElements)
+    for (int64_t j = 0; j < k; ++j) std::copy(x + idx[j] * d, x + (idx[j] + 1) * d, y + j * d);
+}
+
+// x [V, D] = 0, then x[idx[j], :] += g[j, :] for j = 0, 1, ... in order
+template <class T>
+void index_add_reference(int64_t v, int64_t d, int64_t k, const void* gv, const int64_t* idx, void* xv) {
+    check_sizes("index_add", v, d, k);
+    const T* g = static_cast<const T*>(gv);
+    T* x = static_cast<T*>(xv);
+    const int64_t bad = count_out_of_range(idx, k, v);
+    MG_CHECK(bad == 0, "index_add: {} indices outside [0, {})", bad, v);
+    const bool parallel = v > 1 && std::max(k, v) * d >= kParallelMinElements;
+#pragma omp parallel if (parallel)
+    {
+        // This thread's destination rows [first, end).
+        const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+        const int64_t first = v * t / nt, end = v * (t + 1) / nt;
+        std::fill(x + first * d, x + end * d, T(0));
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t row = idx[j];
+            if (row < first || row >= end) continue;
+            T* dst = x + row * d;
+            const T* src = g + j * d;
+            for (int64_t e = 0; e < d; ++e) dst[e] += src[e];
+        }
+    }
+}
+
+template <class T>
+void register_index_dtype() {
+    constexpr DType t = dtype_of<T>::value;
+    take_along_table().add("reference", Device::CPU, t, &take_along_reference<T>, 0,
+                           "gather along each row; threads over rows");
+    put_along_table().add("reference", Device::CPU, t, &put_along_reference<T>, 0,
+                          "scatter-add along each row; threads over rows (row-local, deterministic)");
+    index_select_table().add("reference", Device::CPU, t, &index_select_reference<T>, 0,
+                             "row copies; threads over selected rows");
+    index_add_table().add("reference", Device::CPU, t, &index_add_reference<T>, 0,
+                          "row adds in index order; threads own destination rows (deterministic)");
+}
+
+}  // namespace
+
+void register_cpu_index() {
+    register_index_dtype<float>();
+    register_index_dtype<double>();
+    register_index_dtype<int64_t>();
+}
+
+}  // namespace mg::kernels
