@@ -1,0 +1,97 @@
+// Activations. Each derivative is written with differentiable ops, so second
+// derivatives exist (piecewise-linear ones have a zero second derivative):
+//   relu'        = [x > 0]
+//   leaky_relu'  = [x > 0] + slope [x <= 0]
+//   elu'         = [x > 0] + (y + alpha) [x <= 0]      (y + alpha = alpha e^x there)
+//   tanh'        = 1 - y^2
+//   sigmoid'     = y (1 - y)
+//   softplus'    = sigmoid(x)
+//   erf'         = 2/sqrt(pi) e^(-x^2)
+//   gelu'        = Phi(x) + x phi(x)
+#include <cmath>
+
+#include "core/ops/dispatch.h"
+
+namespace mg {
+
+using namespace ops_detail;
+namespace K = kernels;
+
+Tensor relu(const Tensor& x) {
+    check_floating("relu", x);
+    Tensor y = unary_kernel(K::relu_table(), "relu", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("relu", y, {x}, [](const Tensor& g, const Tensor& y_) {
+        return Grads{mul(g, mask_as(gt(y_, 0.0), g.dtype()))};  // y > 0 exactly where x > 0
+    }, true);
+}
+
+Tensor leaky_relu(const Tensor& x, double slope) {
+    check_floating("leaky_relu", x);
+    Tensor y = unary_kernel(K::leaky_relu_table(), "leaky_relu", x, {slope, 0.0});
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("leaky_relu", y, {x}, [sx = SavedTensor(x), slope](const Tensor& g, const Tensor&) {
+        return Grads{where(gt(sx.get(), 0.0), g, mul(g, slope))};
+    });
+}
+
+Tensor elu(const Tensor& x, double alpha) {
+    check_floating("elu", x);
+    Tensor y = unary_kernel(K::elu_table(), "elu", x, {alpha, 0.0});
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("elu", y, {x}, [sx = SavedTensor(x), alpha](const Tensor& g, const Tensor& y_) {
+        return Grads{where(gt(sx.get(), 0.0), g, mul(g, add(y_, alpha)))};
+    }, true);
+}
+
+Tensor tanh(const Tensor& x) {
+    check_floating("tanh", x);
+    Tensor y = unary_kernel(K::tanh_table(), "tanh", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("tanh", y, {x}, [](const Tensor& g, const Tensor& y_) {
+        return Grads{mul(g, affine(square(y_), -1.0, 1.0))};
+    }, true);
+}
+
+Tensor sigmoid(const Tensor& x) {
+    check_floating("sigmoid", x);
+    Tensor y = unary_kernel(K::sigmoid_table(), "sigmoid", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("sigmoid", y, {x}, [](const Tensor& g, const Tensor& y_) {
+        return Grads{mul(g, mul(y_, affine(y_, -1.0, 1.0)))};
+    }, true);
+}
+
+Tensor softplus(const Tensor& x) {
+    check_floating("softplus", x);
+    Tensor y = unary_kernel(K::softplus_table(), "softplus", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("softplus", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+        return Grads{mul(g, sigmoid(sx.get()))};
+    });
+}
+
+Tensor erf(const Tensor& x) {
+    check_floating("erf", x);
+    Tensor y = unary_kernel(K::erf_table(), "erf", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("erf", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+        constexpr double k2OverSqrtPi = 1.12837916709551257390;
+        return Grads{mul(g, mul(exp(neg(square(sx.get()))), k2OverSqrtPi))};
+    });
+}
+
+Tensor gelu(const Tensor& x) {
+    check_floating("gelu", x);
+    Tensor y = unary_kernel(K::gelu_table(), "gelu", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("gelu", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+        constexpr double kInvSqrt2 = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040143267794;
+        Tensor x_ = sx.get();
+        Tensor cdf = affine(erf(mul(x_, kInvSqrt2)), 0.5, 0.5);
+        Tensor pdf = mul(exp(mul(square(x_), -0.5)), kInvSqrt2Pi);
+        return Grads{mul(g, add(cdf, mul(x_, pdf)))};
+    });
+}
+
+}  // namespace mg

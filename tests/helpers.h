@@ -1,0 +1,39 @@
+// Shared test helpers.
+#pragma once
+
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "core/minigen.h"
+
+namespace mg::test {
+
+// Every element of a and b within atol + rtol*|b|; reports the first mismatch.
+inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6) {
+    REQUIRE(a.shape() == b.shape());
+    std::vector<double> x = a.to_vector<double>(), y = b.to_vector<double>();
+    for (size_t i = 0; i < x.size(); ++i) {
+        bool ok = std::abs(x[i] - y[i]) <= atol + rtol * std::abs(y[i]) || (std::isnan(x[i]) && std::isnan(y[i]));
+        if (!ok) {
+            FAIL_CHECK("element " << i << ": " << x[i] << " vs " << y[i] << " (shape " << a.shape().str() << ")");
+            return;
+        }
+    }
+}
+
+inline Tensor f64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s); }
+
+// The message of the mg::Error that fn throws ("" if it throws none).
+template <class F> std::string error_of(F&& fn) {
+    try {
+        fn();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "";
+}
+
+}  // namespace mg::test
