@@ -1,0 +1,66 @@
+#ifdef MINIGEN_WITH_CUDA
+#include "kernels/cuda/checks.h"
+
+namespace mg::kernels::cuda {
+
+void check_gemm_args(const GemmArgs& g, std::string_view variant, const void* a, const void* b, const void* c) {
+    MG_CHECK(g.m >= 0 && g.n >= 0 && g.k >= 0 && g.batch >= 0, "gemm[{}]: negative size: m={} n={} k={} batch={}",
+             variant, g.m, g.n, g.k, g.batch);
+    if (g.batch == 0 || g.m == 0 || g.n == 0) return;
+    MG_CHECK(c != nullptr, "gemm[{}]: C is null for a {}x{} output", variant, g.m, g.n);
+    MG_CHECK(g.ldc >= g.n, "gemm[{}]: ldc={} is less than n={}", variant, g.ldc, g.n);
+    if (g.k > 0) {
+        const int64_t a_cols = g.trans_a ? g.m : g.k, b_cols = g.trans_b ? g.k : g.n;
+        MG_CHECK(g.lda >= a_cols, "gemm[{}]: lda={} is less than {} (m={} k={} trans_a={})", variant, g.lda, a_cols,
+                 g.m, g.k, g.trans_a);
+        MG_CHECK(g.ldb >= b_cols, "gemm[{}]: ldb={} is less than {} (k={} n={} trans_b={})", variant, g.ldb, b_cols,
+                 g.k, g.n, g.trans_b);
+        MG_CHECK(a != nullptr && b != nullptr, "gemm[{}]: A or B is null with k={}", variant, g.k);
+    }
+    // Batches may share A or B (stride 0 broadcasts a weight) but never write the same C
+    // element: either each batch has its own block of rows, or the batches sit side by
+    // side within the rows (the im2col convolution's interleaved columns).
+    if (g.batch > 1) {
+        MG_CHECK(g.stride_a >= 0 && g.stride_b >= 0, "gemm[{}]: negative batch stride: stride_a={} stride_b={}",
+                 variant, g.stride_a, g.stride_b);
+        const bool separate_blocks = g.stride_c >= (g.m - 1) * g.ldc + g.n;
+        const bool side_by_side = g.stride_c >= g.n && (g.batch - 1) * g.stride_c + g.n <= g.ldc;
+        MG_CHECK(separate_blocks || side_by_side,
+                 "gemm[{}]: stride_c={} makes the {} outputs of {}x{} (ldc={}) overlap", variant, g.stride_c, g.batch,
+                 g.m, g.n, g.ldc);
+    }
+}
+
+void check_conv2d_shape(std::string_view op, const Conv2dShape& s) {
+    MG_CHECK(s.n >= 0 && s.c_in >= 0 && s.h >= 0 && s.w >= 0 && s.c_out >= 0,
+             "{}: negative size in input [{}, {}, {}, {}] or c_out {}", op, s.n, s.c_in, s.h, s.w, s.c_out);
+    MG_CHECK(s.kh >= 1 && s.kw >= 1, "{}: kernel {}x{} must be at least 1x1", op, s.kh, s.kw);
+    MG_CHECK(s.stride_h >= 1 && s.stride_w >= 1 && s.dil_h >= 1 && s.dil_w >= 1 && s.pad_h >= 0 && s.pad_w >= 0,
+             "{}: stride ({}, {}) and dilation ({}, {}) must be >= 1, padding ({}, {}) >= 0", op, s.stride_h,
+             s.stride_w, s.dil_h, s.dil_w, s.pad_h, s.pad_w);
+    MG_CHECK(s.groups >= 1 && s.c_in % s.groups == 0 && s.c_out % s.groups == 0,
+             "{}: groups {} must divide c_in {} and c_out {}", op, s.groups, s.c_in, s.c_out);
+    auto out_size = [](int64_t in, int64_t k, int64_t stride, int64_t pad, int64_t dil) {
+        const int64_t span = in + 2 * pad - dil * (k - 1) - 1;
+        return span < 0 ? int64_t(0) : span / stride + 1;
+    };
+    const int64_t oh = out_size(s.h, s.kh, s.stride_h, s.pad_h, s.dil_h);
+    const int64_t ow = out_size(s.w, s.kw, s.stride_w, s.pad_w, s.dil_w);
+    MG_CHECK(s.oh == oh && s.ow == ow, "{}: output {}x{} does not match input {}x{}, kernel {}x{}: expected {}x{}", op,
+             s.oh, s.ow, s.h, s.w, s.kh, s.kw, oh, ow);
+}
+
+void check_pool2d_shape(std::string_view op, const Pool2dShape& s) {
+    MG_CHECK(s.n >= 0 && s.c >= 0 && s.h >= 0 && s.w >= 0, "{}: negative size in input [{}, {}, {}, {}]", op, s.n, s.c,
+             s.h, s.w);
+    MG_CHECK(s.kh >= 1 && s.kw >= 1 && s.stride_h >= 1 && s.stride_w >= 1 && s.pad_h >= 0 && s.pad_w >= 0,
+             "{}: kernel {}x{} and stride ({}, {}) must be >= 1, padding ({}, {}) >= 0", op, s.kh, s.kw, s.stride_h,
+             s.stride_w, s.pad_h, s.pad_w);
+    const int64_t span_h = s.h + 2 * s.pad_h - s.kh, span_w = s.w + 2 * s.pad_w - s.kw;
+    const int64_t oh = span_h < 0 ? 0 : span_h / s.stride_h + 1, ow = span_w < 0 ? 0 : span_w / s.stride_w + 1;
+    MG_CHECK(s.oh == oh && s.ow == ow, "{}: output {}x{} does not match input {}x{}, kernel {}x{}: expected {}x{}", op,
+             s.oh, s.ow, s.h, s.w, s.kh, s.kw, oh, ow);
+}
+
+}  // namespace mg::kernels::cuda
+#endif  // MINIGEN_WITH_CUDA
