@@ -11,6 +11,7 @@ void register_cpu_index();
 void register_cpu_gemm();
 void register_cpu_conv();
 void register_cpu_pool();
+void register_cpu_optim();
 #ifdef MINIGEN_WITH_CUDA
 void register_cuda_kernels();
 #endif
@@ -23,6 +24,7 @@ void register_all_kernels() {
     register_cpu_gemm();
     register_cpu_conv();
     register_cpu_pool();
+    register_cpu_optim();
 #ifdef MINIGEN_WITH_CUDA
     register_cuda_kernels();
 #endif

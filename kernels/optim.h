@@ -1,0 +1,39 @@
+// Optimizer update kernels: one fused pass over a parameter and its state.
+//
+// A fused update reads each element of param, grad and the moment buffers once and
+// writes them once, instead of the ~10 full passes (and temporaries) that the same
+// update costs as separate tensor ops: for the small models the optimizer step is
+// otherwise a visible share of a training step.
+#pragma once
+
+#include "kernels/registry.h"
+
+namespace mg::kernels {
+
+// Hyperparameters of one Adam/AdamW step. The kernel derives the bias corrections
+// from `step` (the number of this step, counting from 1) exactly as torch.optim.Adam:
+//   bc1 = 1 - beta1^step, bc2 = 1 - beta2^step, step_size = lr / bc1.
+struct AdamHyper {
+    double lr = 1e-3;
+    double beta1 = 0.9, beta2 = 0.999;
+    double eps = 1e-8;
+    double weight_decay = 0.0;
+    bool decoupled = false;  // AdamW: decay the parameter, not the gradient
+    int64_t step = 1;
+};
+
+// One Adam/AdamW step over n elements, in place. All arrays dense, of the table's
+// dtype (float32 or float64), n elements each:
+//   param, exp_avg, exp_avg_sq   read and written
+//   grad                         read
+//   max_exp_avg_sq               AMSGrad's running max of exp_avg_sq; nullptr = plain Adam
+// Per element, in the order torch.optim.Adam applies it (arithmetic in the dtype):
+//   AdamW: p *= 1 - lr*wd           Adam: g += wd * p
+//   m = beta1*m + (1-beta1)*g        v = beta2*v + (1-beta2)*g*g
+//   v_hat = amsgrad ? (vmax = max(vmax, v)) : v
+//   p -= step_size * m / (sqrt(v_hat) / sqrt(bc2) + eps)
+using AdamUpdateFn = void(void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
+                          int64_t n, const AdamHyper& h);
+MG_KERNEL_TABLE(adam_update, AdamUpdateFn)
+
+}  // namespace mg::kernels

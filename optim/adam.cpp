@@ -1,0 +1,95 @@
+#include "optim/adam.h"
+
+#include <cmath>
+
+#include "core/ops.h"
+#include "kernels/optim.h"
+
+namespace mg::optim {
+
+static Options adam_defaults(const AdamOptions& o) {
+    return {{"beta1", o.beta1},
+            {"beta2", o.beta2},
+            {"eps", o.eps},
+            {"weight_decay", o.weight_decay},
+            {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
+}
+
+Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
+    : Adam(single_group(std::move(params)), options) {}
+Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults)
+    : Adam("adam", false, std::move(groups), defaults) {}
+
+Adam::Adam(std::string name, bool decoupled, std::vector<ParamGroup> groups, const AdamOptions& defaults)
+    : Optimizer(std::move(name), defaults.lr, adam_defaults(defaults)), decoupled_(decoupled), fused_(defaults.fused) {
+    for (ParamGroup& g : groups) add_param_group(std::move(g));
+}
+
+AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)
+    : AdamW(single_group(std::move(params)), options) {}
+AdamW::AdamW(std::vector<ParamGroup> groups, const AdamWOptions& defaults)
+    : Adam("adamw", true, std::move(groups), defaults) {}
+
+void Adam::check_group(const ParamGroup& g) const {
+    check_unit_interval(name(), "beta1", g.option("beta1"));
+    check_unit_interval(name(), "beta2", g.option("beta2"));
+    check_nonnegative(name(), "eps", g.option("eps"));
+    check_nonnegative(name(), "weight_decay", g.option("weight_decay"));
+    check_flag(name(), "amsgrad", g.option("amsgrad"));
+}
+
+std::vector<std::string> Adam::buffer_names(const ParamGroup& g) const {
+    if (g.flag("amsgrad")) return {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+    return {"exp_avg", "exp_avg_sq"};
+}
+
+// The fused kernel for a dtype (kernels/optim.h), through the registry.
+static kernels::AdamUpdateFn* adam_kernel(DType dtype) { return kernels::adam_update_table().get(Device::CPU, dtype); }
+
+void Adam::update(Tensor param, const Tensor& grad, ParamState& state, const ParamGroup& group) {
+    kernels::AdamHyper h;
+    h.lr = group.lr;
+    h.beta1 = group.option("beta1");
+    h.beta2 = group.option("beta2");
+    h.eps = group.option("eps");
+    h.weight_decay = group.option("weight_decay");
+    h.decoupled = decoupled_;
+    h.step = state.step;
+    const bool amsgrad = group.flag("amsgrad");
+    Tensor& m = buffer(state, "exp_avg", param);
+    Tensor& v = buffer(state, "exp_avg_sq", param);
+    Tensor vmax = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
+
+    if (fused_ && param.device() == Device::CPU && param.is_contiguous() && grad.is_contiguous() &&
+        m.is_contiguous() && v.is_contiguous() && (!amsgrad || vmax.is_contiguous())) {
+        adam_kernel(param.dtype())(param.raw_data(), grad.raw_data(), m.raw_data(), v.raw_data(),
+                                   amsgrad ? vmax.raw_data() : nullptr, param.numel(), h);
+        param.bump_version();
+        m.bump_version();
+        v.bump_version();
+        if (amsgrad) vmax.bump_version();
+        return;
+    }
+
+    // The same update as tensor ops (any device, any layout).
+    Tensor g = grad;
+    if (decoupled_) {
+        if (h.weight_decay != 0.0) param.mul_(1.0 - h.lr * h.weight_decay);
+    } else if (h.weight_decay != 0.0) {
+        g = add(grad, mul(param, h.weight_decay));
+    }
+    m.mul_(h.beta1).add_(g, 1.0 - h.beta1);
+    v.mul_(h.beta2).add_(mul(mul(g, 1.0 - h.beta2), g));
+    Tensor v_hat = v;
+    if (amsgrad) {
+        vmax.copy_(maximum(vmax, v));
+        v_hat = vmax;
+    }
+    const double bias_correction1 = 1.0 - std::pow(h.beta1, double(h.step));
+    const double bias_correction2_sqrt = std::sqrt(1.0 - std::pow(h.beta2, double(h.step)));
+    const TensorOptions like{param.dtype(), param.device()};
+    Tensor denom = add(div(sqrt(v_hat), scalar_tensor(bias_correction2_sqrt, like)), h.eps);
+    param.add_(div(mul(m, -h.lr / bias_correction1), denom));
+}
+
+}  // namespace mg::optim
