@@ -38,6 +38,7 @@ Device Tensor::device() const { return checked(impl_).storage->device; }
 
 bool Tensor::is_contiguous() const {
     const TensorImpl& t = checked(impl_);
+    if (t.shape.numel() == 0) return true;  // no element to misplace (as PyTorch)
     int64_t expected = 1;
     for (int i = t.shape.size() - 1; i >= 0; --i) {
         if (t.shape[i] == 1) continue;
