@@ -1,0 +1,341 @@
+#include "models/gan/adversarial.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+
+namespace mg::models {
+
+// ---- options ------------------------------------------------------------------------
+GanLoss parse_gan_loss(const std::string& name) {
+    if (name == "bce") return GanLoss::Bce;
+    if (name == "lsgan") return GanLoss::LeastSquares;
+    if (name == "hinge") return GanLoss::Hinge;
+    if (name == "wasserstein") return GanLoss::Wasserstein;
+    MG_FAIL("gan: unknown loss '{}' (bce, lsgan, hinge, wasserstein)", name);
+}
+std::string gan_loss_name(GanLoss loss) {
+    switch (loss) {
+        case GanLoss::Bce: return "bce";
+        case GanLoss::LeastSquares: return "lsgan";
+        case GanLoss::Hinge: return "hinge";
+        case GanLoss::Wasserstein: return "wasserstein";
+    }
+    return "?";
+}
+
+nlohmann::json GanOptions::to_json() const {
+    return {{"z_dim", z_dim},         {"batch_size", batch_size},
+            {"loss", gan_loss_name(loss)}, {"saturating_g", saturating_g},
+            {"lr_g", lr_g},           {"lr_d", lr_d},
+            {"beta1", beta1},         {"beta2", beta2},
+            {"label_smoothing", label_smoothing}, {"instance_noise", instance_noise},
+            {"gp_weight", gp_weight}, {"r1_gamma", r1_gamma},
+            {"n_critic", n_critic},   {"ema_decay", ema_decay},
+            {"pack", pack}};
+}
+
+void GanOptions::update_from(const nlohmann::json& j) {
+    MG_CHECK(j.is_object(), "gan options: expected a JSON object, got {}", j.dump());
+    nlohmann::json known = to_json();
+    for (auto it = j.begin(); it != j.end(); ++it)
+        MG_CHECK(known.contains(it.key()) || it.key() == "lr", "gan options: unknown option '{}' (known: {})",
+                 it.key(), [&] {
+                     std::string s;
+                     for (auto k = known.begin(); k != known.end(); ++k) s += (s.empty() ? "" : ", ") + k.key();
+                     return s;
+                 }());
+    auto get = [&](const char* key, auto& field) {
+        if (!j.contains(key)) return;
+        try {
+            field = j.at(key).get<std::decay_t<decltype(field)>>();
+        } catch (const nlohmann::json::exception&) {
+            MG_FAIL("gan options: '{}' has the wrong type: {}", key, j.at(key).dump());
+        }
+    };
+    get("z_dim", z_dim);
+    get("batch_size", batch_size);
+    if (j.contains("loss")) loss = parse_gan_loss(j.at("loss").get<std::string>());
+    get("saturating_g", saturating_g);
+    if (j.contains("lr")) lr_g = lr_d = j.at("lr").get<double>();
+    get("lr_g", lr_g);
+    get("lr_d", lr_d);
+    get("beta1", beta1);
+    get("beta2", beta2);
+    get("label_smoothing", label_smoothing);
+    get("instance_noise", instance_noise);
+    get("gp_weight", gp_weight);
+    get("r1_gamma", r1_gamma);
+    get("n_critic", n_critic);
+    get("ema_decay", ema_decay);
+    get("pack", pack);
+    MG_CHECK(z_dim > 0 && batch_size > 0, "gan options: z_dim and batch_size must be positive");
+    MG_CHECK(lr_g > 0 && lr_d > 0, "gan options: learning rates must be positive (lr_g {}, lr_d {})", lr_g, lr_d);
+    MG_CHECK(label_smoothing >= 0 && label_smoothing < 1, "gan options: label_smoothing {} not in [0, 1)",
+             label_smoothing);
+    MG_CHECK(instance_noise >= 0 && gp_weight >= 0 && r1_gamma >= 0, "gan options: noise and penalties must be >= 0");
+    MG_CHECK(n_critic >= 1, "gan options: n_critic must be >= 1, got {}", n_critic);
+    MG_CHECK(ema_decay >= 0 && ema_decay < 1, "gan options: ema_decay {} not in [0, 1)", ema_decay);
+    MG_CHECK(pack >= 1 && batch_size % pack == 0, "gan options: pack {} must divide the batch size {}", pack,
+             batch_size);
+}
+
+// ---- set-up ---------------------------------------------------------------------------
+GanOptions AdversarialModel::resolve(const ModelConfig& config, GanOptions defaults) {
+    defaults.update_from(config.options);
+    if (config.batch_size > 0) defaults.batch_size = config.batch_size;
+    if (config.lr > 0) defaults.lr_g = defaults.lr_d = config.lr;
+    defaults.update_from(nlohmann::json::object());  // re-check the combination
+    return defaults;
+}
+
+void AdversarialModel::init(const ModelConfig& config, std::shared_ptr<nn::Module> generator,
+                            std::shared_ptr<nn::Module> discriminator, std::shared_ptr<nn::Module> generator_ema) {
+    config_ = config;
+    G_ = std::move(generator);
+    D_ = std::move(discriminator);
+    G_->name_parameters("G.");
+    D_->name_parameters("D.");
+    if (gan_.ema_decay > 0) {
+        MG_CHECK(generator_ema != nullptr, "{}: this model does not support an EMA generator", name());
+        G_ema_ = std::move(generator_ema);
+        G_ema_->load_state_dict(G_->state_dict());
+        for (Tensor& p : G_ema_->parameters()) p.requires_grad_(false);
+    }
+    optim::AdamOptions g_opt, d_opt;
+    g_opt.lr = gan_.lr_g;
+    d_opt.lr = gan_.lr_d;
+    g_opt.beta1 = d_opt.beta1 = gan_.beta1;
+    g_opt.beta2 = d_opt.beta2 = gan_.beta2;
+    opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), g_opt);
+    opt_d_ = std::make_unique<optim::Adam>(D_->parameters(), d_opt);
+    if (config.device != Device::CPU) {
+        G_->to(config.device);
+        D_->to(config.device);
+        if (G_ema_) G_ema_->to(config.device);
+    }
+}
+
+nlohmann::json AdversarialModel::config() const {
+    nlohmann::json j = gan_.to_json();
+    j["seed"] = config_.seed;
+    j["device"] = std::string(device_name(config_.device));
+    return j;
+}
+
+std::vector<std::pair<std::string, nn::Module*>> AdversarialModel::modules() {
+    std::vector<std::pair<std::string, nn::Module*>> m{{"G", G_.get()}, {"D", D_.get()}};
+    if (G_ema_) m.emplace_back("G_ema", G_ema_.get());
+    return m;
+}
+std::vector<std::pair<std::string, optim::Optimizer*>> AdversarialModel::optimizers() {
+    return {{"G", opt_g_.get()}, {"D", opt_d_.get()}};
+}
+
+Tensor AdversarialModel::noise(int64_t n) const { return randn({n, gan_.z_dim}, {DType::Float32, config_.device}); }
+
+Tensor AdversarialModel::random_labels(int64_t n) const {
+    return randint(0, num_classes(), {n}).to(config_.device);
+}
+
+// ---- losses -----------------------------------------------------------------------------
+Tensor AdversarialModel::d_input(const Tensor& x) const {
+    if (gan_.instance_noise == 0) return x;
+    return add(x, randn(x.shape(), {x.dtype(), x.device()}, 0.0, gan_.instance_noise));
+}
+
+Tensor AdversarialModel::d_loss(const Tensor& lr, const Tensor& lf) const {
+    switch (gan_.loss) {
+        case GanLoss::Bce: {
+            Tensor target = full(lr.shape(), 1.0 - gan_.label_smoothing, {lr.dtype(), lr.device()});
+            return add(binary_cross_entropy_with_logits(lr, target), binary_cross_entropy_with_logits(lf, zeros_like(lf)));
+        }
+        case GanLoss::LeastSquares:
+            return mul(add(mean(square(sub(lr, 1.0 - gan_.label_smoothing))), mean(square(lf))), 0.5);
+        case GanLoss::Hinge: return add(mean(relu(affine(lr, -1.0, 1.0))), mean(relu(add(lf, 1.0))));
+        case GanLoss::Wasserstein: return sub(mean(lf), mean(lr));
+    }
+    return {};
+}
+
+Tensor AdversarialModel::g_loss(const Tensor& lf) const {
+    switch (gan_.loss) {
+        case GanLoss::Bce:
+            // Non-saturating: maximise log D(G(z)). Saturating: minimise log(1 - D(G(z))),
+            // whose gradient vanishes exactly when D confidently rejects the fakes.
+            return gan_.saturating_g ? neg(binary_cross_entropy_with_logits(lf, zeros_like(lf)))
+                                     : binary_cross_entropy_with_logits(lf, ones_like(lf));
+        case GanLoss::LeastSquares: return mul(mean(square(sub(lf, 1.0))), 0.5);
+        case GanLoss::Hinge:
+        case GanLoss::Wasserstein: return neg(mean(lf));
+    }
+    return {};
+}
+
+double AdversarialModel::d_output(const Tensor& logits) const {
+    autograd::NoGradGuard no_grad;
+    return gan_.loss == GanLoss::Bce ? mean(sigmoid(logits)).item() : mean(logits).item();
+}
+
+// PacGAN: [B, ...] -> [B/pack, pack*C, ...], so D sees `pack` samples as one.
+Tensor AdversarialModel::pack(const Tensor& x) const {
+    if (gan_.pack == 1) return x;
+    Shape s = x.shape();
+    Shape packed = s;
+    packed[0] = s[0] / gan_.pack;
+    packed[1] = s[1] * gan_.pack;
+    return x.reshape(packed);
+}
+
+// lambda * E[(||grad_xhat D(xhat)||_2 - 1)^2], xhat = e*real + (1-e)*fake, e ~ U(0,1) per sample.
+Tensor AdversarialModel::gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels, Metrics& m) {
+    Shape e_shape = Shape::filled(real.dim(), 1);
+    e_shape[0] = real.size(0);
+    Tensor e = rand(e_shape, {real.dtype(), real.device()});
+    Tensor xhat = add(mul(e, real), mul(affine(e, -1.0, 1.0), fake.detach())).detach().requires_grad_();
+    Tensor d = discriminate(pack(xhat), labels);
+    // create_graph: the penalty's own gradient (w.r.t. D's weights) runs through this gradient.
+    Tensor g = autograd::grad({sum(d)}, {xhat}, {}, true, true)[0];
+    Tensor norms = sqrt(add(sum(square(g.flatten(1)), {1}), 1e-12));
+    Tensor penalty = mean(square(sub(norms, 1.0)));
+    m.emplace_back("gp", penalty.item());
+    m.emplace_back("grad_norm_xhat", mean(norms).item());
+    return mul(penalty, gan_.gp_weight);
+}
+
+// gamma/2 * E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018).
+Tensor AdversarialModel::r1_penalty(const Tensor& real, const Tensor& labels, Metrics& m) {
+    Tensor x = real.detach().requires_grad_();
+    Tensor d = discriminate(pack(x), labels);
+    Tensor g = autograd::grad({sum(d)}, {x}, {}, true, true)[0];
+    Tensor r1 = mean(sum(square(g.flatten(1)), {1}));
+    m.emplace_back("r1", r1.item());
+    return mul(r1, gan_.r1_gamma / 2);
+}
+
+void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module) {
+    autograd::NoGradGuard no_grad;
+    double total = 0;
+    for (auto& [name, p] : module.named_parameters()) {
+        double n = p.grad().defined() ? norm(p.grad()).item() : 0.0;
+        total += n * n;
+        m.emplace_back("grad_norm/" + tag + "/" + name, n);
+    }
+    m.emplace_back("grad_norm/" + tag, std::sqrt(total));
+}
+
+void AdversarialModel::update_ema() {
+    autograd::NoGradGuard no_grad;
+    auto ema = G_ema_->parameters(), live = G_->parameters();
+    for (size_t i = 0; i < ema.size(); ++i) {
+        ema[i].mul_(gan_.ema_decay);
+        ema[i].add_(live[i], 1.0 - gan_.ema_decay);
+    }
+    auto ema_b = G_ema_->buffers(), live_b = G_->buffers();
+    for (size_t i = 0; i < ema_b.size(); ++i) ema_b[i].copy_(live_b[i]);
+}
+
+// ---- the step -------------------------------------------------------------------------------
+Metrics AdversarialModel::train_step(const data::Batch& batch) {
+    Tensor real = batch.images.to(config_.device);
+    const int64_t n = real.size(0);
+    MG_CHECK(n % gan_.pack == 0, "{}: batch of {} does not divide into packs of {}", name(), n, gan_.pack);
+    Tensor labels = conditional() ? batch.labels.to(config_.device) : Tensor();
+    Tensor fake_labels = conditional() ? random_labels(n) : Tensor();
+    Metrics m;
+
+    // G(z) once; D trains on it detached, G through it.
+    Tensor fake = generate(*G_, noise(n), fake_labels);
+
+    // ---- D update
+    opt_d_->zero_grad();
+    Tensor lr = discriminate(pack(d_input(real)), labels);
+    Tensor lf = discriminate(pack(d_input(fake.detach())), fake_labels);
+    Tensor loss_d = d_loss(lr, lf);
+    if (gan_.gp_weight > 0) loss_d = add(loss_d, gradient_penalty(real, fake, labels, m));
+    if (gan_.r1_gamma > 0) loss_d = add(loss_d, r1_penalty(real, labels, m));
+    loss_d.backward();
+    append_grad_norms(m, "D", *D_);
+    opt_d_->step();
+    m.emplace(m.begin(), "d_fake", d_output(lf));
+    m.emplace(m.begin(), "d_real", d_output(lr));
+    m.emplace(m.begin(), "loss_d", loss_d.item());
+    if (gan_.loss == GanLoss::Wasserstein) {
+        autograd::NoGradGuard no_grad;
+        m.emplace_back("wasserstein", sub(mean(lr), mean(lf)).item());
+    }
+
+    // ---- G update, every n_critic steps; D frozen so that no D gradient is computed
+    ++calls_;
+    if (calls_ % gan_.n_critic == 0) {
+        Metrics g;
+        if (gan_.n_critic > 1 || gan_.loss == GanLoss::Wasserstein) fake = generate(*G_, noise(n), fake_labels);
+        std::vector<Tensor> d_params = D_->parameters();
+        for (Tensor& p : d_params) p.requires_grad_(false);
+        opt_g_->zero_grad();
+        Tensor lf_after = discriminate(pack(d_input(fake)), fake_labels);
+        Tensor loss_g = g_loss(lf_after);
+        try {
+            loss_g.backward();
+        } catch (...) {
+            for (Tensor& p : d_params) p.requires_grad_(true);
+            throw;
+        }
+        for (Tensor& p : d_params) p.requires_grad_(true);
+        append_grad_norms(g, "G", *G_);
+        opt_g_->step();
+        if (G_ema_) update_ema();
+        g.emplace(g.begin(), "d_fake_after", d_output(lf_after));
+        g.emplace(g.begin(), "loss_g", loss_g.item());
+        last_g_ = std::move(g);
+    }
+    // Losses first, then D's outputs, then the rest (as the report groups them).
+    Metrics out;
+    out.emplace_back(m[0]);
+    for (const auto& kv : last_g_)
+        if (kv.first == "loss_g") out.push_back(kv);
+    for (size_t i = 1; i < m.size(); ++i) out.push_back(m[i]);
+    for (const auto& kv : last_g_)
+        if (kv.first != "loss_g") out.push_back(kv);
+    return out;
+}
+
+Tensor AdversarialModel::sample(int64_t n) {
+    nn::Module& g = G_ema_ ? *G_ema_ : *G_;
+    bool was_training = g.is_training();
+    g.eval();
+    autograd::NoGradGuard no_grad;
+    Tensor labels = conditional() ? random_labels(n) : Tensor();
+    Tensor out = generate(g, noise(n), labels).to(Device::CPU);
+    g.train(was_training);
+    return out;
+}
+
+Tensor AdversarialModel::sample_with_labels(const Tensor& labels) {
+    nn::Module& g = G_ema_ ? *G_ema_ : *G_;
+    bool was_training = g.is_training();
+    g.eval();
+    autograd::NoGradGuard no_grad;
+    Tensor out = generate(g, noise(labels.size(0)), labels.to(config_.device)).to(Device::CPU);
+    g.train(was_training);
+    return out;
+}
+
+std::pair<std::string, std::string> AdversarialModel::trace_graphs(const data::Batch& batch) {
+    Tensor real = batch.images.to(config_.device);
+    const int64_t n = real.size(0);
+    Tensor labels = conditional() ? batch.labels.to(config_.device) : Tensor();
+    Tensor fake_labels = conditional() ? random_labels(n) : Tensor();
+    Tensor fake = generate(*G_, noise(n), fake_labels);
+    Tensor loss_d = d_loss(discriminate(pack(real), labels), discriminate(pack(fake.detach()), fake_labels));
+    std::string d_dot = autograd::to_dot({loss_d}, "D step: loss_d");
+    std::vector<Tensor> d_params = D_->parameters();
+    for (Tensor& p : d_params) p.requires_grad_(false);
+    Tensor loss_g = g_loss(discriminate(pack(fake), fake_labels));
+    std::string g_dot = autograd::to_dot({loss_g}, "G step: loss_g (D frozen)");
+    for (Tensor& p : d_params) p.requires_grad_(true);
+    return {d_dot, g_dot};
+}
+
+}  // namespace mg::models

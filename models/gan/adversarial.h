@@ -1,0 +1,117 @@
+// The adversarial training step shared by every GAN (gan2d, dcgan, cgan, wgan-gp).
+//
+// A model supplies its two networks (generate, discriminate) and their defaults;
+// this class owns the step, the losses, the stabilizers, and the report of what
+// happens inside:
+//
+//   fake = G(z)                                     once per step
+//   D update:  loss_d = L_D(D(x), D(fake.detach())) [+ gradient penalty | R1]
+//   G update:  loss_g = L_G(D(fake))                D's weights frozen: no D gradients,
+//                                                   and G's update never changes D
+//
+// Losses on D's logits l (real target 1, fake 0):
+//   bce (non-saturating)  L_D = softplus(-l_r) + softplus(l_f)      L_G = softplus(-l_f)
+//   bce, saturating G     (teaching only)                           L_G = -softplus(l_f)
+//   lsgan                 L_D = ((l_r-1)^2 + l_f^2)/2               L_G = (l_f-1)^2/2
+//   hinge                 L_D = relu(1-l_r) + relu(1+l_f)           L_G = -l_f
+//   wasserstein           L_D = l_f - l_r (+ lambda (||grad_xhat D|| - 1)^2)   L_G = -l_f
+//
+// Reported every step (metrics.jsonl): loss_d, loss_g, d_real = D(x), d_fake = D(G(z))
+// before the D update, d_fake_after = D(G(z)) after it (as probabilities for bce; raw
+// scores otherwise), gp and wasserstein (wgan), r1, and the gradient norm of every
+// parameter of D and G ("grad_norm/D/0.weight", totals "grad_norm/D", "grad_norm/G").
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/nn/module.h"
+#include "models/model.h"
+#include "optim/adam.h"
+
+namespace mg::models {
+
+enum class GanLoss { Bce, LeastSquares, Hinge, Wasserstein };
+GanLoss parse_gan_loss(const std::string& name);  // "bce" | "lsgan" | "hinge" | "wasserstein"
+std::string gan_loss_name(GanLoss loss);
+
+struct GanOptions {
+    int64_t z_dim = 100;
+    int64_t batch_size = 64;
+    GanLoss loss = GanLoss::Bce;
+    bool saturating_g = false;     // the original minimax G loss (teaching: it stalls)
+    double lr_g = 2e-4, lr_d = 2e-4;  // two time-scale: set them apart
+    double beta1 = 0.5, beta2 = 0.999;
+    double label_smoothing = 0.0;  // one-sided: real target 1 - s
+    double instance_noise = 0.0;   // std of Gaussian noise added to every D input
+    double gp_weight = 0.0;        // WGAN-GP's lambda
+    double r1_gamma = 0.0;         // R1: gamma/2 * E||grad_x D(x_real)||^2
+    int64_t n_critic = 1;          // D updates per G update
+    double ema_decay = 0.0;        // > 0: sample from an EMA copy of G
+    int64_t pack = 1;              // PacGAN: D judges `pack` samples at once
+
+    // Reads every option present in `json`, refusing unknown keys (naming them).
+    void update_from(const nlohmann::json& json);
+    nlohmann::json to_json() const;
+};
+
+class AdversarialModel : public Model {
+public:
+    Metrics train_step(const data::Batch& batch) override;
+    Tensor sample(int64_t n) override;
+    int64_t batch_size() const override { return gan_.batch_size; }
+    void set_step(int64_t step) override { calls_ = step; }
+    std::vector<std::pair<std::string, nn::Module*>> modules() override;
+    std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override;
+    nlohmann::json config() const override;
+
+    // The networks, for the trace and for tests.
+    nn::Module& generator() { return *G_; }
+    nn::Module& discriminator() { return *D_; }
+    const GanOptions& gan_options() const { return gan_; }
+
+    // Samples with fixed labels (conditional models: one class per row of a grid).
+    Tensor sample_with_labels(const Tensor& labels);
+    // The graphs of one D step and one G step, as Graphviz DOT (minigen train --trace).
+    std::pair<std::string, std::string> trace_graphs(const data::Batch& batch);
+
+protected:
+    // The model's defaults, overridden by the config's options, --batch-size and --lr.
+    static GanOptions resolve(const ModelConfig& config, GanOptions defaults);
+    // Subclasses set gan_ = resolve(...), build their networks from it, then call init().
+    // generator_ema: a second generator of the same shape (used when ema_decay > 0).
+    void init(const ModelConfig& config, std::shared_ptr<nn::Module> generator,
+              std::shared_ptr<nn::Module> discriminator, std::shared_ptr<nn::Module> generator_ema);
+    // G: z [B, z_dim] (+ labels int64 [B]) -> sample; D: sample (+ labels) -> logits [B', 1].
+    virtual Tensor generate(nn::Module& g, const Tensor& z, const Tensor& labels) = 0;
+    virtual Tensor discriminate(const Tensor& x, const Tensor& labels) = 0;
+    virtual bool conditional() const { return false; }
+    virtual int64_t num_classes() const { return 0; }
+    Tensor noise(int64_t n) const;
+    Tensor random_labels(int64_t n) const;
+
+    GanOptions gan_;
+    ModelConfig config_;
+    std::shared_ptr<nn::Module> G_, D_, G_ema_;
+
+private:
+    struct StepGraph;
+    Tensor d_input(const Tensor& x) const;  // instance noise
+    Tensor pack(const Tensor& logits_input) const;
+    Tensor d_loss(const Tensor& real_logits, const Tensor& fake_logits) const;
+    Tensor g_loss(const Tensor& fake_logits) const;
+    double d_output(const Tensor& logits) const;  // what "D(x)" reports
+    Tensor gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels, Metrics& m);
+    Tensor r1_penalty(const Tensor& real, const Tensor& labels, Metrics& m);
+    void update_ema();
+
+    std::unique_ptr<optim::Adam> opt_g_, opt_d_;
+    int64_t calls_ = 0;
+    Metrics last_g_;  // G's metrics from the last G update (n_critic > 1)
+};
+
+// Gradient norms of a module's parameters as metrics "grad_norm/<tag>/<name>", and the
+// total "grad_norm/<tag>". Parameters without a gradient report 0.
+void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module);
+
+}  // namespace mg::models

@@ -1,0 +1,92 @@
+// dcgan, cgan and wgan-gp on Fashion-MNIST (workloads.md): one generator and one
+// discriminator shape, three ways of training them.
+#include "core/ops.h"
+#include "core/random.h"
+#include "models/gan/adversarial.h"
+#include "models/gan/networks.h"
+#include "models/gan/registry_entries.h"
+
+namespace mg::models {
+
+namespace {
+
+constexpr int64_t kClasses = 10;
+
+class ImageGan : public AdversarialModel {
+public:
+    enum class Kind { Dcgan, Cgan, WganGp };
+
+    ImageGan(Kind kind, const ModelConfig& config) : kind_(kind) {
+        GanOptions d;
+        d.z_dim = 100;
+        d.batch_size = 64;
+        if (kind == Kind::WganGp) {
+            d.loss = GanLoss::Wasserstein;
+            d.lr_g = d.lr_d = 1e-4;
+            d.beta1 = 0.5, d.beta2 = 0.9;
+            d.gp_weight = 10;
+            d.n_critic = 5;
+        }
+        gan_ = resolve(config, d);
+        MG_CHECK(gan_.pack == 1, "{}: PacGAN packing is offered for gan2d only", name());
+        manual_seed(config.seed);
+        int64_t classes = kind == Kind::Cgan ? kClasses : 0;
+        auto make_g = [&] {
+            auto g = std::make_shared<DcGenerator>(gan_.z_dim, classes);
+            dcgan_init(*g);
+            return g;
+        };
+        auto g = make_g();
+        auto dnet = std::make_shared<DcDiscriminator>(/*batchnorm=*/kind != Kind::WganGp, classes);
+        dcgan_init(*dnet);
+        D_typed_ = dnet;
+        init(config, g, dnet, gan_.ema_decay > 0 ? std::shared_ptr<nn::Module>(make_g()) : nullptr);
+    }
+
+    std::string name() const override {
+        switch (kind_) {
+            case Kind::Dcgan: return "dcgan";
+            case Kind::Cgan: return "cgan";
+            case Kind::WganGp: return "wgan-gp";
+        }
+        return "?";
+    }
+    DataSpec data_spec() const override {
+        DataSpec s;
+        s.range = data::PixelRange::MinusOneOne;
+        s.labels = kind_ == Kind::Cgan;
+        return s;
+    }
+
+protected:
+    bool conditional() const override { return kind_ == Kind::Cgan; }
+    int64_t num_classes() const override { return kClasses; }
+
+    Tensor generate(nn::Module& g, const Tensor& z, const Tensor& labels) override {
+        if (!conditional()) return g(z);
+        return g(cat({z, one_hot(labels, kClasses, z.dtype()).to(z.device())}, 1));
+    }
+    Tensor discriminate(const Tensor& x, const Tensor& labels) override {
+        if (!conditional()) return (*D_typed_)(x);
+        return D_typed_->forward(x, one_hot(labels, kClasses, x.dtype()).to(x.device()));
+    }
+
+private:
+    Kind kind_;
+    std::shared_ptr<DcDiscriminator> D_typed_;
+};
+
+}  // namespace
+
+std::vector<ModelInfo> image_gan_models() {
+    return {
+        {"dcgan", "DCGAN on Fashion-MNIST (workloads.md): BCE, non-saturating G, Adam 2e-4 (0.5, 0.999), batch 64",
+         [](const ModelConfig& c) { return std::make_unique<ImageGan>(ImageGan::Kind::Dcgan, c); }, 5, 0},
+        {"cgan", "class-conditional DCGAN: one-hot labels into G's input and beside D's features",
+         [](const ModelConfig& c) { return std::make_unique<ImageGan>(ImageGan::Kind::Cgan, c); }, 5, 0},
+        {"wgan-gp", "WGAN-GP: DCGAN critic without BatchNorm, gradient penalty 10, n_critic 5, Adam 1e-4 (0.5, 0.9)",
+         [](const ModelConfig& c) { return std::make_unique<ImageGan>(ImageGan::Kind::WganGp, c); }, 5, 0},
+    };
+}
+
+}  // namespace mg::models

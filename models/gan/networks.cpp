@@ -1,0 +1,49 @@
+#include "models/gan/networks.h"
+
+#include "core/ops.h"
+
+namespace mg::models {
+
+using namespace nn;
+
+DcGenerator::DcGenerator(int64_t z_dim, int64_t classes) {
+    fc = register_module("fc", std::make_shared<Linear>(z_dim + classes, 128 * 7 * 7));
+    net = register_module("net", std::make_shared<Sequential>(
+        std::make_shared<BatchNorm2d>(128), std::make_shared<ReLU>(),
+        std::make_shared<ConvTranspose2d>(128, 64, 4, 2, 1), std::make_shared<BatchNorm2d>(64),
+        std::make_shared<ReLU>(), std::make_shared<ConvTranspose2d>(64, 1, 4, 2, 1), std::make_shared<Tanh>()));
+}
+
+Tensor DcGenerator::forward(const Tensor& z) { return (*net)((*fc)(z).view({-1, 128, 7, 7})); }
+
+DcDiscriminator::DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels) {
+    trunk = register_module("trunk", std::make_shared<Sequential>());
+    trunk->push_back(std::make_shared<Conv2d>(in_channels, 64, 4, 2, 1));
+    trunk->push_back(std::make_shared<LeakyReLU>(0.2));
+    trunk->push_back(std::make_shared<Conv2d>(64, 128, 4, 2, 1));
+    if (batchnorm) trunk->push_back(std::make_shared<BatchNorm2d>(128));
+    trunk->push_back(std::make_shared<LeakyReLU>(0.2));
+    trunk->push_back(std::make_shared<Flatten>());
+    fc = register_module("fc", std::make_shared<Linear>(128 * 7 * 7 + classes, 1));
+}
+
+Tensor DcDiscriminator::forward(const Tensor& x) { return (*fc)((*trunk)(x)); }
+Tensor DcDiscriminator::forward(const Tensor& x, const Tensor& onehot) {
+    return (*fc)(cat({(*trunk)(x), onehot}, 1));
+}
+
+void dcgan_init(nn::Module& root) {
+    root.apply([](nn::Module& m) {
+        if (m.as<Conv2d>() || m.as<ConvTranspose2d>() || m.as<Linear>()) {
+            for (auto& [name, p] : m.named_parameters(false))
+                if (name == "weight") init::normal_(p, 0.0, 0.02);
+        } else if (m.as<BatchNorm2d>()) {
+            for (auto& [name, p] : m.named_parameters(false)) {
+                if (name == "weight") init::normal_(p, 1.0, 0.02);
+                if (name == "bias") init::zeros_(p);
+            }
+        }
+    });
+}
+
+}  // namespace mg::models

@@ -1,0 +1,35 @@
+// The GAN networks of workloads.md, shared by dcgan, cgan and wgan-gp.
+// Member names follow shared/bench/torch_ref.py, so state_dict names match PyTorch's:
+//   generator:      fc.weight, net.0.weight (BatchNorm2d), net.2.weight (ConvTranspose2d), ...
+//   discriminator:  trunk.0.weight (Conv2d), ..., fc.weight
+#pragma once
+
+#include "core/nn/nn.h"
+
+namespace mg::models {
+
+// z (+ one-hot label) [B, z_dim + classes] -> Linear -> (128,7,7) -> BN ReLU
+//   -> ConvT(128,64,4,2,1) BN ReLU -> ConvT(64,1,4,2,1) Tanh -> [B, 1, 28, 28]
+class DcGenerator : public nn::Module {
+public:
+    DcGenerator(int64_t z_dim, int64_t classes);
+    Tensor forward(const Tensor& z) override;
+    std::shared_ptr<nn::Linear> fc;
+    std::shared_ptr<nn::Sequential> net;
+};
+
+// [B, 1, 28, 28] -> Conv(1,64,4,2,1) LReLU(0.2) -> Conv(64,128,4,2,1) [BN] LReLU(0.2) -> Flatten
+//   (+ one-hot label) -> Linear(6272 + classes, 1) -> logit
+class DcDiscriminator : public nn::Module {
+public:
+    DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels = 1);
+    Tensor forward(const Tensor& x) override;             // unconditional
+    Tensor forward(const Tensor& x, const Tensor& onehot);  // conditional
+    std::shared_ptr<nn::Sequential> trunk;
+    std::shared_ptr<nn::Linear> fc;
+};
+
+// workloads.md's init: N(0, 0.02) conv/linear weights, N(1, 0.02) BatchNorm scale, shift 0.
+void dcgan_init(nn::Module& net);
+
+}  // namespace mg::models

@@ -1,0 +1,26 @@
+#include "models/registry.h"
+
+#include "models/gan/registry_entries.h"
+
+namespace mg::models {
+
+const std::vector<ModelInfo>& all_models() {
+    static const std::vector<ModelInfo> models = [] {
+        std::vector<ModelInfo> all;
+        for (auto family : {gan2d_models, image_gan_models})
+            for (auto& m : family()) all.push_back(std::move(m));
+        return all;
+    }();
+    return models;
+}
+
+const ModelInfo& find_model(const std::string& name) {
+    std::string known;
+    for (const ModelInfo& m : all_models()) {
+        if (m.name == name) return m;
+        known += (known.empty() ? "" : ", ") + m.name;
+    }
+    MG_FAIL("unknown model '{}' (known: {})", name, known);
+}
+
+}  // namespace mg::models

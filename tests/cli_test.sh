@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# The minigen CLI as a user meets it: bad flags, values and files get one clear line
+# on stderr and exit code 2; --help works on every subcommand; --json prints JSON.
+# Usage: cli_test.sh path/to/minigen
+set -u
+minigen="$1"
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+failures=0; passes=0
+
+# expect CODE PATTERN -- ARGS...: exit code CODE and stderr+stdout matching PATTERN
+expect() {
+    local code="$1" pattern="$2"; shift 3
+    local out rc
+    out="$("$minigen" "$@" 2>&1)"; rc=$?
+    if [ "$rc" -ne "$code" ] || ! grep -qE -- "$pattern" <<<"$out"; then
+        echo "FAIL: minigen $* -> exit $rc (want $code), output:"; echo "$out" | head -5
+        failures=$((failures + 1))
+    else
+        passes=$((passes + 1))
+    fi
+}
+
+expect 2 "unknown|not expected|Extras" -- train gan2d --no-such-flag
+expect 2 "unknown model 'nope'.*known: gan2d" -- train nope --steps 1 --out "$work/x"
+expect 2 "--steps" -- train gan2d --steps -3
+expect 2 "--device" -- train gan2d --device tpu
+expect 2 "--threads" -- info --threads 0
+expect 2 "no such file" -- sample dcgan --checkpoint "$work/missing.safetensors"
+echo "not a checkpoint" > "$work/bad.safetensors"
+expect 2 "bad.safetensors" -- sample dcgan --checkpoint "$work/bad.safetensors"
+expect 2 "--config .*cannot open" -- train gan2d --config "$work/none.json" --out "$work/y"
+echo "{ not json" > "$work/bad.json"
+expect 2 "not valid JSON" -- train gan2d --config "$work/bad.json" --out "$work/y"
+echo '{"no_such_option": 1}' > "$work/unknown.json"
+expect 2 "unknown option 'no_such_option'" -- train gan2d --config "$work/unknown.json" --out "$work/y"
+expect 2 "is not a directory|does not exist" -- report "$work/nothing-here"
+expect 2 "" --
+for cmd in train sample report info demo; do expect 0 "Usage" -- "$cmd" --help; done
+
+# A short real run: train, JSON summary, sample from its checkpoint, report.
+out="$("$minigen" train gan2d --steps 20 --out "$work/run" --json --threads 1 2>/dev/null)"
+if python3 -c "import json,sys; d=json.loads(sys.argv[1]); assert d['steps']==20 and d['model']=='gan2d'" "$out"; then
+    passes=$((passes + 1))
+else
+    echo "FAIL: train --json printed: $out"; failures=$((failures + 1))
+fi
+expect 0 "png" -- sample gan2d --checkpoint "$work/run/checkpoint.safetensors" --out "$work/s.png"
+[ -s "$work/s.png" ] && passes=$((passes + 1)) || { echo "FAIL: no sample PNG"; failures=$((failures + 1)); }
+[ -s "$work/run/report/index.html" ] && passes=$((passes + 1)) || { echo "FAIL: no report"; failures=$((failures + 1)); }
+expect 2 "checkpoint of 'gan2d', not 'dcgan'" -- sample dcgan --checkpoint "$work/run/checkpoint.safetensors"
+if "$minigen" info --json | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['kernels'] and d['models']"; then
+    passes=$((passes + 1))
+else
+    echo "FAIL: info --json"; failures=$((failures + 1))
+fi
+
+echo "$passes passed, $failures failed"
+[ "$failures" -eq 0 ]

@@ -1,0 +1,101 @@
+// minigen info: the build, the devices, the CPU features and every kernel variant.
+#include <cstdio>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "core/allocator.h"
+#include "core/runtime.h"
+#include "kernels/cpu/cpu_features.h"
+#include "kernels/device.h"
+#include "kernels/registry.h"
+#include "models/registry.h"
+#include "tools/cli.h"
+
+namespace mg::tools {
+
+namespace {
+
+nlohmann::json info_json() {
+    BuildInfo b = build_info();
+    nlohmann::json j;
+    j["version"] = b.version;
+    j["build"] = {{"compiler", b.compiler}, {"build_type", b.build_type}, {"cxx_flags", b.cxx_flags}, {"cuda", b.cuda}};
+    j["cpu"] = {{"features", kernels::cpu::cpu_feature_string()}, {"threads", num_threads()}};
+    nlohmann::json cuda = {{"built", kernels::cuda::built_with_cuda()}, {"available", kernels::cuda::available()}};
+    if (kernels::cuda::available()) {
+        nlohmann::json devs = nlohmann::json::array();
+        for (int i = 0; i < kernels::cuda::device_count(); ++i) devs.push_back(kernels::cuda::device_name(i));
+        cuda["devices"] = devs;
+    } else {
+        cuda["reason"] = kernels::cuda::unavailable_reason();
+    }
+    j["cuda"] = cuda;
+    nlohmann::json kernels = nlohmann::json::array();
+    for (const auto& v : kernels::list_variants())
+        kernels.push_back({{"op", v.op}, {"variant", v.name}, {"device", std::string(device_name(v.device))},
+                           {"dtype", std::string(dtype_name(v.dtype))}, {"priority", v.priority},
+                           {"active", v.active}, {"doc", v.doc}});
+    j["kernels"] = kernels;
+    nlohmann::json models = nlohmann::json::array();
+    for (const auto& m : models::all_models()) models.push_back({{"name", m.name}, {"description", m.description}});
+    j["models"] = models;
+    AllocatorStats s = allocator_for(Device::CPU).stats();
+    j["allocator"] = {{"cpu", {{"allocations", s.allocations}, {"cache_hits", s.cache_hits},
+                               {"bytes_in_use", s.bytes_in_use}, {"bytes_cached", s.bytes_cached}}}};
+    return j;
+}
+
+void print_models(const nlohmann::json& j) {
+    for (const auto& m : j["models"])
+        std::printf("  %-14s %s\n", m["name"].get<std::string>().c_str(), m["description"].get<std::string>().c_str());
+}
+
+void print_text(const nlohmann::json& j) {
+    std::printf("minigen %s\n", j["version"].get<std::string>().c_str());
+    const auto& b = j["build"];
+    std::printf("build     %s, %s, CUDA %s\n", b["compiler"].get<std::string>().c_str(),
+                b["build_type"].get<std::string>().c_str(), b["cuda"].get<bool>() ? "on" : "off");
+    std::printf("cpu       %d threads; %s\n", j["cpu"]["threads"].get<int>(),
+                j["cpu"]["features"].get<std::string>().c_str());
+    if (j["cuda"]["available"].get<bool>())
+        for (const auto& d : j["cuda"]["devices"]) std::printf("cuda      %s\n", d.get<std::string>().c_str());
+    else
+        std::printf("cuda      not available: %s\n", j["cuda"]["reason"].get<std::string>().c_str());
+    // Variants grouped by op; '*' marks the active one per device and dtype.
+    std::printf("\nkernels (op: variant[device dtype], * = active)\n");
+    std::map<std::string, std::vector<std::string>> by_op;
+    for (const auto& k : j["kernels"])
+        by_op[k["op"].get<std::string>()].push_back(
+            fmt::format("{}{}[{} {}]", k["active"].get<bool>() ? "*" : "", k["variant"].get<std::string>(),
+                        k["device"].get<std::string>(), k["dtype"].get<std::string>()));
+    for (const auto& [op, vs] : by_op) {
+        std::string line;
+        for (const auto& v : vs) line += (line.empty() ? "" : " ") + v;
+        std::printf("  %-24s %s\n", op.c_str(), line.c_str());
+    }
+}
+
+}  // namespace
+
+void add_info_command(CLI::App& app) {
+    auto* cmd = app.add_subcommand("info", "Show the build, the devices, the CPU features and the kernel variants");
+    static bool json = false, models_only = false;
+    static int threads = 0;
+    cmd->add_flag("--json", json, "Print one JSON object on stdout");
+    cmd->add_flag("--models", models_only, "List the models that minigen train knows");
+    add_threads_option(*cmd, threads);
+    cmd->callback([] {
+        apply_threads(threads);
+        nlohmann::json j = info_json();
+        if (json) std::printf("%s\n", (models_only ? j["models"] : j).dump(1).c_str());
+        else if (models_only) print_models(j);
+        else {
+            print_text(j);
+            std::printf("\nmodels\n");
+            print_models(j);
+        }
+    });
+}
+
+}  // namespace mg::tools

@@ -1,0 +1,37 @@
+// minigen: train · sample · eval · bench · report · info · demo
+#include <cstdio>
+#include <exception>
+
+#include "kernels/base.h"
+#include "tools/cli.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"minigen: a deep learning framework for generative image models"};
+    app.require_subcommand(1);
+    app.set_version_flag("--version", "minigen 0.1.0");
+    mg::tools::add_train_command(app);
+    mg::tools::add_sample_command(app);
+    mg::tools::add_report_command(app);
+    mg::tools::add_info_command(app);
+    mg::tools::add_demo_command(app);
+    mg::tools::add_bench_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForVersion& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "minigen: %s (see minigen --help)\n", e.what());
+        return 2;
+    } catch (const mg::Error& e) {
+        std::fprintf(stderr, "minigen: error: %s\n", e.what());
+        return 2;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "minigen: internal error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,63 @@
+#include "tools/model_options.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "core/io/safetensors.h"
+#include "kernels/device.h"
+#include "tools/cli.h"
+
+namespace mg::tools {
+
+void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
+    cmd.add_option("--batch-size", a.batch_size, "Batch size (default: the model's)")->check(CLI::PositiveNumber);
+    cmd.add_option("--lr", a.lr, "Learning rate of every optimizer (default: the model's)")->check(CLI::PositiveNumber);
+    cmd.add_option("--seed", a.seed, "Random seed (weights, data order, noise)");
+    cmd.add_option("--device", a.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+    cmd.add_option("--data", a.data_dir, "Fashion-MNIST directory (default: $MINIGEN_DATA or /usr/share/datasets/fashion-mnist)");
+    cmd.add_option("--config", a.config_file, "JSON file with the model's options");
+    add_threads_option(cmd, a.threads);
+}
+
+models::ModelConfig make_model_config(const CommonModelArgs& a) {
+    models::ModelConfig c;
+    c.batch_size = a.batch_size;
+    c.lr = a.lr;
+    c.seed = a.seed;
+    if (a.device == "cuda") {
+        MG_CHECK(kernels::cuda::available(), "--device cuda: {}", kernels::cuda::unavailable_reason());
+        c.device = Device::CUDA;
+    }
+    if (!a.config_file.empty()) {
+        std::ifstream in(a.config_file);
+        MG_CHECK(in.good(), "--config {}: cannot open the file", a.config_file);
+        std::stringstream ss;
+        ss << in.rdbuf();
+        try {
+            c.options = nlohmann::json::parse(ss.str());
+        } catch (const nlohmann::json::parse_error& e) {
+            MG_FAIL("--config {}: not valid JSON: {}", a.config_file, e.what());
+        }
+        MG_CHECK(c.options.is_object(), "--config {}: expected a JSON object of options", a.config_file);
+    }
+    return c;
+}
+
+models::ModelConfig config_from_checkpoint(const std::string& path, const CommonModelArgs& a, std::string* model_name) {
+    io::SafetensorsContents f = io::load_safetensors(path);
+    auto name = f.metadata.find("model_name");
+    auto cfg = f.metadata.find("config");
+    MG_CHECK(name != f.metadata.end() && cfg != f.metadata.end(),
+             "{}: not a minigen training checkpoint (no model_name/config metadata)", path);
+    *model_name = name->second;
+    models::ModelConfig c = make_model_config(a);
+    nlohmann::json options = nlohmann::json::parse(cfg->second);
+    c.seed = options.value("seed", uint64_t(0));
+    options.erase("seed");
+    options.erase("device");
+    for (auto it = c.options.begin(); it != c.options.end(); ++it) options[it.key()] = it.value();
+    c.options = options;
+    return c;
+}
+
+}  // namespace mg::tools
