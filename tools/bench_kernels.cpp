@@ -1,0 +1,526 @@
+// Kernel cases: GEMM, the three conv2d faces, elementwise ops and reductions (see bench_kernels.h).
+#include "tools/bench_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "kernels/conv.h"
+#include "kernels/elementwise.h"
+#include "kernels/gemm.h"
+#include "kernels/reduce.h"
+
+namespace mg::tools::bench {
+
+using kernels::Conv2dShape;
+
+// ---- helpers -------------------------------------------------------------------------------
+
+double max_rel_error(const float* y, const float* ref, int64_t n) {
+    double scale = 0, err = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        if (!std::isfinite(y[i])) return std::numeric_limits<double>::infinity();
+        scale = std::max(scale, std::abs(double(ref[i])));
+        err = std::max(err, std::abs(double(y[i]) - double(ref[i])));
+    }
+    if (scale == 0) return err == 0 ? 0.0 : std::numeric_limits<double>::infinity();
+    return err / scale;
+}
+
+std::vector<std::string> cpu_f32_variants(const std::string& op) {
+    kernels::init();
+    std::vector<std::string> out;
+    if (kernels::OpTableBase* t = kernels::find_table(op))
+        for (const auto& v : t->variants())
+            if (v.device == Device::CPU && v.dtype == DType::Float32) out.push_back(v.name);
+    return out;
+}
+
+std::string active_cpu_f32_variant(const std::string& op) {
+    kernels::init();
+    if (kernels::OpTableBase* t = kernels::find_table(op))
+        for (const auto& v : t->variants())
+            if (v.device == Device::CPU && v.dtype == DType::Float32 && v.active) return v.name;
+    return "";
+}
+
+namespace {
+
+// 64-byte aligned floats, as the tensor allocator hands them to kernels.
+class Floats {
+public:
+    explicit Floats(int64_t n) : n_(n) {
+        size_t bytes = (size_t(std::max<int64_t>(n, 1)) * sizeof(float) + 63) / 64 * 64;
+        p_ = static_cast<float*>(std::aligned_alloc(64, bytes));
+        MG_CHECK(p_ != nullptr, "bench: cannot allocate {} floats", n);
+    }
+    ~Floats() { std::free(p_); }
+    Floats(const Floats&) = delete;
+    Floats& operator=(const Floats&) = delete;
+    float* data() const { return p_; }
+    int64_t size() const { return n_; }
+    // Uniform in [lo, hi) from a fixed seed (splitmix64): the same inputs on every run.
+    void fill_uniform(uint64_t seed, float lo, float hi) {
+        uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+        for (int64_t i = 0; i < n_; ++i) {
+            uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+            z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+            z ^= z >> 31;
+            p_[i] = lo + (hi - lo) * float(double(z >> 40) * 0x1.0p-24);
+        }
+    }
+    void fill_nan() { std::fill(p_, p_ + n_, std::numeric_limits<float>::quiet_NaN()); }
+    bool all_finite() const {
+        for (int64_t i = 0; i < n_; ++i)
+            if (!std::isfinite(p_[i])) return false;
+        return true;
+    }
+
+private:
+    int64_t n_;
+    float* p_;
+};
+
+constexpr auto kCpu = Device::CPU;
+constexpr auto kF32 = DType::Float32;
+
+// How many of `units` (rows, images, channels) the reference may compute within the
+// budget, each costing unit_flop; 0 budget = all.
+int64_t units_within(double budget, double unit_flop, int64_t units) {
+    if (budget <= 0 || unit_flop <= 0) return units;
+    return std::clamp<int64_t>(int64_t(budget / unit_flop), 1, units);
+}
+
+// ---- GEMM: C [m, n] = A [m, k] · B [k, n], row-major ----------------------------------------
+class GemmCase : public KernelCase {
+public:
+    GemmCase(int64_t m, int64_t n, int64_t k, double budget) : a_(m * k), b_(k * n), c_(m * n) {
+        name = "sgemm";
+        shape = fmt::format("{}x{}x{}", m, n, k);
+        op = "gemm";
+        flop = 2.0 * m * n * k;
+        args_.m = m, args_.n = n, args_.k = k;
+        args_.lda = k, args_.ldb = n, args_.ldc = n;
+        a_.fill_uniform(1, -1, 1);
+        b_.fill_uniform(2, -1, 1);
+        rows_ = units_within(budget, 2.0 * n * k, m);
+        tolerance_ = 1e-4;
+    }
+    void run(std::string_view variant) override {
+        kernels::gemm_table().get(variant, kCpu, kF32)(args_, a_.data(), b_.data(), c_.data());
+    }
+
+protected:
+    double compute_reference() override {
+        kernels::GemmArgs g = args_;
+        g.m = rows_;  // the first rows of C need only the first rows of A
+        ref_ = std::make_unique<Floats>(rows_ * args_.n);
+        kernels::gemm_table().get("reference", kCpu, kF32)(g, a_.data(), b_.data(), ref_->data());
+        return double(rows_) / double(args_.m);
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        c_.fill_nan();
+        run(variant);
+        return {max_rel_error(c_.data(), ref_->data(), rows_ * args_.n), c_.all_finite()};
+    }
+    std::string compared_part() const override {
+        return rows_ == args_.m ? "" : fmt::format("rows 0..{} of {}", rows_ - 1, args_.m);
+    }
+
+private:
+    kernels::GemmArgs args_;
+    Floats a_, b_, c_;
+    int64_t rows_;
+    std::unique_ptr<Floats> ref_;
+};
+
+// ---- conv2d: the three faces of one bilinear map (kernels/conv.h) -----------------------------
+enum class ConvFace { Forward, BackwardInput, BackwardWeight };
+
+const char* face_op(ConvFace f) {
+    switch (f) {
+        case ConvFace::Forward: return "conv2d_forward";
+        case ConvFace::BackwardInput: return "conv2d_backward_input";
+        case ConvFace::BackwardWeight: return "conv2d_backward_weight";
+    }
+    return "";
+}
+
+Conv2dShape conv_shape(int64_t n, int64_t c_in, int64_t h, int64_t c_out, int64_t k, int64_t stride, int64_t pad) {
+    Conv2dShape s;
+    s.n = n, s.c_in = c_in, s.h = h, s.w = h, s.c_out = c_out, s.kh = k, s.kw = k;
+    s.stride_h = s.stride_w = stride;
+    s.pad_h = s.pad_w = pad;
+    s.oh = (h + 2 * pad - k) / stride + 1;
+    s.ow = s.oh;
+    return s;
+}
+
+class ConvCase : public KernelCase {
+public:
+    // label: the workload's shape text; face: which kernel; budget: reference flops in a check.
+    ConvCase(std::string group, std::string label, ConvFace face, const Conv2dShape& s, double budget)
+        : face_(face), s_(s),
+          x_(s.n * s.c_in * s.h * s.w),
+          w_(s.c_out * (s.c_in / s.groups) * s.kh * s.kw),
+          gy_(s.n * s.c_out * s.oh * s.ow),
+          out_(face == ConvFace::Forward ? gy_.size() : face == ConvFace::BackwardInput ? x_.size() : w_.size()) {
+        MG_CHECK(s.groups == 1, "bench: conv cases assume groups == 1, got {}", s.groups);
+        name = std::move(group);
+        shape = std::move(label);
+        op = face_op(face);
+        flop = 2.0 * s.n * s.c_out * s.oh * s.ow * (s.c_in / s.groups) * s.kh * s.kw;
+        x_.fill_uniform(3, -1, 1);
+        w_.fill_uniform(4, -0.1f, 0.1f);
+        gy_.fill_uniform(5, -1, 1);
+        // forward / backward_input: the first images; backward_weight: the first output channels
+        units_ = face == ConvFace::BackwardWeight ? s.c_out : s.n;
+        checked_ = units_within(budget, flop / double(units_), units_);
+        tolerance_ = 1e-4;
+    }
+    void run(std::string_view v) override { run_on(v, s_, x_.data(), gy_.data(), out_.data()); }
+
+protected:
+    double compute_reference() override {
+        Conv2dShape s = s_;
+        const float* gy = gy_.data();
+        if (face_ == ConvFace::BackwardWeight) {
+            // gw[co] needs only gy[:, co]: gather the first channels of every image
+            s.c_out = checked_;
+            const int64_t plane = s_.oh * s_.ow;
+            gy_part_ = std::make_unique<Floats>(s.n * checked_ * plane);
+            for (int64_t i = 0; i < s.n; ++i)
+                std::memcpy(gy_part_->data() + i * checked_ * plane, gy_.data() + i * s_.c_out * plane,
+                            size_t(checked_ * plane) * sizeof(float));
+            gy = gy_part_->data();
+        } else {
+            s.n = checked_;  // images are independent; the first ones are contiguous
+        }
+        ref_ = std::make_unique<Floats>(out_.size() / units_ * checked_);
+        run_on("reference", s, x_.data(), gy, ref_->data());
+        gy_part_.reset();
+        return double(checked_) / double(units_);
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        out_.fill_nan();
+        run(variant);
+        return {max_rel_error(out_.data(), ref_->data(), ref_->size()), out_.all_finite()};
+    }
+    std::string compared_part() const override {
+        if (checked_ == units_) return "";
+        return fmt::format("{} 0..{} of {}", face_ == ConvFace::BackwardWeight ? "output channels" : "images",
+                           checked_ - 1, units_);
+    }
+
+private:
+    void run_on(std::string_view v, const Conv2dShape& s, const float* x, const float* gy, float* out) {
+        switch (face_) {
+            case ConvFace::Forward: kernels::conv2d_forward_table().get(v, kCpu, kF32)(s, x, w_.data(), out); break;
+            case ConvFace::BackwardInput:
+                kernels::conv2d_backward_input_table().get(v, kCpu, kF32)(s, gy, w_.data(), out);
+                break;
+            case ConvFace::BackwardWeight:
+                kernels::conv2d_backward_weight_table().get(v, kCpu, kF32)(s, x, gy, out);
+                break;
+        }
+    }
+
+    ConvFace face_;
+    Conv2dShape s_;
+    Floats x_, w_, gy_, out_;
+    int64_t units_, checked_;
+    std::unique_ptr<Floats> ref_, gy_part_;
+};
+
+// ---- elementwise and reductions over dense vectors ----------------------------------------------
+// Elementwise outputs are compared element by element, relative to max(|ref|, 0.01): an
+// approximation that is good only near the largest values (a SIMD exp or tanh) still fails.
+double elementwise_rel_error(const float* y, const float* ref, int64_t n) {
+    double err = 0;
+    for (int64_t i = 0; i < n; ++i) {
+        if (std::isfinite(ref[i]) != std::isfinite(y[i]) || std::isnan(y[i]))
+            return std::numeric_limits<double>::infinity();
+        if (!std::isfinite(ref[i])) {
+            if (y[i] != ref[i]) return std::numeric_limits<double>::infinity();
+            continue;
+        }
+        err = std::max(err, std::abs(double(y[i]) - double(ref[i])) / std::max(std::abs(double(ref[i])), 0.01));
+    }
+    return err;
+}
+
+kernels::Iter dense_iter(int64_t n) {
+    kernels::Iter it;
+    it.ndim = 1;
+    it.numel = n;
+    it.contiguous = true;
+    it.sizes[0] = n;
+    for (auto& s : it.strides) s[0] = 1;
+    return it;
+}
+
+// An elementwise op's table, input range and scalars, as the bench feeds it.
+struct UnaryOp {
+    const char* name;
+    kernels::OpTable<kernels::UnaryFn>& (*table)();
+    float lo, hi;
+    kernels::Scalars scalars;
+};
+struct BinaryOp {
+    const char* name;
+    kernels::OpTable<kernels::BinaryFn>& (*table)();
+    float a_lo, a_hi, b_lo, b_hi;
+};
+struct ReduceOp {
+    const char* name;
+    kernels::OpTable<kernels::ReduceFn>& (*table)();
+};
+
+// Inputs cover each op's interesting range and stay inside its domain.
+const UnaryOp kUnaryOps[] = {
+    {"neg", &kernels::neg_table, -4, 4, {}},          {"exp", &kernels::exp_table, -10, 10, {}},
+    {"log", &kernels::log_table, 1e-3f, 100, {}},      {"sqrt", &kernels::sqrt_table, 0, 100, {}},
+    {"abs", &kernels::abs_table, -4, 4, {}},          {"sign", &kernels::sign_table, -4, 4, {}},
+    {"tanh", &kernels::tanh_table, -6, 6, {}},        {"sigmoid", &kernels::sigmoid_table, -20, 20, {}},
+    {"relu", &kernels::relu_table, -4, 4, {}},        {"leaky_relu", &kernels::leaky_relu_table, -4, 4, {0.2, 0}},
+    {"elu", &kernels::elu_table, -6, 4, {1.0, 0}},     {"softplus", &kernels::softplus_table, -20, 20, {}},
+    {"erf", &kernels::erf_table, -4, 4, {}},          {"gelu", &kernels::gelu_table, -6, 6, {}},
+    {"clamp", &kernels::clamp_table, -2, 2, {-0.5, 0.5}}, {"pow_scalar", &kernels::pow_scalar_table, 0, 4, {1.5, 0}},
+    {"affine", &kernels::affine_table, -4, 4, {2.0, -1.0}},
+};
+const BinaryOp kBinaryOps[] = {
+    {"add", &kernels::add_table, -1, 1, -1, 1},     {"sub", &kernels::sub_table, -1, 1, -1, 1},
+    {"mul", &kernels::mul_table, -2, 2, -2, 2},     {"div", &kernels::div_table, -2, 2, 0.25f, 4},
+    {"pow", &kernels::pow_table, 0.01f, 4, -2, 2},  {"maximum", &kernels::maximum_table, -1, 1, -1, 1},
+    {"minimum", &kernels::minimum_table, -1, 1, -1, 1},
+};
+const ReduceOp kReduceOps[] = {
+    {"sum", &kernels::sum_table}, {"max", &kernels::max_table}, {"min", &kernels::min_table}};
+
+class UnaryCase : public KernelCase {
+public:
+    UnaryCase(const UnaryOp& u, int64_t n, std::string label) : u_(u), n_(n), x_(n), y_(n), ref_(n) {
+        name = u.name;
+        shape = std::move(label);
+        op = u.name;
+        bytes = 2.0 * 4.0 * double(n);
+        traffic = Traffic::Copy;
+        x_.fill_uniform(9, u.lo, u.hi);
+        tolerance_ = 1e-5;  // a few ulp of float32
+        samples = 10;
+    }
+    void run(std::string_view v) override { u_.table().get(v, kCpu, kF32)(dense_iter(n_), y_.data(), x_.data(), u_.scalars); }
+
+protected:
+    double compute_reference() override {
+        u_.table().get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), x_.data(), u_.scalars);
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        y_.fill_nan();
+        run(variant);
+        return {elementwise_rel_error(y_.data(), ref_.data(), n_), y_.all_finite()};
+    }
+    std::string compared_part() const override { return ""; }
+
+private:
+    UnaryOp u_;
+    int64_t n_;
+    Floats x_, y_, ref_;
+};
+
+class BinaryCase : public KernelCase {
+public:
+    BinaryCase(const BinaryOp& b, int64_t n, std::string label) : b_(b), n_(n), a_(n), bb_(n), c_(n), ref_(n) {
+        name = b.name;
+        shape = std::move(label);
+        op = b.name;
+        bytes = 3.0 * 4.0 * double(n);
+        traffic = Traffic::Triad;
+        a_.fill_uniform(6, b.a_lo, b.a_hi);
+        bb_.fill_uniform(7, b.b_lo, b.b_hi);
+        tolerance_ = 1e-5;
+        if (name != "add") samples = 10;
+    }
+    void run(std::string_view v) override {
+        b_.table().get(v, kCpu, kF32)(dense_iter(n_), c_.data(), a_.data(), bb_.data());
+    }
+
+protected:
+    double compute_reference() override {
+        b_.table().get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), a_.data(), bb_.data());
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        c_.fill_nan();
+        run(variant);
+        return {elementwise_rel_error(c_.data(), ref_.data(), n_), c_.all_finite()};
+    }
+    std::string compared_part() const override { return ""; }
+
+private:
+    BinaryOp b_;
+    int64_t n_;
+    Floats a_, bb_, c_, ref_;
+};
+
+// A reduction of a dense vector to one number.
+kernels::ReduceArgs full_reduction(int64_t n) {
+    kernels::ReduceArgs r;
+    r.out_ndim = 0;
+    r.out_numel = 1;
+    r.red_ndim = 1;
+    r.red_numel = n;
+    r.red_sizes[0] = n;
+    r.red_strides[0] = 1;
+    return r;
+}
+
+class ReduceCase : public KernelCase {
+public:
+    ReduceCase(const ReduceOp& r, int64_t n, std::string label) : r_(r), n_(n), x_(n), out_(1), ref_(1) {
+        name = r.name;
+        shape = std::move(label);
+        op = r.name;
+        bytes = 4.0 * double(n);
+        traffic = Traffic::Read;
+        x_.fill_uniform(8, 0, 1);  // positive: the sum is well conditioned, so the error is the kernel's
+        tolerance_ = 1e-5;
+        if (name != "sum") samples = 10;
+    }
+    void run(std::string_view v) override { r_.table().get(v, kCpu, kF32)(full_reduction(n_), out_.data(), x_.data()); }
+
+protected:
+    double compute_reference() override {
+        r_.table().get("reference", kCpu, kF32)(full_reduction(n_), ref_.data(), x_.data());
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        out_.fill_nan();
+        run(variant);
+        return {max_rel_error(out_.data(), ref_.data(), 1), out_.all_finite()};
+    }
+    std::string compared_part() const override { return ""; }
+
+private:
+    ReduceOp r_;
+    int64_t n_;
+    Floats x_, out_, ref_;
+};
+
+template <class Case, class... Args>
+CaseSpec spec(std::string name, std::string shape, std::string op, Args... args) {
+    return {std::move(name), std::move(shape), std::move(op),
+            [=] { return std::unique_ptr<KernelCase>(new Case(args...)); }};
+}
+
+// The three conv2d faces at one shape; label_base like "64x64x14x14->128 k4s2p1".
+void add_conv_faces(std::vector<CaseSpec>& out, const std::string& group, const std::string& label_base,
+                    const Conv2dShape& s, double budget) {
+    const std::pair<ConvFace, const char*> faces[] = {{ConvFace::Forward, "forward"},
+                                                      {ConvFace::BackwardInput, "backward_input"},
+                                                      {ConvFace::BackwardWeight, "backward_weight"}};
+    for (auto [face, label] : faces) {
+        std::string shape = label_base + " " + label;
+        out.push_back(spec<ConvCase>(group, shape, face_op(face), group, shape, face, s, budget));
+    }
+}
+
+// add and sum first (the workloads.md pair), then every other elementwise op and reduction.
+// label(n, op): the shape text of op at n elements.
+template <class Label>
+void add_vector_cases(std::vector<CaseSpec>& out, std::initializer_list<int64_t> sizes, Label label) {
+    auto binary = [&](const BinaryOp& b, int64_t n) {
+        out.push_back(spec<BinaryCase>(b.name, label(n, b.name), b.name, b, n, label(n, b.name)));
+    };
+    auto reduce = [&](const ReduceOp& r, int64_t n) {
+        out.push_back(spec<ReduceCase>(r.name, label(n, r.name), r.name, r, n, label(n, r.name)));
+    };
+    for (int64_t n : sizes) {
+        binary(kBinaryOps[0], n);  // add
+        reduce(kReduceOps[0], n);  // sum
+    }
+    for (int64_t n : sizes) {
+        for (const UnaryOp& u : kUnaryOps) out.push_back(spec<UnaryCase>(u.name, label(n, u.name), u.name, u, n, label(n, u.name)));
+        for (const BinaryOp& b : kBinaryOps)
+            if (&b != &kBinaryOps[0]) binary(b, n);
+        for (const ReduceOp& r : kReduceOps)
+            if (&r != &kReduceOps[0]) reduce(r, n);
+    }
+}
+
+std::vector<CaseSpec> make_cases(bool tiny, double budget) {
+    std::vector<CaseSpec> out;
+    auto gemm = [&](int64_t m, int64_t n, int64_t k) {
+        out.push_back(spec<GemmCase>("sgemm", fmt::format("{}x{}x{}", m, n, k), "gemm", m, n, k, budget));
+    };
+    if (tiny) {
+        // Odd sizes cross every blocking edge; the last two are GEMV-like shapes.
+        for (auto [m, n, k] : {std::tuple{1, 1, 1}, {7, 5, 3}, {33, 17, 65}, {64, 1, 100}, {5, 70, 1}, {37, 100, 129}})
+            gemm(m, n, k);
+        add_conv_faces(out, "conv2d", "3x4x9x9->6 k4s2p1", conv_shape(3, 4, 9, 6, 4, 2, 1), 0);
+        add_conv_faces(out, "masked_conv7x7", "2x3x8x8->5 k7p3", conv_shape(2, 3, 8, 5, 7, 1, 3), 0);
+        add_conv_faces(out, "conv2d", "2x5x6x6->3 k1s1p0", conv_shape(2, 5, 6, 3, 1, 1, 0), 0);
+        add_vector_cases(out, {1, 31, 1000, 70001}, [](int64_t n, std::string_view) { return fmt::format("{}", n); });
+        return out;
+    }
+    // workloads.md, "Kernel shapes"
+    for (int64_t s : {256, 512, 1024, 2048}) gemm(s, s, s);
+    gemm(64, 6272, 100);   // dcgan G: Linear(100, 6272) at batch 64
+    gemm(64, 1, 6272);     // dcgan D: Linear(6272, 1)
+    gemm(128, 400, 784);   // vae encoder: Linear(784, 400) at batch 128
+    add_conv_faces(out, "conv2d", "64x64x14x14->128 k4s2p1", conv_shape(64, 64, 14, 128, 4, 2, 1), budget);
+    // conv_transpose2d (N=64, 128->64, 7x7->14x14) is conv2d_backward_input at the conv2d
+    // shape above; its backward is that shape's forward and backward_weight.
+    {
+        std::string shape = "64x128x7x7->64 k4s2p1 forward";
+        out.push_back(spec<ConvCase>("conv_transpose2d", shape, "conv2d_backward_input", std::string("conv_transpose2d"),
+                                     shape, ConvFace::BackwardInput, conv_shape(64, 64, 14, 128, 4, 2, 1), budget));
+    }
+    add_conv_faces(out, "masked_conv7x7", "64x64x28x28->64 k7p3", conv_shape(64, 64, 28, 64, 7, 1, 3), budget);
+    // 16Mi float32, with torch_ref.py's labels for add and sum
+    add_vector_cases(out, {16 * 1024 * 1024}, [](int64_t, std::string_view op) {
+        return std::string(op == "add" ? "16Mi f32, out=" : "16Mi f32");
+    });
+    return out;
+}
+
+}  // namespace
+
+// ---- KernelCase --------------------------------------------------------------------------------
+
+double KernelCase::reference_seconds() {
+    if (!have_reference_) {
+        double t0 = now_seconds();
+        double fraction = compute_reference();
+        reference_seconds_ = (now_seconds() - t0) / fraction;
+        have_reference_ = true;
+    }
+    return reference_seconds_;
+}
+
+CheckResult KernelCase::check(std::string_view variant) {
+    CheckResult r;
+    r.tolerance = tolerance_;
+    if (variant == "reference") {
+        r.note = "the reference itself";
+        return r;
+    }
+    reference_seconds();  // the reference's part, once per case
+    auto [err, finite] = run_and_compare(variant);
+    r.max_rel_error = err;
+    r.status = finite && err <= tolerance_ ? "pass" : "fail";
+    r.note = compared_part();
+    if (!finite) r.note += std::string(r.note.empty() ? "" : "; ") + "non-finite output";
+    return r;
+}
+
+std::vector<CaseSpec> workload_kernel_cases(double check_flop_budget) { return make_cases(false, check_flop_budget); }
+std::vector<CaseSpec> tiny_kernel_cases() { return make_cases(true, 0); }
+
+}  // namespace mg::tools::bench

@@ -1,0 +1,275 @@
+// minigen bench: the kernel lab. Measures the machine's peaks, checks every CPU kernel
+// variant against its reference and times it at the workload shapes, times the same
+// workloads through the op layer, and times one training step of each model.
+// A table on stdout (or one JSON object per line with --json); progress on stderr.
+// Exit status 1 when a variant fails its check.
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/runtime.h"
+#include "kernels/base.h"
+#include "kernels/cpu/cpu_features.h"
+#include "tools/bench.h"
+#include "tools/cli.h"
+
+namespace mg::tools {
+
+namespace {
+
+using bench::Result;
+
+struct BenchArgs {
+    bool kernels = false, workloads = false, all = false, json = false;
+    std::string filter;
+    int threads = 0;
+    int repeat = 0;
+    double min_time_s = 0.002;
+};
+
+std::string cpu_model_name() {
+    std::ifstream in("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(in, line))
+        if (line.rfind("model name", 0) == 0) {
+            size_t colon = line.find(':');
+            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
+        }
+    return "unknown CPU";
+}
+
+// ---- progress on stderr: one overwritten line on a terminal, plain lines otherwise ------
+class Progress {
+public:
+    Progress() : tty_(isatty(fileno(stderr))) {}
+    void show(const std::string& what) {
+        if (tty_) std::fprintf(stderr, "\r\033[K  %s ...", what.c_str());
+        else std::fprintf(stderr, "bench: %s\n", what.c_str());
+        std::fflush(stderr);
+    }
+    void clear() {
+        if (tty_) std::fprintf(stderr, "\r\033[K");
+        std::fflush(stderr);
+    }
+
+private:
+    bool tty_;
+};
+
+// ---- output ---------------------------------------------------------------------------------
+std::string format_ms(double ms) {
+    if (ms < 0.01) return fmt::format("{:.3f} us", ms * 1e3);
+    if (ms < 100) return fmt::format("{:.4f} ms", ms);
+    return fmt::format("{:.1f} ms", ms);
+}
+
+std::string check_cell(const Result& r) {
+    if (r.check == "skipped") return "-";
+    return fmt::format("{} {:.1e}", r.check == "pass" ? "pass" : "FAIL", r.max_rel_error);
+}
+
+std::string notes_cell(const Result& r) {
+    std::string s = r.check_note;
+    if (!r.note.empty()) s += (s.empty() ? "" : "; ") + r.note;
+    if (r.timed && r.timing.samples > 0 && r.kind != "model" && r.timing.samples < 10)
+        s += (s.empty() ? "" : "; ") + fmt::format("{} samples", r.timing.samples);
+    return s;
+}
+
+nlohmann::json to_json(const Result& r) {
+    nlohmann::json j = {{"kind", r.kind}, {"name", r.name}, {"variant", r.variant}, {"threads", r.threads}};
+    if (!r.shape.empty()) j["shape"] = r.shape;
+    if (!r.op.empty()) j["op"] = r.op;
+    if (r.kind == "kernel" || r.kind == "ops") j["default"] = r.is_default;
+    if (r.timed) {
+        j["median_ms"] = r.timing.median_ms;
+        j["min_ms"] = r.timing.min_ms;
+        j["max_ms"] = r.timing.max_ms;
+        j["samples"] = r.timing.samples;
+        if (r.timing.calls_per_sample > 1) j["calls_per_sample"] = r.timing.calls_per_sample;
+    }
+    if (r.gflops > 0) j["gflops"] = r.gflops;
+    if (r.gbps > 0) j["gbps"] = r.gbps;
+    if (r.peak_fraction >= 0) j["peak_fraction"] = r.peak_fraction;
+    {
+        j["check"] = r.check;
+        j["max_rel_error"] = r.max_rel_error >= 0 ? nlohmann::json(r.max_rel_error) : nlohmann::json(nullptr);
+        if (!r.check_note.empty()) j["check_note"] = r.check_note;
+    }
+    if (r.kind == "model" && r.timed) {
+        j["batch"] = r.batch;
+        j["unit"] = r.unit;
+        j[r.unit + "_per_s"] = r.items_per_s;
+    }
+    if (!r.note.empty()) j["note"] = r.note;
+    return j;
+}
+
+class Output {
+public:
+    explicit Output(bool json) : json_(json) {}
+
+    void line(const nlohmann::json& j) {
+        std::printf("%s\n", j.dump().c_str());
+        std::fflush(stdout);
+    }
+    void text(const std::string& s) {
+        if (json_) return;
+        progress.clear();
+        std::printf("%s", s.c_str());
+        std::fflush(stdout);
+    }
+
+    void peaks(const bench::Peaks& p) {
+        if (json_) {
+            line({{"kind", "peak"}, {"name", "peak_fma"}, {"variant", p.isa}, {"threads", 1}, {"gflops", p.fma_gflops_1}});
+            if (p.threads > 1)
+                line({{"kind", "peak"}, {"name", "peak_fma"}, {"variant", p.isa}, {"threads", p.threads},
+                      {"gflops", p.fma_gflops_all}});
+            for (auto [pattern, gbps] : {std::pair{"read", p.read_gbps}, {"copy", p.copy_gbps}, {"triad", p.triad_gbps}})
+                line({{"kind", "peak"}, {"name", "peak_bandwidth"}, {"variant", pattern}, {"threads", p.threads},
+                      {"gbps", gbps}, {"bytes_per_array", p.bandwidth_bytes}});
+            return;
+        }
+        text(fmt::format("measured peaks\n"
+                         "  FMA ({}):   {:8.1f} GFLOP/s on 1 core, {:8.1f} GFLOP/s on {} threads\n"
+                         "  bandwidth:       read {:.1f} GB/s, copy {:.1f} GB/s, triad {:.1f} GB/s "
+                         "({} threads, {} MiB arrays)\n",
+                         p.isa, p.fma_gflops_1, p.fma_gflops_all, p.threads, p.read_gbps, p.copy_gbps,
+                         p.triad_gbps, p.threads, p.bandwidth_bytes >> 20));
+    }
+
+    void result(const Result& r) {
+        if (r.check == "fail") ++failures;
+        if (r.check == "pass") ++passes;
+        if (json_) {
+            line(to_json(r));
+            return;
+        }
+        if (r.kind != section_) {
+            section_ = r.kind;
+            if (r.kind == "model")
+                text(fmt::format("\n{:<12} {:<10} {:>12} {:>12} {:>12} {:>16}  {}\n", "model step", "batch", "median",
+                                 "min", "max", "throughput", "notes"));
+            else
+                text(fmt::format("\n{:<17} {:<38} {:<10} {:>12} {:>12} {:>12} {:>15} {:>6}  {:<13} {}\n",
+                                 r.kind == "kernel" ? "kernel" : "op layer", "shape", "variant", "median", "min",
+                                 "max", "rate", "%peak", "check", "notes"));
+        }
+        if (r.kind == "model") {
+            if (!r.timed) {
+                text(fmt::format("{:<12} {}\n", r.name, r.note));
+                return;
+            }
+            text(fmt::format("{:<12} {:<10} {:>12} {:>12} {:>12} {:>9.0f} {}/s  {}\n", r.name, r.batch,
+                             format_ms(r.timing.median_ms), format_ms(r.timing.min_ms), format_ms(r.timing.max_ms),
+                             r.items_per_s, r.unit == "images" ? "img" : "pts", r.note));
+            return;
+        }
+        std::string rate = r.gflops > 0 ? fmt::format("{:.1f} GFLOP/s", r.gflops)
+                           : r.gbps > 0 ? fmt::format("{:.1f} GB/s", r.gbps)
+                                        : "";
+        std::string peak = r.peak_fraction >= 0 ? fmt::format("{:.0f}%", 100 * r.peak_fraction) : "";
+        std::string variant = r.variant + (r.is_default && r.kind == "kernel" ? "*" : "");
+        if (!r.timed)
+            text(fmt::format("{:<17} {:<38} {:<10} {:>12} {:>12} {:>12} {:>15} {:>6}  {:<13} {}\n", r.name, r.shape,
+                             variant, "-", "-", "-", "", "", check_cell(r), notes_cell(r)));
+        else
+            text(fmt::format("{:<17} {:<38} {:<10} {:>12} {:>12} {:>12} {:>15} {:>6}  {:<13} {}\n", r.name, r.shape,
+                             variant, format_ms(r.timing.median_ms), format_ms(r.timing.min_ms),
+                             format_ms(r.timing.max_ms), rate, peak, check_cell(r), notes_cell(r)));
+    }
+
+    Progress progress;
+    int failures = 0, passes = 0;
+
+private:
+    bool json_;
+    std::string section_;
+};
+
+int run_bench(const BenchArgs& a) {
+    apply_threads(a.threads);
+    const int threads = num_threads();
+    bool kernels = a.kernels || a.all || !a.workloads;
+    bool workloads = a.workloads || a.all || !a.kernels;
+
+    std::regex filter;
+    if (!a.filter.empty()) {
+        try {
+            filter = std::regex(a.filter, std::regex::ECMAScript | std::regex::icase);
+        } catch (const std::regex_error& e) {
+            MG_FAIL("--filter: '{}' is not a valid regular expression ({})", a.filter, e.what());
+        }
+    }
+
+    Output out(a.json);
+    const std::string cpu = cpu_model_name();
+    if (a.json)
+        out.line({{"kind", "machine"}, {"cpu", cpu}, {"threads", threads},
+                  {"features", kernels::cpu::cpu_feature_string()}, {"build", build_info().build_type}});
+    else
+        out.text(fmt::format("minigen bench: {}, {} thread{}\n", cpu, threads, threads == 1 ? "" : "s"));
+
+    out.progress.show("measuring the FMA peak and the memory bandwidth");
+    const bench::Peaks peaks = bench::measure_peaks(threads);
+    out.peaks(peaks);
+
+    bench::RunOptions opt;
+    opt.threads = threads;
+    opt.repeat = a.repeat;
+    opt.min_time_s = a.min_time_s;
+    opt.selected = [&](const std::string& label) { return a.filter.empty() || std::regex_search(label, filter); };
+    opt.emit = [&](Result r) { out.result(r); };
+    opt.progress = [&](const std::string& what) { out.progress.show(what); };
+
+    if (kernels) {
+        bench::run_kernel_group(opt, peaks);
+        bench::run_ops_group(opt, peaks);
+        std::string rest;
+        for (const std::string& op : bench::ops_without_cases()) rest += (rest.empty() ? "" : " ") + op;
+        if (!rest.empty() && a.filter.empty())
+            out.text(fmt::format("\n(* = the active variant; ops with no workload shape here: {})\n", rest));
+    }
+    if (workloads) {
+        out.text("\nworkloads: one training step (forward, backward, optimizer) on random data in memory\n");
+        bench::run_workload_group(opt);
+    }
+    out.progress.clear();
+    if (out.failures > 0) {
+        std::fprintf(stderr, "minigen bench: %d variant check%s FAILED\n", out.failures, out.failures == 1 ? "" : "s");
+        return 1;
+    }
+    if (out.passes > 0) std::fprintf(stderr, "minigen bench: %d variant checks passed\n", out.passes);
+    return 0;
+}
+
+}  // namespace
+
+void add_bench_command(CLI::App& app) {
+    static BenchArgs a;
+    auto* cmd = app.add_subcommand(
+        "bench",
+        "The kernel lab: measured peaks, every kernel variant checked against its reference and timed at the "
+        "workload shapes, and each model's training step (default: everything)");
+    auto* k = cmd->add_flag("--kernels", a.kernels, "Kernels and op-layer workloads only");
+    auto* w = cmd->add_flag("--workloads", a.workloads, "Model training steps only");
+    cmd->add_flag("--all", a.all, "Kernels and workloads (the default)")->excludes(k)->excludes(w);
+    cmd->add_option("--filter", a.filter,
+                    "Regular expression over 'name shape variant' (kernels), 'name shape ops' (op layer) or the "
+                    "model name; the peaks are always measured");
+    add_threads_option(*cmd, a.threads);
+    cmd->add_flag("--json", a.json, "One JSON object per line on stdout instead of the table");
+    cmd->add_option("--repeat", a.repeat, "Timed samples per kernel (default 30; 10 for the elementwise ops besides add and sum) or steps per model (default: per model)")
+        ->check(CLI::PositiveNumber);
+    cmd->add_option("--min-time", a.min_time_s, "Shortest kernel sample in seconds (default 0.002)")
+        ->check(CLI::PositiveNumber);
+    cmd->callback([] { std::exit(run_bench(a)); });
+}
+
+}  // namespace mg::tools
