@@ -26,7 +26,7 @@ struct Shape {
     int64_t m, n, k;
 };
 
-// Stored sizes of A, B and C for one batch element (rows x leading dimension).
+// Rows of A and B as stored (each row is lda / ldb elements long).
 int64_t a_rows(const GemmArgs& g) { return g.trans_a ? g.k : g.m; }
 int64_t b_rows(const GemmArgs& g) { return g.trans_b ? g.n : g.k; }
 

@@ -50,7 +50,8 @@ struct F32 {
     // _mm512_reduce_add_ps and even the 512->256 casts trip -Wuninitialized inside
     // GCC 12's headers; the masked extracts do not.
     static T hsum(reg x) {
-        const __m256 s8 = _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xff, x, 0), _mm512_maskz_extractf32x8_ps(0xff, x, 1));
+        const __m256 s8 =
+            _mm256_add_ps(_mm512_maskz_extractf32x8_ps(0xff, x, 0), _mm512_maskz_extractf32x8_ps(0xff, x, 1));
         const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(s8), _mm256_extractf128_ps(s8, 1));
         const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
         return _mm_cvtss_f32(_mm_add_ss(s2, _mm_movehdup_ps(s2)));
@@ -76,7 +77,8 @@ struct F64 {
     static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
     static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
     static T hsum(reg x) {
-        const __m256d s4 = _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xff, x, 0), _mm512_maskz_extractf64x4_pd(0xff, x, 1));
+        const __m256d s4 =
+            _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xff, x, 0), _mm512_maskz_extractf64x4_pd(0xff, x, 1));
         const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(s4), _mm256_extractf128_pd(s4, 1));
         return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
     }

@@ -56,7 +56,9 @@ static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 static inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // How many of a vector's L lanes are left at offset `at` of a row of `len` elements.
-static inline int lanes_left(int64_t len, int64_t at, int L) { return int(len - at >= L ? L : len - at > 0 ? len - at : 0); }
+static inline int lanes_left(int64_t len, int64_t at, int L) {
+    return int(len - at >= L ? L : len - at > 0 ? len - at : 0);
+}
 
 // op(X) of a stored row-major matrix: op(X)(r, c) = X[r*ld + c], or X[c*ld + r] when trans.
 template <class V>
