@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -25,6 +27,24 @@ inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, do
 }
 
 inline Tensor f64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s); }
+
+// A fresh directory under /tmp, removed with everything in it at the end of the scope.
+struct TempDir {
+    std::filesystem::path path;
+    explicit TempDir(const std::string& tag = "test") {
+        std::string templ = (std::filesystem::temp_directory_path() / ("minigen-" + tag + "-XXXXXX")).string();
+        REQUIRE(mkdtemp(templ.data()) != nullptr);
+        path = templ;
+    }
+    ~TempDir() {
+        std::error_code ec;
+        std::filesystem::remove_all(path, ec);
+    }
+    TempDir(const TempDir&) = delete;
+    TempDir& operator=(const TempDir&) = delete;
+    std::string operator/(const std::string& name) const { return (path / name).string(); }
+    std::string str() const { return path.string(); }
+};
 
 // The message of the mg::Error that fn throws ("" if it throws none).
 template <class F> std::string error_of(F&& fn) {

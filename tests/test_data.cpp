@@ -22,24 +22,11 @@
 using namespace mg;
 using namespace mg::data;
 using mg::test::error_of;
+using mg::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory under /tmp, removed at the end of the test.
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "minigen-data-XXXXXX").string();
-        REQUIRE(mkdtemp(templ.data()) != nullptr);
-        path = templ;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
     std::ofstream f(path, std::ios::binary);

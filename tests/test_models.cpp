@@ -17,13 +17,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir(const std::string& name) {
-    fs::path p = fs::temp_directory_path() / ("minigen_test_" + name + "_" + std::to_string(::getpid()));
-    fs::remove_all(p);
-    fs::create_directories(p);
-    return p.string();
-}
-
 data::Batch image_batch(int64_t n, bool labels) {
     data::Batch b;
     b.images = rand({n, 1, 28, 28}, {}, -1.0, 1.0);
@@ -68,7 +61,8 @@ TEST_CASE("every GAN's step runs, reports its internals, and D learns a fixed ba
 }
 
 TEST_CASE("the trainer writes metrics, samples, visuals, a checkpoint; resume is exact") {
-    std::string a = temp_dir("train_a"), b = temp_dir("train_b");
+    test::TempDir dir_a("train"), dir_b("resume");
+    const std::string a = dir_a.str(), b = dir_b.str();
     auto make = [] {
         models::ModelConfig c;
         c.batch_size = 32;
@@ -123,12 +117,11 @@ TEST_CASE("the trainer writes metrics, samples, visuals, a checkpoint; resume is
         CAPTURE(k);
         CHECK(t.to_vector<double>() == cb.optimizer.at(k).to_vector<double>());
     }
-    fs::remove_all(a);
-    fs::remove_all(b);
 }
 
 TEST_CASE("a checkpoint of another model or a missing file is a clear error") {
-    std::string d = temp_dir("ckpt_err");
+    test::TempDir dir("ckpt");
+    const std::string d = dir.str();
     models::ModelConfig c;
     c.batch_size = 16;
     auto g = models::find_model("gan2d").create(c);
@@ -138,7 +131,6 @@ TEST_CASE("a checkpoint of another model or a missing file is a clear error") {
     CHECK(err.find("gan2d") != std::string::npos);
     CHECK(err.find("dcgan") != std::string::npos);
     CHECK(test::error_of([] { models::find_model("nope"); }).find("known: gan2d") != std::string::npos);
-    fs::remove_all(d);
 }
 
 TEST_CASE("mode coverage counts modes and high-quality samples") {

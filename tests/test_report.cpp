@@ -23,22 +23,11 @@ TEST_CASE("report: tools/report.cpp is compiled into the tests") {
 using namespace mg;
 using namespace mg::tools;
 using mg::test::error_of;
+using mg::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        std::string templ = (fs::temp_directory_path() / "minigen-report-XXXXXX").string();
-        REQUIRE(mkdtemp(templ.data()) != nullptr);
-        path = templ;
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-};
 
 bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
