@@ -46,7 +46,8 @@ void run_kernel_group(const RunOptions& opt, const Peaks& peaks) {
             r.check = c.status;
             r.max_rel_error = c.max_rel_error;
             r.check_note = c.note;
-            if (c.status == "fail") r.check_note += fmt::format("{}tolerance {:.0e}", c.note.empty() ? "" : "; ", c.tolerance);
+            if (c.status == "fail")
+                r.check_note += fmt::format("{}tolerance {:.0e}", c.note.empty() ? "" : "; ", c.tolerance);
 
             const double ref_s = v == "reference" ? kc->reference_seconds() : 0.0;
             if (ref_s > kMaxReferenceSeconds) {

@@ -314,7 +314,9 @@ public:
         tolerance_ = 1e-5;  // a few ulp of float32
         samples = 10;
     }
-    void run(std::string_view v) override { u_.table().get(v, kCpu, kF32)(dense_iter(n_), y_.data(), x_.data(), u_.scalars); }
+    void run(std::string_view v) override {
+        u_.table().get(v, kCpu, kF32)(dense_iter(n_), y_.data(), x_.data(), u_.scalars);
+    }
 
 protected:
     double compute_reference() override {
@@ -446,7 +448,8 @@ void add_vector_cases(std::vector<CaseSpec>& out, std::initializer_list<int64_t>
         reduce(kReduceOps[0], n);  // sum
     }
     for (int64_t n : sizes) {
-        for (const UnaryOp& u : kUnaryOps) out.push_back(spec<UnaryCase>(u.name, label(n, u.name), u.name, u, n, label(n, u.name)));
+        for (const UnaryOp& u : kUnaryOps)
+            out.push_back(spec<UnaryCase>(u.name, label(n, u.name), u.name, u, n, label(n, u.name)));
         for (const BinaryOp& b : kBinaryOps)
             if (&b != &kBinaryOps[0]) binary(b, n);
         for (const ReduceOp& r : kReduceOps)
@@ -479,8 +482,9 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     // shape above; its backward is that shape's forward and backward_weight.
     {
         std::string shape = "64x128x7x7->64 k4s2p1 forward";
-        out.push_back(spec<ConvCase>("conv_transpose2d", shape, "conv2d_backward_input", std::string("conv_transpose2d"),
-                                     shape, ConvFace::BackwardInput, conv_shape(64, 64, 14, 128, 4, 2, 1), budget));
+        out.push_back(spec<ConvCase>("conv_transpose2d", shape, "conv2d_backward_input",
+                                     std::string("conv_transpose2d"), shape, ConvFace::BackwardInput,
+                                     conv_shape(64, 64, 14, 128, 4, 2, 1), budget));
     }
     add_conv_faces(out, "masked_conv7x7", "64x64x28x28->64 k7p3", conv_shape(64, 64, 28, 64, 7, 1, 3), budget);
     // 16Mi float32, with torch_ref.py's labels for add and sum

@@ -25,9 +25,11 @@ struct WorkloadSpec {
 };
 
 const WorkloadSpec kWorkloads[] = {
-    {"gan2d", "gan2d", R"({"pack": 1})", 300, 20, "pack 1: the D of workloads.md (minigen train gan2d packs 4)"},
+    {"gan2d", "gan2d-vanilla", "{}", 300, 20,
+     "plain training as in workloads.md (minigen train gan2d adds PacGAN, R1 and an EMA generator)"},
     {"dcgan", "dcgan", "{}", 40, 5, ""},
-    {"wgan-gp", "wgan-gp", R"({"n_critic": 1})", 30, 5, "n_critic 1: each step = one critic update (with penalty) + one G update"},
+    {"wgan-gp", "wgan-gp", R"({"n_critic": 1})", 30, 5,
+     "n_critic 1: each step = one critic update (with penalty) + one G update"},
     {"cgan", "cgan", "{}", 40, 5, ""},
     {"vae", "vae", "{}", 300, 20, ""},
     {"pixelcnn", "pixelcnn", "{}", 6, 2, ""},

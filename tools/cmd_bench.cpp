@@ -127,21 +127,26 @@ public:
 
     void peaks(const bench::Peaks& p) {
         if (json_) {
-            line({{"kind", "peak"}, {"name", "peak_fma"}, {"variant", p.isa}, {"threads", 1}, {"gflops", p.fma_gflops_1}});
+            line({{"kind", "peak"}, {"name", "peak_fma"}, {"variant", p.isa}, {"threads", 1},
+                  {"gflops", p.fma_gflops_1}});
             if (p.threads > 1)
                 line({{"kind", "peak"}, {"name", "peak_fma"}, {"variant", p.isa}, {"threads", p.threads},
                       {"gflops", p.fma_gflops_all}});
-            for (auto [pattern, gbps] : {std::pair{"read", p.read_gbps}, {"copy", p.copy_gbps}, {"triad", p.triad_gbps}})
+            const std::pair<const char*, double> patterns[] = {
+                {"read", p.read_gbps}, {"copy", p.copy_gbps}, {"triad", p.triad_gbps}};
+            for (auto [pattern, gbps] : patterns)
                 line({{"kind", "peak"}, {"name", "peak_bandwidth"}, {"variant", pattern}, {"threads", p.threads},
                       {"gbps", gbps}, {"bytes_per_array", p.bandwidth_bytes}});
             return;
         }
+        std::string fma = fmt::format("{:.1f} GFLOP/s on 1 core", p.fma_gflops_1);
+        if (p.threads > 1) fma += fmt::format(", {:.1f} GFLOP/s on {} threads", p.fma_gflops_all, p.threads);
         text(fmt::format("measured peaks\n"
-                         "  FMA ({}):   {:8.1f} GFLOP/s on 1 core, {:8.1f} GFLOP/s on {} threads\n"
+                         "  FMA ({}):   {}\n"
                          "  bandwidth:       read {:.1f} GB/s, copy {:.1f} GB/s, triad {:.1f} GB/s "
-                         "({} threads, {} MiB arrays)\n",
-                         p.isa, p.fma_gflops_1, p.fma_gflops_all, p.threads, p.read_gbps, p.copy_gbps,
-                         p.triad_gbps, p.threads, p.bandwidth_bytes >> 20));
+                         "({} thread{}, {} MiB arrays)\n",
+                         p.isa, fma, p.read_gbps, p.copy_gbps,
+                         p.triad_gbps, p.threads, p.threads == 1 ? "" : "s", p.bandwidth_bytes >> 20));
     }
 
     void result(const Result& r) {
@@ -265,7 +270,9 @@ void add_bench_command(CLI::App& app) {
                     "model name; the peaks are always measured");
     add_threads_option(*cmd, a.threads);
     cmd->add_flag("--json", a.json, "One JSON object per line on stdout instead of the table");
-    cmd->add_option("--repeat", a.repeat, "Timed samples per kernel (default 30; 10 for the elementwise ops besides add and sum) or steps per model (default: per model)")
+    cmd->add_option("--repeat", a.repeat,
+                    "Timed samples per kernel (default 30; 10 for the elementwise ops besides add and sum) "
+                    "or steps per model (default: as torch_ref.py)")
         ->check(CLI::PositiveNumber);
     cmd->add_option("--min-time", a.min_time_s, "Shortest kernel sample in seconds (default 0.002)")
         ->check(CLI::PositiveNumber);
