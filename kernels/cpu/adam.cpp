@@ -87,9 +87,11 @@ template <class Loop> void dispatch(const AdamHyper& h, bool amsgrad, Loop&& loo
     else with_decay.template operator()<false>();
 }
 
-template <class T>
-void adam_update_reference(void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
-                           int64_t n, const AdamHyper& h) {
+// "reference" runs one serial loop; "omp" the same element code across threads above
+// kParallelMin elements (bitwise the reference: each element is independent).
+template <class T, bool Parallel>
+void adam_update_loop(void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
+                      int64_t n, const AdamHyper& h) {
     const AdamScalars<T> s(h);
     T* p = static_cast<T*>(param);
     const T* g = static_cast<const T*>(grad);
@@ -97,21 +99,7 @@ void adam_update_reference(void* param, const void* grad, void* exp_avg, void* e
     T* v = static_cast<T*>(exp_avg_sq);
     T* vmax = static_cast<T*>(max_exp_avg_sq);
     dispatch(h, vmax != nullptr, [&]<bool A, Decay D>() {
-        for (int64_t i = 0; i < n; ++i) adam_element<T, A, D>(p, g, m, v, vmax, i, s);
-    });
-}
-
-template <class T>
-void adam_update_omp(void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
-                     int64_t n, const AdamHyper& h) {
-    const AdamScalars<T> s(h);
-    T* p = static_cast<T*>(param);
-    const T* g = static_cast<const T*>(grad);
-    T* m = static_cast<T*>(exp_avg);
-    T* v = static_cast<T*>(exp_avg_sq);
-    T* vmax = static_cast<T*>(max_exp_avg_sq);
-    dispatch(h, vmax != nullptr, [&]<bool A, Decay D>() {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
         for (int64_t i = 0; i < n; ++i) adam_element<T, A, D>(p, g, m, v, vmax, i, s);
     });
 }
@@ -121,12 +109,12 @@ void adam_update_omp(void* param, const void* grad, void* exp_avg, void* exp_avg
 void register_cpu_optim() {
     auto& t = adam_update_table();
     const char* ref = "one serial loop in torch.optim.Adam's order of operations: the ground truth";
-    t.add("reference", Device::CPU, DType::Float32, &adam_update_reference<float>, 0, ref);
-    t.add("reference", Device::CPU, DType::Float64, &adam_update_reference<double>, 0, ref);
+    t.add("reference", Device::CPU, DType::Float32, &adam_update_loop<float, false>, 0, ref);
+    t.add("reference", Device::CPU, DType::Float64, &adam_update_loop<double, false>, 0, ref);
     const char* omp = "the same element code split across OpenMP threads above 32k elements; bitwise "
                       "the reference";
-    t.add("omp", Device::CPU, DType::Float32, &adam_update_omp<float>, 10, omp);
-    t.add("omp", Device::CPU, DType::Float64, &adam_update_omp<double>, 10, omp);
+    t.add("omp", Device::CPU, DType::Float32, &adam_update_loop<float, true>, 10, omp);
+    t.add("omp", Device::CPU, DType::Float64, &adam_update_loop<double, true>, 10, omp);
 #if defined(__x86_64__)
     if (cpu::has_avx512()) {
         const char* doc = "AVX-512 intrinsics, 16 (f32) / 8 (f64) lanes with a masked tail, threads above "
