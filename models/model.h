@@ -65,6 +65,31 @@ public:
         (void)step;
     }
 
+    // Class-conditional models (cgan, cvae, conditional gated PixelCNN): one sample per
+    // label. labels: int64 [n] in 0..9.
+    virtual bool conditional() const { return false; }
+    virtual Tensor sample_with_labels(const Tensor& labels);
+
+    // Likelihood models (VAEs, PixelCNN): the test-set likelihood of `images` (all of
+    // them, in the range data_spec() names; labels int64 [n] for conditional models),
+    // e.g. {"elbo", "iwae", "nll_nats", "nll_bits_per_dim"}. Empty for models without one.
+    struct LikelihoodOptions {
+        int64_t iwae_k = 100;  // importance samples for the IWAE bound
+    };
+    virtual Metrics likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
+        (void)images, (void)labels, (void)options;
+        return {};
+    }
+
+    // Image editing: fill in everything below the first `keep_rows` rows of each image
+    // [n, C, H, W], `per_image` completions each; returns [n * per_image, C, H, W] with the
+    // completions of image i at rows i*per_image ... Throws for models that cannot.
+    virtual Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image);
+
+    // Latent-variable models: `rows` interpolations between pairs of prior samples, each
+    // `steps` images long: [rows * steps, C, H, W]. Throws for models without a latent space.
+    virtual Tensor interpolate(int64_t rows, int64_t steps);
+
     // Resuming at `step`: models that count steps themselves (n_critic) pick up from it.
     virtual void set_step(int64_t step) { (void)step; }
 

@@ -4,7 +4,6 @@
 
 #include "core/ops.h"
 #include "core/random.h"
-#include "models/gan/adversarial.h"
 #include "models/registry.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
@@ -35,9 +34,7 @@ int run_sample(const SampleArgs& a) {
 
     Tensor samples;
     if (a.class_index >= 0 || a.by_class) {
-        auto* gan = dynamic_cast<models::AdversarialModel*>(model.get());
-        MG_CHECK(gan != nullptr && model->data_spec().labels, "--class/--by-class: model '{}' is not conditional",
-                 a.model);
+        MG_CHECK(model->conditional(), "--class/--by-class: model '{}' is not conditional", a.model);
         std::vector<int64_t> labels;
         if (a.by_class) {  // one row of 8 per class
             for (int64_t c = 0; c < 10; ++c)
@@ -46,7 +43,7 @@ int run_sample(const SampleArgs& a) {
             MG_CHECK(a.class_index < 10, "--class {}: Fashion-MNIST has classes 0..9", a.class_index);
             labels.assign(size_t(a.n), a.class_index);
         }
-        samples = gan->sample_with_labels(from_vector(labels));
+        samples = model->sample_with_labels(from_vector(labels));
     } else {
         samples = model->sample(a.n);
     }

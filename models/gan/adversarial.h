@@ -71,7 +71,7 @@ public:
     const GanOptions& gan_options() const { return gan_; }
 
     // Samples with fixed labels (conditional models: one class per row of a grid).
-    Tensor sample_with_labels(const Tensor& labels);
+    Tensor sample_with_labels(const Tensor& labels) override;
     // The graphs of one D step and one G step, as Graphviz DOT (minigen train --trace).
     std::pair<std::string, std::string> trace_graphs(const data::Batch& batch);
 
@@ -85,7 +85,6 @@ protected:
     // G: z [B, z_dim] (+ labels int64 [B]) -> sample; D: sample (+ labels) -> logits [B', 1].
     virtual Tensor generate(nn::Module& g, const Tensor& z, const Tensor& labels) = 0;
     virtual Tensor discriminate(const Tensor& x, const Tensor& labels) = 0;
-    virtual bool conditional() const { return false; }
     virtual int64_t num_classes() const { return 0; }
     Tensor noise(int64_t n) const;
     Tensor random_labels(int64_t n) const;
