@@ -1,13 +1,14 @@
 #include "models/registry.h"
 
-#include "models/gan/registry_entries.h"
+#include "models/families.h"
 
 namespace mg::models {
 
 const std::vector<ModelInfo>& all_models() {
     static const std::vector<ModelInfo> models = [] {
         std::vector<ModelInfo> all;
-        for (auto family : {gan2d_models, image_gan_models})
+        for (auto family : {gan2d_models, image_gan_models, vae_models, pixelcnn_models, gated_pixelcnn_models,
+                            classifier_models})
             for (auto& m : family()) all.push_back(std::move(m));
         return all;
     }();

@@ -159,13 +159,13 @@ Position load_model_checkpoint(Model& model, const std::string& path, bool with_
     return pos;
 }
 
-void write_samples(Model& model, const Tensor& samples, const std::string& path) {
+void write_samples(Model& model, const Tensor& samples, const std::string& path, int64_t nrow) {
     if (samples.dim() == 2) {  // 2-D points
         plot2d::write_scatter(path, samples, Tensor());
         return;
     }
     io::GridOptions grid;
-    grid.nrow = 8;
+    grid.nrow = nrow;
     grid.scale = 2;
     grid.lo = model.data_spec().range == data::PixelRange::MinusOneOne ? -1.0 : 0.0;
     grid.hi = 1.0;
@@ -242,10 +242,17 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         progress.update(step, brief(m));
         if (step % sample_every == 0 || step == total) {
             autograd::NoGradGuard no_grad;
-            summary.samples = sample_path(opt.out_dir, step);
-            write_samples(model, model.sample(opt.sample_count), summary.samples);
+            Tensor samples = model.sample(opt.sample_count);
+            if (samples.defined()) {  // the classifier has nothing to draw
+                summary.samples = sample_path(opt.out_dir, step);
+                write_samples(model, samples, summary.samples);
+            }
             model.write_visuals(opt.out_dir + "/samples", step);
             Metrics quality = model.evaluate();
+            if (opt.evaluator) {
+                Metrics more = opt.evaluator(model);
+                quality.insert(quality.end(), more.begin(), more.end());
+            }
             if (!quality.empty()) {
                 nlohmann::json line = {{"step", step}, {"epoch", double(step) / double(per_epoch)}, {"time_s", now}};
                 for (const auto& [k, v] : quality) line[k] = v;

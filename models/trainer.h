@@ -11,6 +11,7 @@
 // train() returns with `interrupted` set.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -29,6 +30,10 @@ struct TrainOptions {
     bool resume = false;             // continue from out_dir/checkpoint.safetensors
     std::optional<std::string> data_dir;
     nlohmann::json run_info = nlohmann::json::object();  // extra facts for config.json
+    // Measures beyond model.evaluate() taken at every sample point and logged with the
+    // step (test accuracy, FID on a few thousand samples, test bits/dim); the caller
+    // decides what is worth its time.
+    std::function<Metrics(Model&)> evaluator;
 };
 
 struct TrainSummary {
@@ -57,6 +62,6 @@ struct Position {
 Position load_model_checkpoint(Model& model, const std::string& path, bool with_optimizers);
 
 // The model's sample, written as a PNG grid (images) or scatter plot (2-D points).
-void write_samples(Model& model, const Tensor& samples, const std::string& path);
+void write_samples(Model& model, const Tensor& samples, const std::string& path, int64_t nrow = 8);
 
 }  // namespace mg::models

@@ -13,6 +13,7 @@ void add_sample_command(CLI::App& app);
 void add_report_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_eval_command(CLI::App& app);
 
 // --threads N, shared by the commands that compute.
 void add_threads_option(CLI::App& cmd, int& threads);

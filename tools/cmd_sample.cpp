@@ -1,6 +1,12 @@
 // minigen sample MODEL --checkpoint F: a grid of samples from a trained model.
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+
+#include "core/autograd.h"
+#include "core/data/fashion_mnist.h"
+#include "core/data/transforms.h"
+#include "core/io/image.h"
 
 #include "core/ops.h"
 #include "core/random.h"
@@ -14,26 +20,81 @@ namespace mg::tools {
 namespace {
 
 struct SampleArgs {
-    std::string model, checkpoint, out;
+    std::string model, checkpoint, out, complete, sampler;
     CommonModelArgs common;
     int64_t n = 64;
     int64_t class_index = -1;
-    bool by_class = false;
+    bool by_class = false, interpolate = false;
+    int64_t keep_rows = 14, per_image = 6, steps = 10;
 };
+
+// --complete: "test:K" (the first K test images) or a PNG of 28x28 tiles (one image, or a
+// borderless grid of them) -> images [N,1,28,28] in [0,1] and their labels (test only).
+std::pair<Tensor, Tensor> images_to_complete(const SampleArgs& a) {
+    if (a.complete.rfind("test:", 0) == 0) {
+        int64_t k = 0;
+        try {
+            k = std::stoll(a.complete.substr(5));
+        } catch (const std::exception&) {
+            MG_FAIL("--complete {}: expected test:K with K a number of test images", a.complete);
+        }
+        MG_CHECK(k >= 1 && k <= 10000, "--complete {}: K must be in 1..10000", a.complete);
+        data::Dataset test = data::load_fashion_mnist(data::Split::Test, a.common.data_dir);
+        return {data::to_float(test.images.slice(0, 0, k), data::PixelRange::ZeroOne),
+                test.labels.slice(0, 0, k).contiguous()};
+    }
+    MG_CHECK(std::filesystem::exists(a.complete), "--complete {}: no such file (a PNG, or test:K)", a.complete);
+    Tensor png = io::read_png(a.complete, DType::Float32, 0.0, 1.0);  // [1, C, H, W]
+    if (png.size(1) == 3) png = mean(png, {1}, true);
+    const int64_t h = png.size(2), w = png.size(3);
+    MG_CHECK(h % 28 == 0 && w % 28 == 0, "--complete {}: image is {}x{}; expected 28x28 tiles (a multiple of 28 each way)",
+             a.complete, w, h);
+    // [1,1,R*28,C*28] -> [R*C,1,28,28], tiles in reading order.
+    Tensor tiles = png.reshape({h / 28, 28, w / 28, 28}).permute({0, 2, 1, 3}).contiguous();
+    return {tiles.reshape({(h / 28) * (w / 28), 1, 28, 28}), Tensor()};
+}
 
 int run_sample(const SampleArgs& a) {
     apply_threads(a.common.threads);
     MG_CHECK(std::filesystem::exists(a.checkpoint), "--checkpoint {}: no such file", a.checkpoint);
     std::string trained_as;
     models::ModelConfig config = config_from_checkpoint(a.checkpoint, a.common, &trained_as);
+    if (!a.sampler.empty()) config.options["sampler"] = a.sampler;
     MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", a.checkpoint, trained_as,
              a.model);
     std::unique_ptr<models::Model> model = models::find_model(a.model).create(config);
     models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false);
     manual_seed(a.common.seed);  // samples differ by --seed, not by the training run's RNG state
 
+    using Clock = std::chrono::steady_clock;
+    auto t0 = Clock::now();
     Tensor samples;
-    if (a.class_index >= 0 || a.by_class) {
+    int64_t nrow = 8;
+    if (!a.complete.empty()) {
+        auto [images, labels] = images_to_complete(a);
+        if (model->conditional() && !labels.defined()) labels = zeros({images.size(0)}, {DType::Int64});
+        const int64_t n = images.size(0), p = a.per_image;
+        Tensor range_images = model->data_spec().range == data::PixelRange::MinusOneOne ? images * 2.0 - 1.0 : images;
+        Tensor done = model->complete(range_images, labels, a.keep_rows, p).to(Device::CPU);
+        // One row per image: what the model saw (hidden rows grey), its completions, the original.
+        Tensor shown = range_images.clone();
+        {
+            autograd::NoGradGuard no_grad;
+            double grey = model->data_spec().range == data::PixelRange::MinusOneOne ? 0.0 : 0.5;
+            shown.slice(2, a.keep_rows, 28).fill_(grey);
+        }
+        std::vector<Tensor> rows;
+        for (int64_t i = 0; i < n; ++i) {
+            rows.push_back(shown.slice(0, i, i + 1));
+            rows.push_back(done.slice(0, i * p, (i + 1) * p));
+            rows.push_back(range_images.slice(0, i, i + 1));
+        }
+        samples = cat(rows, 0);
+        nrow = p + 2;
+    } else if (a.interpolate) {
+        samples = model->interpolate(a.n / a.steps > 0 ? a.n / a.steps : 1, a.steps);
+        nrow = a.steps;
+    } else if (a.class_index >= 0 || a.by_class) {
         MG_CHECK(model->conditional(), "--class/--by-class: model '{}' is not conditional", a.model);
         std::vector<int64_t> labels;
         if (a.by_class) {  // one row of 8 per class
@@ -47,8 +108,11 @@ int run_sample(const SampleArgs& a) {
     } else {
         samples = model->sample(a.n);
     }
+    const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    std::fprintf(stderr, "sample: %lld images in %.2f s (%.2f images/s)\n", (long long)samples.size(0), seconds,
+                 seconds > 0 ? double(samples.size(0)) / seconds : 0.0);
     std::string out = a.out.empty() ? a.model + "_samples.png" : a.out;
-    models::write_samples(*model, samples, out);
+    models::write_samples(*model, samples, out, nrow);
     std::printf("%s\n", out.c_str());
     return 0;
 }
@@ -64,6 +128,16 @@ void add_sample_command(CLI::App& app) {
     cmd->add_option("-n,--count", a.n, "Number of samples")->check(CLI::Range(1, 4096));
     cmd->add_option("--class", a.class_index, "Conditional models: draw this class only")->check(CLI::Range(0, 9));
     cmd->add_flag("--by-class", a.by_class, "Conditional models: one row per class");
+    cmd->add_flag("--interpolate", a.interpolate,
+                  "Latent-variable models: rows of interpolations between prior samples (count/steps rows)");
+    cmd->add_option("--steps", a.steps, "--interpolate: images per row")->check(CLI::Range(2, 64));
+    cmd->add_option("--complete", a.complete,
+                    "Fill in everything below --keep-rows of these images: a PNG of 28x28 tiles, or test:K "
+                    "for the first K test images; one row per image (input, completions, original)");
+    cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image")->check(CLI::Range(0, 27));
+    cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(CLI::Range(1, 32));
+    cmd->add_option("--sampler", a.sampler, "PixelCNN models: naive (full forward per pixel) or the fast one "
+                                             "(cached for pixelcnn, rows for gated-pixelcnn)");
     add_common_model_args(*cmd, a.common);
     cmd->callback([] { std::exit(run_sample(a)); });
 }

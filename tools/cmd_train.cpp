@@ -8,6 +8,7 @@
 #include "core/data/fashion_mnist.h"
 #include "core/data/toy2d.h"
 #include "core/runtime.h"
+#include "models/eval/training_evaluator.h"
 #include "models/gan/adversarial.h"
 #include "models/registry.h"
 #include "models/trainer.h"
@@ -28,6 +29,7 @@ struct TrainArgs {
     std::string out;
     bool resume = false, json = false, trace = false, no_report = false;
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0;
+    int64_t eval_samples = 0;
 };
 
 // Dumps the autograd graphs of one D step and one G step (GAN models).
@@ -78,6 +80,7 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.resume = a.resume;
     opt.data_dir = a.common.data_dir;
     opt.run_info = {{"command", banner}};
+    opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples);
     if (!banner.empty()) std::fprintf(stderr, "%s\n", banner.c_str());
     fs::create_directories(opt.out_dir);
     if (a.trace) write_trace(*model, opt.out_dir, opt.data_dir);
@@ -122,6 +125,10 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--log-every", a.log_every, "Write metrics every N steps")->check(CLI::PositiveNumber);
     cmd.add_option("--sample-every", a.sample_every, "Write a sample grid every N steps (default: 8 per run)")
         ->check(CLI::PositiveNumber);
+    cmd.add_option("--eval", a.eval_samples,
+                   "At each sample point also measure FID/KID on N samples (image generators) or the test "
+                   "NLL on N test images (likelihood models); the classifier always reports test accuracy")
+        ->check(CLI::NonNegativeNumber);
     cmd.add_option("--checkpoint-every", a.checkpoint_every, "Write a checkpoint every N steps (default: 4 per run)")
         ->check(CLI::PositiveNumber);
 }
@@ -131,7 +138,7 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
 void add_train_command(CLI::App& app) {
     static TrainArgs a;
     auto* cmd = app.add_subcommand("train", "Train a model: minigen train MODEL (see 'minigen info --models')");
-    cmd->add_option("model", a.model, "Model name (gan2d, gan2d-vanilla, dcgan, cgan, wgan-gp)")->required();
+    cmd->add_option("model", a.model, "Model name (see minigen info --models)")->required();
     add_train_flags(*cmd, a);
     cmd->callback([] { std::exit(run_train(a, "")); });
 }

@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", "minigen 0.1.0");
     mg::tools::add_train_command(app);
     mg::tools::add_sample_command(app);
+    mg::tools::add_eval_command(app);
     mg::tools::add_report_command(app);
     mg::tools::add_info_command(app);
     mg::tools::add_demo_command(app);

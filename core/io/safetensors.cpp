@@ -60,6 +60,13 @@ bool parse_dtype(const std::string& name, DType& out) {
 
 // ---- reading ------------------------------------------------------------------------------
 // Reads exactly n bytes at `offset`; throws on a short read (a file truncated under us).
+// Where the bytes come from: a file descriptor (pread) or a buffer in memory.
+struct ByteSource {
+    int fd = -1;
+    const unsigned char* memory = nullptr;
+    uint64_t size = 0;
+};
+
 void read_exact(int fd, void* dst, uint64_t n, uint64_t offset, const std::string& path, const char* what) {
     auto* p = static_cast<char*>(dst);
     while (n > 0) {
@@ -72,6 +79,14 @@ void read_exact(int fd, void* dst, uint64_t n, uint64_t offset, const std::strin
         n -= uint64_t(got);
         offset += uint64_t(got);
     }
+}
+
+void read_exact(const ByteSource& src, void* dst, uint64_t n, uint64_t offset, const std::string& path,
+                const char* what) {
+    if (src.fd >= 0) return read_exact(src.fd, dst, n, offset, path, what);
+    MG_CHECK(offset <= src.size && n <= src.size - offset,
+             "safetensors: '{}': reading {} at byte offset {}: unexpected end of data", path, what, offset);
+    std::memcpy(dst, src.memory + offset, size_t(n));
 }
 
 struct TensorInfo {
@@ -181,19 +196,16 @@ std::string safetensors_dtype(DType dtype) {
     MG_FAIL("safetensors: unknown dtype {}", int(dtype));
 }
 
-SafetensorsContents load_safetensors(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
-    MG_CHECK(fd.get() >= 0, "safetensors: cannot open '{}': {}", path, errno_text());
-    struct stat st {};
-    MG_CHECK(::fstat(fd.get(), &st) == 0, "safetensors: cannot stat '{}': {}", path, errno_text());
-    MG_CHECK(S_ISREG(st.st_mode), "safetensors: '{}' is not a regular file", path);
-    const uint64_t file_size = uint64_t(st.st_size);
+namespace {
+
+SafetensorsContents parse_safetensors(const ByteSource& src, const std::string& path) {
+    const uint64_t file_size = src.size;
 
     // 1. The header length, checked against the file before it is used.
     MG_CHECK(file_size >= 8, "safetensors: '{}': file is {} bytes, too short to hold the 8-byte header length", path,
              file_size);
     unsigned char len_bytes[8];
-    read_exact(fd.get(), len_bytes, 8, 0, path, "the header length");
+    read_exact(src, len_bytes, 8, 0, path, "the header length");
     uint64_t header_len = 0;
     for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
     MG_CHECK(header_len <= file_size - 8,
@@ -208,7 +220,7 @@ SafetensorsContents load_safetensors(const std::string& path) {
 
     // 2. The header: a JSON object of tensors and metadata.
     std::string text(size_t(header_len), '\0');
-    read_exact(fd.get(), text.data(), header_len, 8, path, "the header");
+    read_exact(src, text.data(), header_len, 8, path, "the header");
     MG_CHECK(text[0] == '{', "safetensors: '{}': header is not a JSON object (byte offset 8 holds 0x{:02x}, not '{{')",
              path, static_cast<unsigned char>(text[0]));
     Json header = parse_header(text, path);
@@ -260,11 +272,26 @@ SafetensorsContents load_safetensors(const std::string& path) {
     for (const TensorInfo& t : infos) {
         Tensor x = empty(t.shape, {t.dtype, Device::CPU});
         if (t.end > t.begin)
-            read_exact(fd.get(), x.raw_data(), t.end - t.begin, data_start + t.begin, path,
+            read_exact(src, x.raw_data(), t.end - t.begin, data_start + t.begin, path,
                        ("tensor '" + t.name + "'").c_str());
         MG_CHECK(out.tensors.emplace(t.name, x).second, "safetensors: '{}': tensor '{}' appears twice", path, t.name);
     }
     return out;
+}
+
+}  // namespace
+
+SafetensorsContents load_safetensors(const std::string& path) {
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    MG_CHECK(fd.get() >= 0, "safetensors: cannot open '{}': {}", path, errno_text());
+    struct stat st {};
+    MG_CHECK(::fstat(fd.get(), &st) == 0, "safetensors: cannot stat '{}': {}", path, errno_text());
+    MG_CHECK(S_ISREG(st.st_mode), "safetensors: '{}' is not a regular file", path);
+    return parse_safetensors(ByteSource{fd.get(), nullptr, uint64_t(st.st_size)}, path);
+}
+
+SafetensorsContents load_safetensors(const void* bytes, size_t size, const std::string& name) {
+    return parse_safetensors(ByteSource{-1, static_cast<const unsigned char*>(bytes), size}, name);
 }
 
 // ---- writing ---------------------------------------------------------------------------------

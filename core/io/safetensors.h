@@ -46,6 +46,9 @@ void save_safetensors(const std::string& path, const TensorList& tensors, const 
 void save_safetensors(const std::string& path, const TensorMap& tensors, const Metadata& metadata = {});
 
 SafetensorsContents load_safetensors(const std::string& path);
+// The same checks on a file image in memory (e.g. weights built into the binary);
+// `name` stands for the path in messages.
+SafetensorsContents load_safetensors(const void* bytes, size_t size, const std::string& name);
 
 // "F32", "F64", "I64", "U8".
 std::string safetensors_dtype(DType dtype);

@@ -18,5 +18,6 @@
 #include "core/nn/linear.h"
 #include "core/nn/module.h"
 #include "core/nn/norm.h"
+#include "core/nn/pool.h"
 #include "core/nn/sequential.h"
 #include "core/nn/state_dict.h"

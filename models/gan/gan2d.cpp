@@ -8,7 +8,7 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "models/gan/adversarial.h"
-#include "models/gan/registry_entries.h"
+#include "models/families.h"
 #include "models/metrics.h"
 #include "models/plot2d.h"
 

@@ -4,7 +4,7 @@
 #include "core/random.h"
 #include "models/gan/adversarial.h"
 #include "models/gan/networks.h"
-#include "models/gan/registry_entries.h"
+#include "models/families.h"
 
 namespace mg::models {
 

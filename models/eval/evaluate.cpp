@@ -1,0 +1,221 @@
+#include "models/eval/evaluate.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <numeric>
+#include <random>
+#include <cstdio>
+#include <map>
+#include <mutex>
+
+#include "core/data/fashion_mnist.h"
+#include "core/data/idx.h"
+#include "core/data/transforms.h"
+#include "core/io/npy.h"
+#include "core/ops.h"
+#include "core/random.h"
+#include "models/eval/feature_metrics.h"
+#include "models/eval/reference_classifier.h"
+
+namespace mg::eval {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void say(const EvalOptions& o, const std::string& text) {
+    if (o.progress) std::fprintf(stderr, "eval: %s\n", text.c_str());
+}
+
+// The test set's classifier features, computed once per (data dir, classifier).
+const Tensor& test_features(const EvalOptions& o) {
+    static std::mutex mutex;
+    static std::map<std::string, Tensor> cache;
+    std::lock_guard<std::mutex> lock(mutex);
+    std::string key = o.data_dir.value_or("") + "|" + o.classifier.value_or("");
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
+    Tensor f = ReferenceClassifier::get(o.classifier).features(data::to_float(test.images, data::PixelRange::ZeroOne));
+    return cache.emplace(key, f).first->second;
+}
+
+// The metrics of features/probs of a set against the test features.
+nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor& real, const EvalOptions& o) {
+    nlohmann::json j;
+    j["fid"] = frechet_distance(feature_stats(real), feature_stats(features));
+    Kid kid = kernel_inception_distance(real, features, o.kid_subsets, o.kid_subset_size, o.seed);
+    j["kid"] = kid.mean;
+    j["kid_std"] = kid.std;
+    PrecisionRecall pr = precision_recall(real, features, o.pr_k);
+    j["precision"] = pr.precision;
+    j["recall"] = pr.recall;
+    if (probs.defined()) {
+        InceptionScore is = inception_score(probs, std::min<int64_t>(10, probs.size(0)));
+        j["is"] = is.mean;
+        j["is_std"] = is.std;
+        ClassHistogram h = class_histogram(probs);
+        j["class_kl"] = h.kl_to_uniform;
+        j["class_histogram"] = h.fractions;
+    }
+    return j;
+}
+
+void add_classifier_info(nlohmann::json& j, const EvalOptions& o) {
+    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
+    j["classifier"] = c.sha256();
+    j["classifier_source"] = c.source();
+}
+
+// n distinct rows of uint8 images [N, ...], chosen by a seeded shuffle.
+Tensor random_rows(const Tensor& images, int64_t n, uint64_t seed) {
+    const int64_t total = images.size(0), row = images.numel() / std::max<int64_t>(total, 1);
+    MG_CHECK(n <= total, "eval: {} rows requested of {}", n, total);
+    std::vector<int64_t> order(static_cast<size_t>(total));
+    std::iota(order.begin(), order.end(), 0);
+    std::shuffle(order.begin(), order.end(), std::mt19937_64(seed + 12345));
+    Tensor src = images.contiguous();
+    Tensor out = empty({n, images.size(1), images.size(2), images.size(3)}, {DType::UInt8});
+    for (int64_t i = 0; i < n; ++i)
+        std::memcpy(out.data<uint8_t>() + i * row, src.data<uint8_t>() + order[size_t(i)] * row, size_t(row));
+    return out;
+}
+
+// Samples in the model's range -> [0,1].
+Tensor to_unit_range(const Tensor& x, data::PixelRange range) {
+    Tensor y = range == data::PixelRange::MinusOneOne ? (x + 1.0) * 0.5 : x;
+    return clamp(y.to(Device::CPU).to(DType::Float32), 0.0, 1.0);
+}
+
+}  // namespace
+
+nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels, const EvalOptions& o) {
+    MG_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 && images.size(3) == 28,
+             "eval: samples must be images [N, 1, 28, 28], got {}", images.shape());
+    MG_CHECK(images.size(0) > o.pr_k, "eval: {} samples are too few (need more than {})", images.size(0), o.pr_k);
+    auto t0 = Clock::now();
+    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
+    const Tensor& real = test_features(o);
+    Tensor features, probs;
+    c.features_and_probs(images, &features, &probs);
+    nlohmann::json j = compare(features, probs, real, o);
+    j["samples"] = images.size(0);
+    if (intended_labels.defined()) {
+        Tensor hit = eq(argmax(probs, 1), intended_labels.to(Device::CPU));
+        j["class_accuracy"] = sum(hit.to(DType::Float64)).item() / double(images.size(0));
+    }
+    add_classifier_info(j, o);
+    say(o, fmt::format("scored {} samples in {:.1f} s", images.size(0),
+                       std::chrono::duration<double>(Clock::now() - t0).count()));
+    return j;
+}
+
+nlohmann::json floors_and_ceilings(const EvalOptions& o) {
+    auto t0 = Clock::now();
+    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
+    const Tensor& real = test_features(o);
+    const int64_t n = real.size(0);
+    // Floor: n training images (a seeded random subset) scored like samples.
+    data::Dataset train = data::load_fashion_mnist(data::Split::Train, o.data_dir);
+    Tensor train_images = data::to_float(random_rows(train.images, n, o.seed), data::PixelRange::ZeroOne);
+    Tensor f, p;
+    c.features_and_probs(train_images, &f, &p);
+    nlohmann::json floor = compare(f, p, real, o);
+    floor["what"] = fmt::format("{} training images vs the {} test images", n, n);
+    // Ceiling: uniform noise images.
+    manual_seed(o.seed + 1);
+    Tensor noise = rand({n, 1, 28, 28});
+    c.features_and_probs(noise, &f, &p);
+    nlohmann::json ceiling = compare(f, p, real, o);
+    ceiling["what"] = fmt::format("{} images of uniform noise vs the {} test images", n, n);
+    say(o, fmt::format("floor and ceiling in {:.1f} s", std::chrono::duration<double>(Clock::now() - t0).count()));
+    return {{"floor", floor}, {"ceiling", ceiling}};
+}
+
+nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
+    auto t0 = Clock::now();
+    const models::DataSpec spec = model.data_spec();
+    nlohmann::json j = {{"model", model.name()}};
+    if (spec.source == models::DataSpec::Source::Toy2d) {
+        for (const auto& [k, v] : model.evaluate()) j[k] = v;
+        j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+        return j;
+    }
+
+    // Likelihood on the test set.
+    data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
+    const int64_t n_test = o.likelihood_images > 0 ? std::min(o.likelihood_images, test.size()) : test.size();
+    models::Model::LikelihoodOptions lo;
+    lo.iwae_k = o.iwae_k;
+    {
+        Tensor images = data::to_float(test.images.slice(0, 0, n_test), spec.range);
+        auto t = Clock::now();
+        models::Metrics nll = model.likelihood(images, test.labels.slice(0, 0, n_test).contiguous(), lo);
+        if (!nll.empty()) {
+            for (const auto& [k, v] : nll) j[k] = v;
+            j["likelihood_images"] = n_test;
+            say(o, fmt::format("test likelihood of {} images in {:.1f} s", n_test,
+                               std::chrono::duration<double>(Clock::now() - t).count()));
+        }
+    }
+
+    // Sample metrics.
+    if (o.samples > 0 && model.name() != "classifier") {
+        auto t = Clock::now();
+        manual_seed(o.seed);
+        std::vector<Tensor> parts;
+        std::vector<int64_t> labels;
+        const int64_t chunk = 500;
+        for (int64_t i = 0; i < o.samples; i += chunk) {
+            const int64_t m = std::min(chunk, o.samples - i);
+            if (model.conditional()) {
+                std::vector<int64_t> y;
+                for (int64_t k = 0; k < m; ++k) y.push_back((i + k) % 10);  // every class equally often
+                labels.insert(labels.end(), y.begin(), y.end());
+                parts.push_back(to_unit_range(model.sample_with_labels(from_vector(y)), spec.range));
+            } else {
+                parts.push_back(to_unit_range(model.sample(m), spec.range));
+            }
+            if (o.progress)
+                std::fprintf(stderr, "\reval: sampling %lld/%lld", (long long)(i + m), (long long)o.samples);
+        }
+        if (o.progress) std::fprintf(stderr, "\n");
+        say(o, fmt::format("{} samples in {:.1f} s", o.samples, std::chrono::duration<double>(Clock::now() - t).count()));
+        nlohmann::json s = score_images(cat(parts, 0), labels.empty() ? Tensor() : from_vector(labels), o);
+        j.update(s);
+    }
+    if (o.floors && o.samples > 0) j.update(floors_and_ceilings(o));
+    if (!j.contains("classifier") && o.samples > 0) add_classifier_info(j, o);
+    j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+    return j;
+}
+
+Tensor load_sample_file(const std::string& path, bool minus_one_one) {
+    Tensor t;
+    const bool npy = path.size() >= 4 && path.substr(path.size() - 4) == ".npy";
+    if (npy) {
+        t = io::read_npy(path);
+    } else {
+        t = data::read_idx_uint8(path, 3);  // IDX images [N, 28, 28] (gzip or not)
+    }
+    MG_CHECK((t.dim() == 3 && t.size(1) == 28 && t.size(2) == 28) ||
+                 (t.dim() == 4 && t.size(1) == 1 && t.size(2) == 28 && t.size(3) == 28),
+             "--samples {}: expected images [N, 28, 28] or [N, 1, 28, 28], got {}", path, t.shape());
+    MG_CHECK(t.size(0) > 0, "--samples {}: the file holds no images", path);
+    t = t.reshape({t.size(0), 1, 28, 28});
+    if (t.dtype() == DType::UInt8) return t.to(DType::Float32) * (1.0 / 255.0);
+    MG_CHECK(t.dtype() == DType::Float32 || t.dtype() == DType::Float64,
+             "--samples {}: images must be uint8 or float, got int64", path);
+    Tensor f = t.to(DType::Float64);
+    double lo = amin(f).item(), hi = amax(f).item();
+    MG_CHECK(std::isfinite(lo) && std::isfinite(hi), "--samples {}: the images hold NaN or infinite values", path);
+    const double want_lo = minus_one_one ? -1.0 : 0.0;
+    MG_CHECK(lo >= want_lo - 1e-3 && hi <= 1.0 + 1e-3,
+             "--samples {}: float images must lie in [{}, 1], found values in [{}, {}]{}", path, want_lo, lo, hi,
+             !minus_one_one && lo < 0 ? " (pass --range=-1,1 for images in [-1, 1])" : "");
+    if (minus_one_one) f = (f + 1.0) * 0.5;
+    return clamp(f, 0.0, 1.0).to(DType::Float32);
+}
+
+}  // namespace mg::eval

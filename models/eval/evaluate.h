@@ -1,0 +1,52 @@
+// `minigen eval`: every metric that applies to a model, as one JSON object.
+//
+//   image generators   fid, kid, kid_std, is, is_std, precision, recall, class_kl,
+//                      class_histogram (+ class_accuracy for conditional models), on
+//                      `samples` samples vs the 10,000 test images, in the feature space of
+//                      the reference classifier (whose SHA-256 is reported as "classifier")
+//   likelihood models  nll_nats, nll_bits_per_dim (+ elbo, iwae for VAEs) on the test set
+//   gan2d              modes_covered, hq_fraction
+//   floors             the same sample metrics for 10,000 training images vs the test
+//                      images ("floor": what a perfect generator would score) and for
+//                      uniform noise ("ceiling")
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "core/tensor.h"
+#include "models/model.h"
+
+namespace mg::eval {
+
+struct EvalOptions {
+    int64_t samples = 10000;            // generated images to score (0: no sample metrics)
+    int64_t likelihood_images = 10000;  // test images for NLL (0: all)
+    int64_t iwae_k = 100;
+    int64_t kid_subsets = 100, kid_subset_size = 1000;
+    int64_t pr_k = 3;
+    bool floors = true;
+    uint64_t seed = 0;
+    std::optional<std::string> data_dir;
+    std::optional<std::string> classifier;  // weights file; default: the built-in one
+    bool progress = true;                   // a line per phase on stderr
+};
+
+nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options);
+
+// Scores images [N,1,28,28] in [0,1] against the test set. intended_labels: int64 [N], the
+// classes a conditional model was asked for (adds class_accuracy), or undefined.
+nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels, const EvalOptions& options);
+
+// {"floor": {...}, "ceiling": {...}}: see above.
+nlohmann::json floors_and_ceilings(const EvalOptions& options);
+
+// A sample file (.npy, or IDX as Fashion-MNIST's, optionally gzipped) as images
+// [N,1,28,28] float32 in [0,1]. Accepts uint8 (0..255) or float data in [0,1] (or [-1,1]
+// when `minus_one_one`), shaped [N,28,28] or [N,1,28,28]; anything else is an error
+// naming the file and what is wrong.
+Tensor load_sample_file(const std::string& path, bool minus_one_one = false);
+
+}  // namespace mg::eval

@@ -1,0 +1,19 @@
+// What the trainer measures at every sample point beyond the model's own evaluate():
+//   classifier               test accuracy (always)
+//   image generators         fid, kid on `samples` samples vs the test set (samples > 0)
+//   likelihood models        test NLL on the first `samples` test images (samples > 0)
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "models/model.h"
+
+namespace mg::eval {
+
+std::function<models::Metrics(models::Model&)> training_evaluator(models::Model& model,
+                                                                  const std::optional<std::string>& data_dir,
+                                                                  int64_t samples);
+
+}  // namespace mg::eval

@@ -1,0 +1,7 @@
+#include "models/families.h"
+
+namespace mg::models {
+
+std::vector<ModelInfo> vae_models() { return {}; }
+
+}  // namespace mg::models

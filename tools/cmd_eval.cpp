@@ -1,0 +1,142 @@
+// minigen eval MODEL --checkpoint F · minigen eval --samples FILE: every metric that
+// applies, with the floor and ceiling beside the sample metrics (models/eval/evaluate.h).
+#include <cstdio>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "core/data/fashion_mnist.h"
+#include "core/data/transforms.h"
+#include "core/io/sha256.h"
+#include "core/random.h"
+#include "models/classifier/classifier.h"
+#include "models/eval/evaluate.h"
+#include "models/eval/reference_classifier.h"
+#include "models/registry.h"
+#include "models/trainer.h"
+#include "tools/cli.h"
+#include "tools/model_options.h"
+
+namespace mg::tools {
+
+namespace {
+
+struct EvalArgs {
+    std::string model, checkpoint, samples_file, range = "0,1", classifier, save_reference;
+    CommonModelArgs common;
+    int64_t count = 10000, test_images = 0, iwae_k = 100;
+    bool no_floors = false, json = false;
+};
+
+std::string number(const nlohmann::json& v) {
+    if (!v.is_number()) return v.dump();
+    double x = v.get<double>();
+    return std::abs(x) >= 100 || x == std::floor(x) ? fmt::format("{:.1f}", x) : fmt::format("{:.4g}", x);
+}
+
+// A readable table: each metric with the floor and ceiling beside it where they exist.
+void print_text(const nlohmann::json& j) {
+    std::printf("%-18s %14s", "metric", "value");
+    const bool floors = j.contains("floor");
+    if (floors) std::printf(" %14s %14s", "floor", "ceiling");
+    std::printf("\n");
+    for (const auto& [k, v] : j.items()) {
+        if (!v.is_number() || k == "seconds") continue;
+        std::printf("%-18s %14s", k.c_str(), number(v).c_str());
+        if (floors && j["floor"].contains(k))
+            std::printf(" %14s %14s", number(j["floor"][k]).c_str(), number(j["ceiling"][k]).c_str());
+        std::printf("\n");
+    }
+    if (floors) {
+        std::printf("floor:   %s\n", j["floor"]["what"].get<std::string>().c_str());
+        std::printf("ceiling: %s\n", j["ceiling"]["what"].get<std::string>().c_str());
+    }
+    if (j.contains("classifier"))
+        std::printf("classifier: sha256 %s (%s)\n", j["classifier"].get<std::string>().c_str(),
+                    j["classifier_source"].get<std::string>().c_str());
+    if (j.contains("seconds")) std::printf("time: %.1f s\n", j["seconds"].get<double>());
+}
+
+int run_eval(const EvalArgs& a) {
+    apply_threads(a.common.threads);
+    eval::EvalOptions o;
+    o.samples = a.count;
+    o.likelihood_images = a.test_images;
+    o.iwae_k = a.iwae_k;
+    o.floors = !a.no_floors;
+    o.seed = a.common.seed;
+    o.data_dir = a.common.data_dir;
+    if (!a.classifier.empty()) o.classifier = a.classifier;
+
+    nlohmann::json j;
+    if (!a.samples_file.empty()) {
+        MG_CHECK(a.model.empty() && a.checkpoint.empty(), "--samples {}: give a sample file or a model, not both",
+                 a.samples_file);
+        MG_CHECK(a.range == "0,1" || a.range == "-1,1", "--range {}: must be 0,1 or -1,1", a.range);
+        Tensor images = eval::load_sample_file(a.samples_file, a.range == "-1,1");
+        j = eval::score_images(images, Tensor(), o);
+        j["samples_file"] = a.samples_file;
+        if (o.floors) j.update(eval::floors_and_ceilings(o));
+    } else {
+        MG_CHECK(!a.model.empty(), "eval: name a model (minigen eval MODEL --checkpoint F) or give --samples FILE");
+        MG_CHECK(!a.checkpoint.empty(), "eval {}: --checkpoint is required", a.model);
+        MG_CHECK(std::filesystem::exists(a.checkpoint), "--checkpoint {}: no such file", a.checkpoint);
+        std::string trained_as;
+        models::ModelConfig config = config_from_checkpoint(a.checkpoint, a.common, &trained_as);
+        MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", a.checkpoint, trained_as,
+                 a.model);
+        std::unique_ptr<models::Model> model = models::find_model(a.model).create(config);
+        models::Position pos = models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false);
+        if (a.model == "classifier") {
+            data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
+            models::ClassifierNet& net = models::classifier_network(*model);
+            double acc = models::classifier_accuracy(net, data::to_float(test.images, data::PixelRange::ZeroOne),
+                                                     test.labels);
+            j = {{"model", a.model}, {"test_accuracy", acc}, {"test_images", test.size()}};
+            if (!a.save_reference.empty()) {
+                eval::write_reference_classifier(
+                    net, a.save_reference, acc,
+                    fmt::format("minigen train classifier, step {}, seed {}", pos.step, config.seed));
+                j["reference"] = a.save_reference;
+                j["reference_sha256"] = io::sha256_file(a.save_reference);
+            }
+        } else {
+            MG_CHECK(a.save_reference.empty(), "--save-reference: only for the classifier, not '{}'", a.model);
+            j = eval::evaluate_model(*model, o);
+        }
+        j["checkpoint"] = a.checkpoint;
+        j["step"] = pos.step;
+    }
+    if (a.json)
+        std::printf("%s\n", j.dump(2).c_str());
+    else
+        print_text(j);
+    return 0;
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App& app) {
+    static EvalArgs a;
+    auto* cmd = app.add_subcommand(
+        "eval", "Score a trained model (FID, KID, IS, precision/recall, NLL, modes) or a sample file");
+    cmd->add_option("model", a.model, "Model name");
+    cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (a run's checkpoint.safetensors)");
+    cmd->add_option("--samples", a.samples_file,
+                    "Score this sample file instead of a model: .npy or IDX (.gz), [N,28,28] or [N,1,28,28], "
+                    "uint8 or float in [0,1]");
+    cmd->add_option("--range", a.range, "Value range of a float sample file: 0,1 (default) or -1,1");
+    cmd->add_option("-n,--count", a.count, "Samples to generate and score (0: none)")->check(CLI::Range(0, 100000));
+    cmd->add_option("--test-images", a.test_images, "Test images for likelihoods (default: all 10,000)")
+        ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--iwae-k", a.iwae_k, "Importance samples of the IWAE bound (VAEs)")->check(CLI::Range(1, 100000));
+    cmd->add_flag("--no-floors", a.no_floors, "Skip the floor (training vs test images) and ceiling (noise)");
+    cmd->add_option("--classifier", a.classifier, "Reference classifier weights (default: the built-in ones)");
+    cmd->add_option("--save-reference", a.save_reference,
+                    "classifier only: freeze the checkpoint into a reference weights file");
+    cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
+    add_common_model_args(*cmd, a.common);
+    cmd->callback([] { std::exit(run_eval(a)); });
+}
+
+}  // namespace mg::tools
