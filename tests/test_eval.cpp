@@ -133,7 +133,9 @@ TEST_CASE("reference classifier: the built-in weights load and classify the test
         return;
     }
     eval::ReferenceClassifier& ref = eval::ReferenceClassifier::get();
-    CHECK(ref.sha256().size() == 64);
+    // The shipped weights (models/classifier/reference.safetensors, docs/evaluation.md). A
+    // new classifier changes every metric: update this hash and the docs' numbers together.
+    CHECK(ref.sha256() == "ff64b3fbc61fe1625ea898a39bc4ed1caa62365594d488fb8709b2232e552d50");
     CHECK(ref.test_accuracy() >= 0.91);
     data::Dataset test = data::load_fashion_mnist(data::Split::Test);
     Tensor images = data::to_float(test.images.slice(0, 0, 1000), data::PixelRange::ZeroOne);
@@ -158,7 +160,9 @@ TEST_CASE("eval: test images score near the floor, noise near the ceiling") {
     CHECK(good["fid"].get<double>() < 0.05 * bad["fid"].get<double>());
     CHECK(good["kid"].get<double>() < 0.05 * bad["kid"].get<double>());
     CHECK(good["precision"].get<double>() > 0.5);
-    CHECK(bad["precision"].get<double>() < 0.05);
+    // Noise collapses onto one class in feature space: recall is ~0; precision is not a
+    // reliable ceiling (outliers among the real images have wide k-NN balls).
+    CHECK(bad["recall"].get<double>() < 0.05);
     CHECK(good["class_kl"].get<double>() < 0.05);
     CHECK(good["is"].get<double>() > 5.0);
     CHECK(good["classifier"].get<std::string>() == eval::ReferenceClassifier::get().sha256());
