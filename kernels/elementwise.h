@@ -68,6 +68,13 @@ MG_KERNEL_TABLE(ge, BinaryFn)
 MG_KERNEL_TABLE(lt, BinaryFn)
 MG_KERNEL_TABLE(le, BinaryFn)
 
+// Backward helpers of activations: one pass instead of a chain of tensor ops.
+// a = the forward's input or output, b = the gradient of the output.
+using BinaryScalarFn = void(const Iter& it, void* out, const void* a, const void* b, Scalars s);
+MG_KERNEL_TABLE(leaky_relu_backward, BinaryScalarFn)  // a > 0 ? b : s.a*b  (a = x; relu: a = y, s.a = 0)
+MG_KERNEL_TABLE(tanh_backward, BinaryFn)              // b * (1 - a^2)      (a = y)
+MG_KERNEL_TABLE(sigmoid_backward, BinaryFn)           // b * a * (1 - a)    (a = y)
+
 MG_KERNEL_TABLE(where, WhereFn)  // out = cond ? a : b
 MG_KERNEL_TABLE(copy, CopyFn)    // out = (out dtype) in, any strides
 MG_KERNEL_TABLE(fill, FillFn)

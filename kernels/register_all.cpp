@@ -12,6 +12,8 @@ void register_cpu_gemm();
 void register_cpu_conv();
 void register_cpu_pool();
 void register_cpu_optim();
+void register_cpu_softmax();
+void register_cpu_batch_norm();
 #ifdef MINIGEN_WITH_CUDA
 void register_cuda_kernels();
 #endif
@@ -25,6 +27,8 @@ void register_all_kernels() {
     register_cpu_conv();
     register_cpu_pool();
     register_cpu_optim();
+    register_cpu_softmax();
+    register_cpu_batch_norm();
 #ifdef MINIGEN_WITH_CUDA
     register_cuda_kernels();
 #endif

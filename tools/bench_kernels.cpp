@@ -1,4 +1,5 @@
-// Kernel cases: GEMM, the three conv2d faces, elementwise ops and reductions (see bench_kernels.h).
+// Kernel cases: GEMM, the three conv2d faces, elementwise ops and reductions, softmax
+// cross-entropy and batch norm (see bench_kernels.h).
 #include "tools/bench_kernels.h"
 
 #include <algorithm>
@@ -9,10 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "kernels/batch_norm.h"
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/reduce.h"
+#include "kernels/softmax.h"
 
 namespace mg::tools::bench {
 
@@ -415,6 +418,136 @@ private:
     Floats x_, out_, ref_;
 };
 
+// ---- softmax cross-entropy and batch norm (kernels/softmax.h, kernels/batch_norm.h) ----------
+// Forward: loss and logsumexp per row; backward: the logits' gradient (reduction mean).
+// Bytes: the logits read (forward), read + gradient written (backward).
+class XentCase : public KernelCase {
+public:
+    XentCase(const kernels::SoftmaxShape& s, std::string label, bool backward)
+        : s_(s), backward_(backward), x_(s.outer * s.classes * s.inner), loss_(s.rows()), lse_(s.rows()),
+          gx_(x_.size()), target_(size_t(s.rows())) {
+        name = "softmax_xent";
+        shape = std::move(label);
+        op = backward ? "cross_entropy_backward" : "cross_entropy_forward";
+        bytes = (backward ? 2.0 : 1.0) * 4.0 * double(x_.size());
+        traffic = backward ? Traffic::Copy : Traffic::Read;
+        x_.fill_uniform(10, -4, 4);
+        for (size_t r = 0; r < target_.size(); ++r) target_[r] = int64_t((r * 7919) % size_t(s.classes));
+        // the backward's lse comes from the reference forward, so only the backward differs
+        kernels::cross_entropy_forward_table().get("reference", kCpu, kF32)(s_, x_.data(), target_.data(),
+                                                                            loss_.data(), lse_.data());
+        tolerance_ = 1e-5;
+    }
+    void run(std::string_view v) override { run_into(v, backward_ ? gx_.data() : loss_.data(), lse_.data()); }
+
+protected:
+    double compute_reference() override {
+        ref_ = std::make_unique<Floats>(backward_ ? gx_.size() : loss_.size());
+        ref_lse_ = std::make_unique<Floats>(lse_.size());
+        run_into("reference", ref_->data(), ref_lse_->data());
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        Floats& out = backward_ ? gx_ : loss_;
+        out.fill_nan();
+        run(variant);
+        double err = max_rel_error(out.data(), ref_->data(), out.size());
+        if (!backward_) err = std::max(err, max_rel_error(lse_.data(), ref_lse_->data(), lse_.size()));
+        return {err, out.all_finite()};
+    }
+    std::string compared_part() const override { return ""; }
+
+private:
+    void run_into(std::string_view v, float* out, float* lse) {
+        if (backward_) {
+            const float g = 1.0f;
+            kernels::cross_entropy_backward_table().get(v, kCpu, kF32)(s_, x_.data(), target_.data(), lse_.data(), &g,
+                                                                       0, 1.0 / double(s_.rows()), out);
+        } else {
+            kernels::cross_entropy_forward_table().get(v, kCpu, kF32)(s_, x_.data(), target_.data(), out, lse);
+        }
+    }
+    kernels::SoftmaxShape s_;
+    bool backward_;
+    Floats x_, loss_, lse_, gx_;
+    std::vector<int64_t> target_;
+    std::unique_ptr<Floats> ref_, ref_lse_;
+};
+
+// Training-mode forward (statistics, y, running update) and backward (grad_x, weight, bias).
+// Bytes: x read twice and y written (forward); x and g read twice, grad_x written (backward).
+class BatchNormCase : public KernelCase {
+public:
+    BatchNormCase(const kernels::BatchNormShape& s, std::string label, bool backward)
+        : s_(s), backward_(backward), x_(s.n * s.c * s.hw), g_(x_.size()), out_(x_.size()), w_(s.c), b_(s.c),
+          rm_(s.c), rv_(s.c), mean_(s.c), invstd_(s.c), gw_(s.c), gb_(s.c) {
+        name = "batch_norm";
+        shape = std::move(label);
+        op = backward ? "batch_norm_backward" : "batch_norm_forward";
+        bytes = (backward ? 5.0 : 3.0) * 4.0 * double(x_.size());
+        traffic = Traffic::Copy;
+        x_.fill_uniform(11, -2, 3);
+        g_.fill_uniform(12, -1, 1);
+        w_.fill_uniform(13, 0.5f, 1.5f);
+        b_.fill_uniform(14, -0.5f, 0.5f);
+        rm_.fill_uniform(15, 0, 0);
+        rv_.fill_uniform(16, 1, 1);
+        kernels::BatchNormForwardArgs a = forward_args(out_.data());  // the backward's saved statistics
+        kernels::batch_norm_forward_table().get("reference", kCpu, kF32)(a);
+        tolerance_ = 1e-5;
+    }
+    void run(std::string_view v) override { run_into(v, out_.data()); }
+
+protected:
+    double compute_reference() override {
+        ref_ = std::make_unique<Floats>(out_.size());
+        run_into("reference", ref_->data());
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        out_.fill_nan();
+        run(variant);
+        return {max_rel_error(out_.data(), ref_->data(), out_.size()), out_.all_finite()};
+    }
+    std::string compared_part() const override { return ""; }
+
+private:
+    kernels::BatchNormForwardArgs forward_args(float* y) {
+        kernels::BatchNormForwardArgs a;
+        a.shape = s_;
+        a.x = x_.data();
+        a.weight = w_.data();
+        a.bias = b_.data();
+        a.running_mean = rm_.data();
+        a.running_var = rv_.data();
+        a.y = y;
+        a.save_mean = mean_.data();
+        a.save_invstd = invstd_.data();
+        return a;
+    }
+    void run_into(std::string_view v, float* out) {
+        if (!backward_) {
+            kernels::batch_norm_forward_table().get(v, kCpu, kF32)(forward_args(out));
+            return;
+        }
+        kernels::BatchNormBackwardArgs a;
+        a.shape = s_;
+        a.x = x_.data();
+        a.grad_y = g_.data();
+        a.save_mean = mean_.data();
+        a.save_invstd = invstd_.data();
+        a.weight = w_.data();
+        a.grad_x = out;
+        a.grad_weight = gw_.data();
+        a.grad_bias = gb_.data();
+        kernels::batch_norm_backward_table().get(v, kCpu, kF32)(a);
+    }
+    kernels::BatchNormShape s_;
+    bool backward_;
+    Floats x_, g_, out_, w_, b_, rm_, rv_, mean_, invstd_, gw_, gb_;
+    std::unique_ptr<Floats> ref_;
+};
+
 template <class Case, class... Args>
 CaseSpec spec(std::string name, std::string shape, std::string op, Args... args) {
     return {std::move(name), std::move(shape), std::move(op),
@@ -457,6 +590,22 @@ void add_vector_cases(std::vector<CaseSpec>& out, std::initializer_list<int64_t>
     }
 }
 
+// Forward and backward of softmax cross-entropy and of batch norm at one shape each.
+void add_xent(std::vector<CaseSpec>& out, const kernels::SoftmaxShape& s, const std::string& label) {
+    for (bool bwd : {false, true}) {
+        std::string shape = label + (bwd ? " backward" : " forward");
+        out.push_back(spec<XentCase>("softmax_xent", shape, bwd ? "cross_entropy_backward" : "cross_entropy_forward",
+                                     s, shape, bwd));
+    }
+}
+void add_batch_norm(std::vector<CaseSpec>& out, const kernels::BatchNormShape& s, const std::string& label) {
+    for (bool bwd : {false, true}) {
+        std::string shape = label + (bwd ? " backward" : " forward");
+        out.push_back(spec<BatchNormCase>("batch_norm", shape, bwd ? "batch_norm_backward" : "batch_norm_forward", s,
+                                          shape, bwd));
+    }
+}
+
 std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     std::vector<CaseSpec> out;
     auto gemm = [&](int64_t m, int64_t n, int64_t k) {
@@ -470,6 +619,10 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         add_conv_faces(out, "masked_conv7x7", "2x3x8x8->5 k7p3", conv_shape(2, 3, 8, 5, 7, 1, 3), 0);
         add_conv_faces(out, "conv2d", "2x5x6x6->3 k1s1p0", conv_shape(2, 5, 6, 3, 1, 1, 0), 0);
         add_vector_cases(out, {1, 31, 1000, 70001}, [](int64_t n, std::string_view) { return fmt::format("{}", n); });
+        add_xent(out, {3, 5, 1}, "3x5");
+        add_xent(out, {2, 37, 21}, "2x37x21 (NCHW)");
+        add_batch_norm(out, {3, 5, 21}, "3x5x21");
+        add_batch_norm(out, {9, 19, 1}, "9x19");
         return out;
     }
     // workloads.md, "Kernel shapes"
@@ -491,6 +644,16 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     add_vector_cases(out, {16 * 1024 * 1024}, [](int64_t, std::string_view op) {
         return std::string(op == "add" ? "16Mi f32, out=" : "16Mi f32");
     });
+    // pixelcnn's 256-way loss over 64*784 pixels (rows, and the NCHW logits it produces);
+    // the classifier's 10-way loss at batch 128
+    add_xent(out, {64 * 784, 256, 1}, "50176x256");
+    add_xent(out, {64, 256, 784}, "64x256x28x28 (NCHW)");
+    add_xent(out, {128, 10, 1}, "128x10");
+    // pixelcnn's BatchNorm2d(64); dcgan's BatchNorm2d(128) at 7x7 and (64) at 14x14; a 1-D case
+    add_batch_norm(out, {64, 64, 28 * 28}, "64x64x28x28");
+    add_batch_norm(out, {64, 128, 7 * 7}, "64x128x7x7");
+    add_batch_norm(out, {64, 64, 14 * 14}, "64x64x14x14");
+    add_batch_norm(out, {512, 64, 1}, "512x64");
     return out;
 }
 

@@ -4,7 +4,10 @@
 //   conv2d / conv_transpose2d / masked_conv7x7   "fwd" and "fwd+bwd" (grads of input,
 //       weight and bias; FLOPs: backward = 2 x forward; the masked conv counted dense)
 //   softmax_xent   cross_entropy over 64*784 rows x 256 classes, fwd and fwd+bwd, checked
-//       against a float64 evaluation of the same formula
+//       against a float64 evaluation of the same formula; also over NCHW logits
+//       [64, 256, 28, 28] and over [128, 10] (timing only)
+//   batch_norm     training mode at 64x64x28x28, 64x128x7x7, 64x64x14x14, 512x64, fwd and
+//       fwd+bwd (grads of input, weight and bias; timing only)
 //   overhead       a + b on 16 elements (per-op cost), and a 3-layer 128-wide MLP
 //       forward + backward at batch 256
 #include <cmath>
@@ -157,6 +160,31 @@ std::vector<OpsEntry> make_entries(const Wanted& wanted) {
                            cross_entropy(d->logits, d->target).backward();
                        },
                        [d] { return xent_check(*d, true); }, ""});
+    }
+    // Other layouts of the loss: the NCHW logits pixelcnn produces, the classifier's 10 classes.
+    struct XentLayout {
+        std::string label;
+        Shape logits, target;
+    };
+    for (const XentLayout& l : {XentLayout{"64x256x28x28 (NCHW)", {64, 256, 28, 28}, {64, 28, 28}},
+                                XentLayout{"128x10", {128, 10}, {128}}}) {
+        if (!wanted("softmax_xent", fwd_bwd(l.label))) continue;
+        Tensor logits = randn(l.logits).requires_grad_();
+        Tensor target = randint(0, l.logits[1], l.target);
+        add_fwd_bwd(out, "softmax_xent", l.label, 0, [=] { return cross_entropy(logits, target); }, {logits});
+    }
+    // batch_norm in training mode (statistics, running update, affine), as BatchNorm2d/1d run it
+    const std::pair<std::string, Shape> bn_shapes[] = {{"64x64x28x28", {64, 64, 28, 28}},
+                                                       {"64x128x7x7", {64, 128, 7, 7}},
+                                                       {"64x64x14x14", {64, 64, 14, 14}},
+                                                       {"512x64", {512, 64}}};
+    for (const auto& [label, shape] : bn_shapes) {
+        if (!wanted("batch_norm", fwd_bwd(label))) continue;
+        const int64_t c = shape[1];
+        Tensor x = randn(shape).requires_grad_();
+        Tensor w = ones({c}).requires_grad_(), b = zeros({c}).requires_grad_();
+        Tensor rm = zeros({c}), rv = ones({c});
+        add_fwd_bwd(out, "batch_norm", label, 0, [=] { return batch_norm(x, rm, rv, w, b, true); }, {x, w, b});
     }
     if (wanted("overhead", {"tiny add 16 (a+b)", "mlp 3x128 b256 fwd+bwd"})) {
         Tensor a = randn({16}), b = randn({16});

@@ -8,6 +8,9 @@
 //   softplus'    = sigmoid(x)
 //   erf'         = 2/sqrt(pi) e^(-x^2)
 //   gelu'        = Phi(x) + x phi(x)
+// relu, leaky_relu, tanh and sigmoid compute their gradient with one fused kernel pass
+// (kernels/elementwise.h's backward helpers) when it need not be differentiable, i.e. when
+// grad mode is off inside the backward (no create_graph); the formulas above otherwise.
 #include <cmath>
 
 #include "core/ops/dispatch.h"
@@ -17,11 +20,23 @@ namespace mg {
 using namespace ops_detail;
 namespace K = kernels;
 
+// The backward helpers are CPU kernels, for a gradient that records no graph.
+static bool fused_backward(const Tensor& g) { return !autograd::grad_enabled() && g.device() == Device::CPU; }
+
+// out = f(a, b; s) for a and b of one shape (a: the forward's input or output, b: the gradient).
+static Tensor backward_kernel(K::OpTable<K::BinaryScalarFn>& table, const Tensor& a, const Tensor& b, K::Scalars s) {
+    Tensor out = empty(b.shape(), {b.dtype(), b.device()});
+    if (out.numel() > 0)
+        table.get(b.device(), b.dtype())(make_iter(out, {&a, &b}), out.raw_data(), a.raw_data(), b.raw_data(), s);
+    return out;
+}
+
 Tensor relu(const Tensor& x) {
     check_floating("relu", x);
     Tensor y = unary_kernel(K::relu_table(), "relu", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("relu", y, {x}, [](const Tensor& g, const Tensor& y_) {
+        if (fused_backward(g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), y_, g, {0.0, 0.0})};
         return Grads{mul(g, mask_as(gt(y_, 0.0), g.dtype()))};  // y > 0 exactly where x > 0
     }, true);
 }
@@ -31,6 +46,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
     Tensor y = unary_kernel(K::leaky_relu_table(), "leaky_relu", x, {slope, 0.0});
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("leaky_relu", y, {x}, [sx = SavedTensor(x), slope](const Tensor& g, const Tensor&) {
+        if (fused_backward(g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), sx.get(), g, {slope, 0.0})};
         return Grads{where(gt(sx.get(), 0.0), g, mul(g, slope))};
     });
 }
@@ -49,6 +65,7 @@ Tensor tanh(const Tensor& x) {
     Tensor y = unary_kernel(K::tanh_table(), "tanh", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("tanh", y, {x}, [](const Tensor& g, const Tensor& y_) {
+        if (fused_backward(g)) return Grads{binary_kernel(K::tanh_backward_table(), "tanh_backward", y_, g, g.dtype())};
         return Grads{mul(g, affine(square(y_), -1.0, 1.0))};
     }, true);
 }
@@ -58,6 +75,8 @@ Tensor sigmoid(const Tensor& x) {
     Tensor y = unary_kernel(K::sigmoid_table(), "sigmoid", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("sigmoid", y, {x}, [](const Tensor& g, const Tensor& y_) {
+        if (fused_backward(g))
+            return Grads{binary_kernel(K::sigmoid_backward_table(), "sigmoid_backward", y_, g, g.dtype())};
         return Grads{mul(g, mul(y_, affine(y_, -1.0, 1.0)))};
     }, true);
 }

@@ -1,9 +1,12 @@
-// Losses, composed from differentiable ops.
+// Losses, composed from differentiable ops, except cross_entropy on the CPU: one fused
+// kernel pass for the loss (kernels/softmax.h), one for the gradient.
 #include "core/ops/dispatch.h"
+#include "kernels/softmax.h"
 
 namespace mg {
 
 using namespace ops_detail;
+namespace K = kernels;
 
 static Tensor reduce(const Tensor& per_element, Reduction r) {
     switch (r) {
@@ -40,9 +43,75 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
     return reduce(loss, reduction);
 }
 
+// The gradient of cross_entropy in differentiable ops, for a backward that must itself be
+// differentiable: (softmax(x) - onehot(target)) * g, g broadcast per row.
+static Tensor cross_entropy_backward_composite(const Tensor& g, const Tensor& logits, const Tensor& target,
+                                               Reduction reduction) {
+    Tensor onehot = one_hot(target, logits.shape()[1], logits.dtype());  // [N, d..., C]
+    if (logits.dim() > 2) {
+        std::vector<int64_t> order{0, logits.dim() - 1};
+        for (int d = 1; d < logits.dim() - 1; ++d) order.push_back(d);
+        onehot = onehot.permute(order);  // [N, C, d...]
+    }
+    Tensor g_rows = g;
+    if (reduction == Reduction::Mean) g_rows = mul(g, 1.0 / double(target.numel()));
+    if (reduction == Reduction::None) g_rows = g.unsqueeze(1);
+    return mul(sub(softmax(logits, 1), onehot), g_rows);
+}
+
+// loss per row = logsumexp(row) - row[target] in one kernel pass, which keeps logsumexp for
+// the backward: gx = (e^(x - lse) - onehot) * g, again one pass.
+static Tensor cross_entropy_fused(const Tensor& logits, const Tensor& target, Reduction reduction) {
+    const Shape& s = logits.shape();
+    K::SoftmaxShape shape;
+    shape.outer = s[0];
+    shape.classes = s[1];
+    for (int d = 2; d < s.size(); ++d) shape.inner *= s[d];
+    Tensor xc = logits.detach().contiguous();
+    Tensor tc = target.contiguous();
+    TensorOptions opt{logits.dtype(), logits.device()};
+    Tensor loss_rows = empty(target.shape(), opt), lse = empty(target.shape(), opt);
+    if (xc.numel() > 0)
+        K::cross_entropy_forward_table().get(logits.device(), logits.dtype())(
+            shape, xc.raw_data(), tc.data<int64_t>(), loss_rows.raw_data(), lse.raw_data());
+    Tensor loss;
+    {
+        autograd::NoGradGuard no_grad;  // a fresh tensor without history, to record onto
+        loss = reduce(loss_rows, reduction);
+    }
+    autograd::check_forward_anomaly("cross_entropy", loss);
+    if (!autograd::needs_grad({&logits})) return loss;
+    return autograd::record("cross_entropy", loss, {logits},
+        [sx = SavedTensor(logits), xc, tc, lse, shape, reduction](const Tensor& g, const Tensor&) -> Grads {
+            Tensor x_ = sx.get();
+            if (autograd::grad_enabled()) return {cross_entropy_backward_composite(g, x_, tc, reduction)};
+            Tensor gc = g.contiguous();
+            Tensor gx = empty(x_.shape(), {x_.dtype(), x_.device()});
+            const bool per_row = reduction == Reduction::None;
+            const double scale = reduction == Reduction::Mean ? 1.0 / double(shape.rows()) : 1.0;
+            if (gx.numel() > 0)
+                K::cross_entropy_backward_table().get(x_.device(), x_.dtype())(
+                    shape, xc.raw_data(), tc.data<int64_t>(), lse.raw_data(), gc.raw_data(), per_row ? 1 : 0, scale,
+                    gx.raw_data());
+            return {gx};
+        });
+}
+
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
     check_floating("cross_entropy", logits);
     MG_CHECK(logits.dim() >= 2, "cross_entropy: logits must be [N, C, ...], got {}", logits.shape());
+    check_defined("cross_entropy", target, "target");
+    MG_CHECK(target.dtype() == DType::Int64, "cross_entropy: target must be int64 class indices, got {}",
+             target.dtype());
+    bool rows_match = target.dim() == logits.dim() - 1;  // target [N, d...] for logits [N, C, d...]
+    for (int d = 0; rows_match && d < target.dim(); ++d)
+        rows_match = target.shape()[d] == logits.shape()[d == 0 ? 0 : d + 1];
+    MG_CHECK(rows_match, "cross_entropy: logits {} must be [N, C, ...] and target {} [N, ...]", logits.shape(),
+             target.shape());
+    MG_CHECK(logits.shape()[1] > 0 || target.numel() == 0, "cross_entropy: logits {} have no classes for the targets",
+             logits.shape());
+    if (logits.device() == Device::CPU && target.device() == Device::CPU)
+        return cross_entropy_fused(logits, target, reduction);
     return nll_loss(log_softmax(logits, 1), target, reduction);
 }
 

@@ -1,19 +1,118 @@
-// Normalisation and softmax, composed from differentiable ops (so double
-// backward works; a fused kernel can replace the forward without changing this).
+// Normalisation and softmax.
 //   batch_norm:  y = (x - mean_B) / sqrt(var_B + eps) * weight + bias,  stats over all dims but 1
 //   layer_norm:  the same with stats over the trailing normalized_shape dims
 //   softmax:     e^(x - max) / sum e^(x - max);   log_softmax: x - logsumexp(x)
+//
+// On the CPU, batch_norm (training, or any mode without gradients), softmax and log_softmax
+// run fused kernels (kernels/batch_norm.h, kernels/softmax.h): one node each, whose backward
+// is a fused kernel too. A backward that must itself be differentiable (create_graph, so
+// grad mode is on inside it) uses the same formulas written with differentiable ops instead,
+// so second derivatives (gradgradcheck, WGAN-GP) are unchanged. Other devices, and
+// batch_norm in eval mode with gradients, use the composite forms below throughout.
 #include "core/ops/dispatch.h"
+#include "kernels/batch_norm.h"
+#include "kernels/softmax.h"
 
 namespace mg {
 
 using namespace ops_detail;
+namespace K = kernels;
+
+// The fused kernels are CPU kernels.
+static bool fused_device(const Tensor& x) { return x.device() == Device::CPU; }
 
 // [C] -> [1, C, 1, ...] to broadcast against x [N, C, ...].
 static Tensor per_channel(const Tensor& v, int ndim) {
     Shape s = Shape::filled(ndim, 1);
     s[1] = v.numel();
     return v.reshape(s);
+}
+
+// All but dim 1: the axes of the per-channel statistics.
+static std::vector<int64_t> non_channel_axes(const Tensor& x) {
+    std::vector<int64_t> axes;
+    for (int d = 0; d < x.dim(); ++d)
+        if (d != 1) axes.push_back(d);
+    return axes;
+}
+
+// d/d(x, weight, bias) of training-mode batch_norm, written with differentiable ops (the
+// fused backward's formula): the backward of the backward exists.
+static Grads batch_norm_backward_composite(const Tensor& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
+                                           double eps) {
+    const std::vector<int64_t> axes = non_channel_axes(x);
+    const int64_t c = x.shape()[1];
+    Tensor centered = sub(x, mean(x, axes, true));
+    Tensor invstd = pow(add(mean(square(centered), axes, true), eps), -0.5);
+    Tensor xhat = mul(centered, invstd);
+    Tensor g_xhat = weight.defined() ? mul(g, per_channel(weight, x.dim())) : g;
+    // gx = invstd (g_xhat - mean(g_xhat) - xhat mean(g_xhat xhat))
+    Tensor gx = mul(invstd, sub(sub(g_xhat, mean(g_xhat, axes, true)), mul(xhat, mean(mul(g_xhat, xhat), axes, true))));
+    Tensor gw = weight.defined() ? sum(mul(g, xhat), axes).reshape(Shape{c}) : Tensor();
+    Tensor gb = bias.defined() ? sum(g, axes).reshape(Shape{c}) : Tensor();
+    return {gx, gw, gb};
+}
+
+// The fused kernels need every given tensor on the CPU, of x's dtype, and dense [C] vectors.
+static bool batch_norm_fusable(const Tensor& x, std::initializer_list<const Tensor*> params) {
+    if (!fused_device(x)) return false;
+    for (const Tensor* t : params)
+        if (t->defined() && (t->dtype() != x.dtype() || t->device() != x.device() || !t->is_contiguous()))
+            return false;
+    return true;
+}
+
+static Tensor batch_norm_fused(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                               const Tensor& weight, const Tensor& bias, bool training, double momentum,
+                               double eps) {
+    const int64_t n = x.shape()[0], c = x.shape()[1];
+    K::BatchNormForwardArgs a;
+    a.shape = {n, c, n * c == 0 ? 1 : x.numel() / (n * c)};
+    Tensor xc = x.detach().contiguous();
+    Tensor y = empty(x.shape(), {x.dtype(), x.device()});
+    Tensor save_mean = empty(Shape{c}, {x.dtype(), x.device()}), save_invstd = empty(Shape{c}, {x.dtype(), x.device()});
+    const bool update = training && running_mean.defined() && running_var.defined();
+    a.x = xc.raw_data();
+    a.weight = weight.defined() ? weight.raw_data() : nullptr;
+    a.bias = bias.defined() ? bias.raw_data() : nullptr;
+    a.running_mean = update || !training ? running_mean.raw_data() : nullptr;
+    a.running_var = update || !training ? running_var.raw_data() : nullptr;
+    a.training = training;
+    a.momentum = momentum;
+    a.eps = eps;
+    a.y = y.raw_data();
+    a.save_mean = save_mean.raw_data();
+    a.save_invstd = save_invstd.raw_data();
+    if (x.numel() > 0) K::batch_norm_forward_table().get(x.device(), x.dtype())(a);
+    if (update) {
+        running_mean.bump_version();
+        running_var.bump_version();
+    }
+    autograd::check_forward_anomaly("batch_norm", y);
+    if (!autograd::needs_grad({&x, &weight, &bias})) return y;
+    // Only training reaches here (batch_norm sends eval with gradients to the composite form).
+    return autograd::record("batch_norm", y, {x, weight, bias},
+        [sx = SavedTensor(x), xc, sw = SavedTensor(weight), bias, save_mean, save_invstd, shape = a.shape, eps](
+            const Tensor& g, const Tensor&) -> Grads {
+            Tensor x_ = sx.get(), weight = sw.get();
+            if (autograd::grad_enabled()) return batch_norm_backward_composite(g, x_, weight, bias, eps);
+            Tensor gc = g.contiguous();
+            Tensor gx = empty(x_.shape(), {x_.dtype(), x_.device()});
+            Tensor gw = weight.defined() ? empty(weight.shape(), {x_.dtype(), x_.device()}) : Tensor();
+            Tensor gb = bias.defined() ? empty(bias.shape(), {x_.dtype(), x_.device()}) : Tensor();
+            K::BatchNormBackwardArgs b;
+            b.shape = shape;
+            b.x = xc.raw_data();
+            b.grad_y = gc.raw_data();
+            b.save_mean = save_mean.raw_data();
+            b.save_invstd = save_invstd.raw_data();
+            b.weight = weight.defined() ? weight.raw_data() : nullptr;
+            b.grad_x = gx.raw_data();
+            b.grad_weight = gw.defined() ? gw.raw_data() : nullptr;
+            b.grad_bias = gb.defined() ? gb.raw_data() : nullptr;
+            if (x_.numel() > 0) K::batch_norm_backward_table().get(x_.device(), x_.dtype())(b);
+            return {gx, gw, gb};
+        });
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
@@ -25,14 +124,19 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         if (t->defined())
             MG_CHECK(t->dim() == 1 && t->shape()[0] == c, "batch_norm: parameter {} does not match {} channels of {}",
                      t->shape(), c, x.shape());
-    std::vector<int64_t> axes;
-    for (int d = 0; d < x.dim(); ++d)
-        if (d != 1) axes.push_back(d);
+    std::vector<int64_t> axes = non_channel_axes(x);
     const int64_t count = x.numel() / std::max<int64_t>(c, 1);
+    if (training)
+        MG_CHECK(count > 1, "batch_norm: training needs more than one value per channel, got input {}", x.shape());
+    else
+        MG_CHECK(running_mean.defined() && running_var.defined(),
+                 "batch_norm: evaluation mode needs running_mean and running_var");
+    const bool eval_with_grad = !training && autograd::needs_grad({&x, &weight, &bias});
+    if (!eval_with_grad && batch_norm_fusable(x, {&running_mean, &running_var, &weight, &bias}))
+        return batch_norm_fused(x, running_mean, running_var, weight, bias, training, momentum, eps);
 
     Tensor mean_, var_;
     if (training) {
-        MG_CHECK(count > 1, "batch_norm: training needs more than one value per channel, got input {}", x.shape());
         mean_ = mean(x, axes, true);
         var_ = var(x, axes, /*correction=*/0, true);
         if (running_mean.defined() && running_var.defined()) {
@@ -43,8 +147,6 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
             Tensor(running_var).copy_(add(mul(running_var, 1.0 - momentum), mul(unbiased, momentum)));
         }
     } else {
-        MG_CHECK(running_mean.defined() && running_var.defined(),
-                 "batch_norm: evaluation mode needs running_mean and running_var");
         mean_ = per_channel(running_mean, x.dim());
         var_ = per_channel(running_var, x.dim());
     }
@@ -81,8 +183,45 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     return y;
 }
 
+// x viewed as [outer, classes, inner] around dim d (kernels/softmax.h).
+static K::SoftmaxShape softmax_shape(const Shape& s, int d) {
+    K::SoftmaxShape k;
+    for (int i = 0; i < d; ++i) k.outer *= s[i];
+    k.classes = s[d];
+    for (int i = d + 1; i < s.size(); ++i) k.inner *= s[i];
+    return k;
+}
+
+// softmax (log = false) or log_softmax (log = true) through the fused kernels. Backward:
+//   softmax      gx = y (g - sum(g y))        log_softmax  gx = g - e^y sum(g)
+// as a kernel, or with differentiable ops of the saved output when grad mode is on.
+static Tensor softmax_fused(const Tensor& x, int64_t dim, bool log) {
+    const char* op = log ? "log_softmax" : "softmax";
+    const int d = wrap_dim(dim, x.dim(), op);
+    const K::SoftmaxShape shape = softmax_shape(x.shape(), d);
+    Tensor xc = x.detach().contiguous();
+    Tensor y = empty(x.shape(), {x.dtype(), x.device()});
+    if (y.numel() > 0) K::softmax_forward_table().get(x.device(), x.dtype())(shape, xc.raw_data(), y.raw_data(), log);
+    autograd::check_forward_anomaly(op, y);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record(op, y, {x}, [d, log, shape](const Tensor& g, const Tensor& y_) -> Grads {
+        const std::vector<int64_t> dims{d};
+        if (autograd::grad_enabled()) {
+            if (log) return {sub(g, mul(exp(y_), sum(g, dims, true)))};
+            return {mul(y_, sub(g, sum(mul(g, y_), dims, true)))};
+        }
+        Tensor gc = g.contiguous();
+        Tensor gx = empty(y_.shape(), {y_.dtype(), y_.device()});
+        if (gx.numel() > 0)
+            K::softmax_backward_table().get(y_.device(), y_.dtype())(shape, y_.raw_data(), gc.raw_data(), gx.raw_data(),
+                                                                     log);
+        return {gx};
+    }, true);
+}
+
 Tensor softmax(const Tensor& x, int64_t dim) {
     check_floating("softmax", x);
+    if (fused_device(x) && x.dim() > 0) return softmax_fused(x, dim, false);
     Tensor shifted = sub(x, amax(x.detach(), {dim}, true));
     Tensor e = exp(shifted);
     return div(e, sum(e, {dim}, true));
@@ -90,6 +229,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
     check_floating("log_softmax", x);
+    if (fused_device(x) && x.dim() > 0) return softmax_fused(x, dim, true);
     return sub(x, logsumexp(x, dim, true));
 }
 

@@ -5,16 +5,42 @@
 //                threads above kParallelMin elements and written as a plain indexed
 //                loop that the compiler vectorises. Small tensors stay serial: thread
 //                start-up costs microseconds, more than a 16k-element op takes.
+//   "avx2", "avx512" (exp, sigmoid, tanh, leaky_relu and its backward): the dense loop of
+//                kernels/cpu/elementwise_simd.h (vector exp, masked tails, per-op thread
+//                thresholds); strided operands take the "omp" walk.
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <tuple>
 #include <type_traits>
 
 #include <omp.h>
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/elementwise.h"
 
+// No kernel here reads the FP exception flags. With GCC's default -ftrapping-math a
+// select between two computed values (leaky_relu's x > 0 ? x : a*x) is not if-converted,
+// since the compare or the unselected multiply might raise a flag the branch would not:
+// the loop stays scalar and branchy (75 ms on 16M floats instead of 3.5).
+#pragma GCC optimize("no-trapping-math")
+
 namespace mg::kernels {
+
+#if defined(__x86_64__)
+// Dense loops of elementwise_avx512.cpp / elementwise_avx2.cpp: n elements, no strides.
+using DenseUnaryFn = void(int64_t n, void* out, const void* in, Scalars s);
+using DenseBinaryScalarFn = void(int64_t n, void* out, const void* a, const void* b, Scalars s);
+#define MG_DECLARE_DENSE_ISA(isa)                                                                \
+    DenseUnaryFn exp_dense_##isa##_f32, exp_dense_##isa##_f64, sigmoid_dense_##isa##_f32,        \
+        sigmoid_dense_##isa##_f64, tanh_dense_##isa##_f32, leaky_relu_dense_##isa##_f32,         \
+        leaky_relu_dense_##isa##_f64;                                                            \
+    DenseBinaryScalarFn leaky_relu_backward_dense_##isa##_f32, leaky_relu_backward_dense_##isa##_f64;
+MG_DECLARE_DENSE_ISA(avx512)
+MG_DECLARE_DENSE_ISA(avx2)
+#undef MG_DECLARE_DENSE_ISA
+#endif
+
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
@@ -87,7 +113,13 @@ template <class T> struct Sigmoid {
     }
 };
 template <class T> struct Relu { T operator()(T x, Scalars) const { return x > 0 ? x : T(0); } };
-template <class T> struct LeakyRelu { T operator()(T x, Scalars s) const { return x > 0 ? x : T(s.a) * x; } };
+// Both sides are computed and one is selected, which vectorises (see the pragma above).
+template <class T> struct LeakyRelu {
+    T operator()(T x, Scalars s) const {
+        T scaled = T(s.a) * x;
+        return x > 0 ? x : scaled;
+    }
+};
 template <class T> struct Elu { T operator()(T x, Scalars s) const { return x > 0 ? x : T(s.a) * std::expm1(x); } };
 template <class T> struct Softplus {
     // ln(1 + e^x) = max(x, 0) + log1p(e^-|x|): exact and never overflows.
@@ -134,6 +166,8 @@ template <class T> struct Div { T operator()(T a, T b) const { return a / b; } }
 template <class T> struct Pow { T operator()(T a, T b) const { return std::pow(a, b); } };
 template <class T> struct Maximum { T operator()(T a, T b) const { return (a >= b || a != a) ? a : b; } };
 template <class T> struct Minimum { T operator()(T a, T b) const { return (a <= b || a != a) ? a : b; } };
+template <class T> struct TanhBackward { T operator()(T y, T g) const { return g * (T(1) - y * y); } };
+template <class T> struct SigmoidBackward { T operator()(T y, T g) const { return g * (y * (T(1) - y)); } };
 template <class T> struct Eq { uint8_t operator()(T a, T b) const { return a == b; } };
 template <class T> struct Ne { uint8_t operator()(T a, T b) const { return a != b; } };
 template <class T> struct Gt { uint8_t operator()(T a, T b) const { return a > b; } };
@@ -159,6 +193,83 @@ void binary(const Iter& it, void* out, const void* a, const void* b) {
     const T* y = static_cast<const T*>(b);
     walk<3, Parallel>(it, [&](int64_t, int64_t oo, int64_t ox, int64_t oy) { o[oo] = op(x[ox], y[oy]); });
 }
+
+// gx = a > 0 ? g : slope * g, the backward of leaky_relu (a = x) and relu (a = y, slope 0).
+template <class T> struct LeakyReluBackward {
+    T operator()(T a, T g, Scalars s) const {
+        T scaled = T(s.a) * g;  // both sides, as in LeakyRelu
+        return a > 0 ? g : scaled;
+    }
+};
+
+template <template <class> class Op, class T, bool Parallel>
+void binary_scalar(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
+    Op<T> op;
+    if (it.contiguous) {
+        T* __restrict o = static_cast<T*>(out);
+        const T* __restrict x = static_cast<const T*>(a);
+        const T* __restrict y = static_cast<const T*>(b);
+        const int64_t n = it.numel;
+#pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
+        for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], y[i], s);
+        return;
+    }
+    T* o = static_cast<T*>(out);
+    const T* x = static_cast<const T*>(a);
+    const T* y = static_cast<const T*>(b);
+    walk<3, Parallel>(it, [&](int64_t, int64_t oo, int64_t ox, int64_t oy) { o[oo] = op(x[ox], y[oy], s); });
+}
+
+#if defined(__x86_64__)
+// A vector variant: dense operands go to the ISA file's loop, strided ones to the "omp" walk.
+template <template <class> class Op, class T, DenseUnaryFn* Dense>
+void unary_dense_or_walk(const Iter& it, void* out, const void* in, Scalars s) {
+    if (it.contiguous) Dense(it.numel, out, in, s);
+    else unary<Op, T, true>(it, out, in, s);
+}
+template <template <class> class Op, class T, DenseBinaryScalarFn* Dense>
+void binary_scalar_dense_or_walk(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
+    if (it.contiguous) Dense(it.numel, out, a, b, s);
+    else binary_scalar<Op, T, true>(it, out, a, b, s);
+}
+
+void add_vector_variants() {
+    constexpr auto kCpu = Device::CPU;
+    constexpr auto f32 = DType::Float32;
+    constexpr auto f64 = DType::Float64;
+#define MG_REGISTER_DENSE_ISA(isa, priority, lanes)                                                                  \
+    exp_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Exp, float, &exp_dense_##isa##_f32>, priority,           \
+                    lanes " lanes, polynomial exp (~1 ulp)");                                                         \
+    exp_table().add(#isa, kCpu, f64, &unary_dense_or_walk<Exp, double, &exp_dense_##isa##_f64>, priority,          \
+                    lanes " lanes, polynomial exp (~1 ulp)");                                                         \
+    sigmoid_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Sigmoid, float, &sigmoid_dense_##isa##_f32>,         \
+                        priority, lanes " lanes, 1/(1+e^-|x|) with the vector exp");                                 \
+    sigmoid_table().add(#isa, kCpu, f64, &unary_dense_or_walk<Sigmoid, double, &sigmoid_dense_##isa##_f64>,        \
+                        priority, lanes " lanes, 1/(1+e^-|x|) with the vector exp");                                 \
+    tanh_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Tanh, float, &tanh_dense_##isa##_f32>, priority,        \
+                     lanes " lanes, odd polynomial below 0.625, else 1 - 2/(e^2x + 1)");                             \
+    leaky_relu_table().add(#isa, kCpu, f32, &unary_dense_or_walk<LeakyRelu, float, &leaky_relu_dense_##isa##_f32>, \
+                           priority, lanes " lanes, compare-and-select, threads above 128k elements");              \
+    leaky_relu_table().add(#isa, kCpu, f64,                                                                          \
+                           &unary_dense_or_walk<LeakyRelu, double, &leaky_relu_dense_##isa##_f64>, priority,         \
+                           lanes " lanes, compare-and-select, threads above 128k elements");                        \
+    leaky_relu_backward_table().add(                                                                                 \
+        #isa, kCpu, f32,                                                                                             \
+        &binary_scalar_dense_or_walk<LeakyReluBackward, float, &leaky_relu_backward_dense_##isa##_f32>, priority,    \
+        lanes " lanes, compare-and-select, threads above 128k elements");                                            \
+    leaky_relu_backward_table().add(                                                                                 \
+        #isa, kCpu, f64,                                                                                             \
+        &binary_scalar_dense_or_walk<LeakyReluBackward, double, &leaky_relu_backward_dense_##isa##_f64>, priority,   \
+        lanes " lanes, compare-and-select, threads above 128k elements");
+    if (cpu::has_avx2_fma()) {
+        MG_REGISTER_DENSE_ISA(avx2, 15, "AVX2, 8 float / 4 double")
+    }
+    if (cpu::has_avx512()) {
+        MG_REGISTER_DENSE_ISA(avx512, 20, "AVX-512, 16 float / 8 double")
+    }
+#undef MG_REGISTER_DENSE_ISA
+}
+#endif
 
 template <class T, bool Parallel>
 void where_kernel(const Iter& it, void* out, const void* cond, const void* a, const void* b) {
@@ -275,6 +386,20 @@ void register_cpu_elementwise() {
     add_binary<Le>(le_table(), true);
     eq_table().add("reference", Device::CPU, DType::UInt8, &binary<Eq, uint8_t, false>, 0, "serial loop");
     ne_table().add("reference", Device::CPU, DType::UInt8, &binary<Ne, uint8_t, false>, 0, "serial loop");
+
+    add_binary<TanhBackward>(tanh_backward_table(), false);
+    add_binary<SigmoidBackward>(sigmoid_backward_table(), false);
+    for (auto [dt, ref, omp] : {std::tuple{DType::Float32, &binary_scalar<LeakyReluBackward, float, false>,
+                                           &binary_scalar<LeakyReluBackward, float, true>},
+                                std::tuple{DType::Float64, &binary_scalar<LeakyReluBackward, double, false>,
+                                           &binary_scalar<LeakyReluBackward, double, true>}}) {
+        leaky_relu_backward_table().add("reference", Device::CPU, dt, ref, 0, "serial loop");
+        leaky_relu_backward_table().add("omp", Device::CPU, dt, omp, 10,
+                                        "OpenMP threads above 32k elements, vectorised dense loop");
+    }
+#if defined(__x86_64__)
+    add_vector_variants();
+#endif
 
     where_table().add("reference", Device::CPU, DType::Float32, &where_kernel<float, false>, 0, "serial loop");
     where_table().add("reference", Device::CPU, DType::Float64, &where_kernel<double, false>, 0, "serial loop");

@@ -1,0 +1,61 @@
+// Batch normalisation, fused: statistics, normalisation, affine and the running-average
+// update in one kernel; the three gradients in another.
+//
+// x is dense [n, c, hw] (NCHW with hw = H*W; [N, C] is hw = 1). Per channel, over its
+// M = n*hw values:
+//   training:  mean, var = biased variance (one pass, shifted sums in double: see below),
+//              invstd = 1 / sqrt(var + eps);
+//              running_mean = (1-m) running_mean + m mean, running_var = (1-m) running_var
+//              + m var * M/(M-1)  (PyTorch's momentum; unbiased variance), when given
+//   eval:      mean = running_mean, invstd = 1 / sqrt(running_var + eps)
+//   y = (x - mean) * invstd * weight + bias      (weight 1 and bias 0 when null)
+// Backward (training statistics), with xhat = (x - mean) * invstd:
+//   grad_bias = sum g,   grad_weight = sum g xhat,
+//   grad_x = weight * invstd * (g - sum g / M - xhat * sum(g xhat) / M)
+// The one-pass statistics sum d = x - K and d^2 with K the channel's first value, in
+// double: exact enough for float32 data and for float64 data whose mean is not many
+// standard deviations from its first value.
+#pragma once
+
+#include "kernels/registry.h"
+
+namespace mg::kernels {
+
+struct BatchNormShape {
+    int64_t n = 0, c = 0, hw = 1;
+    int64_t count() const { return n * hw; }  // values per channel
+};
+
+struct BatchNormForwardArgs {
+    BatchNormShape shape;
+    const void* x = nullptr;        // [n, c, hw]
+    const void* weight = nullptr;   // [c] or null
+    const void* bias = nullptr;     // [c] or null
+    void* running_mean = nullptr;   // [c]; training: updated when both are given; eval: read
+    void* running_var = nullptr;    // [c]
+    bool training = true;
+    double momentum = 0.1, eps = 1e-5;
+    void* y = nullptr;              // [n, c, hw]
+    void* save_mean = nullptr;      // [c] or null: the mean used
+    void* save_invstd = nullptr;    // [c] or null: the 1/sqrt(var + eps) used
+};
+
+struct BatchNormBackwardArgs {
+    BatchNormShape shape;
+    const void* x = nullptr;            // [n, c, hw]
+    const void* grad_y = nullptr;       // [n, c, hw]
+    const void* save_mean = nullptr;    // [c], from the training forward
+    const void* save_invstd = nullptr;  // [c]
+    const void* weight = nullptr;       // [c] or null
+    void* grad_x = nullptr;             // [n, c, hw] or null
+    void* grad_weight = nullptr;        // [c] or null
+    void* grad_bias = nullptr;          // [c] or null
+};
+
+using BatchNormForwardFn = void(const BatchNormForwardArgs& a);
+using BatchNormBackwardFn = void(const BatchNormBackwardArgs& a);
+
+MG_KERNEL_TABLE(batch_norm_forward, BatchNormForwardFn)
+MG_KERNEL_TABLE(batch_norm_backward, BatchNormBackwardFn)
+
+}  // namespace mg::kernels

@@ -1,0 +1,148 @@
+// CPU batch-norm kernels (kernels/batch_norm.h).
+//
+//   "reference": one channel at a time, serial: a statistics pass (shifted sums in double),
+//                then y in double, rounded once. The ground truth for the other variants.
+//   "omp":       the same channel code, channels split across OpenMP threads.
+//   "avx2", "avx512": kernels/cpu/batch_norm_simd.h (vector passes, channels or blocks of
+//                channels across threads); registered when the CPU has the instructions.
+// Every channel's sums run in one fixed order on one thread: results do not depend on
+// the thread count.
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/batch_norm.h"
+#include "kernels/cpu/cpu_features.h"
+
+namespace mg::kernels {
+
+#if defined(__x86_64__)
+void batch_norm_forward_avx512_f32(const BatchNormForwardArgs&);  // batch_norm_avx512.cpp
+void batch_norm_forward_avx512_f64(const BatchNormForwardArgs&);
+void batch_norm_backward_avx512_f32(const BatchNormBackwardArgs&);
+void batch_norm_backward_avx512_f64(const BatchNormBackwardArgs&);
+void batch_norm_forward_avx2_f32(const BatchNormForwardArgs&);  // batch_norm_avx2.cpp
+void batch_norm_forward_avx2_f64(const BatchNormForwardArgs&);
+void batch_norm_backward_avx2_f32(const BatchNormBackwardArgs&);
+void batch_norm_backward_avx2_f64(const BatchNormBackwardArgs&);
+#endif
+
+namespace {
+
+constexpr int64_t kParallelMin = 1 << 15;
+
+// Calls f(index of x) for every value of channel c, n-major then hw.
+template <class F> inline void for_channel(const BatchNormShape& s, int64_t c, F&& f) {
+    for (int64_t i = 0; i < s.n; ++i) {
+        const int64_t base = (i * s.c + c) * s.hw;
+        for (int64_t j = 0; j < s.hw; ++j) f(base + j);
+    }
+}
+
+template <class T, bool Parallel>
+void forward(const BatchNormForwardArgs& a) {
+    const BatchNormShape& s = a.shape;
+    const T* x = static_cast<const T*>(a.x);
+    const T* w = static_cast<const T*>(a.weight);
+    const T* b = static_cast<const T*>(a.bias);
+    T* rm = static_cast<T*>(a.running_mean);
+    T* rv = static_cast<T*>(a.running_var);
+    T* y = static_cast<T*>(a.y);
+    T* save_mean = static_cast<T*>(a.save_mean);
+    T* save_invstd = static_cast<T*>(a.save_invstd);
+    const double m = double(s.count());
+#pragma omp parallel for schedule(static) if (Parallel && s.n * s.c * s.hw >= kParallelMin)
+    for (int64_t c = 0; c < s.c; ++c) {
+        double mean, var;
+        if (a.training) {
+            const double k = double(x[c * s.hw]);  // the shift: the channel's first value
+            double s1 = 0, s2 = 0;
+            for_channel(s, c, [&](int64_t i) {
+                double d = double(x[i]) - k;
+                s1 += d;
+                s2 += d * d;
+            });
+            mean = k + s1 / m;
+            var = std::max(0.0, (s2 - s1 * s1 / m) / m);
+            if (rm && rv) {
+                rm[c] = T((1.0 - a.momentum) * double(rm[c]) + a.momentum * mean);
+                rv[c] = T((1.0 - a.momentum) * double(rv[c]) + a.momentum * var * m / std::max(m - 1.0, 1.0));
+            }
+        } else {
+            mean = double(rm[c]);
+            var = double(rv[c]);
+        }
+        const double invstd = 1.0 / std::sqrt(var + a.eps);
+        const double scale = (w ? double(w[c]) : 1.0) * invstd, shift = b ? double(b[c]) : 0.0;
+        for_channel(s, c, [&](int64_t i) { y[i] = T((double(x[i]) - mean) * scale + shift); });
+        if (save_mean) save_mean[c] = T(mean);
+        if (save_invstd) save_invstd[c] = T(invstd);
+    }
+}
+
+template <class T, bool Parallel>
+void backward(const BatchNormBackwardArgs& a) {
+    const BatchNormShape& s = a.shape;
+    const T* x = static_cast<const T*>(a.x);
+    const T* g = static_cast<const T*>(a.grad_y);
+    const T* mean_ = static_cast<const T*>(a.save_mean);
+    const T* invstd_ = static_cast<const T*>(a.save_invstd);
+    const T* w = static_cast<const T*>(a.weight);
+    T* gx = static_cast<T*>(a.grad_x);
+    T* gw = static_cast<T*>(a.grad_weight);
+    T* gb = static_cast<T*>(a.grad_bias);
+    const double m = double(s.count());
+#pragma omp parallel for schedule(static) if (Parallel && s.n * s.c * s.hw >= kParallelMin)
+    for (int64_t c = 0; c < s.c; ++c) {
+        const double mean = double(mean_[c]), invstd = double(invstd_[c]), wc = w ? double(w[c]) : 1.0;
+        double sum_g = 0, sum_gd = 0;  // sum g, sum g (x - mean)
+        for_channel(s, c, [&](int64_t i) {
+            sum_g += double(g[i]);
+            sum_gd += double(g[i]) * (double(x[i]) - mean);
+        });
+        if (gb) gb[c] = T(sum_g);
+        if (gw) gw[c] = T(sum_gd * invstd);
+        if (!gx) continue;
+        const double mean_g = sum_g / m, proj = sum_gd * invstd * invstd / m;
+        for_channel(s, c, [&](int64_t i) {
+            gx[i] = T(wc * invstd * (double(g[i]) - mean_g - (double(x[i]) - mean) * proj));
+        });
+    }
+}
+
+template <class T>
+void add_portable(DType dt) {
+    constexpr auto kCpu = Device::CPU;
+    batch_norm_forward_table().add("reference", kCpu, dt, &forward<T, false>, 0, "serial channels, double math");
+    batch_norm_forward_table().add("omp", kCpu, dt, &forward<T, true>, 10, "reference channels across OpenMP threads");
+    batch_norm_backward_table().add("reference", kCpu, dt, &backward<T, false>, 0, "serial channels, double math");
+    batch_norm_backward_table().add("omp", kCpu, dt, &backward<T, true>, 10,
+                                    "reference channels across OpenMP threads");
+}
+
+}  // namespace
+
+void register_cpu_batch_norm() {
+    add_portable<float>(DType::Float32);
+    add_portable<double>(DType::Float64);
+#if defined(__x86_64__)
+    constexpr auto kCpu = Device::CPU;
+    constexpr auto f32 = DType::Float32;
+    constexpr auto f64 = DType::Float64;
+    if (cpu::has_avx2_fma()) {
+        const char* doc = "8 float / 4 double lanes, double sums, channels across threads";
+        batch_norm_forward_table().add("avx2", kCpu, f32, &batch_norm_forward_avx2_f32, 15, doc);
+        batch_norm_forward_table().add("avx2", kCpu, f64, &batch_norm_forward_avx2_f64, 15, doc);
+        batch_norm_backward_table().add("avx2", kCpu, f32, &batch_norm_backward_avx2_f32, 15, doc);
+        batch_norm_backward_table().add("avx2", kCpu, f64, &batch_norm_backward_avx2_f64, 15, doc);
+    }
+    if (cpu::has_avx512()) {
+        const char* doc = "16 float / 8 double lanes, double sums, channels across threads";
+        batch_norm_forward_table().add("avx512", kCpu, f32, &batch_norm_forward_avx512_f32, 20, doc);
+        batch_norm_forward_table().add("avx512", kCpu, f64, &batch_norm_forward_avx512_f64, 20, doc);
+        batch_norm_backward_table().add("avx512", kCpu, f32, &batch_norm_backward_avx512_f32, 20, doc);
+        batch_norm_backward_table().add("avx512", kCpu, f64, &batch_norm_backward_avx512_f64, 20, doc);
+    }
+#endif
+}
+
+}  // namespace mg::kernels

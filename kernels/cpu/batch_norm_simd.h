@@ -1,0 +1,235 @@
+// The "avx2" and "avx512" batch-norm kernels (kernels/batch_norm.h), one template over the
+// vector traits of kernels/cpu/simd.h; batch_norm_avx512.cpp and batch_norm_avx2.cpp
+// instantiate it. What changes from the reference (batch_norm.cpp):
+//   - hw > 1 (NCHW): a channel is n runs of hw contiguous values; each run is read in
+//     vectors (a masked one for the tail). Sums go into double lanes (float data is widened
+//     after the subtraction of the shift, which is exact or rounds once), and the lanes are
+//     added up once per channel. Channels are split across OpenMP threads.
+//   - hw = 1 ([N, C]): L neighbouring channels share a vector, one channel per lane, and the
+//     rows are walked in order; blocks of channels are split across threads.
+//   - y and grad_x are computed in the data type with FMAs: y = (x - mean) * scale + bias,
+//     grad_x = A g + B (x - mean) + C with per-channel A, B, C computed in double.
+// Each channel's sums run on one thread in a fixed order: results do not depend on the
+// thread count.
+#pragma once
+
+#include <math.h>
+
+#include "kernels/batch_norm.h"
+#include "kernels/cpu/simd.h"
+
+namespace mg::kernels::simd {
+namespace {
+
+constexpr int64_t kBatchNormParallelMin = 1 << 15;  // elements
+
+template <class S> struct BatchNorm {
+    using T = typename S::T;
+    using V = typename S::V;
+    using D = F64;
+    using DV = typename D::V;
+    static constexpr int64_t L = S::L;
+    static constexpr int64_t kWide = 2 * D::L;  // lanes of the double accumulators (float: L)
+
+    static V ld(const T* p, int64_t k, T fill) { return k == L ? S::load(p) : S::load_part(p, k, fill); }
+    static void st(T* p, V v, int64_t k) {
+        if (k == L) S::store(p, v);
+        else S::store_part(p, v, k);
+    }
+    static int64_t min(int64_t a, int64_t b) { return a < b ? a : b; }
+
+    // Double lanes: s1 += u, s2 += u v. A float vector fills both halves (lo, hi); a double
+    // vector only lo.
+    struct Sums {
+        DV s1lo = D::zero(), s1hi = D::zero(), s2lo = D::zero(), s2hi = D::zero();
+        void add(V u, V v) {
+            if constexpr (sizeof(T) == 4) {
+                DV ul, uh, vl, vh;
+                S::widen(u, ul, uh);
+                S::widen(v, vl, vh);
+                s1lo = D::add(s1lo, ul);
+                s1hi = D::add(s1hi, uh);
+                s2lo = D::fmadd(ul, vl, s2lo);
+                s2hi = D::fmadd(uh, vh, s2hi);
+            } else {
+                s1lo = D::add(s1lo, u);
+                s2lo = D::fmadd(u, v, s2lo);
+            }
+        }
+        double total1() const { return D::reduce_add(D::add(s1lo, s1hi)); }
+        double total2() const { return D::reduce_add(D::add(s2lo, s2hi)); }
+        // Lane j of each sum (j < L), for the one-channel-per-lane layout.
+        void lanes(double* s1, double* s2) const {
+            D::store(s1, s1lo);
+            D::store(s1 + D::L, s1hi);
+            D::store(s2, s2lo);
+            D::store(s2 + D::L, s2hi);
+        }
+    };
+
+    // f(offset, k) for each vector of channel c (hw > 1): n runs of hw values.
+    template <class F> static void channel_vectors(const BatchNormShape& s, int64_t c, F&& f) {
+        for (int64_t i = 0; i < s.n; ++i) {
+            const int64_t base = (i * s.c + c) * s.hw;
+            for (int64_t j = 0; j < s.hw; j += L) f(base + j, min(L, s.hw - j));
+        }
+    }
+
+    static bool parallel(const BatchNormShape& s) { return s.n * s.c * s.hw >= kBatchNormParallelMin; }
+
+    // The per-channel results of the statistics: mean and invstd, and the running update.
+    static void finish_stats(const BatchNormForwardArgs& a, int64_t c, double k, double s1, double s2, double& mean,
+                             double& invstd) {
+        const double m = double(a.shape.count());
+        T* rm = static_cast<T*>(a.running_mean);
+        T* rv = static_cast<T*>(a.running_var);
+        double var;
+        if (a.training) {
+            mean = k + s1 / m;
+            var = (s2 - s1 * s1 / m) / m;
+            var = var > 0 ? var : 0.0;
+            if (rm && rv) {
+                rm[c] = T((1.0 - a.momentum) * double(rm[c]) + a.momentum * mean);
+                rv[c] = T((1.0 - a.momentum) * double(rv[c]) + a.momentum * var * m / (m > 1 ? m - 1.0 : 1.0));
+            }
+        } else {
+            mean = double(rm[c]);
+            var = double(rv[c]);
+        }
+        invstd = 1.0 / ::sqrt(var + a.eps);
+        if (a.save_mean) static_cast<T*>(a.save_mean)[c] = T(mean);
+        if (a.save_invstd) static_cast<T*>(a.save_invstd)[c] = T(invstd);
+    }
+
+    static void forward(const BatchNormForwardArgs& a) {
+        const BatchNormShape& s = a.shape;
+        const T* x = static_cast<const T*>(a.x);
+        const T* w = static_cast<const T*>(a.weight);
+        const T* b = static_cast<const T*>(a.bias);
+        T* y = static_cast<T*>(a.y);
+        if (s.hw > 1) {
+#pragma omp parallel for schedule(static) if (parallel(s))
+            for (int64_t c = 0; c < s.c; ++c) {
+                const T k = x[c * s.hw];
+                Sums sums;
+                if (a.training) {
+                    const V vk = S::set1(k);
+                    channel_vectors(s, c, [&](int64_t off, int64_t n) {
+                        V d = S::sub(ld(x + off, n, k), vk);  // filled lanes: d = 0
+                        sums.add(d, d);
+                    });
+                }
+                double mean, invstd;
+                finish_stats(a, c, double(k), sums.total1(), sums.total2(), mean, invstd);
+                const V vmean = S::set1(T(mean));
+                const V scale = S::set1(T((w ? double(w[c]) : 1.0) * invstd));
+                const V shift = S::set1(b ? b[c] : T(0));
+                channel_vectors(s, c, [&](int64_t off, int64_t n) {
+                    st(y + off, S::fmadd(S::sub(ld(x + off, n, T(0)), vmean), scale, shift), n);
+                });
+            }
+            return;
+        }
+        // [N, C]: one channel per lane.
+        const int64_t blocks = (s.c + L - 1) / L;
+#pragma omp parallel for schedule(static) if (parallel(s))
+        for (int64_t cb = 0; cb < blocks; ++cb) {
+            const int64_t c0 = cb * L, k = min(L, s.c - c0);
+            const V vk = ld(x + c0, k, T(0));  // row 0 shifts each channel
+            Sums sums;
+            if (a.training)
+                for (int64_t i = 0; i < s.n; ++i) {
+                    V d = S::sub(ld(x + i * s.c + c0, k, T(0)), vk);
+                    sums.add(d, d);
+                }
+            alignas(64) double s1[kWide], s2[kWide];
+            alignas(64) T kv[L], mean_t[L], scale_t[L], shift_t[L];
+            sums.lanes(s1, s2);
+            S::store(kv, vk);
+            for (int64_t j = 0; j < L; ++j) {
+                mean_t[j] = scale_t[j] = shift_t[j] = T(0);
+                if (j >= k) continue;
+                double mean, invstd;
+                finish_stats(a, c0 + j, double(kv[j]), s1[j], s2[j], mean, invstd);
+                mean_t[j] = T(mean);
+                scale_t[j] = T((w ? double(w[c0 + j]) : 1.0) * invstd);
+                shift_t[j] = b ? b[c0 + j] : T(0);
+            }
+            const V vmean = S::load(mean_t), scale = S::load(scale_t), shift = S::load(shift_t);
+            for (int64_t i = 0; i < s.n; ++i) {
+                const int64_t off = i * s.c + c0;
+                st(y + off, S::fmadd(S::sub(ld(x + off, k, T(0)), vmean), scale, shift), k);
+            }
+        }
+    }
+
+    // grad_x = A g + B (x - mean) + C: A = w invstd, B = -w invstd^3 sum(g d) / M,
+    // C = -w invstd sum(g) / M, d = x - mean.
+    static void coefficients(const BatchNormBackwardArgs& a, int64_t c, double sum_g, double sum_gd, T& ca, T& cb,
+                             T& cc) {
+        const double m = double(a.shape.count());
+        const double invstd = double(static_cast<const T*>(a.save_invstd)[c]);
+        const double w = a.weight ? double(static_cast<const T*>(a.weight)[c]) : 1.0;
+        if (a.grad_bias) static_cast<T*>(a.grad_bias)[c] = T(sum_g);
+        if (a.grad_weight) static_cast<T*>(a.grad_weight)[c] = T(sum_gd * invstd);
+        ca = T(w * invstd);
+        cb = T(-w * invstd * invstd * invstd * sum_gd / m);
+        cc = T(-w * invstd * sum_g / m);
+    }
+
+    static void backward(const BatchNormBackwardArgs& a) {
+        const BatchNormShape& s = a.shape;
+        const T* x = static_cast<const T*>(a.x);
+        const T* g = static_cast<const T*>(a.grad_y);
+        const T* mean_ = static_cast<const T*>(a.save_mean);
+        T* gx = static_cast<T*>(a.grad_x);
+        if (s.hw > 1) {
+#pragma omp parallel for schedule(static) if (parallel(s))
+            for (int64_t c = 0; c < s.c; ++c) {
+                const V vmean = S::set1(mean_[c]);
+                Sums sums;
+                channel_vectors(s, c, [&](int64_t off, int64_t n) {
+                    V gv = ld(g + off, n, T(0));  // filled lanes: g = 0
+                    sums.add(gv, S::sub(ld(x + off, n, T(0)), vmean));
+                });
+                T ca, cb, cc;
+                coefficients(a, c, sums.total1(), sums.total2(), ca, cb, cc);
+                if (!gx) continue;
+                const V va = S::set1(ca), vb = S::set1(cb), vc = S::set1(cc);
+                channel_vectors(s, c, [&](int64_t off, int64_t n) {
+                    V d = S::sub(ld(x + off, n, T(0)), vmean);
+                    st(gx + off, S::fmadd(va, ld(g + off, n, T(0)), S::fmadd(vb, d, vc)), n);
+                });
+            }
+            return;
+        }
+        const int64_t blocks = (s.c + L - 1) / L;
+#pragma omp parallel for schedule(static) if (parallel(s))
+        for (int64_t cb0 = 0; cb0 < blocks; ++cb0) {
+            const int64_t c0 = cb0 * L, k = min(L, s.c - c0);
+            const V vmean = ld(mean_ + c0, k, T(0));
+            Sums sums;
+            for (int64_t i = 0; i < s.n; ++i) {
+                const int64_t off = i * s.c + c0;
+                sums.add(ld(g + off, k, T(0)), S::sub(ld(x + off, k, T(0)), vmean));
+            }
+            alignas(64) double s1[kWide], s2[kWide];
+            alignas(64) T av[L], bv[L], cv[L];
+            sums.lanes(s1, s2);
+            for (int64_t j = 0; j < L; ++j) {
+                av[j] = bv[j] = cv[j] = T(0);
+                if (j < k) coefficients(a, c0 + j, s1[j], s2[j], av[j], bv[j], cv[j]);
+            }
+            if (!gx) continue;
+            const V va = S::load(av), vb = S::load(bv), vc = S::load(cv);
+            for (int64_t i = 0; i < s.n; ++i) {
+                const int64_t off = i * s.c + c0;
+                V d = S::sub(ld(x + off, k, T(0)), vmean);
+                st(gx + off, S::fmadd(va, ld(g + off, k, T(0)), S::fmadd(vb, d, vc)), k);
+            }
+        }
+    }
+};
+
+}  // namespace
+}  // namespace mg::kernels::simd
