@@ -172,3 +172,20 @@ inline Tensor operator/(const Tensor& a, double b) { return affine(a, 1.0 / b, 0
 inline Tensor operator/(double a, const Tensor& b) { return affine(reciprocal(b), a, 0.0); }
 
 }  // namespace mg
+
+// ---- PixelCNN's masked convolution (core/ops/masked_conv.cpp) -------------------------
+namespace mg {
+
+// y = conv2d(x, weight * mask, {}, padding k/2): PixelCNN's causal masked convolution
+// (kernels/masked_conv.h) for an odd k x k weight, computed on the taps the mask keeps
+// (24 or 25 of 49 for 7x7). mask_type 'A' hides the centre tap, 'B' shows it; both hide
+// the taps after it in raster order. The weight's hidden taps are never read and get a
+// zero gradient. x [N, C_in, H, W], weight [C_out, C_in, k, k] -> [N, C_out, H, W].
+Tensor masked_conv2d(const Tensor& x, const Tensor& weight, char mask_type);
+// Its input gradient (the adjoint in x): grad_y [N, C_out, H, W] -> [N, C_in, H, W].
+Tensor masked_conv2d_backward_input(const Tensor& grad_y, const Tensor& weight, char mask_type);
+// Its weight gradient: [C_out, C_in, k, k], zero at the hidden taps. Like conv2d's three
+// faces, each of the three is the others' backward, so gradients of gradients work.
+Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int64_t kernel_size, char mask_type);
+
+}  // namespace mg

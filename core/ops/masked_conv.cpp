@@ -1,0 +1,162 @@
+// PixelCNN's masked convolution: conv2d(x, w * mask) computed on the kept taps only
+// (kernels/masked_conv.h). Like conv2d (core/ops/conv.cpp) it is bilinear, and its three
+// faces are each other's backward, so it is differentiable to any order:
+//
+//   y  = F(x, w)        dx = Ft(gy, w)   dw = Fw(x, gy)
+//   gx = Ft(gy, w)      d(gy) = F(g, w)  dw = Fw(g, gy)
+//   gw = Fw(x, gy)      dx = Ft(gy, g)   d(gy) = F(x, g)
+//
+// On devices without these kernels (CUDA) it is conv2d with the weight multiplied by the
+// mask, which computes the same function.
+#include <mutex>
+#include <vector>
+
+#include "core/ops/dispatch.h"
+#include "kernels/masked_conv.h"
+
+namespace mg {
+
+using namespace ops_detail;
+namespace K = kernels;
+
+namespace {
+
+// The kernels join the registry on first use (kernels/register_all.cpp does not list them).
+void ensure_registered() {
+    static std::once_flag once;
+    std::call_once(once, [] { K::register_cpu_masked_conv(); });
+}
+
+K::MaskedConv2dShape make_shape(const char* op, int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out,
+                                int64_t k, char type) {
+    MG_CHECK(type == 'A' || type == 'B', "{}: mask type must be 'A' or 'B', got '{}'", op, type);
+    MG_CHECK(k >= 1 && k % 2 == 1, "{}: kernel size {} must be odd (the mask needs a centre)", op, k);
+    K::MaskedConv2dShape s;
+    s.n = n, s.c_in = c_in, s.h = h, s.w = w, s.c_out = c_out, s.k = k, s.type = type;
+    return s;
+}
+
+void check_weight(const char* op, const Tensor& weight) {
+    MG_CHECK(weight.dim() == 4 && weight.size(2) == weight.size(3),
+             "{}: weight must be [C_out, C_in, k, k], got {}", op, weight.shape());
+}
+
+// [1, 1, k, k] of 0 and 1: the taps that stay (for the conv2d fallback).
+Tensor tap_mask(int64_t k, char type, const Tensor& like) {
+    std::vector<double> m(size_t(k * k), 0.0);
+    for (int64_t t = 0; t < K::masked_conv_taps(k, type); ++t) m[size_t(t)] = 1.0;  // a prefix in raster order
+    return from_vector(m, Shape{1, 1, k, k}).to(like.dtype()).to(like.device());
+}
+
+Conv2dOptions same_padding(int64_t k) {
+    Conv2dOptions o;
+    o.padding = k / 2;
+    return o;
+}
+
+Tensor run_forward(const K::MaskedConv2dShape& s, const Tensor& x, const Tensor& w) {
+    Tensor xc = x.contiguous(), wc = w.contiguous();
+    Tensor y = empty(Shape{s.n, s.c_out, s.h, s.w}, {x.dtype(), x.device()});
+    if (y.numel() > 0) K::masked_conv2d_forward_table().get(x.device(), x.dtype())(s, xc.raw_data(), wc.raw_data(), y.raw_data());
+    return y;
+}
+Tensor run_backward_input(const K::MaskedConv2dShape& s, const Tensor& gy, const Tensor& w) {
+    Tensor gc = gy.contiguous(), wc = w.contiguous();
+    Tensor gx = empty(Shape{s.n, s.c_in, s.h, s.w}, {gy.dtype(), gy.device()});
+    if (gx.numel() > 0)
+        K::masked_conv2d_backward_input_table().get(gy.device(), gy.dtype())(s, gc.raw_data(), wc.raw_data(), gx.raw_data());
+    return gx;
+}
+Tensor run_backward_weight(const K::MaskedConv2dShape& s, const Tensor& x, const Tensor& gy) {
+    Tensor xc = x.contiguous(), gc = gy.contiguous();
+    Tensor gw = empty(Shape{s.c_out, s.c_in, s.k, s.k}, {x.dtype(), x.device()});
+    if (gw.numel() > 0)
+        K::masked_conv2d_backward_weight_table().get(x.device(), x.dtype())(s, xc.raw_data(), gc.raw_data(), gw.raw_data());
+    return gw;
+}
+
+Tensor face_forward(const Tensor& x, const Tensor& w, const K::MaskedConv2dShape& s);
+Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::MaskedConv2dShape& s);
+Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::MaskedConv2dShape& s);
+
+Tensor face_forward(const Tensor& x, const Tensor& w, const K::MaskedConv2dShape& s) {
+    Tensor y = run_forward(s, x, w);
+    autograd::check_forward_anomaly("masked_conv2d", y);
+    if (!autograd::needs_grad({&x, &w})) return y;
+    bool gx = x.requires_grad(), gw = w.requires_grad();
+    return autograd::record("masked_conv2d", y, {x, w}, [sx = SavedTensor(x), sw = SavedTensor(w), s, gx, gw](const Tensor& g, const Tensor&) {
+        return Grads{gx ? face_backward_input(g, sw.get(), s) : Tensor(), gw ? face_backward_weight(sx.get(), g, s) : Tensor()};
+    });
+}
+
+Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::MaskedConv2dShape& s) {
+    Tensor gx = run_backward_input(s, gy, w);
+    autograd::check_forward_anomaly("masked_conv2d_backward_input", gx);
+    if (!autograd::needs_grad({&gy, &w})) return gx;
+    bool ggy = gy.requires_grad(), gw = w.requires_grad();
+    return autograd::record("masked_conv2d_backward_input", gx, {gy, w}, [sg = SavedTensor(gy), sw = SavedTensor(w), s, ggy, gw](const Tensor& g, const Tensor&) {
+        return Grads{ggy ? face_forward(g, sw.get(), s) : Tensor(), gw ? face_backward_weight(g, sg.get(), s) : Tensor()};
+    });
+}
+
+Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::MaskedConv2dShape& s) {
+    Tensor gw = run_backward_weight(s, x, gy);
+    autograd::check_forward_anomaly("masked_conv2d_backward_weight", gw);
+    if (!autograd::needs_grad({&x, &gy})) return gw;
+    bool gx = x.requires_grad(), ggy = gy.requires_grad();
+    return autograd::record("masked_conv2d_backward_weight", gw, {x, gy}, [sx = SavedTensor(x), sg = SavedTensor(gy), s, gx, ggy](const Tensor& g, const Tensor&) {
+        return Grads{gx ? face_backward_input(sg.get(), g, s) : Tensor(), ggy ? face_forward(sx.get(), g, s) : Tensor()};
+    });
+}
+
+}  // namespace
+
+Tensor masked_conv2d(const Tensor& x, const Tensor& weight, char mask_type) {
+    const char* op = "masked_conv2d";
+    check_floating(op, x);
+    check_same_kind(op, x, weight);
+    check_weight(op, weight);
+    MG_CHECK(x.dim() == 4 && x.size(1) == weight.size(1), "{}: input {} does not match weight {} (input [N, {}, H, W])",
+             op, x.shape(), weight.shape(), weight.size(1));
+    const int64_t k = weight.size(2);
+    K::MaskedConv2dShape s = make_shape(op, x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), k, mask_type);
+    if (x.device() != Device::CPU) return conv2d(x, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
+    ensure_registered();
+    return face_forward(x, weight, s);
+}
+
+Tensor masked_conv2d_backward_input(const Tensor& grad_y, const Tensor& weight, char mask_type) {
+    const char* op = "masked_conv2d_backward_input";
+    check_floating(op, grad_y);
+    check_same_kind(op, grad_y, weight);
+    check_weight(op, weight);
+    MG_CHECK(grad_y.dim() == 4 && grad_y.size(1) == weight.size(0),
+             "{}: grad_y {} does not match weight {} (grad_y [N, {}, H, W])", op, grad_y.shape(), weight.shape(),
+             weight.size(0));
+    const int64_t k = weight.size(2);
+    K::MaskedConv2dShape s =
+        make_shape(op, grad_y.size(0), weight.size(1), grad_y.size(2), grad_y.size(3), weight.size(0), k, mask_type);
+    if (grad_y.device() != Device::CPU)
+        return conv_transpose2d(grad_y, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
+    ensure_registered();
+    return face_backward_input(grad_y, weight, s);
+}
+
+Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int64_t kernel_size, char mask_type) {
+    const char* op = "masked_conv2d_backward_weight";
+    check_floating(op, x);
+    check_same_kind(op, x, grad_y);
+    MG_CHECK(x.dim() == 4 && grad_y.dim() == 4 && x.size(0) == grad_y.size(0) && x.size(2) == grad_y.size(2) &&
+                 x.size(3) == grad_y.size(3),
+             "{}: input {} and grad_y {} must be [N, C, H, W] of the same N, H, W", op, x.shape(), grad_y.shape());
+    K::MaskedConv2dShape s =
+        make_shape(op, x.size(0), x.size(1), x.size(2), x.size(3), grad_y.size(1), kernel_size, mask_type);
+    if (x.device() != Device::CPU) {
+        Tensor mask = tap_mask(kernel_size, mask_type, x);
+        return mul(conv2d_backward_weight(x, grad_y, Shape{s.c_out, s.c_in, s.k, s.k}, same_padding(s.k)), mask);
+    }
+    ensure_registered();
+    return face_backward_weight(x, grad_y, s);
+}
+
+}  // namespace mg

@@ -1,0 +1,346 @@
+// PixelCNN's masked convolution on the kept taps only (kernels/masked_conv.h).
+//
+// "reference": the definition as nested loops over the kept taps, double accumulation.
+// "im2col": as conv2d's im2col variant (kernels/cpu/conv_im2col.cpp), but the lowering
+// copies only the T kept taps, so the GEMM's reduction is C_in*T long instead of C_in*k*k:
+//   col [C_in*T, P]  col[ci*T + t][oh*W + ow] = x[ci, oh + kh_t - c, ow + kw_t - c] (0 outside)
+//   wp  [C_out, C_in*T]  the kept taps of w, packed (the kept taps are the first T of the
+//                        k*k in raster order, so wp is w's first T columns per (co, ci))
+//   forward          y_n  [C_out, P] = wp · col
+//   backward_input   col  = wp^T · gy_n, then gx_n = col2im(col)
+//   backward_weight  gwp [C_out, C_in*T] = sum over images of gy_n · col^T; gw = gwp
+//                    scattered back to [C_out, C_in, k, k], 0 at the hidden taps
+// For the 7x7 type-B conv that is 25/49 of the multiply-adds and of the lowering.
+//
+// Threads: one contiguous block of images per OpenMP thread, the GEMM inside single-
+// threaded; with fewer images than threads, the images run serially and the GEMM uses
+// the threads. backward_weight keeps one partial gwp per thread and adds them in thread
+// order: a fixed order for a given thread count. P = H*W is one GEMM's N (784 for 28x28,
+// enough to fill the micro-kernel tiles), so there is no chunking of several images.
+#include <omp.h>
+
+#include <algorithm>
+#include <exception>
+#include <vector>
+
+#include "kernels/gemm.h"
+#include "kernels/masked_conv.h"
+
+namespace mg::kernels::cpu {
+
+namespace {
+
+void check_shape(const char* op, const MaskedConv2dShape& s) {
+    MG_CHECK(s.n >= 0 && s.c_in >= 0 && s.h >= 0 && s.w >= 0 && s.c_out >= 0,
+             "{}: negative size in input [{}, {}, {}, {}] or c_out {}", op, s.n, s.c_in, s.h, s.w, s.c_out);
+    MG_CHECK(s.k >= 1 && s.k % 2 == 1, "{}: kernel size {} must be odd", op, s.k);
+    MG_CHECK(s.type == 'A' || s.type == 'B', "{}: mask type must be 'A' or 'B', got '{}'", op, s.type);
+}
+
+struct Dims {
+    int64_t c, taps, kc, p, kk;  // centre k/2, kept taps T, C_in*T, H*W, k*k
+};
+
+Dims dims_of(const MaskedConv2dShape& s) {
+    Dims d;
+    d.c = s.k / 2;
+    d.taps = masked_conv_taps(s.k, s.type);
+    d.kc = s.c_in * d.taps;
+    d.p = s.h * s.w;
+    d.kk = s.k * s.k;
+    return d;
+}
+
+template <class T, int Slot>
+T* thread_scratch(int64_t elements) {
+    thread_local std::vector<T> buffer;
+    if (int64_t(buffer.size()) < elements) buffer.resize(size_t(elements));
+    return buffer.data();
+}
+
+// col [C_in*T, P] = the kept taps of x [C_in, H, W] around every output pixel.
+template <class T>
+void im2col_masked(const MaskedConv2dShape& s, const Dims& d, const T* x, T* col) {
+    for (int64_t ci = 0; ci < s.c_in; ++ci)
+        for (int64_t t = 0; t < d.taps; ++t) {
+            int64_t kh, kw;
+            masked_conv_tap(s.k, t, kh, kw);
+            const int64_t off_h = kh - d.c, off_w = kw - d.c;  // off_h <= 0: the taps never look down
+            const int64_t ow_lo = std::max<int64_t>(0, -off_w), ow_hi = std::min(s.w, s.w - off_w);
+            T* row = col + (ci * d.taps + t) * d.p;
+            const T* plane = x + ci * d.p;
+            for (int64_t oh = 0; oh < s.h; ++oh) {
+                T* out = row + oh * s.w;
+                const int64_t ih = oh + off_h;
+                if (ih < 0 || ow_lo >= ow_hi) {
+                    std::fill(out, out + s.w, T(0));
+                    continue;
+                }
+                std::fill(out, out + ow_lo, T(0));
+                std::copy(plane + ih * s.w + ow_lo + off_w, plane + ih * s.w + ow_hi + off_w, out + ow_lo);
+                std::fill(out + ow_hi, out + s.w, T(0));
+            }
+        }
+}
+
+// gx [C_in, H, W] += col2im(col): the adjoint of im2col_masked; the caller zeroes gx.
+template <class T>
+void col2im_masked_add(const MaskedConv2dShape& s, const Dims& d, const T* col, T* gx) {
+    for (int64_t ci = 0; ci < s.c_in; ++ci)
+        for (int64_t t = 0; t < d.taps; ++t) {
+            int64_t kh, kw;
+            masked_conv_tap(s.k, t, kh, kw);
+            const int64_t off_h = kh - d.c, off_w = kw - d.c;
+            const int64_t ow_lo = std::max<int64_t>(0, -off_w), ow_hi = std::min(s.w, s.w - off_w);
+            const T* row = col + (ci * d.taps + t) * d.p;
+            T* plane = gx + ci * d.p;
+            for (int64_t oh = std::max<int64_t>(0, -off_h); oh < s.h; ++oh) {
+                const T* in = row + oh * s.w;
+                T* out = plane + (oh + off_h) * s.w;
+                for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow + off_w] += in[ow];
+            }
+        }
+}
+
+// wp [C_out, C_in*T]: the first T taps of each (co, ci) of w [C_out, C_in, k*k].
+template <class T>
+void pack_weight(const MaskedConv2dShape& s, const Dims& d, const T* w, T* wp) {
+    for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc) std::copy(w + oc * d.kk, w + oc * d.kk + d.taps, wp + oc * d.taps);
+}
+
+template <class T>
+void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
+          int64_t ldb, T* c, int64_t ldc, double beta) {
+    GemmArgs args;
+    args.trans_a = trans_a;
+    args.trans_b = trans_b;
+    args.m = m;
+    args.n = n;
+    args.k = k;
+    args.lda = lda;
+    args.ldb = ldb;
+    args.ldc = ldc;
+    args.beta = beta;
+    gemm_table().get(Device::CPU, dtype_of<T>::value)(args, a, b, c);
+}
+
+// body(thread, first_image, end_image) on one block of images per thread, or once over all
+// images when they are fewer than the threads. Returns the number of blocks. Exceptions
+// inside the parallel region are carried out of it.
+template <class Body>
+int for_each_image_block(int64_t images, Body body) {
+    const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    if (max_threads <= 1 || images < max_threads) {
+        body(0, int64_t(0), images);
+        return 1;
+    }
+    int blocks = 1;
+    std::exception_ptr error;
+#pragma omp parallel num_threads(max_threads)
+    {
+        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+        if (t == 0) blocks = nt;
+        const int64_t base = images / nt, extra = images % nt;
+        const int64_t first = t * base + std::min<int64_t>(t, extra);
+        const int64_t end = first + base + (t < extra ? 1 : 0);
+        try {
+            body(t, first, end);
+        } catch (...) {
+#pragma omp critical(minigen_conv_masked_error)
+            if (!error) error = std::current_exception();
+        }
+    }
+    if (error) std::rethrow_exception(error);
+    return blocks;
+}
+
+}  // namespace
+
+// ---- reference ------------------------------------------------------------------------------
+// y[n, co, oh, ow] = sum over ci and kept taps t of w[co, ci, kh_t, kw_t] * x[n, ci, oh+kh_t-c, ow+kw_t-c]
+template <class T>
+void masked_conv2d_forward_reference(const MaskedConv2dShape& s, const void* xv, const void* wv, void* yv) {
+    check_shape("masked_conv2d_forward", s);
+    const T* x = static_cast<const T*>(xv);
+    const T* w = static_cast<const T*>(wv);
+    T* y = static_cast<T*>(yv);
+    const Dims d = dims_of(s);
+    for (int64_t n = 0; n < s.n; ++n)
+        for (int64_t co = 0; co < s.c_out; ++co)
+            for (int64_t oh = 0; oh < s.h; ++oh)
+                for (int64_t ow = 0; ow < s.w; ++ow) {
+                    double acc = 0.0;
+                    for (int64_t ci = 0; ci < s.c_in; ++ci)
+                        for (int64_t t = 0; t < d.taps; ++t) {
+                            int64_t kh, kw;
+                            masked_conv_tap(s.k, t, kh, kw);
+                            const int64_t ih = oh + kh - d.c, iw = ow + kw - d.c;
+                            if (ih < 0 || iw < 0 || iw >= s.w) continue;
+                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) * double(x[((n * s.c_in + ci) * s.h + ih) * s.w + iw]);
+                        }
+                    y[((n * s.c_out + co) * s.h + oh) * s.w + ow] = T(acc);
+                }
+}
+
+// gx[n, ci, ih, iw] = sum over co and kept taps t of w[co, ci, t] * gy[n, co, ih-kh_t+c, iw-kw_t+c]
+template <class T>
+void masked_conv2d_backward_input_reference(const MaskedConv2dShape& s, const void* gyv, const void* wv, void* gxv) {
+    check_shape("masked_conv2d_backward_input", s);
+    const T* gy = static_cast<const T*>(gyv);
+    const T* w = static_cast<const T*>(wv);
+    T* gx = static_cast<T*>(gxv);
+    const Dims d = dims_of(s);
+    for (int64_t n = 0; n < s.n; ++n)
+        for (int64_t ci = 0; ci < s.c_in; ++ci)
+            for (int64_t ih = 0; ih < s.h; ++ih)
+                for (int64_t iw = 0; iw < s.w; ++iw) {
+                    double acc = 0.0;
+                    for (int64_t co = 0; co < s.c_out; ++co)
+                        for (int64_t t = 0; t < d.taps; ++t) {
+                            int64_t kh, kw;
+                            masked_conv_tap(s.k, t, kh, kw);
+                            const int64_t oh = ih - kh + d.c, ow = iw - kw + d.c;
+                            if (oh >= s.h || ow < 0 || ow >= s.w) continue;  // oh >= ih >= 0
+                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) *
+                                   double(gy[((n * s.c_out + co) * s.h + oh) * s.w + ow]);
+                        }
+                    gx[((n * s.c_in + ci) * s.h + ih) * s.w + iw] = T(acc);
+                }
+}
+
+// gw[co, ci, t] = sum over n, oh, ow of gy[n, co, oh, ow] * x[n, ci, oh+kh_t-c, ow+kw_t-c]; 0 for hidden taps
+template <class T>
+void masked_conv2d_backward_weight_reference(const MaskedConv2dShape& s, const void* xv, const void* gyv, void* gwv) {
+    check_shape("masked_conv2d_backward_weight", s);
+    const T* x = static_cast<const T*>(xv);
+    const T* gy = static_cast<const T*>(gyv);
+    T* gw = static_cast<T*>(gwv);
+    const Dims d = dims_of(s);
+    for (int64_t co = 0; co < s.c_out; ++co)
+        for (int64_t ci = 0; ci < s.c_in; ++ci)
+            for (int64_t t = 0; t < d.kk; ++t) {
+                double acc = 0.0;
+                if (t < d.taps) {
+                    int64_t kh, kw;
+                    masked_conv_tap(s.k, t, kh, kw);
+                    for (int64_t n = 0; n < s.n; ++n)
+                        for (int64_t oh = 0; oh < s.h; ++oh)
+                            for (int64_t ow = 0; ow < s.w; ++ow) {
+                                const int64_t ih = oh + kh - d.c, iw = ow + kw - d.c;
+                                if (ih < 0 || iw < 0 || iw >= s.w) continue;
+                                acc += double(gy[((n * s.c_out + co) * s.h + oh) * s.w + ow]) *
+                                       double(x[((n * s.c_in + ci) * s.h + ih) * s.w + iw]);
+                            }
+                }
+                gw[(co * s.c_in + ci) * d.kk + t] = T(acc);
+            }
+}
+
+// ---- im2col over the kept taps + GEMM ---------------------------------------------------------
+template <class T>
+void masked_conv2d_forward_im2col(const MaskedConv2dShape& s, const void* xv, const void* wv, void* yv) {
+    check_shape("masked_conv2d_forward", s);
+    const T* x = static_cast<const T*>(xv);
+    T* y = static_cast<T*>(yv);
+    const Dims d = dims_of(s);
+    if (s.n * s.c_out * d.p == 0) return;
+    if (d.kc == 0) {
+        std::fill(y, y + s.n * s.c_out * d.p, T(0));
+        return;
+    }
+    std::vector<T> wp(size_t(s.c_out * d.kc));
+    pack_weight(s, d, static_cast<const T*>(wv), wp.data());
+    for_each_image_block(s.n, [&](int, int64_t first, int64_t end) {
+        T* col = thread_scratch<T, 0>(d.kc * d.p);
+        for (int64_t n = first; n < end; ++n) {
+            im2col_masked(s, d, x + n * s.c_in * d.p, col);
+            gemm<T>(false, false, s.c_out, d.p, d.kc, wp.data(), d.kc, col, d.p, y + n * s.c_out * d.p, d.p, 0.0);
+        }
+    });
+}
+
+template <class T>
+void masked_conv2d_backward_input_im2col(const MaskedConv2dShape& s, const void* gyv, const void* wv, void* gxv) {
+    check_shape("masked_conv2d_backward_input", s);
+    const T* gy = static_cast<const T*>(gyv);
+    T* gx = static_cast<T*>(gxv);
+    const Dims d = dims_of(s);
+    if (s.n * s.c_in * d.p == 0) return;
+    if (d.kc == 0 || s.c_out == 0) {
+        std::fill(gx, gx + s.n * s.c_in * d.p, T(0));
+        return;
+    }
+    std::vector<T> wp(size_t(s.c_out * d.kc));
+    pack_weight(s, d, static_cast<const T*>(wv), wp.data());
+    for_each_image_block(s.n, [&](int, int64_t first, int64_t end) {
+        T* col = thread_scratch<T, 0>(d.kc * d.p);
+        for (int64_t n = first; n < end; ++n) {
+            gemm<T>(true, false, d.kc, d.p, s.c_out, wp.data(), d.kc, gy + n * s.c_out * d.p, d.p, col, d.p, 0.0);
+            T* gxn = gx + n * s.c_in * d.p;
+            std::fill(gxn, gxn + s.c_in * d.p, T(0));
+            col2im_masked_add(s, d, col, gxn);
+        }
+    });
+}
+
+template <class T>
+void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape& s, const void* xv, const void* gyv, void* gwv) {
+    check_shape("masked_conv2d_backward_weight", s);
+    const T* x = static_cast<const T*>(xv);
+    const T* gy = static_cast<const T*>(gyv);
+    T* gw = static_cast<T*>(gwv);
+    const Dims d = dims_of(s);
+    const int64_t gwp_size = s.c_out * d.kc;
+    std::fill(gw, gw + s.c_out * s.c_in * d.kk, T(0));
+    if (gwp_size == 0 || s.n * d.p == 0) return;
+    // Block t accumulates into partials[t]; they are added in block order.
+    const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+    std::vector<T> partials(size_t(std::max(1, s.n >= max_threads ? max_threads : 1) * gwp_size));
+    const int blocks = for_each_image_block(s.n, [&](int t, int64_t first, int64_t end) {
+        T* acc = partials.data() + t * gwp_size;
+        T* col = thread_scratch<T, 0>(d.kc * d.p);
+        for (int64_t n = first; n < end; ++n) {
+            im2col_masked(s, d, x + n * s.c_in * d.p, col);
+            gemm<T>(false, true, s.c_out, d.kc, d.p, gy + n * s.c_out * d.p, d.p, col, d.p, acc, d.kc,
+                    n == first ? 0.0 : 1.0);
+        }
+    });
+    // gw[co, ci, t] = sum over blocks of gwp[co, ci*T + t], for the kept taps t < T.
+#pragma omp parallel for schedule(static)
+    for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc)
+        for (int64_t t = 0; t < d.taps; ++t) {
+            T sum = partials[size_t(oc * d.taps + t)];
+            for (int b = 1; b < blocks; ++b) sum += partials[size_t(b * gwp_size + oc * d.taps + t)];
+            gw[oc * d.kk + t] = sum;
+        }
+}
+
+}  // namespace mg::kernels::cpu
+
+namespace mg::kernels {
+
+template <class T>
+static void register_masked_conv_dtype() {
+    using namespace cpu;
+    constexpr DType t = dtype_of<T>::value;
+    masked_conv2d_forward_table().add("reference", Device::CPU, t, &masked_conv2d_forward_reference<T>, 0,
+                                      "nested loops over the kept taps, double accumulation");
+    masked_conv2d_backward_input_table().add("reference", Device::CPU, t, &masked_conv2d_backward_input_reference<T>,
+                                             0, "nested loops gathering each input gradient, double accumulation");
+    masked_conv2d_backward_weight_table().add("reference", Device::CPU, t,
+                                              &masked_conv2d_backward_weight_reference<T>, 0,
+                                              "nested loops over each kept tap's gradient, double accumulation");
+    masked_conv2d_forward_table().add("im2col", Device::CPU, t, &masked_conv2d_forward_im2col<T>, 10,
+                                      "im2col of the kept taps only, wp x col in the active GEMM; threads over images");
+    masked_conv2d_backward_input_table().add("im2col", Device::CPU, t, &masked_conv2d_backward_input_im2col<T>, 10,
+                                             "wp^T x gy in the active GEMM, col2im of the kept taps");
+    masked_conv2d_backward_weight_table().add("im2col", Device::CPU, t, &masked_conv2d_backward_weight_im2col<T>,
+                                              10, "gy x col^T of the kept taps, per-thread partials in thread order");
+}
+
+void register_cpu_masked_conv() {
+    register_masked_conv_dtype<float>();
+    register_masked_conv_dtype<double>();
+}
+
+}  // namespace mg::kernels

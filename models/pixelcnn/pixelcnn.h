@@ -1,0 +1,78 @@
+// pixelcnn (workloads.md): an autoregressive model of Fashion-MNIST's 256 grey levels.
+//
+//   p(x) = prod over pixels i in raster order of p(x_i | x_<i),  p(. | x_<i) = softmax(logits_i)
+//   logits = PixelCnnNet(x / 255)   [N, 256, 28, 28]    (models/pixelcnn/pixelcnn_net.h)
+//   loss   = cross-entropy of the 256 levels, averaged over pixels (nats per pixel)
+//   Adam lr 1e-3, batch 64.
+//
+// Options (--config JSON; defaults are workloads.md's):
+//   channels 64, layers 7 (type-B blocks), kernel 7   the network's shape
+//   batch_size 64, lr 1e-3
+//   sampler "cached" | "naive"                         (models/pixelcnn/pixelcnn_sampler.h)
+//   eval_batch 128                                     images per forward in likelihood()
+//
+// train_step reports "loss" (nats per pixel) and "bits_per_dim" (= loss / ln 2).
+// likelihood() reports "nll_nats" (per image) and "nll_bits_per_dim" over the images given.
+// complete() keeps the first rows of each image and samples the rest.
+#pragma once
+
+#include <memory>
+
+#include "models/model.h"
+#include "models/pixelcnn/pixelcnn_net.h"
+#include "models/pixelcnn/pixelcnn_sampler.h"
+#include "optim/adam.h"
+
+namespace mg::models::pixelcnn {
+
+struct PixelCnnOptions {
+    NetShape net;
+    int64_t batch_size = 64;
+    double lr = 1e-3;
+    SamplerKind sampler = SamplerKind::Cached;
+    int64_t eval_batch = 128;
+
+    // Reads every option present in `json`, refusing unknown keys (naming them).
+    void update_from(const nlohmann::json& json);
+    nlohmann::json to_json() const;
+};
+
+class PixelCnnModel : public Model {
+public:
+    static constexpr int64_t kSize = 28;  // Fashion-MNIST images are 28x28, one channel
+
+    explicit PixelCnnModel(const ModelConfig& config);
+
+    std::string name() const override { return "pixelcnn"; }
+    DataSpec data_spec() const override;
+    int64_t batch_size() const override { return options_.batch_size; }
+    nlohmann::json config() const override;
+
+    Metrics train_step(const data::Batch& batch) override;
+    // [n, 1, 28, 28] in [0, 1]: levels / 255, drawn with the configured sampler.
+    Tensor sample(int64_t n) override;
+    Metrics likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) override;
+    Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
+
+    std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }
+    std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"net", opt_.get()}}; }
+
+    PixelCnnNet& net() { return *net_; }
+    const PixelCnnOptions& options() const { return options_; }
+    void set_sampler(SamplerKind kind) { options_.sampler = kind; }
+
+private:
+    // Samples the pixels from first_pixel on, in chunks of kChunk images; uniforms [n, 784].
+    Tensor sample_from(const Tensor& context, int64_t first_pixel, const Tensor& uniforms);
+
+    PixelCnnOptions options_;
+    ModelConfig config_;
+    std::shared_ptr<PixelCnnNet> net_;
+    std::unique_ptr<optim::Adam> opt_;
+};
+
+// int64 [N, 28, 28] levels of images [N, 1, 28, 28] in [0, 1]: round(x * 255). Throws
+// naming the first pixel that is out of range or not within 1e-3 of a level.
+Tensor levels_of(const Tensor& images, int64_t levels = 256);
+
+}  // namespace mg::models::pixelcnn

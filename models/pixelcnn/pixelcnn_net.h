@@ -1,0 +1,41 @@
+// The PixelCNN network of workloads.md (van den Oord et al. 2016, without gating):
+//
+//   MaskedConv2d A (1 -> C, k, no bias) -> BatchNorm2d(C) -> ReLU
+//   layers x [MaskedConv2d B (C -> C, k, no bias) -> BatchNorm2d(C) -> ReLU]
+//   Conv2d(C, levels, 1)                                  -> logits per pixel
+//
+//   x [N, 1, H, W] (grey levels scaled to [0, 1]) -> logits [N, levels, H, W]
+//
+// workloads.md: C = 64, layers = 7, k = 7, levels = 256. The children are numbered as
+// PyTorch's nn.Sequential numbers them ("0.weight", "0.mask", "1.running_mean", ...,
+// "24.weight", "24.bias"), so a state_dict matches shared/bench/torch_ref.py's pixelcnn_net().
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "core/nn/nn.h"
+#include "models/pixelcnn/masked_conv.h"
+
+namespace mg::models::pixelcnn {
+
+struct NetShape {
+    int64_t channels = 64;  // C: the width of every hidden layer
+    int64_t layers = 7;     // the type-B blocks after the type-A one
+    int64_t kernel = 7;     // odd
+    int64_t levels = 256;   // grey levels: the softmax size
+};
+
+class PixelCnnNet : public nn::Sequential {
+public:
+    explicit PixelCnnNet(const NetShape& shape);
+
+    NetShape shape;
+    // The blocks, typed, for the cached sampler: convs[0] is type A, the others type B;
+    // norms[i] follows convs[i]; head is the 1x1 output convolution.
+    std::vector<std::shared_ptr<MaskedConv2d>> convs;
+    std::vector<std::shared_ptr<nn::BatchNorm2d>> norms;
+    std::shared_ptr<nn::Conv2d> head;
+};
+
+}  // namespace mg::models::pixelcnn
