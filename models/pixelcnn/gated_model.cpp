@@ -1,0 +1,198 @@
+#include "models/pixelcnn/gated_model.h"
+
+#include <cmath>
+#include <numbers>
+
+#include "core/autograd.h"
+#include "core/ops.h"
+#include "core/random.h"
+
+namespace mg::models {
+
+// ---- options ---------------------------------------------------------------------------
+nlohmann::json GatedOptions::to_json() const {
+    return {{"channels", channels},         {"layers", layers},       {"first_kernel", first_kernel},
+            {"kernel", kernel},             {"head_channels", head_channels}, {"conditional", conditional},
+            {"sampler", sampler},           {"batch_size", batch_size}, {"lr", lr},
+            {"eval_batch", eval_batch}};
+}
+
+void GatedOptions::update_from(const nlohmann::json& j) {
+    MG_CHECK(j.is_object(), "gated-pixelcnn options: expected a JSON object, got {}", j.dump());
+    const nlohmann::json known = to_json();
+    for (auto it = j.begin(); it != j.end(); ++it)
+        if (!known.contains(it.key())) {
+            std::string names;
+            for (auto k = known.begin(); k != known.end(); ++k) names += (names.empty() ? "" : ", ") + k.key();
+            MG_FAIL("gated-pixelcnn options: unknown option '{}' (known: {})", it.key(), names);
+        }
+    auto get = [&](const char* key, auto& field) {
+        if (!j.contains(key)) return;
+        try {
+            field = j.at(key).get<std::decay_t<decltype(field)>>();
+        } catch (const nlohmann::json::exception&) {
+            MG_FAIL("gated-pixelcnn options: '{}' has the wrong type: {}", key, j.at(key).dump());
+        }
+    };
+    get("channels", channels);
+    get("layers", layers);
+    get("first_kernel", first_kernel);
+    get("kernel", kernel);
+    get("head_channels", head_channels);
+    get("conditional", conditional);
+    get("sampler", sampler);
+    get("batch_size", batch_size);
+    get("lr", lr);
+    get("eval_batch", eval_batch);
+    MG_CHECK(channels > 0 && head_channels > 0 && layers > 0,
+             "gated-pixelcnn options: channels {}, head_channels {} and layers {} must be positive", channels,
+             head_channels, layers);
+    MG_CHECK(first_kernel >= 3 && first_kernel % 2 == 1 && kernel >= 3 && kernel % 2 == 1,
+             "gated-pixelcnn options: first_kernel {} and kernel {} must be odd and >= 3", first_kernel, kernel);
+    MG_CHECK(batch_size > 0 && eval_batch > 0, "gated-pixelcnn options: batch_size {} and eval_batch {} must be > 0",
+             batch_size, eval_batch);
+    MG_CHECK(lr > 0, "gated-pixelcnn options: lr must be positive, got {}", lr);
+    parse_gated_sampler(sampler);  // throws naming the choices
+}
+
+// ---- set-up ------------------------------------------------------------------------------
+GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default) : config_(config) {
+    options_.conditional = conditional_default;
+    options_.update_from(config.options);
+    if (config.batch_size > 0) options_.batch_size = config.batch_size;
+    if (config.lr > 0) options_.lr = config.lr;
+    sampler_ = parse_gated_sampler(options_.sampler);
+    manual_seed(config.seed);
+    GatedNetOptions net;
+    net.channels = options_.channels;
+    net.layers = options_.layers;
+    net.first_kernel = options_.first_kernel;
+    net.kernel = options_.kernel;
+    net.head_channels = options_.head_channels;
+    net.classes = options_.conditional ? kClasses : 0;
+    net.levels = kLevels;
+    net_ = std::make_shared<GatedPixelCnnNet>(net);
+    net_->name_parameters();
+    if (config.device != Device::CPU) net_->to(config.device);
+    optim::AdamOptions adam;
+    adam.lr = options_.lr;
+    opt_ = std::make_unique<optim::Adam>(net_->parameters(), adam);
+}
+
+std::string GatedPixelCnn::name() const { return options_.conditional ? "gated-pixelcnn-cond" : "gated-pixelcnn"; }
+
+DataSpec GatedPixelCnn::data_spec() const {
+    DataSpec s;
+    s.range = data::PixelRange::ZeroOne;
+    s.labels = options_.conditional;
+    return s;
+}
+
+nlohmann::json GatedPixelCnn::config() const {
+    nlohmann::json j = options_.to_json();
+    j["seed"] = config_.seed;
+    j["device"] = std::string(device_name(config_.device));
+    return j;
+}
+
+Tensor GatedPixelCnn::levels_of(const Tensor& images) {
+    MG_CHECK(images.dim() == 4 && images.size(1) == 1 && is_floating(images.dtype()),
+             "gated-pixelcnn: images must be float [N, 1, H, W], got {} {}", images.dtype(), images.shape());
+    const std::vector<double> x = images.to(Device::CPU).to_vector<double>();
+    std::vector<int64_t> k(x.size());
+    for (size_t i = 0; i < x.size(); ++i) {
+        const double level = std::round(x[i] * double(kLevels - 1));
+        MG_CHECK(level >= 0 && level <= double(kLevels - 1), "gated-pixelcnn: pixel {} has value {}, outside [0, 1]", i,
+                 x[i]);
+        k[i] = int64_t(level);
+    }
+    return from_vector(k, Shape{images.size(0), images.size(2), images.size(3)});
+}
+
+// ---- training and likelihood -------------------------------------------------------------
+Metrics GatedPixelCnn::train_step(const data::Batch& batch) {
+    MG_CHECK(!options_.conditional || batch.labels.defined(), "{}: the batch has no labels", name());
+    net_->train();
+    Tensor target = levels_of(batch.images).to(config_.device);
+    Tensor labels = options_.conditional ? batch.labels.to(config_.device) : Tensor();
+    Tensor x = batch.images.to(DType::Float32).to(config_.device);
+    Tensor loss = cross_entropy(net_->forward(x, labels), target);
+    opt_->zero_grad();
+    loss.backward();
+    opt_->step();
+    const double nats = loss.item();
+    MG_CHECK(std::isfinite(nats), "{}: the loss is not finite ({})", name(), nats);
+    return {{"loss", nats}, {"bits_per_dim", nats / std::numbers::ln2}};
+}
+
+Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
+    (void)options;
+    const int64_t n = images.size(0);
+    MG_CHECK(n > 0, "{}: likelihood of no images", name());
+    MG_CHECK(!options_.conditional || (labels.defined() && labels.dim() == 1 && labels.size(0) == n),
+             "{}: likelihood needs int64 labels [{}]", name(), n);
+    const bool was_training = net_->is_training();
+    net_->eval();
+    autograd::NoGradGuard no_grad;
+    double nats = 0;
+    for (int64_t b = 0; b < n; b += options_.eval_batch) {
+        const int64_t e = std::min(n, b + options_.eval_batch);
+        Tensor x = images.slice(0, b, e);
+        Tensor lab = options_.conditional ? labels.slice(0, b, e).to(config_.device) : Tensor();
+        Tensor logits = net_->forward(x.to(DType::Float32).to(config_.device), lab);
+        nats += cross_entropy(logits, levels_of(x).to(config_.device), Reduction::Sum).item();
+    }
+    net_->train(was_training);
+    const double per_image = nats / double(n), dims = double(images.size(2) * images.size(3));
+    return {{"nll_nats", per_image}, {"nll_bits_per_dim", per_image / dims / std::numbers::ln2}};
+}
+
+// ---- sampling ----------------------------------------------------------------------------
+Tensor GatedPixelCnn::draw(Tensor canvas, const Tensor& labels, int64_t start_row) {
+    const bool was_training = net_->is_training();
+    net_->eval();
+    Tensor u = rand({canvas.size(0), canvas.size(2), canvas.size(3)}, {DType::Float64});
+    sample_gated(*net_, canvas, labels, start_row, u, sampler_, config_.device);
+    net_->train(was_training);
+    return canvas;
+}
+
+Tensor GatedPixelCnn::sample(int64_t n) {
+    MG_CHECK(n > 0, "{}: sample count must be positive, got {}", name(), n);
+    Tensor labels = options_.conditional ? randint(0, kClasses, {n}) : Tensor();
+    return draw(zeros({n, 1, kSize, kSize}), labels, 0);
+}
+
+Tensor GatedPixelCnn::sample_with_labels(const Tensor& labels) {
+    if (!options_.conditional) return Model::sample_with_labels(labels);
+    MG_CHECK(labels.defined() && labels.dtype() == DType::Int64 && labels.dim() == 1 && labels.size(0) > 0,
+             "{}: sample_with_labels needs int64 labels [n]", name());
+    for (int64_t y : labels.to(Device::CPU).to_vector<int64_t>())
+        MG_CHECK(y >= 0 && y < kClasses, "{}: label {} outside 0..{}", name(), y, kClasses - 1);
+    return draw(zeros({labels.size(0), 1, kSize, kSize}), labels.to(Device::CPU), 0);
+}
+
+Tensor GatedPixelCnn::complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) {
+    MG_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(2) == kSize && images.size(3) == kSize,
+             "{}: complete needs images [n, 1, {}, {}], got {}", name(), kSize, kSize, images.shape());
+    MG_CHECK(keep_rows >= 0 && keep_rows <= kSize, "{}: keep_rows {} outside 0..{}", name(), keep_rows, kSize);
+    MG_CHECK(per_image >= 1, "{}: per_image must be >= 1, got {}", name(), per_image);
+    const int64_t n = images.size(0), pixels = kSize * kSize;
+    MG_CHECK(!options_.conditional || (labels.defined() && labels.dim() == 1 && labels.size(0) == n),
+             "{}: complete needs int64 labels [{}]", name(), n);
+    levels_of(images);  // checks the range
+    const std::vector<float> src = images.to(Device::CPU).to(DType::Float32).to_vector<float>();
+    std::vector<float> canvas(size_t(n * per_image * pixels), 0.0f);
+    std::vector<int64_t> rep_labels;
+    const std::vector<int64_t> lab =
+        options_.conditional ? labels.to(Device::CPU).to_vector<int64_t>() : std::vector<int64_t>();
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < per_image; ++j) {
+            std::copy_n(src.begin() + i * pixels, keep_rows * kSize, canvas.begin() + (i * per_image + j) * pixels);
+            if (options_.conditional) rep_labels.push_back(lab[size_t(i)]);
+        }
+    Tensor rep = options_.conditional ? from_vector(rep_labels) : Tensor();
+    return draw(from_vector(canvas, Shape{n * per_image, 1, kSize, kSize}), rep, keep_rows);
+}
+
+}  // namespace mg::models

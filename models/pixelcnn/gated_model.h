@@ -1,0 +1,79 @@
+// gated-pixelcnn and gated-pixelcnn-cond: the Gated PixelCNN on Fashion-MNIST, 256 levels.
+//
+// Input: the levels scaled to [0, 1]; targets round(255 x); a 256-way softmax per pixel,
+// cross-entropy averaged over pixels (nats/pixel; bits/dim = nats / ln 2). Adam lr 1e-3,
+// batch 64. Options (--config JSON), defaults in GatedOptions.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "models/model.h"
+#include "models/pixelcnn/gated_network.h"
+#include "models/pixelcnn/gated_sampler.h"
+#include "optim/adam.h"
+
+namespace mg::models {
+
+struct GatedOptions {
+    int64_t channels = 64;       // per stack
+    int64_t layers = 7;          // gated layers, the first one mask A
+    int64_t first_kernel = 7;    // the first layer's k: (k/2+1) x k vertical, 1 x k/2 horizontal
+    int64_t kernel = 3;          // later layers' k: (k/2+1) x k vertical, 1 x (k/2+1) horizontal
+    int64_t head_channels = 64;  // the hidden 1x1 conv of the output head
+    bool conditional = false;    // a learned per-class bias in every gated unit
+    std::string sampler = "cached";  // "naive" | "rows" | "cached" (gated_sampler.h)
+    int64_t batch_size = 64;
+    double lr = 1e-3;
+    int64_t eval_batch = 256;    // likelihood(): images per forward
+
+    // Reads every option present in `json`, refusing unknown keys (naming them).
+    void update_from(const nlohmann::json& json);
+    nlohmann::json to_json() const;
+};
+
+class GatedPixelCnn : public Model {
+public:
+    static constexpr int64_t kClasses = 10, kLevels = 256, kSize = 28;
+
+    // `conditional_default`: the registry name's default for the "conditional" option.
+    GatedPixelCnn(const ModelConfig& config, bool conditional_default);
+
+    std::string name() const override;
+    DataSpec data_spec() const override;
+    int64_t batch_size() const override { return options_.batch_size; }
+    nlohmann::json config() const override;
+
+    // Reports "loss" (nats/pixel) and "bits_per_dim".
+    Metrics train_step(const data::Batch& batch) override;
+    // [n, 1, 28, 28] in [0, 1]; a conditional model draws labels uniformly.
+    Tensor sample(int64_t n) override;
+    bool conditional() const override { return options_.conditional; }
+    Tensor sample_with_labels(const Tensor& labels) override;
+    // {"nll_nats" (mean per image), "nll_bits_per_dim"} over all of `images` [n, 1, 28, 28].
+    Metrics likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) override;
+    Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
+
+    std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }
+    std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"opt", opt_.get()}}; }
+
+    GatedPixelCnnNet& net() { return *net_; }
+    const GatedOptions& options() const { return options_; }
+    // Which sampler sample/complete use from now on (tests and timings compare them).
+    void set_sampler(GatedSampler sampler) { sampler_ = sampler; }
+
+    // float [n, 1, H, W] in [0, 1] -> int64 [n, H, W] levels round(255 x).
+    static Tensor levels_of(const Tensor& images);
+
+private:
+    // Samples rows >= start_row of `canvas` [n, 1, 28, 28] (CPU float32), in eval mode.
+    Tensor draw(Tensor canvas, const Tensor& labels, int64_t start_row);
+
+    GatedOptions options_;
+    ModelConfig config_;
+    GatedSampler sampler_ = GatedSampler::Cached;
+    std::shared_ptr<GatedPixelCnnNet> net_;
+    std::unique_ptr<optim::Adam> opt_;
+};
+
+}  // namespace mg::models
