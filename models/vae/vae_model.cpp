@@ -1,0 +1,305 @@
+#include "models/vae/vae_model.h"
+
+#include <cmath>
+
+#include "core/autograd.h"
+#include "core/data/transforms.h"
+#include "core/io/image.h"
+#include "core/ops.h"
+#include "core/random.h"
+#include "models/vae/latent_plot.h"
+
+namespace mg::models {
+
+namespace {
+
+constexpr int64_t kPixels = 28 * 28;
+// Decoder rows per likelihood chunk: K samples x images; about 40 MB of logits.
+constexpr int64_t kLikelihoodRows = 12800;
+
+}  // namespace
+
+// ---- options ----------------------------------------------------------------------------
+nlohmann::json VaeOptions::to_json(VaeKind kind) const {
+    nlohmann::json j = {{"latent_dim", latent_dim}, {"beta", beta},         {"binarize", binarize},
+                        {"batch_size", batch_size}, {"lr", lr}};
+    if (kind != VaeKind::Conv) j["hidden"] = hidden;
+    return j;
+}
+
+void VaeOptions::update_from(const nlohmann::json& j, VaeKind kind) {
+    if (j.is_null()) return;  // no options given
+    MG_CHECK(j.is_object(), "vae options: expected a JSON object, got {}", j.dump());
+    const nlohmann::json known = to_json(kind);
+    for (auto it = j.begin(); it != j.end(); ++it)
+        MG_CHECK(known.contains(it.key()), "vae options: unknown option '{}' (known: {})", it.key(), [&] {
+            std::string s;
+            for (auto k = known.begin(); k != known.end(); ++k) s += (s.empty() ? "" : ", ") + k.key();
+            return s;
+        }());
+    auto get = [&](const char* key, auto& field) {
+        if (!j.contains(key)) return;
+        try {
+            field = j.at(key).get<std::decay_t<decltype(field)>>();
+        } catch (const nlohmann::json::exception&) {
+            MG_FAIL("vae options: '{}' has the wrong type: {}", key, j.at(key).dump());
+        }
+    };
+    get("latent_dim", latent_dim);
+    get("hidden", hidden);
+    get("beta", beta);
+    get("binarize", binarize);
+    get("batch_size", batch_size);
+    get("lr", lr);
+    MG_CHECK(latent_dim > 0 && latent_dim <= 4096, "vae options: latent_dim {} not in [1, 4096]", latent_dim);
+    MG_CHECK(hidden > 0 && hidden <= 65536, "vae options: hidden {} not in [1, 65536]", hidden);
+    MG_CHECK(std::isfinite(beta) && beta >= 0, "vae options: beta must be >= 0, got {}", beta);
+    MG_CHECK(batch_size > 0, "vae options: batch_size must be positive, got {}", batch_size);
+    MG_CHECK(std::isfinite(lr) && lr > 0, "vae options: lr must be positive, got {}", lr);
+}
+
+// ---- set-up -----------------------------------------------------------------------------
+VaeModel::VaeModel(VaeKind kind, const ModelConfig& config) : kind_(kind), config_(config) {
+    options_.update_from(config.options, kind);
+    if (config.batch_size > 0) options_.batch_size = config.batch_size;
+    if (config.lr > 0) options_.lr = config.lr;
+    manual_seed(config.seed);
+    const int64_t latent = options_.latent_dim, hidden = options_.hidden;
+    switch (kind) {
+        case VaeKind::Mlp:
+            encoder_ = std::make_shared<MlpEncoder>(kPixels, hidden, latent);
+            decoder_ = std::make_shared<MlpDecoder>(latent, hidden, Shape{1, 28, 28});
+            break;
+        case VaeKind::Conditional:
+            encoder_ = std::make_shared<MlpEncoder>(kPixels, hidden, latent, kClasses);
+            decoder_ = std::make_shared<MlpDecoder>(latent, hidden, Shape{1, 28, 28}, kClasses);
+            break;
+        case VaeKind::Conv:
+            encoder_ = std::make_shared<ConvEncoder>(latent);
+            decoder_ = std::make_shared<ConvDecoder>(latent);
+            break;
+    }
+    encoder_->name_parameters("encoder.");
+    decoder_->name_parameters("decoder.");
+    if (config.device != Device::CPU) {
+        encoder_->to(config.device);
+        decoder_->to(config.device);
+    }
+    std::vector<Tensor> params = encoder_->parameters();
+    for (const Tensor& p : decoder_->parameters()) params.push_back(p);
+    optim::AdamOptions adam;
+    adam.lr = options_.lr;
+    adam_ = std::make_unique<optim::Adam>(params, adam);
+}
+
+std::string VaeModel::name() const {
+    switch (kind_) {
+        case VaeKind::Mlp: return "vae";
+        case VaeKind::Conditional: return "cvae";
+        case VaeKind::Conv: return "convvae";
+    }
+    return "?";
+}
+
+DataSpec VaeModel::data_spec() const {
+    DataSpec s;
+    s.range = data::PixelRange::ZeroOne;
+    // Labels: cvae's input; with a 2-D latent also the colours of the latent picture.
+    s.labels = conditional() || options_.latent_dim == 2;
+    return s;
+}
+
+nlohmann::json VaeModel::config() const {
+    nlohmann::json j = options_.to_json(kind_);
+    j["seed"] = config_.seed;
+    j["device"] = std::string(device_name(config_.device));
+    return j;
+}
+
+std::vector<std::pair<std::string, nn::Module*>> VaeModel::modules() {
+    return {{"encoder", encoder_.get()}, {"decoder", decoder_.get()}};
+}
+std::vector<std::pair<std::string, optim::Optimizer*>> VaeModel::optimizers() { return {{"vae", adam_.get()}}; }
+
+// ---- helpers ----------------------------------------------------------------------------
+Tensor VaeModel::condition(const Tensor& labels, int64_t n) const {
+    if (!conditional()) return {};
+    MG_CHECK(labels.defined() && labels.dim() == 1 && labels.size(0) == n && labels.dtype() == DType::Int64,
+             "{}: needs int64 labels [{}] in 0..9, got {}", name(), n,
+             labels.defined() ? fmt::format("{} {}", labels.dtype(), labels.shape()) : std::string("none"));
+    const TensorOptions f = float_options();
+    return one_hot(labels.to(Device::CPU), kClasses, f.dtype).to(f.device);
+}
+
+Tensor VaeModel::decode_means(const Tensor& z, const Tensor& labels) {
+    autograd::NoGradGuard no_grad;
+    return sigmoid(decoder_->decode(z, condition(labels, z.size(0)))).to(Device::CPU);
+}
+
+TensorOptions VaeModel::float_options() const {
+    // The networks may have been cast (module->to(DType::Float64)) after construction.
+    const Tensor w = encoder_->parameters().front();
+    return {w.dtype(), w.device()};
+}
+
+Tensor VaeModel::image_input(const Tensor& images, const char* op) const {
+    MG_CHECK(images.defined() && images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 &&
+                 images.size(3) == 28,
+             "{} {}: images must be [N, 1, 28, 28], got {}", name(), op,
+             images.defined() ? images.shape().str() : std::string("none"));
+    const TensorOptions f = float_options();
+    Tensor x = images.dtype() == DType::UInt8 ? data::to_float(images.to(Device::CPU), data::PixelRange::ZeroOne)
+                                              : images;
+    return x.to(f.dtype).to(f.device).contiguous();
+}
+
+void VaeModel::keep_for_latent_plot(const data::Batch& batch) {
+    if (options_.latent_dim != 2 || !batch.labels.defined() || plot_count_ >= kLatentPlotImages) return;
+    int64_t take = std::min(batch.images.size(0), kLatentPlotImages - plot_count_);
+    plot_images_.push_back(batch.images.slice(0, 0, take).to(Device::CPU).clone());
+    plot_labels_.push_back(batch.labels.slice(0, 0, take).to(Device::CPU).clone());
+    plot_count_ += take;
+}
+
+// ---- training ---------------------------------------------------------------------------
+Metrics VaeModel::step(const data::Batch& batch, const Tensor& given_eps) {
+    const TensorOptions f = float_options();
+    Tensor x = image_input(batch.images, "train_step");
+    const int64_t n = x.size(0);
+    if (options_.binarize) {
+        autograd::NoGradGuard no_grad;
+        x = lt(rand(x.shape(), f), x).to(f.dtype);  // 1 with probability x
+    }
+    Tensor cond = condition(batch.labels, n);
+    Tensor eps = given_eps.defined() ? given_eps.to(f.dtype).to(f.device) : randn({n, options_.latent_dim}, f);
+    VaeLoss l = vae_loss(*encoder_, *decoder_, x, cond, eps, options_.beta);
+    adam_->zero_grad();
+    l.loss.backward();
+    adam_->step();
+    keep_for_latent_plot(batch);
+    const double recon = l.recon.item(), kl = l.kl.item();
+    return {{"loss", l.loss.item()}, {"recon", recon}, {"kl", kl}, {"elbo", -(recon + kl)}};
+}
+
+// ---- sampling ---------------------------------------------------------------------------
+Tensor VaeModel::sample(int64_t n) {
+    MG_CHECK(n >= 1, "{} sample: n must be positive, got {}", name(), n);
+    Tensor z = randn({n, options_.latent_dim}, float_options());
+    Tensor labels = conditional() ? randint(0, kClasses, {n}) : Tensor();
+    return decode_means(z, labels);
+}
+
+Tensor VaeModel::sample_with_labels(const Tensor& labels) {
+    MG_CHECK(conditional(), "model '{}' is not class-conditional: it cannot sample given labels", name());
+    MG_CHECK(labels.defined() && labels.dim() == 1 && labels.size(0) >= 1,
+             "{} sample_with_labels: labels must be int64 [n], n >= 1", name());
+    Tensor z = randn({labels.size(0), options_.latent_dim}, float_options());
+    return decode_means(z, labels);
+}
+
+Tensor VaeModel::interpolate(int64_t rows, int64_t steps) {
+    MG_CHECK(rows >= 1 && steps >= 2, "{} interpolate: needs rows >= 1 and steps >= 2, got {} and {}", name(), rows,
+             steps);
+    autograd::NoGradGuard no_grad;
+    const int64_t latent = options_.latent_dim;
+    Tensor z0 = randn({rows, 1, latent}, float_options());
+    Tensor z1 = randn({rows, 1, latent}, float_options());
+    Tensor t = div(arange(0, double(steps), 1, float_options()), double(steps - 1))
+                   .reshape({1, steps, 1});
+    Tensor z = add(z0, mul(t, sub(z1, z0))).reshape({rows * steps, latent});  // [rows, steps, L] row-major
+    Tensor labels;
+    if (conditional()) {
+        std::vector<int64_t> row_labels = randint(0, kClasses, {rows}).to_vector<int64_t>(), all;
+        for (int64_t r = 0; r < rows; ++r) all.insert(all.end(), size_t(steps), row_labels[size_t(r)]);
+        labels = from_vector(all);
+    }
+    return decode_means(z, labels);
+}
+
+Tensor VaeModel::complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) {
+    MG_CHECK(keep_rows >= 0 && keep_rows <= 28, "{} complete: keep_rows {} not in [0, 28]", name(), keep_rows);
+    MG_CHECK(per_image >= 1, "{} complete: per_image must be >= 1, got {}", name(), per_image);
+    autograd::NoGradGuard no_grad;
+    Tensor known = image_input(images, "complete");
+    const int64_t n = known.size(0), m = n * per_image;
+    // Each image per_image times in a row: [n, 1, 28, 28] -> [n * per_image, 1, 28, 28].
+    known = known.unsqueeze(1).expand({n, per_image, 1, 28, 28}).reshape({m, 1, 28, 28});
+    Tensor labels_m;
+    if (conditional()) {
+        MG_CHECK(labels.defined() && labels.dim() == 1 && labels.size(0) == n,
+                 "{} complete: needs int64 labels [{}], one per image", name(), n);
+        std::vector<int64_t> given = labels.to_vector<int64_t>(), all;
+        for (int64_t v : given) all.insert(all.end(), size_t(per_image), v);
+        labels_m = from_vector(all);
+    }
+    Tensor cond = condition(labels_m, m);
+    std::vector<uint8_t> rows(28);
+    for (int64_t r = 0; r < 28; ++r) rows[size_t(r)] = r < keep_rows ? 1 : 0;
+    Tensor keep = from_vector(rows, Shape{1, 1, 28, 1}).to(float_options().device);  // broadcast over images and columns
+    Tensor x = where(keep, known, 0.5);
+    for (int64_t it = 0; it < kCompletionIterations; ++it) {
+        DiagonalGaussian q = encoder_->encode(x, cond);
+        Tensor eps = randn(q.mu.shape(), float_options());
+        Tensor z = add(q.mu, mul(exp(mul(q.logvar, 0.5)), eps));
+        x = where(keep, known, sigmoid(decoder_->decode(z, cond)));
+    }
+    return x.to(Device::CPU);
+}
+
+// ---- likelihood -------------------------------------------------------------------------
+Metrics VaeModel::likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
+    const int64_t k = options.iwae_k;
+    MG_CHECK(k >= 1, "{} likelihood: iwae_k must be >= 1, got {}", name(), k);
+    autograd::NoGradGuard no_grad;
+    Tensor all = image_input(images, "likelihood");
+    const int64_t n = all.size(0);
+    MG_CHECK(n >= 1, "{} likelihood: no images", name());
+    Tensor all_cond = condition(labels, n);
+    const int64_t chunk = std::max<int64_t>(1, kLikelihoodRows / k);
+    double elbo = 0, iwae = 0;
+    for (int64_t s = 0; s < n; s += chunk) {
+        const int64_t e = std::min(n, s + chunk);
+        Tensor eps = randn({k, e - s, options_.latent_dim}, float_options());
+        LikelihoodBounds b = likelihood_bounds(*encoder_, *decoder_, all.slice(0, s, e),
+                                               all_cond.defined() ? all_cond.slice(0, s, e) : Tensor(), eps);
+        elbo += sum(b.elbo).item();
+        iwae += sum(b.iwae).item();
+    }
+    elbo /= double(n);
+    iwae /= double(n);
+    return {{"elbo", elbo},
+            {"iwae", iwae},
+            {"iwae_k", double(k)},
+            {"nll_nats", -iwae},
+            {"nll_bits_per_dim", -iwae / (double(kPixels) * std::log(2.0))}};
+}
+
+// ---- pictures ---------------------------------------------------------------------------
+void VaeModel::write_visuals(const std::string& dir, int64_t step) {
+    if (options_.latent_dim != 2) return;
+    autograd::NoGradGuard no_grad;
+    if (plot_count_ > 0) {
+        Tensor images = cat(plot_images_, 0), labels = cat(plot_labels_, 0);
+        Tensor mu = encoder_->encode(image_input(images, "write_visuals"), condition(labels, labels.size(0))).mu;
+        write_latent_scatter(fmt::format("{}/latent_{:07d}.png", dir, step), mu.to(Device::CPU), labels);
+    }
+    if (conditional()) return;
+    // The decoder's means over a 20 x 20 grid of z in [-3, 3]^2 (z2 up, z1 right).
+    const int64_t side = 20;
+    std::vector<float> grid;
+    for (int64_t r = 0; r < side; ++r)
+        for (int64_t c = 0; c < side; ++c) {
+            grid.push_back(float(-3.0 + 6.0 * double(c) / double(side - 1)));
+            grid.push_back(float(3.0 - 6.0 * double(r) / double(side - 1)));
+        }
+    const TensorOptions f = float_options();
+    Tensor means = decode_means(from_vector(grid, Shape{side * side, 2}).to(f.dtype).to(f.device), Tensor());
+    io::GridOptions g;
+    g.nrow = side;
+    g.border = 0;
+    g.lo = 0.0;
+    g.hi = 1.0;
+    io::write_png_grid(fmt::format("{}/manifold_{:07d}.png", dir, step), means, g);
+}
+
+}  // namespace mg::models
