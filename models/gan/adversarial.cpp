@@ -1,9 +1,13 @@
 #include "models/gan/adversarial.h"
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "core/random.h"
+#include "models/gan/penalties.h"
 
 namespace mg::models {
 
@@ -33,7 +37,8 @@ nlohmann::json GanOptions::to_json() const {
             {"label_smoothing", label_smoothing}, {"instance_noise", instance_noise},
             {"gp_weight", gp_weight}, {"r1_gamma", r1_gamma},
             {"n_critic", n_critic},   {"ema_decay", ema_decay},
-            {"pack", pack}};
+            {"pack", pack},           {"spectral_norm", spectral_norm},
+            {"width", width},         {"lr_decay_steps", lr_decay_steps}};
 }
 
 void GanOptions::update_from(const nlohmann::json& j) {
@@ -70,6 +75,9 @@ void GanOptions::update_from(const nlohmann::json& j) {
     get("n_critic", n_critic);
     get("ema_decay", ema_decay);
     get("pack", pack);
+    get("spectral_norm", spectral_norm);
+    get("width", width);
+    get("lr_decay_steps", lr_decay_steps);
     MG_CHECK(z_dim > 0 && batch_size > 0, "gan options: z_dim and batch_size must be positive");
     MG_CHECK(lr_g > 0 && lr_d > 0, "gan options: learning rates must be positive (lr_g {}, lr_d {})", lr_g, lr_d);
     MG_CHECK(label_smoothing >= 0 && label_smoothing < 1, "gan options: label_smoothing {} not in [0, 1)",
@@ -77,6 +85,8 @@ void GanOptions::update_from(const nlohmann::json& j) {
     MG_CHECK(instance_noise >= 0 && gp_weight >= 0 && r1_gamma >= 0, "gan options: noise and penalties must be >= 0");
     MG_CHECK(n_critic >= 1, "gan options: n_critic must be >= 1, got {}", n_critic);
     MG_CHECK(ema_decay >= 0 && ema_decay < 1, "gan options: ema_decay {} not in [0, 1)", ema_decay);
+    MG_CHECK(lr_decay_steps >= 0, "gan options: lr_decay_steps must be >= 0, got {}", lr_decay_steps);
+    MG_CHECK(width > 0, "gan options: width must be positive, got {}", width);
     MG_CHECK(pack >= 1 && batch_size % pack == 0, "gan options: pack {} must divide the batch size {}", pack,
              batch_size);
 }
@@ -110,6 +120,10 @@ void AdversarialModel::init(const ModelConfig& config, std::shared_ptr<nn::Modul
     g_opt.beta2 = d_opt.beta2 = gan_.beta2;
     opt_g_ = std::make_unique<optim::Adam>(G_->parameters(), g_opt);
     opt_d_ = std::make_unique<optim::Adam>(D_->parameters(), d_opt);
+    if (gan_.lr_decay_steps > 0) {
+        sched_g_ = std::make_unique<optim::CosineAnnealingLR>(*opt_g_, gan_.lr_decay_steps);
+        sched_d_ = std::make_unique<optim::CosineAnnealingLR>(*opt_d_, gan_.lr_decay_steps);
+    }
     if (config.device != Device::CPU) {
         G_->to(config.device);
         D_->to(config.device);
@@ -188,30 +202,21 @@ Tensor AdversarialModel::pack(const Tensor& x) const {
     return x.reshape(packed);
 }
 
-// lambda * E[(||grad_xhat D(xhat)||_2 - 1)^2], xhat = e*real + (1-e)*fake, e ~ U(0,1) per sample.
-Tensor AdversarialModel::gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels, Metrics& m) {
-    Shape e_shape = Shape::filled(real.dim(), 1);
-    e_shape[0] = real.size(0);
-    Tensor e = rand(e_shape, {real.dtype(), real.device()});
-    Tensor xhat = add(mul(e, real), mul(affine(e, -1.0, 1.0), fake.detach())).detach().requires_grad_();
-    Tensor d = discriminate(pack(xhat), labels);
-    // create_graph: the penalty's own gradient (w.r.t. D's weights) runs through this gradient.
-    Tensor g = autograd::grad({sum(d)}, {xhat}, {}, true, true)[0];
-    Tensor norms = sqrt(add(sum(square(g.flatten(1)), {1}), 1e-12));
-    Tensor penalty = mean(square(sub(norms, 1.0)));
-    m.emplace_back("gp", penalty.item());
-    m.emplace_back("grad_norm_xhat", mean(norms).item());
-    return mul(penalty, gan_.gp_weight);
+// lambda * E[(||grad_xhat D(xhat)||_2 - 1)^2], xhat = e*real + (1-e)*fake (models/gan/penalties.h).
+Tensor AdversarialModel::gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels,
+                                          const Tensor& e, Metrics& m) {
+    PenaltyResult r = models::gradient_penalty([&](const Tensor& x) { return discriminate(pack(x), labels); },
+                                               real, fake, e);
+    m.emplace_back("gp", r.penalty.item());
+    m.emplace_back("grad_norm_xhat", r.mean_grad_norm);
+    return mul(r.penalty, gan_.gp_weight);
 }
 
 // gamma/2 * E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018).
 Tensor AdversarialModel::r1_penalty(const Tensor& real, const Tensor& labels, Metrics& m) {
-    Tensor x = real.detach().requires_grad_();
-    Tensor d = discriminate(pack(x), labels);
-    Tensor g = autograd::grad({sum(d)}, {x}, {}, true, true)[0];
-    Tensor r1 = mean(sum(square(g.flatten(1)), {1}));
-    m.emplace_back("r1", r1.item());
-    return mul(r1, gan_.r1_gamma / 2);
+    PenaltyResult r = models::r1_penalty([&](const Tensor& x) { return discriminate(pack(x), labels); }, real);
+    m.emplace_back("r1", r.penalty.item());
+    return mul(r.penalty, gan_.r1_gamma / 2);
 }
 
 void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module) {
@@ -225,36 +230,93 @@ void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module) {
     m.emplace_back("grad_norm/" + tag, std::sqrt(total));
 }
 
+// The k-th update (k = 1, 2, ...) uses decay min(ema_decay, (1 + k) / (10 + k)): a warm-up, so
+// that early on the average follows G instead of holding on to its random initial weights
+// (with a fixed 0.999 those still weigh 5% after 3,000 steps).
+double ema_decay_at(double decay, int64_t k) { return std::min(decay, double(1 + k) / double(10 + k)); }
+
 void AdversarialModel::update_ema() {
     autograd::NoGradGuard no_grad;
+    const double decay = ema_decay_at(gan_.ema_decay, calls_ / gan_.n_critic);
     auto ema = G_ema_->parameters(), live = G_->parameters();
     for (size_t i = 0; i < ema.size(); ++i) {
-        ema[i].mul_(gan_.ema_decay);
-        ema[i].add_(live[i], 1.0 - gan_.ema_decay);
+        ema[i].mul_(decay);
+        ema[i].add_(live[i], 1.0 - decay);
     }
     auto ema_b = G_ema_->buffers(), live_b = G_->buffers();
     for (size_t i = 0; i < ema_b.size(); ++i) ema_b[i].copy_(live_b[i]);
 }
 
 // ---- the step -------------------------------------------------------------------------------
-Metrics AdversarialModel::train_step(const data::Batch& batch) {
-    Tensor real = batch.images.to(config_.device);
+namespace {
+
+// A given draw, checked against the shape the step needs, on the model's device.
+Tensor given_or(const Tensor& given, const Shape& shape, const char* what, Device device,
+                const std::function<Tensor()>& draw) {
+    if (!given.defined()) return draw();
+    MG_CHECK(given.shape() == shape, "gan step: the given {} is {}, the step needs {}", what, given.shape(), shape);
+    return given.to(device);
+}
+
+// D's parameters stop requiring gradients for the scope of a G update, and always
+// require them again afterwards, even when the update throws.
+class FreezeParameters {
+public:
+    explicit FreezeParameters(nn::Module& module) : params_(module.parameters()) {
+        for (Tensor& p : params_) p.requires_grad_(false);
+    }
+    ~FreezeParameters() {
+        for (Tensor& p : params_) p.requires_grad_(true);
+    }
+    FreezeParameters(const FreezeParameters&) = delete;
+    FreezeParameters& operator=(const FreezeParameters&) = delete;
+
+private:
+    std::vector<Tensor> params_;
+};
+
+}  // namespace
+
+// D's loss of one step: real and fake.detach() (with instance noise), plus the penalties.
+AdversarialModel::DLoss AdversarialModel::d_step_loss(const Tensor& real, const Tensor& labels, const Tensor& fake,
+                                                      const Tensor& fake_labels, const Tensor& gp_e, Metrics& m) {
+    DLoss d;
+    d.real_logits = discriminate(pack(d_input(real)), labels);
+    d.fake_logits = discriminate(pack(d_input(fake.detach())), fake_labels);
+    d.loss = d_loss(d.real_logits, d.fake_logits);
+    const int64_t n = real.size(0);
+    if (gan_.gp_weight > 0) {
+        Tensor e = given_or(gp_e, {n}, "gp_e", real.device(), [&] { return rand({n}, {real.dtype(), real.device()}); });
+        d.loss = add(d.loss, gradient_penalty(real, fake, labels, e, m));
+    }
+    if (gan_.r1_gamma > 0) d.loss = add(d.loss, r1_penalty(real, labels, m));
+    return d;
+}
+
+Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given) {
+    const Device dev = config_.device;
+    Tensor real = batch.images.to(dev);
     const int64_t n = real.size(0);
     MG_CHECK(n % gan_.pack == 0, "{}: batch of {} does not divide into packs of {}", name(), n, gan_.pack);
-    Tensor labels = conditional() ? batch.labels.to(config_.device) : Tensor();
-    Tensor fake_labels = conditional() ? random_labels(n) : Tensor();
+    if (sched_d_) {  // the lrs of this step: a closed form of the step count, so resuming needs no state
+        int64_t t = std::min(calls_, gan_.lr_decay_steps);
+        sched_d_->set_epoch(t);
+        sched_g_->set_epoch(t);
+    }
+    Tensor labels = conditional() ? batch.labels.to(dev) : Tensor();
+    Tensor fake_labels = conditional() ? given_or(given.fake_labels, {n}, "fake_labels", dev,
+                                                  [&] { return random_labels(n); })
+                                       : Tensor();
     Metrics m;
 
     // G(z) once; D trains on it detached, G through it.
-    Tensor fake = generate(*G_, noise(n), fake_labels);
+    Tensor z = given_or(given.z, {n, gan_.z_dim}, "z", dev, [&] { return noise(n); });
+    Tensor fake = generate(*G_, z, fake_labels);
 
     // ---- D update
     opt_d_->zero_grad();
-    Tensor lr = discriminate(pack(d_input(real)), labels);
-    Tensor lf = discriminate(pack(d_input(fake.detach())), fake_labels);
-    Tensor loss_d = d_loss(lr, lf);
-    if (gan_.gp_weight > 0) loss_d = add(loss_d, gradient_penalty(real, fake, labels, m));
-    if (gan_.r1_gamma > 0) loss_d = add(loss_d, r1_penalty(real, labels, m));
+    DLoss d = d_step_loss(real, labels, fake, fake_labels, given.gp_e, m);
+    Tensor loss_d = d.loss, lr = d.real_logits, lf = d.fake_logits;
     loss_d.backward();
     append_grad_norms(m, "D", *D_);
     opt_d_->step();
@@ -266,23 +328,23 @@ Metrics AdversarialModel::train_step(const data::Batch& batch) {
         m.emplace_back("wasserstein", sub(mean(lr), mean(lf)).item());
     }
 
-    // ---- G update, every n_critic steps; D frozen so that no D gradient is computed
+    // ---- G update, every n_critic steps, through the updated D. D is frozen: no
+    // gradient reaches its weights, and opt_g_ holds G's parameters only, so G's
+    // update cannot change D.
     ++calls_;
     if (calls_ % gan_.n_critic == 0) {
         Metrics g;
-        if (gan_.n_critic > 1 || gan_.loss == GanLoss::Wasserstein) fake = generate(*G_, noise(n), fake_labels);
-        std::vector<Tensor> d_params = D_->parameters();
-        for (Tensor& p : d_params) p.requires_grad_(false);
-        opt_g_->zero_grad();
-        Tensor lf_after = discriminate(pack(d_input(fake)), fake_labels);
-        Tensor loss_g = g_loss(lf_after);
-        try {
+        if (gan_.n_critic > 1 || gan_.loss == GanLoss::Wasserstein)
+            fake = generate(*G_, given_or(given.z_g, {n, gan_.z_dim}, "z_g", dev, [&] { return noise(n); }),
+                            fake_labels);
+        Tensor lf_after, loss_g;
+        {
+            FreezeParameters frozen(*D_);
+            opt_g_->zero_grad();
+            lf_after = discriminate(pack(d_input(fake)), fake_labels);
+            loss_g = g_loss(lf_after);
             loss_g.backward();
-        } catch (...) {
-            for (Tensor& p : d_params) p.requires_grad_(true);
-            throw;
         }
-        for (Tensor& p : d_params) p.requires_grad_(true);
         append_grad_norms(g, "G", *G_);
         opt_g_->step();
         if (G_ema_) update_ema();
@@ -323,18 +385,31 @@ Tensor AdversarialModel::sample_with_labels(const Tensor& labels) {
 }
 
 std::pair<std::string, std::string> AdversarialModel::trace_graphs(const data::Batch& batch) {
+    // The forwards below move BatchNorm statistics and power-iteration vectors and draw
+    // noise: keep copies to put back.
+    GeneratorState rng = default_generator().state();
+    std::vector<std::pair<Tensor, Tensor>> buffers;
+    for (nn::Module* net : {G_.get(), D_.get()})
+        for (const Tensor& b : net->buffers()) buffers.emplace_back(b, b.clone());
+
     Tensor real = batch.images.to(config_.device);
     const int64_t n = real.size(0);
     Tensor labels = conditional() ? batch.labels.to(config_.device) : Tensor();
     Tensor fake_labels = conditional() ? random_labels(n) : Tensor();
     Tensor fake = generate(*G_, noise(n), fake_labels);
-    Tensor loss_d = d_loss(discriminate(pack(real), labels), discriminate(pack(fake.detach()), fake_labels));
+    Metrics unused;
+    Tensor loss_d = d_step_loss(real, labels, fake, fake_labels, Tensor(), unused).loss;
     std::string d_dot = autograd::to_dot({loss_d}, "D step: loss_d");
-    std::vector<Tensor> d_params = D_->parameters();
-    for (Tensor& p : d_params) p.requires_grad_(false);
-    Tensor loss_g = g_loss(discriminate(pack(fake), fake_labels));
-    std::string g_dot = autograd::to_dot({loss_g}, "G step: loss_g (D frozen)");
-    for (Tensor& p : d_params) p.requires_grad_(true);
+    std::string g_dot;
+    {
+        FreezeParameters frozen(*D_);
+        Tensor loss_g = g_loss(discriminate(pack(d_input(fake)), fake_labels));
+        g_dot = autograd::to_dot({loss_g}, "G step: loss_g (D frozen)");
+    }
+
+    autograd::NoGradGuard no_grad;
+    for (auto& [live, saved] : buffers) Tensor(live).copy_(saved);
+    default_generator().set_state(rng);
     return {d_dot, g_dot};
 }
 

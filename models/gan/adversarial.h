@@ -16,6 +16,10 @@
 //   hinge                 L_D = relu(1-l_r) + relu(1+l_f)           L_G = -l_f
 //   wasserstein           L_D = l_f - l_r (+ lambda (||grad_xhat D|| - 1)^2)   L_G = -l_f
 //
+// Stabilizers (GanOptions): one-sided label smoothing, instance noise, R1, spectral
+// normalization of D's weights (core/nn/spectral_norm.h), an EMA generator, PacGAN packing,
+// two time-scale learning rates.
+//
 // Reported every step (metrics.jsonl): loss_d, loss_g, d_real = D(x), d_fake = D(G(z))
 // before the D update, d_fake_after = D(G(z)) after it (as probabilities for bce; raw
 // scores otherwise), gp and wasserstein (wgan), r1, and the gradient norm of every
@@ -28,6 +32,7 @@
 #include "core/nn/module.h"
 #include "models/model.h"
 #include "optim/adam.h"
+#include "optim/scheduler.h"
 
 namespace mg::models {
 
@@ -47,17 +52,35 @@ struct GanOptions {
     double gp_weight = 0.0;        // WGAN-GP's lambda
     double r1_gamma = 0.0;         // R1: gamma/2 * E||grad_x D(x_real)||^2
     int64_t n_critic = 1;          // D updates per G update
-    double ema_decay = 0.0;        // > 0: sample from an EMA copy of G
+    double ema_decay = 0.0;        // > 0: sample from an EMA copy of G (warm-up: the k-th
+                                   // update uses min(ema_decay, (1 + k) / (10 + k)))
+    int64_t lr_decay_steps = 0;    // > 0: both lrs follow a cosine from their value to 0 over
+                                   // this many steps, and stay at 0 after
     int64_t pack = 1;              // PacGAN: D judges `pack` samples at once
+    bool spectral_norm = false;    // D's conv/linear weights divided by their spectral norm
+    int64_t width = 64;            // network width: gan2d's hidden units (128), the image
+                                   // GANs' base channels (64; G's first and D's last conv have 2x)
 
     // Reads every option present in `json`, refusing unknown keys (naming them).
     void update_from(const nlohmann::json& json);
     nlohmann::json to_json() const;
 };
 
+// What a step draws at random. A test fills these in to replay a reference step; an
+// undefined field is drawn where the step needs it, in the order a training step draws.
+struct StepNoise {
+    Tensor z;            // [B, z_dim]: the fakes of the D update (and of the G update when it reuses them)
+    Tensor z_g;          // [B, z_dim]: fresh fakes for the G update (n_critic > 1 or wasserstein)
+    Tensor fake_labels;  // int64 [B]: the fakes' classes (conditional models)
+    Tensor gp_e;         // [B] in [0, 1]: the gradient penalty's mixing weights
+};
+
 class AdversarialModel : public Model {
 public:
-    Metrics train_step(const data::Batch& batch) override;
+    // One D update, then (every n_critic calls) one G update.
+    Metrics train_step(const data::Batch& batch) override { return step(batch, StepNoise{}); }
+    // The same step with some or all of its random draws given.
+    Metrics step(const data::Batch& batch, const StepNoise& noise);
     Tensor sample(int64_t n) override;
     int64_t batch_size() const override { return gan_.batch_size; }
     void set_step(int64_t step) override { calls_ = step; }
@@ -73,7 +96,12 @@ public:
     // Samples with fixed labels (conditional models: one class per row of a grid).
     Tensor sample_with_labels(const Tensor& labels) override;
     // The graphs of one D step and one G step, as Graphviz DOT (minigen train --trace).
+    // Leaves the model as it found it (weights, BatchNorm statistics, power-iteration
+    // vectors and the random stream), so a traced run trains exactly as an untraced one.
     std::pair<std::string, std::string> trace_graphs(const data::Batch& batch);
+    // G(z) with the training generator in its current mode (z [B, z_dim]; labels int64 [B]
+    // for conditional models, else undefined).
+    Tensor generate_with(const Tensor& z, const Tensor& labels) { return generate(*G_, z, labels); }
 
 protected:
     // The model's defaults, overridden by the config's options, --batch-size and --lr.
@@ -94,17 +122,23 @@ protected:
     std::shared_ptr<nn::Module> G_, D_, G_ema_;
 
 private:
-    struct StepGraph;
+    struct DLoss {
+        Tensor loss, real_logits, fake_logits;
+    };
+    DLoss d_step_loss(const Tensor& real, const Tensor& labels, const Tensor& fake, const Tensor& fake_labels,
+                      const Tensor& gp_e, Metrics& m);
     Tensor d_input(const Tensor& x) const;  // instance noise
     Tensor pack(const Tensor& logits_input) const;
     Tensor d_loss(const Tensor& real_logits, const Tensor& fake_logits) const;
     Tensor g_loss(const Tensor& fake_logits) const;
     double d_output(const Tensor& logits) const;  // what "D(x)" reports
-    Tensor gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels, Metrics& m);
+    Tensor gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels, const Tensor& e,
+                            Metrics& m);
     Tensor r1_penalty(const Tensor& real, const Tensor& labels, Metrics& m);
     void update_ema();
 
     std::unique_ptr<optim::Adam> opt_g_, opt_d_;
+    std::unique_ptr<optim::LRScheduler> sched_g_, sched_d_;  // with lr_decay_steps
     int64_t calls_ = 0;
     Metrics last_g_;  // G's metrics from the last G update (n_critic > 1)
 };
@@ -112,5 +146,8 @@ private:
 // Gradient norms of a module's parameters as metrics "grad_norm/<tag>/<name>", and the
 // total "grad_norm/<tag>". Parameters without a gradient report 0.
 void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module);
+
+// The EMA generator's decay at its k-th update (k = 1, 2, ...): min(decay, (1 + k) / (10 + k)).
+double ema_decay_at(double decay, int64_t k);
 
 }  // namespace mg::models

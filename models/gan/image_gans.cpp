@@ -32,12 +32,13 @@ public:
         manual_seed(config.seed);
         int64_t classes = kind == Kind::Cgan ? kClasses : 0;
         auto make_g = [&] {
-            auto g = std::make_shared<DcGenerator>(gan_.z_dim, classes);
+            auto g = std::make_shared<DcGenerator>(gan_.z_dim, classes, gan_.width);
             dcgan_init(*g);
             return g;
         };
         auto g = make_g();
-        auto dnet = std::make_shared<DcDiscriminator>(/*batchnorm=*/kind != Kind::WganGp, classes);
+        auto dnet = std::make_shared<DcDiscriminator>(/*batchnorm=*/kind != Kind::WganGp, classes, 1, gan_.width,
+                                                      gan_.spectral_norm);
         dcgan_init(*dnet);
         D_typed_ = dnet;
         init(config, g, dnet, gan_.ema_decay > 0 ? std::shared_ptr<nn::Module>(make_g()) : nullptr);

@@ -6,25 +6,29 @@ namespace mg::models {
 
 using namespace nn;
 
-DcGenerator::DcGenerator(int64_t z_dim, int64_t classes) {
-    fc = register_module("fc", std::make_shared<Linear>(z_dim + classes, 128 * 7 * 7));
+DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_) : width(width_) {
+    MG_CHECK(width > 0, "DcGenerator: width must be positive, got {}", width);
+    fc = register_module("fc", std::make_shared<Linear>(z_dim + classes, 2 * width * 7 * 7));
     net = register_module("net", std::make_shared<Sequential>(
-        std::make_shared<BatchNorm2d>(128), std::make_shared<ReLU>(),
-        std::make_shared<ConvTranspose2d>(128, 64, 4, 2, 1), std::make_shared<BatchNorm2d>(64),
-        std::make_shared<ReLU>(), std::make_shared<ConvTranspose2d>(64, 1, 4, 2, 1), std::make_shared<Tanh>()));
+        std::make_shared<BatchNorm2d>(2 * width), std::make_shared<ReLU>(),
+        std::make_shared<ConvTranspose2d>(2 * width, width, 4, 2, 1), std::make_shared<BatchNorm2d>(width),
+        std::make_shared<ReLU>(), std::make_shared<ConvTranspose2d>(width, 1, 4, 2, 1), std::make_shared<Tanh>()));
 }
 
-Tensor DcGenerator::forward(const Tensor& z) { return (*net)((*fc)(z).view({-1, 128, 7, 7})); }
+Tensor DcGenerator::forward(const Tensor& z) { return (*net)((*fc)(z).view({-1, 2 * width, 7, 7})); }
 
-DcDiscriminator::DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels) {
+DcDiscriminator::DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels, int64_t width,
+                                 bool with_spectral_norm) {
+    MG_CHECK(width > 0, "DcDiscriminator: width must be positive, got {}", width);
+    auto sn = [&](std::shared_ptr<Module> layer) { return nn::spectral_norm(std::move(layer), with_spectral_norm); };
     trunk = register_module("trunk", std::make_shared<Sequential>());
-    trunk->push_back(std::make_shared<Conv2d>(in_channels, 64, 4, 2, 1));
+    trunk->push_back(sn(std::make_shared<Conv2d>(in_channels, width, 4, 2, 1)));
     trunk->push_back(std::make_shared<LeakyReLU>(0.2));
-    trunk->push_back(std::make_shared<Conv2d>(64, 128, 4, 2, 1));
-    if (batchnorm) trunk->push_back(std::make_shared<BatchNorm2d>(128));
+    trunk->push_back(sn(std::make_shared<Conv2d>(width, 2 * width, 4, 2, 1)));
+    if (batchnorm) trunk->push_back(std::make_shared<BatchNorm2d>(2 * width));
     trunk->push_back(std::make_shared<LeakyReLU>(0.2));
     trunk->push_back(std::make_shared<Flatten>());
-    fc = register_module("fc", std::make_shared<Linear>(128 * 7 * 7 + classes, 1));
+    fc = register_module("fc", sn(std::make_shared<Linear>(2 * width * 7 * 7 + classes, 1)));
 }
 
 Tensor DcDiscriminator::forward(const Tensor& x) { return (*fc)((*trunk)(x)); }
@@ -34,7 +38,9 @@ Tensor DcDiscriminator::forward(const Tensor& x, const Tensor& onehot) {
 
 void dcgan_init(nn::Module& root) {
     root.apply([](nn::Module& m) {
-        if (m.as<Conv2d>() || m.as<ConvTranspose2d>() || m.as<Linear>()) {
+        if (auto* s = m.as<SpectralNorm>()) {
+            init::normal_(s->weight_orig, 0.0, 0.02);
+        } else if (m.as<Conv2d>() || m.as<ConvTranspose2d>() || m.as<Linear>()) {
             for (auto& [name, p] : m.named_parameters(false))
                 if (name == "weight") init::normal_(p, 0.0, 0.02);
         } else if (m.as<BatchNorm2d>()) {

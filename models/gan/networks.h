@@ -2,34 +2,41 @@
 // Member names follow shared/bench/torch_ref.py, so state_dict names match PyTorch's:
 //   generator:      fc.weight, net.0.weight (BatchNorm2d), net.2.weight (ConvTranspose2d), ...
 //   discriminator:  trunk.0.weight (Conv2d), ..., fc.weight
+// With spectral normalization, D's conv and linear layers are nn::SpectralNorm wrappers and
+// their weights read trunk.0.weight_orig, trunk.0.weight_u, ... as torch.nn.utils.spectral_norm
+// names them. `width` (64 in workloads.md) scales every hidden layer: w and 2w channels.
 #pragma once
 
 #include "core/nn/nn.h"
+#include "core/nn/spectral_norm.h"
 
 namespace mg::models {
 
-// z (+ one-hot label) [B, z_dim + classes] -> Linear -> (128,7,7) -> BN ReLU
-//   -> ConvT(128,64,4,2,1) BN ReLU -> ConvT(64,1,4,2,1) Tanh -> [B, 1, 28, 28]
+// z (+ one-hot label) [B, z_dim + classes] -> Linear -> (2w,7,7) -> BN ReLU
+//   -> ConvT(2w,w,4,2,1) BN ReLU -> ConvT(w,1,4,2,1) Tanh -> [B, 1, 28, 28]
 class DcGenerator : public nn::Module {
 public:
-    DcGenerator(int64_t z_dim, int64_t classes);
+    DcGenerator(int64_t z_dim, int64_t classes, int64_t width = 64);
     Tensor forward(const Tensor& z) override;
+    int64_t width;
     std::shared_ptr<nn::Linear> fc;
     std::shared_ptr<nn::Sequential> net;
 };
 
-// [B, 1, 28, 28] -> Conv(1,64,4,2,1) LReLU(0.2) -> Conv(64,128,4,2,1) [BN] LReLU(0.2) -> Flatten
-//   (+ one-hot label) -> Linear(6272 + classes, 1) -> logit
+// [B, 1, 28, 28] -> Conv(1,w,4,2,1) LReLU(0.2) -> Conv(w,2w,4,2,1) [BN] LReLU(0.2) -> Flatten
+//   (+ one-hot label) -> Linear(2w*49 + classes, 1) -> logit
 class DcDiscriminator : public nn::Module {
 public:
-    DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels = 1);
+    DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels = 1, int64_t width = 64,
+                    bool spectral_norm = false);
     Tensor forward(const Tensor& x) override;             // unconditional
     Tensor forward(const Tensor& x, const Tensor& onehot);  // conditional
     std::shared_ptr<nn::Sequential> trunk;
-    std::shared_ptr<nn::Linear> fc;
+    std::shared_ptr<nn::Module> fc;  // a Linear, or a SpectralNorm around one
 };
 
-// workloads.md's init: N(0, 0.02) conv/linear weights, N(1, 0.02) BatchNorm scale, shift 0.
+// workloads.md's init: N(0, 0.02) conv/linear weights (spectral_norm's weight_orig too),
+// N(1, 0.02) BatchNorm scale, shift 0.
 void dcgan_init(nn::Module& net);
 
 }  // namespace mg::models

@@ -1,0 +1,47 @@
+#include "models/gan/penalties.h"
+
+#include "core/autograd.h"
+#include "core/ops.h"
+
+namespace mg::models {
+
+namespace {
+
+// grad_x sum(D(x)) -> per-sample squared norms [B], with the gradient's graph kept.
+Tensor input_grad_sq_norms(const Critic& critic, const Tensor& x) {
+    Tensor d = critic(x);
+    // create_graph: the penalty's gradient with respect to D's weights runs through this gradient.
+    Tensor g = autograd::grad({sum(d)}, {x}, {}, /*retain_graph=*/true, /*create_graph=*/true)[0];
+    return sum(square(g.flatten(1)), {1});
+}
+
+}  // namespace
+
+PenaltyResult gradient_penalty(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& e) {
+    MG_CHECK(real.shape() == fake.shape(), "gradient_penalty: real {} and fake {} differ", real.shape(), fake.shape());
+    MG_CHECK(e.dim() == 1 && e.size(0) == real.size(0), "gradient_penalty: e must be [{}], got {}", real.size(0),
+             e.shape());
+    Shape e_shape = Shape::filled(real.dim(), 1);
+    e_shape[0] = real.size(0);
+    Tensor w = e.to(real.dtype()).reshape(e_shape);
+    Tensor xhat = add(mul(w, real.detach()), mul(affine(w, -1.0, 1.0), fake.detach())).detach().requires_grad_();
+    // sqrt(. + 1e-12): the norm's derivative stays finite where the gradient vanishes.
+    Tensor norms = sqrt(add(input_grad_sq_norms(critic, xhat), 1e-12));
+    PenaltyResult r;
+    r.penalty = mean(square(sub(norms, 1.0)));
+    autograd::NoGradGuard no_grad;
+    r.mean_grad_norm = mean(norms).item();
+    return r;
+}
+
+PenaltyResult r1_penalty(const Critic& critic, const Tensor& real) {
+    Tensor x = real.detach().requires_grad_();
+    Tensor sq = input_grad_sq_norms(critic, x);
+    PenaltyResult r;
+    r.penalty = mean(sq);
+    autograd::NoGradGuard no_grad;
+    r.mean_grad_norm = mean(sqrt(sq)).item();
+    return r;
+}
+
+}  // namespace mg::models
