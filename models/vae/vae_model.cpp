@@ -284,8 +284,8 @@ void VaeModel::write_visuals(const std::string& dir, int64_t step) {
         write_latent_scatter(fmt::format("{}/latent_{:07d}.png", dir, step), mu.to(Device::CPU), labels);
     }
     if (conditional()) return;
-    // The decoder's means over a 20 x 20 grid of z in [-3, 3]^2 (z2 up, z1 right).
-    const int64_t side = 20;
+    // The decoder's means over a 12 x 12 grid of z in [-3, 3]^2 (z2 up, z1 right).
+    const int64_t side = 12;
     std::vector<float> grid;
     for (int64_t r = 0; r < side; ++r)
         for (int64_t c = 0; c < side; ++c) {
