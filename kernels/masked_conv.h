@@ -38,8 +38,7 @@ MG_KERNEL_TABLE(masked_conv2d_forward, MaskedConv2dForwardFn)
 MG_KERNEL_TABLE(masked_conv2d_backward_input, MaskedConv2dBackwardInputFn)
 MG_KERNEL_TABLE(masked_conv2d_backward_weight, MaskedConv2dBackwardWeightFn)
 
-// Adds the CPU variants ("reference", "im2col") to the three tables; the op layer calls
-// it once before first use (core/ops/masked_conv.cpp).
+// Adds the CPU variants ("reference", "im2col") to the three tables (kernels/register_all.cpp).
 void register_cpu_masked_conv();
 
 }  // namespace mg::kernels

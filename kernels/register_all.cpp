@@ -14,6 +14,7 @@ void register_cpu_pool();
 void register_cpu_optim();
 void register_cpu_softmax();
 void register_cpu_batch_norm();
+void register_cpu_masked_conv();
 #ifdef MINIGEN_WITH_CUDA
 void register_cuda_kernels();
 #endif
@@ -29,6 +30,7 @@ void register_all_kernels() {
     register_cpu_optim();
     register_cpu_softmax();
     register_cpu_batch_norm();
+    register_cpu_masked_conv();
 #ifdef MINIGEN_WITH_CUDA
     register_cuda_kernels();
 #endif

@@ -8,7 +8,6 @@
 //
 // On devices without these kernels (CUDA) it is conv2d with the weight multiplied by the
 // mask, which computes the same function.
-#include <mutex>
 #include <vector>
 
 #include "core/ops/dispatch.h"
@@ -20,12 +19,6 @@ using namespace ops_detail;
 namespace K = kernels;
 
 namespace {
-
-// The kernels join the registry on first use (kernels/register_all.cpp does not list them).
-void ensure_registered() {
-    static std::once_flag once;
-    std::call_once(once, [] { K::register_cpu_masked_conv(); });
-}
 
 K::MaskedConv2dShape make_shape(const char* op, int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out,
                                 int64_t k, char type) {
@@ -121,7 +114,6 @@ Tensor masked_conv2d(const Tensor& x, const Tensor& weight, char mask_type) {
     const int64_t k = weight.size(2);
     K::MaskedConv2dShape s = make_shape(op, x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), k, mask_type);
     if (x.device() != Device::CPU) return conv2d(x, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
-    ensure_registered();
     return face_forward(x, weight, s);
 }
 
@@ -138,7 +130,6 @@ Tensor masked_conv2d_backward_input(const Tensor& grad_y, const Tensor& weight, 
         make_shape(op, grad_y.size(0), weight.size(1), grad_y.size(2), grad_y.size(3), weight.size(0), k, mask_type);
     if (grad_y.device() != Device::CPU)
         return conv_transpose2d(grad_y, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
-    ensure_registered();
     return face_backward_input(grad_y, weight, s);
 }
 
@@ -155,7 +146,6 @@ Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int6
         Tensor mask = tap_mask(kernel_size, mask_type, x);
         return mul(conv2d_backward_weight(x, grad_y, Shape{s.c_out, s.c_in, s.k, s.k}, same_padding(s.k)), mask);
     }
-    ensure_registered();
     return face_backward_weight(x, grad_y, s);
 }
 

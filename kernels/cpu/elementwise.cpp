@@ -8,6 +8,14 @@
 //   "avx2", "avx512" (exp, sigmoid, tanh, leaky_relu and its backward): the dense loop of
 //                kernels/cpu/elementwise_simd.h (vector exp, masked tails, per-op thread
 //                thresholds); strided operands take the "omp" walk.
+// No kernel here reads the FP exception flags. With GCC's default -ftrapping-math a select
+// between two computed values (leaky_relu's x > 0 ? x : a*x) is not if-converted, since an
+// operation on the unselected side might raise a flag that the branch would not: the loop
+// stays scalar and branchy (75 ms on 16M floats instead of 3.5). The pragma comes before the
+// includes so that the inline library functions (std::exp, std::abs) share the option and
+// still inline into the loops.
+#pragma GCC optimize("no-trapping-math")
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -18,12 +26,6 @@
 
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/elementwise.h"
-
-// No kernel here reads the FP exception flags. With GCC's default -ftrapping-math a
-// select between two computed values (leaky_relu's x > 0 ? x : a*x) is not if-converted,
-// since the compare or the unselected multiply might raise a flag the branch would not:
-// the loop stays scalar and branchy (75 ms on 16M floats instead of 3.5).
-#pragma GCC optimize("no-trapping-math")
 
 namespace mg::kernels {
 
