@@ -136,8 +136,8 @@ void add_sample_command(CLI::App& app) {
                     "for the first K test images; one row per image (input, completions, original)");
     cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image")->check(CLI::Range(0, 27));
     cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(CLI::Range(1, 32));
-    cmd->add_option("--sampler", a.sampler, "PixelCNN models: naive (full forward per pixel) or the fast one "
-                                             "(cached for pixelcnn, rows for gated-pixelcnn)");
+    cmd->add_option("--sampler", a.sampler, "PixelCNN models: naive (a full forward per pixel) or cached "
+                                             "(the default; gated-pixelcnn also has rows)");
     add_common_model_args(*cmd, a.common);
     cmd->callback([] { std::exit(run_sample(a)); });
 }

@@ -38,7 +38,8 @@ nlohmann::json GanOptions::to_json() const {
             {"gp_weight", gp_weight}, {"r1_gamma", r1_gamma},
             {"n_critic", n_critic},   {"ema_decay", ema_decay},
             {"pack", pack},           {"spectral_norm", spectral_norm},
-            {"width", width},         {"lr_decay_steps", lr_decay_steps}};
+            {"width", width},         {"lr_decay_steps", lr_decay_steps},
+            {"projection", projection}};
 }
 
 void GanOptions::update_from(const nlohmann::json& j) {
@@ -78,6 +79,7 @@ void GanOptions::update_from(const nlohmann::json& j) {
     get("spectral_norm", spectral_norm);
     get("width", width);
     get("lr_decay_steps", lr_decay_steps);
+    get("projection", projection);
     MG_CHECK(z_dim > 0 && batch_size > 0, "gan options: z_dim and batch_size must be positive");
     MG_CHECK(lr_g > 0 && lr_d > 0, "gan options: learning rates must be positive (lr_g {}, lr_d {})", lr_g, lr_d);
     MG_CHECK(label_smoothing >= 0 && label_smoothing < 1, "gan options: label_smoothing {} not in [0, 1)",

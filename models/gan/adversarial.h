@@ -60,6 +60,7 @@ struct GanOptions {
     bool spectral_norm = false;    // D's conv/linear weights divided by their spectral norm
     int64_t width = 64;            // network width: gan2d's hidden units (128), the image
                                    // GANs' base channels (64; G's first and D's last conv have 2x)
+    bool projection = false;       // conditional D: add <embed(y), features> (cgan's default)
 
     // Reads every option present in `json`, refusing unknown keys (naming them).
     void update_from(const nlohmann::json& json);

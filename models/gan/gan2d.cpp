@@ -43,6 +43,7 @@ public:
         ModelConfig c = config;
         c.options = gan_options;
         gan_ = resolve(c, d);
+        MG_CHECK(!gan_.projection, "{}: 'projection' applies to the conditional cgan only", name());
         manual_seed(config.seed);
         const int64_t w = gan_.width;
         auto make_g = [&] {

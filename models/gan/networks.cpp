@@ -18,8 +18,9 @@ DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_) : width
 Tensor DcGenerator::forward(const Tensor& z) { return (*net)((*fc)(z).view({-1, 2 * width, 7, 7})); }
 
 DcDiscriminator::DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels, int64_t width,
-                                 bool with_spectral_norm) {
+                                 bool with_spectral_norm, bool projection) {
     MG_CHECK(width > 0, "DcDiscriminator: width must be positive, got {}", width);
+    MG_CHECK(!projection || classes > 0, "DcDiscriminator: the projection term needs classes (got {})", classes);
     auto sn = [&](std::shared_ptr<Module> layer) { return nn::spectral_norm(std::move(layer), with_spectral_norm); };
     trunk = register_module("trunk", std::make_shared<Sequential>());
     trunk->push_back(sn(std::make_shared<Conv2d>(in_channels, width, 4, 2, 1)));
@@ -29,11 +30,16 @@ DcDiscriminator::DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_cha
     trunk->push_back(std::make_shared<LeakyReLU>(0.2));
     trunk->push_back(std::make_shared<Flatten>());
     fc = register_module("fc", sn(std::make_shared<Linear>(2 * width * 7 * 7 + classes, 1)));
+    if (projection)
+        embed = register_module("embed", sn(std::make_shared<Linear>(classes, 2 * width * 7 * 7, /*bias=*/false)));
 }
 
 Tensor DcDiscriminator::forward(const Tensor& x) { return (*fc)((*trunk)(x)); }
 Tensor DcDiscriminator::forward(const Tensor& x, const Tensor& onehot) {
-    return (*fc)(cat({(*trunk)(x), onehot}, 1));
+    Tensor h = (*trunk)(x);
+    Tensor logit = (*fc)(cat({h, onehot}, 1));
+    if (!embed) return logit;
+    return add(logit, sum(mul((*embed)(onehot), h), {1}, /*keepdim=*/true));  // + <embed(y), h>
 }
 
 void dcgan_init(nn::Module& root) {

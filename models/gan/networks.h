@@ -24,15 +24,22 @@ public:
 };
 
 // [B, 1, 28, 28] -> Conv(1,w,4,2,1) LReLU(0.2) -> Conv(w,2w,4,2,1) [BN] LReLU(0.2) -> Flatten
-//   (+ one-hot label) -> Linear(2w*49 + classes, 1) -> logit
+//   = features h [B, 2w*49]  (+ one-hot label) -> Linear(2w*49 + classes, 1) -> logit
+//
+// Conditional, workloads.md's form: logit = w·h + v_y + b. The label adds a per-class
+// constant that does not depend on the image, so D cannot tell a shirt labelled "shirt"
+// from a shirt labelled "boot", and G is never pushed to follow its label. `projection`
+// adds the projection term of Miyato & Koyama (2018), <embed(y), h>: an image-label
+// interaction, which is what makes the labels mean something.
 class DcDiscriminator : public nn::Module {
 public:
     DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels = 1, int64_t width = 64,
-                    bool spectral_norm = false);
+                    bool spectral_norm = false, bool projection = false);
     Tensor forward(const Tensor& x) override;             // unconditional
     Tensor forward(const Tensor& x, const Tensor& onehot);  // conditional
     std::shared_ptr<nn::Sequential> trunk;
-    std::shared_ptr<nn::Module> fc;  // a Linear, or a SpectralNorm around one
+    std::shared_ptr<nn::Module> fc;     // a Linear, or a SpectralNorm around one
+    std::shared_ptr<nn::Module> embed;  // projection only: Linear(classes, 2w*49, no bias) on one-hot(y)
 };
 
 // workloads.md's init: N(0, 0.02) conv/linear weights (spectral_norm's weight_orig too),

@@ -74,7 +74,9 @@ class DCGenerator(nn.Module):
 
 
 class DCDiscriminator(nn.Module):
-    def __init__(self, batchnorm, n_classes, width, spectral_norm):
+    """projection: + <embed(y), h> (Miyato & Koyama 2018), minigen's cgan default."""
+
+    def __init__(self, batchnorm, n_classes, width, spectral_norm, projection=False):
         super().__init__()
         layers = [sn(nn.Conv2d(1, width, 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2),
                   sn(nn.Conv2d(width, 2 * width, 4, 2, 1), spectral_norm)]
@@ -83,12 +85,17 @@ class DCDiscriminator(nn.Module):
         layers += [nn.LeakyReLU(0.2), nn.Flatten()]
         self.trunk = nn.Sequential(*layers)
         self.fc = sn(nn.Linear(2 * width * 7 * 7 + n_classes, 1), spectral_norm)
+        if projection:
+            self.embed = sn(nn.Linear(n_classes, 2 * width * 7 * 7, bias=False), spectral_norm)
 
     def forward(self, x, y_onehot=None):
         h = self.trunk(x)
-        if y_onehot is not None:
-            h = torch.cat([h, y_onehot], dim=1)
-        return self.fc(h)
+        if y_onehot is None:
+            return self.fc(h)
+        logit = self.fc(torch.cat([h, y_onehot], dim=1))
+        if hasattr(self, "embed"):
+            logit = logit + (self.embed(y_onehot) * h).sum(1, keepdim=True)
+        return logit
 
 
 def dcgan_init(net):
@@ -142,7 +149,11 @@ CASES = {
     "dcgan": dict(model="dcgan", options={"width": 8, "z_dim": 16}, batch=8, calls_before=0, **IMAGE),
     "dcgan_sn": dict(model="dcgan", options={"width": 8, "z_dim": 16, "spectral_norm": True}, batch=8,
                      calls_before=0, spectral_norm=True, **IMAGE),
-    "cgan": dict(model="cgan", options={"width": 8, "z_dim": 16}, batch=8, calls_before=0, classes=10, **IMAGE),
+    "cgan": dict(model="cgan", options={"width": 8, "z_dim": 16, "projection": False}, batch=8, calls_before=0,
+                 classes=10, **IMAGE),
+    # minigen's default cgan: D with the projection term.
+    "cgan_proj": dict(model="cgan", options={"width": 8, "z_dim": 16}, batch=8, calls_before=0, classes=10,
+                      projection=True, **IMAGE),
     # n_critic 5: the fifth call of the step updates G; calls 1-4 are D updates alone.
     "wgan_gp": dict(model="wgan-gp", options={"width": 8, "z_dim": 16}, batch=8, calls_before=4, **WGAN),
 }
@@ -158,7 +169,8 @@ def build(case):
     else:
         width = case["options"]["width"]
         G = dcgan_init(DCGenerator(case["z_dim"], classes, width))
-        D = dcgan_init(DCDiscriminator(case["model"] != "wgan-gp", classes, width, spectral))
+        D = dcgan_init(DCDiscriminator(case["model"] != "wgan-gp", classes, width, spectral,
+                                       case.get("projection", False)))
         randomize_running_stats(G)
         randomize_running_stats(D)
     return G, D
