@@ -186,6 +186,12 @@ std::vector<OpsEntry> make_entries(const Wanted& wanted) {
         Tensor rm = zeros({c}), rv = ones({c});
         add_fwd_bwd(out, "batch_norm", label, 0, [=] { return batch_norm(x, rm, rv, w, b, true); }, {x, w, b});
     }
+    // A conv's bias over NCHW: a strided (broadcast) elementwise op, rows of H*W with the bias fixed.
+    if (wanted("broadcast_add", {"64x128x14x14 + 128x1x1"})) {
+        Tensor x = randn({64, 128, 14, 14}), b = randn({128, 1, 1});
+        out.push_back({"broadcast_add", "64x128x14x14 + 128x1x1", 0, 0.002, [x, b] { add(x, b); }, {},
+                       "timing only"});
+    }
     if (wanted("overhead", {"tiny add 16 (a+b)", "mlp 3x128 b256 fwd+bwd"})) {
         Tensor a = randn({16}), b = randn({16});
         out.push_back({"overhead", "tiny add 16 (a+b)", 0, 0.005, [a, b] { add(a, b); }, {}, "timing only"});

@@ -47,6 +47,28 @@ namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
 
+// f(e, offsets...) for the elements e .. e+len-1 of one innermost row, which steps each
+// operand k by s[k]. The common stride patterns get their own loop, so that the compiler
+// sees unit or zero steps and vectorises (a bias [1, C, 1, 1] added to [N, C, H, W] is
+// the rows {1, 1, 0}); any other pattern takes the general multiply.
+template <int N, class F>
+inline void walk_row(int64_t e, int64_t len, const int64_t* off, const int64_t* s, F& f) {
+    const int64_t o0 = off[0], o1 = off[1], o2 = off[2];
+    const bool out_unit = s[0] == 1;
+    const bool in1_unit = N < 2 || s[1] == 1, in1_zero = N < 2 || s[1] == 0;
+    const bool in2_unit = N < 3 || s[2] == 1, in2_zero = N < 3 || s[2] == 0;
+    if (out_unit && in1_unit && in2_unit) {
+        for (int64_t i = 0; i < len; ++i) f(e + i, o0 + i, o1 + i, o2 + i);
+    } else if (out_unit && in1_unit && in2_zero) {
+        for (int64_t i = 0; i < len; ++i) f(e + i, o0 + i, o1 + i, o2);
+    } else if (out_unit && in1_zero && in2_unit) {
+        for (int64_t i = 0; i < len; ++i) f(e + i, o0 + i, o1, o2 + i);
+    } else {
+        const int64_t s0 = s[0], s1 = s[1], s2 = s[2];
+        for (int64_t i = 0; i < len; ++i) f(e + i, o0 + i * s0, o1 + i * s1, o2 + i * s2);
+    }
+}
+
 // Calls f(i, offsets...) for every element, offsets in elements per operand.
 template <int N, bool Parallel, class F>
 void walk(const Iter& it, F&& f) {
@@ -60,9 +82,14 @@ void walk(const Iter& it, F&& f) {
         }
         return;
     }
-    // Strided: split the outer index range into chunks per thread, each walking its own counter.
+    // Strided: split the element range into chunks per thread; each walks its own counter
+    // over the outer dims and hands whole (or its chunk's partial) innermost rows to walk_row.
     const int nd = it.ndim;
     auto run_range = [&](int64_t begin, int64_t end) {
+        if (nd == 0) {
+            if (begin < end) f(0, 0, 0, 0);
+            return;
+        }
         int64_t idx[kMaxDims] = {};
         int64_t off[4] = {};
         int64_t rem = begin;
@@ -71,9 +98,19 @@ void walk(const Iter& it, F&& f) {
             rem /= it.sizes[d];
             for (int k = 0; k < N; ++k) off[k] += idx[d] * it.strides[k][d];
         }
-        for (int64_t e = begin; e < end; ++e) {
-            f(e, off[0], N > 1 ? off[1] : 0, N > 2 ? off[2] : 0);
-            for (int d = nd - 1; d >= 0; --d) {
+        const int last = nd - 1;
+        const int64_t inner = it.sizes[last];
+        const int64_t step[3] = {it.strides[0][last], N > 1 ? it.strides[1][last] : 0, N > 2 ? it.strides[2][last] : 0};
+        for (int64_t e = begin; e < end;) {
+            const int64_t len = std::min(inner - idx[last], end - e);
+            walk_row<N>(e, len, off, step, f);
+            e += len;
+            idx[last] += len;
+            for (int k = 0; k < N; ++k) off[k] += len * step[k];
+            if (idx[last] < inner) break;  // only the chunk's end stops inside a row
+            for (int k = 0; k < N; ++k) off[k] -= inner * step[k];
+            idx[last] = 0;
+            for (int d = last - 1; d >= 0; --d) {
                 ++idx[d];
                 for (int k = 0; k < N; ++k) off[k] += it.strides[k][d];
                 if (idx[d] < it.sizes[d]) break;
