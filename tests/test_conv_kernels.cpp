@@ -356,6 +356,9 @@ std::vector<mk::Pool2dShape> pool_cases() {
         make_pool_shape({2, 2, 10, 11, 4, 4, 3, 3, 2, 2}),
         make_pool_shape({1, 3, 5, 6, 2, 3, 1, 2, 1, 1}),
         make_pool_shape({64, 16, 14, 14, 2, 2, 2, 2, 0, 0}),  // large enough for threads
+        make_pool_shape({1, 2, 7, 7, 2, 2, 2, 2, 0, 0}),      // an odd size: the last row and column unused
+        make_pool_shape({1, 1, 4, 4, 2, 2, 1, 1, 2, 2}),      // windows of padding only (argmax -1)
+        make_pool_shape({2, 3, 14, 70, 2, 2, 2, 2, 0, 0}),    // rows of 35 outputs: two full vectors and a tail
     };
 }
 
@@ -380,13 +383,23 @@ void for_each_window_cell(const mk::Pool2dShape& s, Visit visit) {
                     }
 }
 
+// Every max_pool2d_forward variant registered for (CPU, t): reference, direct, avx512 where the CPU has it.
+std::vector<std::string> max_pool_variants(DType t) {
+    std::vector<std::string> names;
+    for (const mk::VariantInfo& v : mk::max_pool2d_forward_table().variants())
+        if (v.device == Device::CPU && v.dtype == t) names.push_back(v.name);
+    return names;
+}
+
 template <class T>
 void check_max_pool() {
     constexpr DType t = mg::dtype_of<T>::value;
     std::mt19937_64 rng(5);
-    auto fwd = mk::max_pool2d_forward_table().get(Device::CPU, t);
     auto bwd = mk::max_pool2d_backward_table().get(Device::CPU, t);
+    for (const std::string& variant : max_pool_variants(t))
     for (const mk::Pool2dShape& s : pool_cases()) {
+        auto fwd = mk::max_pool2d_forward_table().get(variant, Device::CPU, t);
+        CAPTURE(variant);
         CAPTURE(describe_pool(s));
         const size_t in = size_t(s.n * s.c * s.h * s.w), out = size_t(s.n * s.c * s.oh * s.ow);
         const int64_t plane_size = s.h * s.w;
@@ -467,11 +480,14 @@ TEST_CASE("max_pool2d kernels: NaN propagates") {
     mk::init();
     const mk::Pool2dShape s = make_pool_shape({1, 1, 2, 2, 2, 2, 2, 2, 0, 0});
     const std::vector<float> x = {1.0f, std::numeric_limits<float>::quiet_NaN(), 5.0f, 2.0f};
-    float y = 0;
-    int64_t argmax = -1;
-    mk::max_pool2d_forward_table().get(Device::CPU, DType::Float32)(s, x.data(), &y, &argmax);
-    CHECK(std::isnan(y));
-    CHECK(argmax == 1);
+    for (const std::string& variant : max_pool_variants(DType::Float32)) {
+        CAPTURE(variant);
+        float y = 0;
+        int64_t argmax = -1;
+        mk::max_pool2d_forward_table().get(variant, Device::CPU, DType::Float32)(s, x.data(), &y, &argmax);
+        CHECK(std::isnan(y));
+        CHECK(argmax == 1);
+    }
 }
 
 TEST_CASE("avg_pool2d kernels: forward against brute force, backward by the adjoint identity") {

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "kernels/batch_norm.h"
+#include "kernels/pool.h"
 #include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
@@ -548,6 +549,55 @@ private:
     std::unique_ptr<Floats> ref_;
 };
 
+// max_pool2d forward (values and argmax). Bytes: x read, y and the int64 argmax written.
+class MaxPoolCase : public KernelCase {
+public:
+    MaxPoolCase(const kernels::Pool2dShape& s, std::string label)
+        : s_(s), x_(s.n * s.c * s.h * s.w), y_(s.n * s.c * s.oh * s.ow), arg_(size_t(y_.size())) {
+        name = "max_pool2d";
+        shape = std::move(label);
+        op = "max_pool2d_forward";
+        bytes = 4.0 * double(x_.size()) + 12.0 * double(y_.size());
+        traffic = Traffic::Copy;
+        x_.fill_uniform(21, -1, 1);
+        tolerance_ = 0;
+    }
+    void run(std::string_view v) override {
+        kernels::max_pool2d_forward_table().get(v, kCpu, kF32)(s_, x_.data(), y_.data(), arg_.data());
+    }
+
+protected:
+    double compute_reference() override {
+        ref_ = std::make_unique<Floats>(y_.size());
+        ref_arg_.assign(arg_.size(), 0);
+        kernels::max_pool2d_forward_table().get("reference", kCpu, kF32)(s_, x_.data(), ref_->data(),
+                                                                         ref_arg_.data());
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        y_.fill_nan();
+        std::fill(arg_.begin(), arg_.end(), int64_t(-7));
+        run(variant);
+        double err = max_rel_error(y_.data(), ref_->data(), y_.size());
+        if (arg_ != ref_arg_) err = std::max(err, 1.0);  // a different winner is an error
+        return {err, y_.all_finite()};
+    }
+    std::string compared_part() const override { return "values and argmax"; }
+
+private:
+    kernels::Pool2dShape s_;
+    Floats x_, y_;
+    std::vector<int64_t> arg_, ref_arg_;
+    std::unique_ptr<Floats> ref_;
+};
+
+kernels::Pool2dShape pool_shape(int64_t n, int64_t c, int64_t hw, int64_t k) {
+    kernels::Pool2dShape s;
+    s.n = n, s.c = c, s.h = s.w = hw, s.kh = s.kw = k, s.stride_h = s.stride_w = k;
+    s.oh = s.ow = hw / k;
+    return s;
+}
+
 template <class Case, class... Args>
 CaseSpec spec(std::string name, std::string shape, std::string op, Args... args) {
     return {std::move(name), std::move(shape), std::move(op),
@@ -623,6 +673,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         add_xent(out, {2, 37, 21}, "2x37x21 (NCHW)");
         add_batch_norm(out, {3, 5, 21}, "3x5x21");
         add_batch_norm(out, {9, 19, 1}, "9x19");
+        out.push_back(spec<MaxPoolCase>("max_pool2d", "2x3x9x9 k2s2", "max_pool2d_forward", pool_shape(2, 3, 9, 2),
+                                        std::string("2x3x9x9 k2s2")));
         return out;
     }
     // workloads.md, "Kernel shapes"
@@ -654,6 +706,11 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     add_batch_norm(out, {64, 128, 7 * 7}, "64x128x7x7");
     add_batch_norm(out, {64, 64, 14 * 14}, "64x64x14x14");
     add_batch_norm(out, {512, 64, 1}, "512x64");
+    // the classifier's two MaxPool2 at batch 128
+    for (auto [c, hw] : {std::pair<int64_t, int64_t>{32, 28}, {64, 14}}) {
+        std::string label = fmt::format("128x{}x{}x{} k2s2", c, hw, hw);
+        out.push_back(spec<MaxPoolCase>("max_pool2d", label, "max_pool2d_forward", pool_shape(128, c, hw, 2), label));
+    }
     return out;
 }
 

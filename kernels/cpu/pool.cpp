@@ -5,13 +5,26 @@
 //        a NaN wins over every number, the first NaN over later ones (NaN propagates);
 //        argmax [N, C, OH, OW] holds ih*W + iw inside the plane, -1 for a window of padding only.
 //   avg: padding is 0 and the divisor is KH*KW (PyTorch's count_include_pad=True).
+// "direct" (max forward): the same results, the interior windows without bounds arithmetic.
+// "avx512" (max forward, float32): pool_avx512.cpp for 2x2 stride 2, "direct" otherwise.
+// No kernel here reads the FP exception flags; as in elementwise.cpp, without this GCC will
+// not turn the max's compare-and-select into branch-free code (it must not raise a flag the
+// branch would not).
+#pragma GCC optimize("no-trapping-math")
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
 
+#include "kernels/cpu/cpu_features.h"
 #include "kernels/pool.h"
 
 namespace mg::kernels {
+
+#if defined(__x86_64__)
+void max_pool2d_2x2_plane_avx512_f32(const float* x, int64_t w, int64_t oh, int64_t ow, float* y,
+                                     int64_t* argmax);  // pool_avx512.cpp
+#endif
 
 namespace {
 
@@ -155,11 +168,105 @@ void avg_pool2d_backward_reference(const Pool2dShape& s, const void* gyv, void* 
     }
 }
 
+// "direct": the same windows, the same winners, but the windows that lie wholly inside the
+// plane (all of them without padding) skip the bounds arithmetic, and 2x2 / 3x3 windows are
+// unrolled at compile time. The first element of a window seeds the running maximum, which
+// is what the reference's "best_index < 0" test amounts to.
+template <class T, int KH, int KW>
+inline void max_window(const T* xp, int64_t w, int64_t kh_n, int64_t kw_n, int64_t first, T& best,
+                       int64_t& best_index) {
+    const int64_t rows = KH > 0 ? KH : kh_n, cols = KW > 0 ? KW : kw_n;
+    best = xp[first];
+    best_index = first;
+    for (int64_t kh = 0; kh < rows; ++kh)
+        for (int64_t kw = 0; kw < cols; ++kw) {
+            const int64_t index = first + kh * w + kw;
+            const T v = xp[index];
+            // Selects, not a branch: on real data the winner is unpredictable, and a
+            // mispredicted branch per tap cost more than the loads.
+            const bool take = (v > best) | ((v != v) & (best == best));
+            best = take ? v : best;
+            best_index = take ? index : best_index;
+        }
+}
+
+template <class T, int KH, int KW>
+void max_pool2d_plane_direct(const Pool2dShape& s, const T* xp, T* yp, int64_t* ap) {
+    // Output columns [ow_lo, ow_hi) and rows [oh_lo, oh_hi) have windows wholly inside.
+    auto inside = [](int64_t size, int64_t k, int64_t stride, int64_t pad, int64_t outs, int64_t& lo, int64_t& hi) {
+        lo = std::min<int64_t>(outs, (pad + stride - 1) / stride);
+        hi = size + pad - k < 0 ? lo : std::max(lo, std::min<int64_t>(outs, (size + pad - k) / stride + 1));
+    };
+    int64_t oh_lo, oh_hi, ow_lo, ow_hi;
+    inside(s.h, s.kh, s.stride_h, s.pad_h, s.oh, oh_lo, oh_hi);
+    inside(s.w, s.kw, s.stride_w, s.pad_w, s.ow, ow_lo, ow_hi);
+    for (int64_t oh = 0; oh < s.oh; ++oh) {
+        const bool row_inside = oh >= oh_lo && oh < oh_hi;
+        for (int64_t ow = 0; ow < s.ow; ++ow) {
+            T best;
+            int64_t best_index;
+            if (row_inside && ow >= ow_lo && ow < ow_hi) {
+                const int64_t first = (oh * s.stride_h - s.pad_h) * s.w + ow * s.stride_w - s.pad_w;
+                max_window<T, KH, KW>(xp, s.w, s.kh, s.kw, first, best, best_index);
+            } else {  // a border window: the reference's clamped loop
+                int64_t kh0, kh1, kw0, kw1;
+                window_in_bounds(oh, s.stride_h, s.pad_h, s.kh, s.h, kh0, kh1);
+                window_in_bounds(ow, s.stride_w, s.pad_w, s.kw, s.w, kw0, kw1);
+                best = -std::numeric_limits<T>::infinity();
+                best_index = -1;
+                for (int64_t kh = kh0; kh < kh1; ++kh)
+                    for (int64_t kw = kw0; kw < kw1; ++kw) {
+                        const int64_t index = (oh * s.stride_h - s.pad_h + kh) * s.w + ow * s.stride_w - s.pad_w + kw;
+                        const T v = xp[index];
+                        if (best_index < 0 || v > best || (std::isnan(v) && !std::isnan(best))) {
+                            best = v;
+                            best_index = index;
+                        }
+                    }
+            }
+            yp[oh * s.ow + ow] = best;
+            ap[oh * s.ow + ow] = best_index;
+        }
+    }
+}
+
+template <class T>
+void max_pool2d_forward_direct(const Pool2dShape& s, const void* xv, void* yv, int64_t* argmax) {
+    check_pool2d_shape("max_pool2d_forward", s);
+    const T* x = static_cast<const T*>(xv);
+    T* y = static_cast<T*>(yv);
+    const int64_t planes = s.n * s.c, outs = s.oh * s.ow;
+    auto plane_fn = &max_pool2d_plane_direct<T, 0, 0>;
+    if (s.kh == 2 && s.kw == 2) plane_fn = &max_pool2d_plane_direct<T, 2, 2>;
+    if (s.kh == 3 && s.kw == 3) plane_fn = &max_pool2d_plane_direct<T, 3, 3>;
+#pragma omp parallel for schedule(static) if (planes * outs >= kParallelMinOutputs)
+    for (int64_t plane = 0; plane < planes; ++plane)
+        plane_fn(s, x + plane * s.h * s.w, y + plane * outs, argmax + plane * outs);
+}
+
+#if defined(__x86_64__)
+// "avx512" (float32): 2x2 windows, stride 2, no padding in pool_avx512.cpp; "direct" otherwise.
+void max_pool2d_forward_avx512(const Pool2dShape& s, const void* xv, void* yv, int64_t* argmax) {
+    const bool two_by_two = s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
+                            s.pad_w == 0 && s.h * s.w < (int64_t(1) << 31);
+    if (!two_by_two) return max_pool2d_forward_direct<float>(s, xv, yv, argmax);
+    check_pool2d_shape("max_pool2d_forward", s);
+    const float* x = static_cast<const float*>(xv);
+    float* y = static_cast<float*>(yv);
+    const int64_t planes = s.n * s.c, outs = s.oh * s.ow;
+#pragma omp parallel for schedule(static) if (planes * outs >= kParallelMinOutputs)
+    for (int64_t plane = 0; plane < planes; ++plane)
+        max_pool2d_2x2_plane_avx512_f32(x + plane * s.h * s.w, s.w, s.oh, s.ow, y + plane * outs, argmax + plane * outs);
+}
+#endif
+
 template <class T>
 void register_pool_dtype() {
     constexpr DType t = dtype_of<T>::value;
     max_pool2d_forward_table().add("reference", Device::CPU, t, &max_pool2d_forward_reference<T>, 0,
                                    "loops over each window, first maximum wins; threads over planes");
+    max_pool2d_forward_table().add("direct", Device::CPU, t, &max_pool2d_forward_direct<T>, 10,
+                                   "interior windows without bounds checks, 2x2 and 3x3 unrolled; threads over planes");
     max_pool2d_backward_table().add("reference", Device::CPU, t, &max_pool2d_backward_reference<T>, 0,
                                     "scatter of gy to argmax; threads over planes");
     avg_pool2d_forward_table().add("reference", Device::CPU, t, &avg_pool2d_forward_reference<T>, 0,
@@ -173,6 +280,11 @@ void register_pool_dtype() {
 void register_cpu_pool() {
     register_pool_dtype<float>();
     register_pool_dtype<double>();
+#if defined(__x86_64__)
+    if (cpu::has_avx512())
+        max_pool2d_forward_table().add("avx512", Device::CPU, DType::Float32, &max_pool2d_forward_avx512, 20,
+                                       "2x2 stride 2: 16 windows per vector, branch-free max and argmax; else direct");
+#endif
 }
 
 }  // namespace mg::kernels
