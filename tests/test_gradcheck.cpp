@@ -273,7 +273,7 @@ OP_CASE2(conv_transpose2d_groups) {
     c.f = [](const V& x) { return conv_transpose2d(x[0], x[1], {}, {.stride = 2, .padding = 1, .groups = 2, .output_padding = 1}); };
 }
 
-OP_CASE(max_pool2d) {
+OP_CASE2(max_pool2d) {  // second order: the differentiable scatter path
     c.inputs = [] { return V{input({2, 2, 6, 6})}; };
     c.f = [](const V& x) { return max_pool2d(x[0], 2); };
 }

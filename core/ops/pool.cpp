@@ -1,7 +1,8 @@
 // Pooling.
 //   max_pool2d: the forward kernel records each window's argmax; the backward is a
-//               scatter of the gradient to those positions (scatter_add_last over each
-//               H*W plane), whose own backward is the matching gather.
+//               scatter of the gradient to those positions: the backward kernel, or, when
+//               the backward must itself be differentiable, scatter_add_last over each H*W
+//               plane, whose own backward is the matching gather.
 //   avg_pool2d: linear; its backward kernel is its adjoint, and the adjoint's
 //               backward is avg_pool2d again.
 #include "core/ops/dispatch.h"
@@ -42,6 +43,18 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
     autograd::check_forward_anomaly("max_pool2d", y);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("max_pool2d", y, {x}, [argmax, s](const Tensor& g, const Tensor&) {
+        if (!autograd::needs_grad({&g})) {
+            // First order: the backward kernel scatters g to the forward's own argmax. No index
+            // check is needed (the forward kernel wrote them; the kernel still counts strays),
+            // which saves scatter_add_last's two passes over the indices.
+            Tensor gc = g.contiguous();
+            Tensor gx = empty(Shape{s.n, s.c, s.h, s.w}, {g.dtype(), g.device()});
+            if (gx.numel() > 0)
+                K::max_pool2d_backward_table().get(g.device(), g.dtype())(s, gc.raw_data(), argmax.data<int64_t>(),
+                                                                          gx.raw_data());
+            return Grads{gx};
+        }
+        // Differentiable (create_graph): a scatter whose own backward is the matching gather.
         Tensor planes = g.reshape(Shape{s.n * s.c, s.oh * s.ow});
         Tensor idx = argmax.reshape(Shape{s.n * s.c, s.oh * s.ow});
         return Grads{scatter_add_last(planes, idx, s.h * s.w).reshape(Shape{s.n, s.c, s.h, s.w})};
