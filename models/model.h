@@ -5,6 +5,7 @@
 // sample grids, checkpoints, resume, progress) is the trainer's (models/trainer.h).
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -75,6 +76,9 @@ public:
     // e.g. {"elbo", "iwae", "nll_nats", "nll_bits_per_dim"}. Empty for models without one.
     struct LikelihoodOptions {
         int64_t iwae_k = 100;  // importance samples for the IWAE bound
+        // Called after each chunk with the images done so far and the total (may be empty):
+        // a long evaluation (IWAE-5000 takes minutes) shows its progress.
+        std::function<void(int64_t done, int64_t total)> progress;
     };
     virtual Metrics likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
         (void)images, (void)labels, (void)options;

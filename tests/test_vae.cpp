@@ -361,7 +361,23 @@ TEST_CASE("vae likelihood(): the reported numbers agree with each other and with
     loss /= repeats;
     INFO("ELBO " << metric(m, "elbo") << " vs mean training loss " << loss);
     CHECK(std::abs(metric(m, "elbo") + loss) < 0.5);
-    CHECK(test::error_of([&] { model->likelihood(x, Tensor(), {0}); }).find("iwae_k") != std::string::npos);
+    models::Model::LikelihoodOptions zero_k;
+    zero_k.iwae_k = 0;
+    CHECK(test::error_of([&] { model->likelihood(x, Tensor(), zero_k); }).find("iwae_k") != std::string::npos);
+
+    // Progress: called after each chunk (12 images at K = 1000), ending at the total, and
+    // watching changes nothing.
+    models::Model::LikelihoodOptions quiet, watched;
+    quiet.iwae_k = watched.iwae_k = 1000;
+    std::vector<std::pair<int64_t, int64_t>> calls;
+    watched.progress = [&](int64_t done, int64_t total) { calls.emplace_back(done, total); };
+    manual_seed(9);
+    models::Metrics m_quiet = model->likelihood(x, Tensor(), quiet);
+    manual_seed(9);
+    models::Metrics m_watched = model->likelihood(x, Tensor(), watched);
+    CHECK(metric(m_quiet, "iwae") == metric(m_watched, "iwae"));
+    const std::vector<std::pair<int64_t, int64_t>> want = {{12, 40}, {24, 40}, {36, 40}, {40, 40}};
+    CHECK(calls == want);
 }
 
 TEST_CASE("every VAE's step reports its parts and learns a fixed batch") {

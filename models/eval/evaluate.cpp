@@ -151,7 +151,18 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
     {
         Tensor images = data::to_float(test.images.slice(0, 0, n_test), spec.range);
         auto t = Clock::now();
+        bool printed = false;
+        if (o.progress)
+            lo.progress = [&](int64_t done, int64_t total) {
+                const double seconds = std::chrono::duration<double>(Clock::now() - t).count();
+                const double rate = seconds > 0 ? double(done) / seconds : 0.0;
+                const double eta = rate > 0 ? double(total - done) / rate : 0.0;
+                std::fprintf(stderr, "\reval: likelihood %lld/%lld images  %.1f images/s  eta %.0f s   ",
+                             (long long)done, (long long)total, rate, eta);
+                printed = true;
+            };
         models::Metrics nll = model.likelihood(images, test.labels.slice(0, 0, n_test).contiguous(), lo);
+        if (printed) std::fprintf(stderr, "\n");
         if (!nll.empty()) {
             for (const auto& [k, v] : nll) j[k] = v;
             j["likelihood_images"] = n_test;

@@ -126,7 +126,6 @@ Metrics GatedPixelCnn::train_step(const data::Batch& batch) {
 }
 
 Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
-    (void)options;
     const int64_t n = images.size(0);
     MG_CHECK(n > 0, "{}: likelihood of no images", name());
     MG_CHECK(!options_.conditional || (labels.defined() && labels.dim() == 1 && labels.size(0) == n),
@@ -141,6 +140,7 @@ Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, co
         Tensor lab = options_.conditional ? labels.slice(0, b, e).to(config_.device) : Tensor();
         Tensor logits = net_->forward(x.to(DType::Float32).to(config_.device), lab);
         nats += cross_entropy(logits, levels_of(x).to(config_.device), Reduction::Sum).item();
+        if (options.progress) options.progress(e, n);
     }
     net_->train(was_training);
     const double per_image = nats / double(n), dims = double(images.size(2) * images.size(3));

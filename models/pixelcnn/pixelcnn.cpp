@@ -135,7 +135,7 @@ Metrics PixelCnnModel::train_step(const data::Batch& batch) {
 }
 
 Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
-    (void)labels, (void)options;  // unconditional, and exact: no importance samples
+    (void)labels;  // unconditional, and exact: no importance samples
     check_images("likelihood", images);
     const int64_t n = images.size(0);
     MG_CHECK(n > 0, "pixelcnn likelihood: no images");
@@ -146,6 +146,7 @@ Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, co
         Tensor x = images.slice(0, start, std::min(n, start + options_.eval_batch));
         Tensor target = levels_of(x, options_.net.levels).to(config_.device);
         total += cross_entropy((*net_)(x.to(config_.device)), target, Reduction::Sum).item();
+        if (options.progress) options.progress(start + x.size(0), n);
     }
     const double per_image = total / double(n);
     return {{"nll_nats", per_image}, {"nll_bits_per_dim", per_image / (double(kSize * kSize) * std::numbers::ln2)}};

@@ -264,6 +264,7 @@ Metrics VaeModel::likelihood(const Tensor& images, const Tensor& labels, const L
                                                all_cond.defined() ? all_cond.slice(0, s, e) : Tensor(), eps);
         elbo += sum(b.elbo).item();
         iwae += sum(b.iwae).item();
+        if (options.progress) options.progress(e, n);
     }
     elbo /= double(n);
     iwae /= double(n);
