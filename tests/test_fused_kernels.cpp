@@ -164,7 +164,7 @@ TEST_CASE("fused kernels: vector exp in float64 is within 2 ulp of libm") {
     }
 }
 
-TEST_CASE("fused kernels: vector tanh and sigmoid are within 4 ulp of libm in double") {
+TEST_CASE("fused kernels: vector tanh, sigmoid and softplus are within 4 ulp of libm in double") {
     const std::vector<float> x = float_sweep();
     for (const std::string& v : variants(K::tanh_table(), DType::Float32)) {
         if (v == "reference" || v == "omp") continue;
@@ -179,6 +179,16 @@ TEST_CASE("fused kernels: vector tanh and sigmoid are within 4 ulp of libm in do
         CAPTURE(v);
         float at = 0;
         int64_t ulps = max_ulps_f32(K::sigmoid_table(), v, x, [](double t) { return 1.0 / (1.0 + std::exp(-t)); }, &at);
+        CAPTURE(at);
+        CHECK(ulps <= 4);
+    }
+    for (const std::string& v : variants(K::softplus_table(), DType::Float32)) {
+        if (v == "reference" || v == "omp") continue;
+        CAPTURE(v);
+        float at = 0;
+        int64_t ulps = max_ulps_f32(
+            K::softplus_table(), v, x, [](double t) { return std::max(t, 0.0) + std::log1p(std::exp(-std::abs(t))); },
+            &at);
         CAPTURE(at);
         CHECK(ulps <= 4);
     }
@@ -197,6 +207,7 @@ TEST_CASE("fused kernels: every elementwise variant matches the reference on odd
     UnaryCase unary[] = {{"exp", K::exp_table(), -20, 20, 0, 4e-7},
                          {"tanh", K::tanh_table(), -6, 6, 0, 6e-7},
                          {"sigmoid", K::sigmoid_table(), -30, 30, 0, 6e-7},
+                         {"softplus", K::softplus_table(), -30, 30, 0, 6e-7},
                          {"leaky_relu", K::leaky_relu_table(), -4, 4, 0.2, 0.0}};  // exact
     for (const UnaryCase& u : unary)
         for (DType dt : {DType::Float32, DType::Float64})

@@ -5,7 +5,7 @@
 //                threads above kParallelMin elements and written as a plain indexed
 //                loop that the compiler vectorises. Small tensors stay serial: thread
 //                start-up costs microseconds, more than a 16k-element op takes.
-//   "avx2", "avx512" (exp, sigmoid, tanh, leaky_relu and its backward): the dense loop of
+//   "avx2", "avx512" (exp, sigmoid, tanh, softplus, leaky_relu and its backward): the dense loop of
 //                kernels/cpu/elementwise_simd.h (vector exp, masked tails, per-op thread
 //                thresholds); strided operands take the "omp" walk.
 // No kernel here reads the FP exception flags. With GCC's default -ftrapping-math a select
@@ -35,7 +35,8 @@ using DenseUnaryFn = void(int64_t n, void* out, const void* in, Scalars s);
 using DenseBinaryScalarFn = void(int64_t n, void* out, const void* a, const void* b, Scalars s);
 #define MG_DECLARE_DENSE_ISA(isa)                                                                \
     DenseUnaryFn exp_dense_##isa##_f32, exp_dense_##isa##_f64, sigmoid_dense_##isa##_f32,        \
-        sigmoid_dense_##isa##_f64, tanh_dense_##isa##_f32, leaky_relu_dense_##isa##_f32,         \
+        sigmoid_dense_##isa##_f64, tanh_dense_##isa##_f32, softplus_dense_##isa##_f32,           \
+        leaky_relu_dense_##isa##_f32,                                                            \
         leaky_relu_dense_##isa##_f64;                                                            \
     DenseBinaryScalarFn leaky_relu_backward_dense_##isa##_f32, leaky_relu_backward_dense_##isa##_f64;
 MG_DECLARE_DENSE_ISA(avx512)
@@ -287,6 +288,8 @@ void add_vector_variants() {
                         priority, lanes " lanes, 1/(1+e^-|x|) with the vector exp");                                 \
     tanh_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Tanh, float, &tanh_dense_##isa##_f32>, priority,        \
                      lanes " lanes, odd polynomial below 0.625, else 1 - 2/(e^2x + 1)");                             \
+    softplus_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Softplus, float, &softplus_dense_##isa##_f32>,      \
+                         priority, lanes " lanes, max(x, 0) + log1p(e^-|x|) with the vector exp and a log polynomial"); \
     leaky_relu_table().add(#isa, kCpu, f32, &unary_dense_or_walk<LeakyRelu, float, &leaky_relu_dense_##isa##_f32>, \
                            priority, lanes " lanes, compare-and-select, threads above 128k elements");              \
     leaky_relu_table().add(#isa, kCpu, f64,                                                                          \

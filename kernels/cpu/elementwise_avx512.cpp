@@ -13,6 +13,7 @@ void exp_dense_avx512_f64(int64_t n, void* y, const void* x, Scalars s) { Double
 void sigmoid_dense_avx512_f32(int64_t n, void* y, const void* x, Scalars s) { Float::sigmoid(n, y, x, s); }
 void sigmoid_dense_avx512_f64(int64_t n, void* y, const void* x, Scalars s) { Double::sigmoid(n, y, x, s); }
 void tanh_dense_avx512_f32(int64_t n, void* y, const void* x, Scalars s) { Float::tanh(n, y, x, s); }
+void softplus_dense_avx512_f32(int64_t n, void* y, const void* x, Scalars s) { Float::softplus(n, y, x, s); }
 void leaky_relu_dense_avx512_f32(int64_t n, void* y, const void* x, Scalars s) { Float::leaky_relu(n, y, x, s); }
 void leaky_relu_dense_avx512_f64(int64_t n, void* y, const void* x, Scalars s) { Double::leaky_relu(n, y, x, s); }
 void leaky_relu_backward_dense_avx512_f32(int64_t n, void* gx, const void* x, const void* g, Scalars s) {

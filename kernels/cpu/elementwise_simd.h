@@ -51,6 +51,9 @@ template <class S> struct Dense {
     static void sigmoid(int64_t n, void* y, const void* x, Scalars) {
         map(n, static_cast<T*>(y), static_cast<const T*>(x), kMathParallelMin, [](V v) { return simd::sigmoid<S>(v); });
     }
+    static void softplus(int64_t n, void* y, const void* x, Scalars) {
+        map(n, static_cast<T*>(y), static_cast<const T*>(x), kMathParallelMin, [](V v) { return simd::softplus<S>(v); });
+    }
     static void tanh(int64_t n, void* y, const void* x, Scalars) {
         map(n, static_cast<T*>(y), static_cast<const T*>(x), kMathParallelMin, [](V v) { return simd::tanh<S>(v); });
     }
