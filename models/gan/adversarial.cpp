@@ -7,6 +7,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "models/options.h"
 #include "models/gan/penalties.h"
 
 namespace mg::models {
@@ -43,23 +44,8 @@ nlohmann::json GanOptions::to_json() const {
 }
 
 void GanOptions::update_from(const nlohmann::json& j) {
-    MG_CHECK(j.is_object(), "gan options: expected a JSON object, got {}", j.dump());
-    nlohmann::json known = to_json();
-    for (auto it = j.begin(); it != j.end(); ++it)
-        MG_CHECK(known.contains(it.key()) || it.key() == "lr", "gan options: unknown option '{}' (known: {})",
-                 it.key(), [&] {
-                     std::string s;
-                     for (auto k = known.begin(); k != known.end(); ++k) s += (s.empty() ? "" : ", ") + k.key();
-                     return s;
-                 }());
-    auto get = [&](const char* key, auto& field) {
-        if (!j.contains(key)) return;
-        try {
-            field = j.at(key).get<std::decay_t<decltype(field)>>();
-        } catch (const nlohmann::json::exception&) {
-            MG_FAIL("gan options: '{}' has the wrong type: {}", key, j.at(key).dump());
-        }
-    };
+    const OptionReader options("gan options", j, to_json(), {"lr"});
+    auto get = [&](const char* key, auto& field) { options.get(key, field); };
     get("z_dim", z_dim);
     get("batch_size", batch_size);
     if (j.contains("loss")) loss = parse_gan_loss(j.at("loss").get<std::string>());

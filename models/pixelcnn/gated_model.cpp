@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "models/options.h"
 
 namespace mg::models {
 
@@ -18,22 +19,8 @@ nlohmann::json GatedOptions::to_json() const {
 }
 
 void GatedOptions::update_from(const nlohmann::json& j) {
-    MG_CHECK(j.is_object(), "gated-pixelcnn options: expected a JSON object, got {}", j.dump());
-    const nlohmann::json known = to_json();
-    for (auto it = j.begin(); it != j.end(); ++it)
-        if (!known.contains(it.key())) {
-            std::string names;
-            for (auto k = known.begin(); k != known.end(); ++k) names += (names.empty() ? "" : ", ") + k.key();
-            MG_FAIL("gated-pixelcnn options: unknown option '{}' (known: {})", it.key(), names);
-        }
-    auto get = [&](const char* key, auto& field) {
-        if (!j.contains(key)) return;
-        try {
-            field = j.at(key).get<std::decay_t<decltype(field)>>();
-        } catch (const nlohmann::json::exception&) {
-            MG_FAIL("gated-pixelcnn options: '{}' has the wrong type: {}", key, j.at(key).dump());
-        }
-    };
+    const OptionReader options("gated-pixelcnn options", j, to_json());
+    auto get = [&](const char* key, auto& field) { options.get(key, field); };
     get("channels", channels);
     get("layers", layers);
     get("first_kernel", first_kernel);

@@ -6,6 +6,7 @@
 #include "core/autograd.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "models/options.h"
 
 namespace mg::models::pixelcnn {
 
@@ -43,22 +44,8 @@ nlohmann::json PixelCnnOptions::to_json() const {
 }
 
 void PixelCnnOptions::update_from(const nlohmann::json& j) {
-    MG_CHECK(j.is_object(), "pixelcnn options: expected a JSON object, got {}", j.dump());
-    const nlohmann::json known = to_json();
-    for (auto it = j.begin(); it != j.end(); ++it)
-        MG_CHECK(known.contains(it.key()), "pixelcnn options: unknown option '{}' (known: {})", it.key(), [&] {
-            std::string s;
-            for (auto k = known.begin(); k != known.end(); ++k) s += (s.empty() ? "" : ", ") + k.key();
-            return s;
-        }());
-    auto get = [&](const char* key, auto& field) {
-        if (!j.contains(key)) return;
-        try {
-            field = j.at(key).get<std::decay_t<decltype(field)>>();
-        } catch (const nlohmann::json::exception&) {
-            MG_FAIL("pixelcnn options: '{}' has the wrong type: {}", key, j.at(key).dump());
-        }
-    };
+    const OptionReader options("pixelcnn options", j, to_json());
+    auto get = [&](const char* key, auto& field) { options.get(key, field); };
     get("channels", net.channels);
     get("layers", net.layers);
     get("kernel", net.kernel);

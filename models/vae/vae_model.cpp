@@ -7,6 +7,7 @@
 #include "core/io/image.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "models/options.h"
 #include "models/vae/latent_plot.h"
 
 namespace mg::models {
@@ -29,22 +30,8 @@ nlohmann::json VaeOptions::to_json(VaeKind kind) const {
 
 void VaeOptions::update_from(const nlohmann::json& j, VaeKind kind) {
     if (j.is_null()) return;  // no options given
-    MG_CHECK(j.is_object(), "vae options: expected a JSON object, got {}", j.dump());
-    const nlohmann::json known = to_json(kind);
-    for (auto it = j.begin(); it != j.end(); ++it)
-        MG_CHECK(known.contains(it.key()), "vae options: unknown option '{}' (known: {})", it.key(), [&] {
-            std::string s;
-            for (auto k = known.begin(); k != known.end(); ++k) s += (s.empty() ? "" : ", ") + k.key();
-            return s;
-        }());
-    auto get = [&](const char* key, auto& field) {
-        if (!j.contains(key)) return;
-        try {
-            field = j.at(key).get<std::decay_t<decltype(field)>>();
-        } catch (const nlohmann::json::exception&) {
-            MG_FAIL("vae options: '{}' has the wrong type: {}", key, j.at(key).dump());
-        }
-    };
+    const OptionReader options("vae options", j, to_json(kind));
+    auto get = [&](const char* key, auto& field) { options.get(key, field); };
     get("latent_dim", latent_dim);
     get("hidden", hidden);
     get("beta", beta);
