@@ -3,10 +3,12 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/minigen.h"
@@ -27,6 +29,22 @@ inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, do
 }
 
 inline Tensor f64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s); }
+
+inline bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+
+inline double max_abs(const std::vector<double>& v) {
+    double m = 0;
+    for (double x : v) m = std::max(m, std::abs(x));
+    return m;
+}
+
+// The value of `key` in a model's metrics (models::Metrics); fails the test when absent.
+inline double metric(const std::vector<std::pair<std::string, double>>& m, const std::string& key) {
+    for (const auto& [k, v] : m)
+        if (k == key) return v;
+    FAIL("metric " << key << " missing");
+    return 0;
+}
 
 // A fresh directory under /tmp, removed with everything in it at the end of the scope.
 struct TempDir {

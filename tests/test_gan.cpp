@@ -27,20 +27,9 @@ using namespace mg;
 
 namespace {
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
-
-double max_abs(const std::vector<double>& v) {
-    double m = 0;
-    for (double x : v) m = std::max(m, std::abs(x));
-    return m;
-}
-
-double metric(const models::Metrics& m, const std::string& key) {
-    for (const auto& [k, v] : m)
-        if (k == key) return v;
-    FAIL("metric " << key << " missing");
-    return 0;
-}
+using test::max_abs;
+using test::metric;
+using test::starts_with;
 
 // ---- replaying a PyTorch step -------------------------------------------------------------
 struct Replay {

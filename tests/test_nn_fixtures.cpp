@@ -58,7 +58,7 @@ void check_matches(const std::string& what, const Tensor& got, const Tensor& wan
     CHECK(err < kTolerance);
 }
 
-bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+using test::starts_with;
 
 // Dropout draws its own mask: check what any correct mask satisfies.
 void check_dropout(const test::Fixture& f, const Tensor& x, const Tensor& y) {
