@@ -23,6 +23,7 @@
 #include <exception>
 #include <vector>
 
+#include "kernels/cpu/conv_blocks.h"
 #include "kernels/gemm.h"
 #include "kernels/masked_conv.h"
 
@@ -49,13 +50,6 @@ Dims dims_of(const MaskedConv2dShape& s) {
     d.p = s.h * s.w;
     d.kk = s.k * s.k;
     return d;
-}
-
-template <class T, int Slot>
-T* thread_scratch(int64_t elements) {
-    thread_local std::vector<T> buffer;
-    if (int64_t(buffer.size()) < elements) buffer.resize(size_t(elements));
-    return buffer.data();
 }
 
 // col [C_in*T, P] = the kept taps of x [C_in, H, W] around every output pixel.
@@ -106,52 +100,6 @@ void col2im_masked_add(const MaskedConv2dShape& s, const Dims& d, const T* col, 
 template <class T>
 void pack_weight(const MaskedConv2dShape& s, const Dims& d, const T* w, T* wp) {
     for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc) std::copy(w + oc * d.kk, w + oc * d.kk + d.taps, wp + oc * d.taps);
-}
-
-template <class T>
-void gemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, const T* b,
-          int64_t ldb, T* c, int64_t ldc, double beta) {
-    GemmArgs args;
-    args.trans_a = trans_a;
-    args.trans_b = trans_b;
-    args.m = m;
-    args.n = n;
-    args.k = k;
-    args.lda = lda;
-    args.ldb = ldb;
-    args.ldc = ldc;
-    args.beta = beta;
-    gemm_table().get(Device::CPU, dtype_of<T>::value)(args, a, b, c);
-}
-
-// body(thread, first_image, end_image) on one block of images per thread, or once over all
-// images when they are fewer than the threads. Returns the number of blocks. Exceptions
-// inside the parallel region are carried out of it.
-template <class Body>
-int for_each_image_block(int64_t images, Body body) {
-    const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
-    if (max_threads <= 1 || images < max_threads) {
-        body(0, int64_t(0), images);
-        return 1;
-    }
-    int blocks = 1;
-    std::exception_ptr error;
-#pragma omp parallel num_threads(max_threads)
-    {
-        const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-        if (t == 0) blocks = nt;
-        const int64_t base = images / nt, extra = images % nt;
-        const int64_t first = t * base + std::min<int64_t>(t, extra);
-        const int64_t end = first + base + (t < extra ? 1 : 0);
-        try {
-            body(t, first, end);
-        } catch (...) {
-#pragma omp critical(minigen_conv_masked_error)
-            if (!error) error = std::current_exception();
-        }
-    }
-    if (error) std::rethrow_exception(error);
-    return blocks;
 }
 
 }  // namespace
@@ -250,11 +198,13 @@ void masked_conv2d_forward_im2col(const MaskedConv2dShape& s, const void* xv, co
     }
     std::vector<T> wp(size_t(s.c_out * d.kc));
     pack_weight(s, d, static_cast<const T*>(wv), wp.data());
-    for_each_image_block(s.n, [&](int, int64_t first, int64_t end) {
+    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
+    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         T* col = thread_scratch<T, 0>(d.kc * d.p);
         for (int64_t n = first; n < end; ++n) {
             im2col_masked(s, d, x + n * s.c_in * d.p, col);
-            gemm<T>(false, false, s.c_out, d.p, d.kc, wp.data(), d.kc, col, d.p, y + n * s.c_out * d.p, d.p, 0.0);
+            call_gemm(gemm, false, false, s.c_out, d.p, d.kc, wp.data(), d.kc, col, d.p, y + n * s.c_out * d.p, d.p,
+                      0.0);
         }
     });
 }
@@ -272,10 +222,12 @@ void masked_conv2d_backward_input_im2col(const MaskedConv2dShape& s, const void*
     }
     std::vector<T> wp(size_t(s.c_out * d.kc));
     pack_weight(s, d, static_cast<const T*>(wv), wp.data());
-    for_each_image_block(s.n, [&](int, int64_t first, int64_t end) {
+    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
+    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         T* col = thread_scratch<T, 0>(d.kc * d.p);
         for (int64_t n = first; n < end; ++n) {
-            gemm<T>(true, false, d.kc, d.p, s.c_out, wp.data(), d.kc, gy + n * s.c_out * d.p, d.p, col, d.p, 0.0);
+            call_gemm(gemm, true, false, d.kc, d.p, s.c_out, wp.data(), d.kc, gy + n * s.c_out * d.p, d.p, col, d.p,
+                      0.0);
             T* gxn = gx + n * s.c_in * d.p;
             std::fill(gxn, gxn + s.c_in * d.p, T(0));
             col2im_masked_add(s, d, col, gxn);
@@ -296,13 +248,14 @@ void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape& s, const void
     // Block t accumulates into partials[t]; they are added in block order.
     const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     std::vector<T> partials(size_t(std::max(1, s.n >= max_threads ? max_threads : 1) * gwp_size));
-    const int blocks = for_each_image_block(s.n, [&](int t, int64_t first, int64_t end) {
+    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
+    const int blocks = for_each_image_block(s.n, [&](int t, int, int64_t first, int64_t end) {
         T* acc = partials.data() + t * gwp_size;
         T* col = thread_scratch<T, 0>(d.kc * d.p);
         for (int64_t n = first; n < end; ++n) {
             im2col_masked(s, d, x + n * s.c_in * d.p, col);
-            gemm<T>(false, true, s.c_out, d.kc, d.p, gy + n * s.c_out * d.p, d.p, col, d.p, acc, d.kc,
-                    n == first ? 0.0 : 1.0);
+            call_gemm(gemm, false, true, s.c_out, d.kc, d.p, gy + n * s.c_out * d.p, d.p, col, d.p, acc, d.kc,
+                      n == first ? 0.0 : 1.0);
         }
     });
     // gw[co, ci, t] = sum over blocks of gwp[co, ci*T + t], for the kept taps t < T.
