@@ -15,12 +15,13 @@ Needs only Debian's python3-torch and numpy; reads the IDX files directly.
 """
 
 import argparse
-import gzip
 import os
 import sys
 import time
 
 import numpy as np
+
+from idx import read_idx  # tools/reference/idx.py
 
 
 def parse_args():
@@ -33,15 +34,6 @@ def parse_args():
     p.add_argument("--data", default=os.environ.get("MINIGEN_DATA", "/usr/share/datasets/fashion-mnist"))
     p.add_argument("--out", default="torch_dcgan.npy")
     return p.parse_args()
-
-
-def read_idx_images(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    magic, n, rows, cols = np.frombuffer(data[:16], dtype=">u4")
-    if magic != 2051:
-        sys.exit(f"{path}: not an IDX image file (magic {magic})")
-    return np.frombuffer(data[16:], dtype=np.uint8).reshape(n, 1, rows, cols)
 
 
 def main():
@@ -74,7 +66,7 @@ def main():
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
 
-    images = read_idx_images(os.path.join(args.data, "train-images-idx3-ubyte.gz"))
+    images = read_idx(os.path.join(args.data, "train-images-idx3-ubyte.gz"))[:, None]  # [N, 1, 28, 28]
     x_all = torch.from_numpy(images.astype(np.float32) / 127.5 - 1.0)
     batch = 64
     per_epoch = x_all.shape[0] // batch

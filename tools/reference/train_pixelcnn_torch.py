@@ -19,13 +19,11 @@ Run with Debian's PyTorch (python3-torch), at most 2 threads:
 Reads the IDX gzip files directly (default /usr/share/datasets/fashion-mnist).
 """
 import argparse
-import gzip
 import json
 import math
 import os
 import pathlib
 import statistics
-import struct
 import time
 
 
@@ -54,16 +52,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-
-
-def read_idx(path):
-    """An IDX file (gzip-compressed) -> numpy array of its dtype and shape."""
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    zero, dtype_code, ndim = struct.unpack(">HBB", data[:4])
-    assert zero == 0 and dtype_code == 0x08, f"{path}: not an unsigned-byte IDX file"
-    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+from idx import read_idx  # noqa: E402  (tools/reference/idx.py)
 
 
 def load_levels(split):
