@@ -431,6 +431,13 @@ TEST_CASE("cgan: only the projection term lets D judge an image against its labe
     };
     CHECK(std::abs(mixed_difference(false)) < 1e-12);
     CHECK(std::abs(mixed_difference(true)) > 1e-4);
+
+    // The term needs labels: the unconditional GANs refuse it by name.
+    models::ModelConfig config;
+    config.options = {{"projection", true}, {"width", 8}};
+    for (const char* name : {"dcgan", "wgan-gp", "gan2d"})
+        CHECK(test::error_of([&] { models::find_model(name).create(config); }).find("'projection'") !=
+              std::string::npos);
 }
 
 // ---- gan2d: the stabilizers in numbers ------------------------------------------------------------
