@@ -22,7 +22,11 @@ void leaky_relu_backward_dense_avx2_f32(int64_t n, void* gx, const void* x, cons
 void leaky_relu_backward_dense_avx2_f64(int64_t n, void* gx, const void* x, const void* g, Scalars s) {
     Double::leaky_relu_backward(n, gx, x, g, s);
 }
-double sum_run_avx2_f32(const void* x, int64_t n) { return Float::sum_run(x, n); }
-double sum_run_avx2_f64(const void* x, int64_t n) { return Double::sum_run(x, n); }
+double sum_runs_avx2_f32(const void* x, int64_t n, int64_t runs, int64_t stride) {
+    return Float::sum_runs(x, n, runs, stride);
+}
+double sum_runs_avx2_f64(const void* x, int64_t n, int64_t runs, int64_t stride) {
+    return Double::sum_runs(x, n, runs, stride);
+}
 
 }  // namespace mg::kernels

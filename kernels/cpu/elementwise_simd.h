@@ -10,8 +10,11 @@
 //   - threads only above a per-op size: the cheap ops (a compare and a multiply) need
 //     kCheapParallelMin elements before a second thread pays for its start-up, the
 //     transcendental ones kMathParallelMin.
-// sum_run: the sum of a contiguous run in double lanes, four independent accumulators,
-// combined in a fixed order (the result depends only on n, not on threads).
+// sum_runs: the sum of `runs` contiguous runs of n values, `stride` apart, in double lanes:
+// four independent accumulators kept across the runs and combined once at the end, in a
+// fixed order (the result depends only on the runs, not on threads). Keeping them across
+// runs is what makes a conv bias gradient ([N, C, 7, 7] -> [C], runs of 49) cheap: one
+// horizontal sum per output instead of one per image.
 #pragma once
 
 #include "kernels/cpu/simd.h"
@@ -72,8 +75,8 @@ template <class S> struct Dense {
 
     // sum of x[0..n) in double, fixed order: four accumulators over blocks of 4 vectors,
     // then the tail, then (a + b) + (c + d).
-    static double sum_run(const void* xv, int64_t n) {
-        const T* x = static_cast<const T*>(xv);
+    static double sum_runs(const void* xv, int64_t n, int64_t runs, int64_t stride) {
+        const T* first = static_cast<const T*>(xv);
         using D = F64;
         typename D::V a = D::zero(), b = D::zero(), c = D::zero(), d = D::zero();
         auto add = [&](V v, typename D::V& lo, typename D::V& hi) {
@@ -86,23 +89,26 @@ template <class S> struct Dense {
                 lo = D::add(lo, v);
             }
         };
-        int64_t i = 0;
-        if constexpr (sizeof(T) == 4) {
-            for (; i + 2 * L <= n; i += 2 * L) {
-                add(S::load(x + i), a, b);
-                add(S::load(x + i + L), c, d);
+        for (int64_t r = 0; r < runs; ++r) {
+            const T* x = first + r * stride;
+            int64_t i = 0;
+            if constexpr (sizeof(T) == 4) {
+                for (; i + 2 * L <= n; i += 2 * L) {
+                    add(S::load(x + i), a, b);
+                    add(S::load(x + i + L), c, d);
+                }
+            } else {
+                for (; i + 4 * L <= n; i += 4 * L) {
+                    a = D::add(a, S::load(x + i));
+                    b = D::add(b, S::load(x + i + L));
+                    c = D::add(c, S::load(x + i + 2 * L));
+                    d = D::add(d, S::load(x + i + 3 * L));
+                }
             }
-        } else {
-            for (; i + 4 * L <= n; i += 4 * L) {
-                a = D::add(a, S::load(x + i));
-                b = D::add(b, S::load(x + i + L));
-                c = D::add(c, S::load(x + i + 2 * L));
-                d = D::add(d, S::load(x + i + 3 * L));
+            for (; i < n; i += L) {
+                const int64_t k = n - i < L ? n - i : L;
+                add(k == L ? S::load(x + i) : S::load_part(x + i, k, T(0)), a, b);
             }
-        }
-        for (; i < n; i += L) {
-            const int64_t k = n - i < L ? n - i : L;
-            add(k == L ? S::load(x + i) : S::load_part(x + i, k, T(0)), a, b);
         }
         return D::reduce_add(D::add(D::add(a, b), D::add(c, d)));
     }

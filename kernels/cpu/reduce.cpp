@@ -5,12 +5,15 @@
 //                reduction to few outputs (a full sum) is cut into fixed chunks of
 //                kChunk inputs whose partials are then folded in chunk order. The
 //                cut does not depend on the thread count, so neither does the result.
-//   "avx2", "avx512" (sum): the same split, but every contiguous run of the innermost
-//                reduced dim (a full sum, a row sum) is added by sum_run of
-//                kernels/cpu/elementwise_simd.h: vector loads widened into four double
-//                accumulators, which the "omp" fold's one serial add chain (4 cycles per
-//                element) cannot approach. Runs are cut where the "omp" cut falls, and each
-//                is summed in a fixed order, so the result still ignores the thread count.
+//   "avx2", "avx512" (sum): the same split, but contiguous runs of the innermost reduced
+//                dim (a full sum, a row sum, a conv bias gradient's N runs of H*W) are added
+//                by sum_runs of kernels/cpu/elementwise_simd.h: vector loads widened into
+//                four double accumulators, which the "omp" fold's one serial add chain
+//                (4 cycles per element) cannot approach. The runs along the next reduced dim
+//                go to one call (its accumulators and one horizontal sum span them all: a
+//                call per run cost ~400 cycles on 49-element runs). Runs are cut where the
+//                "omp" cut falls, and each group is summed in a fixed order, so the result
+//                still ignores the thread count.
 // All but the reference fold column reductions ([B, F] -> [F]) 64 outputs at a time
 // (reduce_columns), in the reference's order.
 // float32 sums accumulate in double: the cost is nil (memory-bound) and a 16M-element
@@ -25,10 +28,11 @@
 
 namespace mg::kernels {
 
-// The sum of a contiguous run of n values, in double (elementwise_avx512.cpp / _avx2.cpp).
-using RunSumFn = double(const void* x, int64_t n);
+// The sum of `runs` contiguous runs of n values, `stride` elements apart, in double
+// (elementwise_avx512.cpp / _avx2.cpp).
+using RunSumFn = double(const void* x, int64_t n, int64_t runs, int64_t stride);
 #if defined(__x86_64__)
-RunSumFn sum_run_avx512_f32, sum_run_avx512_f64, sum_run_avx2_f32, sum_run_avx2_f64;
+RunSumFn sum_runs_avx512_f32, sum_runs_avx512_f64, sum_runs_avx2_f32, sum_runs_avx2_f64;
 #endif
 
 namespace {
@@ -69,7 +73,7 @@ inline int64_t red_offset(const ReduceArgs& r, int64_t k) {
 template <class Op, class T, RunSumFn* Run>
 typename Op::Acc fold_run(typename Op::Acc acc, const T* p, int64_t n, int64_t s) {
     if constexpr (Run != nullptr) {
-        if (s == 1) return Op::merge(acc, typename Op::Acc(Run(p, n)));
+        if (s == 1) return Op::merge(acc, typename Op::Acc(Run(p, n, 1, 0)));
     }
     for (int64_t k = 0; k < n; ++k) acc = Op::fold(acc, p[k * s]);
     return acc;
@@ -86,11 +90,24 @@ typename Op::Acc fold_range(const ReduceArgs& r, const T* x, int64_t base, int64
     // Innermost reduced dim as a tight loop.
     const int last = r.red_ndim - 1;
     const int64_t inner = r.red_sizes[last], s = r.red_strides[last];
+    const int64_t outer = r.red_sizes[last - 1], outer_stride = r.red_strides[last - 1];
     int64_t k = begin;
     while (k < end) {
         int64_t j = k % inner;
-        int64_t stop = std::min(end, k + (inner - j));
         int64_t off = base + red_offset(r, k - j);
+        if constexpr (Run != nullptr) {
+            // Whole contiguous runs from here along the next reduced dim go to the run
+            // function together: one call and one horizontal sum for all of them.
+            if (s == 1 && j == 0) {
+                const int64_t runs = std::min((end - k) / inner, outer - (k / inner) % outer);
+                if (runs >= 1) {
+                    acc = Op::merge(acc, typename Op::Acc(Run(x + off, inner, runs, outer_stride)));
+                    k += runs * inner;
+                    continue;
+                }
+            }
+        }
+        int64_t stop = std::min(end, k + (inner - j));
         acc = fold_run<Op, T, Run>(acc, x + off + j * s, stop - k, s);
         k = stop;
     }
@@ -200,14 +217,14 @@ void register_cpu_reduce() {
     constexpr auto kCpu = Device::CPU;
     if (cpu::has_avx2_fma()) {
         const char* doc = "omp's split, contiguous runs in 4 double vector accumulators (AVX2)";
-        sum_table().add("avx2", kCpu, DType::Float32, &reduce<SumOp<float>, float, true, &sum_run_avx2_f32>, 15, doc);
-        sum_table().add("avx2", kCpu, DType::Float64, &reduce<SumOp<double>, double, true, &sum_run_avx2_f64>, 15, doc);
+        sum_table().add("avx2", kCpu, DType::Float32, &reduce<SumOp<float>, float, true, &sum_runs_avx2_f32>, 15, doc);
+        sum_table().add("avx2", kCpu, DType::Float64, &reduce<SumOp<double>, double, true, &sum_runs_avx2_f64>, 15, doc);
     }
     if (cpu::has_avx512()) {
         const char* doc = "omp's split, contiguous runs in 4 double vector accumulators (AVX-512)";
-        sum_table().add("avx512", kCpu, DType::Float32, &reduce<SumOp<float>, float, true, &sum_run_avx512_f32>, 20,
+        sum_table().add("avx512", kCpu, DType::Float32, &reduce<SumOp<float>, float, true, &sum_runs_avx512_f32>, 20,
                         doc);
-        sum_table().add("avx512", kCpu, DType::Float64, &reduce<SumOp<double>, double, true, &sum_run_avx512_f64>, 20,
+        sum_table().add("avx512", kCpu, DType::Float64, &reduce<SumOp<double>, double, true, &sum_runs_avx512_f64>, 20,
                         doc);
     }
 #endif
