@@ -43,6 +43,27 @@ struct F32 {
     static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
     static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
     static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+    // r[i] = row i of an 8 x 8 tile -> r[c] = column c: unpack pairs of rows, pairs of
+    // pairs (u[4i+q] holds rows 4i..4i+3 of column 4l+q in 128-bit lane l), then swap lanes.
+    static void transpose(reg (&r)[L]) {
+        reg t[8], u[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 2; ++i) {
+            const __m256d a = _mm256_castps_pd(t[4 * i]), b = _mm256_castps_pd(t[4 * i + 1]);
+            const __m256d c = _mm256_castps_pd(t[4 * i + 2]), d = _mm256_castps_pd(t[4 * i + 3]);
+            u[4 * i] = _mm256_castpd_ps(_mm256_unpacklo_pd(a, c));
+            u[4 * i + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a, c));
+            u[4 * i + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(b, d));
+            u[4 * i + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(b, d));
+        }
+        for (int q = 0; q < 4; ++q) {
+            r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+            r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+        }
+    }
     static T hsum(reg x) {
         const __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(x), _mm256_extractf128_ps(x, 1));
         const __m128 s2 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
@@ -68,6 +89,19 @@ struct F64 {
     static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_pd(a, b, c); }
     static reg mul(reg a, reg b) { return _mm256_mul_pd(a, b); }
     static reg add(reg a, reg b) { return _mm256_add_pd(a, b); }
+    // 4 x 4: unpack pairs of rows (t[2i+q] holds rows 2i, 2i+1 of column 2l+q in lane l),
+    // then swap 128-bit lanes.
+    static void transpose(reg (&r)[L]) {
+        reg t[4];
+        for (int i = 0; i < 2; ++i) {
+            t[2 * i] = _mm256_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+        }
+        for (int q = 0; q < 2; ++q) {
+            r[q] = _mm256_permute2f128_pd(t[q], t[2 + q], 0x20);
+            r[2 + q] = _mm256_permute2f128_pd(t[q], t[2 + q], 0x31);
+        }
+    }
     static T hsum(reg x) {
         const __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(x), _mm256_extractf128_pd(x, 1));
         return _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));

@@ -47,6 +47,35 @@ struct F32 {
     static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
     static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
     static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+    // r[i] = row i of a 16 x 16 tile -> r[c] = column c. Pairs of rows interleave
+    // (unpack ps), then pairs of pairs (unpack pd): u[4i+q] holds, in 128-bit lane l, rows
+    // 4i..4i+3 of column 4l+q; two rounds of 128-bit lane shuffles transpose the 4 x 4
+    // grid of lanes. 64 shuffles for 256 elements. (The maskz forms with every lane set are
+    // the plain instructions; the plain intrinsics trip GCC 12's -Wuninitialized.)
+    static void transpose(reg (&r)[L]) {
+        reg t[16], u[16];
+        for (int i = 0; i < 8; ++i) {
+            t[2 * i] = _mm512_maskz_unpacklo_ps(0xFFFF, r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_maskz_unpackhi_ps(0xFFFF, r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 4; ++i) {
+            const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+            const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+            u[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, a, c));
+            u[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, a, c));
+            u[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, b, d));
+            u[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, b, d));
+        }
+        for (int q = 0; q < 4; ++q) {
+            const reg v0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[q], u[4 + q], 0x88), v1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[q], u[4 + q], 0xDD);
+            const reg v2 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + q], u[12 + q], 0x88);
+            const reg v3 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + q], u[12 + q], 0xDD);
+            r[q] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v2, 0x88);
+            r[4 + q] = _mm512_maskz_shuffle_f32x4(0xFFFF, v1, v3, 0x88);
+            r[8 + q] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v2, 0xDD);
+            r[12 + q] = _mm512_maskz_shuffle_f32x4(0xFFFF, v1, v3, 0xDD);
+        }
+    }
     // _mm512_reduce_add_ps and even the 512->256 casts trip -Wuninitialized inside
     // GCC 12's headers; the masked extracts do not.
     static T hsum(reg x) {
@@ -76,6 +105,24 @@ struct F64 {
     static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_pd(a, b, c); }
     static reg mul(reg a, reg b) { return _mm512_mul_pd(a, b); }
     static reg add(reg a, reg b) { return _mm512_add_pd(a, b); }
+    // 8 x 8: unpack pairs of rows (t[2i+q] holds rows 2i, 2i+1 of column 2l+q in lane l),
+    // then the 128-bit lane grid transposed as in F32.
+    static void transpose(reg (&r)[L]) {
+        reg t[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm512_maskz_unpacklo_pd(0xFF, r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_maskz_unpackhi_pd(0xFF, r[2 * i], r[2 * i + 1]);
+        }
+        for (int q = 0; q < 2; ++q) {
+            const reg v0 = _mm512_maskz_shuffle_f64x2(0xFF, t[q], t[2 + q], 0x88), v1 = _mm512_maskz_shuffle_f64x2(0xFF, t[q], t[2 + q], 0xDD);
+            const reg v2 = _mm512_maskz_shuffle_f64x2(0xFF, t[4 + q], t[6 + q], 0x88);
+            const reg v3 = _mm512_maskz_shuffle_f64x2(0xFF, t[4 + q], t[6 + q], 0xDD);
+            r[q] = _mm512_maskz_shuffle_f64x2(0xFF, v0, v2, 0x88);
+            r[2 + q] = _mm512_maskz_shuffle_f64x2(0xFF, v1, v3, 0x88);
+            r[4 + q] = _mm512_maskz_shuffle_f64x2(0xFF, v0, v2, 0xDD);
+            r[6 + q] = _mm512_maskz_shuffle_f64x2(0xFF, v1, v3, 0xDD);
+        }
+    }
     static T hsum(reg x) {
         const __m256d s4 =
             _mm256_add_pd(_mm512_maskz_extractf64x4_pd(0xff, x, 0), _mm512_maskz_extractf64x4_pd(0xff, x, 1));

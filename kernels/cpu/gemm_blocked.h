@@ -95,32 +95,53 @@ typename V::T* thread_scratch(int64_t elements) {
 
 // ---- packing ------------------------------------------------------------------
 
+// dst[q*ldd + i] = src[i*ld + q] for q < steps, i < L: a tile of `rows` stored rows
+// (rows past `rows` read as zero; only `steps` elements of each row are read) transposed in
+// registers by V::transpose; each of the `steps` output rows keeps its first `lanes` lanes.
+template <class V>
+inline void transpose_tile(const typename V::T* src, int64_t ld, int rows, int steps, typename V::T* dst,
+                           int64_t ldd, int lanes) {
+    using reg = typename V::reg;
+    constexpr int L = V::L;
+    reg r[L];
+    const auto in_mask = V::tail(steps);
+#pragma GCC unroll 16
+    for (int i = 0; i < L; ++i)
+        r[i] = i >= rows ? V::zero() : steps == L ? V::load(src + i * ld) : V::load_masked(src + i * ld, in_mask);
+    V::transpose(r);
+    if (lanes == L) {
+        for (int q = 0; q < steps; ++q) V::store(dst + q * ldd, r[q]);
+    } else {
+        const auto out_mask = V::tail(lanes);
+        for (int q = 0; q < steps; ++q) V::store_masked(dst + q * ldd, out_mask, r[q]);
+    }
+}
+
 // op(A) (mc x kc, view at (ic, pc)) -> out [ceil(mc/MR)][kc][MR], rows past mc zero.
 template <class V>
 void pack_a(OpView<V> a, int64_t mc, int64_t kc, typename V::T* out) {
     using T = typename V::T;
-    constexpr int MR = V::MR;
+    constexpr int MR = V::MR, L = V::L;
     for (int64_t ir = 0; ir < mc; ir += MR) {
         const int rows = int(min64(MR, mc - ir));
         T* dst = out + ir * kc;
         if (!a.trans) {
-            // Row r of the panel is contiguous in k: read MR rows side by side.
-            const T* src = a.p + ir * a.ld;
-            if (rows == MR) {
-                for (int64_t p = 0; p < kc; ++p)
-#pragma GCC unroll 16
-                    for (int r = 0; r < MR; ++r) dst[p * MR + r] = src[r * a.ld + p];
-            } else {
-                for (int64_t p = 0; p < kc; ++p)
-                    for (int r = 0; r < MR; ++r) dst[p * MR + r] = r < rows ? src[r * a.ld + p] : T(0);
+            // Row r of the panel is contiguous in k: L x L tiles transposed in registers,
+            // in row groups of L (MR may be more or less than L), MR lanes kept per k.
+            for (int64_t p0 = 0; p0 < kc; p0 += L) {
+                const int steps = int(min64(L, kc - p0));
+                for (int g = 0; g * L < MR; ++g)
+                    transpose_tile<V>(a.p + (ir + g * L) * a.ld + p0, a.ld, lanes_left(rows, g * L, L), steps,
+                                      dst + p0 * MR + g * L, MR, lanes_left(MR, g * L, L));
             }
         } else {
-            // Stored k x m: for each k the panel's MR values are contiguous.
+            // Stored k x m: for each k the panel's MR values are contiguous: masked vector
+            // copies in groups of L, zeros past `rows`.
             const T* src = a.p + ir;
-            for (int64_t p = 0; p < kc; ++p) {
-                const T* s = src + p * a.ld;
-                for (int r = 0; r < MR; ++r) dst[p * MR + r] = r < rows ? s[r] : T(0);
-            }
+            for (int64_t p = 0; p < kc; ++p)
+                for (int g = 0; g * L < MR; ++g)
+                    V::store_masked(dst + p * MR + g * L, V::tail(lanes_left(MR, g * L, L)),
+                                    V::load_masked(src + p * a.ld + g * L, V::tail(lanes_left(rows, g * L, L))));
         }
     }
 }
@@ -148,23 +169,13 @@ void pack_b(OpView<V> b, int64_t kc, int64_t nc, typename V::T* out) {
                     }
             }
         } else {
-            // Stored n x k: column j of the panel is contiguous in k. Transpose 8 k at a
-            // time so the rows being written (8 x NR) stay in L1 while all NR columns pass.
-            constexpr int64_t kStep = 8;
-            for (int64_t p0 = 0; p0 < kc; p0 += kStep) {
-                const int64_t steps = min64(kStep, kc - p0);
-                T* d = dst + p0 * NR;
-                for (int j = 0; j < cols; ++j) {
-                    const T* s = b.p + (jr + j) * b.ld + p0;
-                    if (steps == kStep) {
-#pragma GCC unroll 8
-                        for (int64_t p = 0; p < kStep; ++p) d[p * NR + j] = s[p];
-                    } else {
-                        for (int64_t p = 0; p < steps; ++p) d[p * NR + j] = s[p];
-                    }
-                }
-                for (int j = cols; j < NR; ++j)
-                    for (int64_t p = 0; p < steps; ++p) d[p * NR + j] = T(0);
+            // Stored n x k: column j of the panel is contiguous in k. L x L tiles transposed
+            // in registers; the rows past cols load as zeros, which is the padding.
+            for (int64_t p0 = 0; p0 < kc; p0 += L) {
+                const int steps = int(min64(L, kc - p0));
+                for (int v = 0; v < NV; ++v)
+                    transpose_tile<V>(b.p + (jr + v * L) * b.ld + p0, b.ld, lanes_left(cols, v * L, L), steps,
+                                      dst + p0 * NR + v * L, NR, L);
             }
         }
     }
