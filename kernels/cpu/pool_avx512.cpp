@@ -48,14 +48,16 @@ void max_pool2d_2x2_plane_avx512_f32(const float* x, int64_t w, int64_t oh, int6
             }
             const __mmask16 out = __mmask16((1u << n) - 1);
             _mm512_mask_storeu_ps(y + r * ow + c, out, best);
-            // argmax = (2r + code/2) * w + 2(c + lane) + code%2, within the plane
+            // argmax = (2r + code/2) * w + 2(c + lane) + code%2, within the plane. (The maskz
+            // forms with every lane set are the plain instructions; the plain intrinsics trip
+            // GCC 12's -Wmaybe-uninitialized.)
             __m512i index = _mm512_add_epi32(_mm512_set1_epi32(int32_t(2 * r * w + 2 * c)), lane2);
-            index = _mm512_add_epi32(index, _mm512_mullo_epi32(_mm512_srli_epi32(code, 1), width));
+            index = _mm512_add_epi32(index, _mm512_mullo_epi32(_mm512_maskz_srli_epi32(0xFFFF, code, 1), width));
             index = _mm512_add_epi32(index, _mm512_and_si512(code, _mm512_set1_epi32(1)));
             _mm512_mask_storeu_epi64(argmax + r * ow + c, __mmask8(out & 0xFF),
-                                     _mm512_cvtepi32_epi64(_mm512_castsi512_si256(index)));
+                                     _mm512_maskz_cvtepi32_epi64(0xFF, _mm512_maskz_extracti64x4_epi64(0xF, index, 0)));
             _mm512_mask_storeu_epi64(argmax + r * ow + c + 8, __mmask8(out >> 8),
-                                     _mm512_cvtepi32_epi64(_mm512_extracti64x4_epi64(index, 1)));
+                                     _mm512_maskz_cvtepi32_epi64(0xFF, _mm512_maskz_extracti64x4_epi64(0xF, index, 1)));
         }
     }
 }
