@@ -123,6 +123,10 @@ std::vector<mk::Conv2dShape> conv_cases() {
         {3, 2, 5, 12, 3, 2, 5, 1, 2, 0, 2, 2, 1, 1},        // non-square everything
         {3, 64, 14, 14, 128, 4, 4, 2, 2, 1, 1, 1, 1, 1},    // dcgan D conv2 at batch 3
         {2, 16, 28, 28, 16, 7, 7, 1, 1, 3, 3, 1, 1, 1},     // pixelcnn 7x7, fewer channels
+        // Stride 1 with OW == W lowers each tap as one shifted copy (conv_blocks.h):
+        {3, 2, 6, 5, 3, 3, 3, 1, 1, 2, 2, 2, 2, 1},         // dilated "same"
+        {2, 3, 9, 7, 2, 5, 3, 1, 1, 0, 1, 1, 1, 1},         // OW == W but OH = H - 4
+        {2, 2, 4, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1},         // one column: the side taps see only padding
     };
     std::vector<mk::Conv2dShape> cases;
     for (const ConvCase& c : fixed) cases.push_back(make_shape(c));
@@ -247,16 +251,17 @@ TEST_CASE("conv2d kernels: forward and both backward kernels are adjoint, float6
     }
 }
 
-// The im2col variant splits images across threads and, for the weight gradient, sums
-// per-thread partials: the same thread count must give the same bits, and every thread
+// The im2col and implicit variants split images across threads and, for the weight gradient,
+// sum per-thread partials: the same thread count must give the same bits, and every thread
 // count must stay within tolerance of the reference (including uneven image splits).
-TEST_CASE("conv2d im2col: reproducible bits per thread count, correct for 1, 2 and 3 threads") {
+TEST_CASE("conv2d im2col and implicit: reproducible bits per thread count, correct for 1, 2 and 3 threads") {
     mk::init();
     const int saved_threads = omp_get_max_threads();
     std::mt19937_64 rng(99);
     const std::vector<mk::Conv2dShape> shapes = {
         make_shape({7, 4, 6, 6, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2}),   // P = 36: chunks of images
         make_shape({5, 8, 5, 5, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1}),   // direct 1x1
+        make_shape({5, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1}),   // 3x3 same: "implicit" serves it
         make_shape({4, 6, 15, 15, 6, 4, 4, 2, 2, 1, 1, 1, 1, 3}),
     };
     for (const mk::Conv2dShape& s : shapes) {
@@ -270,26 +275,31 @@ TEST_CASE("conv2d im2col: reproducible bits per thread count, correct for 1, 2 a
                                                                                        gx_ref.data());
         mk::conv2d_backward_weight_table().get("reference", Device::CPU, DType::Float32)(s, x.data(), gy.data(),
                                                                                         gw_ref.data());
-        auto fwd = mk::conv2d_forward_table().get("im2col", Device::CPU, DType::Float32);
-        auto bin = mk::conv2d_backward_input_table().get("im2col", Device::CPU, DType::Float32);
-        auto bw = mk::conv2d_backward_weight_table().get("im2col", Device::CPU, DType::Float32);
-        for (int threads : {1, 2, 3}) {
-            CAPTURE(threads);
-            omp_set_num_threads(threads);
-            std::vector<float> y1(n.y_size), y2(n.y_size), gx1(n.x_size), gx2(n.x_size), gw1(n.w_size),
-                gw2(n.w_size);
-            fwd(s, x.data(), w.data(), y1.data());
-            fwd(s, x.data(), w.data(), y2.data());
-            bin(s, gy.data(), w.data(), gx1.data());
-            bin(s, gy.data(), w.data(), gx2.data());
-            bw(s, x.data(), gy.data(), gw1.data());
-            bw(s, x.data(), gy.data(), gw2.data());
-            CHECK(y1 == y2);
-            CHECK(gx1 == gx2);
-            CHECK(gw1 == gw2);
-            CHECK(close(y1, y_ref, 1e-4));
-            CHECK(close(gx1, gx_ref, 1e-4));
-            CHECK(close(gw1, gw_ref, 1e-4));
+        // "implicit" (where built) has forward and backward_input; its weight gradient is im2col's.
+        for (const char* variant : {"im2col", "implicit"}) {
+            if (!mk::conv2d_forward_table().has(variant, Device::CPU, DType::Float32)) continue;
+            CAPTURE(variant);
+            auto fwd = mk::conv2d_forward_table().get(variant, Device::CPU, DType::Float32);
+            auto bin = mk::conv2d_backward_input_table().get(variant, Device::CPU, DType::Float32);
+            auto bw = mk::conv2d_backward_weight_table().get("im2col", Device::CPU, DType::Float32);
+            for (int threads : {1, 2, 3}) {
+                CAPTURE(threads);
+                omp_set_num_threads(threads);
+                std::vector<float> y1(n.y_size), y2(n.y_size), gx1(n.x_size), gx2(n.x_size), gw1(n.w_size),
+                    gw2(n.w_size);
+                fwd(s, x.data(), w.data(), y1.data());
+                fwd(s, x.data(), w.data(), y2.data());
+                bin(s, gy.data(), w.data(), gx1.data());
+                bin(s, gy.data(), w.data(), gx2.data());
+                bw(s, x.data(), gy.data(), gw1.data());
+                bw(s, x.data(), gy.data(), gw2.data());
+                CHECK(y1 == y2);
+                CHECK(gx1 == gx2);
+                CHECK(gw1 == gw2);
+                CHECK(close(y1, y_ref, 1e-4));
+                CHECK(close(gx1, gx_ref, 1e-4));
+                CHECK(close(gw1, gw_ref, 1e-4));
+            }
         }
     }
     omp_set_num_threads(saved_threads);
@@ -299,14 +309,16 @@ TEST_CASE("conv2d im2col: reproducible bits per thread count, correct for 1, 2 a
 // zero, with no input channels the output is zero.
 TEST_CASE("conv2d kernels: empty reductions write zeros") {
     mk::init();
-    for (const std::string& name : cpu_variants(mk::conv2d_forward_table(), DType::Float32)) {
+    for (const std::string& name : cpu_variants(mk::conv2d_backward_weight_table(), DType::Float32)) {
         CAPTURE(name);
         mk::Conv2dShape no_images = make_shape({0, 2, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1});
         std::vector<float> gw = nan_filled<float>(3 * 2 * 3 * 3);
         mk::conv2d_backward_weight_table().get(name, Device::CPU, DType::Float32)(no_images, nullptr, nullptr,
                                                                                   gw.data());
         CHECK(gw == std::vector<float>(gw.size(), 0.0f));
-
+    }
+    for (const std::string& name : cpu_variants(mk::conv2d_forward_table(), DType::Float32)) {
+        CAPTURE(name);
         mk::Conv2dShape no_channels = make_shape({2, 0, 5, 5, 3, 3, 3, 1, 1, 1, 1, 1, 1, 1});
         std::vector<float> y = nan_filled<float>(2 * 3 * 5 * 5);
         mk::conv2d_forward_table().get(name, Device::CPU, DType::Float32)(no_channels, nullptr, nullptr, y.data());

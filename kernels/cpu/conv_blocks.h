@@ -1,6 +1,6 @@
 // Pieces shared by the lowering convolutions (conv_im2col.cpp, conv_masked.cpp): per-thread
-// scratch, a GEMM call from plain arguments, and the split of a batch into one block of
-// images per OpenMP thread.
+// scratch, a GEMM call from plain arguments, the split of a batch into one block of images
+// per OpenMP thread, and the lowering of one tap when output rows are as wide as input rows.
 #pragma once
 
 #include <omp.h>
@@ -66,6 +66,62 @@ int for_each_image_block(int64_t images, Body body) {
     }
     if (error) std::rethrow_exception(error);
     return blocks;
+}
+
+// The valid outputs of one tap of a stride-1 convolution whose output rows are as wide as
+// its input rows (OW == W: "same" padding along w, as in PixelCNN's and the classifier's
+// convs). Then output q = oh*W + ow reads input q + off_h*W + off_w: one row of col is the
+// plane shifted by a constant, valid on [first, last) except for the |off_w| columns per row
+// that the shift wraps into the neighbouring row. One long copy (or add) and a few zeros
+// replace a short copy per output row: 14 or 28 floats, each paying a memmove call.
+struct ShiftedTap {
+    int64_t oh_lo, oh_hi, ow_lo, ow_hi;  // valid output rows and columns
+    int64_t first, last, shift;          // valid span of the row; input index = q + shift
+    bool empty;
+};
+
+inline ShiftedTap shifted_tap(int64_t h, int64_t w, int64_t oh_count, int64_t off_h, int64_t off_w) {
+    ShiftedTap t;
+    t.oh_lo = std::clamp<int64_t>(-off_h, 0, oh_count);
+    t.oh_hi = std::clamp<int64_t>(h - off_h, t.oh_lo, oh_count);
+    t.ow_lo = std::clamp<int64_t>(-off_w, 0, w);
+    t.ow_hi = std::clamp<int64_t>(w - off_w, t.ow_lo, w);
+    t.empty = t.oh_lo >= t.oh_hi || t.ow_lo >= t.ow_hi;
+    t.first = t.empty ? 0 : t.oh_lo * w + t.ow_lo;
+    t.last = t.empty ? 0 : (t.oh_hi - 1) * w + t.ow_hi;
+    t.shift = off_h * w + off_w;
+    return t;
+}
+
+// Zeroes the columns of the valid rows that the shift wraps into the neighbouring row: a
+// few elements per row, so plain loops (a fill call per row cost more than the copy saved).
+template <class T>
+void zero_wrapped_columns(const ShiftedTap& t, T* row, int64_t w) {
+    for (int64_t oh = t.oh_lo; oh < t.oh_hi; ++oh) {
+        T* r = row + oh * w;
+        for (int64_t ow = 0; ow < t.ow_lo; ++ow) r[ow] = T(0);
+        for (int64_t ow = t.ow_hi; ow < w; ++ow) r[ow] = T(0);
+    }
+}
+
+// row[q] (q < oh_count*w) = plane[q + shift] where the tap is valid, 0 elsewhere.
+template <class T>
+void lower_shifted_tap(const ShiftedTap& t, const T* plane, int64_t w, int64_t oh_count, T* row) {
+    const int64_t total = oh_count * w;
+    std::fill(row, row + t.first, T(0));
+    std::copy(plane + t.first + t.shift, plane + t.last + t.shift, row + t.first);
+    std::fill(row + t.last, row + total, T(0));
+    if (!t.empty) zero_wrapped_columns(t, row, w);
+}
+
+// plane[q + shift] += row[q] where the tap is valid: the adjoint of lower_shifted_tap. The
+// wrapped columns of row (scratch) are zeroed first, so one contiguous add serves the span;
+// every plane element still receives its contributions in the caller's tap order.
+template <class T>
+void lift_shifted_tap_add(const ShiftedTap& t, T* row, int64_t w, T* plane) {
+    if (t.empty) return;
+    zero_wrapped_columns(t, row, w);
+    for (int64_t q = t.first; q < t.last; ++q) plane[q + t.shift] += row[q];
 }
 
 }  // namespace mg::kernels::cpu

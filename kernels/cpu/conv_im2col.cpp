@@ -60,6 +60,7 @@ struct ConvDims {
     int64_t p;         // OH * OW
     int64_t hw;        // H * W
     bool direct;       // 1x1, stride 1, no padding: col is x itself
+    bool shifted;      // stride 1 and OW == W: each tap lowers as one shifted copy (conv_blocks.h)
 };
 
 ConvDims conv_dims(const Conv2dShape& s) {
@@ -70,6 +71,7 @@ ConvDims conv_dims(const Conv2dShape& s) {
     d.p = s.oh * s.ow;
     d.hw = s.h * s.w;
     d.direct = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+    d.shifted = s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w;
     return d;
 }
 
@@ -92,6 +94,14 @@ void valid_outputs(int64_t out_size, int64_t stride, int64_t offset, int64_t in_
 // col [Kc rows, P columns, row stride ldcol] = im2col(x [C_in/g, H, W]) for one image and group.
 template <class T>
 void im2col(const Conv2dShape& s, const ConvDims& d, const T* x, T* col, int64_t ldcol) {
+    if (d.shifted) {
+        for (int64_t ci = 0; ci < d.cig; ++ci)
+            for (int64_t kh = 0; kh < s.kh; ++kh)
+                for (int64_t kw = 0; kw < s.kw; ++kw)
+                    lower_shifted_tap(shifted_tap(s.h, s.w, s.oh, kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w),
+                                      x + ci * d.hw, s.w, s.oh, col + ((ci * s.kh + kh) * s.kw + kw) * ldcol);
+        return;
+    }
     for (int64_t ci = 0; ci < d.cig; ++ci)
         for (int64_t kh = 0; kh < s.kh; ++kh)
             for (int64_t kw = 0; kw < s.kw; ++kw) {
@@ -120,9 +130,18 @@ void im2col(const Conv2dShape& s, const ConvDims& d, const T* x, T* col, int64_t
 }
 
 // gx [C_in/g, H, W] += col2im(col), the adjoint of im2col; the caller zeroes gx.
-// The fixed loop order makes the accumulation order fixed too.
+// The fixed loop order makes the accumulation order fixed too. col is scratch: the
+// shifted path zeroes the entries of padding positions in place.
 template <class T>
-void col2im_add(const Conv2dShape& s, const ConvDims& d, const T* col, int64_t ldcol, T* gx) {
+void col2im_add(const Conv2dShape& s, const ConvDims& d, T* col, int64_t ldcol, T* gx) {
+    if (d.shifted) {
+        for (int64_t ci = 0; ci < d.cig; ++ci)
+            for (int64_t kh = 0; kh < s.kh; ++kh)
+                for (int64_t kw = 0; kw < s.kw; ++kw)
+                    lift_shifted_tap_add(shifted_tap(s.h, s.w, s.oh, kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w),
+                                         col + ((ci * s.kh + kh) * s.kw + kw) * ldcol, s.w, gx + ci * d.hw);
+        return;
+    }
     for (int64_t ci = 0; ci < d.cig; ++ci)
         for (int64_t kh = 0; kh < s.kh; ++kh)
             for (int64_t kw = 0; kw < s.kw; ++kw) {

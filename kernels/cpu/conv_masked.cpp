@@ -59,40 +59,21 @@ void im2col_masked(const MaskedConv2dShape& s, const Dims& d, const T* x, T* col
         for (int64_t t = 0; t < d.taps; ++t) {
             int64_t kh, kw;
             masked_conv_tap(s.k, t, kh, kw);
-            const int64_t off_h = kh - d.c, off_w = kw - d.c;  // off_h <= 0: the taps never look down
-            const int64_t ow_lo = std::max<int64_t>(0, -off_w), ow_hi = std::min(s.w, s.w - off_w);
-            T* row = col + (ci * d.taps + t) * d.p;
-            const T* plane = x + ci * d.p;
-            for (int64_t oh = 0; oh < s.h; ++oh) {
-                T* out = row + oh * s.w;
-                const int64_t ih = oh + off_h;
-                if (ih < 0 || ow_lo >= ow_hi) {
-                    std::fill(out, out + s.w, T(0));
-                    continue;
-                }
-                std::fill(out, out + ow_lo, T(0));
-                std::copy(plane + ih * s.w + ow_lo + off_w, plane + ih * s.w + ow_hi + off_w, out + ow_lo);
-                std::fill(out + ow_hi, out + s.w, T(0));
-            }
+            lower_shifted_tap(shifted_tap(s.h, s.w, s.h, kh - d.c, kw - d.c), x + ci * d.p, s.w, s.h,
+                              col + (ci * d.taps + t) * d.p);
         }
 }
 
 // gx [C_in, H, W] += col2im(col): the adjoint of im2col_masked; the caller zeroes gx.
+// col is scratch: the entries of padding positions are zeroed in place.
 template <class T>
-void col2im_masked_add(const MaskedConv2dShape& s, const Dims& d, const T* col, T* gx) {
+void col2im_masked_add(const MaskedConv2dShape& s, const Dims& d, T* col, T* gx) {
     for (int64_t ci = 0; ci < s.c_in; ++ci)
         for (int64_t t = 0; t < d.taps; ++t) {
             int64_t kh, kw;
             masked_conv_tap(s.k, t, kh, kw);
-            const int64_t off_h = kh - d.c, off_w = kw - d.c;
-            const int64_t ow_lo = std::max<int64_t>(0, -off_w), ow_hi = std::min(s.w, s.w - off_w);
-            const T* row = col + (ci * d.taps + t) * d.p;
-            T* plane = gx + ci * d.p;
-            for (int64_t oh = std::max<int64_t>(0, -off_h); oh < s.h; ++oh) {
-                const T* in = row + oh * s.w;
-                T* out = plane + (oh + off_h) * s.w;
-                for (int64_t ow = ow_lo; ow < ow_hi; ++ow) out[ow + off_w] += in[ow];
-            }
+            lift_shifted_tap_add(shifted_tap(s.h, s.w, s.h, kh - d.c, kw - d.c), col + (ci * d.taps + t) * d.p, s.w,
+                                 gx + ci * d.p);
         }
 }
 
