@@ -29,14 +29,14 @@
 
 namespace mg::kernels::cpu {
 
-namespace {
-
-void check_shape(const char* op, const MaskedConv2dShape& s) {
+void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s) {
     MG_CHECK(s.n >= 0 && s.c_in >= 0 && s.h >= 0 && s.w >= 0 && s.c_out >= 0,
              "{}: negative size in input [{}, {}, {}, {}] or c_out {}", op, s.n, s.c_in, s.h, s.w, s.c_out);
     MG_CHECK(s.k >= 1 && s.k % 2 == 1, "{}: kernel size {} must be odd", op, s.k);
     MG_CHECK(s.type == 'A' || s.type == 'B', "{}: mask type must be 'A' or 'B', got '{}'", op, s.type);
 }
+
+namespace {
 
 struct Dims {
     int64_t c, taps, kc, p, kk;  // centre k/2, kept taps T, C_in*T, H*W, k*k
@@ -89,7 +89,7 @@ void pack_weight(const MaskedConv2dShape& s, const Dims& d, const T* w, T* wp) {
 // y[n, co, oh, ow] = sum over ci and kept taps t of w[co, ci, kh_t, kw_t] * x[n, ci, oh+kh_t-c, ow+kw_t-c]
 template <class T>
 void masked_conv2d_forward_reference(const MaskedConv2dShape& s, const void* xv, const void* wv, void* yv) {
-    check_shape("masked_conv2d_forward", s);
+    check_masked_conv2d_shape("masked_conv2d_forward", s);
     const T* x = static_cast<const T*>(xv);
     const T* w = static_cast<const T*>(wv);
     T* y = static_cast<T*>(yv);
@@ -114,7 +114,7 @@ void masked_conv2d_forward_reference(const MaskedConv2dShape& s, const void* xv,
 // gx[n, ci, ih, iw] = sum over co and kept taps t of w[co, ci, t] * gy[n, co, ih-kh_t+c, iw-kw_t+c]
 template <class T>
 void masked_conv2d_backward_input_reference(const MaskedConv2dShape& s, const void* gyv, const void* wv, void* gxv) {
-    check_shape("masked_conv2d_backward_input", s);
+    check_masked_conv2d_shape("masked_conv2d_backward_input", s);
     const T* gy = static_cast<const T*>(gyv);
     const T* w = static_cast<const T*>(wv);
     T* gx = static_cast<T*>(gxv);
@@ -140,7 +140,7 @@ void masked_conv2d_backward_input_reference(const MaskedConv2dShape& s, const vo
 // gw[co, ci, t] = sum over n, oh, ow of gy[n, co, oh, ow] * x[n, ci, oh+kh_t-c, ow+kw_t-c]; 0 for hidden taps
 template <class T>
 void masked_conv2d_backward_weight_reference(const MaskedConv2dShape& s, const void* xv, const void* gyv, void* gwv) {
-    check_shape("masked_conv2d_backward_weight", s);
+    check_masked_conv2d_shape("masked_conv2d_backward_weight", s);
     const T* x = static_cast<const T*>(xv);
     const T* gy = static_cast<const T*>(gyv);
     T* gw = static_cast<T*>(gwv);
@@ -168,7 +168,7 @@ void masked_conv2d_backward_weight_reference(const MaskedConv2dShape& s, const v
 // ---- im2col over the kept taps + GEMM ---------------------------------------------------------
 template <class T>
 void masked_conv2d_forward_im2col(const MaskedConv2dShape& s, const void* xv, const void* wv, void* yv) {
-    check_shape("masked_conv2d_forward", s);
+    check_masked_conv2d_shape("masked_conv2d_forward", s);
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
     const Dims d = dims_of(s);
@@ -192,7 +192,7 @@ void masked_conv2d_forward_im2col(const MaskedConv2dShape& s, const void* xv, co
 
 template <class T>
 void masked_conv2d_backward_input_im2col(const MaskedConv2dShape& s, const void* gyv, const void* wv, void* gxv) {
-    check_shape("masked_conv2d_backward_input", s);
+    check_masked_conv2d_shape("masked_conv2d_backward_input", s);
     const T* gy = static_cast<const T*>(gyv);
     T* gx = static_cast<T*>(gxv);
     const Dims d = dims_of(s);
@@ -218,7 +218,7 @@ void masked_conv2d_backward_input_im2col(const MaskedConv2dShape& s, const void*
 
 template <class T>
 void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape& s, const void* xv, const void* gyv, void* gwv) {
-    check_shape("masked_conv2d_backward_weight", s);
+    check_masked_conv2d_shape("masked_conv2d_backward_weight", s);
     const T* x = static_cast<const T*>(xv);
     const T* gy = static_cast<const T*>(gyv);
     T* gw = static_cast<T*>(gwv);
@@ -248,6 +248,10 @@ void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape& s, const void
             gw[oc * d.kk + t] = sum;
         }
 }
+
+// conv_implicit.cpp hands the shapes it does not serve to these two.
+template void masked_conv2d_forward_im2col<float>(const MaskedConv2dShape&, const void*, const void*, void*);
+template void masked_conv2d_backward_input_im2col<float>(const MaskedConv2dShape&, const void*, const void*, void*);
 
 }  // namespace mg::kernels::cpu
 

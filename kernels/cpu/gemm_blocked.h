@@ -3,9 +3,10 @@
 // Everything here is a template over V, the instruction-set traits that a variant file
 // defines: the element type T, the vector register and its lane count L, loads, stores,
 // FMA, masks for edges, the micro-kernel shape MR x NR (NR = NV * L) and the block
-// sizes MC, KC, NC. Every instantiation names a V of one file, so code compiled with
-// -mavx512f never becomes the out-of-line copy that another file links to (the classic
-// one-definition trap of per-file ISA flags); the few non-template helpers are static.
+// sizes MC, KC, NC. Every instantiation names a V of one instruction set, used only by files
+// compiled for it, so code compiled with -mavx512f never becomes the out-of-line copy that
+// another file links to (the classic one-definition trap of per-file ISA flags); the few
+// non-template helpers are static.
 // Nothing here formats or throws mg::Error (that would instantiate fmt with ISA flags):
 // the variant checks its arguments first with check_gemm_args (gemm.cpp).
 //
@@ -272,10 +273,13 @@ int64_t work_elements(int64_t m, int64_t n, int64_t k) {
     return round_up(round_up(min64(V::MC, m), V::MR) * kc + round_up(min64(V::NC, n), V::NR) * kc, 64);
 }
 
-// C (m x n) = alpha * op(A) (m x k) · op(B) (k x n) + beta * C on the calling thread.
-template <class V>
-void gemm_block(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
-                typename V::T alpha, typename V::T beta, typename V::T* work) {
+// C (m x n) = alpha * op(A) (m x k) · B (k x n) + beta * C on the calling thread, where
+// pack_b_block(pc, jc, kc, nc, out) writes B's rows [pc, pc+kc) and columns [jc, jc+nc) into
+// pack_b's panel layout: from a stored op(B) (the overload below), or computed on the spot
+// (an implicit-GEMM convolution lowers its input straight into the panels).
+template <class V, class PackB>
+void gemm_block(OpView<V> a, const PackB& pack_b_block, typename V::T* c, int64_t ldc, int64_t m, int64_t n,
+                int64_t k, typename V::T alpha, typename V::T beta, typename V::T* work) {
     using T = typename V::T;
     constexpr int MR = V::MR, NR = V::NR;
     T* apack = work;
@@ -284,7 +288,7 @@ void gemm_block(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t
         const int64_t nc = min64(V::NC, n - jc);
         for (int64_t pc = 0; pc < k; pc += V::KC) {
             const int64_t kc = min64(V::KC, k - pc);
-            pack_b<V>(b.at(pc, jc), kc, nc, bpack);
+            pack_b_block(pc, jc, kc, nc, bpack);
             const T beta_block = pc == 0 ? beta : T(1);
             for (int64_t ic = 0; ic < m; ic += V::MC) {
                 const int64_t mc = min64(V::MC, m - ic);
@@ -301,6 +305,15 @@ void gemm_block(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t
             }
         }
     }
+}
+
+template <class V>
+void gemm_block(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
+                typename V::T alpha, typename V::T beta, typename V::T* work) {
+    const auto pack_stored = [b](int64_t pc, int64_t jc, int64_t kc, int64_t nc, typename V::T* out) {
+        pack_b<V>(b.at(pc, jc), kc, nc, out);
+    };
+    gemm_block<V>(a, pack_stored, c, ldc, m, n, k, alpha, beta, work);
 }
 
 // ---- matrix-vector shapes (m == 1 or n == 1) -----------------------------------------
