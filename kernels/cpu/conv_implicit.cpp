@@ -1,6 +1,6 @@
 // conv2d and masked_conv2d "implicit" (float32, AVX-512): the im2col GEMM without the col
 // matrix. The GEMM's B-packing step lowers the input straight into its panels
-// (conv_implicit.h, conv_implicit_avx512.cpp), so per image
+// (conv_implicit.h, conv_implicit_avx512.cpp), so per image (or block of images)
 //   forward          y_n  [C_out, P]  = W  [C_out, C_in*T] · B(x_n)    taps (kh, kw)
 //   backward_input   gx_n [C_in, H*W] = Wt [C_in, C_out*T] · B(gy_n)   the reflected taps
 // where T is the number of taps (kh*kw, or the masked conv's kept taps) and Wt[ci][co*T + t] =
@@ -8,14 +8,15 @@
 // gx[ci, ih, iw] = sum over co, t of w[co, ci, t] * gy[co, ih - off_h(t), iw - off_w(t)], which
 // writes gx once instead of accumulating a [C_in*T, H*W] col into it.
 //
-// What it saves against "im2col", measured at 1 thread on the shapes it serves (docs/kernels.md):
-// the col write and its re-read by the packing (forward), the col2im pass and the zeroing of gx
-// (backward_input). It serves stride-1 convolutions whose output rows are as wide as the input
-// rows (the classifier's 3x3 "same" convs, PixelCNN's 7x7), one group, and at least as many
-// images as threads (each image's GEMM runs on one thread), and backward_input only where
-// C_in fills the micro-kernel's rows (rows_fill_tiles); other shapes, and batches smaller
-// than the thread count, go to "im2col" unchanged. backward_weight stays "im2col": its B is
-// col^T, whose panels are rows of taps, not rows of positions.
+// What it saves against "im2col" (docs/kernels.md has the numbers): the col write and its
+// re-read by the packing (forward), the col2im pass and the zeroing of gx (backward_input).
+// forward serves every one-group conv but the 1x1 unpadded stride-1 one (which im2col does not
+// lower either); stride 1 with output rows as wide as input rows lowers by masked loads, any
+// other by masked gathers, several small images per GEMM as im2col does. backward_input serves
+// the stride-1 same-width convs where C_in fills the micro-kernel's rows (rows_fill_tiles).
+// Both need at least as many images as threads (each image block's GEMM runs on one thread);
+// other shapes, and smaller batches, go to "im2col" unchanged. backward_weight stays "im2col":
+// its B is col^T, whose panels are rows of taps, not rows of positions.
 //
 // Threads: one contiguous block of images per OpenMP thread, as in "im2col"; every image's
 // output depends on that image only, so the result does not depend on the thread count.
@@ -42,58 +43,98 @@ void masked_conv2d_backward_input_im2col(const MaskedConv2dShape&, const void*, 
 
 namespace {
 
-// A tap list with its tables: source planes of src_rows x w, outputs of out_rows x w, tap i
-// reading source (oh + off[i].first, ow + off[i].second) for output (oh, ow).
+// Where the taps of one lowering read: for output (oh, ow) of an out_h x out_w image, tap t
+// reads source (oh*stride_h + dh(t), ow*stride_w + dw(t)) of a src_h x src_w plane; `images`
+// images side by side, image i's source image_size elements after image 0's.
+struct Geometry {
+    int64_t src_h, src_w, out_h, out_w, stride_h, stride_w, images, image_size;
+};
+
+// The tables of ImplicitLowering for a tap list (dh, dw) over `planes` source planes.
 class TapTables {
 public:
-    TapTables(int64_t planes, int64_t src_rows, int64_t w, int64_t out_rows,
-              const std::vector<std::pair<int64_t, int64_t>>& off)
-        : planes_(planes), src_rows_(src_rows), w_(w), n_(out_rows * w), words_((n_ + 15) / 16) {
-        shift_.resize(off.size());
-        valid_.assign(off.size() * size_t(words_), 0);
-        for (size_t i = 0; i < off.size(); ++i) {
-            const ShiftedTap t = shifted_tap(src_rows, w, out_rows, off[i].first, off[i].second);
-            shift_[i] = t.shift;
-            if (t.empty) continue;
-            uint16_t* bits = valid_.data() + i * size_t(words_);
-            for (int64_t oh = t.oh_lo; oh < t.oh_hi; ++oh)
-                for (int64_t q = oh * w + t.ow_lo; q < oh * w + t.ow_hi; ++q) bits[q / 16] |= uint16_t(1u << (q % 16));
+    TapTables(int64_t planes, const Geometry& g, const std::vector<std::pair<int64_t, int64_t>>& taps)
+        : planes_(planes), plane_size_(g.src_h * g.src_w), positions_(g.out_h * g.out_w) {
+        const int64_t n = g.images * positions_;
+        words_ = (n + 15) / 16;
+        tap_offset_.resize(taps.size());
+        valid_.assign(taps.size() * size_t(words_), 0);
+        for (size_t t = 0; t < taps.size(); ++t) {
+            const auto [dh, dw] = taps[t];
+            tap_offset_[t] = dh * g.src_w + dw;
+            uint16_t* bits = valid_.data() + t * size_t(words_);
+            for (int64_t j = 0; j < n; ++j) {
+                const int64_t q = j % positions_, ih = q / g.out_w * g.stride_h + dh, iw = q % g.out_w * g.stride_w + dw;
+                if (ih >= 0 && ih < g.src_h && iw >= 0 && iw < g.src_w) bits[j / 16] |= uint16_t(1u << (j % 16));
+            }
+        }
+        // Column j reads source offset j (one masked load per vector) when one image's output
+        // rows are as wide as its input rows at stride 1; otherwise offsets for a gather.
+        if (g.images == 1 && g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.src_w) return;
+        column_.assign(size_t(words_ * 16), 0);
+        for (int64_t j = 0; j < n; ++j) {
+            const int64_t i = j / positions_, q = j % positions_;
+            column_[size_t(j)] =
+                int32_t(i * g.image_size + q / g.out_w * g.stride_h * g.src_w + q % g.out_w * g.stride_w);
         }
     }
-    ShiftedLowering lowering() const {
-        ShiftedLowering b;
-        b.taps = int64_t(shift_.size());
+    // The lowering of the first `images` images of the block (the last block may be shorter).
+    ImplicitLowering lowering(int64_t images) const {
+        ImplicitLowering b;
+        b.taps = int64_t(tap_offset_.size());
         b.k = planes_ * b.taps;
-        b.n = n_;
-        b.plane_size = src_rows_ * w_;
-        b.shift = shift_.data();
+        b.n = images * positions_;
+        b.plane_size = plane_size_;
+        b.tap_offset = tap_offset_.data();
         b.valid = valid_.data();
         b.words = words_;
+        b.column = column_.empty() ? nullptr : column_.data();
         return b;
     }
 
 private:
-    int64_t planes_, src_rows_, w_, n_, words_;
-    std::vector<int64_t> shift_;
+    int64_t planes_, plane_size_, positions_, words_ = 0;
+    std::vector<int64_t> tap_offset_;
     std::vector<uint16_t> valid_;
+    std::vector<int32_t> column_;
 };
 
 int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
-// out_n [m, P] = a [m, K] · B(src_n) for every image, one block of images per thread.
-void run_images(int64_t images, const float* a, int64_t m, const TapTables& taps, const float* src,
+// out_n [m, P] = a [m, K] · B(src_n) for every image, `chunk` images per GEMM (the tables are
+// built for chunk images), one block of images per thread. A GEMM over several images writes a
+// [m, chunk*P] staging block, copied out image by image.
+void run_images(int64_t images, int64_t chunk, const float* a, int64_t m, const TapTables& taps, const float* src,
                 int64_t src_image, float* out) {
-    const ShiftedLowering b = taps.lowering();
+    const int64_t p = taps.lowering(1).n, k = taps.lowering(1).k;
     for_each_image_block(images, [&](int, int, int64_t first, int64_t end) {
-        for (int64_t i = first; i < end; ++i) implicit_gemm_avx512_f32(a, b.k, m, b, src + i * src_image, out + i * m * b.n);
+        float* staging = chunk > 1 ? thread_scratch<float, 3>(m * chunk * p) : nullptr;
+        for (int64_t n0 = first; n0 < end; n0 += chunk) {
+            const int64_t b = std::min(chunk, end - n0);
+            const ImplicitLowering lowering = taps.lowering(b);
+            if (b == 1) {
+                implicit_gemm_avx512_f32(a, k, m, lowering, src + n0 * src_image, out + n0 * m * p);
+                continue;
+            }
+            implicit_gemm_avx512_f32(a, k, m, lowering, src + n0 * src_image, staging);
+            for (int64_t i = 0; i < b; ++i)
+                for (int64_t row = 0; row < m; ++row) {
+                    const float* from = staging + row * b * p + i * p;
+                    std::copy(from, from + p, out + ((n0 + i) * m + row) * p);
+                }
+        }
     });
 }
 
-// The shapes "implicit" serves; everything else goes to "im2col".
+// The shapes "implicit" serves; everything else goes to "im2col". A 1x1 conv with stride 1
+// and no padding is left to im2col, which needs no lowering there (its GEMM reads x as B):
+// the masked lowering costs more than that plain packing (8.0 vs 7.5 ms forward, 11.1 vs
+// 9.7 ms backward_input on PixelCNN's 64->256 output conv at 1 thread).
 bool implicit_fits(const Conv2dShape& s) {
-    return s.groups == 1 && s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w && s.n >= max_threads() &&
-           s.c_in > 0 && s.c_out > 0 && s.oh > 0 && s.ow > 0;
+    const bool direct = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+    return s.groups == 1 && !direct && s.n >= max_threads() && s.c_in > 0 && s.c_out > 0 && s.oh > 0 && s.ow > 0;
 }
+bool same_width(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w; }
 bool implicit_fits(const MaskedConv2dShape& s) {
     return s.n >= max_threads() && s.c_in > 0 && s.c_out > 0 && s.h > 0 && s.w > 0;
 }
@@ -104,6 +145,16 @@ bool implicit_fits(const MaskedConv2dShape& s) {
 bool rows_fill_tiles(int64_t rows) {
     const int64_t tile = implicit_gemm_row_tile_avx512_f32();
     return rows * 10 >= (rows + tile - 1) / tile * tile * 9;
+}
+
+// Images per GEMM for a gathered lowering: small outputs (7x7 gives P = 49, a poor GEMM N)
+// are lowered side by side up to 512 columns, as im2col does, within the images a thread has.
+// Column offsets are int32: the chunk's source must stay below 2^31 elements.
+int64_t images_per_gemm(const Conv2dShape& s) {
+    const int64_t image = s.c_in * s.h * s.w, p = s.oh * s.ow;
+    int64_t chunk = std::min<int64_t>((512 + p - 1) / p, std::max<int64_t>(1, s.n / max_threads()));
+    chunk = std::min<int64_t>(chunk, std::max<int64_t>(1, (int64_t(1) << 30) / std::max<int64_t>(1, image)));
+    return std::max<int64_t>(1, chunk);
 }
 
 // Wt [C_in, C_out*T] from w [C_out, C_in, taps_stored] (the first T taps of each (co, ci)).
@@ -120,25 +171,28 @@ std::vector<float> transpose_taps(const float* w, int64_t c_out, int64_t c_in, i
 
 void conv2d_forward_implicit_f32(const Conv2dShape& s, const void* x, const void* w, void* y) {
     check_conv2d_shape("conv2d_forward", s);
-    if (!implicit_fits(s)) return conv2d_forward_im2col<float>(s, x, w, y);
+    if (!implicit_fits(s) || (!same_width(s) && int64_t(s.c_in) * s.h * s.w >= (int64_t(1) << 30)))
+        return conv2d_forward_im2col<float>(s, x, w, y);
     std::vector<std::pair<int64_t, int64_t>> off;
     for (int64_t kh = 0; kh < s.kh; ++kh)
         for (int64_t kw = 0; kw < s.kw; ++kw) off.emplace_back(kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w);
-    const TapTables taps(s.c_in, s.h, s.w, s.oh, off);
-    run_images(s.n, static_cast<const float*>(w), s.c_out, taps, static_cast<const float*>(x), s.c_in * s.h * s.w,
+    const int64_t chunk = same_width(s) ? 1 : images_per_gemm(s), image = s.c_in * s.h * s.w;
+    const TapTables taps(s.c_in, {s.h, s.w, s.oh, s.ow, s.stride_h, s.stride_w, chunk, image}, off);
+    run_images(s.n, chunk, static_cast<const float*>(w), s.c_out, taps, static_cast<const float*>(x), image,
                static_cast<float*>(y));
 }
 
 void conv2d_backward_input_implicit_f32(const Conv2dShape& s, const void* gy, const void* w, void* gx) {
     check_conv2d_shape("conv2d_backward_input", s);
-    if (!implicit_fits(s) || !rows_fill_tiles(s.c_in)) return conv2d_backward_input_im2col<float>(s, gy, w, gx);
+    if (!implicit_fits(s) || !same_width(s) || !rows_fill_tiles(s.c_in))
+        return conv2d_backward_input_im2col<float>(s, gy, w, gx);
     std::vector<std::pair<int64_t, int64_t>> off;  // the reflected taps
     for (int64_t kh = 0; kh < s.kh; ++kh)
         for (int64_t kw = 0; kw < s.kw; ++kw) off.emplace_back(s.pad_h - kh * s.dil_h, s.pad_w - kw * s.dil_w);
-    const TapTables taps(s.c_out, s.oh, s.w, s.h, off);
+    const TapTables taps(s.c_out, {s.oh, s.ow, s.h, s.w, 1, 1, 1, s.c_out * s.oh * s.ow}, off);
     const int64_t kk = s.kh * s.kw;
     const std::vector<float> wt = transpose_taps(static_cast<const float*>(w), s.c_out, s.c_in, kk, kk);
-    run_images(s.n, wt.data(), s.c_in, taps, static_cast<const float*>(gy), s.c_out * s.oh * s.ow,
+    run_images(s.n, 1, wt.data(), s.c_in, taps, static_cast<const float*>(gy), s.c_out * s.oh * s.ow,
                static_cast<float*>(gx));
 }
 
@@ -152,13 +206,13 @@ void masked_conv2d_forward_implicit_f32(const MaskedConv2dShape& s, const void* 
         masked_conv_tap(s.k, t, kh, kw);
         off.emplace_back(kh - c, kw - c);
     }
-    const TapTables tables(s.c_in, s.h, s.w, s.h, off);
+    const TapTables tables(s.c_in, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_in * s.h * s.w}, off);
     // wp [C_out, C_in*T]: the kept taps of w, which are the first T of each (co, ci).
     const float* wf = static_cast<const float*>(w);
     std::vector<float> wp(size_t(s.c_out * s.c_in * taps));
     for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc)
         std::copy(wf + oc * kk, wf + oc * kk + taps, wp.begin() + oc * taps);
-    run_images(s.n, wp.data(), s.c_out, tables, static_cast<const float*>(x), s.c_in * s.h * s.w,
+    run_images(s.n, 1, wp.data(), s.c_out, tables, static_cast<const float*>(x), s.c_in * s.h * s.w,
                static_cast<float*>(y));
 }
 
@@ -172,9 +226,9 @@ void masked_conv2d_backward_input_implicit_f32(const MaskedConv2dShape& s, const
         masked_conv_tap(s.k, t, kh, kw);
         off.emplace_back(c - kh, c - kw);
     }
-    const TapTables tables(s.c_out, s.h, s.w, s.h, off);
+    const TapTables tables(s.c_out, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_out * s.h * s.w}, off);
     const std::vector<float> wt = transpose_taps(static_cast<const float*>(w), s.c_out, s.c_in, taps, s.k * s.k);
-    run_images(s.n, wt.data(), s.c_in, tables, static_cast<const float*>(gy), s.c_out * s.h * s.w,
+    run_images(s.n, 1, wt.data(), s.c_in, tables, static_cast<const float*>(gy), s.c_out * s.h * s.w,
                static_cast<float*>(gx));
 }
 

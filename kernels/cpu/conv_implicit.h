@@ -3,34 +3,39 @@
 // (conv_implicit_avx512.cpp: intrinsics and gemm_blocked.h only, nothing that could leave
 // an AVX-512 copy of a shared inline function behind).
 //
-// A stride-1 convolution whose output rows are as wide as its input rows is, per image,
-//   out [M, N] = A [M, K] · B [K, N],   B[r][q] = src[r / T][q + shift[r % T]] where tap r % T
-// is valid at q, else 0 (conv_blocks.h's ShiftedTap: one constant shift per tap). B is the
-// im2col matrix; here it never exists: the GEMM's B-packing step reads it straight from src
-// into its panels, one masked vector load per 16 values, the mask taken from a per-tap bit
-// table. That removes the col write, its re-read by the packing, and (for backward_input,
-// computed as a forward convolution of gy with the reflected taps) the col2im pass.
+// A convolution is, per block of images,
+//   out [M, N] = A [M, K] · B [K, N],   B[r][j] = src[(r / T) * plane_size + tap_offset[r % T] + column[j]]
+// where tap r % T is valid at column j (inside the input, not in the padding), else 0. T is
+// the number of taps, a column j is one output position of one image, column[j] its offset in
+// the source. B is the im2col matrix; here it never exists: the GEMM's B-packing step reads it
+// straight from src into its panels, 16 values per vector, the mask of valid lanes taken from a
+// per-tap bit table. When consecutive columns read consecutive elements (stride 1, output rows
+// as wide as input rows: conv_blocks.h's ShiftedTap) a vector is one masked load; otherwise a
+// masked gather through the column offsets. That removes the col write and its re-read by the
+// packing, and (for backward_input, computed as a forward convolution of gy with the
+// reflected taps) the col2im pass.
 #pragma once
 
 #include <cstdint>
 
 namespace mg::kernels::cpu {
 
-struct ShiftedLowering {
+struct ImplicitLowering {
     int64_t k = 0;           // rows of B: source planes x taps
     int64_t taps = 0;        // T; row r reads plane r / T through tap r % T
-    int64_t n = 0;           // columns of B: output positions
-    int64_t plane_size = 0;  // elements per source plane
-    const int64_t* shift = nullptr;   // [T]: B[r][q] reads plane element q + shift[r % T]
-    const uint16_t* valid = nullptr;  // [T][words]: bit q % 16 of word q / 16 is set where tap reads inside
-    int64_t words = 0;                // ceil(n / 16)
+    int64_t n = 0;           // columns of B
+    int64_t plane_size = 0;  // elements between consecutive source planes
+    const int64_t* tap_offset = nullptr;  // [T]
+    const uint16_t* valid = nullptr;      // [T][words]: bit j % 16 of word j / 16 set where tap reads inside
+    int64_t words = 0;                    // ceil(n / 16)
+    const int32_t* column = nullptr;      // [words * 16] source offset of each column; null: column j reads j
 };
 
 // Rows of the GEMM's micro-kernel tile (M is computed in whole tiles of this many rows).
 int implicit_gemm_row_tile_avx512_f32();
 // out [M, b.n] (row stride b.n) = a [M, b.k] (row stride lda) · B(src) on the calling thread,
 // with the GEMM's own per-thread packing buffers.
-void implicit_gemm_avx512_f32(const float* a, int64_t lda, int64_t m, const ShiftedLowering& b, const float* src,
+void implicit_gemm_avx512_f32(const float* a, int64_t lda, int64_t m, const ImplicitLowering& b, const float* src,
                               float* out);
 
 }  // namespace mg::kernels::cpu
