@@ -276,13 +276,12 @@ TEST_CASE("conv2d im2col and implicit: reproducible bits per thread count, corre
                                                                                        gx_ref.data());
         mk::conv2d_backward_weight_table().get("reference", Device::CPU, DType::Float32)(s, x.data(), gy.data(),
                                                                                         gw_ref.data());
-        // "implicit" (where built) has forward and backward_input; its weight gradient is im2col's.
-        for (const char* variant : {"im2col", "implicit"}) {
+        for (const char* variant : {"im2col", "implicit"}) {  // "implicit" where built (AVX-512)
             if (!mk::conv2d_forward_table().has(variant, Device::CPU, DType::Float32)) continue;
             CAPTURE(variant);
             auto fwd = mk::conv2d_forward_table().get(variant, Device::CPU, DType::Float32);
             auto bin = mk::conv2d_backward_input_table().get(variant, Device::CPU, DType::Float32);
-            auto bw = mk::conv2d_backward_weight_table().get("im2col", Device::CPU, DType::Float32);
+            auto bw = mk::conv2d_backward_weight_table().get(variant, Device::CPU, DType::Float32);
             for (int threads : {1, 2, 3}) {
                 CAPTURE(threads);
                 omp_set_num_threads(threads);

@@ -513,7 +513,7 @@ TEST_CASE("masked_conv2d: both kernel variants equal conv2d with the masked weig
                 w_nan = where(eq(mask, zeros_like(mask)), full_like(w, std::nan("")), w);
             }
             K::MaskedConv2dShape s{c.n, c.c_in, c.h, c.w, c.c_out, c.k, c.type};
-            // Every variant a face has ("implicit" serves float32 forward and backward_input only).
+            // Every variant each face has ("implicit" is float32 only, where AVX-512 is).
             for (const char* variant : {"reference", "im2col", "implicit"}) {
                 CAPTURE(variant);
                 Tensor y = empty(want.y.shape(), {dtype}), gx = empty(x.shape(), {dtype}), gw = empty(w.shape(), {dtype});

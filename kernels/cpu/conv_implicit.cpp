@@ -9,14 +9,16 @@
 // writes gx once instead of accumulating a [C_in*T, H*W] col into it.
 //
 // What it saves against "im2col" (docs/kernels.md has the numbers): the col write and its
-// re-read by the packing (forward), the col2im pass and the zeroing of gx (backward_input).
+// re-read by the packing (forward, backward_weight), the col2im pass and the zeroing of gx
+// (backward_input).
 // forward serves every one-group conv but the 1x1 unpadded stride-1 one (which im2col does not
 // lower either); stride 1 with output rows as wide as input rows lowers by masked loads, any
 // other by masked gathers, several small images per GEMM as im2col does. backward_input serves
 // the stride-1 same-width convs where C_in fills the micro-kernel's rows (rows_fill_tiles).
-// Both need at least as many images as threads (each image block's GEMM runs on one thread);
-// other shapes, and smaller batches, go to "im2col" unchanged. backward_weight stays "im2col":
-// its B is col^T, whose panels are rows of taps, not rows of positions.
+// backward_weight (gw = sum over images of gy_n · B(x_n)^T) serves the stride-1 same-width
+// convs, its B^T panels transposed in registers straight from x. All three need at least as
+// many images as threads (each image block's GEMM runs on one thread); other shapes, and
+// smaller batches, go to "im2col" unchanged.
 //
 // Threads: one contiguous block of images per OpenMP thread, as in "im2col"; every image's
 // output depends on that image only, so the result does not depend on the thread count.
@@ -37,9 +39,12 @@ void check_conv2d_shape(std::string_view op, const Conv2dShape& s);             
 void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s);  // kernels/cpu/conv_masked.cpp
 template <class T> void conv2d_forward_im2col(const Conv2dShape&, const void*, const void*, void*);
 template <class T> void conv2d_backward_input_im2col(const Conv2dShape&, const void*, const void*, void*);
+template <class T> void conv2d_backward_weight_im2col(const Conv2dShape&, const void*, const void*, void*);
 template <class T> void masked_conv2d_forward_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
 template <class T>
 void masked_conv2d_backward_input_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
+template <class T>
+void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
 
 namespace {
 
@@ -126,6 +131,29 @@ void run_images(int64_t images, int64_t chunk, const float* a, int64_t m, const 
     });
 }
 
+// gw [m, K] = sum over images of gy_n [m, P] · B(src_n)^T. Each thread accumulates its block
+// of images into its own partial (thread 0 into gw), and the partials are added in thread
+// order, as "im2col" does: bitwise reproducible for a given thread count.
+void run_weight(int64_t images, const float* gy, int64_t m, const TapTables& taps, const float* src,
+                int64_t src_image, float* gw) {
+    const ImplicitLowering b = taps.lowering(1);
+    const int64_t size = m * b.k;
+    const int threads = max_threads();
+    std::vector<float> partials(images >= threads ? size_t((threads - 1) * size) : 0);
+    const int blocks = for_each_image_block(images, [&](int t, int, int64_t first, int64_t end) {
+        float* acc = t == 0 ? gw : partials.data() + (t - 1) * size;
+        for (int64_t i = first; i < end; ++i)
+            implicit_gemm_weight_avx512_f32(gy + i * m * b.n, m, b, src + i * src_image, acc, i == first ? 0.0f : 1.0f);
+    });
+    if (blocks == 1) return;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < size; ++i) {
+        float sum = gw[i];
+        for (int t = 1; t < blocks; ++t) sum += partials[size_t((t - 1) * size + i)];
+        gw[i] = sum;
+    }
+}
+
 // The shapes "implicit" serves; everything else goes to "im2col". A 1x1 conv with stride 1
 // and no padding is left to im2col, which needs no lowering there (its GEMM reads x as B):
 // the masked lowering costs more than that plain packing (8.0 vs 7.5 ms forward, 11.1 vs
@@ -196,6 +224,18 @@ void conv2d_backward_input_implicit_f32(const Conv2dShape& s, const void* gy, co
                static_cast<float*>(gx));
 }
 
+void conv2d_backward_weight_implicit_f32(const Conv2dShape& s, const void* x, const void* gy, void* gw) {
+    check_conv2d_shape("conv2d_backward_weight", s);
+    if (!implicit_fits(s) || !same_width(s)) return conv2d_backward_weight_im2col<float>(s, x, gy, gw);
+    std::vector<std::pair<int64_t, int64_t>> off;
+    for (int64_t kh = 0; kh < s.kh; ++kh)
+        for (int64_t kw = 0; kw < s.kw; ++kw) off.emplace_back(kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w);
+    const int64_t image = s.c_in * s.h * s.w;
+    const TapTables taps(s.c_in, {s.h, s.w, s.oh, s.ow, 1, 1, 1, image}, off);
+    run_weight(s.n, static_cast<const float*>(gy), s.c_out, taps, static_cast<const float*>(x), image,
+               static_cast<float*>(gw));
+}
+
 void masked_conv2d_forward_implicit_f32(const MaskedConv2dShape& s, const void* x, const void* w, void* y) {
     check_masked_conv2d_shape("masked_conv2d_forward", s);
     if (!implicit_fits(s)) return masked_conv2d_forward_im2col<float>(s, x, w, y);
@@ -232,6 +272,27 @@ void masked_conv2d_backward_input_implicit_f32(const MaskedConv2dShape& s, const
                static_cast<float*>(gx));
 }
 
+void masked_conv2d_backward_weight_implicit_f32(const MaskedConv2dShape& s, const void* x, const void* gy, void* gw) {
+    check_masked_conv2d_shape("masked_conv2d_backward_weight", s);
+    if (!implicit_fits(s)) return masked_conv2d_backward_weight_im2col<float>(s, x, gy, gw);
+    const int64_t c = s.k / 2, taps = masked_conv_taps(s.k, s.type), kk = s.k * s.k;
+    std::vector<std::pair<int64_t, int64_t>> off;
+    for (int64_t t = 0; t < taps; ++t) {
+        int64_t kh, kw;
+        masked_conv_tap(s.k, t, kh, kw);
+        off.emplace_back(kh - c, kw - c);
+    }
+    const TapTables tables(s.c_in, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_in * s.h * s.w}, off);
+    // gwp [C_out, C_in*T], then gw [C_out, C_in, k*k] with 0 at the hidden taps.
+    std::vector<float> gwp(size_t(s.c_out * s.c_in * taps));
+    run_weight(s.n, static_cast<const float*>(gy), s.c_out, tables, static_cast<const float*>(x), s.c_in * s.h * s.w,
+               gwp.data());
+    float* out = static_cast<float*>(gw);
+    std::fill(out, out + s.c_out * s.c_in * kk, 0.0f);
+    for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc)
+        std::copy(gwp.begin() + oc * taps, gwp.begin() + (oc + 1) * taps, out + oc * kk);
+}
+
 }  // namespace mg::kernels::cpu
 
 namespace mg::kernels {
@@ -246,10 +307,15 @@ void register_cpu_conv_implicit() {
         "stride-1 same-width convs: gy convolved with the reflected taps, B panels packed straight from gy; else im2col";
     conv2d_forward_table().add("implicit", kCpu, kF32, &conv2d_forward_implicit_f32, 20, forward);
     conv2d_backward_input_table().add("implicit", kCpu, kF32, &conv2d_backward_input_implicit_f32, 20, backward);
+    conv2d_backward_weight_table().add("implicit", kCpu, kF32, &conv2d_backward_weight_implicit_f32, 20,
+                                       "stride-1 same-width convs: gy x B(x)^T, B^T's panels transposed straight "
+                                       "from x; per-thread partials in thread order; else im2col");
     masked_conv2d_forward_table().add("implicit", kCpu, kF32, &masked_conv2d_forward_implicit_f32, 20,
                                       "the kept taps' B panels packed straight from x (no col)");
     masked_conv2d_backward_input_table().add("implicit", kCpu, kF32, &masked_conv2d_backward_input_implicit_f32, 20,
                                              "gy convolved with the reflected kept taps, B panels packed from gy");
+    masked_conv2d_backward_weight_table().add("implicit", kCpu, kF32, &masked_conv2d_backward_weight_implicit_f32, 20,
+                                              "gy x B(x)^T on the kept taps, B^T's panels transposed straight from x");
 }
 
 }  // namespace mg::kernels

@@ -61,6 +61,39 @@ void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64
     }
 }
 
+// B^T's panels for the weight gradient: rows [pc, pc+kc) of B^T are output positions, its
+// columns [jc, jc+nc) rows r of B (contiguous lowerings only). Each 16 x 16 tile (16 rows r,
+// 16 positions) is 16 masked loads, transposed in registers (V::transpose), 16 stores of one
+// position's 16 values each: the transposing pack of col^T, reading the source instead of col.
+void lower_panels_transposed(const ImplicitLowering& b, const float* src, int64_t pc, int64_t jc, int64_t kc,
+                             int64_t nc, float* out) {
+    const int64_t end = pc + kc;
+    for (int64_t j = 0; j < nc; j += V::NR, out += kc * V::NR) {
+        for (int v = 0; v < 2; ++v) {
+            const float* plane[V::L];
+            const uint16_t* bits[V::L];
+            int rows = 0;
+            for (int i = 0; i < V::L; ++i) {
+                const int64_t r = jc + j + v * V::L + i;
+                if (r >= jc + nc) break;
+                plane[i] = src + (r / b.taps) * b.plane_size + b.tap_offset[r % b.taps];
+                bits[i] = b.valid + (r % b.taps) * b.words;
+                rows = i + 1;
+            }
+            for (int64_t q = pc; q < end; q += V::L) {
+                const int steps = int(end - q >= V::L ? V::L : end - q);
+                const __mmask16 edge = V::tail(steps);
+                __m512 tile[V::L];
+                for (int i = 0; i < V::L; ++i)
+                    tile[i] = i < rows ? _mm512_maskz_loadu_ps(__mmask16(bits[i][q / V::L] & edge), plane[i] + q)
+                                       : _mm512_setzero_ps();
+                V::transpose(tile);
+                for (int c = 0; c < steps; ++c) V::store(out + (q - pc + c) * V::NR + v * V::L, tile[c]);
+            }
+        }
+    }
+}
+
 }  // namespace
 
 int implicit_gemm_row_tile_avx512_f32() { return V::MR; }
@@ -72,6 +105,16 @@ void implicit_gemm_avx512_f32(const float* a, int64_t lda, int64_t m, const Impl
         lower_panels(b, src, pc, jc, kc, nc, panels);
     };
     gemm_blocked::gemm_block<V>(gemm_blocked::OpView<V>{a, lda, false}, lower, out, b.n, m, b.n, b.k, 1.0f, 0.0f,
+                                work);
+}
+
+void implicit_gemm_weight_avx512_f32(const float* gy, int64_t m, const ImplicitLowering& b, const float* src,
+                                     float* gw, float beta) {
+    float* work = gemm_blocked::thread_scratch<V>(gemm_blocked::work_elements<V>(m, b.k, b.n));
+    const auto lower = [&b, src](int64_t pc, int64_t jc, int64_t kc, int64_t nc, float* panels) {
+        lower_panels_transposed(b, src, pc, jc, kc, nc, panels);
+    };
+    gemm_blocked::gemm_block<V>(gemm_blocked::OpView<V>{gy, b.n, false}, lower, gw, b.k, m, b.k, b.n, 1.0f, beta,
                                 work);
 }
 

@@ -249,9 +249,10 @@ void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape& s, const void
         }
 }
 
-// conv_implicit.cpp hands the shapes it does not serve to these two.
+// conv_implicit.cpp hands the shapes it does not serve to these.
 template void masked_conv2d_forward_im2col<float>(const MaskedConv2dShape&, const void*, const void*, void*);
 template void masked_conv2d_backward_input_im2col<float>(const MaskedConv2dShape&, const void*, const void*, void*);
+template void masked_conv2d_backward_weight_im2col<float>(const MaskedConv2dShape&, const void*, const void*, void*);
 
 }  // namespace mg::kernels::cpu
 
