@@ -13,6 +13,7 @@
 #include "kernels/batch_norm.h"
 #include "kernels/pool.h"
 #include "kernels/conv.h"
+#include "kernels/masked_conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/reduce.h"
@@ -146,11 +147,12 @@ private:
 // ---- conv2d: the three faces of one bilinear map (kernels/conv.h) -----------------------------
 enum class ConvFace { Forward, BackwardInput, BackwardWeight };
 
-const char* face_op(ConvFace f) {
+// The registry op of a face: conv2d's, or (masked) PixelCNN's masked_conv2d's.
+const char* face_op(ConvFace f, bool masked = false) {
     switch (f) {
-        case ConvFace::Forward: return "conv2d_forward";
-        case ConvFace::BackwardInput: return "conv2d_backward_input";
-        case ConvFace::BackwardWeight: return "conv2d_backward_weight";
+        case ConvFace::Forward: return masked ? "masked_conv2d_forward" : "conv2d_forward";
+        case ConvFace::BackwardInput: return masked ? "masked_conv2d_backward_input" : "conv2d_backward_input";
+        case ConvFace::BackwardWeight: return masked ? "masked_conv2d_backward_weight" : "conv2d_backward_weight";
     }
     return "";
 }
@@ -167,9 +169,12 @@ Conv2dShape conv_shape(int64_t n, int64_t c_in, int64_t h, int64_t c_out, int64_
 
 class ConvCase : public KernelCase {
 public:
-    // label: the workload's shape text; face: which kernel; budget: reference flops in a check.
-    ConvCase(std::string group, std::string label, ConvFace face, const Conv2dShape& s, double budget)
-        : face_(face), s_(s),
+    // label: the workload's shape text; face: which kernel; budget: reference flops in a check;
+    // mask_type 'A' or 'B': masked_conv2d's kernels (s square, stride 1, padding k/2), whose
+    // flops count the kept taps only.
+    ConvCase(std::string group, std::string label, ConvFace face, const Conv2dShape& s, double budget,
+             char mask_type = 0)
+        : face_(face), mask_(mask_type), s_(s),
           x_(s.n * s.c_in * s.h * s.w),
           w_(s.c_out * (s.c_in / s.groups) * s.kh * s.kw),
           gy_(s.n * s.c_out * s.oh * s.ow),
@@ -177,8 +182,9 @@ public:
         MG_CHECK(s.groups == 1, "bench: conv cases assume groups == 1, got {}", s.groups);
         name = std::move(group);
         shape = std::move(label);
-        op = face_op(face);
-        flop = 2.0 * s.n * s.c_out * s.oh * s.ow * (s.c_in / s.groups) * s.kh * s.kw;
+        op = face_op(face, mask_ != 0);
+        const double taps = mask_ ? double(kernels::masked_conv_taps(s.kh, mask_)) : double(s.kh * s.kw);
+        flop = 2.0 * s.n * s.c_out * s.oh * s.ow * (s.c_in / s.groups) * taps;
         x_.fill_uniform(3, -1, 1);
         w_.fill_uniform(4, -0.1f, 0.1f);
         gy_.fill_uniform(5, -1, 1);
@@ -223,6 +229,21 @@ protected:
 
 private:
     void run_on(std::string_view v, const Conv2dShape& s, const float* x, const float* gy, float* out) {
+        if (mask_) {
+            const kernels::MaskedConv2dShape m{s.n, s.c_in, s.h, s.w, s.c_out, s.kh, mask_};
+            switch (face_) {
+                case ConvFace::Forward:
+                    kernels::masked_conv2d_forward_table().get(v, kCpu, kF32)(m, x, w_.data(), out);
+                    break;
+                case ConvFace::BackwardInput:
+                    kernels::masked_conv2d_backward_input_table().get(v, kCpu, kF32)(m, gy, w_.data(), out);
+                    break;
+                case ConvFace::BackwardWeight:
+                    kernels::masked_conv2d_backward_weight_table().get(v, kCpu, kF32)(m, x, gy, out);
+                    break;
+            }
+            return;
+        }
         switch (face_) {
             case ConvFace::Forward: kernels::conv2d_forward_table().get(v, kCpu, kF32)(s, x, w_.data(), out); break;
             case ConvFace::BackwardInput:
@@ -235,6 +256,7 @@ private:
     }
 
     ConvFace face_;
+    char mask_;
     Conv2dShape s_;
     Floats x_, w_, gy_, out_;
     int64_t units_, checked_;
@@ -606,13 +628,14 @@ CaseSpec spec(std::string name, std::string shape, std::string op, Args... args)
 
 // The three conv2d faces at one shape; label_base like "64x64x14x14->128 k4s2p1".
 void add_conv_faces(std::vector<CaseSpec>& out, const std::string& group, const std::string& label_base,
-                    const Conv2dShape& s, double budget) {
+                    const Conv2dShape& s, double budget, char mask_type = 0) {
     const std::pair<ConvFace, const char*> faces[] = {{ConvFace::Forward, "forward"},
                                                       {ConvFace::BackwardInput, "backward_input"},
                                                       {ConvFace::BackwardWeight, "backward_weight"}};
     for (auto [face, label] : faces) {
         std::string shape = label_base + " " + label;
-        out.push_back(spec<ConvCase>(group, shape, face_op(face), group, shape, face, s, budget));
+        out.push_back(spec<ConvCase>(group, shape, face_op(face, mask_type != 0), group, shape, face, s, budget,
+                                     mask_type));
     }
 }
 
@@ -667,6 +690,7 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
             gemm(m, n, k);
         add_conv_faces(out, "conv2d", "3x4x9x9->6 k4s2p1", conv_shape(3, 4, 9, 6, 4, 2, 1), 0);
         add_conv_faces(out, "masked_conv7x7", "2x3x8x8->5 k7p3", conv_shape(2, 3, 8, 5, 7, 1, 3), 0);
+        add_conv_faces(out, "masked_conv2d", "2x3x8x8->5 k7 B", conv_shape(2, 3, 8, 5, 7, 1, 3), 0, 'B');
         add_conv_faces(out, "conv2d", "2x5x6x6->3 k1s1p0", conv_shape(2, 5, 6, 3, 1, 1, 0), 0);
         add_vector_cases(out, {1, 31, 1000, 70001}, [](int64_t n, std::string_view) { return fmt::format("{}", n); });
         add_xent(out, {3, 5, 1}, "3x5");
@@ -692,6 +716,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
                                      conv_shape(64, 64, 14, 128, 4, 2, 1), budget));
     }
     add_conv_faces(out, "masked_conv7x7", "64x64x28x28->64 k7p3", conv_shape(64, 64, 28, 64, 7, 1, 3), budget);
+    // The same layer as PixelCNN runs it: the mask-aware kernels on the 25 kept taps of 49.
+    add_conv_faces(out, "masked_conv2d", "64x64x28x28->64 k7 B", conv_shape(64, 64, 28, 64, 7, 1, 3), budget, 'B');
     // 16Mi float32, with torch_ref.py's labels for add and sum
     add_vector_cases(out, {16 * 1024 * 1024}, [](int64_t, std::string_view op) {
         return std::string(op == "add" ? "16Mi f32, out=" : "16Mi f32");
