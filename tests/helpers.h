@@ -12,8 +12,18 @@
 #include <vector>
 
 #include "core/minigen.h"
+#include "kernels/registry.h"
 
 namespace mg::test {
+
+// The CPU variants of a kernel table for one dtype, in registration order ("reference" first).
+inline std::vector<std::string> cpu_variants(kernels::OpTableBase& table, DType dt) {
+    kernels::init();
+    std::vector<std::string> names;
+    for (const kernels::VariantInfo& v : table.variants())
+        if (v.device == Device::CPU && v.dtype == dt) names.push_back(v.name);
+    return names;
+}
 
 // Every element of a and b within atol + rtol*|b|; reports the first mismatch.
 inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6) {

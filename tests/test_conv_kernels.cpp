@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "helpers.h"
 #include "kernels/conv.h"
 #include "kernels/index.h"
 #include "kernels/pool.h"
@@ -23,6 +24,8 @@
 namespace mk = mg::kernels;
 using mg::Device;
 using mg::DType;
+
+using mg::test::cpu_variants;
 
 namespace {
 
@@ -73,13 +76,6 @@ constexpr double tolerance() {
     return std::is_same_v<T, float> ? 1e-4 : 1e-11;
 }
 
-template <class Table>
-std::vector<std::string> cpu_variants(Table& table, DType t) {
-    std::vector<std::string> names;
-    for (const mk::VariantInfo& v : table.variants())
-        if (v.device == Device::CPU && v.dtype == t) names.push_back(v.name);
-    return names;
-}
 
 // ---------------------------------------------------------------- conv2d
 
@@ -396,12 +392,7 @@ void for_each_window_cell(const mk::Pool2dShape& s, Visit visit) {
 }
 
 // Every max_pool2d_forward variant registered for (CPU, t): reference, direct, avx512 where the CPU has it.
-std::vector<std::string> max_pool_variants(DType t) {
-    std::vector<std::string> names;
-    for (const mk::VariantInfo& v : mk::max_pool2d_forward_table().variants())
-        if (v.device == Device::CPU && v.dtype == t) names.push_back(v.name);
-    return names;
-}
+std::vector<std::string> max_pool_variants(DType t) { return cpu_variants(mk::max_pool2d_forward_table(), t); }
 
 template <class T>
 void check_max_pool() {

@@ -28,15 +28,6 @@ namespace {
 
 constexpr auto kCpu = Device::CPU;
 
-// The CPU variants of a table for one dtype, "reference" first.
-std::vector<std::string> variants(K::OpTableBase& table, DType dt) {
-    K::init();
-    std::vector<std::string> out;
-    for (const auto& v : table.variants())
-        if (v.device == kCpu && v.dtype == dt) out.push_back(v.name);
-    return out;
-}
-
 // Deterministic uniform values in [lo, hi) (splitmix64).
 template <class T> std::vector<T> uniform(size_t n, uint64_t seed, double lo, double hi) {
     std::vector<T> v(n);
@@ -128,7 +119,7 @@ template <class F> int64_t max_ulps_f32(K::OpTable<K::UnaryFn>& table, const std
 
 TEST_CASE("fused kernels: vector exp is within 2 ulp of exp over the whole float32 range") {
     const std::vector<float> x = float_sweep();
-    for (const std::string& v : variants(K::exp_table(), DType::Float32)) {
+    for (const std::string& v : cpu_variants(K::exp_table(), DType::Float32)) {
         if (v == "reference" || v == "omp") continue;  // libm itself
         CAPTURE(v);
         float at = 0;
@@ -148,7 +139,7 @@ TEST_CASE("fused kernels: vector exp in float64 is within 2 ulp of libm") {
     }
     for (double d : {0.0, 709.78, 709.79, -708.4, -745.1, -745.2, 1e300, -1e300, 0.5, -0.5})
         x.push_back(d);
-    for (const std::string& v : variants(K::exp_table(), DType::Float64)) {
+    for (const std::string& v : cpu_variants(K::exp_table(), DType::Float64)) {
         if (v == "reference" || v == "omp") continue;
         CAPTURE(v);
         std::vector<double> y(x.size());
@@ -166,7 +157,7 @@ TEST_CASE("fused kernels: vector exp in float64 is within 2 ulp of libm") {
 
 TEST_CASE("fused kernels: vector tanh, sigmoid and softplus are within 4 ulp of libm in double") {
     const std::vector<float> x = float_sweep();
-    for (const std::string& v : variants(K::tanh_table(), DType::Float32)) {
+    for (const std::string& v : cpu_variants(K::tanh_table(), DType::Float32)) {
         if (v == "reference" || v == "omp") continue;
         CAPTURE(v);
         float at = 0;
@@ -174,7 +165,7 @@ TEST_CASE("fused kernels: vector tanh, sigmoid and softplus are within 4 ulp of 
         CAPTURE(at);
         CHECK(ulps <= 4);
     }
-    for (const std::string& v : variants(K::sigmoid_table(), DType::Float32)) {
+    for (const std::string& v : cpu_variants(K::sigmoid_table(), DType::Float32)) {
         if (v == "reference" || v == "omp") continue;
         CAPTURE(v);
         float at = 0;
@@ -182,7 +173,7 @@ TEST_CASE("fused kernels: vector tanh, sigmoid and softplus are within 4 ulp of 
         CAPTURE(at);
         CHECK(ulps <= 4);
     }
-    for (const std::string& v : variants(K::softplus_table(), DType::Float32)) {
+    for (const std::string& v : cpu_variants(K::softplus_table(), DType::Float32)) {
         if (v == "reference" || v == "omp") continue;
         CAPTURE(v);
         float at = 0;
@@ -211,7 +202,7 @@ TEST_CASE("fused kernels: every elementwise variant matches the reference on odd
                          {"leaky_relu", K::leaky_relu_table(), -4, 4, 0.2, 0.0}};  // exact
     for (const UnaryCase& u : unary)
         for (DType dt : {DType::Float32, DType::Float64})
-            for (const std::string& v : variants(u.table, dt))
+            for (const std::string& v : cpu_variants(u.table, dt))
                 for (int64_t n : sizes) {
                     CAPTURE(u.name);
                     CAPTURE(v);
@@ -229,7 +220,7 @@ TEST_CASE("fused kernels: every elementwise variant matches the reference on odd
                 }
     // leaky_relu's backward: x > 0 ? g : slope g, exact in every variant
     for (DType dt : {DType::Float32, DType::Float64})
-        for (const std::string& v : variants(K::leaky_relu_backward_table(), dt))
+        for (const std::string& v : cpu_variants(K::leaky_relu_backward_table(), dt))
             for (int64_t n : sizes) {
                 CAPTURE(v);
                 CAPTURE(n);
@@ -256,7 +247,7 @@ TEST_CASE("fused kernels: every sum variant matches the reference, and ignores t
                           {{600001}, {}},      {{37, 19}, {1}},      {{37, 19}, {0}},   {{5, 3, 7, 9}, {0, 2, 3}},
                           {{64, 64, 7, 7}, {0, 2, 3}}, {{3, 1000}, {1}}};
     for (DType dt : {DType::Float32, DType::Float64})
-        for (const std::string& v : variants(K::sum_table(), dt))
+        for (const std::string& v : cpu_variants(K::sum_table(), dt))
             for (const Case& c : cases) {
                 CAPTURE(v);
                 CAPTURE(dt);
@@ -295,7 +286,7 @@ TEST_CASE("reduction kernels: column reductions give the reference's bits, in ev
     };
     for (Table t : {Table{"sum", K::sum_table()}, Table{"max", K::max_table()}, Table{"min", K::min_table()}})
         for (DType dt : {DType::Float32, DType::Float64})
-            for (const std::string& v : variants(t.table, dt))
+            for (const std::string& v : cpu_variants(t.table, dt))
                 for (const Case& c : cases) {
                     CAPTURE(t.name);
                     CAPTURE(v);
@@ -360,7 +351,7 @@ TEST_CASE("fused kernels: every softmax / log_softmax variant matches the refere
                 K::softmax_forward_table().get("reference", kCpu, dt)(s, x.raw_data(), ref_y.raw_data(), log);
                 K::softmax_backward_table().get("reference", kCpu, dt)(s, ref_y.raw_data(), gy.raw_data(),
                                                                        ref_gx.raw_data(), log);
-                for (const std::string& v : variants(K::softmax_forward_table(), dt)) {
+                for (const std::string& v : cpu_variants(K::softmax_forward_table(), dt)) {
                     CAPTURE(v);
                     CAPTURE(dt);
                     CAPTURE(log);
@@ -389,7 +380,7 @@ TEST_CASE("fused kernels: every cross_entropy variant matches the reference") {
             Tensor ref_loss = empty(Shape{s.rows()}, o), ref_lse = empty(Shape{s.rows()}, o);
             K::cross_entropy_forward_table().get("reference", kCpu, dt)(s, x.raw_data(), t.data<int64_t>(),
                                                                         ref_loss.raw_data(), ref_lse.raw_data());
-            for (const std::string& v : variants(K::cross_entropy_forward_table(), dt)) {
+            for (const std::string& v : cpu_variants(K::cross_entropy_forward_table(), dt)) {
                 CAPTURE(v);
                 CAPTURE(dt);
                 CAPTURE(s.outer);
@@ -430,7 +421,7 @@ TEST_CASE("fused kernels: softmax and cross_entropy kernels ignore the thread co
     ThreadsGuard threads;
     const K::SoftmaxShape shapes[] = {{512, 256, 1}, {2, 256, 784}};
     for (const K::SoftmaxShape& s : shapes)
-        for (const std::string& v : variants(K::cross_entropy_forward_table(), DType::Float32)) {
+        for (const std::string& v : cpu_variants(K::cross_entropy_forward_table(), DType::Float32)) {
             CAPTURE(v);
             Tensor x = random_logits(s, DType::Float32, 6), t = random_targets(s, 7);
             Tensor loss[2], lse[2], gx[2];
@@ -502,7 +493,7 @@ TEST_CASE("fused kernels: every batch_norm variant matches the reference") {
                     };
                     Tensor ry, rrm, rrv, rsm, rsi, rgx, rgw, rgb;
                     run("reference", ry, rrm, rrv, rsm, rsi, rgx, rgw, rgb);
-                    for (const std::string& v : variants(K::batch_norm_forward_table(), dt)) {
+                    for (const std::string& v : cpu_variants(K::batch_norm_forward_table(), dt)) {
                         CAPTURE(v);
                         CAPTURE(dt);
                         CAPTURE(training);
@@ -534,7 +525,7 @@ TEST_CASE("fused kernels: batch_norm statistics stay accurate far from zero") {
     std::vector<float> xv(static_cast<size_t>(n));
     std::vector<double> u = uniform<double>(size_t(n), 12, -1.0, 1.0);
     for (size_t i = 0; i < xv.size(); ++i) xv[i] = float(1e4 + 1e-2 * u[i]);
-    for (const std::string& v : variants(K::batch_norm_forward_table(), DType::Float32)) {
+    for (const std::string& v : cpu_variants(K::batch_norm_forward_table(), DType::Float32)) {
         CAPTURE(v);
         std::vector<float> y(static_cast<size_t>(n)), mean(4), invstd(4);
         K::BatchNormForwardArgs a;

@@ -13,7 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "helpers.h"
 #include "kernels/gemm.h"
+
+using mg::test::cpu_variants;
 
 namespace {
 
@@ -132,11 +135,8 @@ void check_case(const std::string& variant, const GemmArgs& g, std::mt19937& rng
 }
 
 template <class T>
-std::vector<std::string> cpu_variants() {
-    std::vector<std::string> names;
-    for (const auto& v : gemm_table().variants())
-        if (v.device == Device::CPU && v.dtype == mg::dtype_of<T>::value) names.push_back(v.name);
-    return names;
+std::vector<std::string> gemm_variants() {
+    return cpu_variants(gemm_table(), mg::dtype_of<T>::value);
 }
 
 // Sizes around the micro-kernel tiles (1, 7, 13) and past them (129, 300), matrix-vector
@@ -152,7 +152,7 @@ const Shape kShapes[] = {
 template <class T>
 void check_all_variants(const Shape* shapes, size_t count, bool big = false) {
     mg::kernels::init();
-    const auto variants = cpu_variants<T>();
+    const auto variants = gemm_variants<T>();
     REQUIRE(!variants.empty());
     std::mt19937 rng(1234);
     const double betas[] = {0.0, 1.0, 0.5};
@@ -195,7 +195,7 @@ TEST_CASE("gemm: shapes that cross the cache blocks (MC, KC, NC) of the blocked 
 TEST_CASE("gemm: batched, with A shared across the batch (stride 0)") {
     mg::kernels::init();
     std::mt19937 rng(99);
-    for (const std::string& variant : cpu_variants<float>()) {
+    for (const std::string& variant : gemm_variants<float>()) {
         GemmArgs g = make_args({13, 40, 29}, false, true, 2, 5, 1.0, 0.5);
         g.stride_a = 0;  // one weight, many inputs
         CAPTURE(variant);
@@ -209,7 +209,7 @@ TEST_CASE("gemm: results are bitwise the same for 1, 2 and 3 threads") {
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     const Shape shapes[] = {{300, 257, 300}, {64, 1, 6272}, {6272, 1, 64}, {1, 700, 300}, {64, 700, 100}};
-    for (const std::string& variant : cpu_variants<float>()) {
+    for (const std::string& variant : gemm_variants<float>()) {
         for (const Shape& s : shapes) {
             for (int trans = 0; trans < 4; ++trans) {
                 const GemmArgs g = make_args(s, trans & 1, trans & 2, 0, 1, 1.0, 0.0);
@@ -239,7 +239,7 @@ TEST_CASE("gemm: results are bitwise the same for 1, 2 and 3 threads") {
 TEST_CASE("gemm: bad arguments throw mg::Error naming the op") {
     mg::kernels::init();
     std::vector<float> a(64), b(64), c(64);
-    for (const std::string& variant : cpu_variants<float>()) {
+    for (const std::string& variant : gemm_variants<float>()) {
         auto* gemm = gemm_table().get(variant, Device::CPU, DType::Float32);
         GemmArgs g = make_args({4, 4, 4}, false, false, 0, 1, 1.0, 0.0);
         g.ldc = 3;  // less than n
