@@ -43,6 +43,8 @@ Tensor reciprocal(const Tensor& x);
 // ---- elementwise: activations (core/ops/activation.cpp) -------------------------
 Tensor relu(const Tensor& x);
 Tensor leaky_relu(const Tensor& x, double slope = 0.01);
+// leaky_relu(y + bias, slope) with bias [C] along dim 1, slope >= 0 (0: relu), as one fused node.
+Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope = 0.0);
 Tensor elu(const Tensor& x, double alpha = 1.0);
 Tensor tanh(const Tensor& x);
 Tensor sigmoid(const Tensor& x);

@@ -14,6 +14,7 @@ void register_cpu_pool();
 void register_cpu_optim();
 void register_cpu_softmax();
 void register_cpu_batch_norm();
+void register_cpu_bias_act();
 void register_cpu_masked_conv();
 void register_cpu_conv_implicit();
 #ifdef MINIGEN_WITH_CUDA
@@ -31,6 +32,7 @@ void register_all_kernels() {
     register_cpu_optim();
     register_cpu_softmax();
     register_cpu_batch_norm();
+    register_cpu_bias_act();
     register_cpu_masked_conv();
     register_cpu_conv_implicit();  // after conv and masked conv: it falls back to their im2col
 #ifdef MINIGEN_WITH_CUDA

@@ -14,6 +14,7 @@
 #include <cmath>
 
 #include "core/ops/dispatch.h"
+#include "kernels/bias_act.h"
 
 namespace mg {
 
@@ -49,6 +50,55 @@ Tensor leaky_relu(const Tensor& x, double slope) {
         if (fused_backward(g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), sx.get(), g, {slope, 0.0})};
         return Grads{where(gt(sx.get(), 0.0), g, mul(g, slope))};
     });
+}
+
+// A layer's bias and the leaky_relu after it as one node (nn::Sequential fuses Linear or Conv2d
+// followed by ReLU or LeakyReLU into it): the kernels of kernels/bias_act.h on the CPU, one pass
+// each way; the composition add + leaky_relu elsewhere. The backward reads only out (slope >= 0:
+// out > 0 exactly where y + bias > 0); with create_graph it is the composition's formula.
+Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope) {
+    check_floating("bias_leaky_relu", y);
+    check_defined("bias_leaky_relu", bias, "bias");
+    check_same_kind("bias_leaky_relu", y, bias);
+    MG_CHECK(y.dim() >= 2 && bias.dim() == 1 && bias.shape()[0] == y.shape()[1],
+             "bias_leaky_relu: bias {} must be [C] for input {} with C channels in dim 1", bias.shape(), y.shape());
+    MG_CHECK(slope >= 0.0, "bias_leaky_relu: slope {} must be >= 0", slope);
+    const int64_t channels = y.shape()[1];
+    if (y.device() != Device::CPU) {
+        std::vector<int64_t> per_channel(size_t(y.dim()), 1);
+        per_channel[1] = channels;
+        Tensor v = add(y, bias.view(Shape(per_channel)));
+        return slope == 0.0 ? relu(v) : leaky_relu(v, slope);
+    }
+    K::BiasActShape s;
+    s.outer = y.shape()[0];
+    s.channels = channels;
+    s.inner = s.outer * channels == 0 ? 1 : y.numel() / (s.outer * channels);
+    s.slope = slope;
+    Tensor yc = y.contiguous(), bc = bias.contiguous();
+    Tensor out = empty(y.shape(), {y.dtype(), y.device()});
+    if (out.numel() > 0)
+        K::bias_act_forward_table().get(y.device(), y.dtype())(s, yc.raw_data(), bc.raw_data(), out.raw_data());
+    autograd::check_forward_anomaly("bias_leaky_relu", out);
+    if (!autograd::needs_grad({&y, &bias})) return out;
+    return autograd::record("bias_leaky_relu", out, {y, bias}, [s](const Tensor& g, const Tensor& out_) {
+        if (fused_backward(g)) {
+            Tensor gc = g.contiguous();
+            Tensor gy = empty(gc.shape(), {gc.dtype(), gc.device()});
+            Tensor gb = empty(Shape{s.channels}, {gc.dtype(), gc.device()});
+            if (gy.numel() > 0)
+                K::bias_act_backward_table().get(gc.device(), gc.dtype())(s, out_.raw_data(), gc.raw_data(),
+                                                                          gy.raw_data(), gb.raw_data());
+            else
+                gb = zeros(Shape{s.channels}, {gc.dtype(), gc.device()});
+            return Grads{gy, gb};
+        }
+        Tensor gy = where(gt(out_, 0.0), g, mul(g, s.slope));
+        std::vector<int64_t> others;
+        for (int64_t d = 0; d < gy.dim(); ++d)
+            if (d != 1) others.push_back(d);
+        return Grads{gy, sum(gy, others)};
+    }, true);
 }
 
 Tensor elu(const Tensor& x, double alpha) {

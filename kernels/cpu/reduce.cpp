@@ -24,16 +24,11 @@
 #include <vector>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/run_sum.h"
 #include "kernels/reduce.h"
 
 namespace mg::kernels {
 
-// The sum of `runs` contiguous runs of n values, `stride` elements apart, in double
-// (elementwise_avx512.cpp / _avx2.cpp).
-using RunSumFn = double(const void* x, int64_t n, int64_t runs, int64_t stride);
-#if defined(__x86_64__)
-RunSumFn sum_runs_avx512_f32, sum_runs_avx512_f64, sum_runs_avx2_f32, sum_runs_avx2_f64;
-#endif
 
 namespace {
 
