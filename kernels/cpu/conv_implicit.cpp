@@ -64,24 +64,31 @@ public:
         words_ = (n + 15) / 16;
         tap_offset_.resize(taps.size());
         valid_.assign(taps.size() * size_t(words_), 0);
+        // Column j = (image i, output row oh, output column ow), in that order.
         for (size_t t = 0; t < taps.size(); ++t) {
             const auto [dh, dw] = taps[t];
             tap_offset_[t] = dh * g.src_w + dw;
             uint16_t* bits = valid_.data() + t * size_t(words_);
-            for (int64_t j = 0; j < n; ++j) {
-                const int64_t q = j % positions_, ih = q / g.out_w * g.stride_h + dh, iw = q % g.out_w * g.stride_w + dw;
-                if (ih >= 0 && ih < g.src_h && iw >= 0 && iw < g.src_w) bits[j / 16] |= uint16_t(1u << (j % 16));
-            }
+            int64_t j = 0;
+            for (int64_t i = 0; i < g.images; ++i)
+                for (int64_t oh = 0; oh < g.out_h; ++oh) {
+                    const int64_t ih = oh * g.stride_h + dh;
+                    for (int64_t ow = 0; ow < g.out_w; ++ow, ++j) {
+                        const int64_t iw = ow * g.stride_w + dw;
+                        if (ih >= 0 && ih < g.src_h && iw >= 0 && iw < g.src_w)
+                            bits[j / 16] |= uint16_t(1u << (j % 16));
+                    }
+                }
         }
         // Column j reads source offset j (one masked load per vector) when one image's output
         // rows are as wide as its input rows at stride 1; otherwise offsets for a gather.
         if (g.images == 1 && g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.src_w) return;
         column_.assign(size_t(words_ * 16), 0);
-        for (int64_t j = 0; j < n; ++j) {
-            const int64_t i = j / positions_, q = j % positions_;
-            column_[size_t(j)] =
-                int32_t(i * g.image_size + q / g.out_w * g.stride_h * g.src_w + q % g.out_w * g.stride_w);
-        }
+        int64_t j = 0;
+        for (int64_t i = 0; i < g.images; ++i)
+            for (int64_t oh = 0; oh < g.out_h; ++oh)
+                for (int64_t ow = 0; ow < g.out_w; ++ow, ++j)
+                    column_[size_t(j)] = int32_t(i * g.image_size + oh * g.stride_h * g.src_w + ow * g.stride_w);
     }
     // The lowering of the first `images` images of the block (the last block may be shorter).
     ImplicitLowering lowering(int64_t images) const {
@@ -302,9 +309,10 @@ void register_cpu_conv_implicit() {
     using namespace cpu;
     constexpr auto kCpu = Device::CPU;
     constexpr auto kF32 = DType::Float32;
-    const char* forward = "stride-1 same-width convs: the GEMM packs its B panels straight from x (no col); else im2col";
-    const char* backward =
-        "stride-1 same-width convs: gy convolved with the reflected taps, B panels packed straight from gy; else im2col";
+    const char* forward = "one group: the GEMM packs its B panels straight from x (masked loads, gathers when "
+                          "strided); else im2col";
+    const char* backward = "stride-1 same-width convs: gy convolved with the reflected taps, B panels packed "
+                           "straight from gy; else im2col";
     conv2d_forward_table().add("implicit", kCpu, kF32, &conv2d_forward_implicit_f32, 20, forward);
     conv2d_backward_input_table().add("implicit", kCpu, kF32, &conv2d_backward_input_implicit_f32, 20, backward);
     conv2d_backward_weight_table().add("implicit", kCpu, kF32, &conv2d_backward_weight_implicit_f32, 20,

@@ -49,7 +49,8 @@ struct F32 {
             u[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, b, d));
         }
         for (int q = 0; q < 4; ++q) {
-            const reg v0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[q], u[4 + q], 0x88), v1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[q], u[4 + q], 0xDD);
+            const reg v0 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[q], u[4 + q], 0x88);
+            const reg v1 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[q], u[4 + q], 0xDD);
             const reg v2 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + q], u[12 + q], 0x88);
             const reg v3 = _mm512_maskz_shuffle_f32x4(0xFFFF, u[8 + q], u[12 + q], 0xDD);
             r[q] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v2, 0x88);
@@ -96,7 +97,8 @@ struct F64 {
             t[2 * i + 1] = _mm512_maskz_unpackhi_pd(0xFF, r[2 * i], r[2 * i + 1]);
         }
         for (int q = 0; q < 2; ++q) {
-            const reg v0 = _mm512_maskz_shuffle_f64x2(0xFF, t[q], t[2 + q], 0x88), v1 = _mm512_maskz_shuffle_f64x2(0xFF, t[q], t[2 + q], 0xDD);
+            const reg v0 = _mm512_maskz_shuffle_f64x2(0xFF, t[q], t[2 + q], 0x88);
+            const reg v1 = _mm512_maskz_shuffle_f64x2(0xFF, t[q], t[2 + q], 0xDD);
             const reg v2 = _mm512_maskz_shuffle_f64x2(0xFF, t[4 + q], t[6 + q], 0x88);
             const reg v3 = _mm512_maskz_shuffle_f64x2(0xFF, t[4 + q], t[6 + q], 0xDD);
             r[q] = _mm512_maskz_shuffle_f64x2(0xFF, v0, v2, 0x88);
