@@ -15,10 +15,10 @@
 // lower either); stride 1 with output rows as wide as input rows lowers by masked loads, any
 // other by masked gathers, several small images per GEMM as im2col does. backward_input serves
 // the stride-1 same-width convs where C_in fills the micro-kernel's rows (rows_fill_tiles).
-// backward_weight (gw = sum over images of gy_n · B(x_n)^T) serves the stride-1 same-width
-// convs, its B^T panels transposed in registers straight from x. All three need at least as
-// many images as threads (each image block's GEMM runs on one thread); other shapes, and
-// smaller batches, go to "im2col" unchanged.
+// backward_weight (gw = sum over images of gy_n · B(x_n)^T) serves what forward serves, its
+// B^T panels transposed in registers straight from x. All three need at least as many images
+// as threads (each image block's GEMM runs on one thread); other shapes, and smaller batches,
+// go to "im2col" unchanged.
 //
 // Threads: one contiguous block of images per OpenMP thread, as in "im2col"; every image's
 // output depends on that image only, so the result does not depend on the thread count.
@@ -138,19 +138,33 @@ void run_images(int64_t images, int64_t chunk, const float* a, int64_t m, const 
     });
 }
 
-// gw [m, K] = sum over images of gy_n [m, P] · B(src_n)^T. Each thread accumulates its block
-// of images into its own partial (thread 0 into gw), and the partials are added in thread
-// order, as "im2col" does: bitwise reproducible for a given thread count.
-void run_weight(int64_t images, const float* gy, int64_t m, const TapTables& taps, const float* src,
+// gw [m, K] = sum over images of gy_n [m, P] · B(src_n)^T, `chunk` images per GEMM (the
+// tables are built for chunk images; their gy goes side by side into a [m, chunk*P] block).
+// Each thread accumulates its block of images into its own partial (thread 0 into gw), and the
+// partials are added in thread order, as "im2col" does: bitwise reproducible for a given
+// thread count.
+void run_weight(int64_t images, int64_t chunk, const float* gy, int64_t m, const TapTables& taps, const float* src,
                 int64_t src_image, float* gw) {
-    const ImplicitLowering b = taps.lowering(1);
-    const int64_t size = m * b.k;
+    const int64_t p = taps.lowering(1).n, size = m * taps.lowering(1).k;
     const int threads = max_threads();
     std::vector<float> partials(images >= threads ? size_t((threads - 1) * size) : 0);
     const int blocks = for_each_image_block(images, [&](int t, int, int64_t first, int64_t end) {
         float* acc = t == 0 ? gw : partials.data() + (t - 1) * size;
-        for (int64_t i = first; i < end; ++i)
-            implicit_gemm_weight_avx512_f32(gy + i * m * b.n, m, b, src + i * src_image, acc, i == first ? 0.0f : 1.0f);
+        float* gy_block = chunk > 1 ? thread_scratch<float, 4>(m * chunk * p) : nullptr;
+        for (int64_t n0 = first; n0 < end; n0 += chunk) {
+            const int64_t b = std::min(chunk, end - n0);
+            const float* a = gy + n0 * m * p;
+            if (b > 1) {
+                for (int64_t row = 0; row < m; ++row)
+                    for (int64_t i = 0; i < b; ++i) {
+                        const float* from = gy + ((n0 + i) * m + row) * p;
+                        std::copy(from, from + p, gy_block + row * b * p + i * p);
+                    }
+                a = gy_block;
+            }
+            implicit_gemm_weight_avx512_f32(a, m, taps.lowering(b), src + n0 * src_image, acc,
+                                            n0 == first ? 0.0f : 1.0f);
+        }
     });
     if (blocks == 1) return;
 #pragma omp parallel for schedule(static)
@@ -233,13 +247,14 @@ void conv2d_backward_input_implicit_f32(const Conv2dShape& s, const void* gy, co
 
 void conv2d_backward_weight_implicit_f32(const Conv2dShape& s, const void* x, const void* gy, void* gw) {
     check_conv2d_shape("conv2d_backward_weight", s);
-    if (!implicit_fits(s) || !same_width(s)) return conv2d_backward_weight_im2col<float>(s, x, gy, gw);
+    if (!implicit_fits(s) || (!same_width(s) && int64_t(s.c_in) * s.h * s.w >= (int64_t(1) << 30)))
+        return conv2d_backward_weight_im2col<float>(s, x, gy, gw);
     std::vector<std::pair<int64_t, int64_t>> off;
     for (int64_t kh = 0; kh < s.kh; ++kh)
         for (int64_t kw = 0; kw < s.kw; ++kw) off.emplace_back(kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w);
-    const int64_t image = s.c_in * s.h * s.w;
-    const TapTables taps(s.c_in, {s.h, s.w, s.oh, s.ow, 1, 1, 1, image}, off);
-    run_weight(s.n, static_cast<const float*>(gy), s.c_out, taps, static_cast<const float*>(x), image,
+    const int64_t chunk = same_width(s) ? 1 : images_per_gemm(s), image = s.c_in * s.h * s.w;
+    const TapTables taps(s.c_in, {s.h, s.w, s.oh, s.ow, s.stride_h, s.stride_w, chunk, image}, off);
+    run_weight(s.n, chunk, static_cast<const float*>(gy), s.c_out, taps, static_cast<const float*>(x), image,
                static_cast<float*>(gw));
 }
 
@@ -292,8 +307,8 @@ void masked_conv2d_backward_weight_implicit_f32(const MaskedConv2dShape& s, cons
     const TapTables tables(s.c_in, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_in * s.h * s.w}, off);
     // gwp [C_out, C_in*T], then gw [C_out, C_in, k*k] with 0 at the hidden taps.
     std::vector<float> gwp(size_t(s.c_out * s.c_in * taps));
-    run_weight(s.n, static_cast<const float*>(gy), s.c_out, tables, static_cast<const float*>(x), s.c_in * s.h * s.w,
-               gwp.data());
+    run_weight(s.n, 1, static_cast<const float*>(gy), s.c_out, tables, static_cast<const float*>(x),
+               s.c_in * s.h * s.w, gwp.data());
     float* out = static_cast<float*>(gw);
     std::fill(out, out + s.c_out * s.c_in * kk, 0.0f);
     for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc)
@@ -316,8 +331,8 @@ void register_cpu_conv_implicit() {
     conv2d_forward_table().add("implicit", kCpu, kF32, &conv2d_forward_implicit_f32, 20, forward);
     conv2d_backward_input_table().add("implicit", kCpu, kF32, &conv2d_backward_input_implicit_f32, 20, backward);
     conv2d_backward_weight_table().add("implicit", kCpu, kF32, &conv2d_backward_weight_implicit_f32, 20,
-                                       "stride-1 same-width convs: gy x B(x)^T, B^T's panels transposed straight "
-                                       "from x; per-thread partials in thread order; else im2col");
+                                       "one group: gy x B(x)^T, B^T's panels transposed straight from x (loads or "
+                                       "gathers); per-thread partials in thread order; else im2col");
     masked_conv2d_forward_table().add("implicit", kCpu, kF32, &masked_conv2d_forward_implicit_f32, 20,
                                       "the kept taps' B panels packed straight from x (no col)");
     masked_conv2d_backward_input_table().add("implicit", kCpu, kF32, &masked_conv2d_backward_input_implicit_f32, 20,

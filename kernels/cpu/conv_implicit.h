@@ -39,7 +39,7 @@ void implicit_gemm_avx512_f32(const float* a, int64_t lda, int64_t m, const Impl
                               float* out);
 
 // gw [M, b.k] (row stride b.k) = gy [M, b.n] (row stride b.n) · B(src)^T + beta * gw on the
-// calling thread: the weight gradient of one image. Contiguous lowerings only (b.column null).
+// calling thread: the weight gradient of one block of images.
 void implicit_gemm_weight_avx512_f32(const float* gy, int64_t m, const ImplicitLowering& b, const float* src,
                                      float* gw, float beta);
 

@@ -62,12 +62,14 @@ void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64
 }
 
 // B^T's panels for the weight gradient: rows [pc, pc+kc) of B^T are output positions, its
-// columns [jc, jc+nc) rows r of B (contiguous lowerings only). Each 16 x 16 tile (16 rows r,
-// 16 positions) is 16 masked loads, transposed in registers (V::transpose), 16 stores of one
-// position's 16 values each: the transposing pack of col^T, reading the source instead of col.
+// columns [jc, jc+nc) rows r of B. Each 16 x 16 tile (16 rows r, 16 positions) is 16 masked
+// loads (or gathers through the column offsets), transposed in registers (V::transpose), 16
+// stores of one position's 16 values each: the transposing pack of col^T, reading the source
+// instead of col.
 void lower_panels_transposed(const ImplicitLowering& b, const float* src, int64_t pc, int64_t jc, int64_t kc,
                              int64_t nc, float* out) {
     const int64_t end = pc + kc;
+    const int32_t* const column = b.column;  // read once: the stores below could alias b
     for (int64_t j = 0; j < nc; j += V::NR, out += kc * V::NR) {
         for (int v = 0; v < 2; ++v) {
             const float* plane[V::L];
@@ -84,9 +86,18 @@ void lower_panels_transposed(const ImplicitLowering& b, const float* src, int64_
                 const int steps = int(end - q >= V::L ? V::L : end - q);
                 const __mmask16 edge = V::tail(steps);
                 __m512 tile[V::L];
-                for (int i = 0; i < V::L; ++i)
-                    tile[i] = i < rows ? _mm512_maskz_loadu_ps(__mmask16(bits[i][q / V::L] & edge), plane[i] + q)
-                                       : _mm512_setzero_ps();
+                if (column == nullptr) {
+                    for (int i = 0; i < V::L; ++i)
+                        tile[i] = i < rows ? _mm512_maskz_loadu_ps(__mmask16(bits[i][q / V::L] & edge), plane[i] + q)
+                                           : _mm512_setzero_ps();
+                } else {
+                    const __m512i offsets = _mm512_loadu_si512(column + q);
+                    for (int i = 0; i < V::L; ++i)
+                        tile[i] = i < rows ? _mm512_mask_i32gather_ps(_mm512_setzero_ps(),
+                                                                      __mmask16(bits[i][q / V::L] & edge), offsets,
+                                                                      plane[i], 4)
+                                           : _mm512_setzero_ps();
+                }
                 V::transpose(tile);
                 for (int c = 0; c < steps; ++c) V::store(out + (q - pc + c) * V::NR + v * V::L, tile[c]);
             }
