@@ -216,18 +216,46 @@ std::vector<float> transpose_taps(const float* w, int64_t c_out, int64_t c_in, i
     return wt;
 }
 
-}  // namespace
-
-void conv2d_forward_implicit_f32(const Conv2dShape& s, const void* x, const void* w, void* y) {
-    check_conv2d_shape("conv2d_forward", s);
-    if (!implicit_fits(s) || (!same_width(s) && int64_t(s.c_in) * s.h * s.w >= (int64_t(1) << 30)))
-        return conv2d_forward_im2col<float>(s, x, w, y);
+// forward and backward_weight lower x alike: the conv's taps over x, several small images per
+// GEMM when strided (the column offsets are int32, so one chunk's x stays below 2^30 elements).
+bool lowers_x(const Conv2dShape& s) {
+    return implicit_fits(s) && (same_width(s) || s.c_in * s.h * s.w < (int64_t(1) << 30));
+}
+struct XLowering {
+    int64_t chunk, image;
+    TapTables taps;
+};
+XLowering lower_x(const Conv2dShape& s) {
     std::vector<std::pair<int64_t, int64_t>> off;
     for (int64_t kh = 0; kh < s.kh; ++kh)
         for (int64_t kw = 0; kw < s.kw; ++kw) off.emplace_back(kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w);
     const int64_t chunk = same_width(s) ? 1 : images_per_gemm(s), image = s.c_in * s.h * s.w;
-    const TapTables taps(s.c_in, {s.h, s.w, s.oh, s.ow, s.stride_h, s.stride_w, chunk, image}, off);
-    run_images(s.n, chunk, static_cast<const float*>(w), s.c_out, taps, static_cast<const float*>(x), image,
+    return {chunk, image, TapTables(s.c_in, {s.h, s.w, s.oh, s.ow, s.stride_h, s.stride_w, chunk, image}, off)};
+}
+
+// The masked conv's kept taps as offsets from the centre: (kh - c, kw - c), or reflected
+// (sign -1) for backward_input; and their tables over x (forward and backward_weight).
+std::vector<std::pair<int64_t, int64_t>> kept_taps(const MaskedConv2dShape& s, int64_t sign) {
+    const int64_t c = s.k / 2;
+    std::vector<std::pair<int64_t, int64_t>> off;
+    for (int64_t t = 0; t < masked_conv_taps(s.k, s.type); ++t) {
+        int64_t kh, kw;
+        masked_conv_tap(s.k, t, kh, kw);
+        off.emplace_back(sign * (kh - c), sign * (kw - c));
+    }
+    return off;
+}
+TapTables masked_x_taps(const MaskedConv2dShape& s) {
+    return TapTables(s.c_in, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_in * s.h * s.w}, kept_taps(s, 1));
+}
+
+}  // namespace
+
+void conv2d_forward_implicit_f32(const Conv2dShape& s, const void* x, const void* w, void* y) {
+    check_conv2d_shape("conv2d_forward", s);
+    if (!lowers_x(s)) return conv2d_forward_im2col<float>(s, x, w, y);
+    const XLowering lx = lower_x(s);
+    run_images(s.n, lx.chunk, static_cast<const float*>(w), s.c_out, lx.taps, static_cast<const float*>(x), lx.image,
                static_cast<float*>(y));
 }
 
@@ -247,28 +275,17 @@ void conv2d_backward_input_implicit_f32(const Conv2dShape& s, const void* gy, co
 
 void conv2d_backward_weight_implicit_f32(const Conv2dShape& s, const void* x, const void* gy, void* gw) {
     check_conv2d_shape("conv2d_backward_weight", s);
-    if (!implicit_fits(s) || (!same_width(s) && int64_t(s.c_in) * s.h * s.w >= (int64_t(1) << 30)))
-        return conv2d_backward_weight_im2col<float>(s, x, gy, gw);
-    std::vector<std::pair<int64_t, int64_t>> off;
-    for (int64_t kh = 0; kh < s.kh; ++kh)
-        for (int64_t kw = 0; kw < s.kw; ++kw) off.emplace_back(kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w);
-    const int64_t chunk = same_width(s) ? 1 : images_per_gemm(s), image = s.c_in * s.h * s.w;
-    const TapTables taps(s.c_in, {s.h, s.w, s.oh, s.ow, s.stride_h, s.stride_w, chunk, image}, off);
-    run_weight(s.n, chunk, static_cast<const float*>(gy), s.c_out, taps, static_cast<const float*>(x), image,
-               static_cast<float*>(gw));
+    if (!lowers_x(s)) return conv2d_backward_weight_im2col<float>(s, x, gy, gw);
+    const XLowering lx = lower_x(s);
+    run_weight(s.n, lx.chunk, static_cast<const float*>(gy), s.c_out, lx.taps, static_cast<const float*>(x),
+               lx.image, static_cast<float*>(gw));
 }
 
 void masked_conv2d_forward_implicit_f32(const MaskedConv2dShape& s, const void* x, const void* w, void* y) {
     check_masked_conv2d_shape("masked_conv2d_forward", s);
     if (!implicit_fits(s)) return masked_conv2d_forward_im2col<float>(s, x, w, y);
-    const int64_t c = s.k / 2, taps = masked_conv_taps(s.k, s.type), kk = s.k * s.k;
-    std::vector<std::pair<int64_t, int64_t>> off;
-    for (int64_t t = 0; t < taps; ++t) {
-        int64_t kh, kw;
-        masked_conv_tap(s.k, t, kh, kw);
-        off.emplace_back(kh - c, kw - c);
-    }
-    const TapTables tables(s.c_in, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_in * s.h * s.w}, off);
+    const int64_t taps = masked_conv_taps(s.k, s.type), kk = s.k * s.k;
+    const TapTables tables = masked_x_taps(s);
     // wp [C_out, C_in*T]: the kept taps of w, which are the first T of each (co, ci).
     const float* wf = static_cast<const float*>(w);
     std::vector<float> wp(size_t(s.c_out * s.c_in * taps));
@@ -281,14 +298,8 @@ void masked_conv2d_forward_implicit_f32(const MaskedConv2dShape& s, const void* 
 void masked_conv2d_backward_input_implicit_f32(const MaskedConv2dShape& s, const void* gy, const void* w, void* gx) {
     check_masked_conv2d_shape("masked_conv2d_backward_input", s);
     if (!implicit_fits(s) || !rows_fill_tiles(s.c_in)) return masked_conv2d_backward_input_im2col<float>(s, gy, w, gx);
-    const int64_t c = s.k / 2, taps = masked_conv_taps(s.k, s.type);
-    std::vector<std::pair<int64_t, int64_t>> off;  // the reflected kept taps
-    for (int64_t t = 0; t < taps; ++t) {
-        int64_t kh, kw;
-        masked_conv_tap(s.k, t, kh, kw);
-        off.emplace_back(c - kh, c - kw);
-    }
-    const TapTables tables(s.c_out, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_out * s.h * s.w}, off);
+    const int64_t taps = masked_conv_taps(s.k, s.type);
+    const TapTables tables(s.c_out, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_out * s.h * s.w}, kept_taps(s, -1));
     const std::vector<float> wt = transpose_taps(static_cast<const float*>(w), s.c_out, s.c_in, taps, s.k * s.k);
     run_images(s.n, 1, wt.data(), s.c_in, tables, static_cast<const float*>(gy), s.c_out * s.h * s.w,
                static_cast<float*>(gx));
@@ -297,14 +308,8 @@ void masked_conv2d_backward_input_implicit_f32(const MaskedConv2dShape& s, const
 void masked_conv2d_backward_weight_implicit_f32(const MaskedConv2dShape& s, const void* x, const void* gy, void* gw) {
     check_masked_conv2d_shape("masked_conv2d_backward_weight", s);
     if (!implicit_fits(s)) return masked_conv2d_backward_weight_im2col<float>(s, x, gy, gw);
-    const int64_t c = s.k / 2, taps = masked_conv_taps(s.k, s.type), kk = s.k * s.k;
-    std::vector<std::pair<int64_t, int64_t>> off;
-    for (int64_t t = 0; t < taps; ++t) {
-        int64_t kh, kw;
-        masked_conv_tap(s.k, t, kh, kw);
-        off.emplace_back(kh - c, kw - c);
-    }
-    const TapTables tables(s.c_in, {s.h, s.w, s.h, s.w, 1, 1, 1, s.c_in * s.h * s.w}, off);
+    const int64_t taps = masked_conv_taps(s.k, s.type), kk = s.k * s.k;
+    const TapTables tables = masked_x_taps(s);
     // gwp [C_out, C_in*T], then gw [C_out, C_in, k*k] with 0 at the hidden taps.
     std::vector<float> gwp(size_t(s.c_out * s.c_in * taps));
     run_weight(s.n, 1, static_cast<const float*>(gy), s.c_out, tables, static_cast<const float*>(x),
