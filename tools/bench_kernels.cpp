@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "kernels/batch_norm.h"
+#include "kernels/bias_act.h"
 #include "kernels/pool.h"
 #include "kernels/conv.h"
 #include "kernels/masked_conv.h"
@@ -571,6 +572,53 @@ private:
     std::unique_ptr<Floats> ref_;
 };
 
+// bias + leaky_relu (kernels/bias_act.h): forward out = leaky(y + b); backward gy and gb, compared
+// together. Bytes: y read and out written; out and g read, gy written.
+class BiasActCase : public KernelCase {
+public:
+    BiasActCase(const kernels::BiasActShape& s, std::string label, bool backward)
+        : s_(s), backward_(backward), n_(s.outer * s.channels * s.inner), y_(n_), b_(s.channels), g_(n_),
+          act_(n_), out_(backward ? n_ + s.channels : n_) {
+        name = "bias_act";
+        shape = std::move(label);
+        op = backward ? "bias_act_backward" : "bias_act_forward";
+        bytes = (backward ? 3.0 : 2.0) * 4.0 * double(n_);
+        traffic = Traffic::Copy;
+        y_.fill_uniform(21, -1, 1);
+        b_.fill_uniform(22, -0.5f, 0.5f);
+        g_.fill_uniform(23, -1, 1);
+        kernels::bias_act_forward_table().get("reference", kCpu, kF32)(s_, y_.data(), b_.data(), act_.data());
+        tolerance_ = 1e-5;
+    }
+    void run(std::string_view v) override { run_into(v, out_.data()); }
+
+protected:
+    double compute_reference() override {
+        ref_ = std::make_unique<Floats>(out_.size());
+        run_into("reference", ref_->data());
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        out_.fill_nan();
+        run(variant);
+        return {max_rel_error(out_.data(), ref_->data(), out_.size()), out_.all_finite()};
+    }
+    std::string compared_part() const override { return ""; }
+
+private:
+    void run_into(std::string_view v, float* out) {
+        if (backward_)
+            kernels::bias_act_backward_table().get(v, kCpu, kF32)(s_, act_.data(), g_.data(), out, out + n_);
+        else
+            kernels::bias_act_forward_table().get(v, kCpu, kF32)(s_, y_.data(), b_.data(), out);
+    }
+    kernels::BiasActShape s_;
+    bool backward_;
+    int64_t n_;
+    Floats y_, b_, g_, act_, out_;
+    std::unique_ptr<Floats> ref_;
+};
+
 // max_pool2d forward (values and argmax). Bytes: x read, y and the int64 argmax written.
 class MaxPoolCase : public KernelCase {
 public:
@@ -679,6 +727,14 @@ void add_batch_norm(std::vector<CaseSpec>& out, const kernels::BatchNormShape& s
     }
 }
 
+void add_bias_act(std::vector<CaseSpec>& out, const kernels::BiasActShape& s, const std::string& label) {
+    for (bool bwd : {false, true}) {
+        std::string shape = label + (bwd ? " backward" : " forward");
+        out.push_back(spec<BiasActCase>("bias_act", shape, bwd ? "bias_act_backward" : "bias_act_forward", s, shape,
+                                        bwd));
+    }
+}
+
 std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     std::vector<CaseSpec> out;
     auto gemm = [&](int64_t m, int64_t n, int64_t k) {
@@ -697,6 +753,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         add_xent(out, {2, 37, 21}, "2x37x21 (NCHW)");
         add_batch_norm(out, {3, 5, 21}, "3x5x21");
         add_batch_norm(out, {9, 19, 1}, "9x19");
+        add_bias_act(out, {3, 5, 7, 0.2}, "3x5x7 slope 0.2");
+        add_bias_act(out, {9, 19, 1, 0.0}, "9x19 relu");
         out.push_back(spec<MaxPoolCase>("max_pool2d", "2x3x9x9 k2s2", "max_pool2d_forward", pool_shape(2, 3, 9, 2),
                                         std::string("2x3x9x9 k2s2")));
         return out;
@@ -732,6 +790,11 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     add_batch_norm(out, {64, 128, 7 * 7}, "64x128x7x7");
     add_batch_norm(out, {64, 64, 14 * 14}, "64x64x14x14");
     add_batch_norm(out, {512, 64, 1}, "512x64");
+    // Conv2d/Linear + ReLU/LeakyReLU as nn::Sequential fuses them: the classifier's first conv
+    // (relu), dcgan D's first conv (leaky 0.2), gan2d's hidden Linear (relu)
+    add_bias_act(out, {128, 32, 28 * 28, 0.0}, "128x32x28x28 relu");
+    add_bias_act(out, {64, 64, 14 * 14, 0.2}, "64x64x14x14 leaky 0.2");
+    add_bias_act(out, {256, 128, 1, 0.0}, "256x128 relu");
     // the classifier's two MaxPool2 at batch 128
     for (auto [c, hw] : {std::pair<int64_t, int64_t>{32, 28}, {64, 14}}) {
         std::string label = fmt::format("128x{}x{}x{} k2s2", c, hw, hw);
