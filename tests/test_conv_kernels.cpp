@@ -259,6 +259,7 @@ TEST_CASE("conv2d im2col and implicit: reproducible bits per thread count, corre
         make_shape({5, 8, 5, 5, 4, 1, 1, 1, 1, 0, 0, 1, 1, 1}),   // direct 1x1
         make_shape({5, 4, 9, 9, 6, 3, 3, 1, 1, 1, 1, 1, 1, 1}),   // 3x3 same: "implicit" loads
         make_shape({7, 5, 9, 9, 7, 4, 4, 2, 2, 1, 1, 1, 1, 1}),   // strided, P = 16: "implicit" gathers, chunks
+        make_shape({6, 1, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1}),  // Kc = 9 < C_out: gw computed transposed
         make_shape({4, 6, 15, 15, 6, 4, 4, 2, 2, 1, 1, 1, 1, 3}),
     };
     for (const mk::Conv2dShape& s : shapes) {

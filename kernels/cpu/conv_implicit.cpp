@@ -275,7 +275,10 @@ void conv2d_backward_input_implicit_f32(const Conv2dShape& s, const void* gy, co
 
 void conv2d_backward_weight_implicit_f32(const Conv2dShape& s, const void* x, const void* gy, void* gw) {
     check_conv2d_shape("conv2d_backward_weight", s);
-    if (!lowers_x(s)) return conv2d_backward_weight_im2col<float>(s, x, gy, gw);
+    // A gradient with few columns (a 3x3 conv on one input channel: 9) goes to im2col, which
+    // computes it transposed so that its GEMM tiles fill up.
+    const int64_t columns = s.c_in * s.kh * s.kw;
+    if (!lowers_x(s) || (columns <= 16 && s.c_out > columns)) return conv2d_backward_weight_im2col<float>(s, x, gy, gw);
     const XLowering lx = lower_x(s);
     run_weight(s.n, lx.chunk, static_cast<const float*>(gy), s.c_out, lx.taps, static_cast<const float*>(x),
                lx.image, static_cast<float*>(gw));
