@@ -500,11 +500,36 @@ private:
 
 // Training-mode forward (statistics, y, running update) and backward (grad_x, weight, bias).
 // Bytes: x read twice and y written (forward); x and g read twice, grad_x written (backward).
-class BatchNormCase : public KernelCase {
+// A case whose whole output (out_, filled by run_into) is compared with the reference's.
+class WholeOutputCase : public KernelCase {
+public:
+    explicit WholeOutputCase(int64_t outputs) : out_(outputs) {}
+    void run(std::string_view v) override { run_into(v, out_.data()); }
+
+protected:
+    virtual void run_into(std::string_view variant, float* out) = 0;
+    double compute_reference() override {
+        ref_ = std::make_unique<Floats>(out_.size());
+        run_into("reference", ref_->data());
+        return 1.0;
+    }
+    std::pair<double, bool> run_and_compare(std::string_view variant) override {
+        out_.fill_nan();
+        run(variant);
+        return {max_rel_error(out_.data(), ref_->data(), out_.size()), out_.all_finite()};
+    }
+    std::string compared_part() const override { return ""; }
+    Floats out_;
+
+private:
+    std::unique_ptr<Floats> ref_;
+};
+
+class BatchNormCase : public WholeOutputCase {
 public:
     BatchNormCase(const kernels::BatchNormShape& s, std::string label, bool backward)
-        : s_(s), backward_(backward), x_(s.n * s.c * s.hw), g_(x_.size()), out_(x_.size()), w_(s.c), b_(s.c),
-          rm_(s.c), rv_(s.c), mean_(s.c), invstd_(s.c), gw_(s.c), gb_(s.c) {
+        : WholeOutputCase(s.n * s.c * s.hw), s_(s), backward_(backward), x_(s.n * s.c * s.hw), g_(x_.size()),
+          w_(s.c), b_(s.c), rm_(s.c), rv_(s.c), mean_(s.c), invstd_(s.c), gw_(s.c), gb_(s.c) {
         name = "batch_norm";
         shape = std::move(label);
         op = backward ? "batch_norm_backward" : "batch_norm_forward";
@@ -520,20 +545,6 @@ public:
         kernels::batch_norm_forward_table().get("reference", kCpu, kF32)(a);
         tolerance_ = 1e-5;
     }
-    void run(std::string_view v) override { run_into(v, out_.data()); }
-
-protected:
-    double compute_reference() override {
-        ref_ = std::make_unique<Floats>(out_.size());
-        run_into("reference", ref_->data());
-        return 1.0;
-    }
-    std::pair<double, bool> run_and_compare(std::string_view variant) override {
-        out_.fill_nan();
-        run(variant);
-        return {max_rel_error(out_.data(), ref_->data(), out_.size()), out_.all_finite()};
-    }
-    std::string compared_part() const override { return ""; }
 
 private:
     kernels::BatchNormForwardArgs forward_args(float* y) {
@@ -549,7 +560,7 @@ private:
         a.save_invstd = invstd_.data();
         return a;
     }
-    void run_into(std::string_view v, float* out) {
+    void run_into(std::string_view v, float* out) override {
         if (!backward_) {
             kernels::batch_norm_forward_table().get(v, kCpu, kF32)(forward_args(out));
             return;
@@ -568,17 +579,16 @@ private:
     }
     kernels::BatchNormShape s_;
     bool backward_;
-    Floats x_, g_, out_, w_, b_, rm_, rv_, mean_, invstd_, gw_, gb_;
-    std::unique_ptr<Floats> ref_;
+    Floats x_, g_, w_, b_, rm_, rv_, mean_, invstd_, gw_, gb_;
 };
 
 // bias + leaky_relu (kernels/bias_act.h): forward out = leaky(y + b); backward gy and gb, compared
 // together. Bytes: y read and out written; out and g read, gy written.
-class BiasActCase : public KernelCase {
+class BiasActCase : public WholeOutputCase {
 public:
     BiasActCase(const kernels::BiasActShape& s, std::string label, bool backward)
-        : s_(s), backward_(backward), n_(s.outer * s.channels * s.inner), y_(n_), b_(s.channels), g_(n_),
-          act_(n_), out_(backward ? n_ + s.channels : n_) {
+        : WholeOutputCase(s.outer * s.channels * s.inner + (backward ? s.channels : 0)), s_(s), backward_(backward),
+          n_(s.outer * s.channels * s.inner), y_(n_), b_(s.channels), g_(n_), act_(n_) {
         name = "bias_act";
         shape = std::move(label);
         op = backward ? "bias_act_backward" : "bias_act_forward";
@@ -590,23 +600,9 @@ public:
         kernels::bias_act_forward_table().get("reference", kCpu, kF32)(s_, y_.data(), b_.data(), act_.data());
         tolerance_ = 1e-5;
     }
-    void run(std::string_view v) override { run_into(v, out_.data()); }
-
-protected:
-    double compute_reference() override {
-        ref_ = std::make_unique<Floats>(out_.size());
-        run_into("reference", ref_->data());
-        return 1.0;
-    }
-    std::pair<double, bool> run_and_compare(std::string_view variant) override {
-        out_.fill_nan();
-        run(variant);
-        return {max_rel_error(out_.data(), ref_->data(), out_.size()), out_.all_finite()};
-    }
-    std::string compared_part() const override { return ""; }
 
 private:
-    void run_into(std::string_view v, float* out) {
+    void run_into(std::string_view v, float* out) override {
         if (backward_)
             kernels::bias_act_backward_table().get(v, kCpu, kF32)(s_, act_.data(), g_.data(), out, out + n_);
         else
@@ -615,8 +611,7 @@ private:
     kernels::BiasActShape s_;
     bool backward_;
     int64_t n_;
-    Floats y_, b_, g_, act_, out_;
-    std::unique_ptr<Floats> ref_;
+    Floats y_, b_, g_, act_;
 };
 
 // max_pool2d forward (values and argmax). Bytes: x read, y and the int64 argmax written.

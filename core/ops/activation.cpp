@@ -86,11 +86,9 @@ Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope) {
             Tensor gc = g.contiguous();
             Tensor gy = empty(gc.shape(), {gc.dtype(), gc.device()});
             Tensor gb = empty(Shape{s.channels}, {gc.dtype(), gc.device()});
-            if (gy.numel() > 0)
-                K::bias_act_backward_table().get(gc.device(), gc.dtype())(s, out_.raw_data(), gc.raw_data(),
-                                                                          gy.raw_data(), gb.raw_data());
-            else
-                gb = zeros(Shape{s.channels}, {gc.dtype(), gc.device()});
+            // With no rows the kernel reads nothing and writes gb = 0.
+            K::bias_act_backward_table().get(gc.device(), gc.dtype())(s, out_.raw_data(), gc.raw_data(),
+                                                                      gy.raw_data(), gb.raw_data());
             return Grads{gy, gb};
         }
         Tensor gy = where(gt(out_, 0.0), g, mul(g, s.slope));

@@ -118,7 +118,8 @@ int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 // [m, chunk*P] staging block, copied out image by image.
 void run_images(int64_t images, int64_t chunk, const float* a, int64_t m, const TapTables& taps, const float* src,
                 int64_t src_image, float* out) {
-    const int64_t p = taps.lowering(1).n, k = taps.lowering(1).k;
+    const ImplicitLowering one = taps.lowering(1);
+    const int64_t p = one.n, k = one.k;
     for_each_image_block(images, [&](int, int, int64_t first, int64_t end) {
         float* staging = chunk > 1 ? thread_scratch<float, 3>(m * chunk * p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
@@ -145,7 +146,8 @@ void run_images(int64_t images, int64_t chunk, const float* a, int64_t m, const 
 // thread count.
 void run_weight(int64_t images, int64_t chunk, const float* gy, int64_t m, const TapTables& taps, const float* src,
                 int64_t src_image, float* gw) {
-    const int64_t p = taps.lowering(1).n, size = m * taps.lowering(1).k;
+    const ImplicitLowering one = taps.lowering(1);
+    const int64_t p = one.n, size = m * one.k;
     const int threads = max_threads();
     std::vector<float> partials(images >= threads ? size_t((threads - 1) * size) : 0);
     const int blocks = for_each_image_block(images, [&](int t, int, int64_t first, int64_t end) {
