@@ -36,4 +36,26 @@ using AdamUpdateFn = void(void* param, const void* grad, void* exp_avg, void* ex
                           int64_t n, const AdamHyper& h);
 MG_KERNEL_TABLE(adam_update, AdamUpdateFn)
 
+// The tensors of one multi-tensor update: `count` entries in host arrays, each pointer in
+// the table's device memory (host pointers for the CPU, device pointers for CUDA). Entry k
+// is one adam_update call's arguments; max_exp_avg_sq may be nullptr (plain Adam for all),
+// and so may any of its entries (plain Adam for that tensor).
+struct AdamTensorList {
+    int64_t count = 0;
+    void* const* params = nullptr;
+    const void* const* grads = nullptr;
+    void* const* exp_avg = nullptr;
+    void* const* exp_avg_sq = nullptr;
+    void* const* max_exp_avg_sq = nullptr;
+    const int64_t* numels = nullptr;
+};
+
+// One Adam/AdamW step (one AdamHyper, so one step count) over every tensor of the list,
+// each element exactly as adam_update computes it. On the GPU this is one kernel launch for
+// a whole parameter group instead of one per parameter.
+//   "reference" (CPU): the active CPU adam_update, tensor after tensor.
+//   "cuda":            kernels/cuda/adam.cu.
+using AdamUpdateMultiFn = void(const AdamTensorList& list, const AdamHyper& h);
+MG_KERNEL_TABLE(adam_update_multi, AdamUpdateMultiFn)
+
 }  // namespace mg::kernels

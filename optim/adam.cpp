@@ -43,27 +43,36 @@ std::vector<std::string> Adam::buffer_names(const ParamGroup& g) const {
     return {"exp_avg", "exp_avg_sq"};
 }
 
-// The fused kernel for a dtype (kernels/optim.h), through the registry.
-static kernels::AdamUpdateFn* adam_kernel(DType dtype) { return kernels::adam_update_table().get(Device::CPU, dtype); }
-
-void Adam::update(Tensor param, const Tensor& grad, ParamState& state, const ParamGroup& group) {
+// The hyperparameters of one step of a parameter of `group` (`step` counts this update).
+static kernels::AdamHyper adam_hyper(const ParamGroup& group, bool decoupled, int64_t step) {
     kernels::AdamHyper h;
     h.lr = group.lr;
     h.beta1 = group.option("beta1");
     h.beta2 = group.option("beta2");
     h.eps = group.option("eps");
     h.weight_decay = group.option("weight_decay");
-    h.decoupled = decoupled_;
-    h.step = state.step;
+    h.decoupled = decoupled;
+    h.step = step;
+    return h;
+}
+
+// The fused kernels read and write every tensor as a dense array (vmax: undefined without amsgrad).
+static bool all_dense(const Tensor& param, const Tensor& grad, const Tensor& m, const Tensor& v, const Tensor& vmax) {
+    return param.is_contiguous() && grad.is_contiguous() && m.is_contiguous() && v.is_contiguous() &&
+           (!vmax.defined() || vmax.is_contiguous());
+}
+
+void Adam::update(Tensor param, const Tensor& grad, ParamState& state, const ParamGroup& group) {
+    const kernels::AdamHyper h = adam_hyper(group, decoupled_, state.step);
     const bool amsgrad = group.flag("amsgrad");
     Tensor& m = buffer(state, "exp_avg", param);
     Tensor& v = buffer(state, "exp_avg_sq", param);
     Tensor vmax = amsgrad ? buffer(state, "max_exp_avg_sq", param) : Tensor();
 
-    if (fused_ && param.device() == Device::CPU && param.is_contiguous() && grad.is_contiguous() &&
-        m.is_contiguous() && v.is_contiguous() && (!amsgrad || vmax.is_contiguous())) {
-        adam_kernel(param.dtype())(param.raw_data(), grad.raw_data(), m.raw_data(), v.raw_data(),
-                                   amsgrad ? vmax.raw_data() : nullptr, param.numel(), h);
+    if (fused_ && all_dense(param, grad, m, v, vmax)) {  // the kernel of the parameter's device
+        kernels::adam_update_table().get(param.device(), param.dtype())(
+            param.raw_data(), grad.raw_data(), m.raw_data(), v.raw_data(), amsgrad ? vmax.raw_data() : nullptr,
+            param.numel(), h);
         param.bump_version();
         m.bump_version();
         v.bump_version();
@@ -90,6 +99,48 @@ void Adam::update(Tensor param, const Tensor& grad, ParamState& state, const Par
     const TensorOptions like{param.dtype(), param.device()};
     Tensor denom = add(div(sqrt(v_hat), scalar_tensor(bias_correction2_sqrt, like)), h.eps);
     param.add_(div(mul(m, -h.lr / bias_correction1), denom));
+}
+
+// One adam_update_multi call for the group when it applies; else parameter by parameter.
+void Adam::update_group(const ParamGroup& group, const std::vector<ParamUpdate>& updates) {
+    const Tensor& first = updates.front().param;
+    const int64_t step = updates.front().state->step;
+    // A lone parameter gains nothing from the list (on the GPU it would cost a table upload).
+    bool one_call = fused_ && updates.size() >= 2;
+    for (const ParamUpdate& u : updates)
+        one_call = one_call && u.param.device() == first.device() && u.param.dtype() == first.dtype() &&
+                   u.state->step == step;
+    if (!one_call) return Optimizer::update_group(group, updates);
+
+    const bool amsgrad = group.flag("amsgrad");
+    std::vector<Tensor> written;  // param, exp_avg, exp_avg_sq[, max_exp_avg_sq] of each parameter
+    std::vector<void*> params, exp_avg, exp_avg_sq, max_exp_avg_sq;
+    std::vector<const void*> grads;
+    std::vector<int64_t> numels;
+    for (const ParamUpdate& u : updates) {
+        Tensor m = buffer(*u.state, "exp_avg", u.param);
+        Tensor v = buffer(*u.state, "exp_avg_sq", u.param);
+        Tensor vmax = amsgrad ? buffer(*u.state, "max_exp_avg_sq", u.param) : Tensor();
+        if (!all_dense(u.param, u.grad, m, v, vmax)) return Optimizer::update_group(group, updates);
+        params.push_back(u.param.raw_data());
+        grads.push_back(u.grad.raw_data());
+        exp_avg.push_back(m.raw_data());
+        exp_avg_sq.push_back(v.raw_data());
+        max_exp_avg_sq.push_back(amsgrad ? vmax.raw_data() : nullptr);
+        numels.push_back(u.param.numel());
+        written.insert(written.end(), {u.param, m, v});
+        if (amsgrad) written.push_back(vmax);
+    }
+    kernels::AdamTensorList list;
+    list.count = int64_t(updates.size());
+    list.params = params.data();
+    list.grads = grads.data();
+    list.exp_avg = exp_avg.data();
+    list.exp_avg_sq = exp_avg_sq.data();
+    list.max_exp_avg_sq = max_exp_avg_sq.data();
+    list.numels = numels.data();
+    kernels::adam_update_multi_table().get(first.device(), first.dtype())(list, adam_hyper(group, decoupled_, step));
+    for (const Tensor& t : written) t.bump_version();
 }
 
 }  // namespace mg::optim

@@ -6,9 +6,12 @@
 // with t the parameter's step count (from 1). State per parameter: "exp_avg",
 // "exp_avg_sq", and "max_exp_avg_sq" when amsgrad.
 //
-// The update of a dense CPU float32/float64 parameter is one fused kernel pass
-// (kernels/optim.h, table adam_update); other parameters (CUDA, strided) and
-// `fused = false` use the same formula as tensor ops.
+// With `fused` (the default), a dense parameter is updated by one fused kernel pass
+// (kernels/optim.h, table adam_update) on its device, CPU or CUDA. When every parameter of
+// a group that has a gradient is dense, on one device with one dtype, and all share one
+// step count, the whole group is one adam_update_multi call instead: on the GPU one kernel
+// launch per group, on the CPU the same per-tensor kernels (bitwise the same results).
+// Strided parameters and `fused = false` use the same formula as tensor ops.
 #pragma once
 
 #include "optim/optimizer.h"
@@ -33,6 +36,7 @@ public:
 protected:
     Adam(std::string name, bool decoupled, std::vector<ParamGroup> groups, const AdamOptions& defaults);
     void update(Tensor param, const Tensor& grad, ParamState& state, const ParamGroup& group) override;
+    void update_group(const ParamGroup& group, const std::vector<ParamUpdate>& updates) override;
     std::vector<std::string> buffer_names(const ParamGroup& group) const override;
     void check_group(const ParamGroup& group) const override;
 

@@ -89,14 +89,20 @@ void Optimizer::step() {
     }
     size_t index = 0;
     for (const ParamGroup& group : groups_) {
+        std::vector<ParamUpdate> updates;
         for (const Tensor& p : group.params) {
             ParamState& st = states_[index];
             const Tensor& g = grads[index++];
             if (!g.defined()) continue;
             ++st.step;
-            update(p, g, st, group);
+            updates.push_back({p, g, &st});
         }
+        if (!updates.empty()) update_group(group, updates);
     }
+}
+
+void Optimizer::update_group(const ParamGroup& group, const std::vector<ParamUpdate>& updates) {
+    for (const ParamUpdate& u : updates) update(u.param, u.grad, *u.state, group);
 }
 
 void Optimizer::zero_grad() {

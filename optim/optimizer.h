@@ -62,6 +62,14 @@ struct ParamState {
     std::map<std::string, Tensor> buffers;  // each shaped like the parameter
 };
 
+// One parameter's part of a step: the parameter, its gradient and its state (whose step
+// already counts this update).
+struct ParamUpdate {
+    Tensor param;
+    Tensor grad;
+    ParamState* state = nullptr;
+};
+
 class Optimizer {
 public:
     virtual ~Optimizer() = default;
@@ -98,6 +106,10 @@ protected:
     // Updates `param` (a handle to the parameter) in place from `grad` (same shape, dtype, device; not requiring
     // grad). `state.step` already counts this update. Runs under NoGradGuard.
     virtual void update(Tensor param, const Tensor& grad, ParamState& state, const ParamGroup& group) = 0;
+    // Updates the parameters of `group` that have a gradient (in group order). The default calls
+    // update() for each; an optimizer may override it to update them together (Adam: one
+    // multi-tensor kernel launch per group).
+    virtual void update_group(const ParamGroup& group, const std::vector<ParamUpdate>& updates);
     // The buffers a parameter of `group` holds after its first update.
     virtual std::vector<std::string> buffer_names(const ParamGroup& group) const = 0;
     // Throws mg::Error naming the optimizer and the value if a hyperparameter is out of range.

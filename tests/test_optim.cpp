@@ -6,6 +6,7 @@
 // torch.optim.lr_scheduler where PyTorch is installed (they agree to 5e-15).
 // The problem: f(x) = 0.5 * sum(a * x^2) + b . x, grad = a * x + b, x0 = [1, -2, 3].
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <memory>
 
@@ -319,6 +320,131 @@ TEST_CASE("optim: fused and tensor-op Adam agree on a strided parameter and on r
     a.step();
     b.step();
     check_close(strided.contiguous(), dense, 1e-6, 1e-7);
+}
+
+namespace {
+bool same_bits(const Tensor& a, const Tensor& b) {
+    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+    return a.numel() == 0 || std::memcmp(a.raw_data(), b.raw_data(), size_t(a.numel() * a.element_size())) == 0;
+}
+}  // namespace
+
+TEST_CASE("optim: adam_update_multi is bitwise adam_update tensor by tensor") {
+    manual_seed(5);
+    kernels::init();
+    const std::vector<int64_t> sizes = {1, 7, 0, 1000, 4099};
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+        for (bool decoupled : {false, true}) {
+            INFO(dtype << " decoupled " << decoupled);
+            kernels::AdamHyper h;
+            h.lr = 0.01;
+            h.weight_decay = 0.05;
+            h.decoupled = decoupled;
+            h.step = 4;
+            // [0] through the list, [1] tensor by tensor; tensor 2 (empty) and 3 have no max_exp_avg_sq.
+            std::vector<Tensor> p[2], m[2], v[2], vmax[2], g;
+            for (int64_t n : sizes) {
+                Tensor p0 = randn({n}, {dtype}), m0 = randn({n}, {dtype}), v0 = square(randn({n}, {dtype}));
+                Tensor vmax0 = square(randn({n}, {dtype}));
+                g.push_back(randn({n}, {dtype}));
+                for (int k = 0; k < 2; ++k) {
+                    p[k].push_back(p0.clone());
+                    m[k].push_back(m0.clone());
+                    v[k].push_back(v0.clone());
+                    vmax[k].push_back(vmax0.clone());
+                }
+            }
+            auto vmax_of = [&](int k, size_t t) { return t == 2 || t == 3 ? nullptr : vmax[k][t].raw_data(); };
+            std::vector<void*> params, exp_avg, exp_avg_sq, max_exp_avg_sq;
+            std::vector<const void*> grads;
+            for (size_t t = 0; t < sizes.size(); ++t) {
+                params.push_back(p[0][t].raw_data());
+                grads.push_back(g[t].raw_data());
+                exp_avg.push_back(m[0][t].raw_data());
+                exp_avg_sq.push_back(v[0][t].raw_data());
+                max_exp_avg_sq.push_back(vmax_of(0, t));
+            }
+            kernels::AdamTensorList list{int64_t(sizes.size()), params.data(), grads.data(), exp_avg.data(),
+                                         exp_avg_sq.data(), max_exp_avg_sq.data(), sizes.data()};
+            kernels::adam_update_multi_table().get("reference", Device::CPU, dtype)(list, h);
+            for (size_t t = 0; t < sizes.size(); ++t)
+                kernels::adam_update_table().get("reference", Device::CPU, dtype)(
+                    p[1][t].raw_data(), g[t].raw_data(), m[1][t].raw_data(), v[1][t].raw_data(), vmax_of(1, t),
+                    sizes[t], h);
+            for (size_t t = 0; t < sizes.size(); ++t) {
+                INFO("tensor " << t << " of " << sizes[t] << " elements");
+                CHECK(same_bits(p[0][t], p[1][t]));
+                CHECK(same_bits(m[0][t], m[1][t]));
+                CHECK(same_bits(v[0][t], v[1][t]));
+                CHECK(same_bits(vmax[0][t], vmax[1][t]));
+            }
+        }
+    }
+}
+
+// Adam's group step goes through adam_update_multi when every parameter with a gradient is
+// dense, of one dtype and at one step count; when one parameter skips a step, the counts differ
+// and the group falls back to one update per parameter. Either way the parameters and every
+// state buffer are bitwise what the reference kernel gives, run parameter by parameter.
+TEST_CASE("optim: Adam's multi-tensor group step is bitwise per-parameter updates") {
+    manual_seed(9);
+    kernels::init();
+    const std::vector<Shape> shapes = {Shape{1}, Shape{7}, Shape{33, 5}, Shape{1000}, Shape{4, 3, 3, 3}};
+    constexpr int kGroupSteps = 5, kSkipper = 2, kSkippedStep = 3;  // parameter 2 has no gradient at step 3
+    for (DType dtype : {DType::Float32, DType::Float64}) {
+        for (int config = 0; config < 3; ++config) {
+            INFO(dtype << " config " << config);
+            optim::AdamOptions o;
+            o.lr = 0.01;
+            o.weight_decay = config == 0 ? 0.0 : 0.05;
+            o.amsgrad = config == 1;
+            std::vector<Tensor> params, ref_p, ref_m, ref_v, ref_vmax;
+            std::vector<int64_t> ref_step(shapes.size(), 0);
+            for (const Shape& s : shapes) {
+                Tensor p0 = randn(s, {dtype});
+                params.push_back(p0.clone().requires_grad_());
+                ref_p.push_back(p0.clone());
+                ref_m.push_back(zeros(s, {dtype}));
+                ref_v.push_back(zeros(s, {dtype}));
+                ref_vmax.push_back(zeros(s, {dtype}));
+            }
+            std::unique_ptr<optim::Optimizer> opt;
+            if (config == 2) {
+                optim::AdamWOptions w;
+                w.lr = o.lr;
+                w.weight_decay = 0.05;
+                opt = std::make_unique<optim::AdamW>(params, w);
+            } else {
+                opt = std::make_unique<optim::Adam>(params, o);
+            }
+            for (int step = 1; step <= kGroupSteps; ++step) {
+                opt->zero_grad();
+                for (size_t k = 0; k < shapes.size(); ++k) {
+                    Tensor g = randn(shapes[k], {dtype});
+                    if (int(k) == kSkipper && step == kSkippedStep) continue;
+                    params[k].set_grad(g.clone());
+                    kernels::AdamHyper h;
+                    h.lr = 0.01;
+                    h.weight_decay = config == 0 ? 0.0 : 0.05;
+                    h.decoupled = config == 2;
+                    h.step = ++ref_step[k];
+                    kernels::adam_update_table().get("reference", Device::CPU, dtype)(
+                        ref_p[k].raw_data(), g.raw_data(), ref_m[k].raw_data(), ref_v[k].raw_data(),
+                        config == 1 ? ref_vmax[k].raw_data() : nullptr, ref_p[k].numel(), h);
+                }
+                opt->step();
+                for (size_t k = 0; k < shapes.size(); ++k) {
+                    INFO("step " << step << " parameter " << k);
+                    const optim::ParamState& st = opt->state(int64_t(k));
+                    CHECK(st.step == ref_step[k]);
+                    CHECK(same_bits(params[k].detach(), ref_p[k]));
+                    CHECK(same_bits(st.buffers.at("exp_avg"), ref_m[k]));
+                    CHECK(same_bits(st.buffers.at("exp_avg_sq"), ref_v[k]));
+                    if (config == 1) CHECK(same_bits(st.buffers.at("max_exp_avg_sq"), ref_vmax[k]));
+                }
+            }
+        }
+    }
 }
 
 // ---- state_dict -------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@
 //                that branch blocks vectorisation: the speed on one thread is the
 //                reference's.)
 //   "avx512":    kernels/cpu/adam_avx512.cpp, 16 (f32) / 8 (f64) lanes of intrinsics.
+// adam_update_multi's "reference" calls the active adam_update once per tensor.
 //
 // No variant fuses a multiply and an add into one FMA (this file is compiled for the
 // baseline ISA, which has none; adam_avx512.cpp turns GCC's contraction off), so every
@@ -104,6 +105,19 @@ void adam_update_loop(void* param, const void* grad, void* exp_avg, void* exp_av
     });
 }
 
+// adam_update_multi on the CPU: the active adam_update kernel, tensor after tensor, so a
+// group updated through the list is bitwise the same as its parameters updated one by one.
+template <DType t>
+void adam_update_multi_loop(const AdamTensorList& list, const AdamHyper& h) {
+    MG_CHECK(list.count >= 0, "adam_update_multi: negative tensor count {}", list.count);
+    AdamUpdateFn* update = adam_update_table().get(Device::CPU, t);
+    for (int64_t k = 0; k < list.count; ++k) {
+        MG_CHECK(list.numels[k] >= 0, "adam_update_multi: tensor {} has {} elements", k, list.numels[k]);
+        void* vmax = list.max_exp_avg_sq != nullptr ? list.max_exp_avg_sq[k] : nullptr;
+        update(list.params[k], list.grads[k], list.exp_avg[k], list.exp_avg_sq[k], vmax, list.numels[k], h);
+    }
+}
+
 }  // namespace
 
 void register_cpu_optim() {
@@ -115,6 +129,11 @@ void register_cpu_optim() {
                       "the reference";
     t.add("omp", Device::CPU, DType::Float32, &adam_update_loop<float, true>, 10, omp);
     t.add("omp", Device::CPU, DType::Float64, &adam_update_loop<double, true>, 10, omp);
+    const char* multi = "the active adam_update kernel, tensor after tensor";
+    adam_update_multi_table().add("reference", Device::CPU, DType::Float32, &adam_update_multi_loop<DType::Float32>,
+                                  0, multi);
+    adam_update_multi_table().add("reference", Device::CPU, DType::Float64, &adam_update_multi_loop<DType::Float64>,
+                                  0, multi);
 #if defined(__x86_64__)
     if (cpu::has_avx512()) {
         const char* doc = "AVX-512 intrinsics, 16 (f32) / 8 (f64) lanes with a masked tail, threads above "
