@@ -1,5 +1,6 @@
-// Elementwise kernels (kernels/elementwise.h) on the GPU: unary, binary, compare,
-// where, copy/cast, fill. One op functor per table, run by one of two kernels:
+// Elementwise kernels (kernels/elementwise.h) on the GPU: unary, binary, compare, the
+// activation backward helpers, where, copy/cast, fill. One op functor per table, run by
+// one of two kernels:
 //
 //   strided_kernel  one thread per element (grid-stride): the linear index is decoded
 //                   into coordinates with Iter's sizes, then into each operand's offset
@@ -114,18 +115,19 @@ void unary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out,
 }
 
 template <BinaryOp op>
-void binary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* a, const void* b) {
+void binary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* a, const void* b,
+               double scalar) {
     auto go = [&](auto tag) {
         using T = decltype(tag);
         using Out = std::conditional_t<is_compare(op), uint8_t, T>;
-        run("cuda binary", path, it, BinaryFunctor<op, T>{}, static_cast<Out*>(out), static_cast<const T*>(a),
-            static_cast<const T*>(b));
+        run("cuda binary", path, it, BinaryFunctor<op, T>{T(scalar)}, static_cast<Out*>(out),
+            static_cast<const T*>(a), static_cast<const T*>(b));
     };
     switch (t) {
         case ScalarType::Float32: go(float{}); return;
         case ScalarType::Float64: go(double{}); return;
         case ScalarType::Int64:
-            if constexpr (op != BinaryOp::Div && op != BinaryOp::Pow) {
+            if constexpr (!is_float_only(op)) {
                 go(int64_t{});
                 return;
             }
@@ -157,12 +159,13 @@ void launch_unary(UnaryOp op, ScalarType t, ElementwisePath path, const IterDesc
 }
 
 void launch_binary(BinaryOp op, ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* a,
-                   const void* b) {
+                   const void* b, double scalar) {
     switch (op) {
 #define MG_BINARY_CASE(name) \
-    case BinaryOp::name: binary_as<BinaryOp::name>(t, path, it, out, a, b); return;
+    case BinaryOp::name: binary_as<BinaryOp::name>(t, path, it, out, a, b, scalar); return;
         MG_BINARY_CASE(Add) MG_BINARY_CASE(Sub) MG_BINARY_CASE(Mul) MG_BINARY_CASE(Div) MG_BINARY_CASE(Pow)
-        MG_BINARY_CASE(Maximum) MG_BINARY_CASE(Minimum) MG_BINARY_CASE(Eq) MG_BINARY_CASE(Ne)
+        MG_BINARY_CASE(Maximum) MG_BINARY_CASE(Minimum) MG_BINARY_CASE(LeakyReluBackward)
+        MG_BINARY_CASE(TanhBackward) MG_BINARY_CASE(SigmoidBackward) MG_BINARY_CASE(Eq) MG_BINARY_CASE(Ne)
         MG_BINARY_CASE(Gt) MG_BINARY_CASE(Ge) MG_BINARY_CASE(Lt) MG_BINARY_CASE(Le)
 #undef MG_BINARY_CASE
     }

@@ -45,9 +45,12 @@ struct UnaryFunctor {
 };
 
 // Arithmetic ops return T, compare ops uint8 0/1. maximum/minimum propagate NaN and
-// prefer the first operand on ties, as the CPU kernels do.
+// prefer the first operand on ties, as the CPU kernels do. The activation backward ops
+// keep the CPU's order of operations (x = the saved activation, y = the gradient);
+// LeakyReluBackward computes both sides and selects, as the CPU does.
 template <BinaryOp op, class T>
 struct BinaryFunctor {
+    T scalar;  // LeakyReluBackward's slope, in the op's type
     MG_HOST_DEVICE auto operator()(T x, T y) const {
         if constexpr (op == BinaryOp::Add) return T(x + y);
         else if constexpr (op == BinaryOp::Sub) return T(x - y);
@@ -56,6 +59,11 @@ struct BinaryFunctor {
         else if constexpr (op == BinaryOp::Pow) return T(dev_pow(x, y));
         else if constexpr (op == BinaryOp::Maximum) return (x >= y || dev_isnan(x)) ? x : y;
         else if constexpr (op == BinaryOp::Minimum) return (x <= y || dev_isnan(x)) ? x : y;
+        else if constexpr (op == BinaryOp::LeakyReluBackward) {
+            const T scaled = scalar * y;
+            return x > T(0) ? y : scaled;
+        } else if constexpr (op == BinaryOp::TanhBackward) return T(y * (T(1) - x * x));
+        else if constexpr (op == BinaryOp::SigmoidBackward) return T(y * (x * (T(1) - x)));
         else if constexpr (op == BinaryOp::Eq) return uint8_t(x == y);
         else if constexpr (op == BinaryOp::Ne) return uint8_t(x != y);
         else if constexpr (op == BinaryOp::Gt) return uint8_t(x > y);
@@ -66,6 +74,11 @@ struct BinaryFunctor {
 };
 
 constexpr bool is_compare(BinaryOp op) { return op >= BinaryOp::Eq; }
+// No integer version: division, pow and the activation backward ops.
+constexpr bool is_float_only(BinaryOp op) {
+    return op == BinaryOp::Div || op == BinaryOp::Pow || op == BinaryOp::LeakyReluBackward ||
+           op == BinaryOp::TanhBackward || op == BinaryOp::SigmoidBackward;
+}
 
 template <class T>
 struct WhereFunctor {

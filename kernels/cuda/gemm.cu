@@ -1,4 +1,4 @@
-// Hand-written GEMM kernels (kernels/gemm.h) on the GPU, a progression in four steps:
+// Hand-written GEMM kernels (kernels/gemm.h) on the GPU, a progression in five steps:
 //   C[b] (M x N, ldc) = alpha * op(A[b]) (M x K) · op(B[b]) (K x N) + beta * C[b], row-major.
 //
 //   naive      one thread per C element, K products straight from global memory.
@@ -15,10 +15,37 @@
 //              (10-bit mantissa, relative 2^-11) before the multiply; products
 //              accumulate in float32. PRECISION IS TF32, NOT FP32: expect relative
 //              errors near 1e-3 of sum |a||b|. For speed where that is acceptable.
+//   wmma_bf16  (float32 only) mixed precision: float32 data, BF16 multiplies (wmma
+//              m16n16k16 bf16 fragments), float32 accumulation. BF16 keeps 8
+//              significant bits (relative rounding 2^-8 per input, 2^-7 per product;
+//              the product itself is exact in float32), so PRECISION IS BF16: expect
+//              errors up to ~8e-3 of sum |a||b|. Beyond the TF32 kernel it takes the
+//              next steps of a tensor-core GEMM:
+//                - a 128x128 C tile per 8-warp block, each warp 64x32 (4x2 fragments):
+//                  every A fragment is used twice and every B fragment four times per
+//                  load from shared memory, and each staged K step feeds 128x128x32 MACs;
+//                - K in steps of 32, double-buffered: while the warps multiply one step
+//                  out of one shared buffer, each thread holds its share of the next
+//                  step in registers (issued before the multiplies, so the global
+//                  latency hides behind them) and then rounds it to BF16 into the other
+//                  buffer; one __syncthreads per step orders both directions;
+//                - each operand is staged in the orientation it is stored in (wmma reads
+//                  a transposed operand as col_major), so the copy is row by row with
+//                  float4 loads where the matrix is 16-byte aligned (leading dimension
+//                  a multiple of 4), for every transpose case; 16 bytes of padding per
+//                  staged row put 8 consecutive rows on distinct banks for the fragment
+//                  loads.
+//              ptxas gives it ~175-220 registers a thread (no spills), so one block
+//              (8 warps) runs per SM: the register prefetch, not a second block, is
+//              what overlaps the global loads with the tensor-core work.
 //
 // Batches run on gridDim.z (in chunks of 65535). Every kernel zero-fills out-of-range
 // tile loads and guards its stores, so any M, N, K, leading dimension and transpose
 // works. beta == 0 never reads C (it may hold NaN garbage).
+#include <cstdint>
+#include <type_traits>
+
+#include <cuda_bf16.h>
 #include <mma.h>
 
 #include "kernels/cuda/common.cuh"
@@ -224,6 +251,182 @@ __global__ void __launch_bounds__(kWmThreads, 3) gemm_wmma_tf32_kernel(GemmDesc 
     }
 }
 
+// ---- wmma_bf16: tensor cores, BF16 inputs, float32 accumulation, double-buffered -------
+
+constexpr int kBfM = 128, kBfN = 128, kBfK = 32, kBfThreads = 256;
+constexpr int kBfWarpM = 64, kBfWarpN = 32;  // 8 warps: 2 along M x 4 along N
+constexpr int kBfFragsM = kBfWarpM / 16, kBfFragsN = kBfWarpN / 16;  // 4 x 2 accumulators per warp
+constexpr int kBfPad = 8;  // bf16 elements added to each staged row: ldm stays a multiple of 8 (16 bytes)
+// A stored tile is 128 x 32 or 32 x 128 floats (B likewise): room for the larger padded one.
+constexpr int kBfTileElems = kBfM * (kBfK + kBfPad) > kBfK * (kBfM + kBfPad) ? kBfM * (kBfK + kBfPad)
+                                                                           : kBfK * (kBfM + kBfPad);
+constexpr int kBfSmemBytes = 2 * 2 * kBfTileElems * int(sizeof(__nv_bfloat16));  // [stage][A, B]
+constexpr int kBfGroups = kBfM * kBfK / (4 * kBfThreads);  // 4-float groups per thread per operand and step
+constexpr int kBfScratchLd = 16 + 4;  // the epilogue's per-warp 16x16 float staging, ldm a multiple of 4
+static_assert(kBfM == kBfN, "one padded tile size serves A and B");
+static_assert((kBfM / kBfWarpM) * (kBfN / kBfWarpN) * 32 == kBfThreads, "the warps cover the C tile");
+static_assert(kBfM * kBfK == 4 * kBfGroups * kBfThreads, "every thread copies whole 4-float groups");
+static_assert((kBfThreads / 32) * 16 * kBfScratchLd * int(sizeof(float)) <= kBfSmemBytes,
+              "the epilogue staging fits in the tile buffers");
+static_assert(kBfSmemBytes <= 48 * 1024, "static shared memory limit");
+
+// Thread t's share of one stored tile, kRows x kCols floats of a matrix with leading
+// dimension ld starting at (row0, col0): groups of 4 consecutive elements, consecutive
+// threads along a row (coalesced). Elements at rows >= rows_end or columns >= cols_end
+// read as zero. `vec`: the matrix allows aligned float4 loads.
+template <int kRows, int kCols>
+__device__ __forceinline__ void load_stored_tile(const float* p, int64_t ld, int64_t row0, int64_t rows_end,
+                                                 int64_t col0, int64_t cols_end, bool vec,
+                                                 float (&v)[4 * kBfGroups]) {
+    static_assert(kRows * kCols == 4 * kBfGroups * kBfThreads && kCols % 4 == 0, "whole groups per thread");
+    constexpr int kGroupsPerRow = kCols / 4;
+#pragma unroll
+    for (int e = 0; e < kBfGroups; ++e) {
+        const int group = e * kBfThreads + int(threadIdx.x);
+        const int64_t r = row0 + group / kGroupsPerRow, col = col0 + (group % kGroupsPerRow) * 4;
+        if (vec && r < rows_end && col + 3 < cols_end) {
+            const float4 x = *reinterpret_cast<const float4*>(p + r * ld + col);
+            v[4 * e + 0] = x.x, v[4 * e + 1] = x.y, v[4 * e + 2] = x.z, v[4 * e + 3] = x.w;
+        } else {
+#pragma unroll
+            for (int q = 0; q < 4; ++q)
+                v[4 * e + q] = (r < rows_end && col + q < cols_end) ? p[r * ld + col + q] : 0.0f;
+        }
+    }
+}
+
+// The same share rounded to BF16 (round to nearest even) into the staged tile, whose
+// rows are kCols + kBfPad elements apart.
+template <int kCols>
+__device__ __forceinline__ void store_stored_tile(__nv_bfloat16* s, const float (&v)[4 * kBfGroups]) {
+    constexpr int kGroupsPerRow = kCols / 4, kLd = kCols + kBfPad;
+#pragma unroll
+    for (int e = 0; e < kBfGroups; ++e) {
+        const int group = e * kBfThreads + int(threadIdx.x);
+        const int r = group / kGroupsPerRow, col = (group % kGroupsPerRow) * 4;
+        // col is a multiple of 4 and kLd of 8: the pair stores are 4-byte aligned.
+        __nv_bfloat162* dst = reinterpret_cast<__nv_bfloat162*>(s + r * kLd + col);
+        dst[0] = __floats2bfloat162_rn(v[4 * e + 0], v[4 * e + 1]);
+        dst[1] = __floats2bfloat162_rn(v[4 * e + 2], v[4 * e + 3]);
+    }
+}
+
+template <bool kTransA, bool kTransB>
+__global__ void __launch_bounds__(kBfThreads) gemm_wmma_bf16_kernel(GemmDesc g, int64_t first_batch, const float* a,
+                                                                    const float* b, float* c) {
+    using namespace nvcuda;
+    // Stored shapes of the tiles: A is M x K (K x M when transposed), B is K x N (N x K).
+    // A transposed operand, staged as stored, is exactly wmma's col_major fragment.
+    constexpr int kRowsA = kTransA ? kBfK : kBfM, kColsA = kTransA ? kBfM : kBfK;
+    constexpr int kRowsB = kTransB ? kBfN : kBfK, kColsB = kTransB ? kBfK : kBfN;
+    constexpr int kLdA = kColsA + kBfPad, kLdB = kColsB + kBfPad;
+    using LayoutA = std::conditional_t<kTransA, wmma::col_major, wmma::row_major>;
+    using LayoutB = std::conditional_t<kTransB, wmma::col_major, wmma::row_major>;
+
+    // Two stages of (A, B) tiles; after the K loop the same bytes stage the epilogue.
+    __shared__ __align__(128) unsigned char smem[kBfSmemBytes];
+    __nv_bfloat16* const tiles = reinterpret_cast<__nv_bfloat16*>(smem);
+
+    Operand<float> A, B;
+    float* C;
+    batch_operands(g, first_batch + blockIdx.z, a, b, c, A, B, C);
+    const int t = threadIdx.x, warp = t / 32, lane = t % 32;
+    const int warp_m = warp / (kBfN / kBfWarpN), warp_n = warp % (kBfN / kBfWarpN);
+    const int64_t row0 = int64_t(blockIdx.y) * kBfM, col0 = int64_t(blockIdx.x) * kBfN;
+    // float4 loads need every row start 16-byte aligned: the base and ld * 4 bytes.
+    const bool vec_a = reinterpret_cast<uintptr_t>(A.p) % 16 == 0 && A.ld % 4 == 0;
+    const bool vec_b = reinterpret_cast<uintptr_t>(B.p) % 16 == 0 && B.ld % 4 == 0;
+
+    // This thread's share of the K step starting at k0, as float32 in registers.
+    float next_a[4 * kBfGroups], next_b[4 * kBfGroups];
+    auto load_step = [&](int64_t k0) {
+        if constexpr (kTransA) load_stored_tile<kRowsA, kColsA>(A.p, A.ld, k0, g.k, row0, g.m, vec_a, next_a);
+        else load_stored_tile<kRowsA, kColsA>(A.p, A.ld, row0, g.m, k0, g.k, vec_a, next_a);
+        if constexpr (kTransB) load_stored_tile<kRowsB, kColsB>(B.p, B.ld, col0, g.n, k0, g.k, vec_b, next_b);
+        else load_stored_tile<kRowsB, kColsB>(B.p, B.ld, k0, g.k, col0, g.n, vec_b, next_b);
+    };
+    auto store_step = [&](int stage) {
+        store_stored_tile<kColsA>(tiles + (2 * stage + 0) * kBfTileElems, next_a);
+        store_stored_tile<kColsB>(tiles + (2 * stage + 1) * kBfTileElems, next_b);
+    };
+
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[kBfFragsM][kBfFragsN];
+#pragma unroll
+    for (int i = 0; i < kBfFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kBfFragsN; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+
+    const int64_t steps = (g.k + kBfK - 1) / kBfK;
+    if (steps > 0) {
+        load_step(0);
+        store_step(0);
+    }
+    __syncthreads();
+    for (int64_t step = 0; step < steps; ++step) {
+        const int stage = int(step & 1);
+        const bool has_next = step + 1 < steps;
+        // Issue the next step's global loads first: they complete while the MMAs run.
+        if (has_next) load_step((step + 1) * kBfK);
+
+        const __nv_bfloat16* As = tiles + (2 * stage + 0) * kBfTileElems;
+        const __nv_bfloat16* Bs = tiles + (2 * stage + 1) * kBfTileElems;
+#pragma unroll
+        for (int kk = 0; kk < kBfK; kk += 16) {
+            // The B fragments stay for the whole row of A fragments; one A fragment is live
+            // at a time (registers: the accumulators and the prefetched step come first).
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, __nv_bfloat16, LayoutB> fb[kBfFragsN];
+#pragma unroll
+            for (int j = 0; j < kBfFragsN; ++j) {
+                const int n = warp_n * kBfWarpN + j * 16;
+                wmma::load_matrix_sync(fb[j], kTransB ? Bs + n * kLdB + kk : Bs + kk * kLdB + n, kLdB);
+            }
+#pragma unroll
+            for (int i = 0; i < kBfFragsM; ++i) {
+                const int m = warp_m * kBfWarpM + i * 16;
+                wmma::fragment<wmma::matrix_a, 16, 16, 16, __nv_bfloat16, LayoutA> fa;
+                wmma::load_matrix_sync(fa, kTransA ? As + kk * kLdA + m : As + m * kLdA + kk, kLdA);
+#pragma unroll
+                for (int j = 0; j < kBfFragsN; ++j) wmma::mma_sync(acc[i][j], fa, fb[j], acc[i][j]);
+            }
+        }
+
+        // The other stage was last read in the previous step, which every warp finished
+        // before the barrier that ended it; this barrier publishes the new stage and
+        // ends this step's reads before the next step overwrites this stage.
+        if (has_next) store_step(stage ^ 1);
+        __syncthreads();
+    }
+
+    // Epilogue: each warp stages one 16x16 accumulator at a time in its own slice of the
+    // (now idle) tile memory, then its lanes apply alpha, beta with guarded stores; a half
+    // warp writes 16 consecutive floats of a row.
+    float* scratch = reinterpret_cast<float*>(smem) + warp * 16 * kBfScratchLd;
+    const float alpha = float(g.alpha), beta = float(g.beta);
+#pragma unroll
+    for (int i = 0; i < kBfFragsM; ++i)
+#pragma unroll
+        for (int j = 0; j < kBfFragsN; ++j) {
+            wmma::store_matrix_sync(scratch, acc[i][j], kBfScratchLd, wmma::mem_row_major);
+            __syncwarp();
+            const int64_t frag_row0 = row0 + warp_m * kBfWarpM + i * 16;
+            const int64_t frag_col0 = col0 + warp_n * kBfWarpN + j * 16;
+#pragma unroll
+            for (int e = 0; e < 8; ++e) {
+                const int idx = e * 32 + lane, r = idx / 16, col = idx % 16;
+                const int64_t gi = frag_row0 + r, gj = frag_col0 + col;
+                if (gi < g.m && gj < g.n) store_c(C + gi * g.ldc + gj, scratch[r * kBfScratchLd + col], alpha, beta);
+            }
+            __syncwarp();  // all lanes read the slice before the next fragment overwrites it
+        }
+}
+
+using WmmaBf16Kernel = void (*)(GemmDesc, int64_t, const float*, const float*, float*);
+
+WmmaBf16Kernel wmma_bf16_kernel_for(bool trans_a, bool trans_b) {
+    if (trans_a) return trans_b ? gemm_wmma_bf16_kernel<true, true> : gemm_wmma_bf16_kernel<true, false>;
+    return trans_b ? gemm_wmma_bf16_kernel<false, true> : gemm_wmma_bf16_kernel<false, false>;
+}
+
 // ---- launch -----------------------------------------------------------------------------
 
 constexpr int64_t kMaxGridZ = 65535;
@@ -251,6 +454,13 @@ void gemm_as(GemmKernel kernel, const GemmDesc& g, const T* a, const T* b, T* c)
                     gemm_wmma_tf32_kernel<<<blocks(kWmM, kWmN), kWmThreads, 0, stream>>>(g, first, a, b, c);
                 else
                     fail("cuda gemm wmma_tf32", "TF32 tensor cores take float32 only");
+                break;
+            case GemmKernel::WmmaBf16:
+                if constexpr (std::is_same_v<T, float>)
+                    wmma_bf16_kernel_for(g.trans_a, g.trans_b)<<<blocks(kBfM, kBfN), kBfThreads, 0, stream>>>(
+                        g, first, a, b, c);
+                else
+                    fail("cuda gemm wmma_bf16", "the BF16 kernel takes float32 data only");
                 break;
         }
         check_launch("cuda gemm");

@@ -11,6 +11,11 @@
 //   "cublas_tf32"  float32 with CUBLAS_COMPUTE_32F_FAST_TF32: tensor cores, inputs
 //                  rounded to TF32 (10-bit mantissa). Several times faster, relative
 //                  error near 1e-3: TF32 PRECISION, NOT FP32.
+//   "cublas_bf16"  float32 with CUBLAS_COMPUTE_32F_FAST_16BF: mixed precision on
+//                  float32 data, inputs rounded to BF16 (8 significant bits; cuBLAS
+//                  may pick TF32 instead, which is only more precise), float32
+//                  accumulation. Relative error up to ~8e-3 of sum |a||b|: BF16
+//                  PRECISION, NOT FP32. The bar for our wmma_bf16 kernel.
 //
 // The handle is created on first use (registration never touches the GPU), one per
 // host thread, and runs on current_stream().
@@ -90,6 +95,9 @@ void gemm_cublas_f64(const GemmArgs& g, const void* a, const void* b, void* c) {
 void gemm_cublas_tf32(const GemmArgs& g, const void* a, const void* b, void* c) {
     gemm_cublas_as<float>(g, a, b, c, CUBLAS_COMPUTE_32F_FAST_TF32, "cublas_tf32");
 }
+void gemm_cublas_bf16(const GemmArgs& g, const void* a, const void* b, void* c) {
+    gemm_cublas_as<float>(g, a, b, c, CUBLAS_COMPUTE_32F_FAST_16BF, "cublas_bf16");
+}
 
 }  // namespace
 
@@ -101,6 +109,9 @@ void register_cuda_gemm_cublas() {
           "cuBLAS strided-batched GEMM, FP64 compute (C^T = B^T A^T in column-major)");
     t.add("cublas_tf32", Device::CUDA, DType::Float32, &gemm_cublas_tf32, 1,
           "cuBLAS with TF32 tensor cores: faster, TF32 precision (~1e-3 relative), not FP32");
+    t.add("cublas_bf16", Device::CUDA, DType::Float32, &gemm_cublas_bf16, 0,
+          "cuBLAS on float32 data with BF16 tensor-core multiplies, FP32 accumulation: BF16 precision "
+          "(~1e-2 relative), not FP32");
 }
 
 }  // namespace mg::kernels::cuda

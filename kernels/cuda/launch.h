@@ -32,8 +32,15 @@ enum class UnaryOp : uint8_t {
     Neg, Exp, Log, Sqrt, Abs, Sign, Tanh, Sigmoid, Relu, LeakyRelu, Elu, Softplus, Erf, Gelu,
     Clamp, PowScalar, Affine,
 };
-// Arithmetic ops write the input type; compare ops (Eq..Le) write uint8 0/1.
-enum class BinaryOp : uint8_t { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Gt, Ge, Lt, Le };
+// Arithmetic ops write the input type; compare ops (Eq..Le) write uint8 0/1. The activation
+// backward ops (float only) take a = the forward's input or output, b = the output's gradient:
+//   LeakyReluBackward  a > 0 ? b : scalar*b   (relu: a = y, scalar = 0)
+//   TanhBackward       b * (1 - a*a)          (a = y)
+//   SigmoidBackward    b * (a * (1 - a))      (a = y)
+enum class BinaryOp : uint8_t {
+    Add, Sub, Mul, Div, Pow, Maximum, Minimum, LeakyReluBackward, TanhBackward, SigmoidBackward,
+    Eq, Ne, Gt, Ge, Lt, Le,
+};
 
 // Strided: one generic kernel that walks Iter for every element (the baseline).
 // Vectorized: when Iter is contiguous and every pointer is aligned, each thread moves
@@ -43,8 +50,9 @@ enum class ElementwisePath : uint8_t { Strided, Vectorized };
 
 void launch_unary(UnaryOp op, ScalarType t, ElementwisePath path, const IterDesc& it, void* out,
                   const void* in, double a, double b);
+// `scalar` is LeakyReluBackward's slope; the other ops ignore it.
 void launch_binary(BinaryOp op, ScalarType t, ElementwisePath path, const IterDesc& it, void* out,
-                   const void* a, const void* b);
+                   const void* a, const void* b, double scalar = 0.0);
 void launch_where(ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* cond_u8,
                   const void* a, const void* b);
 void launch_copy(ScalarType out_t, ScalarType in_t, ElementwisePath path, const IterDesc& it, void* out,
@@ -131,7 +139,7 @@ struct GemmDesc {
 };
 
 // The hand-written progression; gemm.cu says what each step changes.
-enum class GemmKernel : uint8_t { Naive, Tiled, RegisterBlocked, WmmaTf32 };
+enum class GemmKernel : uint8_t { Naive, Tiled, RegisterBlocked, WmmaTf32, WmmaBf16 };
 void launch_gemm(GemmKernel kernel, ScalarType t, const GemmDesc& g, const void* a, const void* b, void* c);
 
 // ---- im2col (the column kernels of the im2col convolution) ------------------------

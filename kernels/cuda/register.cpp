@@ -20,6 +20,9 @@ namespace mg::kernels::cuda {
 void register_cuda_gemm_cublas();   // gemm_cublas.cpp
 void register_cuda_conv_cudnn();    // conv_cudnn.cpp
 void register_cuda_conv_im2col();   // conv_im2col.cpp
+void register_cuda_bias_act_adam();  // register_bias_adam.cpp
+void register_cuda_masked_conv();   // masked_conv.cpp
+void register_cuda_softmax_batch_norm();  // register_norm.cpp
 
 namespace {
 
@@ -98,6 +101,10 @@ void unary_kernel(const Iter& it, void* out, const void* in, Scalars s) {
 template <BinaryOp op, DType t, ElementwisePath path>
 void binary_kernel(const Iter& it, void* out, const void* a, const void* b) {
     launch_binary(op, scalar(t), path, to_desc(it), out, a, b);
+}
+template <DType t, ElementwisePath path>
+void leaky_relu_backward_kernel(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
+    launch_binary(BinaryOp::LeakyReluBackward, scalar(t), path, to_desc(it), out, a, b, s.a);
 }
 template <DType t, ElementwisePath path>
 void where_kernel(const Iter& it, void* out, const void* cond, const void* a, const void* b) {
@@ -189,6 +196,12 @@ void register_elementwise() {
     add_binary<BinaryOp::Le>(le_table(), true);
     add_binary_dtype<BinaryOp::Eq, DType::UInt8>(eq_table());
     add_binary_dtype<BinaryOp::Ne, DType::UInt8>(ne_table());
+    add_binary<BinaryOp::TanhBackward>(tanh_backward_table(), false);
+    add_binary<BinaryOp::SigmoidBackward>(sigmoid_backward_table(), false);
+    add_paths<BinaryScalarFn, DType::Float32, &leaky_relu_backward_kernel<DType::Float32, ElementwisePath::Strided>,
+              &leaky_relu_backward_kernel<DType::Float32, ElementwisePath::Vectorized>>(leaky_relu_backward_table());
+    add_paths<BinaryScalarFn, DType::Float64, &leaky_relu_backward_kernel<DType::Float64, ElementwisePath::Strided>,
+              &leaky_relu_backward_kernel<DType::Float64, ElementwisePath::Vectorized>>(leaky_relu_backward_table());
 
     add_where_copy_fill<DType::Float32>();
     add_where_copy_fill<DType::Float64>();
@@ -338,7 +351,7 @@ void register_pool() {
 
 template <DType t, GemmKernel kernel>
 void gemm_kernel(const GemmArgs& g, const void* a, const void* b, void* c) {
-    static constexpr const char* names[] = {"naive", "tiled", "regblock", "wmma_tf32"};
+    static constexpr const char* names[] = {"naive", "tiled", "regblock", "wmma_tf32", "wmma_bf16"};
     check_gemm_args(g, names[int(kernel)], a, b, c);
     launch_gemm(kernel, scalar(t), to_desc(g), a, b, c);
 }
@@ -359,6 +372,9 @@ void register_gemm() {
     add_gemm_dtype<DType::Float64>();
     gemm_table().add("wmma_tf32", Device::CUDA, DType::Float32, &gemm_kernel<DType::Float32, GemmKernel::WmmaTf32>, 1,
                      "tensor cores via wmma m16n16k8, 64x64 tile: TF32 precision (~1e-3 relative), not FP32");
+    gemm_table().add("wmma_bf16", Device::CUDA, DType::Float32, &gemm_kernel<DType::Float32, GemmKernel::WmmaBf16>, 0,
+                     "mixed precision: float32 data, BF16 multiplies via wmma m16n16k16, float32 accumulation, "
+                     "128x128 tile, double-buffered: BF16 precision (~1e-2 relative), not FP32");
     register_cuda_gemm_cublas();
 }
 
@@ -377,6 +393,9 @@ void register_cuda_kernels() {
     cuda::register_gemm();
     cuda::register_cuda_conv_cudnn();
     cuda::register_cuda_conv_im2col();
+    cuda::register_cuda_bias_act_adam();
+    cuda::register_cuda_masked_conv();
+    cuda::register_cuda_softmax_batch_norm();
 }
 
 }  // namespace mg::kernels

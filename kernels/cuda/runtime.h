@@ -27,8 +27,9 @@ int multiprocessor_count();
 
 // Grow-only scratch buffers, one per use and per host thread, so that one kernel's
 // scratch never aliases another's inside one op (an im2col convolution holds the Conv
-// buffer while its gemm runs). Valid until the next call with the same slot.
-enum class Workspace : uint8_t { Reduce, Index, Conv, Count };
+// buffer while its gemm runs; a masked convolution holds its masked weight in MaskedConv
+// while the convolution inside it uses Conv). Valid until the next call with the same slot.
+enum class Workspace : uint8_t { Reduce, Index, Conv, MaskedConv, Softmax, Optim, Count };
 void* workspace(Workspace slot, size_t bytes, const char* what);
 
 }  // namespace mg::kernels::cuda

@@ -94,10 +94,17 @@ std::vector<T> absolute(const std::vector<T>& v) {
 // Relative tolerance of a variant: 1e-5 for float32, 1e-10 for float64, exact for
 // integers. TF32 variants (name containing "tf32") round inputs to a 10-bit mantissa
 // (relative 2^-11 per input, ~1e-3 per product), so they get 3e-3 relative to sum |a||b|.
+// BF16 variants (name containing "bf16") keep 7 stored mantissa bits, 8 significant:
+// relative rounding up to 2^-8 per input, so up to 2^-7 ~ 7.8e-3 per product (the product
+// of two BF16 values is exact in the float32 accumulator, and float32 accumulation adds
+// ~k * 2^-24, negligible here). Whatever the signs, the error is then within 7.8e-3 of
+// sum |a||b|, and a single product (k = 1, nothing averages out) can come close to that
+// bound; 1.6e-2 leaves a 2x margin for the float32 roundings of accumulator and alpha/beta.
 template <class T>
 double rtol_for(const std::string& variant) {
     if constexpr (std::is_integral_v<T>) return 0.0;
     if (variant.find("tf32") != std::string::npos) return 3e-3;
+    if (variant.find("bf16") != std::string::npos) return 1.6e-2;
     return std::is_same_v<T, float> ? 1e-5 : 1e-10;
 }
 

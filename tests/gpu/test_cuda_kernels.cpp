@@ -108,18 +108,24 @@ TEST_CASE("cuda elementwise: unary ops match the CPU reference") {
 
 // ---- binary and compare -----------------------------------------------------------------------
 
-// Out is T for arithmetic, uint8_t for comparisons.
-template <class T, class Out>
-void check_binary(OpTable<BinaryFn>& table, double lo_a, double hi_a, double lo_b, double hi_b, bool integral) {
-    for_each_variant(table, dtype_of<T>::value, [&](const std::string& name, BinaryFn* fn, BinaryFn* ref) {
+// Out is T for arithmetic, uint8_t for comparisons. Fn is BinaryFn, or BinaryScalarFn
+// (the activation backward helpers that take Scalars s).
+template <class T, class Out, class Fn>
+void check_binary(OpTable<Fn>& table, double lo_a, double hi_a, double lo_b, double hi_b, bool integral,
+                  Scalars s = {}) {
+    auto call = [&](Fn* f, const Iter& it, void* out, const void* a, const void* b) {
+        if constexpr (std::is_same_v<Fn, BinaryScalarFn>) f(it, out, a, b, s);
+        else f(it, out, a, b);
+    };
+    for_each_variant(table, dtype_of<T>::value, [&](const std::string& name, Fn* fn, Fn* ref) {
         for (const Layout& l : layouts(3)) {
             const Iter it = iter_of(l);
             const auto a = random_values<T>(extent(l, 1), lo_a, hi_a, integral);
             const auto b = random_values<T>(extent(l, 2), lo_b, hi_b, integral);
             auto want = sentinel<Out>(extent(l, 0));
             DeviceBuffer da(a), db(b), dout(want);
-            ref(it, want.data() + l.offset, a.data() + l.offset, b.data() + l.offset);
-            fn(it, dout.get<Out>(l.offset), da.get<T>(l.offset), db.get<T>(l.offset));
+            call(ref, it, want.data() + l.offset, a.data() + l.offset, b.data() + l.offset);
+            call(fn, it, dout.get<Out>(l.offset), da.get<T>(l.offset), db.get<T>(l.offset));
             expect_close(table.name() + "[" + name + "] " + l.name, dout.download<Out>(), want, rtol_for<Out>(name),
                          {}, 1.0);
         }
@@ -141,10 +147,16 @@ void check_binary_tables() {
     if constexpr (!integer) {
         check_binary<T, T>(div_table(), -3, 3, 0.5, 3, false);
         check_binary<T, T>(pow_table(), 0.1, 3, -2, 2, false);
+        // The activation backward helpers, a = the saved activation, b = the gradient.
+        // Integer-valued a meets a == 0, where leaky_relu's backward takes the slope side.
+        check_binary<T, T>(leaky_relu_backward_table(), -3, 3, -3, 3, true, {0.2, 0});  // leaky_relu
+        check_binary<T, T>(leaky_relu_backward_table(), -3, 3, -3, 3, false, {0.0, 0});  // relu (slope 0)
+        check_binary<T, T>(tanh_backward_table(), -1, 1, -3, 3, false);                  // a = tanh x
+        check_binary<T, T>(sigmoid_backward_table(), 0, 1, -3, 3, false);                // a = sigmoid x
     }
 }
 
-TEST_CASE("cuda elementwise: binary and compare ops match the CPU reference") {
+TEST_CASE("cuda elementwise: binary, compare and activation backward ops match the CPU reference") {
     check_binary_tables<float>();
     check_binary_tables<double>();
     check_binary_tables<int64_t>();
@@ -244,11 +256,14 @@ TEST_CASE("zz cuda coverage: every registered CUDA variant was checked") {
 
 int main(int argc, char** argv) {
     using namespace mg::kernels;
-    if (!cuda::available()) {
+    // Listing the cases needs no GPU; running them does.
+    bool listing = false;
+    for (int i = 1; i < argc; ++i) listing |= std::string(argv[i]).rfind("--list", 0) == 0 || std::string(argv[i]) == "-ltc";
+    if (!cuda::available() && !listing) {
         std::printf("skipped: %s\n", cuda::unavailable_reason().c_str());
         return 77;
     }
-    std::printf("CUDA device 0: %s\n", cuda::device_name(0).c_str());
+    if (cuda::available()) std::printf("CUDA device 0: %s\n", cuda::device_name(0).c_str());
     doctest::Context context;
     context.setOption("order-by", "name");  // the coverage case ("zz ...") runs last
     context.applyCommandLine(argc, argv);
