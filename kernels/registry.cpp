@@ -51,10 +51,13 @@ void OpTableBase::recompute_active() {
     }
 }
 
-void OpTableBase::select(std::string_view variant) {
+void OpTableBase::select(std::string_view variant) { select_where(variant, nullptr); }
+void OpTableBase::select(std::string_view variant, Device device) { select_where(variant, &device); }
+
+void OpTableBase::select_where(std::string_view variant, const Device* device) {
     bool any = false;
     for (const Entry& e : entries_) {
-        if (e.name == variant) {
+        if (e.name == variant && (device == nullptr || e.device == *device)) {
             chosen_[slot(e.device, e.dtype)] = std::string(variant);
             any = true;
         }
@@ -63,7 +66,8 @@ void OpTableBase::select(std::string_view variant) {
         std::string known;
         for (const Entry& e : entries_)
             if (known.find(e.name) == std::string::npos) known += (known.empty() ? "" : ", ") + e.name;
-        MG_FAIL("kernel registry: op '{}' has no variant '{}' (known: {})", name_, variant, known);
+        MG_FAIL("kernel registry: op '{}' has no variant '{}'{} (known: {})", name_, variant,
+                device ? fmt::format(" on {}", *device) : std::string(), known);
     }
     recompute_active();
 }

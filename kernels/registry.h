@@ -40,9 +40,17 @@ public:
 
     // Picks `variant` for every (device, dtype) that has it; throws if none has it.
     void select(std::string_view variant);
+    // The same for one device only (a name both devices have, like "im2col", stays put on the other).
+    void select(std::string_view variant, Device device);
     void select_default();
     std::vector<VariantInfo> variants() const;
     bool has(std::string_view variant, Device d, DType t) const;
+    // Whether (d, t) has a kernel at all: ops built from a fused kernel fall back to a
+    // composition of simpler ops where it has none.
+    bool has_kernel(Device d, DType t) const {
+        if (!g_initialized.load(std::memory_order_acquire)) [[unlikely]] init();
+        return active_[slot(d, t)] != nullptr;
+    }
 
 protected:
     struct Entry {
@@ -56,6 +64,7 @@ protected:
     static constexpr int kDevices = 2, kDTypes = 4;
     static int slot(Device d, DType t) { return int(d) * kDTypes + int(t); }
     void add_entry(Entry e);
+    void select_where(std::string_view variant, const Device* device);  // device null: every device
     const Entry* find_entry(std::string_view variant, Device d, DType t) const;
     void recompute_active();
 

@@ -21,8 +21,11 @@ namespace mg {
 using namespace ops_detail;
 namespace K = kernels;
 
-// The backward helpers are CPU kernels, for a gradient that records no graph.
-static bool fused_backward(const Tensor& g) { return !autograd::grad_enabled() && g.device() == Device::CPU; }
+// The fused backward kernels serve a gradient that records no graph (create_graph composes
+// differentiable ops instead), on a device that has them.
+static bool fused_backward(const K::OpTableBase& table, const Tensor& g) {
+    return !autograd::grad_enabled() && table.has_kernel(g.device(), g.dtype());
+}
 
 // out = f(a, b; s) for a and b of one shape (a: the forward's input or output, b: the gradient).
 static Tensor backward_kernel(K::OpTable<K::BinaryScalarFn>& table, const Tensor& a, const Tensor& b, K::Scalars s) {
@@ -37,7 +40,7 @@ Tensor relu(const Tensor& x) {
     Tensor y = unary_kernel(K::relu_table(), "relu", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("relu", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        if (fused_backward(g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), y_, g, {0.0, 0.0})};
+        if (fused_backward(K::leaky_relu_backward_table(), g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), y_, g, {0.0, 0.0})};
         return Grads{mul(g, mask_as(gt(y_, 0.0), g.dtype()))};  // y > 0 exactly where x > 0
     }, true);
 }
@@ -47,7 +50,7 @@ Tensor leaky_relu(const Tensor& x, double slope) {
     Tensor y = unary_kernel(K::leaky_relu_table(), "leaky_relu", x, {slope, 0.0});
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("leaky_relu", y, {x}, [sx = SavedTensor(x), slope](const Tensor& g, const Tensor&) {
-        if (fused_backward(g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), sx.get(), g, {slope, 0.0})};
+        if (fused_backward(K::leaky_relu_backward_table(), g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), sx.get(), g, {slope, 0.0})};
         return Grads{where(gt(sx.get(), 0.0), g, mul(g, slope))};
     });
 }
@@ -64,7 +67,7 @@ Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope) {
              "bias_leaky_relu: bias {} must be [C] for input {} with C channels in dim 1", bias.shape(), y.shape());
     MG_CHECK(slope >= 0.0, "bias_leaky_relu: slope {} must be >= 0", slope);
     const int64_t channels = y.shape()[1];
-    if (y.device() != Device::CPU) {
+    if (!K::bias_act_forward_table().has_kernel(y.device(), y.dtype())) {
         std::vector<int64_t> per_channel(size_t(y.dim()), 1);
         per_channel[1] = channels;
         Tensor v = add(y, bias.view(Shape(per_channel)));
@@ -82,7 +85,7 @@ Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope) {
     autograd::check_forward_anomaly("bias_leaky_relu", out);
     if (!autograd::needs_grad({&y, &bias})) return out;
     return autograd::record("bias_leaky_relu", out, {y, bias}, [s](const Tensor& g, const Tensor& out_) {
-        if (fused_backward(g)) {
+        if (fused_backward(K::bias_act_backward_table(), g)) {
             Tensor gc = g.contiguous();
             Tensor gy = empty(gc.shape(), {gc.dtype(), gc.device()});
             Tensor gb = empty(Shape{s.channels}, {gc.dtype(), gc.device()});
@@ -113,7 +116,7 @@ Tensor tanh(const Tensor& x) {
     Tensor y = unary_kernel(K::tanh_table(), "tanh", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("tanh", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        if (fused_backward(g)) return Grads{binary_kernel(K::tanh_backward_table(), "tanh_backward", y_, g, g.dtype())};
+        if (fused_backward(K::tanh_backward_table(), g)) return Grads{binary_kernel(K::tanh_backward_table(), "tanh_backward", y_, g, g.dtype())};
         return Grads{mul(g, affine(square(y_), -1.0, 1.0))};
     }, true);
 }
@@ -123,7 +126,7 @@ Tensor sigmoid(const Tensor& x) {
     Tensor y = unary_kernel(K::sigmoid_table(), "sigmoid", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("sigmoid", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        if (fused_backward(g))
+        if (fused_backward(K::sigmoid_backward_table(), g))
             return Grads{binary_kernel(K::sigmoid_backward_table(), "sigmoid_backward", y_, g, g.dtype())};
         return Grads{mul(g, mul(y_, affine(y_, -1.0, 1.0)))};
     }, true);

@@ -113,7 +113,8 @@ Tensor masked_conv2d(const Tensor& x, const Tensor& weight, char mask_type) {
              op, x.shape(), weight.shape(), weight.size(1));
     const int64_t k = weight.size(2);
     K::MaskedConv2dShape s = make_shape(op, x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), k, mask_type);
-    if (x.device() != Device::CPU) return conv2d(x, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
+    if (!K::masked_conv2d_forward_table().has_kernel(x.device(), x.dtype()))
+        return conv2d(x, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
     return face_forward(x, weight, s);
 }
 
@@ -128,7 +129,7 @@ Tensor masked_conv2d_backward_input(const Tensor& grad_y, const Tensor& weight, 
     const int64_t k = weight.size(2);
     K::MaskedConv2dShape s =
         make_shape(op, grad_y.size(0), weight.size(1), grad_y.size(2), grad_y.size(3), weight.size(0), k, mask_type);
-    if (grad_y.device() != Device::CPU)
+    if (!K::masked_conv2d_backward_input_table().has_kernel(grad_y.device(), grad_y.dtype()))
         return conv_transpose2d(grad_y, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
     return face_backward_input(grad_y, weight, s);
 }
@@ -142,7 +143,7 @@ Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int6
              "{}: input {} and grad_y {} must be [N, C, H, W] of the same N, H, W", op, x.shape(), grad_y.shape());
     K::MaskedConv2dShape s =
         make_shape(op, x.size(0), x.size(1), x.size(2), x.size(3), grad_y.size(1), kernel_size, mask_type);
-    if (x.device() != Device::CPU) {
+    if (!K::masked_conv2d_backward_weight_table().has_kernel(x.device(), x.dtype())) {
         Tensor mask = tap_mask(kernel_size, mask_type, x);
         return mul(conv2d_backward_weight(x, grad_y, Shape{s.c_out, s.c_in, s.k, s.k}, same_padding(s.k)), mask);
     }

@@ -18,8 +18,8 @@ namespace mg {
 using namespace ops_detail;
 namespace K = kernels;
 
-// The fused kernels are CPU kernels.
-static bool fused_device(const Tensor& x) { return x.device() == Device::CPU; }
+// Whether x's device has the fused kernels (else the ops are compositions of simpler ones).
+static bool fused_device(const Tensor& x, const K::OpTableBase& table) { return table.has_kernel(x.device(), x.dtype()); }
 
 // [C] -> [1, C, 1, ...] to broadcast against x [N, C, ...].
 static Tensor per_channel(const Tensor& v, int ndim) {
@@ -53,9 +53,9 @@ static Grads batch_norm_backward_composite(const Tensor& g, const Tensor& x, con
     return {gx, gw, gb};
 }
 
-// The fused kernels need every given tensor on the CPU, of x's dtype, and dense [C] vectors.
+// The fused kernels need every given tensor on x's device, of x's dtype, and dense [C] vectors.
 static bool batch_norm_fusable(const Tensor& x, std::initializer_list<const Tensor*> params) {
-    if (!fused_device(x)) return false;
+    if (!fused_device(x, K::batch_norm_forward_table())) return false;
     for (const Tensor* t : params)
         if (t->defined() && (t->dtype() != x.dtype() || t->device() != x.device() || !t->is_contiguous()))
             return false;
@@ -221,7 +221,7 @@ static Tensor softmax_fused(const Tensor& x, int64_t dim, bool log) {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
     check_floating("softmax", x);
-    if (fused_device(x) && x.dim() > 0) return softmax_fused(x, dim, false);
+    if (fused_device(x, K::softmax_forward_table()) && x.dim() > 0) return softmax_fused(x, dim, false);
     Tensor shifted = sub(x, amax(x.detach(), {dim}, true));
     Tensor e = exp(shifted);
     return div(e, sum(e, {dim}, true));
@@ -229,7 +229,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
     check_floating("log_softmax", x);
-    if (fused_device(x) && x.dim() > 0) return softmax_fused(x, dim, true);
+    if (fused_device(x, K::softmax_forward_table()) && x.dim() > 0) return softmax_fused(x, dim, true);
     return sub(x, logsumexp(x, dim, true));
 }
 
