@@ -25,7 +25,8 @@ class CachingAllocator final : public Allocator {
 public:
     using RawAlloc = void* (*)(size_t);
     using RawFree = void (*)(void*);
-    CachingAllocator(RawAlloc raw_alloc, RawFree raw_free) : raw_alloc_(raw_alloc), raw_free_(raw_free) {}
+    CachingAllocator(const char* device, RawAlloc raw_alloc, RawFree raw_free)
+        : device_(device), raw_alloc_(raw_alloc), raw_free_(raw_free) {}
     ~CachingAllocator() override {
         // Deliberately keep cached blocks at exit: tensors in static objects may still
         // be destroyed after this allocator, and the OS reclaims everything anyway.
@@ -48,7 +49,8 @@ public:
                 release_cached_locked();
                 p = raw_alloc_(size);
             }
-            MG_CHECK(p != nullptr, "allocator: out of memory allocating {} bytes", size);
+            MG_CHECK(p != nullptr, "{} allocator: out of memory allocating {} bytes ({} bytes in use, peak {})",
+                     device_, size, stats_.bytes_in_use, stats_.peak_bytes_in_use);
         }
         stats_.bytes_in_use += int64_t(size);
         stats_.peak_bytes_in_use = std::max(stats_.peak_bytes_in_use, stats_.bytes_in_use);
@@ -82,6 +84,7 @@ private:
         stats_.bytes_cached = 0;
     }
 
+    const char* device_;
     RawAlloc raw_alloc_;
     RawFree raw_free_;
     mutable std::mutex mutex_;
@@ -91,15 +94,15 @@ private:
 
 void* cpu_raw_alloc(size_t bytes) { return std::aligned_alloc(64, (bytes + 63) / 64 * 64); }
 void cpu_raw_free(void* p) { std::free(p); }
-void* cuda_raw_alloc(size_t bytes) { return kernels::cuda::malloc_device(bytes, "cuda allocator"); }
+void* cuda_raw_alloc(size_t bytes) { return kernels::cuda::try_malloc_device(bytes, "cuda allocator"); }
 void cuda_raw_free(void* p) { kernels::cuda::free_device(p); }
 
 }  // namespace
 
 Allocator& allocator_for(Device device) {
     // Leaked on purpose: storages may be released during static destruction.
-    static CachingAllocator* cpu = new CachingAllocator(cpu_raw_alloc, cpu_raw_free);
-    static CachingAllocator* cuda = new CachingAllocator(cuda_raw_alloc, cuda_raw_free);
+    static CachingAllocator* cpu = new CachingAllocator("cpu", cpu_raw_alloc, cpu_raw_free);
+    static CachingAllocator* cuda = new CachingAllocator("cuda", cuda_raw_alloc, cuda_raw_free);
     return device == Device::CPU ? *cpu : *cuda;
 }
 

@@ -20,6 +20,9 @@ std::string device_name(int device);
 
 // Raw device memory and copies. Each throws mg::Error naming `what` on failure.
 void* malloc_device(size_t bytes, const char* what);
+// The same, but nullptr when the device is out of memory (the caching allocator then
+// frees its cached blocks and tries again).
+void* try_malloc_device(size_t bytes, const char* what);
 void free_device(void* ptr);
 void* malloc_pinned(size_t bytes, const char* what);
 void free_pinned(void* ptr);
@@ -27,5 +30,11 @@ void copy_host_to_device(void* dst, const void* src, size_t bytes, const char* w
 void copy_device_to_host(void* dst, const void* src, size_t bytes, const char* what);
 void copy_device_to_device(void* dst, const void* src, size_t bytes, const char* what);
 void synchronize(const char* what);
+// The current device's measured peaks (kernels/cuda/peak.cu): float32 FMA throughput and
+// device-to-device copy bandwidth (bytes read + written). 0 without a GPU.
+double measure_fma_gflops();
+double measure_copy_gbps();
+// The current device's free and total memory (cudaMemGetInfo).
+void memory_info(size_t& free_bytes, size_t& total_bytes);
 
 }  // namespace mg::kernels::cuda

@@ -12,6 +12,7 @@ std::string unavailable_reason() { return kReason; }
 int device_count() { return 0; }
 std::string device_name(int) { return ""; }
 void* malloc_device(size_t, const char* what) { MG_FAIL("{}: {}", what, kReason); }
+void* try_malloc_device(size_t, const char* what) { MG_FAIL("{}: {}", what, kReason); }
 void free_device(void*) {}
 void* malloc_pinned(size_t, const char* what) { MG_FAIL("{}: {}", what, kReason); }
 void free_pinned(void*) {}
@@ -19,6 +20,9 @@ void copy_host_to_device(void*, const void*, size_t, const char* what) { MG_FAIL
 void copy_device_to_host(void*, const void*, size_t, const char* what) { MG_FAIL("{}: {}", what, kReason); }
 void copy_device_to_device(void*, const void*, size_t, const char* what) { MG_FAIL("{}: {}", what, kReason); }
 void synchronize(const char*) {}
+double measure_fma_gflops() { return 0.0; }
+double measure_copy_gbps() { return 0.0; }
+void memory_info(size_t& free_bytes, size_t& total_bytes) { free_bytes = total_bytes = 0; }
 
 }  // namespace mg::kernels::cuda
 #endif

@@ -17,6 +17,7 @@
 #include "core/data/random_stream.h"
 #include "core/data/toy2d.h"
 #include "core/data/transforms.h"
+#include "kernels/device.h"
 #include "helpers.h"
 
 using namespace mg;
@@ -647,4 +648,17 @@ TEST_CASE("transforms: dynamic binarization") {
     std::vector<float> d1 = binarize(half, s1).to_vector<float>();
     CHECK(d1 == binarize(half, s2).to_vector<float>());
     CHECK(d1 != binarize(half, s1).to_vector<float>());
+}
+
+TEST_CASE("loader: device cuda without a usable GPU is a clear error at construction") {
+    if (kernels::cuda::available()) return;  // tests/gpu checks the uploads where there is a GPU
+    Tensor images = zeros({4, 1, 2, 2}, {DType::UInt8});
+    data::LoaderOptions o;
+    o.device = Device::CUDA;
+    try {
+        data::DataLoader loader(images, Tensor(), o);
+        FAIL("no error");
+    } catch (const Error& e) {
+        CHECK(test::starts_with(e.what(), "DataLoader: device cuda: "));
+    }
 }

@@ -40,9 +40,19 @@ nlohmann::json info_json() {
     nlohmann::json models = nlohmann::json::array();
     for (const auto& m : models::all_models()) models.push_back({{"name", m.name}, {"description", m.description}});
     j["models"] = models;
-    AllocatorStats s = allocator_for(Device::CPU).stats();
-    j["allocator"] = {{"cpu", {{"allocations", s.allocations}, {"cache_hits", s.cache_hits},
-                               {"bytes_in_use", s.bytes_in_use}, {"bytes_cached", s.bytes_cached}}}};
+    auto stats = [](Device d) {
+        AllocatorStats s = allocator_for(d).stats();
+        return nlohmann::json{{"allocations", s.allocations}, {"cache_hits", s.cache_hits},
+                              {"bytes_in_use", s.bytes_in_use}, {"bytes_cached", s.bytes_cached},
+                              {"peak_bytes_in_use", s.peak_bytes_in_use}};
+    };
+    j["allocator"] = {{"cpu", stats(Device::CPU)}};
+    if (kernels::cuda::available()) {
+        j["allocator"]["cuda"] = stats(Device::CUDA);
+        size_t free = 0, total = 0;
+        kernels::cuda::memory_info(free, total);
+        j["cuda"]["memory"] = {{"free_bytes", free}, {"total_bytes", total}};
+    }
     return j;
 }
 
@@ -59,9 +69,19 @@ void print_text(const nlohmann::json& j) {
     std::printf("cpu       %d threads; %s\n", j["cpu"]["threads"].get<int>(),
                 j["cpu"]["features"].get<std::string>().c_str());
     if (j["cuda"]["available"].get<bool>())
-        for (const auto& d : j["cuda"]["devices"]) std::printf("cuda      %s\n", d.get<std::string>().c_str());
+        for (const auto& d : j["cuda"]["devices"])
+            std::printf("cuda      %s, %.1f of %.1f GiB free\n", d.get<std::string>().c_str(),
+                        j["cuda"]["memory"]["free_bytes"].get<double>() / (1 << 30),
+                        j["cuda"]["memory"]["total_bytes"].get<double>() / (1 << 30));
     else
         std::printf("cuda      not available: %s\n", j["cuda"]["reason"].get<std::string>().c_str());
+    // The caching allocators: what this process has asked of them so far (a training run
+    // prints its own at the end). Size classes: 64-byte steps to 4 KiB, then 4 per power of 2.
+    for (const auto& [device, a] : j["allocator"].items())
+        std::printf("allocator %-4s %lld allocations, %lld from the cache; %.1f MiB in use (peak %.1f), %.1f MiB cached\n",
+                    device.c_str(), (long long)a["allocations"].get<int64_t>(), (long long)a["cache_hits"].get<int64_t>(),
+                    a["bytes_in_use"].get<double>() / (1 << 20), a["peak_bytes_in_use"].get<double>() / (1 << 20),
+                    a["bytes_cached"].get<double>() / (1 << 20));
     // Variants grouped by op; '*' marks the active one per device and dtype.
     std::printf("\nkernels (op: variant[device dtype], * = active)\n");
     std::map<std::string, std::vector<std::string>> by_op;

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <numeric>
 
+#include "kernels/device.h"
+
 namespace mg::data {
 namespace {
 
@@ -15,6 +17,8 @@ uint64_t stream_id(int64_t epoch, int64_t slot) { return (uint64_t(epoch) << 32)
 DataLoader::DataLoader(Tensor images, Tensor labels, LoaderOptions options) : options_(std::move(options)) {
     MG_CHECK(images.defined() && images.dim() >= 1, "DataLoader: images must be a tensor [N, ...]");
     MG_CHECK(images.device() == Device::CPU, "DataLoader: images must be on the CPU, got {}", images.device());
+    MG_CHECK(options_.device == Device::CPU || kernels::cuda::available(), "DataLoader: device cuda: {}",
+             kernels::cuda::unavailable_reason());
     MG_CHECK(options_.batch_size >= 1, "DataLoader: batch size must be >= 1, got {}", options_.batch_size);
     MG_CHECK(options_.prefetch >= 1, "DataLoader: prefetch must be >= 1, got {}", options_.prefetch);
     n_ = images.size(0);
@@ -73,6 +77,10 @@ Batch DataLoader::make_batch(int64_t epoch, int64_t index, const std::vector<int
         out.images = options_.transform(images, rng);
     } else {
         out.images = images;
+    }
+    if (options_.device != Device::CPU) {  // on the worker thread: the upload overlaps training
+        out.images = out.images.to(options_.device);
+        if (out.labels.defined()) out.labels = out.labels.to(options_.device);
     }
     return out;
 }

@@ -49,6 +49,9 @@ struct LoaderOptions {
     Transform transform = {};  // empty: batches as stored (uint8 images stay uint8)
     bool background = true;  // prepare batches on a worker thread
     int prefetch = 2;        // batches the worker keeps ready
+    // Where batches are delivered. CUDA: the worker uploads each batch (through pinned
+    // staging buffers) while the previous one trains.
+    Device device = Device::CPU;
 };
 
 class DataLoader {

@@ -2,7 +2,9 @@
 // kernels/cuda/runtime.h. A machine without a GPU or driver answers "not available"
 // with the CUDA error that said so; nothing here aborts.
 #ifdef MINIGEN_WITH_CUDA
+#include <algorithm>
 #include <array>
+#include <cstring>
 #include <mutex>
 
 #include <cuda_runtime_api.h>
@@ -79,6 +81,20 @@ void* malloc_device(size_t bytes, const char* what) {
 
 // Called from destructors, so it must not throw. A failing cudaFree here means the CUDA
 // context is already gone (process exit), and then the memory is gone with it.
+void* try_malloc_device(size_t bytes, const char* what) {
+    if (bytes == 0) return nullptr;
+    require_device(what);
+    void* ptr = nullptr;
+    cudaError_t err = cudaMalloc(&ptr, bytes);
+    if (err == cudaErrorMemoryAllocation) {
+        (void)cudaGetLastError();
+        return nullptr;
+    }
+    MG_CHECK(err == cudaSuccess, "{}: cudaMalloc of {} bytes failed: {}: {}", what, bytes, cudaGetErrorName(err),
+             cudaGetErrorString(err));
+    return ptr;
+}
+
 void free_device(void* ptr) {
     if (ptr != nullptr && cudaFree(ptr) != cudaSuccess) (void)cudaGetLastError();
 }
@@ -97,28 +113,108 @@ void free_pinned(void* ptr) {
     if (ptr != nullptr && cudaFreeHost(ptr) != cudaSuccess) (void)cudaGetLastError();
 }
 
-// Copies that touch host memory wait for the stream: the caller may reuse or read the
-// host buffer as soon as the call returns.
-static void copy(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, bool wait, const char* what) {
-    if (bytes == 0) return;
-    require_device(what);
-    check(cudaMemcpyAsync(dst, src, bytes, kind, current_stream()), what);
-    if (wait) check(cudaStreamSynchronize(current_stream()), what);
+// ---- host <-> device copies through pinned staging ------------------------------------
+//
+// The DMA engine reads and writes only pinned (page-locked) host memory. A copy from
+// ordinary memory is staged through pinned buffers either way; doing it here, with two
+// buffers per host thread, lets the CPU fill one chunk while the DMA engine drains the
+// other, and lets a host-to-device copy return as soon as its last chunk is queued: the
+// source has been copied out, and the kernels that read the destination are queued behind
+// the copy on the same stream. The data loader's worker thread uploads each batch this
+// way, so the training thread receives batches already on the GPU.
+namespace {
+
+constexpr size_t kStagingChunk = size_t(4) << 20;
+
+struct Staging {
+    void* buffer[2] = {nullptr, nullptr};
+    cudaEvent_t drained[2] = {nullptr, nullptr};  // the last copy out of / into buffer[k] is done
+    bool pending[2] = {false, false};
+
+    ~Staging() {  // thread exit; errors ignored: at process exit the context may be gone
+        for (int k = 0; k < 2; ++k) {
+            if (pending[k]) (void)cudaEventSynchronize(drained[k]);
+            if (drained[k] != nullptr) (void)cudaEventDestroy(drained[k]);
+            free_pinned(buffer[k]);
+        }
+        (void)cudaGetLastError();
+    }
+    // Buffer k, ready to be overwritten: allocated on first use, its last copy finished.
+    void* ready(int k, const char* what) {
+        if (buffer[k] == nullptr) {
+            buffer[k] = malloc_pinned(kStagingChunk, what);
+            check(cudaEventCreateWithFlags(&drained[k], cudaEventDisableTiming), what);
+        }
+        if (pending[k]) check(cudaEventSynchronize(drained[k]), what);
+        pending[k] = false;
+        return buffer[k];
+    }
+    void queued(int k, const char* what) {
+        check(cudaEventRecord(drained[k], current_stream()), what);
+        pending[k] = true;
+    }
+};
+
+Staging& staging() {
+    thread_local Staging s;
+    return s;
 }
 
+}  // namespace
+
 void copy_host_to_device(void* dst, const void* src, size_t bytes, const char* what) {
-    copy(dst, src, bytes, cudaMemcpyHostToDevice, true, what);
+    if (bytes == 0) return;
+    require_device(what);
+    Staging& s = staging();
+    for (size_t off = 0, chunk = 0; off < bytes; off += kStagingChunk, ++chunk) {
+        const int k = int(chunk % 2);
+        const size_t n = std::min(kStagingChunk, bytes - off);
+        void* pinned = s.ready(k, what);
+        std::memcpy(pinned, static_cast<const char*>(src) + off, n);
+        check(cudaMemcpyAsync(static_cast<char*>(dst) + off, pinned, n, cudaMemcpyHostToDevice, current_stream()),
+              what);
+        s.queued(k, what);
+    }
 }
+
+// Waits for the data, chunk by chunk: the caller reads dst as soon as this returns.
 void copy_device_to_host(void* dst, const void* src, size_t bytes, const char* what) {
-    copy(dst, src, bytes, cudaMemcpyDeviceToHost, true, what);
+    if (bytes == 0) return;
+    require_device(what);
+    Staging& s = staging();
+    auto drain = [&](int k, size_t off) {  // the chunk at off, staged in buffer k, into dst
+        check(cudaEventSynchronize(s.drained[k]), what);
+        s.pending[k] = false;
+        std::memcpy(static_cast<char*>(dst) + off, s.buffer[k], std::min(kStagingChunk, bytes - off));
+    };
+    size_t chunk = 0;
+    for (size_t off = 0; off < bytes; off += kStagingChunk, ++chunk) {
+        const int k = int(chunk % 2);
+        void* pinned = s.ready(k, what);
+        check(cudaMemcpyAsync(pinned, static_cast<const char*>(src) + off, std::min(kStagingChunk, bytes - off),
+                              cudaMemcpyDeviceToHost, current_stream()),
+              what);
+        s.queued(k, what);
+        if (chunk > 0) drain(int((chunk - 1) % 2), off - kStagingChunk);
+    }
+    drain(int((chunk - 1) % 2), (chunk - 1) * kStagingChunk);
 }
+
 void copy_device_to_device(void* dst, const void* src, size_t bytes, const char* what) {
-    copy(dst, src, bytes, cudaMemcpyDeviceToDevice, false, what);
+    if (bytes == 0) return;
+    require_device(what);
+    check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, current_stream()), what);
 }
 
 void synchronize(const char* what) {
     if (!available()) return;
     check(cudaDeviceSynchronize(), what);
+}
+
+void memory_info(size_t& free_bytes, size_t& total_bytes) {
+    free_bytes = total_bytes = 0;
+    require_device("memory_info");
+    check(cudaMemGetInfo(&free_bytes, &total_bytes), "memory_info: cudaMemGetInfo");
 }
 
 // ---- kernels/cuda/runtime.h ------------------------------------------------------
