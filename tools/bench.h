@@ -6,7 +6,9 @@
 //   bench_ops.cpp        the same workloads through the op layer (autograd included), as
 //                        PyTorch runs them: conv fwd / fwd+bwd, softmax + cross-entropy,
 //                        per-op overhead
-//   bench_workloads.cpp  one training step of each registered model
+//   bench_workloads.cpp  one training step of each registered model (on the CPU or the GPU)
+//   bench_cuda.cpp       --device cuda: the GPU's peaks, every CUDA variant at the workload
+//                        shapes, checked against the CPU op and timed
 //   bench_timing.cpp     warm-up, calibrated samples, median/min/max
 //
 // Every measurement becomes one Result: a row of the table and one JSON line.
@@ -17,6 +19,8 @@
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "kernels/base.h"
 
 namespace mg::tools::bench {
 
@@ -93,6 +97,7 @@ void finish_rates(Result& r, const Peaks& peaks);
 // ---- the benchmark groups ----------------------------------------------------------------
 struct RunOptions {
     int threads = 1;
+    Device device = Device::CPU;  // where the workload group trains
     int repeat = 0;             // 0: the default sample / step count of each group
     double min_time_s = 0.002;  // shortest kernel sample
     std::function<bool(const std::string& label)> selected;  // label: "name shape variant"
@@ -103,6 +108,10 @@ struct RunOptions {
 void run_kernel_group(const RunOptions& opt, const Peaks& peaks);
 void run_ops_group(const RunOptions& opt, const Peaks& peaks);
 void run_workload_group(const RunOptions& opt);
+// The GPU's measured FP32 FMA peak (fma_gflops_1 = fma_gflops_all) and device-to-device
+// copy bandwidth (copy_gbps; read and triad repeat it).
+Peaks measure_cuda_peaks();
+void run_cuda_kernel_group(const RunOptions& opt, const Peaks& peaks);
 
 // The ops whose variants no kernel case exercises (listed so nothing is missed silently).
 std::vector<std::string> ops_without_cases();

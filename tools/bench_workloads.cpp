@@ -7,6 +7,7 @@
 #include "core/data/toy2d.h"
 #include "core/data/transforms.h"
 #include "core/random.h"
+#include "kernels/device.h"
 #include "models/registry.h"
 #include "tools/bench.h"
 
@@ -83,12 +84,20 @@ void run_workload_group(const RunOptions& opt) {
         manual_seed(0);
         models::ModelConfig config;
         config.options = nlohmann::json::parse(w.options);
+        config.device = opt.device;
         std::unique_ptr<models::Model> model = info->create(config);
         const models::DataSpec spec = model->data_spec();
         r.batch = model->batch_size();
         r.unit = spec.source == models::DataSpec::Source::Toy2d ? "samples" : "images";
         r.shape = fmt::format("batch {}", r.batch);
         std::vector<data::Batch> batches = random_batches(spec, r.batch);
+        if (opt.device != Device::CPU) {  // in device memory up front, as the loader delivers them
+            for (data::Batch& b : batches) {
+                b.images = b.images.to(opt.device);
+                if (b.labels.defined()) b.labels = b.labels.to(opt.device);
+            }
+            r.note += std::string(r.note.empty() ? "" : "; ") + "cuda";
+        }
 
         opt.progress(fmt::format("{}: timing training steps", w.name));
         TimingOptions t;
@@ -96,7 +105,12 @@ void run_workload_group(const RunOptions& opt) {
         t.warmup = w.warmup;
         t.max_warmup_s = 0;  // exactly torch_ref's warm-up steps
         size_t next = 0;
-        r.timing = time_calls([&] { model->train_step(batches[next++ % batches.size()]); }, t);
+        r.timing = time_calls(
+            [&] {
+                model->train_step(batches[next++ % batches.size()]);
+                if (opt.device != Device::CPU) kernels::cuda::synchronize("bench step");  // the step's kernels, done
+            },
+            t);
         r.timed = true;
         r.items_per_s = double(r.batch) / (r.timing.median_ms * 1e-3);
         opt.emit(std::move(r));

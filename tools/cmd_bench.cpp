@@ -15,6 +15,7 @@
 #include "core/runtime.h"
 #include "kernels/base.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/device.h"
 #include "tools/bench.h"
 #include "tools/cli.h"
 
@@ -26,6 +27,7 @@ using bench::Result;
 
 struct BenchArgs {
     bool kernels = false, workloads = false, all = false, json = false;
+    std::string device = "cpu";
     std::string filter;
     int threads = 0;
     int repeat = 0;
@@ -198,6 +200,53 @@ private:
     std::string section_;
 };
 
+int finish(Output& out) {
+    out.progress.clear();
+    if (out.failures > 0) {
+        std::fprintf(stderr, "minigen bench: %d variant check%s FAILED\n", out.failures, out.failures == 1 ? "" : "s");
+        return 1;
+    }
+    if (out.passes > 0) std::fprintf(stderr, "minigen bench: %d variant checks passed\n", out.passes);
+    return 0;
+}
+
+// --device cuda: the GPU's peaks, every CUDA variant at the workload shapes, and the models'
+// training steps on the GPU. The same rows and JSON lines as on the CPU.
+int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, const std::regex& filter) {
+    MG_CHECK(kernels::cuda::available(), "--device cuda: {}", kernels::cuda::unavailable_reason());
+    Output out(a.json);
+    const std::string gpu = kernels::cuda::device_name(0);
+    if (a.json)
+        out.line({{"kind", "machine"}, {"gpu", gpu}, {"cpu", cpu_model_name()}, {"build", build_info().build_type}});
+    else
+        out.text(fmt::format("minigen bench --device cuda: {}\n", gpu));
+    out.progress.show("measuring the GPU's FP32 FMA peak and copy bandwidth");
+    const bench::Peaks peaks = bench::measure_cuda_peaks();
+    if (a.json) {
+        out.line({{"kind", "peak"}, {"name", "peak_fma"}, {"variant", peaks.isa}, {"gflops", peaks.fma_gflops_1}});
+        out.line({{"kind", "peak"}, {"name", "peak_bandwidth"}, {"variant", "copy"}, {"gbps", peaks.copy_gbps},
+                  {"bytes_per_array", peaks.bandwidth_bytes}});
+    } else {
+        out.text(fmt::format("measured peaks\n  FP32 FMA:  {:.0f} GFLOP/s\n  copy:      {:.0f} GB/s (device to "
+                             "device, {} MiB, bytes read + written)\n",
+                             peaks.fma_gflops_1, peaks.copy_gbps, peaks.bandwidth_bytes >> 20));
+    }
+    bench::RunOptions opt;
+    opt.threads = num_threads();
+    opt.device = Device::CUDA;
+    opt.repeat = a.repeat;
+    opt.min_time_s = a.min_time_s;
+    opt.selected = [&](const std::string& label) { return a.filter.empty() || std::regex_search(label, filter); };
+    opt.emit = [&](Result r) { out.result(r); };
+    opt.progress = [&](const std::string& what) { out.progress.show(what); };
+    if (kernels) bench::run_cuda_kernel_group(opt, peaks);
+    if (workloads) {
+        out.text("\nworkloads on the GPU: one training step (forward, backward, optimizer), batches in device memory\n");
+        bench::run_workload_group(opt);
+    }
+    return finish(out);
+}
+
 int run_bench(const BenchArgs& a) {
     apply_threads(a.threads);
     const int threads = num_threads();
@@ -213,6 +262,7 @@ int run_bench(const BenchArgs& a) {
         }
     }
 
+    if (a.device == "cuda") return run_cuda_bench(a, kernels, workloads, filter);
     Output out(a.json);
     const std::string cpu = cpu_model_name();
     if (a.json)
@@ -245,13 +295,7 @@ int run_bench(const BenchArgs& a) {
         out.text("\nworkloads: one training step (forward, backward, optimizer) on random data in memory\n");
         bench::run_workload_group(opt);
     }
-    out.progress.clear();
-    if (out.failures > 0) {
-        std::fprintf(stderr, "minigen bench: %d variant check%s FAILED\n", out.failures, out.failures == 1 ? "" : "s");
-        return 1;
-    }
-    if (out.passes > 0) std::fprintf(stderr, "minigen bench: %d variant checks passed\n", out.passes);
-    return 0;
+    return finish(out);
 }
 
 }  // namespace
@@ -269,6 +313,9 @@ void add_bench_command(CLI::App& app) {
                     "Regular expression over 'name shape variant' (kernels), 'name shape ops' (op layer) or the "
                     "model name; the peaks are always measured");
     add_threads_option(*cmd, a.threads);
+    cmd->add_option("--device", a.device, "cpu (default) or cuda: the GPU's peaks, its kernel variants and the "
+                                          "models' steps on it")
+        ->check(CLI::IsMember({"cpu", "cuda"}));
     cmd->add_flag("--json", a.json, "One JSON object per line on stdout instead of the table");
     cmd->add_option("--repeat", a.repeat,
                     "Timed samples per kernel (default 30; 10 for the elementwise ops besides add and sum) "
