@@ -184,6 +184,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
     lo.drop_last = true;
     lo.seed = model.config().value("seed", uint64_t(0));
     lo.transform = transform_for(spec);
+    lo.device = opt.device;
     TrainingData td = load_data(spec, opt.data_dir, lo.seed);
     data::DataLoader loader(td.images, td.labels, lo);
 

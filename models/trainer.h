@@ -29,6 +29,7 @@ struct TrainOptions {
     int64_t sample_count = 64;
     bool resume = false;             // continue from out_dir/checkpoint.safetensors
     std::optional<std::string> data_dir;
+    Device device = Device::CPU;     // the model's device: the loader uploads batches there
     nlohmann::json run_info = nlohmann::json::object();  // extra facts for config.json
     // Measures beyond model.evaluate() taken at every sample point and logged with the
     // step (test accuracy, FID on a few thousand samples, test bits/dim); the caller

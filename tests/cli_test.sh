@@ -25,6 +25,14 @@ expect 2 "unknown|not expected|Extras" -- train gan2d --no-such-flag
 expect 2 "unknown model 'nope'.*known: gan2d" -- train nope --steps 1 --out "$work/x"
 expect 2 "--steps" -- train gan2d --steps -3
 expect 2 "--device" -- train gan2d --device tpu
+expect 2 "--amp bf16: mixed precision needs --device cuda" -- train gan2d --amp bf16 --steps 1 --out "$work/a"
+expect 2 "--amp" -- train gan2d --amp fp8 --steps 1 --out "$work/a"
+# Without a usable GPU, --device cuda is one line naming why (with one, tests/gpu trains there).
+if "$minigen" info --json | python3 -c "import json,sys; sys.exit(0 if json.load(sys.stdin)['cuda']['available'] else 1)"; then
+    passes=$((passes + 1))
+else
+    expect 2 "--device cuda: .*(without CUDA|no usable CUDA device|no CUDA device)" -- train gan2d --device cuda --steps 1 --out "$work/c"
+fi
 expect 2 "--threads" -- info --threads 0
 expect 2 "no such file" -- sample dcgan --checkpoint "$work/missing.safetensors"
 echo "not a checkpoint" > "$work/bad.safetensors"

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/allocator.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/toy2d.h"
 #include "core/runtime.h"
@@ -79,6 +80,7 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.checkpoint_every = a.checkpoint_every;
     opt.resume = a.resume;
     opt.data_dir = a.common.data_dir;
+    opt.device = config.device;
     opt.run_info = {{"command", banner}};
     opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples);
     if (!banner.empty()) std::fprintf(stderr, "%s\n", banner.c_str());
@@ -107,6 +109,11 @@ int run_train(const TrainArgs& a, const std::string& banner) {
         std::printf("  samples:    %s\n", s.samples.c_str());
         std::printf("  checkpoint: %s\n", s.checkpoint.c_str());
         if (!a.no_report) std::printf("  report:     %s/report/index.html\n", opt.out_dir.c_str());
+        if (config.device == Device::CUDA) {
+            AllocatorStats m = allocator_for(Device::CUDA).stats();
+            std::printf("  cuda memory: peak %.1f MiB in use, %lld of %lld allocations from the cache\n",
+                        double(m.peak_bytes_in_use) / (1 << 20), (long long)m.cache_hits, (long long)m.allocations);
+        }
     }
     return s.interrupted ? 130 : 0;
 }

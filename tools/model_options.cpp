@@ -5,6 +5,7 @@
 
 #include "core/io/safetensors.h"
 #include "kernels/device.h"
+#include "kernels/registry.h"
 #include "tools/cli.h"
 
 namespace mg::tools {
@@ -14,9 +15,25 @@ void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
     cmd.add_option("--lr", a.lr, "Learning rate of every optimizer (default: the model's)")->check(CLI::PositiveNumber);
     cmd.add_option("--seed", a.seed, "Random seed (weights, data order, noise)");
     cmd.add_option("--device", a.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
+    cmd.add_option("--amp", a.amp,
+                   "With --device cuda: off (default, FP32), tf32 or bf16 tensor-core multiplies in every matmul "
+                   "and convolution; weights, activations and sums stay float32")
+        ->check(CLI::IsMember({"off", "tf32", "bf16"}));
     cmd.add_option("--data", a.data_dir, "Fashion-MNIST directory (default: $MINIGEN_DATA or /usr/share/datasets/fashion-mnist)");
     cmd.add_option("--config", a.config_file, "JSON file with the model's options");
     add_threads_option(cmd, a.threads);
+}
+
+// Mixed precision as kernel selection: the GEMM runs its tensor-core variant (inputs rounded
+// to TF32 or BF16, products summed in float32), and every convolution goes through our
+// im2col + that GEMM. Master weights, activations and optimizer state stay float32, so no
+// loss scaling is needed (BF16 has float32's exponent range).
+static void select_mixed_precision(const std::string& amp) {
+    const Device cuda = Device::CUDA;
+    kernels::find_table("gemm")->select(amp == "bf16" ? "cublas_bf16" : "cublas_tf32", cuda);
+    for (const char* op : {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
+                           "masked_conv2d_forward", "masked_conv2d_backward_input", "masked_conv2d_backward_weight"})
+        kernels::find_table(op)->select("im2col", cuda);
 }
 
 models::ModelConfig make_model_config(const CommonModelArgs& a) {
@@ -28,6 +45,8 @@ models::ModelConfig make_model_config(const CommonModelArgs& a) {
         MG_CHECK(kernels::cuda::available(), "--device cuda: {}", kernels::cuda::unavailable_reason());
         c.device = Device::CUDA;
     }
+    MG_CHECK(a.amp == "off" || c.device == Device::CUDA, "--amp {}: mixed precision needs --device cuda", a.amp);
+    if (a.amp != "off") select_mixed_precision(a.amp);
     if (!a.config_file.empty()) {
         std::ifstream in(a.config_file);
         MG_CHECK(in.good(), "--config {}: cannot open the file", a.config_file);

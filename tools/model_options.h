@@ -16,6 +16,7 @@ struct CommonModelArgs {
     double lr = 0;
     uint64_t seed = 0;
     std::string device = "cpu";
+    std::string amp = "off";  // cuda only: "tf32" or "bf16" tensor-core multiplies in matmul and conv
     int threads = 0;
     std::optional<std::string> data_dir;
     std::string config_file;
