@@ -117,6 +117,8 @@ def wait_until_idle(max_busy, max_wait_s):
 
 def run_minigen(args):
     cmd = [args.minigen, "bench", "--json", "--threads", str(args.threads)]
+    if args.device == "cuda":
+        cmd += ["--device", "cuda"]
     if args.filter:
         cmd += ["--filter", args.filter]
     if args.group != "all":
@@ -144,6 +146,8 @@ def run_torch(args, workloads):
         env[key] = value
     cmd = [args.python, args.torch_ref, "--json", "-", "--threads", str(args.threads),
            "--workload", ",".join(workloads)]
+    if args.device == "cuda":  # the same script, every tensor on the GPU
+        cmd.insert(1, os.path.join(REPO, "tools", "reference", "torch_ref_cuda.py"))
     log("  $ " + " ".join(f"{k}={env[k]}" for k in TORCH_ENV if k in env) + " " + " ".join(cmd))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
@@ -366,6 +370,9 @@ def main():
                    help="torch_ref.py (default: $MINIGEN_TORCH_REF or ../shared/bench/torch_ref.py)")
     p.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                   help="cuda: minigen bench --device cuda beside torch_ref.py run on the GPU "
+                        "(tools/reference/torch_ref_cuda.py; the python must have a CUDA torch)")
     p.add_argument("--rounds", type=int, default=1, help="alternating runs of each side (default 1)")
     p.add_argument("--filter", default="", help="passed to minigen bench --filter")
     p.add_argument("--group", choices=["all", "kernels", "workloads"], default="all")

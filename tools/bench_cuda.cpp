@@ -44,31 +44,32 @@ std::vector<GpuCase> gpu_cases() {
     };
     for (int64_t s : {256, 512, 1024, 2048, 4096}) gemm(s, s, s);
     gemm(64, 6272, 100);
+    gemm(64, 1, 6272);
     gemm(128, 400, 784);
 
-    // dcgan D's conv (64x64x14x14 -> 128, k4 s2 p1): the three faces.
+    // dcgan D's conv (64x64x14x14 -> 128, k4 s2 p1): the three faces. Labels as on the CPU.
     const Conv2dOptions s2{.stride = 2, .padding = 1};
     const double conv_flop = 2.0 * 64 * 128 * 7 * 7 * 64 * 16;
     const std::string conv_shape = "64x64x14x14->128 k4s2p1";
-    out.push_back({"conv2d", conv_shape + " fwd", "conv2d_forward", conv_flop, 0, Traffic::None, 1e-4,
+    out.push_back({"conv2d", conv_shape + " forward", "conv2d_forward", conv_flop, 0, Traffic::None, 1e-4,
                    {uniform({64, 64, 14, 14}), uniform({128, 64, 4, 4})},
                    [s2](const std::vector<Tensor>& x) { return conv2d(x[0], x[1], {}, s2); }});
-    out.push_back({"conv2d", conv_shape + " bwd_input", "conv2d_backward_input", conv_flop, 0, Traffic::None, 1e-4,
+    out.push_back({"conv2d", conv_shape + " backward_input", "conv2d_backward_input", conv_flop, 0, Traffic::None, 1e-4,
                    {uniform({64, 128, 7, 7}), uniform({128, 64, 4, 4})},
                    [s2](const std::vector<Tensor>& x) { return conv_transpose2d(x[0], x[1], {}, s2); }});
-    out.push_back({"conv2d", conv_shape + " bwd_weight", "conv2d_backward_weight", conv_flop, 0, Traffic::None, 1e-4,
+    out.push_back({"conv2d", conv_shape + " backward_weight", "conv2d_backward_weight", conv_flop, 0, Traffic::None, 1e-4,
                    {uniform({64, 64, 14, 14}), uniform({64, 128, 7, 7})}, [s2](const std::vector<Tensor>& x) {
                        return conv2d_backward_weight(x[0], x[1], Shape{128, 64, 4, 4}, s2);
                    }});
     // PixelCNN's 7x7 'B' masked conv at 64 channels, forward.
-    out.push_back({"masked_conv2d", "64x64x28x28->64 k7 B fwd", "masked_conv2d_forward",
+    out.push_back({"masked_conv2d", "64x64x28x28->64 k7 B forward", "masked_conv2d_forward",
                    2.0 * 64 * 64 * 28 * 28 * 64 * 25, 0, Traffic::None, 1e-4,
                    {uniform({64, 64, 28, 28}), uniform({64, 64, 7, 7})},
                    [](const std::vector<Tensor>& x) { return masked_conv2d(x[0], x[1], 'B'); }});
 
     // Memory-bound: 16Mi floats.
     const int64_t n = 16 * 1024 * 1024;
-    out.push_back({"add", "16Mi f32", "add", 0, 12.0 * n, Traffic::Copy, 1e-6, {uniform({n}), uniform({n})},
+    out.push_back({"add", "16Mi f32, out=", "add", 0, 12.0 * n, Traffic::Copy, 1e-6, {uniform({n}), uniform({n})},
                    [](const std::vector<Tensor>& x) { return add(x[0], x[1]); }});
     out.push_back({"sum", "16Mi f32", "sum", 0, 4.0 * n, Traffic::Copy, 1e-5, {uniform({n})},
                    [](const std::vector<Tensor>& x) { return sum(x[0]); }});
