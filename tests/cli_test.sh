@@ -32,6 +32,7 @@ if "$minigen" info --json | python3 -c "import json,sys; sys.exit(0 if json.load
     passes=$((passes + 1))
 else
     expect 2 "--device cuda: .*(without CUDA|no usable CUDA device|no CUDA device)" -- train gan2d --device cuda --steps 1 --out "$work/c"
+    expect 2 "--device cuda: .*(without CUDA|no usable CUDA device|no CUDA device)" -- bench --device cuda --kernels
 fi
 expect 2 "--threads" -- info --threads 0
 expect 2 "no such file" -- sample dcgan --checkpoint "$work/missing.safetensors"
