@@ -5,6 +5,7 @@
 // op on failure. All pointers are device pointers unless a comment says otherwise.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 
 #include "kernels/cuda/launch.h"
@@ -42,6 +43,24 @@ struct AdamStepDesc {
     double eps = 1e-8;
     double neg_step_size = 0.0;          // -lr / (1 - beta1^step)
 };
+
+// The step's scalars from kernels/optim.h's AdamHyper fields: the expressions of AdamScalars in
+// kernels/cpu/adam.cpp, so that rounding them to the dtype gives the CPU's values bit for bit.
+inline AdamStepDesc adam_step_desc(double lr, double beta1, double beta2, double eps, double weight_decay,
+                                   bool decoupled, int64_t step) {
+    AdamStepDesc d;
+    d.decay = weight_decay == 0.0 ? AdamDecay::None : decoupled ? AdamDecay::Decoupled : AdamDecay::Coupled;
+    d.decay_factor = 1.0 - lr * weight_decay;
+    d.weight_decay = weight_decay;
+    d.beta1 = beta1;
+    d.one_minus_beta1 = 1.0 - beta1;
+    d.beta2 = beta2;
+    d.one_minus_beta2 = 1.0 - beta2;
+    d.bias_correction2_sqrt = std::sqrt(1.0 - std::pow(beta2, double(step)));
+    d.eps = eps;
+    d.neg_step_size = -lr / (1.0 - std::pow(beta1, double(step)));
+    return d;
+}
 
 // One tensor: max_exp_avg_sq nullptr = plain Adam, else AMSGrad.
 void launch_adam_update(ScalarType t, const AdamStepDesc& s, void* param, const void* grad, void* exp_avg,

@@ -42,21 +42,8 @@ void bias_act_backward(const BiasActShape& s, const void* out, const void* g, vo
 
 // ---- Adam / AdamW -----------------------------------------------------------------------------
 
-// The step's scalars in double: the expressions of AdamScalars in kernels/cpu/adam.cpp, so that
-// rounding them to the dtype gives the CPU's values bit for bit.
 AdamStepDesc step_desc(const AdamHyper& h) {
-    AdamStepDesc d;
-    d.decay = h.weight_decay == 0.0 ? AdamDecay::None : h.decoupled ? AdamDecay::Decoupled : AdamDecay::Coupled;
-    d.decay_factor = 1.0 - h.lr * h.weight_decay;
-    d.weight_decay = h.weight_decay;
-    d.beta1 = h.beta1;
-    d.one_minus_beta1 = 1.0 - h.beta1;
-    d.beta2 = h.beta2;
-    d.one_minus_beta2 = 1.0 - h.beta2;
-    d.bias_correction2_sqrt = std::sqrt(1.0 - std::pow(h.beta2, double(h.step)));
-    d.eps = h.eps;
-    d.neg_step_size = -h.lr / (1.0 - std::pow(h.beta1, double(h.step)));
-    return d;
+    return adam_step_desc(h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.decoupled, h.step);
 }
 
 template <DType t>

@@ -1,0 +1,262 @@
+// The fused CUDA kernels (kernels/cuda/{softmax,batch_norm,bias_act,adam,masked_conv}.cu) run
+// under the SIMT emulation (include/simt.h) against the CPU reference kernels: the same
+// launch functions, grids, barriers, warp shuffles and atomics as on a GPU, on host memory.
+// What this checks is the kernels' logic (indexing, reduction trees, grid-stride loops,
+// the staging of the multi-tensor Adam table); timing and the hardware's own behaviour
+// are the GPU tests' (tests/gpu).
+#define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
+#include "kernels/batch_norm.h"
+#include "kernels/bias_act.h"
+#include "kernels/cuda/launch_bias_adam.h"
+#include "kernels/cuda/launch_masked_conv.h"
+#include "kernels/cuda/launch_norm.h"
+#include "kernels/masked_conv.h"
+#include "kernels/optim.h"
+#include "kernels/softmax.h"
+#include "tests/gpu/gpu_check.h"
+
+namespace mg::kernels {
+namespace {
+
+namespace emu = cuda;  // this program is compiled with cuda=simt: the emulated kernels
+using gpu_test::expect_close;
+using gpu_test::random_values;
+
+template <class T>
+constexpr emu::ScalarType scalar_of() {
+    return std::is_same_v<T, float> ? emu::ScalarType::Float32 : emu::ScalarType::Float64;
+}
+template <class T>
+double rtol() {
+    return std::is_same_v<T, float> ? 1e-5 : 1e-10;
+}
+template <class Fn>
+Fn* reference(OpTable<Fn>& table, DType t) {
+    return table.get("reference", Device::CPU, t);
+}
+
+// ---- softmax, log-softmax, cross-entropy -----------------------------------------------------
+
+template <class T>
+void check_softmax_family(SoftmaxShape s, double range) {
+    INFO("softmax [", s.outer, ", ", s.classes, ", ", s.inner, "] range ", range, " ", sizeof(T) * 8, "-bit");
+    const DType t = dtype_of<T>::value;
+    const emu::SoftmaxDesc d{s.outer, s.classes, s.inner};
+    const size_t n = size_t(s.outer * s.classes * s.inner), rows = size_t(s.rows());
+    const auto x = random_values<T>(n, -range, range);
+    const auto gy = random_values<T>(n, -1, 1);
+    for (bool log : {false, true}) {
+        std::vector<T> want(n), got(n, T(7));
+        reference(softmax_forward_table(), t)(s, x.data(), want.data(), log);
+        emu::launch_softmax_forward(scalar_of<T>(), d, x.data(), got.data(), log);
+        expect_close(log ? "log_softmax" : "softmax", got, want, rtol<T>(), {}, 1.0);
+        std::vector<T> gx_want(n), gx(n, T(7));
+        reference(softmax_backward_table(), t)(s, want.data(), gy.data(), gx_want.data(), log);
+        emu::launch_softmax_backward(scalar_of<T>(), d, want.data(), gy.data(), gx.data(), log);
+        expect_close(log ? "log_softmax backward" : "softmax backward", gx, gx_want, rtol<T>(), {}, 1.0);
+    }
+    auto target = random_values<int64_t>(rows, 0, double(s.classes - 1));
+    std::vector<T> loss_want(rows), lse_want(rows), loss(rows, T(7)), lse(rows, T(7));
+    reference(cross_entropy_forward_table(), t)(s, x.data(), target.data(), loss_want.data(), lse_want.data());
+    emu::launch_cross_entropy_forward(scalar_of<T>(), d, x.data(), target.data(), loss.data(), lse.data());
+    expect_close("cross_entropy loss", loss, loss_want, rtol<T>(), {}, 1.0);
+    expect_close("cross_entropy lse", lse, lse_want, rtol<T>(), {}, 1.0);
+    for (int64_t stride : {0, 1}) {
+        const auto g = random_values<T>(stride ? rows : 1, 0.5, 2);
+        const double scale = stride ? 1.0 : 1.0 / double(rows);
+        std::vector<T> gx_want(n), gx(n, T(7));
+        reference(cross_entropy_backward_table(), t)(s, x.data(), target.data(), lse_want.data(), g.data(), stride,
+                                                     scale, gx_want.data());
+        emu::launch_cross_entropy_backward(scalar_of<T>(), d, x.data(), target.data(), lse_want.data(), g.data(),
+                                           stride, scale, gx.data());
+        expect_close("cross_entropy backward", gx, gx_want, rtol<T>(), {}, 1.0);
+    }
+    target[rows / 2] = s.classes;  // out of range: an error naming the op, after the loss is written
+    CHECK_THROWS_WITH_AS(
+        emu::launch_cross_entropy_forward(scalar_of<T>(), d, x.data(), target.data(), loss.data(), lse.data()),
+        doctest::Contains("out of range"), Error);
+}
+
+TEST_CASE("simt softmax / log_softmax / cross_entropy kernels match the CPU reference") {
+    // warp per row (inner 1): fewer and more classes than lanes; thread per row (inner > 1)
+    for (SoftmaxShape s : {SoftmaxShape{37, 10, 1}, SoftmaxShape{5, 300, 1}, SoftmaxShape{3, 7, 50},
+                           SoftmaxShape{2, 1, 9}, SoftmaxShape{70, 33, 1}}) {
+        check_softmax_family<float>(s, 5);
+        check_softmax_family<double>(s, 5);
+    }
+    check_softmax_family<float>({16, 40, 1}, 80);  // only the max shift keeps e^x finite
+    check_softmax_family<double>({4, 12, 21}, 800);
+}
+
+// ---- batch norm ---------------------------------------------------------------------------------
+
+template <class T>
+void check_batch_norm(BatchNormShape s) {
+    INFO("batch_norm [", s.n, ", ", s.c, ", ", s.hw, "] ", sizeof(T) * 8, "-bit");
+    const DType t = dtype_of<T>::value;
+    const size_t n = size_t(s.n * s.c * s.hw), c = size_t(s.c);
+    const auto x = random_values<T>(n, 2, 4);  // a mean far from 0: the shifted sums matter
+    const auto w = random_values<T>(c, 0.5, 1.5), b = random_values<T>(c, -1, 1);
+    const auto gy = random_values<T>(n, -1, 1);
+    for (bool training : {true, false}) {
+        INFO("training ", training);
+        std::vector<T> rm_want = random_values<T>(c, -0.1, 0.1), rv_want = random_values<T>(c, 0.5, 1.5);
+        std::vector<T> rm = rm_want, rv = rv_want;
+        std::vector<T> y_want(n), y(n, T(7)), mean_want(c), mean(c), invstd_want(c), invstd(c);
+        BatchNormForwardArgs a;
+        a.shape = s, a.x = x.data(), a.weight = w.data(), a.bias = b.data(), a.training = training;
+        a.running_mean = rm_want.data(), a.running_var = rv_want.data();
+        a.y = y_want.data(), a.save_mean = mean_want.data(), a.save_invstd = invstd_want.data();
+        reference(batch_norm_forward_table(), t)(a);
+        emu::BatchNormForwardDesc e;
+        e.shape = {s.n, s.c, s.hw}, e.x = x.data(), e.weight = w.data(), e.bias = b.data(), e.training = training;
+        e.momentum = a.momentum, e.eps = a.eps;
+        e.running_mean = rm.data(), e.running_var = rv.data();
+        e.y = y.data(), e.save_mean = mean.data(), e.save_invstd = invstd.data();
+        emu::launch_batch_norm_forward(scalar_of<T>(), e);
+        expect_close("batch_norm y", y, y_want, rtol<T>(), {}, 1.0);
+        expect_close("batch_norm running_mean", rm, rm_want, rtol<T>(), {}, 1.0);
+        expect_close("batch_norm running_var", rv, rv_want, rtol<T>(), {}, 1.0);
+        expect_close("batch_norm save_invstd", invstd, invstd_want, rtol<T>(), {}, 1.0);
+        if (!training) continue;
+        std::vector<T> gx_want(n), gx(n, T(7)), gw_want(c), gw(c), gb_want(c), gb(c);
+        BatchNormBackwardArgs ba;
+        ba.shape = s, ba.x = x.data(), ba.grad_y = gy.data(), ba.save_mean = mean_want.data();
+        ba.save_invstd = invstd_want.data(), ba.weight = w.data();
+        ba.grad_x = gx_want.data(), ba.grad_weight = gw_want.data(), ba.grad_bias = gb_want.data();
+        reference(batch_norm_backward_table(), t)(ba);
+        emu::BatchNormBackwardDesc be;
+        be.shape = {s.n, s.c, s.hw}, be.x = x.data(), be.grad_y = gy.data(), be.save_mean = mean_want.data();
+        be.save_invstd = invstd_want.data(), be.weight = w.data();
+        be.grad_x = gx.data(), be.grad_weight = gw.data(), be.grad_bias = gb.data();
+        emu::launch_batch_norm_backward(scalar_of<T>(), be);
+        // grad_x is a difference of terms of size |g|: compare against that scale.
+        expect_close("batch_norm grad_x", gx, gx_want, 100 * rtol<T>(), {}, 1.0);
+        expect_close("batch_norm grad_weight", gw, gw_want, rtol<T>(), {}, double(s.n * s.hw));
+        expect_close("batch_norm grad_bias", gb, gb_want, rtol<T>(), {}, double(s.n * s.hw));
+    }
+}
+
+TEST_CASE("simt batch_norm kernels match the CPU reference") {
+    // hw 49 (a conv), hw 1 (BatchNorm1d), and a channel of more values than the block has threads
+    for (BatchNormShape s : {BatchNormShape{4, 3, 49}, BatchNormShape{9, 5, 1}, BatchNormShape{2, 2, 300}}) {
+        check_batch_norm<float>(s);
+        check_batch_norm<double>(s);
+    }
+}
+
+// ---- bias + leaky_relu ------------------------------------------------------------------------------
+
+template <class T>
+void check_bias_act(BiasActShape s) {
+    INFO("bias_act [", s.outer, ", ", s.channels, ", ", s.inner, "] slope ", s.slope, " ", sizeof(T) * 8, "-bit");
+    const DType t = dtype_of<T>::value;
+    const size_t n = size_t(s.outer * s.channels * s.inner);
+    const emu::BiasActDesc d{s.outer, s.channels, s.inner, s.slope};
+    const auto y = random_values<T>(n, -1, 1), bias = random_values<T>(size_t(s.channels), -0.5, 0.5);
+    const auto g = random_values<T>(n, -1, 1);
+    std::vector<T> out_want(n), out(n, T(7));
+    reference(bias_act_forward_table(), t)(s, y.data(), bias.data(), out_want.data());
+    emu::launch_bias_act_forward(scalar_of<T>(), d, y.data(), bias.data(), out.data());
+    CHECK(out == out_want);
+    std::vector<T> gy_want(n), gy(n, T(7)), gb_want(size_t(s.channels)), gb(size_t(s.channels), T(7));
+    reference(bias_act_backward_table(), t)(s, out_want.data(), g.data(), gy_want.data(), gb_want.data());
+    emu::launch_bias_act_backward(scalar_of<T>(), d, out_want.data(), g.data(), gy.data(), gb.data());
+    CHECK(gy == gy_want);
+    expect_close("bias gradient", gb, gb_want, rtol<T>(), {}, double(s.outer * s.inner));
+}
+
+TEST_CASE("simt bias + leaky_relu kernels match the CPU reference") {
+    for (BiasActShape s : {BiasActShape{3, 5, 7, 0.2}, BiasActShape{9, 19, 1, 0.0}, BiasActShape{2, 3, 300, 0.1}}) {
+        check_bias_act<float>(s);
+        check_bias_act<double>(s);
+    }
+}
+
+// ---- Adam ---------------------------------------------------------------------------------------------
+
+template <class T>
+void check_adam(bool decoupled, double weight_decay, bool amsgrad, int64_t step) {
+    INFO("adam decoupled ", decoupled, " wd ", weight_decay, " amsgrad ", amsgrad, " step ", step, " ",
+         sizeof(T) * 8, "-bit");
+    const DType t = dtype_of<T>::value;
+    AdamHyper h;
+    h.lr = 1e-3, h.weight_decay = weight_decay, h.decoupled = decoupled, h.step = step;
+    const emu::AdamStepDesc d = emu::adam_step_desc(h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.decoupled, h.step);
+    // Tensors of several sizes (one empty), updated one by one on the CPU and all in one launch.
+    const std::vector<int64_t> sizes = {1, 7, 0, 1000, 4099};
+    struct State {
+        std::vector<T> p, g, m, v, vmax;
+    };
+    std::vector<State> want, got;
+    for (int64_t n : sizes) {
+        State s{random_values<T>(size_t(n), -1, 1), random_values<T>(size_t(n), -1, 1),
+                random_values<T>(size_t(n), -0.1, 0.1), random_values<T>(size_t(n), 0, 0.01),
+                random_values<T>(size_t(n), 0, 0.02)};
+        want.push_back(s);
+        got.push_back(s);
+    }
+    for (size_t k = 0; k < sizes.size(); ++k) {
+        State& s = want[k];
+        reference(adam_update_table(), t)(s.p.data(), s.g.data(), s.m.data(), s.v.data(),
+                                          amsgrad ? s.vmax.data() : nullptr, sizes[k], h);
+    }
+    // The first tensor through the single-tensor kernel, the rest through the multi-tensor one.
+    State& first = got[0];
+    emu::launch_adam_update(scalar_of<T>(), d, first.p.data(), first.g.data(), first.m.data(), first.v.data(),
+                            amsgrad ? first.vmax.data() : nullptr, sizes[0]);
+    std::vector<void*> params, exp_avg, exp_avg_sq, vmax;
+    std::vector<const void*> grads;
+    std::vector<int64_t> numels;
+    for (size_t k = 1; k < sizes.size(); ++k) {
+        params.push_back(got[k].p.data()), grads.push_back(got[k].g.data());
+        exp_avg.push_back(got[k].m.data()), exp_avg_sq.push_back(got[k].v.data());
+        vmax.push_back(amsgrad ? got[k].vmax.data() : nullptr), numels.push_back(sizes[k]);
+    }
+    emu::AdamTensorListDesc list;
+    list.count = int64_t(params.size());
+    list.params = params.data(), list.grads = grads.data(), list.exp_avg = exp_avg.data();
+    list.exp_avg_sq = exp_avg_sq.data(), list.max_exp_avg_sq = vmax.data(), list.numels = numels.data();
+    emu::launch_adam_update_multi(scalar_of<T>(), d, list);
+    for (size_t k = 0; k < sizes.size(); ++k) {  // the same operations in the same order: bitwise
+        INFO("tensor ", k, " of ", sizes[k], " elements");
+        CHECK(got[k].p == want[k].p);
+        CHECK(got[k].m == want[k].m);
+        CHECK(got[k].v == want[k].v);
+        CHECK(got[k].vmax == want[k].vmax);
+    }
+}
+
+TEST_CASE("simt Adam kernels, one tensor and a whole list in one launch, are bitwise the CPU reference") {
+    for (bool decoupled : {false, true})
+        for (double wd : {0.0, 0.01})
+            for (bool amsgrad : {false, true})
+                for (int64_t step : {1, 10}) {
+                    check_adam<float>(decoupled, wd, amsgrad, step);
+                    check_adam<double>(decoupled, wd, amsgrad, step);
+                }
+}
+
+// ---- the masked conv's weight mask ----------------------------------------------------------------
+
+TEST_CASE("simt masked-weight kernel keeps exactly the taps of kernels/masked_conv.h") {
+    for (char type : {'A', 'B'})
+        for (int64_t k : {3, 7}) {
+            INFO("type ", type, " k ", k);
+            const int64_t planes = 5, taps = masked_conv_taps(k, type);
+            const auto w = random_values<float>(size_t(planes * k * k), 1, 2);
+            std::vector<float> masked(w.size(), 7.0f), in_place = w;
+            emu::launch_mask_weight(emu::ScalarType::Float32, planes, k, taps, w.data(), masked.data());
+            emu::launch_mask_weight(emu::ScalarType::Float32, planes, k, taps, in_place.data(), in_place.data());
+            for (int64_t p = 0; p < planes; ++p)
+                for (int64_t tap = 0; tap < k * k; ++tap) {
+                    const size_t i = size_t(p * k * k + tap);
+                    const float expected = tap < taps ? w[i] : 0.0f;
+                    CHECK(masked[i] == expected);
+                    CHECK(in_place[i] == expected);
+                }
+        }
+}
+
+}  // namespace
+}  // namespace mg::kernels
