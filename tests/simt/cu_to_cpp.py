@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Rewrites a .cu file's launches for the SIMT emulation: kernel<<<grid, block[, shared[, stream]]>>>(args)
-becomes simt_launch(kernel, dim3(grid), dim3(block), args). Everything else is left alone.
+becomes simt_launch(kernel, dim3(grid), dim3(block), shared, stream, args). Everything else is left alone.
 
 usage: cu_to_cpp.py IN.cu OUT.cpp
 """
@@ -25,24 +25,29 @@ def split_top(text):
 
 
 def kernel_start(src, end):
-    """Start of the kernel expression that ends at `end` (an identifier, maybe qualified and templated)."""
+    """Start of the kernel expression that ends at `end`: adjacent identifiers, `::`, balanced
+    template arguments and call parentheses (`pick_kernel(a, b)<<<...>>>` launches what the call returns)."""
     i = end
-    while True:
-        while i > 0 and src[i - 1].isspace():
-            i -= 1
-        if i > 0 and src[i - 1] == ">":  # template arguments: skip to the matching '<'
+    while i > 0 and src[i - 1].isspace():
+        i -= 1
+    pairs = {">": "<", ")": "("}
+    while i > 0:
+        ch = src[i - 1]
+        if ch in pairs:
             depth = 0
             while i > 0:
                 i -= 1
-                if src[i] == ">":
+                if src[i] == ch:
                     depth += 1
-                elif src[i] == "<":
+                elif src[i] == pairs[ch]:
                     depth -= 1
                     if depth == 0:
                         break
-        while i > 0 and (src[i - 1].isalnum() or src[i - 1] in "_:"):
+        elif ch.isalnum() or ch in "_:":
             i -= 1
-        return i
+        else:
+            break
+    return i
 
 
 def matching_paren(src, i):
@@ -75,7 +80,9 @@ def rewrite(src):
         q = matching_paren(src, p)
         args = src[p + 1:q].strip()
         out.append(src[pos:k])
-        out.append(f"simt_launch({src[k:a].strip()}, dim3({config[0]}), dim3({config[1]})"
+        shared = config[2] if len(config) > 2 else "0"
+        stream = config[3] if len(config) > 3 else "nullptr"
+        out.append(f"simt_launch({src[k:a].strip()}, dim3({config[0]}), dim3({config[1]}), {shared}, {stream}"
                    + (f", {args})" if args else ")"))
         pos = q + 1
 

@@ -1,4 +1,6 @@
-// The fused CUDA kernels (kernels/cuda/{softmax,batch_norm,bias_act,adam,masked_conv}.cu) run
+// The fused CUDA kernels (kernels/cuda/{softmax,batch_norm,bias_act,adam,masked_conv}.cu) and the
+// hand-written GEMMs (gemm.cu: naive, tiled, regblock, and the tensor-core wmma_tf32 and
+// wmma_bf16, whose fragments include/mma.h emulates) run
 // under the SIMT emulation (include/simt.h) against the CPU reference kernels: the same
 // launch functions, grids, barriers, warp shuffles and atomics as on a GPU, on host memory.
 // What this checks is the kernels' logic (indexing, reduction trees, grid-stride loops,
@@ -7,6 +9,8 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "kernels/batch_norm.h"
 #include "kernels/bias_act.h"
+#include "kernels/gemm.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/launch_bias_adam.h"
 #include "kernels/cuda/launch_masked_conv.h"
 #include "kernels/cuda/launch_norm.h"
@@ -256,6 +260,65 @@ TEST_CASE("simt masked-weight kernel keeps exactly the taps of kernels/masked_co
                     CHECK(in_place[i] == expected);
                 }
         }
+}
+
+// ---- the hand-written GEMMs ---------------------------------------------------------------------------
+
+struct GemmCase {
+    int64_t m, n, k, batch;
+    bool trans_a, trans_b;
+    int64_t pad;  // extra elements per row of A, B and C
+    double alpha, beta;
+};
+
+template <class T>
+void check_gemm(emu::GemmKernel kernel, const char* name, double rtol_vs_magnitude) {
+    const std::vector<GemmCase> cases = {
+        {17, 33, 9, 1, false, false, 3, 1.0, 0.0},    {17, 33, 9, 1, true, true, 0, 1.0, 0.0},
+        {130, 67, 70, 2, false, true, 1, 1.5, 0.5},   {130, 67, 70, 2, true, false, 0, 1.0, 1.0},
+        {64, 1, 100, 1, false, false, 0, 1.0, 0.0},   {5, 7, 0, 2, false, false, 0, 1.0, 0.5},
+        {129, 130, 40, 1, true, true, 2, 1.0, 0.0},  // edges of the 128x128 tiles
+    };
+    const DType t = dtype_of<T>::value;
+    for (const GemmCase& c : cases) {
+        INFO(name, " ", sizeof(T) * 8, "-bit m=", c.m, " n=", c.n, " k=", c.k, " batch=", c.batch, " ta=", c.trans_a,
+             " tb=", c.trans_b, " pad=", c.pad, " alpha=", c.alpha, " beta=", c.beta);
+        GemmArgs g;
+        g.trans_a = c.trans_a, g.trans_b = c.trans_b, g.m = c.m, g.n = c.n, g.k = c.k, g.batch = c.batch;
+        const int64_t a_rows = c.trans_a ? c.k : c.m, a_cols = c.trans_a ? c.m : c.k;
+        const int64_t b_rows = c.trans_b ? c.n : c.k, b_cols = c.trans_b ? c.k : c.n;
+        g.lda = a_cols + c.pad, g.ldb = b_cols + c.pad, g.ldc = c.n + c.pad;
+        g.stride_a = a_rows * g.lda, g.stride_b = b_rows * g.ldb, g.stride_c = c.m * g.ldc;
+        g.alpha = c.alpha, g.beta = c.beta;
+        const auto a = random_values<T>(size_t(c.batch * g.stride_a), -1, 1);
+        const auto b = random_values<T>(size_t(c.batch * g.stride_b), -1, 1);
+        auto want = c.beta == 0.0 ? std::vector<T>(size_t(c.batch * g.stride_c), T(NAN))
+                                  : random_values<T>(size_t(c.batch * g.stride_c), -1, 1);
+        auto got = want;
+        GemmArgs g_abs = g;  // the magnitude of each result: |alpha| |A||B| + |beta| |C|
+        g_abs.alpha = std::fabs(c.alpha), g_abs.beta = std::fabs(c.beta);
+        auto magnitude = gpu_test::absolute(want);
+        reference(gemm_table(), t)(g_abs, gpu_test::absolute(a).data(), gpu_test::absolute(b).data(), magnitude.data());
+        reference(gemm_table(), t)(g, a.data(), b.data(), want.data());
+        emu::GemmDesc d;
+        d.trans_a = g.trans_a, d.trans_b = g.trans_b, d.m = g.m, d.n = g.n, d.k = g.k;
+        d.lda = g.lda, d.ldb = g.ldb, d.ldc = g.ldc, d.batch = g.batch;
+        d.stride_a = g.stride_a, d.stride_b = g.stride_b, d.stride_c = g.stride_c, d.alpha = g.alpha, d.beta = g.beta;
+        emu::launch_gemm(kernel, scalar_of<T>(), d, a.data(), b.data(), got.data());
+        // Padding columns of C are never written: they keep their start values (NaN with beta 0).
+        expect_close(name, got, want, rtol_vs_magnitude, magnitude);
+    }
+}
+
+TEST_CASE("simt gemm: naive, tiled, regblock, wmma_tf32 and wmma_bf16 match the CPU reference") {
+    check_gemm<float>(emu::GemmKernel::Naive, "naive", 1e-5);
+    check_gemm<double>(emu::GemmKernel::Naive, "naive", 1e-12);
+    check_gemm<float>(emu::GemmKernel::Tiled, "tiled", 1e-5);
+    check_gemm<double>(emu::GemmKernel::Tiled, "tiled", 1e-12);
+    check_gemm<float>(emu::GemmKernel::RegisterBlocked, "regblock", 1e-5);
+    check_gemm<double>(emu::GemmKernel::RegisterBlocked, "regblock", 1e-12);
+    check_gemm<float>(emu::GemmKernel::WmmaTf32, "wmma_tf32", 3e-3);   // TF32 inputs: 2^-11 each
+    check_gemm<float>(emu::GemmKernel::WmmaBf16, "wmma_bf16", 1.6e-2);  // BF16 inputs: 2^-8 each
 }
 
 }  // namespace

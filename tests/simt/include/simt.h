@@ -51,6 +51,11 @@ inline unsigned linear_thread() { return threadIdx.x + blockDim.x * (threadIdx.y
 #define __launch_bounds__(...)
 #define __shared__ static
 #define __restrict__ __restrict
+#define __align__(n) __attribute__((aligned(n)))
+
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
 
 inline void __syncthreads() { simt_detail::g_block->all->arrive_and_wait(); }
 inline void __syncwarp(unsigned = 0xffffffffu) {
@@ -86,9 +91,12 @@ inline double __ddiv_rn(double a, double b) { return a / b; }
 inline float __fsqrt_rn(float a) { return std::sqrt(a); }
 inline double __dsqrt_rn(double a) { return std::sqrt(a); }
 
-// kernel<<<grid, block, shared, stream>>>(args...) is rewritten to simt_launch(kernel, grid, block, args...).
-template <class... Params, class... Args>
-void simt_launch(void (*kernel)(Params...), dim3 grid, dim3 block, Args&&... args) {
+// kernel<<<grid, block, shared, stream>>>(args...) is rewritten to
+// simt_launch(kernel, grid, block, shared, stream, args...). Launches run to completion in
+// order (one stream); the kernels' static shared memory is their __shared__ statics.
+template <class... Params, class Stream, class... Args>
+void simt_launch(void (*kernel)(Params...), dim3 grid, dim3 block, size_t /*shared*/, Stream /*stream*/,
+                 Args&&... args) {
     using namespace simt_detail;
     const unsigned threads = block.x * block.y * block.z;
     if (threads == 0 || grid.x * grid.y * grid.z == 0) return;
