@@ -153,8 +153,9 @@ struct ConvDesc {
     int64_t groups = 1;
 };
 
-// Images [first, first + count) of x [N, C_in, H, W] into col [count, C_in*KH*KW, OH*OW]
-// (row (c, i, j), column (oy, ox); zeros where the window hangs over the padding).
+// Images [first, first + count) of x [N, C_in, H, W] into col [C_in*KH*KW, count*OH*OW], the
+// images side by side (row (c, i, j), column (b, oy, ox); zeros where the window hangs over
+// the padding), so one GEMM covers the chunk.
 void launch_im2col(ScalarType t, const ConvDesc& s, int64_t first, int64_t count, const void* x, void* col);
 // The adjoint: gx[first .. first+count) = sum of col entries that read each pixel.
 // A gather per pixel in a fixed order: overwrites gx, no atomics.

@@ -1,6 +1,7 @@
 // The fused CUDA kernels (kernels/cuda/{softmax,batch_norm,bias_act,adam,masked_conv}.cu) and the
 // hand-written GEMMs (gemm.cu: naive, tiled, regblock, and the tensor-core wmma_tf32 and
-// wmma_bf16, whose fragments include/mma.h emulates) run
+// wmma_bf16, whose fragments include/mma.h emulates), the reductions, pooling, Philox and
+// im2col/col2im run
 // under the SIMT emulation (include/simt.h) against the CPU reference kernels: the same
 // launch functions, grids, barriers, warp shuffles and atomics as on a GPU, on host memory.
 // What this checks is the kernels' logic (indexing, reduction trees, grid-stride loops,
@@ -9,7 +10,11 @@
 #define DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN
 #include "kernels/batch_norm.h"
 #include "kernels/bias_act.h"
+#include "kernels/conv.h"
 #include "kernels/gemm.h"
+#include "kernels/pool.h"
+#include "kernels/random.h"
+#include "kernels/reduce.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/launch_bias_adam.h"
 #include "kernels/cuda/launch_masked_conv.h"
@@ -319,6 +324,140 @@ TEST_CASE("simt gemm: naive, tiled, regblock, wmma_tf32 and wmma_bf16 match the 
     check_gemm<double>(emu::GemmKernel::RegisterBlocked, "regblock", 1e-12);
     check_gemm<float>(emu::GemmKernel::WmmaTf32, "wmma_tf32", 3e-3);   // TF32 inputs: 2^-11 each
     check_gemm<float>(emu::GemmKernel::WmmaBf16, "wmma_bf16", 1.6e-2);  // BF16 inputs: 2^-8 each
+}
+
+// ---- reductions ------------------------------------------------------------------------------------
+
+// x [a, b, c] contiguous, reduced over b (out [a, c]) or over everything (out []).
+template <class T>
+void check_reduce(int64_t a, int64_t b, int64_t c, bool all) {
+    const DType t = dtype_of<T>::value;
+    ReduceArgs r;
+    if (all) {
+        r.red_ndim = 1, r.red_numel = a * b * c, r.red_sizes[0] = a * b * c, r.red_strides[0] = 1;
+    } else {
+        r.out_ndim = 2, r.out_numel = a * c;
+        r.out_sizes[0] = a, r.out_sizes[1] = c, r.out_strides[0] = c, r.out_strides[1] = 1;
+        r.in_strides[0] = b * c, r.in_strides[1] = 1;
+        r.red_ndim = 1, r.red_numel = b, r.red_sizes[0] = b, r.red_strides[0] = c;
+    }
+    emu::ReduceDesc d;
+    d.out_ndim = r.out_ndim, d.out_numel = r.out_numel, d.red_ndim = r.red_ndim, d.red_numel = r.red_numel;
+    for (int i = 0; i < kMaxDims; ++i) {
+        d.out_sizes[i] = r.out_sizes[i], d.out_strides[i] = r.out_strides[i], d.in_strides[i] = r.in_strides[i];
+        d.red_sizes[i] = r.red_sizes[i], d.red_strides[i] = r.red_strides[i];
+    }
+    const auto x = random_values<T>(size_t(a * b * c), -1, 1);
+    const std::pair<emu::ReduceOp, OpTable<ReduceFn>*> ops[] = {
+        {emu::ReduceOp::Sum, &sum_table()}, {emu::ReduceOp::Max, &max_table()}, {emu::ReduceOp::Min, &min_table()}};
+    for (auto [op, table] : ops)
+        for (auto strategy : {emu::ReduceStrategy::ThreadPerOutput, emu::ReduceStrategy::WarpPerOutput,
+                              emu::ReduceStrategy::BlockPerOutput, emu::ReduceStrategy::Auto}) {
+            INFO("reduce op ", int(op), " strategy ", int(strategy), " [", a, ", ", b, ", ", c, "] all ", all, " ",
+                 sizeof(T) * 8, "-bit");
+            std::vector<T> want(size_t(r.out_numel)), got(size_t(r.out_numel), T(7));
+            reference(*table, t)(r, want.data(), x.data());
+            emu::launch_reduce(op, scalar_of<T>(), strategy, d, got.data(), x.data());
+            expect_close("reduce", got, want, rtol<T>(), {}, std::sqrt(double(b)));
+        }
+}
+
+TEST_CASE("simt reductions: every strategy matches the CPU reference") {
+    check_reduce<float>(3, 70, 5, false);
+    check_reduce<double>(2, 40, 33, false);
+    check_reduce<float>(1, 5000, 1, true);  // long: the block strategy cuts it into chunks
+    check_reduce<double>(1, 300000, 1, true);
+}
+
+// ---- pooling ----------------------------------------------------------------------------------------
+
+TEST_CASE("simt pooling: max and avg, forward and backward, match the CPU reference") {
+    for (auto [k, stride, pad] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}}) {
+        Pool2dShape s;
+        s.n = 2, s.c = 3, s.h = 9, s.w = 7, s.kh = s.kw = k, s.stride_h = s.stride_w = stride, s.pad_h = s.pad_w = pad;
+        s.oh = (s.h + 2 * pad - k) / stride + 1, s.ow = (s.w + 2 * pad - k) / stride + 1;
+        INFO("pool k ", k, " stride ", stride, " pad ", pad);
+        emu::PoolDesc d;
+        d.n = s.n, d.c = s.c, d.h = s.h, d.w = s.w, d.kh = s.kh, d.kw = s.kw, d.oh = s.oh, d.ow = s.ow;
+        d.stride_h = s.stride_h, d.stride_w = s.stride_w, d.pad_h = s.pad_h, d.pad_w = s.pad_w;
+        const size_t in = size_t(s.n * s.c * s.h * s.w), out = size_t(s.n * s.c * s.oh * s.ow);
+        const auto x = random_values<float>(in, -4, 4, true);  // integers: ties between maxima
+        const auto gy = random_values<float>(out, -1, 1);
+        std::vector<float> y_want(out), y(out, 7.0f), gx_want(in), gx(in, 7.0f);
+        std::vector<int64_t> arg_want(out), arg(out, -7);
+        reference(max_pool2d_forward_table(), DType::Float32)(s, x.data(), y_want.data(), arg_want.data());
+        emu::launch_max_pool2d_forward(emu::ScalarType::Float32, d, x.data(), y.data(), arg.data());
+        CHECK(y == y_want);
+        CHECK(arg == arg_want);
+        reference(max_pool2d_backward_table(), DType::Float32)(s, gy.data(), arg_want.data(), gx_want.data());
+        emu::launch_max_pool2d_backward(emu::ScalarType::Float32, d, gy.data(), arg_want.data(), gx.data());
+        CHECK(gx == gx_want);
+        reference(avg_pool2d_forward_table(), DType::Float32)(s, x.data(), y_want.data());
+        emu::launch_avg_pool2d_forward(emu::ScalarType::Float32, d, x.data(), y.data());
+        expect_close("avg_pool2d", y, y_want, 1e-6, {}, 1.0);
+        reference(avg_pool2d_backward_table(), DType::Float32)(s, gy.data(), gx_want.data());
+        emu::launch_avg_pool2d_backward(emu::ScalarType::Float32, d, gy.data(), gx.data());
+        expect_close("avg_pool2d backward", gx, gx_want, 1e-6, {}, 1.0);
+    }
+}
+
+// ---- Philox --------------------------------------------------------------------------------------
+
+TEST_CASE("simt random: the Philox stream is the CPU's (uniforms and Bernoulli bit for bit)") {
+    for (int64_t n : {1, 3, 4, 1001}) {
+        RandomArgs r;
+        r.n = n, r.seed = 42, r.offset = 5, r.a = -1.0, r.b = 2.0;
+        std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 7.0f);
+        reference(random_uniform_table(), DType::Float32)(r, want.data());
+        emu::launch_random(emu::RandomDist::Uniform, emu::ScalarType::Float32, n, r.seed, r.offset, r.a, r.b, got.data());
+        CHECK(got.back() == 7.0f);  // one past the end stays untouched
+        got.pop_back();
+        CHECK(got == want);
+        std::vector<double> nw(static_cast<size_t>(n)), ng(static_cast<size_t>(n));
+        reference(random_normal_table(), DType::Float64)(r, nw.data());
+        emu::launch_random(emu::RandomDist::Normal, emu::ScalarType::Float64, n, r.seed, r.offset, r.a, r.b, ng.data());
+        expect_close("normal", ng, nw, 1e-12, {}, 1.0);
+    }
+}
+
+// ---- im2col / col2im ----------------------------------------------------------------------------
+
+TEST_CASE("simt im2col is the lowering of kernels/cuda/launch.h, and col2im its adjoint") {
+    Conv2dShape s;
+    s.n = 3, s.c_in = 2, s.h = 7, s.w = 6, s.c_out = 4, s.kh = 3, s.kw = 2;
+    s.stride_h = 2, s.stride_w = 1, s.pad_h = 1, s.pad_w = 1, s.dil_h = 1, s.dil_w = 2;
+    s.oh = (s.h + 2 * s.pad_h - s.dil_h * (s.kh - 1) - 1) / s.stride_h + 1;
+    s.ow = (s.w + 2 * s.pad_w - s.dil_w * (s.kw - 1) - 1) / s.stride_w + 1;
+    emu::ConvDesc d;
+    d.n = s.n, d.c_in = s.c_in, d.h = s.h, d.w = s.w, d.c_out = s.c_out, d.kh = s.kh, d.kw = s.kw, d.oh = s.oh;
+    d.ow = s.ow, d.stride_h = s.stride_h, d.stride_w = s.stride_w, d.pad_h = s.pad_h, d.pad_w = s.pad_w;
+    d.dil_h = s.dil_h, d.dil_w = s.dil_w, d.groups = 1;
+    const int64_t rows = s.c_in * s.kh * s.kw, cols = s.oh * s.ow, first = 1, count = 2;
+    const auto x = random_values<double>(size_t(s.n * s.c_in * s.h * s.w), -1, 1);
+    std::vector<double> col(size_t(count * rows * cols), 7.0);
+    emu::launch_im2col(emu::ScalarType::Float64, d, first, count, x.data(), col.data());
+    for (int64_t b = 0; b < count; ++b)  // col[(c, i, j), (b, oy, ox)] = x[first + b, c, oy*s - p + i*d, ...]
+        for (int64_t c = 0; c < s.c_in; ++c)
+            for (int64_t i = 0; i < s.kh; ++i)
+                for (int64_t j = 0; j < s.kw; ++j)
+                    for (int64_t oy = 0; oy < s.oh; ++oy)
+                        for (int64_t ox = 0; ox < s.ow; ++ox) {
+                            const int64_t y = oy * s.stride_h - s.pad_h + i * s.dil_h;
+                            const int64_t xx = ox * s.stride_w - s.pad_w + j * s.dil_w;
+                            const bool inside = y >= 0 && y < s.h && xx >= 0 && xx < s.w;
+                            const double want = inside ? x[size_t(((first + b) * s.c_in + c) * s.h * s.w + y * s.w + xx)] : 0.0;
+                            REQUIRE(col[size_t(((c * s.kh + i) * s.kw + j) * count * cols + b * cols + oy * s.ow + ox)] ==
+                                    want);
+                        }
+    // <im2col(x), g> = <x, col2im(g)> over the images lowered.
+    const auto g = random_values<double>(col.size(), -1, 1);
+    std::vector<double> gx(x.size(), 0.0);
+    emu::launch_col2im(emu::ScalarType::Float64, d, first, count, g.data(), gx.data());
+    double lhs = 0, rhs = 0;
+    for (size_t i = 0; i < col.size(); ++i) lhs += col[i] * g[i];
+    for (int64_t b = first; b < first + count; ++b)
+        for (int64_t e = 0; e < s.c_in * s.h * s.w; ++e) rhs += x[size_t(b * s.c_in * s.h * s.w + e)] * gx[size_t(b * s.c_in * s.h * s.w + e)];
+    CHECK(std::fabs(lhs - rhs) <= 1e-12 * (std::fabs(lhs) + 1));
 }
 
 }  // namespace
