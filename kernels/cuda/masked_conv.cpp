@@ -109,11 +109,17 @@ void register_cuda_masked_conv() {
     const char* cudnn_fwd = "w with the hidden taps zeroed, then conv2d_forward[cudnn] (exact, deterministic)";
     const char* cudnn_bwd_in = "w with the hidden taps zeroed, then conv2d_backward_input[cudnn]";
     const char* cudnn_bwd_w = "conv2d_backward_weight[cudnn] over every tap, then the hidden taps zeroed";
-    // The default follows conv2d's: cudnn above im2col.
-    add_variant<float, ConvVariant::Im2col>(10, im2col_fwd, im2col_bwd_in, im2col_bwd_w);
-    add_variant<double, ConvVariant::Im2col>(10, im2col_fwd, im2col_bwd_in, im2col_bwd_w);
-    add_variant<float, ConvVariant::Cudnn>(30, cudnn_fwd, cudnn_bwd_in, cudnn_bwd_w);
-    add_variant<double, ConvVariant::Cudnn>(30, cudnn_fwd, cudnn_bwd_in, cudnn_bwd_w);
+    // The default follows conv2d's: cudnn above im2col. Each wraps a conv2d variant, so it
+    // exists only where that does (a build without cuDNN has no "cudnn" conv).
+    auto wrapped = [](ConvVariant v, DType t) { return conv2d_forward_table().has(conv_name(v), Device::CUDA, t); };
+    if (wrapped(ConvVariant::Im2col, DType::Float32))
+        add_variant<float, ConvVariant::Im2col>(10, im2col_fwd, im2col_bwd_in, im2col_bwd_w);
+    if (wrapped(ConvVariant::Im2col, DType::Float64))
+        add_variant<double, ConvVariant::Im2col>(10, im2col_fwd, im2col_bwd_in, im2col_bwd_w);
+    if (wrapped(ConvVariant::Cudnn, DType::Float32))
+        add_variant<float, ConvVariant::Cudnn>(30, cudnn_fwd, cudnn_bwd_in, cudnn_bwd_w);
+    if (wrapped(ConvVariant::Cudnn, DType::Float64))
+        add_variant<double, ConvVariant::Cudnn>(30, cudnn_fwd, cudnn_bwd_in, cudnn_bwd_w);
 }
 
 }  // namespace mg::kernels::cuda

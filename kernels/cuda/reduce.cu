@@ -131,14 +131,18 @@ void launch_reduce(ReduceOp op, ScalarType t, ReduceStrategy strategy, const Red
     if (r.out_numel <= 0) return;
     if (r.out_ndim < 0 || r.out_ndim > kMaxDims || r.red_ndim < 0 || r.red_ndim > kMaxDims)
         fail("cuda reduce", "ReduceArgs dimensions out of range");
-    dispatch_float(t, "cuda reduce", [&](auto tag) {
+    if (t != ScalarType::Float32 && t != ScalarType::Float64 && t != ScalarType::Int64)
+        fail("cuda reduce", "only float32, float64 and int64 are supported");
+    dispatch_any(t, [&](auto tag) {
         using T = decltype(tag);
-        T* o = static_cast<T*>(out);
-        const T* i = static_cast<const T*>(in);
-        switch (op) {
-            case ReduceOp::Sum: reduce_as<ReduceOp::Sum, T>(strategy, r, o, i); break;
-            case ReduceOp::Max: reduce_as<ReduceOp::Max, T>(strategy, r, o, i); break;
-            case ReduceOp::Min: reduce_as<ReduceOp::Min, T>(strategy, r, o, i); break;
+        if constexpr (!std::is_same_v<T, uint8_t>) {  // uint8 was refused above
+            T* o = static_cast<T*>(out);
+            const T* i = static_cast<const T*>(in);
+            switch (op) {
+                case ReduceOp::Sum: reduce_as<ReduceOp::Sum, T>(strategy, r, o, i); break;
+                case ReduceOp::Max: reduce_as<ReduceOp::Max, T>(strategy, r, o, i); break;
+                case ReduceOp::Min: reduce_as<ReduceOp::Min, T>(strategy, r, o, i); break;
+            }
         }
     });
 }

@@ -11,13 +11,15 @@
 
 namespace mg::kernels::cuda {
 
-// The fold of one op: its accumulator type (double for sums, as on the CPU), identity
-// and combine(a, b), b being the later element or partial. max/min propagate NaN.
+// The fold of one op: its accumulator type (double for float sums, as on the CPU; int64
+// sums stay exact in int64), identity and combine(a, b), b being the later element or
+// partial. max/min propagate NaN.
 template <ReduceOp op, class T>
 struct Fold {
-    using Acc = std::conditional_t<op == ReduceOp::Sum, double, T>;
+    using Acc = std::conditional_t<op == ReduceOp::Sum, std::conditional_t<std::is_integral_v<T>, int64_t, double>, T>;
     static MG_HOST_DEVICE Acc identity() {
         if constexpr (op == ReduceOp::Sum) return Acc(0);
+        else if constexpr (std::is_integral_v<T>) return op == ReduceOp::Max ? INT64_MIN : INT64_MAX;
         else if constexpr (op == ReduceOp::Max) return -INFINITY;
         else return INFINITY;
     }

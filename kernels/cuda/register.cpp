@@ -238,6 +238,11 @@ void register_reduce() {
     add_reduce_dtype<ReduceOp::Max, DType::Float64>(max_table());
     add_reduce_dtype<ReduceOp::Min, DType::Float32>(min_table());
     add_reduce_dtype<ReduceOp::Min, DType::Float64>(min_table());
+    // int64, as the CPU has: the op layer checks index ranges with amin/amax on the
+    // indices' device (embedding, gather, cross-entropy targets).
+    add_reduce_dtype<ReduceOp::Sum, DType::Int64>(sum_table());
+    add_reduce_dtype<ReduceOp::Max, DType::Int64>(max_table());
+    add_reduce_dtype<ReduceOp::Min, DType::Int64>(min_table());
 }
 
 // ---- random -------------------------------------------------------------------------------

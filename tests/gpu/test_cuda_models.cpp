@@ -7,9 +7,13 @@
 //     rtol 2e-3: the forward passes ran on identical weights and inputs;
 //   - every parameter and buffer after the update agrees to 1e-5 + 1e-4 |p|, except that
 //     Adam's first step moves each weight by about lr * sign(g), so an element whose
-//     gradient is within rounding of zero may move the other way: at most 2 lr + 1e-5, and
-//     such elements must be rare (< 0.1 %).
+//     gradient is within rounding of zero may move the other way: at most 2 lr + 1e-5. Whole
+//     tensors can be like that (a bias right before a batch norm has a zero gradient, so its
+//     computed gradient is rounding noise; the running mean after it follows), so the
+//     bound on how many may is over the whole model: < 0.1 % of its elements.
 #include <cmath>
+#include <cstdlib>
+#include <set>
 #include <string>
 
 #include "core/data/loader.h"
@@ -39,6 +43,23 @@ data::Batch test_batch(const models::DataSpec& spec) {
     return b;
 }
 
+// The registered models, or those MINIGEN_TEST_MODELS names (comma-separated): the
+// emulated backend (tests/simt) runs the small ones only.
+std::vector<models::ModelInfo> models_under_test() {
+    const char* only = std::getenv("MINIGEN_TEST_MODELS");
+    std::set<std::string> names;
+    if (only != nullptr)
+        for (std::string rest = only; !rest.empty();) {
+            const size_t comma = rest.find(',');
+            names.insert(rest.substr(0, comma));
+            rest = comma == std::string::npos ? std::string() : rest.substr(comma + 1);
+        }
+    std::vector<models::ModelInfo> out;
+    for (const models::ModelInfo& info : models::all_models())
+        if (only == nullptr || names.count(info.name)) out.push_back(info);
+    return out;
+}
+
 std::unique_ptr<models::Model> build(const models::ModelInfo& info, Device device) {
     models::ModelConfig config;
     config.batch_size = kBatch;
@@ -58,7 +79,12 @@ void compare_metrics(const models::Metrics& cpu, const models::Metrics& gpu) {
     }
 }
 
-void compare_state(const std::string& net, const nn::Module& cpu, const nn::Module& gpu) {
+// Elements compared, and those beyond 1e-5 + 1e-4 |p|, over a whole model.
+struct StateDiff {
+    size_t elements = 0, loose = 0;
+};
+
+void compare_state(const std::string& net, const nn::Module& cpu, const nn::Module& gpu, StateDiff& diff) {
     const nn::StateDict a = cpu.state_dict(), b = gpu.state_dict();
     REQUIRE(a.size() == b.size());
     for (const auto& [name, t] : a) {
@@ -76,12 +102,13 @@ void compare_state(const std::string& net, const nn::Module& cpu, const nn::Modu
         }
         INFO(net, ".", name, ": ", loose, " of ", x.size(), " elements differ beyond 1e-5 + 1e-4|p|; worst ", worst);
         CHECK(worst <= 2 * kLr + 1e-5);
-        CHECK(double(loose) <= 1e-3 * double(x.size()));
+        diff.elements += x.size();
+        diff.loose += loose;
     }
 }
 
 TEST_CASE("cuda models: one training step of every model matches the CPU step") {
-    for (const models::ModelInfo& info : models::all_models()) {
+    for (const models::ModelInfo& info : models_under_test()) {
         INFO("model ", info.name);
         auto cpu = build(info, Device::CPU);
         auto gpu = build(info, Device::CUDA);
@@ -93,15 +120,20 @@ TEST_CASE("cuda models: one training step of every model matches the CPU step") 
         compare_metrics(cpu_metrics, gpu_metrics);
         auto cpu_nets = cpu->modules(), gpu_nets = gpu->modules();
         REQUIRE(cpu_nets.size() == gpu_nets.size());
-        for (size_t i = 0; i < cpu_nets.size(); ++i) compare_state(cpu_nets[i].first, *cpu_nets[i].second, *gpu_nets[i].second);
+        StateDiff diff;
+        for (size_t i = 0; i < cpu_nets.size(); ++i)
+            compare_state(cpu_nets[i].first, *cpu_nets[i].second, *gpu_nets[i].second, diff);
+        INFO(diff.loose, " of ", diff.elements, " parameter and buffer elements differ beyond 1e-5 + 1e-4|p|");
+        CHECK(double(diff.loose) <= 1e-3 * double(diff.elements));
     }
 }
 
 TEST_CASE("cuda models: samples come back to the CPU, finite, in the model's range") {
-    for (const models::ModelInfo& info : models::all_models()) {
+    for (const models::ModelInfo& info : models_under_test()) {
         INFO("model ", info.name);
         auto gpu = build(info, Device::CUDA);
         Tensor s = gpu->sample(4);
+        if (!s.defined()) continue;  // the classifier has nothing to draw
         CHECK(s.device() == Device::CPU);
         for (double v : s.to(DType::Float64).to_vector<double>()) REQUIRE(std::isfinite(v));
     }

@@ -87,6 +87,9 @@ TEST_CASE("cuda reductions: sum, max, min match the CPU reference") {
     check_reduce<double>(max_table(), false);
     check_reduce<float>(min_table(), false);
     check_reduce<double>(min_table(), false);
+    check_reduce<int64_t>(sum_table(), true);  // exact
+    check_reduce<int64_t>(max_table(), false);
+    check_reduce<int64_t>(min_table(), false);
 }
 
 // ---- random -----------------------------------------------------------------------------------

@@ -50,5 +50,35 @@ inline cudaError_t cudaFree(void* p) {
 inline cudaError_t cudaMallocHost(void** p, size_t bytes) { return cudaMalloc(p, bytes); }
 inline cudaError_t cudaFreeHost(void* p) { return cudaFree(p); }
 inline cudaError_t cudaGetLastError() { return cudaSuccess; }
+inline cudaError_t cudaEventElapsedTime(float* ms, cudaEvent_t, cudaEvent_t) {
+    *ms = 1.0f;  // no clock to read: the emulation times nothing
+    return cudaSuccess;
+}
+
+// One emulated device with two multiprocessors and 1 GiB.
+struct cudaDeviceProp {
+    char name[256];
+};
+enum cudaDeviceAttr { cudaDevAttrMultiProcessorCount = 16 };
+inline cudaError_t cudaGetDeviceCount(int* count) {
+    *count = 1;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGetDevice(int* device) {
+    *device = 0;
+    return cudaSuccess;
+}
+inline cudaError_t cudaGetDeviceProperties(cudaDeviceProp* prop, int) {
+    std::strcpy(prop->name, "SIMT emulation on the CPU");
+    return cudaSuccess;
+}
+inline cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr, int) {
+    *value = 2;
+    return cudaSuccess;
+}
+inline cudaError_t cudaMemGetInfo(size_t* free_bytes, size_t* total_bytes) {
+    *free_bytes = *total_bytes = size_t(1) << 30;
+    return cudaSuccess;
+}
 inline const char* cudaGetErrorName(cudaError_t) { return "cudaErrorEmulated"; }
 inline const char* cudaGetErrorString(cudaError_t) { return "emulated CUDA error"; }

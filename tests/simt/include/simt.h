@@ -39,7 +39,7 @@ inline dim3 threadIdx, blockIdx, blockDim, gridDim;
 #define __forceinline__ inline
 #define __launch_bounds__(...)
 #define __shared__ static
-#define __restrict__ __restrict
+#define __restrict__  // aliasing hints mean nothing here (and GCC keeps them in a pack's function type)
 #define __align__(n) __attribute__((aligned(n)))
 
 struct alignas(16) float4 {
