@@ -40,7 +40,8 @@ Tensor relu(const Tensor& x) {
     Tensor y = unary_kernel(K::relu_table(), "relu", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("relu", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        if (fused_backward(K::leaky_relu_backward_table(), g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), y_, g, {0.0, 0.0})};
+        if (fused_backward(K::leaky_relu_backward_table(), g))
+            return Grads{backward_kernel(K::leaky_relu_backward_table(), y_, g, {0.0, 0.0})};
         return Grads{mul(g, mask_as(gt(y_, 0.0), g.dtype()))};  // y > 0 exactly where x > 0
     }, true);
 }
@@ -50,7 +51,8 @@ Tensor leaky_relu(const Tensor& x, double slope) {
     Tensor y = unary_kernel(K::leaky_relu_table(), "leaky_relu", x, {slope, 0.0});
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("leaky_relu", y, {x}, [sx = SavedTensor(x), slope](const Tensor& g, const Tensor&) {
-        if (fused_backward(K::leaky_relu_backward_table(), g)) return Grads{backward_kernel(K::leaky_relu_backward_table(), sx.get(), g, {slope, 0.0})};
+        if (fused_backward(K::leaky_relu_backward_table(), g))
+            return Grads{backward_kernel(K::leaky_relu_backward_table(), sx.get(), g, {slope, 0.0})};
         return Grads{where(gt(sx.get(), 0.0), g, mul(g, slope))};
     });
 }
@@ -116,7 +118,8 @@ Tensor tanh(const Tensor& x) {
     Tensor y = unary_kernel(K::tanh_table(), "tanh", x);
     if (!autograd::needs_grad({&x})) return y;
     return autograd::record("tanh", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        if (fused_backward(K::tanh_backward_table(), g)) return Grads{binary_kernel(K::tanh_backward_table(), "tanh_backward", y_, g, g.dtype())};
+        if (fused_backward(K::tanh_backward_table(), g))
+            return Grads{binary_kernel(K::tanh_backward_table(), "tanh_backward", y_, g, g.dtype())};
         return Grads{mul(g, affine(square(y_), -1.0, 1.0))};
     }, true);
 }

@@ -110,7 +110,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
              target.shape());
     MG_CHECK(logits.shape()[1] > 0 || target.numel() == 0, "cross_entropy: logits {} have no classes for the targets",
              logits.shape());
-    if (target.device() == logits.device() && K::cross_entropy_forward_table().has_kernel(logits.device(), logits.dtype()))
+    if (target.device() == logits.device() &&
+        K::cross_entropy_forward_table().has_kernel(logits.device(), logits.dtype()))
         return cross_entropy_fused(logits, target, reduction);
     return nll_loss(log_softmax(logits, 1), target, reduction);
 }

@@ -18,9 +18,6 @@ namespace mg {
 using namespace ops_detail;
 namespace K = kernels;
 
-// Whether x's device has the fused kernels (else the ops are compositions of simpler ones).
-static bool fused_device(const Tensor& x, const K::OpTableBase& table) { return table.has_kernel(x.device(), x.dtype()); }
-
 // [C] -> [1, C, 1, ...] to broadcast against x [N, C, ...].
 static Tensor per_channel(const Tensor& v, int ndim) {
     Shape s = Shape::filled(ndim, 1);
@@ -55,7 +52,7 @@ static Grads batch_norm_backward_composite(const Tensor& g, const Tensor& x, con
 
 // The fused kernels need every given tensor on x's device, of x's dtype, and dense [C] vectors.
 static bool batch_norm_fusable(const Tensor& x, std::initializer_list<const Tensor*> params) {
-    if (!fused_device(x, K::batch_norm_forward_table())) return false;
+    if (!K::batch_norm_forward_table().has_kernel(x.device(), x.dtype())) return false;  // else a composition
     for (const Tensor* t : params)
         if (t->defined() && (t->dtype() != x.dtype() || t->device() != x.device() || !t->is_contiguous()))
             return false;
@@ -221,7 +218,7 @@ static Tensor softmax_fused(const Tensor& x, int64_t dim, bool log) {
 
 Tensor softmax(const Tensor& x, int64_t dim) {
     check_floating("softmax", x);
-    if (fused_device(x, K::softmax_forward_table()) && x.dim() > 0) return softmax_fused(x, dim, false);
+    if (K::softmax_forward_table().has_kernel(x.device(), x.dtype()) && x.dim() > 0) return softmax_fused(x, dim, false);
     Tensor shifted = sub(x, amax(x.detach(), {dim}, true));
     Tensor e = exp(shifted);
     return div(e, sum(e, {dim}, true));
@@ -229,7 +226,7 @@ Tensor softmax(const Tensor& x, int64_t dim) {
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
     check_floating("log_softmax", x);
-    if (fused_device(x, K::softmax_forward_table()) && x.dim() > 0) return softmax_fused(x, dim, true);
+    if (K::softmax_forward_table().has_kernel(x.device(), x.dtype()) && x.dim() > 0) return softmax_fused(x, dim, true);
     return sub(x, logsumexp(x, dim, true));
 }
 

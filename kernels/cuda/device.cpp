@@ -69,18 +69,6 @@ std::string device_name(int device) {
     return prop.name;
 }
 
-void* malloc_device(size_t bytes, const char* what) {
-    if (bytes == 0) return nullptr;
-    require_device(what);
-    void* ptr = nullptr;
-    cudaError_t err = cudaMalloc(&ptr, bytes);
-    MG_CHECK(err == cudaSuccess, "{}: cudaMalloc of {} bytes failed: {}: {}", what, bytes, cudaGetErrorName(err),
-             cudaGetErrorString(err));
-    return ptr;
-}
-
-// Called from destructors, so it must not throw. A failing cudaFree here means the CUDA
-// context is already gone (process exit), and then the memory is gone with it.
 void* try_malloc_device(size_t bytes, const char* what) {
     if (bytes == 0) return nullptr;
     require_device(what);
@@ -95,6 +83,14 @@ void* try_malloc_device(size_t bytes, const char* what) {
     return ptr;
 }
 
+void* malloc_device(size_t bytes, const char* what) {
+    void* ptr = try_malloc_device(bytes, what);
+    MG_CHECK(ptr != nullptr || bytes == 0, "{}: cudaMalloc of {} bytes failed: out of device memory", what, bytes);
+    return ptr;
+}
+
+// Called from destructors, so it must not throw. A failing cudaFree here means the CUDA
+// context is already gone (process exit), and then the memory is gone with it.
 void free_device(void* ptr) {
     if (ptr != nullptr && cudaFree(ptr) != cudaSuccess) (void)cudaGetLastError();
 }
