@@ -14,7 +14,7 @@ torch.mm on float32 is then exactly OpenBLAS's sgemm, which gives the OpenBLAS G
 line.
 
 Usage:
-  tools/bench_compare.py --minigen build/tools/minigen --torch-ref PATH/torch_ref.py \\
+  tools/bench_compare.py --minigen build/tools/minigen --torch-ref tools/reference/torch_ref.py \\
       --threads 2 --rounds 3 [--filter REGEX] [--wait-idle 15] [--json-out all.json] [--full]
   tools/bench_compare.py --from-json all.json --full    # re-render a saved comparison
 
@@ -365,9 +365,8 @@ def main():
     p.add_argument("--minigen", default=os.path.join(REPO, "build", "tools", "minigen"),
                    help="the minigen binary (default: build/tools/minigen)")
     p.add_argument("--torch-ref", default=os.environ.get("MINIGEN_TORCH_REF",
-                                                         os.path.join(REPO, "..", "shared", "bench",
-                                                                      "torch_ref.py")),
-                   help="torch_ref.py (default: $MINIGEN_TORCH_REF or ../shared/bench/torch_ref.py)")
+                                                         os.path.join(REPO, "tools", "reference", "torch_ref.py")),
+                   help="torch_ref.py (default: $MINIGEN_TORCH_REF or tools/reference/torch_ref.py)")
     p.add_argument("--python", default="/usr/bin/python3", help="the Python that has torch")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu",

@@ -1,5 +1,5 @@
 // The op-layer group of `minigen bench`: the kernel workloads as a model runs them, through
-// core/ops.h with autograd recording, exactly as shared/bench/torch_ref.py times PyTorch
+// core/ops.h with autograd recording, exactly as tools/reference/torch_ref.py times PyTorch
 // (same names and shape labels, so the two line up):
 //   conv2d / conv_transpose2d / masked_conv7x7   "fwd" and "fwd+bwd" (grads of input,
 //       weight and bias; FLOPs: backward = 2 x forward; the masked conv counted dense)

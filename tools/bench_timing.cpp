@@ -1,5 +1,5 @@
 // Timing for `minigen bench`: warm-up, a sample length calibrated from one call, then
-// the median, min and max per call over the samples (as shared/bench/torch_ref.py does,
+// the median, min and max per call over the samples (as tools/reference/torch_ref.py does,
 // so the two sides are measured the same way).
 #include <algorithm>
 #include <cmath>

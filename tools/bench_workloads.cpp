@@ -1,6 +1,6 @@
 // The workload group of `minigen bench`: one training step of each model of workloads.md,
 // through the model's own train_step, on random data of the right shape and range
-// (8 batches made up front and cycled, as shared/bench/torch_ref.py does), so the time
+// (8 batches made up front and cycled, as tools/reference/torch_ref.py does), so the time
 // is the step alone: forward, backward and optimizer work for every network it trains.
 #include <fmt/format.h>
 

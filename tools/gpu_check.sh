@@ -5,7 +5,7 @@
 #      CUDA tensors, one training step of every model against the CPU step
 #   3. compute-sanitizer memcheck and racecheck over the kernel tests
 #   4. minigen bench --device cuda (peaks, every variant, the models' steps)
-#   5. PyTorch's same workloads on the same GPU (with TORCH_REF=path/to/torch_ref.py)
+#   5. PyTorch's same workloads on the same GPU (TORCH_REF, default tools/reference/torch_ref.py)
 # Logs and JSON go to OUT_DIR; a summary is printed last. Steps after a failed build are skipped;
 # the others run whatever the earlier ones gave.
 #
@@ -87,7 +87,8 @@ PY
 fi
 
 if wants torch; then
-    if [ -n "${TORCH_REF:-}" ] && [ -f "$TORCH_REF" ]; then
+    TORCH_REF="${TORCH_REF:-tools/reference/torch_ref.py}"
+    if [ -f "$TORCH_REF" ]; then
         start=$SECONDS
         python3 tools/reference/torch_ref_cuda.py "$TORCH_REF" --workload all --json "$out/torch-cuda.json" \
             >"$out/torch-cuda.txt" 2>&1

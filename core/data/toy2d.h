@@ -1,7 +1,7 @@
 // Toy 2-D data sets for GANs small enough to watch: every point is a float32 pair.
 //
 //   ring      8 Gaussians, means evenly on a circle of radius 2 (mode k at angle 2*pi*k/8),
-//             std 0.02 — the gan2d workload (shared/workloads.md)
+//             std 0.02 — the gan2d workload (docs/workloads.md)
 //   grid      25 Gaussians, means on the 5x5 grid {-4,-2,0,2,4}^2, std 0.05
 //   swissroll a noisy spiral, t = 1.5*pi*(1 + 2u), (t cos t, t sin t)/7.5 + N(0, (0.25/7.5)^2);
 //             no modes

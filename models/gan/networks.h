@@ -1,5 +1,5 @@
 // The GAN networks of workloads.md, shared by dcgan, cgan and wgan-gp.
-// Member names follow shared/bench/torch_ref.py, so state_dict names match PyTorch's:
+// Member names follow tools/reference/torch_ref.py, so state_dict names match PyTorch's:
 //   generator:      fc.weight, net.0.weight (BatchNorm2d), net.2.weight (ConvTranspose2d), ...
 //   discriminator:  trunk.0.weight (Conv2d), ..., fc.weight
 // With spectral normalization, D's conv and linear layers are nn::SpectralNorm wrappers and

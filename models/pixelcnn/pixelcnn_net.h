@@ -8,7 +8,7 @@
 //
 // workloads.md: C = 64, layers = 7, k = 7, levels = 256. The children are numbered as
 // PyTorch's nn.Sequential numbers them ("0.weight", "0.mask", "1.running_mean", ...,
-// "24.weight", "24.bias"), so a state_dict matches shared/bench/torch_ref.py's pixelcnn_net().
+// "24.weight", "24.bias"), so a state_dict matches tools/reference/torch_ref.py's pixelcnn_net().
 #pragma once
 
 #include <memory>

@@ -1,4 +1,4 @@
-// Timings of the CUDA variants on the workload shapes of shared/workloads.md. Skipped by
+// Timings of the CUDA variants on the workload shapes of docs/workloads.md. Skipped by
 // default; run it with
 //   build/tests/gpu/minigen_gpu_tests --no-skip --test-case='bench*'
 // It prints one line per (op, shape, variant): time per call and TFLOP/s (GEMM), GFLOP/s

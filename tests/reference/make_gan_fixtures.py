@@ -52,7 +52,7 @@ import torch.nn.functional as F
 
 from make_nn_fixtures import OUT, write_safetensors
 
-# ---- the networks (shared/bench/torch_ref.py, with a width and spectral norm) -------------
+# ---- the networks (tools/reference/torch_ref.py, with a width and spectral norm) -------------
 
 
 def sn(layer, on):

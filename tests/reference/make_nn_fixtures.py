@@ -55,7 +55,7 @@ def write_safetensors(path, tensors, metadata):
 
 
 class MaskedConv2d(nn.Conv2d):
-    """As shared/bench/torch_ref.py, with padding and bias as arguments and the
+    """As tools/reference/torch_ref.py, with padding and bias as arguments and the
     printout minigen uses: the mask type first, then Conv2d's."""
 
     def __init__(self, mask_type, in_ch, out_ch, k, padding, bias=True):

@@ -36,7 +36,7 @@ CHANNELS, LAYERS, KERNEL, LEVELS, BATCH, SIZE, LR = 8, 7, 7, 256, 4, 28, 1e-3
 
 
 class MaskedConv2d(nn.Conv2d):
-    """As shared/bench/torch_ref.py (padding k // 2, no bias, mask buffer 'mask'), with
+    """As tools/reference/torch_ref.py (padding k // 2, no bias, mask buffer 'mask'), with
     the printout minigen uses: the mask type first, then Conv2d's."""
 
     def __init__(self, mask_type, in_ch, out_ch, k):

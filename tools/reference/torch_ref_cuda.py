@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs shared/bench/torch_ref.py on the GPU: the PyTorch side of `minigen bench --device cuda`.
+"""Runs tools/reference/torch_ref.py on the GPU: the PyTorch side of `minigen bench --device cuda`.
 
 torch_ref.py builds every model, batch and kernel operand with PyTorch's factory functions
 and modules, so making CUDA the default device puts all of it on the GPU unchanged. GPU
@@ -10,7 +10,7 @@ and, unlike PyTorch's default, off for convolutions too, so both sides compute i
 --tf32 turns it on for both.
 
 Usage:
-  python3 tools/reference/torch_ref_cuda.py PATH/torch_ref.py [--tf32] [torch_ref.py args]
+  python3 tools/reference/torch_ref_cuda.py tools/reference/torch_ref.py [--tf32] [torch_ref.py args]
   e.g. ... torch_ref.py --workload models --json -
 """
 import importlib.util

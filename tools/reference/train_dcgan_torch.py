@@ -2,7 +2,7 @@
 """Train workloads.md's dcgan with PyTorch and write samples for `minigen eval --samples`.
 
 The same networks, init, loss, optimizer and batch as minigen's dcgan (and as
-shared/bench/torch_ref.py): G and D of workloads.md, N(0, 0.02) conv/linear
+tools/reference/torch_ref.py): G and D of workloads.md, N(0, 0.02) conv/linear
 weights, N(1, 0.02) BatchNorm scale, BCE on logits with the non-saturating G
 loss, Adam lr 2e-4 betas (0.5, 0.999), batch 64, one D update + one G update
 per step, Fashion-MNIST scaled to [-1, 1], reshuffled every epoch.

@@ -2,7 +2,7 @@
 """The PyTorch reference for `minigen train vae`: the same model trained the same way,
 scored the same way, so the two can be compared (docs/vae.md).
 
-Model (shared/workloads.md): Encoder Linear(784,400) ReLU -> {Linear(400,20) = mu,
+Model (docs/workloads.md): Encoder Linear(784,400) ReLU -> {Linear(400,20) = mu,
 Linear(400,20) = logvar}; z = mu + exp(logvar/2) * eps; Decoder Linear(20,400) ReLU ->
 Linear(400,784) Bernoulli logits. PyTorch's default nn.Linear init (minigen's Linear
 uses the same distributions). Loss per batch: (sum BCE-with-logits + KL) / batch.
