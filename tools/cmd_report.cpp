@@ -33,11 +33,12 @@ void add_report_command(CLI::App& app) {
         ->check(CLI::PositiveNumber)
         ->needs(table_flag);
     cmd->add_option("--columns", columns,
-                    "With --table: the metrics to show, comma-separated (default: the losses, d_real and d_fake); "
+                    "With --table: the metrics to show, comma-separated (default: the losses and D's outputs: loss_d, loss_g, d_real, d_fake, ...); "
                     "an unknown name is an error that lists the known ones")
         ->delimiter(',')
         ->needs(table_flag);
-    auto* md_flag = cmd->add_flag("--markdown", markdown, "With --table: a Markdown table ('-': not logged, 'null': logged as null)")
+    auto* md_flag = cmd->add_flag("--markdown", markdown, "With --table: a Markdown table ('-': not logged, 'null': logged as null; whole numbers without decimals, "
+                                  "the rest to 4 significant digits, like the default text table)")
                         ->needs(table_flag);
     cmd->add_flag("--csv", csv, "With --table: CSV with full precision (empty: not logged, nan: logged as null)")
         ->needs(table_flag)

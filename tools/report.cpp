@@ -70,7 +70,7 @@ std::string shell_quote(const std::string& s) {
 std::string gnuplot_quote(const std::string& safe) {
     MG_CHECK(safe.find_first_of("'\n\r`!@$\\") == std::string::npos, "report: unsafe gnuplot text {}",
              io::quote_short(printable(safe)));
-    return "'" + safe + "'";
+    return fmt::format("'{}'", safe);
 }
 
 std::string to_lower(std::string s) {
@@ -555,6 +555,11 @@ const std::map<std::string, std::string> kMetricCaptions = {
     {"grad_norm_xhat", "<b>y</b>: the mean norm of D's input gradient at the penalty's points. WGAN-GP pulls it toward 1, "
                        "R1 toward 0 on real data. <b>Failing</b>: far from its target and growing."},
     {"lr", "<b>y</b>: the learning rate the optimizer used at that step (the schedule)."},
+    {"r1", "<b>y</b>: the R1 penalty E&#8214;&nabla;<sub>x</sub> D(x)&#8214;&sup2; on real data (D's logit); loss_d "
+           "includes r1_gamma/2 times it. <b>Healthy</b>: small and steady: D is flat where the data is. <b>Failing</b>: "
+           "growing: D sharpening around the data."},
+    {"gp", "<b>y</b>: the WGAN-GP penalty E[(&#8214;&nabla;D(x&#770;)&#8214; &minus; 1)&sup2;]; loss_d includes gp_weight "
+           "times it. <b>Healthy</b>: small. <b>Failing</b>: large or growing: the critic is far from 1-Lipschitz."},
 };
 
 std::string metric_caption(const std::string& name) {

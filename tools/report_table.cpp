@@ -38,7 +38,10 @@ struct Cell {
 std::string cell_text(const std::optional<Cell>& c, TableFormat format) {
     if (!c) return format == TableFormat::Csv ? "" : "-";
     if (c->null) return format == TableFormat::Csv ? "nan" : "null";
-    return format == TableFormat::Csv ? fmt::format("{:.9g}", c->value) : fmt::format("{:#.4g}", c->value);
+    if (format == TableFormat::Csv) return fmt::format("{:.9g}", c->value);
+    // Counts (modes_covered) as whole numbers; everything else to 4 significant digits, zeros kept.
+    if (c->value == std::floor(c->value) && std::abs(c->value) < 1e6) return fmt::format("{}", int64_t(c->value));
+    return fmt::format("{:#.4g}", c->value);
 }
 
 // RFC 4180 quoting; a leading = + - @ is defused so a spreadsheet does not run the name as a formula.
@@ -64,7 +67,7 @@ std::string metrics_table(const MetricsLog& log, const TableOptions& options) {
         if (c != "step") columns.push_back(c);
     std::vector<std::string> unknown;
     for (const std::string& c : columns)
-        if (!log.find(c)) unknown.push_back("'" + printable(c) + "'");
+        if (!log.find(c)) unknown.push_back(fmt::format("'{}'", printable(c)));
     if (!unknown.empty()) {
         std::string list;
         for (const std::string& u : unknown) list += (list.empty() ? "" : ", ") + u;
@@ -103,7 +106,10 @@ std::string metrics_table(const MetricsLog& log, const TableOptions& options) {
     switch (options.format) {
         case TableFormat::Csv:
             for (const auto& line : table) {
-                for (size_t k = 0; k < line.size(); ++k) out += (k ? "," : "") + csv_field(line[k]);
+                for (size_t k = 0; k < line.size(); ++k) {
+                    if (k) out += ',';
+                    out += csv_field(line[k]);
+                }
                 out += "\n";
             }
             break;
