@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -13,7 +14,9 @@
 #include <set>
 
 #include "core/io/image.h"
+#include "core/ops.h"
 #include "helpers.h"
+#include "models/plot2d.h"
 
 // tools/report.cpp belongs to the CLI, not the library: tests/CMakeLists.txt compiles it
 // into the test binary and defines MINIGEN_TESTS_HAVE_REPORT. Without that, one failing
@@ -231,6 +234,37 @@ TEST_CASE("report: bad input names the file and the line") {
     std::ofstream(metrics).close();
     write_report(dir.path.string(), {.plots = PlotFormat::Svg});
     CHECK(contains(slurp(dir.path / "report" / "index.html"), "No metrics recorded yet"));
+}
+
+TEST_CASE("plot2d: the decision surface has a colour key from D(x) = 0 to 1") {
+    TempDir dir;
+    const std::string path = dir / "surface.png";
+    // D(x) = sigmoid(4 x): fake (blue) on the left, real (orange) on the right.
+    auto surface = [](const Tensor& pts) { return sigmoid(mul(pts.slice(1, 0, 1), 4.0)); };
+    models::plot2d::write_decision_surface(path, surface, Tensor(), Tensor(), {.lo = -3, .hi = 3, .size = 200});
+    Tensor png = io::read_png(path);
+    REQUIRE(png.size(1) == 3);
+    CHECK(png.size(2) == 200);
+    CHECK(png.size(3) == 200 + 130);  // the plot, then the key
+    std::vector<uint8_t> px = png.to_vector<uint8_t>();
+    auto rgb = [&](int64_t x, int64_t y) {
+        const int64_t plane = png.size(2) * png.size(3), i = y * png.size(3) + x;
+        return std::array<int, 3>{px[size_t(i)], px[size_t(i + plane)], px[size_t(i + 2 * plane)]};
+    };
+    using C = std::array<int, 3>;
+    const C blue = {70, 130, 220}, orange = {255, 160, 0}, white = {255, 255, 255};
+    CHECK(rgb(5, 37) == blue);      // x = -2.9: D about 0
+    CHECK(rgb(195, 37) == orange);  // x = 2.9: D about 1
+    // The key's bar (x 216 to 236): orange at the top (D = 1), white halfway, blue at the bottom.
+    const int64_t top = 44, bottom = 200 - 30;
+    CHECK(rgb(226, top) == orange);
+    CHECK(rgb(226, bottom) == blue);
+    CHECK(rgb(226, (top + bottom) / 2) == white);
+    // Tick labels are drawn in dark grey right of the bar.
+    int dark = 0;
+    for (int64_t y = 0; y < 200; ++y)
+        for (int64_t x = 240; x < 330; ++x) dark += rgb(x, y)[0] < 100;
+    CHECK(dark > 200);
 }
 
 namespace {
