@@ -206,10 +206,15 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
     std::vector<Entry> entries;
     double right = W - 18, rows = 0;
     if (legend && wide) {
+        // As many columns as the entries need, each as wide as the longest label (up to 40 characters).
         size_t longest = 0;
-        for (const LineStyle& st : styles) longest = std::max(longest, st.label.size());
-        right = W - std::min(40 + 7.0 * double(longest), W / 3);
-        for (size_t k = 0; k < styles.size(); ++k) entries.push_back({right + 14, top + 6 + 16.0 * double(k)});
+        for (const LineStyle& st : styles) longest = std::max(longest, std::min<size_t>(st.label.size(), 40));
+        const size_t per_column = size_t((H - top - 12) / 16);
+        const double column = 40 + 7.0 * double(longest);
+        const size_t columns = (styles.size() + per_column - 1) / per_column;
+        right = W - std::min(column * double(columns), W / 2);
+        for (size_t k = 0; k < styles.size(); ++k)
+            entries.push_back({right + 14 + column * double(k / per_column), top + 6 + 16.0 * double(k % per_column)});
     } else if (legend) {
         double lx = left;
         rows = 1;
@@ -771,9 +776,9 @@ const char* kSamplesCaption =
     "images (mode collapse), the same image changing wildly from grid to grid (oscillation), or noise and flat colour "
     "that never improve (divergence).";
 
-std::string samples_html(const std::vector<Sample>& samples) {
-    if (samples.empty()) return "<p class=\"meta\">No sample grids (samples/step_*.png) yet.</p>\n";
-    std::string html = "<p class=\"read\">" + std::string(kSamplesCaption) + "</p>\n<div class=\"samples\">\n";
+// The pictures in a row, each linked to its file, captioned with its step.
+std::string pictures_html(const std::vector<Sample>& samples) {
+    std::string html = "<div class=\"samples\">\n";
     for (const Sample& s : samples) {
         const std::string caption = s.step >= 0 ? fmt::format("step {}", s.step) : s.name;
         const std::string link = url_path("../samples/" + s.name);
@@ -790,6 +795,11 @@ std::string samples_html(const std::vector<Sample>& samples) {
     return html + "</div>\n";
 }
 
+std::string samples_html(const std::vector<Sample>& samples) {
+    if (samples.empty()) return "<p class=\"meta\">No sample grids (samples/step_*.png) yet.</p>\n";
+    return "<p class=\"read\">" + std::string(kSamplesCaption) + "</p>\n" + pictures_html(samples);
+}
+
 // gan2d: real points (grey), generated points (red) over D's output (blue = fake, orange = real).
 std::string surfaces_html(const std::vector<Sample>& surfaces) {
     if (surfaces.empty()) return "";
@@ -800,7 +810,7 @@ std::string surfaces_html(const std::vector<Sample>& surfaces) {
         "<b>Healthy</b>: red covers every grey cluster and the background turns pale: D cannot tell. <b>Failing</b>: "
         "orange patches over grey clusters with no red on them (modes G misses: mode collapse), or red points sitting "
         "in deep blue (D rejects them, and G only feels D's slope where its points stand).</p>\n";
-    return html + samples_html(surfaces).substr(samples_html(surfaces).find("<div"));
+    return html + pictures_html(surfaces);
 }
 
 std::string warnings_html(const MetricsLog& log) {
