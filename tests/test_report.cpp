@@ -399,6 +399,7 @@ TEST_CASE("report: hostile and broken metrics.jsonl and config.json give one cle
     CHECK(contains(log.warnings[0], metrics + ":21: skipped"));
     CHECK(contains(slurp(run / "report" / "index.html"), "skipped"));
     CHECK(contains(report_error(run, cut + "\n" + good), metrics + ":21: not valid JSON"));
+    CHECK(contains(report_error(run, good + "{\"step\": 21, \"x\": " + deep(100000)), metrics + ":21: JSON nested"));
 
     // config.json: nested, cut short, too large.
     e = report_error(run, good, "{\"a\": " + deep(100000) + "}");

@@ -495,8 +495,9 @@ MetricsLog read_metrics(const std::string& path, bool progress) {
             try {
                 record = io::parse_json(line, where, {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxMetricsLineBytes});
             } catch (const Error& e) {
-                // The last line without its newline is a record still being written: skip it.
-                if (!at_end) throw;
+                // The last line without its newline is a record still being written: skip it
+                // (unless it is too deep to be one of ours).
+                if (!at_end || io::json_depth(line) > kMaxMetricsDepth) throw;
                 log.warnings.push_back(where + ": skipped the last line, which is cut short (is the run still writing it?)");
                 break;
             }
