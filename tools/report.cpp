@@ -772,10 +772,10 @@ std::string metrics_html(const std::vector<Plot>& plots) {
 }
 
 const char* kSamplesCaption =
-    "How to read this: each grid holds images G made from the same fixed noise at the step shown, oldest first. "
-    "<b>Healthy</b>: shapes first, then detail, and variety within each grid. <b>Failing</b>: many near-identical "
-    "images (mode collapse), the same image changing wildly from grid to grid (oscillation), or noise and flat colour "
-    "that never improve (divergence).";
+    "How to read this: each grid holds images G drew (from fresh noise, with the averaged generator when the run "
+    "keeps one) at the step shown, oldest first. <b>Healthy</b>: shapes first, then detail, and variety within each "
+    "grid. <b>Failing</b>: many near-identical images (mode collapse), the kind of image the grid holds jumping from "
+    "one grid to the next (oscillation), or noise and flat colour that never improve (divergence).";
 
 // The pictures in a row, each linked to its file, captioned with its step.
 std::string pictures_html(const std::vector<Sample>& samples) {
