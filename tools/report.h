@@ -5,9 +5,11 @@
 //                                  nested objects are flattened with '/')
 //   <run_dir>/config.json          the run's configuration (optional)
 //   <run_dir>/samples/step_*.png   sample grids over time (optional)
+//   <run_dir>/samples/surface_*.png  gan2d's decision surfaces (optional)
 //
 // Metrics are grouped into plots: losses together, D(x) and D(G(z)) together, gradient
-// norms together (log scale), any other metric one plot each. Plots are PNGs drawn by
+// norms one panel per network (log scale, a colour and dash per tensor), any other metric
+// one plot each; each plot has a "how to read this" caption. Plots are PNGs drawn by
 // gnuplot when it is installed (Debian: gnuplot-nox), else SVGs drawn here. The page
 // uses relative links only and loads nothing from elsewhere; the report directory can
 // be copied or served as it is.
