@@ -210,7 +210,7 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
         size_t longest = 0;
         for (const LineStyle& st : styles) longest = std::max(longest, std::min<size_t>(st.label.size(), 40));
         const size_t per_column = size_t((H - top - 12) / 16);
-        const double column = 40 + 7.0 * double(longest);
+        const double column = 56 + 7.0 * double(longest);  // margin, line, gap, text
         const size_t columns = (styles.size() + per_column - 1) / per_column;
         right = W - std::min(column * double(columns), W / 2);
         for (size_t k = 0; k < styles.size(); ++k)
