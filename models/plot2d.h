@@ -19,7 +19,8 @@ struct View {
 void write_scatter(const std::string& path, const Tensor& generated, const Tensor& real, const View& view = {});
 
 // The same over a heat map of surface(points [k, 2]) -> probabilities [k] (or [k, 1]) in [0, 1],
-// blue (fake, 0) to orange (real, 1), with the 0.5 contour left white.
+// blue (fake, 0) to orange (real, 1), with the 0.5 contour left white; a colour key with the
+// values of D(x) on the right makes the image view.size + 130 pixels wide.
 void write_decision_surface(const std::string& path, const std::function<Tensor(const Tensor&)>& surface,
                             const Tensor& generated, const Tensor& real, const View& view = {});
 

@@ -64,5 +64,38 @@ else
     echo "FAIL: info --json"; failures=$((failures + 1))
 fi
 
+# minigen report on a run directory someone else wrote: names that would run code in gnuplot
+# or on the page run nothing; broken logs are one line and exit 2 (a FIFO does not hang);
+# --table prints rows and names unknown columns.
+hostile="$work/hostile"; mkdir -p "$hostile"
+python3 - "$hostile" <<'PY'
+import json, sys
+d = sys.argv[1]
+names = ["loss_x\n!touch %s/PWNED_BANG" % d, "`touch %s/PWNED_BACKQUOTE`" % d, "<script>alert(1)</script>"]
+with open(d + "/metrics.jsonl", "w") as f:
+    for s in range(1, 30):
+        f.write(json.dumps(dict({"step": s, "loss_d": 1.0 / s}, **{n: s + k for k, n in enumerate(names)})) + "\n")
+PY
+expect 0 "index.html" -- report "$hostile"
+if ls "$hostile" | grep -q PWNED || grep -q "<script>" "$hostile/report/index.html"; then
+    echo "FAIL: report ran a metric name or put it on the page unescaped"; failures=$((failures + 1))
+else
+    passes=$((passes + 1))
+fi
+mkdir -p "$work/deep" "$work/fifo"
+python3 -c "print('{\"step\": 1}'); print('{\"step\": 2, \"x\": ' + '[' * 100000 + ']' * 100000 + '}')" > "$work/deep/metrics.jsonl"
+expect 2 "metrics.jsonl:2: JSON nested 100001 levels deep" -- report "$work/deep"
+echo '{"step": 1, "loss_d": 1e400}' > "$work/deep/metrics.jsonl"
+expect 2 "metrics.jsonl:1: not valid JSON.*1e400" -- report "$work/deep"
+mkfifo "$work/fifo/metrics.jsonl"
+out="$(timeout 20 "$minigen" report "$work/fifo" 2>&1)"; rc=$?
+if [ "$rc" -eq 2 ] && grep -q "is a FIFO" <<<"$out"; then passes=$((passes + 1)); else
+    echo "FAIL: report on a FIFO -> exit $rc: $out"; failures=$((failures + 1)); fi
+expect 0 "^ *step +loss_d +loss_g +d_real +d_fake" -- report "$work/run" --table --every 10
+expect 0 "^\| step \| d_real \|" -- report "$work/run" --table --columns d_real --markdown
+expect 0 "^step,loss_d" -- report "$work/run" --table --csv --columns loss_d
+expect 2 "unknown metrics 'nope', 'nada'.*loss_d" -- report "$work/run" --table --columns loss_d,nope,nada
+expect 2 "--every" -- report "$work/run" --every 10
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -2,13 +2,21 @@
 // in both plot formats; metric grouping; a bad metrics line names its line number.
 #include <unistd.h>
 
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
 #include <set>
 
 #include "core/io/image.h"
+#include "core/ops.h"
 #include "helpers.h"
+#include "models/plot2d.h"
 
 // tools/report.cpp belongs to the CLI, not the library: tests/CMakeLists.txt compiles it
 // into the test binary and defines MINIGEN_TESTS_HAVE_REPORT. Without that, one failing
@@ -91,8 +99,9 @@ void check_report(const fs::path& run, const std::string& plot_ext) {
     }
     CHECK(samples == std::vector<std::string>{"../samples/step_000100.png", "../samples/step_002000.png"});
     // losses, D outputs, gradient norms, images_per_s, fid ("lr" has only a null: no plot).
-    CHECK(plots == std::vector<std::string>{"losses" + plot_ext, "discriminator" + plot_ext, "grad_norms" + plot_ext,
-                                            "metric_images_per_s" + plot_ext, "metric_fid" + plot_ext});
+    CHECK(plots == std::vector<std::string>{"losses" + plot_ext, "discriminator" + plot_ext, "grad_norms_d" + plot_ext,
+                                            "grad_norms_g" + plot_ext, "metric_images_per_s" + plot_ext,
+                                            "metric_fid" + plot_ext});
     for (const std::string& p : plots) CHECK(fs::file_size(report / p) > 500);
 }
 
@@ -112,20 +121,30 @@ TEST_CASE("report: metrics are read, flattened and grouped") {
     CHECK(log.find("fid")->values[0] == doctest::Approx(120.0));
     REQUIRE(log.find("lr") != nullptr);
     CHECK(log.find("lr")->values.empty());
-    CHECK(log.find("lr")->nulls == 1);
+    CHECK(log.find("lr")->null_steps == std::vector<double>{150});
     CHECK(log.find("step") == nullptr);
 
-    std::vector<PlotGroup> groups = group_metrics({"step", "epoch", "time_s", "loss_d", "d_real", "grad_norm/G/w", "loss_g",
-                                                   "d_fake", "grad_norm/D/w", "images_per_s", "lr", "test loss", "lr"});
-    REQUIRE(groups.size() == 6);
+    std::vector<PlotGroup> groups =
+        group_metrics({"step", "epoch", "time_s", "loss_d", "d_real", "grad_norm/G/w", "loss_g", "d_fake", "grad_norm/D/w",
+                       "grad_norm/G", "images_per_s", "lr", "test loss", "a b", "a_b", "a_b_2", "grad_norm_xhat"});
+    REQUIRE(groups.size() == 10);
     CHECK(groups[0].stem == "losses");
     CHECK(groups[0].metrics == std::vector<std::string>{"loss_d", "loss_g", "test loss"});
     CHECK(groups[1].metrics == std::vector<std::string>{"d_real", "d_fake"});
-    CHECK(groups[2].metrics == std::vector<std::string>{"grad_norm/G/w", "grad_norm/D/w"});
+    // One gradient-norm panel per network, the whole network's norm first.
+    CHECK(groups[2].stem == "grad_norms_g");
+    CHECK(groups[2].metrics == std::vector<std::string>{"grad_norm/G", "grad_norm/G/w"});
     CHECK(groups[2].log_y);
-    CHECK(groups[3].metrics == std::vector<std::string>{"images_per_s"});
-    CHECK(groups[4].stem == "metric_lr");
-    CHECK(groups[5].stem == "metric_lr_2");  // stems stay unique
+    CHECK(groups[3].stem == "grad_norms_d");
+    CHECK(groups[3].metrics == std::vector<std::string>{"grad_norm/D/w"});
+    CHECK(groups[4].stem == "grad_norms");
+    CHECK(groups[4].metrics == std::vector<std::string>{"grad_norm_xhat"});
+    CHECK(groups[5].metrics == std::vector<std::string>{"images_per_s"});
+    CHECK(groups[6].stem == "metric_lr");
+    CHECK(groups[7].stem == "metric_a_b");
+    CHECK(groups[8].stem == "metric_a_b_2");  // stems stay unique, whatever the names
+    CHECK(groups[9].stem == "metric_a_b_2_2");
+    for (const PlotGroup& g : groups) CHECK_FALSE(g.caption.empty());
 }
 
 TEST_CASE("report: SVG plots, every plot and sample referenced") {
@@ -215,6 +234,256 @@ TEST_CASE("report: bad input names the file and the line") {
     std::ofstream(metrics).close();
     write_report(dir.path.string(), {.plots = PlotFormat::Svg});
     CHECK(contains(slurp(dir.path / "report" / "index.html"), "No metrics recorded yet"));
+}
+
+TEST_CASE("plot2d: the decision surface has a colour key from D(x) = 0 to 1") {
+    TempDir dir;
+    const std::string path = dir / "surface.png";
+    // D(x) = sigmoid(4 x): fake (blue) on the left, real (orange) on the right.
+    auto surface = [](const Tensor& pts) { return sigmoid(mul(pts.slice(1, 0, 1), 4.0)); };
+    models::plot2d::write_decision_surface(path, surface, Tensor(), Tensor(), {.lo = -3, .hi = 3, .size = 200});
+    Tensor png = io::read_png(path);
+    REQUIRE(png.size(1) == 3);
+    CHECK(png.size(2) == 200);
+    CHECK(png.size(3) == 200 + 130);  // the plot, then the key
+    std::vector<uint8_t> px = png.to_vector<uint8_t>();
+    auto rgb = [&](int64_t x, int64_t y) {
+        const int64_t plane = png.size(2) * png.size(3), i = y * png.size(3) + x;
+        return std::array<int, 3>{px[size_t(i)], px[size_t(i + plane)], px[size_t(i + 2 * plane)]};
+    };
+    using C = std::array<int, 3>;
+    const C blue = {70, 130, 220}, orange = {255, 160, 0}, white = {255, 255, 255};
+    CHECK(rgb(5, 37) == blue);      // x = -2.9: D about 0
+    CHECK(rgb(195, 37) == orange);  // x = 2.9: D about 1
+    // The key's bar (x 216 to 236): orange at the top (D = 1), white halfway, blue at the bottom.
+    const int64_t top = 44, bottom = 200 - 30;
+    CHECK(rgb(226, top) == orange);
+    CHECK(rgb(226, bottom) == blue);
+    CHECK(rgb(226, (top + bottom) / 2) == white);
+    // Tick labels are drawn in dark grey right of the bar.
+    int dark = 0;
+    for (int64_t y = 0; y < 200; ++y)
+        for (int64_t x = 240; x < 330; ++x) dark += rgb(x, y)[0] < 100;
+    CHECK(dark > 200);
+}
+
+namespace {
+
+// Metric names that would run code if they reached a gnuplot script or a shell, or
+// script if they reached the page unescaped. Each `touch` would create a file in `dir`.
+std::vector<std::string> hostile_names(const fs::path& dir) {
+    const std::string d = dir.string();
+    return {"loss_x\n!touch " + d + "/PWNED_BANG",           // ends the gnuplot command, then a shell escape
+            "x'\n!touch " + d + "/PWNED_QUOTE\n'",            // closes the quote first
+            "`touch " + d + "/PWNED_BACKQUOTE`",              // gnuplot backquote substitution
+            "loss_y' . system('touch " + d + "/PWNED_SYSTEM') . '",
+            "@x \\\\ \" $0 {^_}",                              // macros, escapes, enhanced text
+            "<script>alert(1)</script>",
+            "d_real\"><img src=x onerror=alert(2)>",
+            std::string("ctl\x01\x1b[31mred\x7f", 14)};
+}
+
+void write_hostile_run(const fs::path& run) {
+    fs::create_directories(run);
+    std::ofstream m(run / "metrics.jsonl");
+    const std::vector<std::string> names = hostile_names(run);
+    for (int step = 1; step <= 60; ++step) {
+        nlohmann::json record = {{"step", step}, {"loss_d", 1.0 / step}};
+        for (size_t k = 0; k < names.size(); ++k) record[names[k]] = double(k) + 0.01 * step;
+        m << record.dump() << "\n";
+    }
+    nlohmann::json config = {{"model", "<script>alert(3)</script>"}, {"x\n!touch " + run.string() + "/PWNED_CONFIG", 1}};
+    std::ofstream(run / "config.json") << config.dump();
+}
+
+void check_nothing_ran(const fs::path& run) {
+    for (const auto& entry : fs::recursive_directory_iterator(run))
+        CHECK_MESSAGE(entry.path().filename().string().rfind("PWNED", 0) != 0, entry.path().string());
+}
+
+}  // namespace
+
+TEST_CASE("report: hostile metric names run nothing and are escaped on the page") {
+    TempDir dir;
+    const fs::path run = dir.path / "run";
+    write_hostile_run(run);
+    std::vector<PlotFormat> formats = {PlotFormat::Svg};
+    if (gnuplot_available()) formats.push_back(PlotFormat::Png);
+    for (PlotFormat format : formats) {
+        CAPTURE(format == PlotFormat::Png ? "png" : "svg");
+        write_report(run.string(), {.plots = format});
+        check_nothing_ran(run);
+        const std::string html = slurp(run / "report" / "index.html");
+        CHECK_FALSE(contains(html, "<script"));
+        CHECK_FALSE(contains(html, "<img src=x"));
+        CHECK(contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
+        CHECK_FALSE(contains(html, "\\x1b"));
+        CHECK(html.find('\x1b') == std::string::npos);  // control characters do not reach the page
+        // Every plot was drawn (none fell back with an error note).
+        for (const std::string& src : attribute_values(html, "src")) CHECK(fs::file_size(run / "report" / src) > 500);
+        CHECK_FALSE(contains(html, "class=\"note\""));
+        if (format == PlotFormat::Svg)
+            for (const auto& entry : fs::directory_iterator(run / "report"))
+                if (entry.path().extension() == ".svg") {
+                    const std::string svg = slurp(entry.path());
+                    CHECK_FALSE(contains(svg, "<script"));
+                    CHECK_MESSAGE(std::none_of(svg.begin(), svg.end(),
+                                               [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\n'; }),
+                                  entry.path());
+                }
+    }
+    // The table prints the names without control characters either.
+    const std::string table = metrics_table(read_metrics((run / "metrics.jsonl").string()),
+                                            {.columns = hostile_names(run)});
+    CHECK(table.find('\x1b') == std::string::npos);
+    CHECK(table.find('\x01') == std::string::npos);
+    check_nothing_ran(run);
+}
+
+namespace {
+
+// A small valid log as text: `records` lines, losses and D outputs.
+std::string valid_log(int records) {
+    std::string text;
+    for (int step = 1; step <= records; ++step)
+        text += fmt::format("{{\"step\": {}, \"loss_d\": {}, \"loss_g\": {}, \"d_real\": 0.6, \"d_fake\": 0.4}}\n", step,
+                            1.3 + 0.01 * step, 0.7 - 0.001 * step);
+    return text;
+}
+
+std::string deep(int depth) { return std::string(size_t(depth), '[') + std::string(size_t(depth), ']'); }
+
+// write_report on a run with this metrics.jsonl text: "" when it succeeds, else the mg::Error's
+// message. Anything else (another exception type, a crash) fails the test.
+std::string report_error(const fs::path& run, const std::string& metrics, const std::string& config = "{}") {
+    fs::create_directories(run);
+    std::ofstream(run / "metrics.jsonl", std::ios::binary | std::ios::trunc) << metrics;
+    std::ofstream(run / "config.json", std::ios::binary | std::ios::trunc) << config;
+    return error_of([&] { write_report(run.string(), {.plots = PlotFormat::Svg}); });
+}
+
+}  // namespace
+
+TEST_CASE("report: hostile and broken metrics.jsonl and config.json give one clear error each") {
+    TempDir dir;
+    const fs::path run = dir.path / "run";
+    const std::string metrics = (run / "metrics.jsonl").string(), config = (run / "config.json").string();
+    const std::string good = valid_log(20);
+
+    CHECK(report_error(run, good) == "");
+    // A line nested 100,000 deep (600 KB): refused before parsing, naming the file and line.
+    std::string e = report_error(run, good + "{\"step\": 21, \"x\": " + deep(100000) + "}\n" + good);
+    CHECK(contains(e, metrics + ":21:"));
+    CHECK(contains(e, "nested"));
+    // A number out of double's range.
+    e = report_error(run, good + "{\"step\": 21, \"loss_d\": 1e400}\n");
+    CHECK(contains(e, metrics + ":21:"));
+    CHECK(contains(e, "1e400"));
+    // A line longer than the limit, without reading it whole.
+    e = report_error(run, good + "{\"step\": 21, \"s\": \"" + std::string(kMaxMetricsLineBytes + 10, 'a') + "\"}\n");
+    CHECK(contains(e, metrics + ":21:"));
+    CHECK(contains(e, "longer than"));
+    // Too many different metrics.
+    std::string wide = "{\"step\": 1";
+    for (size_t i = 0; i <= kMaxMetricSeries; ++i) wide += fmt::format(", \"m{}\": 1", i);
+    e = report_error(run, good + wide + "}\n");
+    CHECK(contains(e, metrics + ":21:"));
+    CHECK(contains(e, "different metrics"));
+    // The last line cut short (a run still writing it) is skipped with a warning; a cut line
+    // in the middle is an error.
+    const std::string cut = good + "{\"step\": 21, \"loss_d\": 0.";
+    CHECK(report_error(run, cut) == "");
+    MetricsLog log = read_metrics(metrics);
+    CHECK(log.records == 20);
+    REQUIRE(log.warnings.size() == 1);
+    CHECK(contains(log.warnings[0], metrics + ":21: skipped"));
+    CHECK(contains(slurp(run / "report" / "index.html"), "skipped"));
+    CHECK(contains(report_error(run, cut + "\n" + good), metrics + ":21: not valid JSON"));
+    CHECK(contains(report_error(run, good + "{\"step\": 21, \"x\": " + deep(100000)), metrics + ":21: JSON nested"));
+
+    // config.json: nested, cut short, too large.
+    e = report_error(run, good, "{\"a\": " + deep(100000) + "}");
+    CHECK(contains(e, config));
+    CHECK(contains(e, "nested"));
+    CHECK(contains(report_error(run, good, "{\"model\": \"dcg"), config));
+    CHECK(contains(report_error(run, good, "{\"x\": 1e400}"), config));
+
+    // Not regular files: a FIFO would block the reader forever, a directory is a mistake.
+    fs::remove(run / "metrics.jsonl");
+    REQUIRE(::mkfifo(metrics.c_str(), 0600) == 0);
+    CHECK(contains(error_of([&] { write_report(run.string()); }), "is a FIFO"));
+    fs::remove(run / "metrics.jsonl");
+    fs::create_directories(run / "metrics.jsonl");
+    CHECK(contains(error_of([&] { write_report(run.string()); }), "is a directory"));
+    fs::remove(run / "metrics.jsonl");
+    std::ofstream(run / "metrics.jsonl") << good;
+    fs::remove(run / "config.json");
+    REQUIRE(::mkfifo(config.c_str(), 0600) == 0);
+    CHECK(contains(error_of([&] { write_report(run.string()); }), config + ": is a FIFO"));
+}
+
+TEST_CASE("report: seeded fuzz of metrics.jsonl and config.json") {
+    // Each case is a valid log with one random damage; write_report must either succeed or
+    // throw an mg::Error naming the file (error_of lets any other exception fail the test).
+    TempDir dir;
+    const fs::path run = dir.path / "run";
+    std::mt19937 rng(1234);
+    const std::string good = valid_log(12);
+    const std::vector<std::string> pieces = {"1e400", "-1e400", "1e308", "-1e308", "1e-320", "null", "\"\\u0000\"",
+                                             "[", "{", "}", "\"", "\\", "\n", deep(200), "{\"step\": 1e308}",
+                                             "{\"step\": -5, \"loss_d\": -1e308}", "{\"\": 1, \"step\": 3}"};
+    int errors = 0;
+    for (int i = 0; i < 60; ++i) {
+        std::string text = good;
+        const size_t at = std::uniform_int_distribution<size_t>(0, text.size())(rng);
+        switch (i % 4) {
+            case 0: text.resize(at); break;  // truncated
+            case 1: text.insert(at, pieces[size_t(i / 4) % pieces.size()]); break;
+            case 2: text[std::min(at, text.size() - 1)] = char(std::uniform_int_distribution<int>(0, 255)(rng)); break;
+            case 3: text += pieces[size_t(i / 4) % pieces.size()] + "\n"; break;
+        }
+        const bool damage_config = i % 5 == 0;
+        const std::string e = damage_config ? report_error(run, good, text.substr(0, at)) : report_error(run, text);
+        CAPTURE(i);
+        CAPTURE(e);
+        if (!e.empty()) {
+            ++errors;
+            CHECK(contains(e, damage_config ? "config.json" : "metrics.jsonl:"));
+        } else {
+            CHECK(fs::exists(run / "report" / "index.html"));
+        }
+    }
+    CHECK(errors > 10);  // the damage was real
+}
+
+TEST_CASE("report: --table rows of chosen metrics") {
+    TempDir dir;
+    make_run(dir.path);
+    const MetricsLog log = read_metrics((dir.path / "metrics.jsonl").string());
+    // Default: the losses and D's outputs, one row per logged step.
+    std::string text = metrics_table(log, {.every = 100, .columns = {}});
+    CHECK(text ==
+          "step  loss_d  loss_g  d_real  d_fake\n"
+          "   1   1.420  0.7027  0.5010  0.4990\n"
+          " 100   1.188  0.9667  0.6000  0.4000\n"
+          " 200   1.003   1.233  0.7000  0.3000\n"
+          " 300  0.8300   1.500  0.8000  0.2000\n");
+    std::string md = metrics_table(log, {.every = 50, .columns = {"fid", "lr"}, .format = TableFormat::Markdown});
+    CHECK(md ==
+          "| step | fid | lr |\n"
+          "| ---: | ---: | ---: |\n"
+          "| 100 | 120 | - |\n"
+          "| 150 | - | null |\n"
+          "| 200 | 60 | - |\n"
+          "| 300 | 40 | - |\n");
+    std::string csv = metrics_table(log, {.every = 0, .columns = {"fid", "grad_norm/G/fc.weight"}, .format = TableFormat::Csv});
+    CHECK(contains(csv, "step,fid,grad_norm/G/fc.weight\n1,,"));
+    CHECK(contains(csv, "\n100,120,0.745759\n"));
+    // The first row at or after each multiple: 1 (for 0), 100, 200, 300 above; all rows without --every.
+    CHECK(std::count(csv.begin(), csv.end(), '\n') == 301);
+    std::string e = error_of([&] { metrics_table(log, {.columns = {"loss_d", "nope", "also nope"}}); });
+    CHECK(contains(e, "unknown metrics 'nope', 'also nope'"));
+    CHECK(contains(e, "loss_d"));
 }
 
 #endif  // MINIGEN_TESTS_HAVE_REPORT

@@ -1,4 +1,5 @@
-// minigen report RUN_DIR: plots and an HTML page from a run's metrics and samples.
+// minigen report RUN_DIR: plots and an HTML page from a run's metrics and samples, or
+// (--table) the metrics as step-wise rows on stdout.
 #include <cstdio>
 #include <filesystem>
 
@@ -11,13 +12,49 @@ namespace mg::tools {
 void add_report_command(CLI::App& app) {
     static std::string dir;
     static std::string format = "auto";
+    static bool table = false, markdown = false, csv = false;
+    static int64_t every = 0;
+    static std::vector<std::string> columns;
     auto* cmd = app.add_subcommand("report", "Write RUN_DIR/report/index.html: loss curves, D(x), D(G(z)), gradient norms, samples");
+    cmd->footer(
+        "\nThe run directory is read as untrusted input: metric names never reach gnuplot or the page\n"
+        "unescaped; a broken line of metrics.jsonl is an error naming the file and the line, except a\n"
+        "last line cut short (a run still writing it), which is skipped with a warning.\n\n"
+        "Examples:\n"
+        "  minigen report runs/dcgan                                   # runs/dcgan/report/index.html\n"
+        "  minigen report runs/dcgan --table --every 500               # losses and D outputs every 500 steps\n"
+        "  minigen report runs/gan2d --table --columns d_real,d_fake,modes_covered --markdown");
     cmd->add_option("run_dir", dir, "A run directory written by minigen train")->required();
     cmd->add_option("--plots", format, "png (gnuplot), svg, or auto")->check(CLI::IsMember({"auto", "png", "svg"}));
+    auto* table_flag = cmd->add_flag("--table", table,
+                                     "Print the metrics as a table on stdout (one row per logged step) instead of "
+                                     "writing the report");
+    cmd->add_option("--every", every, "With --table: the first row at or after each multiple of N steps")
+        ->check(CLI::PositiveNumber)
+        ->needs(table_flag);
+    cmd->add_option("--columns", columns,
+                    "With --table: the metrics to show, comma-separated (default: the losses and D's outputs: loss_d, loss_g, d_real, d_fake, ...); "
+                    "an unknown name is an error that lists the known ones")
+        ->delimiter(',')
+        ->needs(table_flag);
+    auto* md_flag = cmd->add_flag("--markdown", markdown, "With --table: a Markdown table ('-': not logged, 'null': logged as null; whole numbers without decimals, "
+                                  "the rest to 4 significant digits, like the default text table)")
+                        ->needs(table_flag);
+    cmd->add_flag("--csv", csv, "With --table: CSV with full precision (empty: not logged, nan: logged as null)")
+        ->needs(table_flag)
+        ->excludes(md_flag);
     cmd->callback([] {
         MG_CHECK(std::filesystem::is_directory(dir), "report: {} is not a directory", dir);
+        if (table) {
+            const MetricsLog log = read_metrics((std::filesystem::path(dir) / "metrics.jsonl").string(), true);
+            for (const std::string& w : log.warnings) std::fprintf(stderr, "%s\n", printable(w).c_str());
+            TableOptions t{every, columns, csv ? TableFormat::Csv : markdown ? TableFormat::Markdown : TableFormat::Text};
+            std::fputs(metrics_table(log, t).c_str(), stdout);
+            return;
+        }
         ReportOptions o;
         o.plots = format == "png" ? PlotFormat::Png : format == "svg" ? PlotFormat::Svg : PlotFormat::Auto;
+        o.messages = true;
         write_report(dir, o);
         std::printf("%s/report/index.html\n", dir.c_str());
     });

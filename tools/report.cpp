@@ -8,22 +8,27 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <limits>
 #include <map>
+#include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <tuple>
 
+#include "core/io/input.h"
 #include "kernels/base.h"
+#include "models/progress.h"
 
 namespace mg::tools {
 namespace {
 
 namespace fs = std::filesystem;
-using json = nlohmann::ordered_json;  // keeps the order keys were written in
+using json = nlohmann::json;
 
 // ---- small text helpers ------------------------------------------------------------
 
@@ -36,7 +41,10 @@ std::string html_escape(const std::string& s) {
             case '>': out += "&gt;"; break;
             case '"': out += "&quot;"; break;
             case '\'': out += "&#39;"; break;
-            default: out += c;
+            default:
+                // Control characters are not allowed in XML (an SVG with one does not render).
+                if ((static_cast<unsigned char>(c) < 0x20 && c != '\n' && c != '\t') || c == '\x7f') out += "&#xFFFD;";
+                else out += c;
         }
     }
     return out;
@@ -58,11 +66,11 @@ std::string shell_quote(const std::string& s) {
     return out + "'";
 }
 
-// gnuplot single-quoted string: a quote is written twice.
-std::string gnuplot_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("''") : std::string(1, c);
-    return out + "'";
+// A gnuplot single-quoted string of text that plot_label made safe (or our own file names).
+std::string gnuplot_quote(const std::string& safe) {
+    MG_CHECK(safe.find_first_of("'\n\r`!@$\\") == std::string::npos, "report: unsafe gnuplot text {}",
+             io::quote_short(printable(safe)));
+    return fmt::format("'{}'", safe);
 }
 
 std::string to_lower(std::string s) {
@@ -99,8 +107,8 @@ void write_text_atomically(const std::string& path, const std::string& text) {
 
 // ---- plots: shared -------------------------------------------------------------------
 
-// Plot size in pixels: two plots side by side on a 1200-pixel page.
-constexpr int kPlotWidth = 560, kPlotHeight = 360;
+// Plot size in pixels: two plots side by side on a 1200-pixel page; a wide plot takes the row.
+constexpr int kPlotWidth = 560, kPlotHeight = 360, kWidePlotWidth = 1128, kWidePlotHeight = 400;
 
 struct Plot {
     PlotGroup group;
@@ -131,9 +139,35 @@ std::vector<double> nice_ticks(double& lo, double& hi, int target) {
     return ticks;
 }
 
-// Colours of the lines (the familiar ten-colour palette).
+// Colours of the lines (the familiar ten-colour palette); past ten lines the dash changes
+// too, so twenty gradient norms are twenty different lines.
 const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
                           "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"};
+const char* kSvgDashes[] = {"", "7,3", "2,2", "7,2,2,2"};  // gnuplot's dash types 1 to 4
+
+struct LineStyle {
+    std::string colour, label;
+    int dash = 0;        // index into kSvgDashes; gnuplot dt dash + 1
+    double width = 1.3;
+};
+
+// A gradient-norm panel draws the whole network's norm thick and black ("whole G") and its
+// tensors by name without the common prefix; other plots name their series in full.
+std::vector<LineStyle> line_styles(const Plot& plot) {
+    std::vector<LineStyle> styles;
+    const std::string& prefix = plot.group.legend_prefix;
+    size_t k = 0;
+    for (const MetricSeries* s : plot.series) {
+        if (!prefix.empty() && s->name + "/" == prefix) {
+            styles.push_back({"#000000", "whole " + s->name.substr(s->name.rfind('/') + 1), 0, 2.6});
+            continue;
+        }
+        std::string label = !prefix.empty() && s->name.rfind(prefix, 0) == 0 ? s->name.substr(prefix.size()) : s->name;
+        styles.push_back({kPalette[k % 10], label, int(k / 10 % 4), 1.3});
+        ++k;
+    }
+    return styles;
+}
 
 // Indices of the points drawn: all of them, or each bucket's min and max (in order)
 // when there are more than max_points, so spikes survive the thinning.
@@ -162,26 +196,47 @@ std::vector<size_t> thin(const std::vector<double>& values, int64_t max_points) 
 // ---- plots: SVG, drawn here ------------------------------------------------------------
 
 std::string render_svg(const Plot& plot, int64_t max_points) {
-    const double W = kPlotWidth, H = kPlotHeight, left = 64, right = W - 18, top = 34;
-    const bool legend = plot.series.size() > 1;
+    const bool wide = plot.group.wide, legend = plot.series.size() > 1;
+    const double W = wide ? kWidePlotWidth : kPlotWidth, H = wide ? kWidePlotHeight : kPlotHeight, left = 64, top = 34;
+    const std::vector<LineStyle> styles = line_styles(plot);
 
-    // Legend entries flow in rows under the x label (about 7 pixels per character).
+    // Legend: a column right of the plot (wide plots), else entries flowing in rows under
+    // the x label (about 7 pixels per character).
     struct Entry { double x, y; };
     std::vector<Entry> entries;
-    double lx = left, rows = legend ? 1 : 0;
-    for (const MetricSeries* s : plot.series) {
-        double w = 30 + 7.0 * double(s->name.size()) + 16;
-        if (lx + w > right && lx > left) lx = left, rows += 1;
-        entries.push_back({lx, rows});
-        lx += w;
+    double right = W - 18, rows = 0;
+    if (legend && wide) {
+        // As many columns as the entries need, each as wide as the longest label (up to 40 characters).
+        size_t longest = 0;
+        for (const LineStyle& st : styles) longest = std::max(longest, std::min<size_t>(st.label.size(), 40));
+        const size_t per_column = size_t((H - top - 12) / 16);
+        const double column = 56 + 7.0 * double(longest);  // margin, line, gap, text
+        const size_t columns = (styles.size() + per_column - 1) / per_column;
+        right = W - std::min(column * double(columns), W / 2);
+        for (size_t k = 0; k < styles.size(); ++k)
+            entries.push_back({right + 14 + column * double(k / per_column), top + 6 + 16.0 * double(k % per_column)});
+    } else if (legend) {
+        double lx = left;
+        rows = 1;
+        for (const LineStyle& st : styles) {
+            double w = 30 + 7.0 * double(std::min<size_t>(st.label.size(), 60)) + 16;
+            if (lx + w > right && lx > left) lx = left, rows += 1;
+            entries.push_back({lx, rows});
+            lx += w;
+        }
     }
     const double bottom = H - 44 - 18 * rows;
+    if (legend && !wide)
+        for (Entry& e : entries) e.y = bottom + 44 + 18 * (e.y - 1) + 6;
 
     double x_lo = plot.x_lo, x_hi = plot.x_hi;
     double y_lo = std::numeric_limits<double>::infinity(), y_hi = -y_lo;
     auto ty = [&](double v) { return plot.log_y ? std::log10(v) : v; };
     for (const MetricSeries* s : plot.series)
         for (double v : s->values) y_lo = std::min(y_lo, ty(v)), y_hi = std::max(y_hi, ty(v));
+    // Values near the ends of double's range: scale so that hi - lo stays finite.
+    if (!std::isfinite(y_hi - y_lo)) y_lo = std::max(y_lo, -1e307), y_hi = std::min(y_hi, 1e307);
+    if (!std::isfinite(x_hi - x_lo)) x_lo = std::max(x_lo, -1e307), x_hi = std::min(x_hi, 1e307);
     std::vector<double> x_ticks = nice_ticks(x_lo, x_hi, 6);
     std::vector<double> y_ticks;
     if (plot.log_y) {
@@ -191,15 +246,16 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
     } else {
         y_ticks = nice_ticks(y_lo, y_hi, 6);
     }
-    auto px = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * (right - left); };
-    auto py = [&](double y) { return bottom - (y - y_lo) / (y_hi - y_lo) * (bottom - top); };
+    // Computed as fractions first, so a range near double's limit does not overflow.
+    auto px = [&](double x) { return left + (x / (x_hi - x_lo) - x_lo / (x_hi - x_lo)) * (right - left); };
+    auto py = [&](double y) { return bottom - (y / (y_hi - y_lo) - y_lo / (y_hi - y_lo)) * (bottom - top); };
 
     std::string svg = fmt::format(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{0}\" height=\"{1}\" viewBox=\"0 0 {0} {1}\" "
         "font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",
         W, H);
     svg += fmt::format("<text x=\"{}\" y=\"22\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", (left + right) / 2,
-                       html_escape(plot.group.title + (plot.log_y ? " (log scale)" : "")));
+                       html_escape(printable(plot.group.title) + (plot.log_y ? " (log scale)" : "")));
     // Grid, ticks and their labels.
     for (double t : x_ticks) {
         double x = px(t);
@@ -219,24 +275,27 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
     svg += fmt::format("<svg x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\">\n", left, top, right - left, bottom - top);
     for (size_t k = 0; k < plot.series.size(); ++k) {
         const MetricSeries& s = *plot.series[k];
-        const char* colour = kPalette[k % 10];
+        const LineStyle& st = styles[k];
         std::vector<size_t> keep = thin(s.values, max_points);
         std::string points;
         for (size_t i : keep) points += fmt::format("{:.1f},{:.1f} ", px(s.steps[i]) - left, py(ty(s.values[i])) - top);
-        svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"1.3\" points=\"{}\"/>\n", colour, points);
+        const std::string dash = st.dash ? fmt::format(" stroke-dasharray=\"{}\"", kSvgDashes[st.dash]) : "";
+        svg += fmt::format("<polyline fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{} points=\"{}\"/>\n", st.colour,
+                           st.width, dash, points);
         if (s.values.size() < 50)
             for (size_t i : keep)
                 svg += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"2.5\" fill=\"{}\"/>\n", px(s.steps[i]) - left,
-                                   py(ty(s.values[i])) - top, colour);
+                                   py(ty(s.values[i])) - top, st.colour);
     }
     svg += "</svg>\n";
     if (legend)
         for (size_t k = 0; k < plot.series.size(); ++k) {
-            const double ex = entries[k].x, ey = bottom + 44 + 18 * (entries[k].y - 1) + 6;
-            svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"2.5\"/>\n",
-                               ex, ey, ex + 22, ey, kPalette[k % 10]);
-            svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", ex + 28, ey + 4,
-                               html_escape(plot.series[k]->name));
+            const LineStyle& st = styles[k];
+            const double ex = entries[k].x, ey = entries[k].y;
+            const std::string dash = st.dash ? fmt::format(" stroke-dasharray=\"{}\"", kSvgDashes[st.dash]) : "";
+            svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
+                               ex, ey, ex + 22, ey, st.colour, st.width + 1, dash);
+            svg += fmt::format("<text x=\"{}\" y=\"{:.1f}\">{}</text>\n", ex + 28, ey + 4, html_escape(printable(st.label)));
         }
     return svg + "</svg>\n";
 }
@@ -244,36 +303,41 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
 // ---- plots: gnuplot ---------------------------------------------------------------------
 
 // Draws every plot with one gnuplot run; returns "" or what gnuplot said when it failed.
+// The script holds no text from the run directory but sanitized labels (plot_label): names
+// could otherwise end a command ("\n!cmd" runs cmd in a shell) or expand (`cmd`, @macro).
 std::string render_gnuplot(std::vector<Plot>& plots, const fs::path& report_dir, int64_t max_points) {
     fs::create_directories(report_dir / "plot-data");
-    std::string script = fmt::format(
-        "set terminal pngcairo noenhanced size {},{} font 'sans,9'\n"
-        "set grid\nset key below horizontal reverse Left samplen 2 height 1.5\nset xlabel 'step' offset 0,0.4\nset format y '%g'\n",
-        kPlotWidth, kPlotHeight);
+    std::string script = "set grid\nset xlabel 'step' offset 0,0.4\nset format y '%g'\n";
     for (Plot& plot : plots) {
         const std::string data_file = "plot-data/" + plot.group.stem + ".dat";
+        const std::vector<LineStyle> styles = line_styles(plot);
         std::string data;
         for (size_t k = 0; k < plot.series.size(); ++k) {
             const MetricSeries& s = *plot.series[k];
-            data += "# " + s.name + "\n";
+            data += "# " + plot_label(s.name) + "\n";
             for (size_t i : thin(s.values, max_points)) data += fmt::format("{:.9g} {:.9g}\n", s.steps[i], s.values[i]);
             data += "\n\n";  // a new gnuplot data block
         }
         write_text_atomically((report_dir / data_file).string(), data);
         plot.file = plot.group.stem + ".png";
+        const bool wide = plot.group.wide;
+        script += fmt::format("set terminal pngcairo noenhanced size {},{} font 'sans,9'\n",
+                              wide ? kWidePlotWidth : kPlotWidth, wide ? kWidePlotHeight : kPlotHeight);
+        script += wide ? "set key outside right top vertical Left reverse samplen 3 spacing 1.1\n"
+                       : "set key below horizontal Left reverse samplen 3 height 1.5\n";
         script += "set output " + gnuplot_quote(plot.file) + "\n";
-        script += "set title " + gnuplot_quote(plot.group.title + (plot.log_y ? " (log scale)" : "")) + "\n";
+        script += "set title " + gnuplot_quote(plot_label(plot.group.title) + (plot.log_y ? " (log scale)" : "")) + "\n";
         script += plot.log_y ? "set logscale y\n" : "unset logscale y\n";
         script += plot.series.size() > 1 ? "set key\n" : "unset key\n";
         script += plot.x_hi > plot.x_lo ? fmt::format("set xrange [{:.9g}:{:.9g}]\n", plot.x_lo, plot.x_hi)
                                         : "set autoscale x\n";
         script += "plot ";
         for (size_t k = 0; k < plot.series.size(); ++k) {
-            const MetricSeries& s = *plot.series[k];
-            script += fmt::format("{}{} index {} using 1:2 with {} lw 1.3 lc rgb '{}' title {}", k ? ", " : "",
+            const LineStyle& st = styles[k];
+            script += fmt::format("{}{} index {} using 1:2 with {} lw {} dt {} lc rgb '{}' title {}", k ? ", " : "",
                                   k ? "''" : gnuplot_quote(data_file), k,
-                                  s.values.size() < 50 ? "linespoints pt 7 ps 0.6" : "lines", kPalette[k % 10],
-                                  gnuplot_quote(s.name));
+                                  plot.series[k]->values.size() < 50 ? "linespoints pt 7 ps 0.6" : "lines", st.width,
+                                  st.dash + 1, st.colour, gnuplot_quote(plot_label(st.label)));
         }
         script += "\n";
     }
@@ -285,7 +349,8 @@ std::string render_gnuplot(std::vector<Plot>& plots, const fs::path& report_dir,
     if (!pipe) return "could not start gnuplot";
     std::string output;
     char buf[512];
-    while (std::fgets(buf, sizeof buf, pipe)) output += buf;
+    while (std::fgets(buf, sizeof buf, pipe))
+        if (output.size() < 4096) output += buf;
     int status = ::pclose(pipe);
     bool ok = status == 0;
     std::error_code ec;
@@ -303,7 +368,8 @@ void flatten_config(const json& j, const std::string& prefix, std::vector<std::p
             flatten_config(it.value(), prefix.empty() ? it.key() : prefix + "." + it.key(), rows);
         return;
     }
-    rows.emplace_back(prefix.empty() ? "(value)" : prefix, j.is_string() ? j.get<std::string>() : j.dump());
+    rows.emplace_back(prefix.empty() ? "(value)" : prefix,
+                      io::quote_short(j.is_string() ? j.get<std::string>() : j.dump(), 300));
 }
 
 struct Sample {
@@ -362,11 +428,16 @@ td.key { font-family: monospace; }
 .plots { display: flex; flex-wrap: wrap; gap: 8px; margin-top: 12px; }
 .plots figure { margin: 0; }
 .plots img { max-width: 100%; border: 1px solid #eee; display: block; }
+.plots figure figcaption { max-width: 560px; }
+.plots figure.wide figcaption { max-width: 1128px; }
 .note { color: #a33; font-size: 12px; max-width: 560px; }
+.warn { color: #a33; }
+.read { font-size: 13px; color: #444; max-width: 1128px; }
 .samples { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-end; }
 .samples figure { margin: 0; text-align: center; }
 .samples img { image-rendering: pixelated; border: 1px solid #ddd; display: block; max-width: 100%; height: auto; }
 figcaption { font-size: 12px; color: #555; margin-top: 2px; }
+figcaption b, p.read b { color: #333; }
 )";
 
 }  // namespace
@@ -379,82 +450,206 @@ const MetricSeries* MetricsLog::find(const std::string& name) const {
     return nullptr;
 }
 
-MetricsLog read_metrics(const std::string& path) {
-    std::ifstream in(path);
+MetricsLog read_metrics(const std::string& path, bool progress) {
+    io::require_regular_file(path, "report:");
+    std::ifstream in(path, std::ios::binary);
     MG_CHECK(in.good(), "report: cannot open '{}'", path);
+    std::error_code ec;
+    const uint64_t file_bytes = fs::file_size(path, ec);
     MetricsLog log;
     std::map<std::string, size_t> index;
-    auto series_of = [&](const std::string& name) -> MetricSeries& {
+    auto series_of = [&](const std::string& name, int64_t line_no) -> MetricSeries& {
         auto [it, added] = index.emplace(name, log.series.size());
-        if (added) log.series.push_back(MetricSeries{name, {}, {}, 0});
+        if (added) {
+            MG_CHECK(log.series.size() < kMaxMetricSeries,
+                     "report: {}:{}: more than {} different metrics in the log (the last: {}); a report draws at most that many",
+                     path, line_no, kMaxMetricSeries, io::quote_short(printable(name)));
+            log.series.push_back(MetricSeries{name, {}, {}, {}});
+        }
         return log.series[it->second];
     };
+    // Reading a large log takes seconds: say how far it is (in MB).
+    constexpr uint64_t kProgressBytes = 32 << 20, kMB = 1 << 20;
+    std::optional<models::ProgressLine> bar;
+    if (progress && file_bytes >= kProgressBytes)
+        bar.emplace("report: reading " + fs::path(path).filename().string(), int64_t(file_bytes / kMB), 1, "MB");
 
-    std::string line;
+    // getline into a fixed buffer: a longer line is refused without being read whole.
+    std::vector<char> buf(kMaxMetricsLineBytes + 1);
     int64_t line_no = 0;
-    while (std::getline(in, line)) {
+    uint64_t bytes_read = 0;
+    while (true) {
+        in.getline(buf.data(), std::streamsize(buf.size()));
+        const std::streamsize got = in.gcount();  // with the newline when there was one
+        const bool at_end = in.eof();
+        if (at_end && got == 0) break;
         ++line_no;
-        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-        json record;
-        try {
-            record = json::parse(line);
-        } catch (const json::parse_error& e) {
-            MG_FAIL("report: {}:{}: not valid JSON ({})", path, line_no, e.what());
-        }
-        MG_CHECK(record.is_object(), "report: {}:{}: expected a JSON object, got {}", path, line_no, record.type_name());
-        auto step_it = record.find("step");
-        MG_CHECK(step_it != record.end() && step_it->is_number(), "report: {}:{}: no numeric \"step\" in the record",
-                 path, line_no);
-        const double step = step_it->get<double>();
-        ++log.records;
-        // Numbers become points; null counts as a missing value; nested objects are flattened.
-        std::vector<std::pair<std::string, const json*>> todo;
-        for (auto it = record.begin(); it != record.end(); ++it) todo.emplace_back(it.key(), &it.value());
-        for (size_t i = 0; i < todo.size(); ++i) {
-            const std::string name = todo[i].first;  // copies: todo may grow below
-            const json* value = todo[i].second;
-            if (name == "step") continue;
-            if (value->is_object()) {
-                for (auto it = value->begin(); it != value->end(); ++it) todo.emplace_back(name + "/" + it.key(), &it.value());
-            } else if (value->is_number()) {
-                double v = value->get<double>();
-                MetricSeries& s = series_of(name);
-                s.steps.push_back(step);
-                s.values.push_back(v);
-            } else if (value->is_null()) {
-                series_of(name).nulls++;
+        MG_CHECK(at_end || !in.fail(), "report: {}:{}: a line longer than {} bytes; is this a metrics log?", path,
+                 line_no, kMaxMetricsLineBytes);
+        bytes_read += uint64_t(got);
+        if (bar) bar->update(int64_t(bytes_read / kMB), "");
+        const std::string_view line(buf.data(), size_t(at_end ? got : got - 1));
+        if (line.find_first_not_of(" \t\r") != std::string_view::npos) {
+            const std::string where = fmt::format("report: {}:{}", path, line_no);
+            json record;
+            try {
+                record = io::parse_json(line, where, {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxMetricsLineBytes});
+            } catch (const Error& e) {
+                // The last line without its newline is a record still being written: skip it
+                // (unless it is too deep to be one of ours).
+                if (!at_end || io::json_depth(line) > kMaxMetricsDepth) throw;
+                log.warnings.push_back(where + ": skipped the last line, which is cut short (is the run still writing it?)");
+                break;
+            }
+            MG_CHECK(record.is_object(), "{}: expected a JSON object, got {}", where, record.type_name());
+            auto step_it = record.find("step");
+            MG_CHECK(step_it != record.end() && step_it->is_number(), "{}: no numeric \"step\" in the record", where);
+            const double step = step_it->get<double>();
+            ++log.records;
+            // Numbers become points; null counts as a missing value; nested objects are flattened.
+            std::vector<std::pair<std::string, const json*>> todo;
+            for (auto it = record.begin(); it != record.end(); ++it) todo.emplace_back(it.key(), &it.value());
+            for (size_t i = 0; i < todo.size(); ++i) {
+                const std::string name = todo[i].first;  // copies: todo may grow below
+                const json* value = todo[i].second;
+                if (name == "step") continue;
+                if (value->is_object()) {
+                    for (auto it = value->begin(); it != value->end(); ++it)
+                        todo.emplace_back(name + "/" + it.key(), &it.value());
+                } else if (value->is_number()) {
+                    MetricSeries& s = series_of(name, line_no);
+                    s.steps.push_back(step);
+                    s.values.push_back(value->get<double>());
+                } else if (value->is_null()) {
+                    series_of(name, line_no).null_steps.push_back(step);
+                }
             }
         }
+        if (at_end) break;
     }
     MG_CHECK(!in.bad(), "report: reading '{}' failed", path);
+    if (bar) bar->finish(int64_t(bytes_read / kMB), fmt::format("{} records", log.records));
     return log;
 }
 
+std::string plot_label(const std::string& name) {
+    std::string out;
+    for (char c : name.substr(0, 80)) out += std::isalnum(static_cast<unsigned char>(c)) || std::strchr(" _./:()+,=-", c) ? c : '?';
+    return name.size() > 80 ? out + "..." : out;
+}
+
+std::string printable(const std::string& name) {
+    std::string out = name.size() > 200 ? name.substr(0, 200) + "..." : name;
+    for (char& c : out)
+        if (static_cast<unsigned char>(c) < 0x20 || c == '\x7f') c = '?';
+    return out;
+}
+
+namespace {
+
+// Captions: "how to read this" for each kind of plot. The axes, then what a healthy run
+// shows, then what trouble looks like.
+const std::map<std::string, std::string> kMetricCaptions = {
+    {"fid", "<b>y</b>: Fr&eacute;chet distance between feature statistics of real and generated images (lower is "
+            "better). <b>Healthy</b>: falls quickly, then slowly. <b>Failing</b>: rises or jumps (collapse, divergence)."},
+    {"modes_covered", "<b>y</b>: how many of the toy's modes hold at least 1% of 2,500 samples. <b>Healthy</b>: climbs to "
+                      "all of them and stays. <b>Failing</b>: stuck below, or falling: mode collapse, G hopping between modes."},
+    {"hq_fraction", "<b>y</b>: the fraction of samples within 3 standard deviations of some mode. <b>Healthy</b>: rises "
+                    "toward 1 and stays. <b>Failing</b>: falls or swings: points between modes, or G moving around."},
+    {"images_per_s", "<b>y</b>: training throughput. <b>Healthy</b>: flat. Dips mean the machine was busy or an "
+                     "evaluation ran; they say nothing about the model."},
+    {"grad_norm_xhat", "<b>y</b>: the mean norm of D's input gradient at the penalty's points. WGAN-GP pulls it toward 1, "
+                       "R1 toward 0 on real data. <b>Failing</b>: far from its target and growing."},
+    {"lr", "<b>y</b>: the learning rate the optimizer used at that step (the schedule)."},
+    {"r1", "<b>y</b>: the R1 penalty E&#8214;&nabla;<sub>x</sub> D(x)&#8214;&sup2; on real data (D's logit); loss_d "
+           "includes r1_gamma/2 times it. <b>Healthy</b>: small and steady: D is flat where the data is. <b>Failing</b>: "
+           "growing: D sharpening around the data."},
+    {"gp", "<b>y</b>: the WGAN-GP penalty E[(&#8214;&nabla;D(x&#770;)&#8214; &minus; 1)&sup2;]; loss_d includes gp_weight "
+           "times it. <b>Healthy</b>: small. <b>Failing</b>: large or growing: the critic is far from 1-Lipschitz."},
+};
+
+std::string metric_caption(const std::string& name) {
+    std::string low = to_lower(name);
+    if (auto it = kMetricCaptions.find(low); it != kMetricCaptions.end()) return "<b>x</b>: step. " + it->second;
+    if (low.find("accuracy") != std::string::npos)
+        return "<b>x</b>: step; <b>y</b>: a fraction in [0, 1], higher is better. <b>Healthy</b>: rises and levels off.";
+    return "<b>x</b>: step; <b>y</b>: the value of this metric as logged. Look for trends and sudden jumps.";
+}
+
+const char* kLossCaption =
+    "<b>x</b>: step; <b>y</b>: each network's loss (for the default BCE loss, in nats). <b>loss_d</b>: D's loss on a "
+    "real and a generated batch; <b>loss_g</b>: G's (non-saturating) loss. <b>Healthy</b>: both settle and wobble around "
+    "a level; where D cannot tell real from fake (D = 1/2) loss_d = 2 log 2 &asymp; 1.39 and loss_g = log 2 &asymp; "
+    "0.69. <b>Failing</b>: loss_d falls toward 0 while loss_g climbs (D has won, G learns little), or ever wider "
+    "swings. Losses do not show mode collapse: look at the samples.";
+const char* kDiscriminatorCaption =
+    "<b>x</b>: step; <b>y</b>: D's mean probability of &ldquo;real&rdquo; on a real batch (<b>d_real</b>, D(x)) and on "
+    "a generated one (<b>d_fake</b>, D(G(z))), both before D's update (<b>d_fake_after</b>: the fakes again after it, "
+    "what G's step sees). <b>Healthy</b>: both near 0.5, d_real a little above d_fake: D can "
+    "barely tell them apart. <b>Failing</b>: d_real near 1 and d_fake near 0 for long: D separates them perfectly and "
+    "G's signal fades; both jumping between 0 and 1: the two networks oscillate.";
+
+std::string grad_norm_caption(const std::string& network) {
+    return fmt::format(
+        "<b>x</b>: step; <b>y</b> (log scale): the L2 norm of the gradient of each of {0}'s parameter tensors (colour and "
+        "dash per tensor, named without &ldquo;grad_norm/{0}/&rdquo;) and of the whole of {0} (thick black). "
+        "<b>Healthy</b>: flat bands that stay within a power of ten or two of where they started. <b>Failing</b>: a "
+        "steady climb by powers of ten (exploding: lower the learning rate, add spectral norm or R1), a fall toward 0 "
+        "(vanishing: D saturated, or dead units), or spikes that line up with jumps in the losses.",
+        html_escape(printable(network)));
+}
+
+}  // namespace
+
 std::vector<PlotGroup> group_metrics(const std::vector<std::string>& names) {
-    PlotGroup losses{"Losses", "losses", {}, false};
-    PlotGroup d_out{"Discriminator outputs: D(x) and D(G(z))", "discriminator", {}, false};
-    PlotGroup grads{"Gradient norms", "grad_norms", {}, true};
+    PlotGroup losses{"Losses", "losses", {}, false, false, "", kLossCaption};
+    PlotGroup d_out{"Discriminator outputs: D(x) and D(G(z))", "discriminator", {}, false, false, "", kDiscriminatorCaption};
+    PlotGroup grads{"Gradient norms", "grad_norms", {}, true, false, "", ""};
+    std::vector<PlotGroup> networks;  // "grad_norm/<network>[/<tensor>]", one panel each
     std::vector<PlotGroup> others;
-    std::map<std::string, int> stems = {{"losses", 1}, {"discriminator", 1}, {"grad_norms", 1}};
+    std::set<std::string> stems = {"losses", "discriminator", "grad_norms"};
+    // A file name of [a-z0-9_-], at most 60 characters, and unique (a number added if need be).
+    auto unique_stem = [&](const std::string& base_name) {
+        std::string base;
+        for (char c : to_lower(base_name).substr(0, 60)) base += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
+        std::string stem = base;
+        for (int n = 2; !stems.insert(stem).second; ++n) stem = fmt::format("{}_{}", base, n);
+        return stem;
+    };
     for (const std::string& name : names) {
         const std::string low = to_lower(name);
         if (low == "step" || low == "epoch" || low == "time_s") continue;
-        if (low.rfind("grad_norm", 0) == 0) {
+        if (low.rfind("grad_norm/", 0) == 0 && name.size() > 10) {
+            const std::string network = name.substr(10, name.find('/', 10) - 10);
+            auto it = std::find_if(networks.begin(), networks.end(),
+                                   [&](const PlotGroup& g) { return g.legend_prefix == "grad_norm/" + network + "/"; });
+            if (it == networks.end()) {
+                networks.push_back(PlotGroup{"Gradient norms of " + network, unique_stem("grad_norms_" + network), {},
+                                             true, true, "grad_norm/" + network + "/", grad_norm_caption(network)});
+                it = networks.end() - 1;
+            }
+            // The whole network's norm first, so it is drawn and listed first.
+            if (name == "grad_norm/" + network) it->metrics.insert(it->metrics.begin(), name);
+            else it->metrics.push_back(name);
+        } else if (low.rfind("grad_norm", 0) == 0) {
             grads.metrics.push_back(name);
+            grads.caption = "<b>x</b>: step. " + kMetricCaptions.at("grad_norm_xhat");
         } else if (low.find("loss") != std::string::npos) {
             losses.metrics.push_back(name);
         } else if (low.rfind("d_real", 0) == 0 || low.rfind("d_fake", 0) == 0 || low == "d(x)" || low == "d(g(z))") {
             d_out.metrics.push_back(name);
         } else {
-            std::string stem = "metric_";
-            for (char c : low) stem += std::isalnum(static_cast<unsigned char>(c)) || c == '-' ? c : '_';
-            if (int n = stems[stem]++; n > 0) stem += fmt::format("_{}", n + 1);
-            others.push_back(PlotGroup{name, stem, {name}, false});
+            others.push_back(PlotGroup{name, unique_stem("metric_" + name), {name}, false, false, "", metric_caption(name)});
         }
     }
+    // D(x) before D(G(z)), whatever order the log has them in.
+    std::stable_partition(d_out.metrics.begin(), d_out.metrics.end(),
+                          [](const std::string& m) { return to_lower(m).rfind("d_fake", 0) != 0 && to_lower(m) != "d(g(z))"; });
     std::vector<PlotGroup> out;
-    for (PlotGroup* g : {&losses, &d_out, &grads})
+    for (PlotGroup* g : {&losses, &d_out})
         if (!g->metrics.empty()) out.push_back(*g);
+    out.insert(out.end(), networks.begin(), networks.end());
+    if (!grads.metrics.empty()) out.push_back(grads);
     out.insert(out.end(), others.begin(), others.end());
     return out;
 }
@@ -562,19 +757,28 @@ std::string metrics_html(const std::vector<Plot>& plots) {
             html += fmt::format(
                 "<tr><td class=\"key\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}"
                 "</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>\n",
-                html_escape(s->name), number(s->values.back()), number(*mn), number(*mx), s->values.size(), s->nulls);
+                html_escape(printable(s->name)), number(s->values.back()), number(*mn), number(*mx), s->values.size(),
+                s->null_steps.size());
         }
     html += "</table>\n<div class=\"plots\">\n";
     for (const Plot& p : plots) {
-        html += "<figure><img src=\"" + url_path(p.file) + "\" alt=\"" + html_escape(p.group.title) + "\">";
+        html += std::string(p.group.wide ? "<figure class=\"wide\">" : "<figure>") + "<img src=\"" + url_path(p.file) +
+                "\" alt=\"" + html_escape(printable(p.group.title)) + "\">";
         if (!p.note.empty()) html += "<figcaption class=\"note\">" + html_escape(p.note) + "</figcaption>";
-        html += "</figure>\n";
+        // The caption is our own HTML (names in it were escaped where it was made).
+        html += "<figcaption>How to read this: " + p.group.caption + "</figcaption></figure>\n";
     }
     return html + "</div>\n";
 }
 
-std::string samples_html(const std::vector<Sample>& samples) {
-    if (samples.empty()) return "<p class=\"meta\">No sample grids (samples/step_*.png) yet.</p>\n";
+const char* kSamplesCaption =
+    "How to read this: each grid holds images G drew (from fresh noise, with the averaged generator when the run "
+    "keeps one) at the step shown, oldest first. <b>Healthy</b>: shapes first, then detail, and variety within each "
+    "grid. <b>Failing</b>: many near-identical images (mode collapse), the kind of image the grid holds jumping from "
+    "one grid to the next (oscillation), or noise and flat colour that never improve (divergence).";
+
+// The pictures in a row, each linked to its file, captioned with its step.
+std::string pictures_html(const std::vector<Sample>& samples) {
     std::string html = "<div class=\"samples\">\n";
     for (const Sample& s : samples) {
         const std::string caption = s.step >= 0 ? fmt::format("step {}", s.step) : s.name;
@@ -592,12 +796,28 @@ std::string samples_html(const std::vector<Sample>& samples) {
     return html + "</div>\n";
 }
 
+std::string samples_html(const std::vector<Sample>& samples) {
+    if (samples.empty()) return "<p class=\"meta\">No sample grids (samples/step_*.png) yet.</p>\n";
+    return "<p class=\"read\">" + std::string(kSamplesCaption) + "</p>\n" + pictures_html(samples);
+}
+
 // gan2d: real points (grey), generated points (red) over D's output (blue = fake, orange = real).
 std::string surfaces_html(const std::vector<Sample>& surfaces) {
     if (surfaces.empty()) return "";
-    return "<h2>Discriminator's decision surface</h2>\n<p class=\"meta\">Real points grey, generated points red; "
-           "the background is D's probability of \"real\": blue near 0, orange near 1, white at 0.5.</p>\n" +
-           samples_html(surfaces);
+    std::string html =
+        "<h2>Discriminator's decision surface</h2>\n<p class=\"read\">How to read this: both axes are the plane the "
+        "data lives in. Real points grey, generated points red; the background is D(x), D's probability that a point "
+        "is real (the colour bar): blue near 0 (&ldquo;fake&rdquo;), white at 0.5, orange near 1 (&ldquo;real&rdquo;). "
+        "<b>Healthy</b>: red covers every grey cluster and the background turns pale: D cannot tell. <b>Failing</b>: "
+        "orange patches over grey clusters with no red on them (modes G misses: mode collapse), or red points sitting "
+        "in deep blue (D rejects them, and G only feels D's slope where its points stand).</p>\n";
+    return html + pictures_html(surfaces);
+}
+
+std::string warnings_html(const MetricsLog& log) {
+    std::string html;
+    for (const std::string& w : log.warnings) html += "<p class=\"meta warn\">" + html_escape(printable(w)) + "</p>\n";
+    return html;
 }
 
 }  // namespace
@@ -606,19 +826,19 @@ void write_report(const std::string& run_dir, const ReportOptions& options) {
     std::error_code ec;
     MG_CHECK(fs::is_directory(run_dir, ec), "report: run directory '{}' does not exist", run_dir);
     const fs::path run(run_dir), report_dir = run / "report", metrics_path = run / "metrics.jsonl";
-    MG_CHECK(fs::exists(metrics_path, ec), "report: '{}' not found: is '{}' a run directory?", metrics_path.string(),
-             run_dir);
-    const MetricsLog log = read_metrics(metrics_path.string());
+    MG_CHECK(fs::exists(metrics_path, ec) || fs::is_symlink(metrics_path, ec),
+             "report: '{}' not found: is '{}' a run directory?", metrics_path.string(), run_dir);
+    const MetricsLog log = read_metrics(metrics_path.string(), options.messages);
+    if (options.messages)
+        for (const std::string& w : log.warnings) std::fprintf(stderr, "%s\n", printable(w).c_str());
 
     json config;
-    const bool have_config = fs::exists(run / "config.json", ec);
+    const fs::path config_path = run / "config.json";
+    const bool have_config = fs::exists(config_path, ec) || fs::is_symlink(config_path, ec);
     if (have_config) {
-        std::ifstream in(run / "config.json");
-        try {
-            config = json::parse(in);
-        } catch (const json::parse_error& e) {
-            MG_FAIL("report: '{}': not valid JSON ({})", (run / "config.json").string(), e.what());
-        }
+        const std::string what = "report: " + config_path.string();
+        config = io::parse_json(io::read_text_file(config_path.string(), "report:", kMaxConfigBytes), what,
+                                {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxConfigBytes});
     }
 
     fs::create_directories(report_dir, ec);
@@ -631,7 +851,7 @@ void write_report(const std::string& run_dir, const ReportOptions& options) {
     const std::string title = html_escape(options.title.empty() ? "minigen run " + dir_name : options.title);
     const std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
                              "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + title + "</h1>\n" +
-                             "<p class=\"meta\">" + run_summary(log) + "</p>\n" +
+                             "<p class=\"meta\">" + run_summary(log) + "</p>\n" + warnings_html(log) +
                              "<h2>Configuration</h2>\n" + config_html(have_config ? &config : nullptr) +
                              "<h2>Metrics</h2>\n" + metrics_html(plots) +
                              "<h2>Samples</h2>\n" + samples_html(find_samples(run / "samples", "step_")) +

@@ -5,13 +5,27 @@
 //                                  nested objects are flattened with '/')
 //   <run_dir>/config.json          the run's configuration (optional)
 //   <run_dir>/samples/step_*.png   sample grids over time (optional)
+//   <run_dir>/samples/surface_*.png  gan2d's decision surfaces (optional)
 //
 // Metrics are grouped into plots: losses together, D(x) and D(G(z)) together, gradient
-// norms together (log scale), any other metric one plot each. Plots are PNGs drawn by
+// norms one panel per network (log scale, a colour and dash per tensor), any other metric
+// one plot each; each plot has a "how to read this" caption. Plots are PNGs drawn by
 // gnuplot when it is installed (Debian: gnuplot-nox), else SVGs drawn here. The page
 // uses relative links only and loads nothing from elsewhere; the report directory can
-// be copied or served as it is. A line of metrics.jsonl that is not a JSON object with
-// a numeric "step" is an error naming the file and the line.
+// be copied or served as it is.
+//
+// The run directory may come from someone else, so its files are untrusted input:
+// - metric names never reach the gnuplot script (its labels are sanitized copies, see
+//   plot_label) and are HTML-escaped on the page and in SVGs;
+// - metrics.jsonl and config.json must be regular files (a FIFO would block forever);
+// - a line of metrics.jsonl that is not a JSON object with a numeric "step", is longer than
+//   kMaxMetricsLineBytes, nests deeper than kMaxMetricsDepth, holds a number out of double's
+//   range, or brings the count of different metrics over kMaxMetricSeries is an mg::Error
+//   naming the file and the line: a damaged log should be seen, not half-plotted;
+// - except the last line when it has no newline and does not parse: a run still writing
+//   it, so it is skipped and counted in MetricsLog::warnings (printed on the page and by
+//   the CLI on stderr);
+// - config.json is read whole up to kMaxConfigBytes, nested at most kMaxMetricsDepth.
 #pragma once
 
 #include <cstdint>
@@ -26,10 +40,16 @@ enum class PlotFormat {
     Svg,   // drawn by minigen, no external program
 };
 
+inline constexpr size_t kMaxMetricsLineBytes = 1 << 20;  // one record of metrics.jsonl
+inline constexpr size_t kMaxMetricSeries = 2000;          // different metric names in one log
+inline constexpr int kMaxMetricsDepth = 16;               // nesting of a record or of config.json
+inline constexpr uint64_t kMaxConfigBytes = 4 << 20;
+
 struct ReportOptions {
     std::string title = {};             // empty: "minigen run <directory name>"
     PlotFormat plots = PlotFormat::Auto;
-    int64_t max_points_per_series = 4000;  // SVG: longer series keep each bucket's min and max
+    int64_t max_points_per_series = 4000;  // longer series keep each bucket's min and max
+    bool messages = false;                 // on stderr: progress while a large log is read, skipped lines
 };
 
 // Writes <run_dir>/report/index.html and its plots; returns nothing, throws mg::Error.
@@ -40,27 +60,56 @@ void write_report(const std::string& run_dir, const ReportOptions& options = {})
 struct MetricSeries {
     std::string name;
     std::vector<double> steps, values;  // the points where the metric was a number
-    int64_t nulls = 0;                  // records where it was null (e.g. a NaN written as null)
+    std::vector<double> null_steps;     // records where it was null (e.g. a NaN written as null)
 };
 
 struct MetricsLog {
     std::vector<MetricSeries> series;  // in order of first appearance; includes epoch and time_s
     int64_t records = 0;
+    std::vector<std::string> warnings;  // lines skipped ("FILE:LINE: skipped ...")
     const MetricSeries* find(const std::string& name) const;
 };
 
-// Parses a metrics.jsonl file; blank lines are skipped.
-MetricsLog read_metrics(const std::string& path);
+// Parses a metrics.jsonl file (keys of a record in sorted order); blank lines are skipped.
+MetricsLog read_metrics(const std::string& path, bool progress = false);
 
 struct PlotGroup {
     std::string title;
     std::string stem;                  // file name without extension, unique, [a-z0-9_-]
     std::vector<std::string> metrics;  // series names, in order
     bool log_y = false;
+    bool wide = false;                 // many lines: the page's full width, legend at the side
+    std::string legend_prefix;         // cut from the names in the legend ("grad_norm/G/")
+    std::string caption;               // "how to read this": axes, healthy, failing
 };
 
-// Which metrics are plotted together ("step", "epoch" and "time_s" are not plotted).
+// Which metrics are plotted together ("step", "epoch" and "time_s" are not plotted): losses,
+// D's outputs, one gradient-norm panel per network ("grad_norm/G", "grad_norm/G/<param>"),
+// then any other metric alone.
 std::vector<PlotGroup> group_metrics(const std::vector<std::string>& names);
+
+// A metric name as a plot label in a gnuplot script: letters, digits and " _./:()+,=-" kept,
+// anything else '?', at most 80 characters. Nothing in it can end a string or a command,
+// or expand (no quotes, newlines, backquotes, '!', '@', '$', '\\').
+std::string plot_label(const std::string& name);
+
+// A name for a terminal or a page: control characters as '?', cut short past 200 bytes.
+std::string printable(const std::string& name);
+
+// ---- minigen report --table --------------------------------------------------------
+
+enum class TableFormat { Text, Markdown, Csv };
+
+struct TableOptions {
+    int64_t every = 0;                  // > 0: the first row at or after each multiple of `every` steps
+    std::vector<std::string> columns;   // empty: the losses and D's outputs that the log has
+    TableFormat format = TableFormat::Text;
+};
+
+// Step-wise rows of the chosen metrics (one per logged step where at least one of them has a
+// value; "-" where a metric has none, "null" where it was logged as null). Unknown columns
+// are an mg::Error naming them.
+std::string metrics_table(const MetricsLog& log, const TableOptions& options = {});
 
 // Whether an executable named gnuplot is on PATH.
 bool gnuplot_available();
