@@ -289,21 +289,12 @@ std::string describe_changes(const nlohmann::json& changes) {
     return s;
 }
 
-// Puts the random generator back as it was: what a sample point draws does not change
-// training's random stream, so the weights do not depend on --grid or --sample-every, and
-// a checkpoint written before a sample point resumes exactly.
-struct KeepRandomState {
-    GeneratorState saved = default_generator().state();
-    ~KeepRandomState() { default_generator().set_state(saved); }
-};
-
 // The work at a sample point: the grid, the model's visuals, its evaluate() and the
-// caller's evaluator, each shown as a phase of its own. A stop signal cuts it short
-// (the step's checkpoint is already written).
+// caller's evaluator, each shown as a phase of its own. A stop signal cuts short what
+// reports its progress (the autoregressive samplers); the checkpoint is written after.
 void run_sample_point(Model& model, const TrainOptions& opt, int64_t step, double now, int64_t per_epoch,
                       std::ofstream& metrics, TrainSummary& summary) {
     autograd::NoGradGuard no_grad;
-    KeepRandomState keep_random;
     auto cancel = [] { MG_CHECK(!stop_requested(), "stopped by a signal"); };
     {
         Phase phase(fmt::format("step {}: sample grid of {}", step, opt.sample_count), "px", cancel);
@@ -474,20 +465,19 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
                 std::fprintf(stderr, "\nwarning: %s; training on (--allow-nonfinite)\n", what.c_str());
             warned_nonfinite = true;
         }
-        const bool stop = stop_requested();
-        const bool sample_point = step % sample_every == 0 || step == total;
-        // A sample point saves first: its grid and evaluation can take minutes.
-        if (step % checkpoint_every == 0 || step == total || stop || sample_point)
-            if (!save()) break;
-        if (stop) break;
-        if (sample_point) {
+        // The sample point comes before the checkpoint, so the checkpoint holds the random
+        // state after it and a resume repeats the uninterrupted run exactly.
+        if ((step % sample_every == 0 || step == total) && !stop_requested()) {
             try {
                 run_sample_point(model, opt, step, now, per_epoch, metrics, summary);
             } catch (const Error&) {
-                if (!stop_requested()) throw;
+                if (!stop_requested()) throw;  // else: cut short by a signal, save below
             }
         }
-        if (stop_requested()) break;
+        const bool stop = stop_requested();
+        if (step % checkpoint_every == 0 || step == total || stop)
+            if (!save()) break;
+        if (stop) break;
     }
     progress.finish(step, brief(summary.last));
     if (saved_step < 0) summary.checkpoint.clear();  // none written (the run stopped at a NaN first)
