@@ -105,17 +105,19 @@ ok "[ ! -e '$run/samples/step_0999999.png' ] && [ ! -e '$run/report/index.html' 
 echo "a file" > "$work/file"
 expect 2 "--out '.*file' exists and is not a directory" -- train gan2d --steps 1 --out "$work/file"
 expect 2 "is not a directory" -- train gan2d --steps 1 --out "$work/file/run"
+# A file system error the early checks cannot foresee is still a user error naming the path.
+[ -d /proc/self ] && expect 2 "^minigen: error: .*'/proc[^']*'$" -- train gan2d --steps 1 --out /proc/minigen-run
 if [ "$(id -u)" != 0 ]; then  # root may write anywhere
     mkdir -p "$work/ro"; chmod 555 "$work/ro"
     expect 2 "cannot write in '.*ro'" -- train gan2d --steps 1 --out "$work/ro/run"
 fi
 # Numbers: the real range, the flag and the value; no truncation, no wrap-around.
-expect 2 "--batch-size: must be an integer in 1\.\.[0-9]+, got 0" -- train gan2d --batch-size 0
-expect 2 "--seed: must be an integer >= 0, got -1" -- train gan2d --seed -1
-expect 2 "--steps: must be an integer >= 1, got '1.5' \(not a whole number\)" -- train gan2d --steps 1.5
-expect 2 "--lr: must be a number > 0" -- train gan2d --lr 0
-expect 2 "--lr: .*not a number" -- train gan2d --lr fast
-expect 2 "--grid: must be an integer in 1\.\.1024, got 0" -- train gan2d --grid 0
+expect 2 "--batch-size: must be an integer in 1\.\.[0-9]+, got 0" -- train gan2d --batch-size 0 --steps 1 --out "$work/num"
+expect 2 "--seed: must be an integer >= 0, got -1" -- train gan2d --seed -1 --steps 1 --out "$work/num"
+expect 2 "--steps: must be an integer >= 1, got '1.5' \(not a whole number\)" -- train gan2d --steps 1.5 --out "$work/num"
+expect 2 "--lr: must be a number > 0" -- train gan2d --lr 0 --steps 1 --out "$work/num"
+expect 2 "--lr: .*not a number" -- train gan2d --lr fast --steps 1 --out "$work/num"
+expect 2 "--grid: must be an integer in 1\.\.1024, got 0" -- train gan2d --grid 0 --steps 1 --out "$work/num"
 expect 2 "--count: must be an integer in 1\.\.4096, got 0" -- sample gan2d --checkpoint "$run/checkpoint.safetensors" -n 0
 expect 2 "--iwae-k: .*'2.5' \(not a whole number\)" -- eval vae --checkpoint "$run/checkpoint.safetensors" --iwae-k 2.5
 expect 2 "--repeat: must be an integer in 1\.\.[0-9]+, got 0" -- bench --repeat 0
@@ -126,7 +128,10 @@ for sig in TERM:143 HUP:129 INT:130; do
     "$minigen" train gan2d --steps 1000000 --out "$work/sig${sig%%:*}" --threads 1 --no-report >/dev/null 2>&1 &
     pid=$!
     for _ in $(seq 200); do [ -s "$work/sig${sig%%:*}/metrics.jsonl" ] && break; sleep 0.05; done
-    kill -"${sig%%:*}" "$pid"; wait "$pid"; rc=$?
+    kill -"${sig%%:*}" "$pid"
+    ( sleep 30; kill -9 "$pid" 2>/dev/null ) & watchdog=$!  # a run that ignores the signal fails, not hangs
+    wait "$pid"; rc=$?
+    kill "$watchdog" 2>/dev/null; wait "$watchdog" 2>/dev/null
     ok "[ $rc -eq ${sig##*:} ] && [ -s '$work/sig${sig%%:*}/checkpoint.safetensors' ]" \
        "SIG${sig%%:*}: exit $rc (want ${sig##*:}) or no checkpoint"
 done

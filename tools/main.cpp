@@ -34,10 +34,14 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "minigen: error: %s\n", e.what());
         return 2;
     } catch (const std::filesystem::filesystem_error& e) {
-        // A missing, read-only or wrongly typed path is the user's to fix, not a bug.
-        std::string paths = "'" + e.path1().string() + "'";
-        if (!e.path2().empty()) paths += " and '" + e.path2().string() + "'";
-        std::fprintf(stderr, "minigen: error: %s: %s (%s)\n", paths.c_str(), e.code().message().c_str(), e.what());
+        // A missing, read-only or wrongly typed path is the user's to fix, not a bug:
+        // "cannot create directories: Permission denied: 'runs/x/samples'".
+        std::string what = e.what();
+        if (what.rfind("filesystem error: ", 0) == 0) what.erase(0, 18);
+        if (size_t paths = what.find(" ["); paths != std::string::npos) what.erase(paths);
+        what += ": '" + e.path1().string() + "'";
+        if (!e.path2().empty()) what += " and '" + e.path2().string() + "'";
+        std::fprintf(stderr, "minigen: error: %s\n", what.c_str());
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "minigen: internal error: %s\n", e.what());
