@@ -289,6 +289,38 @@ std::string describe_changes(const nlohmann::json& changes) {
     return s;
 }
 
+// Loads the run's checkpoint into the model and the loader after checking that this
+// resume agrees with it (settings, a total beyond its step); returns its step and fills
+// the entry for config.json's history.
+int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataLoader& loader,
+               nlohmann::json* history_entry) {
+    const std::string ckpt = checkpoint_path(opt.out_dir);
+    io::Checkpoint ck = io::load_checkpoint(ckpt);
+    nlohmann::json changes = run_dir::changed_settings(checkpoint_config(ck, ckpt), model.config());
+    MG_CHECK(changes.empty() || opt.allow_changes,
+             "train --resume: {} was trained with other settings: {}; pass --allow-changes to resume with them", ckpt,
+             describe_changes(changes));
+    MG_CHECK(total > ck.step,
+             "train --resume: {} is at step {}, so a run of {} steps has nothing left to train (give --steps above {})",
+             ckpt, ck.step, total, ck.step);
+    Position pos = apply_checkpoint(model, ck, ckpt, /*with_optimizers=*/true, opt.allow_nonfinite);
+    model.set_step(pos.step);
+    const int64_t per_epoch = loader.batches_per_epoch();
+    if (pos.batch > per_epoch && opt.allow_changes) pos = {pos.step, pos.epoch + 1, 0};  // a new batch size
+    try {
+        loader.seek(pos.epoch, pos.batch);
+    } catch (const Error& e) {
+        MG_FAIL("{}: metadata 'epoch' {} and 'batch' {} do not fit this data: {}", ckpt, pos.epoch, pos.batch,
+                e.what());
+    }
+    *history_entry = {{"command", opt.command}, {"time", run_dir::utc_now()}, {"start_step", pos.step},
+                      {"steps", total},         {"changed", changes}};
+    std::fprintf(stderr, "resumed %s at step %lld (epoch %lld, batch %lld)%s\n", ckpt.c_str(), (long long)pos.step,
+                 (long long)pos.epoch, (long long)pos.batch,
+                 changes.empty() ? "" : (" with changes: " + describe_changes(changes)).c_str());
+    return pos.step;
+}
+
 // The work at a sample point: the grid, the model's visuals, its evaluate() and the
 // caller's evaluator, each shown as a phase of its own. A stop signal cuts short what
 // reports its progress (the autoregressive samplers); the checkpoint is written after.
@@ -359,32 +391,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
 
     int64_t step = 0;
     nlohmann::json resume_entry;
-    if (opt.resume) {
-        io::Checkpoint ck = io::load_checkpoint(ckpt);
-        nlohmann::json changes = run_dir::changed_settings(checkpoint_config(ck, ckpt), model.config());
-        MG_CHECK(changes.empty() || opt.allow_changes,
-                 "train --resume: {} was trained with other settings: {}; pass --allow-changes to resume with them",
-                 ckpt, describe_changes(changes));
-        MG_CHECK(total > ck.step,
-                 "train --resume: {} is at step {}, so a run of {} steps has nothing left to train (give --steps "
-                 "above {})",
-                 ckpt, ck.step, total, ck.step);
-        Position pos = apply_checkpoint(model, ck, ckpt, /*with_optimizers=*/true, opt.allow_nonfinite);
-        step = pos.step;
-        model.set_step(step);
-        if (pos.batch > per_epoch && opt.allow_changes) pos = {pos.step, pos.epoch + 1, 0};  // a new batch size
-        try {
-            loader.seek(pos.epoch, pos.batch);
-        } catch (const Error& e) {
-            MG_FAIL("{}: metadata 'epoch' {} and 'batch' {} do not fit this data: {}", ckpt, pos.epoch, pos.batch,
-                    e.what());
-        }
-        resume_entry = {{"command", opt.command}, {"time", run_dir::utc_now()}, {"start_step", step},
-                        {"steps", total},         {"changed", changes}};
-        std::fprintf(stderr, "resumed %s at step %lld (epoch %lld, batch %lld)%s\n", ckpt.c_str(), (long long)step,
-                     (long long)pos.epoch, (long long)pos.batch,
-                     changes.empty() ? "" : (" with changes: " + describe_changes(changes)).c_str());
-    }
+    if (opt.resume) step = resume(model, opt, total, loader, &resume_entry);
 
     // ---- the new run is valid: from here on its directory is written
     if (opt.overwrite) run_dir::remove_run_files(opt.out_dir);
