@@ -168,7 +168,8 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
         ->excludes(resume);
     cmd.add_flag("--allow-changes", a.allow_changes,
                  "With --resume: accept settings (batch size, lr, seed, --config options) that differ from the "
-                 "checkpoint's; config.json's history records them");
+                 "checkpoint's; config.json's history records them")
+        ->needs(resume);
     cmd.add_option("--grid", a.grid, "Images in each sample grid (default 64)")->check(integer_range(1, 1024));
     cmd.add_flag("--json", a.json, "Print the final summary as JSON on stdout");
     cmd.add_flag("--trace", a.trace, "Write the autograd graphs of one D step and one G step (DOT, and SVG with graphviz)");
