@@ -77,8 +77,9 @@ void remove_run_files(const std::string& dir) {
 
 std::vector<std::string> prepare(const std::string& dir) {
     fs::create_directories(fs::path(dir) / "samples");
-    std::vector<std::string> removed = io::remove_stale_temporaries(dir);
-    for (auto& p : io::remove_stale_temporaries(dir + "/samples")) removed.push_back(p);
+    std::vector<std::string> removed;
+    for (const char* sub : {"", "/samples", "/report"})
+        for (auto& p : io::remove_stale_temporaries(dir + sub)) removed.push_back(p);
     return removed;
 }
 

@@ -31,8 +31,8 @@ void check_can_start(const std::string& dir, Start start);
 // samples/, report/ and the --trace graphs. Other files are left alone.
 void remove_run_files(const std::string& dir);
 
-// Creates `dir` and `dir`/samples and removes the stale temporaries in both; returns
-// the temporaries removed.
+// Creates `dir` and `dir`/samples and removes the stale temporaries in it, samples/ and
+// report/; returns the temporaries removed.
 std::vector<std::string> prepare(const std::string& dir);
 
 // Rewrites `path` (metrics.jsonl) atomically with only its lines of steps <= `step`;
