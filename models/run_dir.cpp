@@ -30,7 +30,7 @@ std::string some_entries(const fs::path& dir) {
     int64_t count = 0;
     std::error_code ec;
     for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec), ++count)
-        if (names.size() < 3) names.push_back("'" + it->path().filename().string() + "'");
+        if (names.size() < 3) names.push_back(fmt::format("'{}'", it->path().filename().string()));
     std::string s;
     for (size_t i = 0; i < names.size(); ++i) s += (i ? ", " : "") + names[i];
     if (count > int64_t(names.size())) s += fmt::format(" and {} more", count - int64_t(names.size()));
