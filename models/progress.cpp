@@ -53,6 +53,46 @@ void ProgressLine::update(int64_t step, const std::string& latest) {
     std::fflush(stderr);
 }
 
+namespace {
+thread_local WorkObserver* t_observer = nullptr;
+thread_local WorkCallback* t_callback = nullptr;
+}  // namespace
+
+void report_work(int64_t done, int64_t total) {
+    if (t_callback && *t_callback) (*t_callback)(done, total);
+}
+
+WorkObserver::WorkObserver(WorkCallback callback) : callback_(std::move(callback)), previous_(t_observer) {
+    t_observer = this;
+    t_callback = &callback_;
+}
+
+WorkObserver::~WorkObserver() {
+    t_observer = previous_;
+    t_callback = previous_ ? &previous_->callback_ : nullptr;
+}
+
+Phase::Phase(std::string label, std::string unit, std::function<void()> on_tick, double quiet_s)
+    : label_(std::move(label)), unit_(std::move(unit)), on_tick_(std::move(on_tick)), quiet_s_(quiet_s),
+      start_(std::chrono::steady_clock::now()), observer_([this](int64_t done, int64_t total) {
+          if (on_tick_) on_tick_();
+          if (total != line_total_ || done < last_done_) {  // a new chunk of work: a fresh rate
+              line_ = std::make_unique<ProgressLine>(label_, total, 1, unit_);
+              line_total_ = total;
+              line_->update(done, "");
+          }
+          last_done_ = done;
+          line_->update(done, "");
+      }) {}
+
+Phase::~Phase() {
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    if (s < quiet_s_) return;
+    const bool tty = isatty(STDERR_FILENO) == 1;
+    std::fprintf(stderr, "%s%s: done in %s\n", tty ? "\r\033[K" : "", label_.c_str(), format_duration(s).c_str());
+    std::fflush(stderr);
+}
+
 void ProgressLine::finish(int64_t step, const std::string& latest) {
     std::string line = format(step, latest);
     if (tty_) std::fprintf(stderr, "\r\033[K%s\n", line.c_str());

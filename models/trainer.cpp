@@ -5,6 +5,8 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <charconv>
+#include <cmath>
 #include <set>
 
 #include "core/autograd.h"
@@ -12,10 +14,12 @@
 #include "core/data/toy2d.h"
 #include "core/io/checkpoint.h"
 #include "core/io/image.h"
+#include "core/io/input.h"
 #include "core/random.h"
 #include "core/runtime.h"
 #include "models/plot2d.h"
 #include "models/progress.h"
+#include "models/run_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -23,16 +27,68 @@ namespace mg::models {
 
 namespace {
 
-// ---- Ctrl-C: finish the step, save, return -----------------------------------------
-std::atomic<bool> g_stop{false};
-extern "C" void on_sigint(int) { g_stop.store(true); }
+// ---- signals: finish the step, save, return -------------------------------------------
+// SIGINT (Ctrl-C), SIGTERM (kill, timeout, batch schedulers) and SIGHUP (a closed
+// terminal) all ask for the same clean stop. A second signal ends the process the
+// default way, for a run that does not stop soon enough.
+std::atomic<int> g_signal{0};
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
-struct SigintScope {
-    using Handler = void (*)(int);
-    Handler previous;
-    SigintScope() : previous(std::signal(SIGINT, on_sigint)) { g_stop.store(false); }
-    ~SigintScope() { std::signal(SIGINT, previous); }
+extern "C" void on_stop_signal(int sig) {
+    int none = 0;
+    if (!g_signal.compare_exchange_strong(none, sig)) {
+        std::signal(sig, SIG_DFL);
+        std::raise(sig);
+    }
+}
+
+bool stop_requested() { return g_signal.load() != 0; }
+
+struct StopSignalScope {
+    struct sigaction previous[3];
+    StopSignalScope() {
+        g_signal.store(0);
+        struct sigaction sa {};
+        sa.sa_handler = on_stop_signal;
+        sigemptyset(&sa.sa_mask);
+        for (int i = 0; i < 3; ++i) sigaction(kStopSignals[i], &sa, &previous[i]);
+    }
+    ~StopSignalScope() {
+        for (int i = 0; i < 3; ++i) sigaction(kStopSignals[i], &previous[i], nullptr);
+    }
 };
+
+// ---- non-finite values ----------------------------------------------------------------
+// The index of the first NaN/Inf element of a floating tensor; -1 if none or not floating.
+int64_t first_nonfinite(const Tensor& t) {
+    if (t.dtype() != DType::Float32 && t.dtype() != DType::Float64) return -1;
+    Tensor c = t.to(Device::CPU).contiguous();
+    const int64_t n = c.numel();
+    if (c.dtype() == DType::Float32) {
+        const float* p = c.data<float>();
+        for (int64_t i = 0; i < n; ++i)
+            if (!std::isfinite(p[i])) return i;
+    } else {
+        const double* p = c.data<double>();
+        for (int64_t i = 0; i < n; ++i)
+            if (!std::isfinite(p[i])) return i;
+    }
+    return -1;
+}
+
+// "'G.fc.weight' (nan at element 12 of 256)"
+std::string describe_nonfinite(const std::string& name, const Tensor& t, int64_t at) {
+    Tensor c = t.to(Device::CPU).contiguous();
+    double v = c.dtype() == DType::Float32 ? double(c.data<float>()[at]) : c.data<double>()[at];
+    return fmt::format("'{}' ({} at element {} of {})", name, v, at, t.numel());
+}
+
+// The first scalar of a step that is NaN/Inf ("'loss_d' = nan"), or empty.
+std::string nonfinite_metric(const Metrics& m) {
+    for (const auto& [k, v] : m)
+        if (!std::isfinite(v)) return fmt::format("'{}' = {}", k, v);
+    return {};
+}
 
 // ---- data ----------------------------------------------------------------------------
 struct TrainingData {
@@ -115,13 +171,51 @@ void save_model_checkpoint(Model& model, const std::string& path, int64_t step, 
     io::save_checkpoint(path, ck);
 }
 
-Position load_model_checkpoint(Model& model, const std::string& path, bool with_optimizers) {
-    io::Checkpoint ck = io::load_checkpoint(path);
+namespace {
+
+// An integer metadata field of the checkpoint ("epoch", "batch"), 0 when absent.
+int64_t metadata_integer(const io::Checkpoint& ck, const std::string& path, const std::string& key) {
+    auto it = ck.metadata.find(key);
+    if (it == ck.metadata.end()) return 0;
+    int64_t v = 0;
+    const std::string& text = it->second;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    MG_CHECK(ec == std::errc() && end == text.data() + text.size() && v >= 0,
+             "{}: metadata '{}' must be a non-negative integer, got {}", path, key, io::quote_short(text));
+    return v;
+}
+
+// The checkpoint's "config" metadata: the model's config() when it was saved.
+nlohmann::json checkpoint_config(const io::Checkpoint& ck, const std::string& path) {
+    auto it = ck.metadata.find("config");
+    MG_CHECK(it != ck.metadata.end(), "{}: no 'config' metadata (not a minigen training checkpoint)", path);
+    nlohmann::json j = io::parse_json(it->second, fmt::format("{}: metadata 'config'", path));
+    MG_CHECK(j.is_object(), "{}: metadata 'config' must be a JSON object, got {}", path, io::quote_short(it->second));
+    return j;
+}
+
+// Puts a loaded checkpoint into the model: see load_model_checkpoint.
+Position apply_checkpoint(Model& model, const io::Checkpoint& ck, const std::string& path, bool with_optimizers,
+                          bool allow_nonfinite) {
     auto name = ck.metadata.find("model_name");
     MG_CHECK(name != ck.metadata.end() && name->second == model.name(),
              "{}: a checkpoint of model '{}', not '{}'", path,
              name == ck.metadata.end() ? std::string("?") : name->second, model.name());
-    // Validate every network (and optimizer) before changing any.
+    Position pos;
+    pos.step = ck.step;
+    pos.epoch = metadata_integer(ck, path, "epoch");
+    pos.batch = metadata_integer(ck, path, "batch");
+    if (!allow_nonfinite) {
+        auto check = [&](const io::TensorMap& tensors, const char* prefix) {
+            for (const auto& [k, v] : tensors)
+                if (int64_t at = first_nonfinite(v); at >= 0)
+                    MG_FAIL("{}: tensor {} holds NaN/Inf; pass --allow-nonfinite to use it anyway", path,
+                            describe_nonfinite(std::string(prefix) + k, v, at));
+        };
+        check(ck.model, "model.");
+        if (with_optimizers) check(ck.optimizer, "optim.");
+    }
+    // Validate every network before changing any.
     std::vector<std::pair<nn::Module*, nn::StateDict>> module_states;
     std::set<std::string> claimed;
     for (auto& [prefix, module] : model.modules()) {
@@ -132,8 +226,6 @@ Position load_model_checkpoint(Model& model, const std::string& path, bool with_
     }
     for (const auto& [k, v] : ck.model)
         MG_CHECK(claimed.count(k), "{}: tensor 'model.{}' belongs to no network of '{}'", path, k, model.name());
-    // Load into copies first? Modules validate before copying, so a failure in the first
-    // leaves it untouched; check all of them by a dry run on their current state.
     for (auto& [module, sd] : module_states) {
         nn::StateDict current = module->state_dict();
         for (const auto& [k, v] : current) {
@@ -149,14 +241,29 @@ Position load_model_checkpoint(Model& model, const std::string& path, bool with_
     if (with_optimizers)
         for (auto& [prefix, opt] : model.optimizers()) {
             optim::StateDict sd = strip<optim::StateDict>(ck.optimizer, prefix);
-            if (!sd.empty()) opt->load_state_dict(sd);
+            if (sd.empty()) continue;
+            try {
+                opt->load_state_dict(sd);
+            } catch (const Error& e) {
+                MG_FAIL("{}: the state of optimizer '{}' (tensors 'optim.{}.*') does not fit: {}", path, prefix,
+                        prefix, e.what());
+            }
         }
     default_generator().set_state(ck.rng);
-    Position pos;
-    pos.step = ck.step;
-    if (auto e = ck.metadata.find("epoch"); e != ck.metadata.end()) pos.epoch = std::stoll(e->second);
-    if (auto b = ck.metadata.find("batch"); b != ck.metadata.end()) pos.batch = std::stoll(b->second);
     return pos;
+}
+
+}  // namespace
+
+Position load_model_checkpoint(Model& model, const std::string& path, bool with_optimizers, bool allow_nonfinite) {
+    return apply_checkpoint(model, io::load_checkpoint(path), path, with_optimizers, allow_nonfinite);
+}
+
+std::string nonfinite_parameter(Model& model) {
+    for (auto& [prefix, module] : model.modules())
+        for (const auto& [k, v] : module->state_dict())
+            if (int64_t at = first_nonfinite(v); at >= 0) return describe_nonfinite(prefix + "." + k, v, at);
+    return {};
 }
 
 void write_samples(Model& model, const Tensor& samples, const std::string& path, int64_t nrow) {
@@ -172,12 +279,100 @@ void write_samples(Model& model, const Tensor& samples, const std::string& path,
     io::write_png_grid(path, samples, grid);
 }
 
+namespace {
+
+// "batch_size 128 -> 32, lr 0.0002 -> 0.001"
+std::string describe_changes(const nlohmann::json& changes) {
+    std::string s;
+    for (const auto& [k, v] : changes.items())
+        s += fmt::format("{}{} {} -> {}", s.empty() ? "" : ", ", k, v["from"].dump(), v["to"].dump());
+    return s;
+}
+
+// Loads the run's checkpoint into the model and the loader after checking that this
+// resume agrees with it (settings, a total beyond its step); returns its step and fills
+// the entry for config.json's history.
+int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataLoader& loader,
+               nlohmann::json* history_entry) {
+    const std::string ckpt = checkpoint_path(opt.out_dir);
+    io::Checkpoint ck = io::load_checkpoint(ckpt);
+    nlohmann::json changes = run_dir::changed_settings(checkpoint_config(ck, ckpt), model.config());
+    MG_CHECK(changes.empty() || opt.allow_changes,
+             "train --resume: {} was trained with other settings: {}; pass --allow-changes to resume with them", ckpt,
+             describe_changes(changes));
+    MG_CHECK(total > ck.step,
+             "train --resume: {} is at step {}, so a run of {} steps has nothing left to train (give --steps above {})",
+             ckpt, ck.step, total, ck.step);
+    Position pos = apply_checkpoint(model, ck, ckpt, /*with_optimizers=*/true, opt.allow_nonfinite);
+    model.set_step(pos.step);
+    const int64_t per_epoch = loader.batches_per_epoch();
+    if (pos.batch > per_epoch && opt.allow_changes) pos = {pos.step, pos.epoch + 1, 0};  // a new batch size
+    try {
+        loader.seek(pos.epoch, pos.batch);
+    } catch (const Error& e) {
+        MG_FAIL("{}: metadata 'epoch' {} and 'batch' {} do not fit this data: {}", ckpt, pos.epoch, pos.batch,
+                e.what());
+    }
+    *history_entry = {{"command", opt.command}, {"time", run_dir::utc_now()}, {"start_step", pos.step},
+                      {"steps", total},         {"changed", changes}};
+    std::fprintf(stderr, "resumed %s at step %lld (epoch %lld, batch %lld)%s\n", ckpt.c_str(), (long long)pos.step,
+                 (long long)pos.epoch, (long long)pos.batch,
+                 changes.empty() ? "" : (" with changes: " + describe_changes(changes)).c_str());
+    return pos.step;
+}
+
+// The work at a sample point: the grid, the model's visuals, its evaluate() and the
+// caller's evaluator, each shown as a phase of its own. A stop signal cuts short what
+// reports its progress (the autoregressive samplers); the checkpoint is written after.
+void run_sample_point(Model& model, const TrainOptions& opt, int64_t step, double now, int64_t per_epoch,
+                      std::ofstream& metrics, TrainSummary& summary) {
+    autograd::NoGradGuard no_grad;
+    auto cancel = [] { MG_CHECK(!stop_requested(), "stopped by a signal"); };
+    {
+        Phase phase(fmt::format("step {}: sample grid of {}", step, opt.sample_count), "px", cancel);
+        Tensor samples = model.sample(opt.sample_count);
+        if (samples.defined()) {  // the classifier has nothing to draw
+            summary.samples = sample_path(opt.out_dir, step);
+            const auto nrow = int64_t(std::ceil(std::sqrt(double(opt.sample_count))));
+            write_samples(model, samples, summary.samples, nrow);
+        }
+        model.write_visuals(opt.out_dir + "/samples", step);
+    }
+    Metrics quality;
+    {
+        Phase phase(fmt::format("step {}: evaluation", step), "px", cancel);
+        quality = model.evaluate();
+        if (opt.evaluator) {
+            Metrics more = opt.evaluator(model);
+            quality.insert(quality.end(), more.begin(), more.end());
+        }
+    }
+    if (!quality.empty()) {
+        nlohmann::json line = {{"step", step}, {"epoch", double(step) / double(per_epoch)}, {"time_s", now}};
+        for (const auto& [k, v] : quality) line[k] = v;
+        metrics << line.dump() << "\n";
+        metrics.flush();
+        summary.quality = quality;
+    }
+}
+
+}  // namespace
+
 TrainSummary train(Model& model, const TrainOptions& opt) {
     MG_CHECK(!opt.out_dir.empty(), "train: no output directory");
-    fs::create_directories(opt.out_dir + "/samples");
+    MG_CHECK(!(opt.resume && opt.overwrite),
+             "train: --resume and --overwrite contradict each other: continue the run in '{}', or replace it",
+             opt.out_dir);
+    MG_CHECK(opt.sample_count >= 1, "train: the sample grid needs at least 1 image, got {}", opt.sample_count);
+    run_dir::check_can_start(opt.out_dir, opt.resume      ? run_dir::Start::Resume
+                                          : opt.overwrite ? run_dir::Start::Overwrite
+                                                          : run_dir::Start::Fresh);
+    const std::string ckpt = checkpoint_path(opt.out_dir);
+    MG_CHECK(!opt.resume || fs::exists(ckpt), "train: --resume, but {} does not exist", ckpt);
+
+    // ---- everything that can fail on bad input, before the run directory is touched
     const DataSpec spec = model.data_spec();
     const int64_t batch = model.batch_size();
-
     data::LoaderOptions lo;
     lo.batch_size = batch;
     lo.shuffle = true;
@@ -195,34 +390,59 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
     const int64_t checkpoint_every = opt.checkpoint_every > 0 ? opt.checkpoint_every : std::max<int64_t>(total / 4, 1);
 
     int64_t step = 0;
-    const std::string ckpt = checkpoint_path(opt.out_dir);
-    if (opt.resume) {
-        MG_CHECK(fs::exists(ckpt), "train: --resume, but {} does not exist", ckpt);
-        Position pos = load_model_checkpoint(model, ckpt, true);
-        step = pos.step;
-        model.set_step(step);
-        loader.seek(pos.epoch, pos.batch);
-        std::fprintf(stderr, "resumed %s at step %lld (epoch %lld, batch %lld)\n", ckpt.c_str(),
-                     (long long)step, (long long)pos.epoch, (long long)pos.batch);
-    }
+    nlohmann::json resume_entry;
+    if (opt.resume) step = resume(model, opt, total, loader, &resume_entry);
 
+    // ---- the new run is valid: from here on its directory is written
+    if (opt.overwrite) run_dir::remove_run_files(opt.out_dir);
+    for (const std::string& p : run_dir::prepare(opt.out_dir))
+        std::fprintf(stderr, "removed %s (left by a process that was killed while writing)\n", p.c_str());
     {
+        nlohmann::json run = opt.run_info;
+        run["command"] = opt.command;
         nlohmann::json cfg = {{"model", model.name()}, {"config", model.config()}, {"steps", total},
-                              {"batches_per_epoch", per_epoch}, {"threads", num_threads()},
-                              {"run", opt.run_info}};
-        std::ofstream(opt.out_dir + "/config.json") << cfg.dump(2) << "\n";
+                              {"batches_per_epoch", per_epoch}, {"threads", num_threads()}, {"run", run}};
+        run_dir::write_config(opt.out_dir, cfg, opt.resume ? &resume_entry : nullptr);
     }
-    std::ofstream metrics(opt.out_dir + "/metrics.jsonl", opt.resume ? std::ios::app : std::ios::trunc);
-    MG_CHECK(metrics.good(), "train: cannot write {}/metrics.jsonl", opt.out_dir);
+    const std::string metrics_path = opt.out_dir + "/metrics.jsonl";
+    if (opt.resume)
+        if (int64_t dropped = run_dir::truncate_metrics(metrics_path, step))
+            std::fprintf(stderr, "%s: dropped %lld lines logged after the checkpoint's step %lld\n",
+                         metrics_path.c_str(), (long long)dropped, (long long)step);
+    std::ofstream metrics(metrics_path, opt.resume ? std::ios::app : std::ios::trunc);
+    MG_CHECK(metrics.good(), "train: cannot write {}", metrics_path);
+    if (opt.on_start) opt.on_start(model);
 
     TrainSummary summary;
     summary.model = model.name();
-    SigintScope sigint;
+    summary.checkpoint = ckpt;
+    StopSignalScope signals;
     ProgressLine progress(model.name(), total, batch, spec.source == DataSpec::Source::Toy2d ? "pts" : "img");
     auto t0 = std::chrono::steady_clock::now();
     double window_start = 0;
     int64_t window_steps = 0;
     const int64_t first = step;
+    int64_t saved_step = opt.resume ? step : -1;
+    bool warned_nonfinite = false;
+    // Writes the checkpoint unless the model holds NaN/Inf: then the last finite
+    // checkpoint stays, and training stops (false) unless allow_nonfinite.
+    auto save = [&]() -> bool {
+        if (saved_step == step) return true;
+        std::string bad = nonfinite_parameter(model);
+        if (!bad.empty()) {
+            std::string what = fmt::format("step {}: parameter {} holds NaN/Inf", step, bad);
+            if (!opt.allow_nonfinite) {
+                summary.nonfinite = what;
+                return false;
+            }
+            std::fprintf(stderr, "\nwarning: %s; the checkpoint is not written (the last finite one is kept)\n",
+                         what.c_str());
+            return true;
+        }
+        save_model_checkpoint(model, ckpt, step, loader.epoch(), loader.batch_index());
+        saved_step = step;
+        return true;
+    };
     while (step < total) {
         std::optional<data::Batch> b = loader.next();
         if (!b) continue;  // the end of an epoch: the next call starts the next one
@@ -230,52 +450,50 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         ++step;
         ++window_steps;
         summary.last = m;
+        const std::string bad = nonfinite_metric(m);  // cheap: the scalars are on the host already
         double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (step % opt.log_every == 0 || step == total || g_stop.load()) {
+        if (step % opt.log_every == 0 || step == total || stop_requested() || !bad.empty()) {
             nlohmann::json line = {{"step", step}, {"epoch", double(step) / double(per_epoch)}, {"time_s", now}};
             line["images_per_s"] = now > window_start ? double(window_steps * batch) / (now - window_start) : 0.0;
-            for (const auto& [k, v] : m) line[k] = v;
+            for (const auto& [k, v] : m) line[k] = v;  // NaN/Inf are written as null
             metrics << line.dump() << "\n";
             metrics.flush();
             window_start = now;
             window_steps = 0;
         }
         progress.update(step, brief(m));
-        if (step % sample_every == 0 || step == total) {
-            autograd::NoGradGuard no_grad;
-            Tensor samples = model.sample(opt.sample_count);
-            if (samples.defined()) {  // the classifier has nothing to draw
-                summary.samples = sample_path(opt.out_dir, step);
-                write_samples(model, samples, summary.samples);
+        if (!bad.empty()) {
+            const std::string what = fmt::format("step {}: {}", step, bad);
+            if (!opt.allow_nonfinite) {
+                summary.nonfinite = what;
+                break;
             }
-            model.write_visuals(opt.out_dir + "/samples", step);
-            Metrics quality = model.evaluate();
-            if (opt.evaluator) {
-                Metrics more = opt.evaluator(model);
-                quality.insert(quality.end(), more.begin(), more.end());
-            }
-            if (!quality.empty()) {
-                nlohmann::json line = {{"step", step}, {"epoch", double(step) / double(per_epoch)}, {"time_s", now}};
-                for (const auto& [k, v] : quality) line[k] = v;
-                metrics << line.dump() << "\n";
-                metrics.flush();
-                summary.quality = quality;
+            if (!warned_nonfinite)
+                std::fprintf(stderr, "\nwarning: %s; training on (--allow-nonfinite)\n", what.c_str());
+            warned_nonfinite = true;
+        }
+        // The sample point comes before the checkpoint, so the checkpoint holds the random
+        // state after it and a resume repeats the uninterrupted run exactly.
+        if ((step % sample_every == 0 || step == total) && !stop_requested()) {
+            try {
+                run_sample_point(model, opt, step, now, per_epoch, metrics, summary);
+            } catch (const Error&) {
+                if (!stop_requested()) throw;  // else: cut short by a signal, save below
             }
         }
-        bool stop = g_stop.load();
+        const bool stop = stop_requested();
         if (step % checkpoint_every == 0 || step == total || stop)
-            save_model_checkpoint(model, ckpt, step, loader.epoch(), loader.batch_index());
-        if (stop) {
-            summary.interrupted = true;
-            break;
-        }
+            if (!save()) break;
+        if (stop) break;
     }
     progress.finish(step, brief(summary.last));
+    if (saved_step < 0) summary.checkpoint.clear();  // none written (the run stopped at a NaN first)
+    summary.signal = g_signal.load();
+    summary.interrupted = summary.signal != 0;
     summary.steps = step;
     summary.steps_this_run = step - first;
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     summary.items_per_s = summary.seconds > 0 ? double(summary.steps_this_run * batch) / summary.seconds : 0;
-    summary.checkpoint = ckpt;
     return summary;
 }
 

@@ -96,6 +96,101 @@ expect 0 "^\| step \| d_real \|" -- report "$work/run" --table --columns d_real 
 expect 0 "^step,loss_d" -- report "$work/run" --table --csv --columns loss_d
 expect 2 "unknown metrics 'nope', 'nada'.*loss_d" -- report "$work/run" --table --columns loss_d,nope,nada
 expect 2 "--every" -- report "$work/run" --every 10
+# ---- A run is never lost or damaged (docs/checkpoints.md, "Runs: overwrite, resume, signals").
+ok() {  # ok CONDITION MESSAGE: a shell condition that must hold
+    if eval "$1"; then passes=$((passes + 1)); else echo "FAIL: $2"; failures=$((failures + 1)); fi
+}
+steps_of() {  # the steps of the training lines of a metrics.jsonl, one per line
+    python3 -c "import json,sys; [print(j['step']) for j in map(json.loads, open(sys.argv[1])) if 'images_per_s' in j]" "$1"
+}
+run="$work/safe"
+"$minigen" train gan2d --steps 20 --log-every 1 --out "$run" --threads 1 --no-report >/dev/null 2>&1
+ckpt_sum="$(cksum < "$run/checkpoint.safetensors")"; metrics_sum="$(cksum < "$run/metrics.jsonl")"
+config_sum="$(cksum < "$run/config.json")"
+unchanged() { [ "$(cksum < "$run/checkpoint.safetensors")" = "$ckpt_sum" ] && [ "$(cksum < "$run/metrics.jsonl")" = "$metrics_sum" ] && [ "$(cksum < "$run/config.json")" = "$config_sum" ]; }
+expect 2 "--out '.*safe' is not empty.*--resume.*--overwrite" -- train gan2d --steps 5 --out "$run" --threads 1
+ok unchanged "a refused train --out touched the run in it"
+expect 2 "larger than the dataset|give no batch" -- train gan2d --overwrite --batch-size 200000 --out "$run" --threads 1
+ok unchanged "a run that failed at start-up touched the run it was to replace"
+ok "python3 -c \"import json,sys; c=json.load(open(sys.argv[1])); assert 'train gan2d --steps 20 --log-every 1 --out' in c['run']['command']\" '$run/config.json'" \
+   "config.json's run.command is not the command line"
+expect 2 "at step 20, so a run of 5 steps has nothing left" -- train gan2d --resume --steps 5 --out "$run" --threads 1
+expect 2 "other settings: batch_size [0-9]+ -> 16.*--allow-changes" -- train gan2d --resume --steps 30 --batch-size 16 --out "$run" --threads 1
+expect 2 "other settings: seed 0 -> 5" -- train gan2d --resume --steps 30 --seed 5 --out "$run" --threads 1
+ok unchanged "a refused resume touched the run"
+expect 2 "--resume.*--overwrite|excludes" -- train gan2d --resume --overwrite --out "$run"
+# What kill -9 during a save leaves: a temporary of a dead pid, metrics past the checkpoint.
+dead="$(sh -c 'echo $$')"
+echo "half a file" > "$run/checkpoint.safetensors.tmp.$dead"
+echo '{"step": 21, "images_per_s": 1, "loss_d": 1}' >> "$run/metrics.jsonl"
+expect 0 "gan2d: 10 steps" -- train gan2d --resume --steps 30 --batch-size 16 --allow-changes --log-every 1 --out "$run" --threads 1 --no-report
+ok "[ ! -e '$run/checkpoint.safetensors.tmp.$dead' ]" "a dead writer's temporary survived the resume"
+ok "[ \"\$(steps_of '$run/metrics.jsonl' | sort -n | uniq -d)\" = '' ] && [ \"\$(steps_of '$run/metrics.jsonl' | wc -l)\" -eq 30 ]" \
+   "after a resume metrics.jsonl logs a step twice or misses one"
+ok "python3 -c \"import json,sys; c=json.load(open(sys.argv[1])); h=c['history'][0]; assert c['config']['batch_size']!=16 and h['changed']['batch_size']['to']==16 and h['start_step']==20 and '--allow-changes' in h['command']\" '$run/config.json'" \
+   "config.json lost the original settings or has no history of the resume"
+mkdir -p "$run/report"; echo old > "$run/samples/step_0999999.png"; echo old > "$run/report/index.html"
+expect 0 "gan2d: 3 steps" -- train gan2d --overwrite --steps 3 --log-every 1 --out "$run" --threads 1 --no-report
+ok "[ ! -e '$run/samples/step_0999999.png' ] && [ ! -e '$run/report/index.html' ] && [ \"\$(steps_of '$run/metrics.jsonl' | tr '\n' ' ')\" = '1 2 3 ' ]" \
+   "--overwrite left the old run's files"
+# Where --out cannot be.
+echo "a file" > "$work/file"
+expect 2 "--out '.*file' exists and is not a directory" -- train gan2d --steps 1 --out "$work/file"
+expect 2 "is not a directory" -- train gan2d --steps 1 --out "$work/file/run"
+# A file system error the early checks cannot foresee is still a user error naming the path.
+[ -d /proc/self ] && expect 2 "^minigen: error: .*'/proc[^']*'$" -- train gan2d --steps 1 --out /proc/minigen-run
+if [ "$(id -u)" != 0 ]; then  # root may write anywhere
+    mkdir -p "$work/ro"; chmod 555 "$work/ro"
+    expect 2 "cannot write in '.*ro'" -- train gan2d --steps 1 --out "$work/ro/run"
+fi
+# Numbers: the real range, the flag and the value; no truncation, no wrap-around.
+expect 2 "--batch-size: must be an integer in 1\.\.[0-9]+, got 0" -- train gan2d --batch-size 0 --steps 1 --out "$work/num"
+expect 2 "--seed: must be an integer >= 0, got -1" -- train gan2d --seed -1 --steps 1 --out "$work/num"
+expect 2 "--steps: must be an integer >= 1, got '1.5' \(not a whole number\)" -- train gan2d --steps 1.5 --out "$work/num"
+expect 2 "--lr: must be a number > 0" -- train gan2d --lr 0 --steps 1 --out "$work/num"
+expect 2 "--lr: .*not a number" -- train gan2d --lr fast --steps 1 --out "$work/num"
+expect 2 "--grid: must be an integer in 1\.\.1024, got 0" -- train gan2d --grid 0 --steps 1 --out "$work/num"
+expect 2 "--count: must be an integer in 1\.\.4096, got 0" -- sample gan2d --checkpoint "$run/checkpoint.safetensors" -n 0
+expect 2 "--iwae-k: .*'2.5' \(not a whole number\)" -- eval vae --checkpoint "$run/checkpoint.safetensors" --iwae-k 2.5
+expect 2 "--repeat: must be an integer in 1\.\.[0-9]+, got 0" -- bench --repeat 0
+expect 2 "--min-time: must be a number > 0" -- bench --min-time -1
+expect 2 "--threads: must be an integer in 1\.\.[0-9]+, got 99999999999999999999 \(out of range\)" -- info --threads 99999999999999999999
+# SIGTERM and SIGHUP stop like Ctrl-C: a checkpoint, then 128 + the signal.
+for sig in TERM:143 HUP:129 INT:130; do
+    "$minigen" train gan2d --steps 1000000 --out "$work/sig${sig%%:*}" --threads 1 --no-report >/dev/null 2>&1 &
+    pid=$!
+    for _ in $(seq 200); do [ -s "$work/sig${sig%%:*}/metrics.jsonl" ] && break; sleep 0.05; done
+    kill -"${sig%%:*}" "$pid"
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null  # a run that ignores the signal fails the test instead of hanging it
+    wait "$pid"; rc=$?
+    ok "[ $rc -eq ${sig##*:} ] && [ -s '$work/sig${sig%%:*}/checkpoint.safetensors' ]" \
+       "SIG${sig%%:*}: exit $rc (want ${sig##*:}) or no checkpoint"
+done
+# NaN/Inf: a diverging run stops (exit 3) without a checkpoint; NaN weights are refused by name.
+echo '{"lr": 1e30}' > "$work/diverge.json"
+expect 3 "non-finite value: step 1: 'loss_.*' = .*nan.*--allow-nonfinite" -- train gan2d --steps 50 --config "$work/diverge.json" --out "$work/nan" --threads 1 --no-report
+ok "[ ! -e '$work/nan/checkpoint.safetensors' ]" "a diverged run wrote a checkpoint"
+python3 - "$run/checkpoint.safetensors" "$work/nan.safetensors" <<'PY'
+import json, struct, sys
+b = bytearray(open(sys.argv[1], "rb").read())
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+name = next(k for k, v in h.items() if k.startswith("model.") and v["dtype"] == "F32")
+at = 8 + n + h[name]["data_offsets"][0]
+b[at:at + 4] = struct.pack("<f", float("nan"))
+open(sys.argv[2], "wb").write(b)
+PY
+expect 2 "nan.safetensors: tensor 'model\..*' \(nan at element 0.*--allow-nonfinite" -- sample gan2d --checkpoint "$work/nan.safetensors" --out "$work/nan.png"
+expect 0 "png" -- sample gan2d --checkpoint "$work/nan.safetensors" --out "$work/nan.png" --allow-nonfinite
+cp "$work/nan.safetensors" "$run/checkpoint.safetensors"
+expect 2 "checkpoint.safetensors: tensor 'model\..*nan" -- train gan2d --resume --steps 50 --out "$run" --threads 1
+# The sample grid's size.
+"$minigen" train vae --steps 1 --grid 4 --out "$work/g4" --threads 2 --no-report >/dev/null 2>&1
+"$minigen" train vae --steps 1 --grid 16 --out "$work/g16" --threads 2 --no-report >/dev/null 2>&1
+png_width() { python3 -c "import struct,sys; print(struct.unpack('>I', open(sys.argv[1],'rb').read()[16:20])[0])" "$1"; }
+ok "[ \"\$(png_width '$work/g4/samples/step_0000001.png')\" -lt \"\$(png_width '$work/g16/samples/step_0000001.png')\" ]" \
+   "--grid does not change the sample grid"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

@@ -320,9 +320,9 @@ void add_bench_command(CLI::App& app) {
     cmd->add_option("--repeat", a.repeat,
                     "Timed samples per kernel (default 30; 10 for the elementwise ops besides add and sum) "
                     "or steps per model (default: as torch_ref.py)")
-        ->check(CLI::PositiveNumber);
+        ->check(integer_range(1, 1000000));
     cmd->add_option("--min-time", a.min_time_s, "Shortest kernel sample in seconds (default 0.002)")
-        ->check(CLI::PositiveNumber);
+        ->check(number_range(0, 3600, /*lo_exclusive=*/true));
     cmd->callback([] { std::exit(run_bench(a)); });
 }
 

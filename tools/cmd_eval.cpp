@@ -86,7 +86,8 @@ int run_eval(const EvalArgs& a) {
         MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", a.checkpoint, trained_as,
                  a.model);
         std::unique_ptr<models::Model> model = models::find_model(a.model).create(config);
-        models::Position pos = models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false);
+        models::Position pos = models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false,
+                                                             a.common.allow_nonfinite);
         if (a.model == "classifier") {
             data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
             models::ClassifierNet& net = models::classifier_network(*model);
@@ -126,10 +127,10 @@ void add_eval_command(CLI::App& app) {
                     "Score this sample file instead of a model: .npy or IDX (.gz), [N,28,28] or [N,1,28,28], "
                     "uint8 or float in [0,1]");
     cmd->add_option("--range", a.range, "Value range of a float sample file: 0,1 (default) or -1,1");
-    cmd->add_option("-n,--count", a.count, "Samples to generate and score (0: none)")->check(CLI::Range(0, 100000));
+    cmd->add_option("-n,--count", a.count, "Samples to generate and score (0: none)")->check(integer_range(0, 100000));
     cmd->add_option("--test-images", a.test_images, "Test images for likelihoods (default: all 10,000)")
-        ->check(CLI::NonNegativeNumber);
-    cmd->add_option("--iwae-k", a.iwae_k, "Importance samples of the IWAE bound (VAEs)")->check(CLI::Range(1, 100000));
+        ->check(integer_range(0, 10000));
+    cmd->add_option("--iwae-k", a.iwae_k, "Importance samples of the IWAE bound (VAEs)")->check(integer_range(1, 100000));
     cmd->add_flag("--no-floors", a.no_floors, "Skip the floor (training vs test images) and ceiling (noise)");
     cmd->add_option("--classifier", a.classifier, "Reference classifier weights (default: the built-in ones)");
     cmd->add_option("--save-reference", a.save_reference,

@@ -63,7 +63,7 @@ int run_sample(const SampleArgs& a) {
     MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", a.checkpoint, trained_as,
              a.model);
     std::unique_ptr<models::Model> model = models::find_model(a.model).create(config);
-    models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false);
+    models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false, a.common.allow_nonfinite);
     manual_seed(a.common.seed);  // samples differ by --seed, not by the training run's RNG state
 
     using Clock = std::chrono::steady_clock;
@@ -125,17 +125,17 @@ void add_sample_command(CLI::App& app) {
     cmd->add_option("model", a.model, "Model name")->required();
     cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (a run's checkpoint.safetensors)")->required();
     cmd->add_option("--out", a.out, "Output PNG (default MODEL_samples.png)");
-    cmd->add_option("-n,--count", a.n, "Number of samples")->check(CLI::Range(1, 4096));
-    cmd->add_option("--class", a.class_index, "Conditional models: draw this class only")->check(CLI::Range(0, 9));
+    cmd->add_option("-n,--count", a.n, "Number of samples")->check(integer_range(1, 4096));
+    cmd->add_option("--class", a.class_index, "Conditional models: draw this class only")->check(integer_range(0, 9));
     cmd->add_flag("--by-class", a.by_class, "Conditional models: one row per class");
     cmd->add_flag("--interpolate", a.interpolate,
                   "Latent-variable models: rows of interpolations between prior samples (count/steps rows)");
-    cmd->add_option("--steps", a.steps, "--interpolate: images per row")->check(CLI::Range(2, 64));
+    cmd->add_option("--steps", a.steps, "--interpolate: images per row")->check(integer_range(2, 64));
     cmd->add_option("--complete", a.complete,
                     "Fill in everything below --keep-rows of these images: a PNG of 28x28 tiles, or test:K "
                     "for the first K test images; one row per image (input, completions, original)");
-    cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image")->check(CLI::Range(0, 27));
-    cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(CLI::Range(1, 32));
+    cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image")->check(integer_range(0, 27));
+    cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(integer_range(1, 32));
     cmd->add_option("--sampler", a.sampler, "PixelCNN models: naive (a full forward per pixel) or cached "
                                              "(the default; gated-pixelcnn also has rows)");
     add_common_model_args(*cmd, a.common);

@@ -11,6 +11,7 @@
 #include "core/runtime.h"
 #include "models/eval/training_evaluator.h"
 #include "models/gan/adversarial.h"
+#include "models/progress.h"
 #include "models/registry.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
@@ -28,8 +29,8 @@ struct TrainArgs {
     CommonModelArgs common;
     int64_t epochs = 0, steps = 0;
     std::string out;
-    bool resume = false, json = false, trace = false, no_report = false;
-    int64_t log_every = 10, sample_every = 0, checkpoint_every = 0;
+    bool resume = false, overwrite = false, allow_changes = false, json = false, trace = false, no_report = false;
+    int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
 };
 
@@ -61,14 +62,35 @@ void write_trace(models::Model& model, const std::string& out_dir, const std::op
     }
 }
 
+// The model's settings: the flags and --config for a new run; for a resumed one, the
+// checkpoint's, with only what the command line gives explicitly on top (the trainer
+// refuses a difference unless --allow-changes).
+models::ModelConfig model_config(const TrainArgs& a, const std::string& out_dir) {
+    const std::string ckpt = models::checkpoint_path(out_dir);
+    if (!a.resume || !fs::is_regular_file(ckpt)) return make_model_config(a.common);
+    std::string trained_as;
+    models::ModelConfig config = config_from_checkpoint(ckpt, a.common, &trained_as);
+    MG_CHECK(trained_as == a.model, "train --resume: {} is a checkpoint of '{}', not '{}'", ckpt, trained_as,
+             a.model);
+    if (a.common.seed_given) config.seed = a.common.seed;
+    return config;
+}
+
+// 0: done; 3: stopped at a NaN/Inf; 128 + the signal (130 SIGINT, 143 SIGTERM, 129 SIGHUP)
+// after a signal stopped the run and its checkpoint was saved.
+int exit_code(const models::TrainSummary& s) {
+    if (!s.nonfinite.empty()) return 3;
+    return s.signal != 0 ? 128 + s.signal : 0;
+}
+
 int run_train(const TrainArgs& a, const std::string& banner) {
     apply_threads(a.common.threads);
     const models::ModelInfo& info = models::find_model(a.model);
-    models::ModelConfig config = make_model_config(a.common);
-    std::unique_ptr<models::Model> model = info.create(config);
-
     models::TrainOptions opt;
     opt.out_dir = a.out.empty() ? "runs/" + a.model : a.out;
+    models::ModelConfig config = model_config(a, opt.out_dir);
+    std::unique_ptr<models::Model> model = info.create(config);
+
     opt.epochs = a.epochs;
     opt.steps = a.steps;
     if (opt.epochs == 0 && opt.steps == 0) {
@@ -78,23 +100,31 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.log_every = a.log_every;
     opt.sample_every = a.sample_every;
     opt.checkpoint_every = a.checkpoint_every;
+    opt.sample_count = a.grid;
     opt.resume = a.resume;
+    opt.overwrite = a.overwrite;
+    opt.allow_changes = a.allow_changes;
+    opt.allow_nonfinite = a.common.allow_nonfinite;
     opt.data_dir = a.common.data_dir;
     opt.device = config.device;
-    opt.run_info = {{"command", banner}};
+    opt.command = command_line();
+    if (!banner.empty()) opt.run_info["banner"] = banner;
     opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples);
     if (!banner.empty()) std::fprintf(stderr, "%s\n", banner.c_str());
-    fs::create_directories(opt.out_dir);
-    if (a.trace) write_trace(*model, opt.out_dir, opt.data_dir);
+    if (a.trace) opt.on_start = [&](models::Model& m) { write_trace(m, opt.out_dir, opt.data_dir); };
 
     models::TrainSummary s = models::train(*model, opt);
-    if (!a.no_report) write_report(opt.out_dir);
+    if (!a.no_report) {
+        models::Phase phase("report", "");
+        write_report(opt.out_dir);
+    }
 
     nlohmann::json j = {{"model", s.model},       {"steps", s.steps},
                         {"steps_this_run", s.steps_this_run}, {"seconds", s.seconds},
                         {"images_per_s", s.items_per_s}, {"interrupted", s.interrupted},
                         {"out_dir", opt.out_dir}, {"checkpoint", s.checkpoint},
-                        {"samples", s.samples},   {"threads", num_threads()}};
+                        {"samples", s.samples},   {"threads", num_threads()},
+                        {"signal", s.signal},     {"nonfinite", s.nonfinite}};
     for (const auto& [k, v] : s.last)
         if (k.find('/') == std::string::npos) j["last"][k] = v;
     for (const auto& [k, v] : s.quality) j["quality"][k] = v;
@@ -107,7 +137,7 @@ int run_train(const TrainArgs& a, const std::string& banner) {
                     s.interrupted ? ", interrupted" : "");
         for (const auto& [k, v] : s.quality) std::printf("  %s: %g\n", k.c_str(), v);
         std::printf("  samples:    %s\n", s.samples.c_str());
-        std::printf("  checkpoint: %s\n", s.checkpoint.c_str());
+        std::printf("  checkpoint: %s\n", s.checkpoint.empty() ? "(none written)" : s.checkpoint.c_str());
         if (!a.no_report) std::printf("  report:     %s/report/index.html\n", opt.out_dir.c_str());
         if (config.device == Device::CUDA) {
             AllocatorStats m = allocator_for(Device::CUDA).stats();
@@ -115,29 +145,44 @@ int run_train(const TrainArgs& a, const std::string& banner) {
                         double(m.peak_bytes_in_use) / (1 << 20), (long long)m.cache_hits, (long long)m.allocations);
         }
     }
-    return s.interrupted ? 130 : 0;
+    if (!s.nonfinite.empty())
+        std::fprintf(stderr,
+                     "minigen: error: training stopped at a non-finite value: %s; the last finite checkpoint is "
+                     "kept (pass --allow-nonfinite to train on)\n",
+                     s.nonfinite.c_str());
+    return exit_code(s);
 }
 
 void add_train_flags(CLI::App& cmd, TrainArgs& a) {
     add_common_model_args(cmd, a.common);
-    auto* epochs = cmd.add_option("--epochs", a.epochs, "Training length in epochs")->check(CLI::PositiveNumber);
-    cmd.add_option("--steps", a.steps, "Training length in steps (overrides the model's default)")
-        ->check(CLI::PositiveNumber)
+    auto* epochs = cmd.add_option("--epochs", a.epochs, "Training length in epochs")->check(integer_range(1));
+    cmd.add_option("--steps", a.steps,
+                   "Training length in steps (overrides the model's default; with --resume, the total including "
+                   "the steps already taken)")
+        ->check(integer_range(1))
         ->excludes(epochs);
-    cmd.add_option("--out", a.out, "Run directory (default runs/MODEL)");
-    cmd.add_flag("--resume", a.resume, "Continue from the run directory's checkpoint");
+    cmd.add_option("--out", a.out, "Run directory (default runs/MODEL); must be empty unless --resume or --overwrite");
+    auto* resume = cmd.add_flag("--resume", a.resume, "Continue from the run directory's checkpoint");
+    cmd.add_flag("--overwrite", a.overwrite,
+                 "Replace the run in --out: its config, metrics, checkpoint, samples and report are removed")
+        ->excludes(resume);
+    cmd.add_flag("--allow-changes", a.allow_changes,
+                 "With --resume: accept settings (batch size, lr, seed, --config options) that differ from the "
+                 "checkpoint's; config.json's history records them")
+        ->needs(resume);
+    cmd.add_option("--grid", a.grid, "Images in each sample grid (default 64)")->check(integer_range(1, 1024));
     cmd.add_flag("--json", a.json, "Print the final summary as JSON on stdout");
     cmd.add_flag("--trace", a.trace, "Write the autograd graphs of one D step and one G step (DOT, and SVG with graphviz)");
     cmd.add_flag("--no-report", a.no_report, "Do not write the HTML report at the end");
-    cmd.add_option("--log-every", a.log_every, "Write metrics every N steps")->check(CLI::PositiveNumber);
+    cmd.add_option("--log-every", a.log_every, "Write metrics every N steps")->check(integer_range(1));
     cmd.add_option("--sample-every", a.sample_every, "Write a sample grid every N steps (default: 8 per run)")
-        ->check(CLI::PositiveNumber);
+        ->check(integer_range(1));
     cmd.add_option("--eval", a.eval_samples,
                    "At each sample point also measure FID/KID on N samples (image generators) or the test "
                    "NLL on N test images (likelihood models); the classifier always reports test accuracy")
-        ->check(CLI::NonNegativeNumber);
+        ->check(integer_range(0, 100000));
     cmd.add_option("--checkpoint-every", a.checkpoint_every, "Write a checkpoint every N steps (default: 4 per run)")
-        ->check(CLI::PositiveNumber);
+        ->check(integer_range(1));
 }
 
 }  // namespace

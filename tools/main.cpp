@@ -1,6 +1,8 @@
 // minigen: train · sample · eval · bench · report · info · demo
 #include <cstdio>
 #include <exception>
+#include <filesystem>
+#include <string>
 
 #include "kernels/base.h"
 #include "tools/cli.h"
@@ -16,6 +18,7 @@ int main(int argc, char** argv) {
     mg::tools::add_info_command(app);
     mg::tools::add_demo_command(app);
     mg::tools::add_bench_command(app);
+    mg::tools::set_command_line(argc, argv);
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -29,6 +32,16 @@ int main(int argc, char** argv) {
         return 2;
     } catch (const mg::Error& e) {
         std::fprintf(stderr, "minigen: error: %s\n", e.what());
+        return 2;
+    } catch (const std::filesystem::filesystem_error& e) {
+        // A missing, read-only or wrongly typed path is the user's to fix, not a bug:
+        // "cannot create directories: Permission denied: 'runs/x/samples'".
+        std::string what = e.what();
+        if (what.rfind("filesystem error: ", 0) == 0) what.erase(0, 18);
+        if (size_t paths = what.find(" ["); paths != std::string::npos) what.erase(paths);
+        what += ": '" + e.path1().string() + "'";
+        if (!e.path2().empty()) what += " and '" + e.path2().string() + "'";
+        std::fprintf(stderr, "minigen: error: %s\n", what.c_str());
         return 2;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "minigen: internal error: %s\n", e.what());

@@ -11,9 +11,12 @@
 namespace mg::tools {
 
 void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
-    cmd.add_option("--batch-size", a.batch_size, "Batch size (default: the model's)")->check(CLI::PositiveNumber);
-    cmd.add_option("--lr", a.lr, "Learning rate of every optimizer (default: the model's)")->check(CLI::PositiveNumber);
-    cmd.add_option("--seed", a.seed, "Random seed (weights, data order, noise)");
+    cmd.add_option("--batch-size", a.batch_size, "Batch size (default: the model's)")->check(integer_range(1, 1 << 20));
+    cmd.add_option("--lr", a.lr, "Learning rate of every optimizer (default: the model's)")
+        ->check(number_range(0, 1e6, /*lo_exclusive=*/true));
+    cmd.add_option("--seed", a.seed, "Random seed (weights, data order, noise)")
+        ->check(integer_range(0))
+        ->each([&a](const std::string&) { a.seed_given = true; });
     cmd.add_option("--device", a.device, "cpu or cuda")->check(CLI::IsMember({"cpu", "cuda"}));
     cmd.add_option("--amp", a.amp,
                    "With --device cuda: off (default, FP32), tf32 or bf16 tensor-core multiplies in every matmul "
@@ -21,6 +24,9 @@ void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
         ->check(CLI::IsMember({"off", "tf32", "bf16"}));
     cmd.add_option("--data", a.data_dir, "Fashion-MNIST directory (default: $MINIGEN_DATA or /usr/share/datasets/fashion-mnist)");
     cmd.add_option("--config", a.config_file, "JSON file with the model's options");
+    cmd.add_flag("--allow-nonfinite", a.allow_nonfinite,
+                 "Load a checkpoint whose weights hold NaN/Inf, and keep training when a loss does (they are "
+                 "refused by default)");
     add_threads_option(cmd, a.threads);
 }
 

@@ -15,11 +15,13 @@ struct CommonModelArgs {
     int64_t batch_size = 0;
     double lr = 0;
     uint64_t seed = 0;
+    bool seed_given = false;  // --seed on the command line (a resumed run keeps its own otherwise)
     std::string device = "cpu";
     std::string amp = "off";  // cuda only: "tf32" or "bf16" tensor-core multiplies in matmul and conv
     int threads = 0;
     std::optional<std::string> data_dir;
     std::string config_file;
+    bool allow_nonfinite = false;  // --allow-nonfinite
 };
 
 void add_common_model_args(CLI::App& cmd, CommonModelArgs& a);

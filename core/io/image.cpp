@@ -65,7 +65,7 @@ void write_file_atomically(const std::string& path, const std::vector<uint8_t>& 
              dir.string());
     std::string name = target.filename().string();
     name.insert(0, 1, '.');
-    name += ".tmp-XXXXXX";
+    name += fmt::format(".tmp.{}.XXXXXX", ::getpid());  // see core/io/temp_files.h
     std::string tmp = (dir / name).string();
     int fd = mkstemp(tmp.data());
     MG_CHECK(fd >= 0, "{}: cannot write '{}': creating a temporary file in '{}' failed: {}", op, path, dir.string(),

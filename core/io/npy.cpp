@@ -10,6 +10,8 @@
 
 #include <fmt/format.h>
 
+#include "core/io/temp_files.h"
+
 namespace mg::io {
 
 namespace {
@@ -89,7 +91,7 @@ void write_npy(const std::string& path, const Tensor& t) {
     size_t total = 10 + header.size() + 1;
     header.append((64 - total % 64) % 64, ' ');
     header += '\n';
-    const std::string tmp = path + ".tmp";
+    const std::string tmp = temp_path(path);
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
         MG_CHECK(out.good(), "npy: cannot write '{}'", tmp);

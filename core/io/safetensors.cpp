@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/autograd.h"
+#include "core/io/temp_files.h"
 
 namespace mg::io {
 
@@ -318,7 +319,7 @@ std::string directory_of(const std::string& path) {
 // Writes to "<path>.tmp.<pid>", syncs, renames over `path`, syncs the directory.
 // `write_body` writes the content to the open descriptor.
 template <class F> void write_atomically(const std::string& path, F&& write_body) {
-    const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
+    const std::string tmp = temp_path(path);
     Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     MG_CHECK(fd.get() >= 0, "safetensors: cannot create '{}' (to write '{}'): {}", tmp, path, errno_text());
     try {

@@ -6,6 +6,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "models/progress.h"
 
 namespace mg::models {
 
@@ -49,10 +50,11 @@ int64_t inverse_cdf_level(const float* logits, int64_t levels, int64_t stride, d
 namespace {
 
 // Writes the sampled level of pixel (r, c) of every image from its logits [N, levels].
+// Each pixel written is reported as progress (report_work): pixels drawn of all to draw.
 struct PixelWriter {
     float* canvas;
     const double* uniforms;
-    int64_t n, height, width, levels;
+    int64_t n, height, width, levels, start_row;
 
     void write(const Tensor& logits, int64_t r, int64_t c) const {
         std::vector<float> l = logits.to(Device::CPU).contiguous().to_vector<float>();
@@ -61,6 +63,7 @@ struct PixelWriter {
             const int64_t k = inverse_cdf_level(l.data() + i * levels, levels, 1, uniforms[at]);
             canvas[at] = float(double(k) / double(levels - 1));
         }
+        report_work((r - start_row) * width + c + 1, (height - start_row) * width);
     }
 };
 
@@ -159,7 +162,7 @@ Tensor sample_gated(GatedPixelCnnNet& net, Tensor canvas, const Tensor& labels, 
              height);
     autograd::NoGradGuard no_grad;
     const std::vector<double> u = uniforms.to(Device::CPU).to_vector<double>();
-    const PixelWriter out{canvas.data<float>(), u.data(), n, height, width, net.options().levels};
+    const PixelWriter out{canvas.data<float>(), u.data(), n, height, width, net.options().levels, start_row};
     const Tensor lab = labels.defined() ? labels.to(device) : Tensor();
     switch (sampler) {
         case GatedSampler::Naive: sample_naive(net, canvas, lab, start_row, out, device); break;

@@ -31,7 +31,8 @@ std::string gated_sampler_name(GatedSampler sampler);
 // canvas: float32 [N, 1, H, W] on the CPU, values levels/(levels-1); pixels from row
 // `start_row` on are overwritten in raster order. uniforms: float64 [N, H, W] in [0, 1).
 // labels: int64 [N] for a conditional net, else undefined. device: where the net lives.
-// Runs under NoGradGuard; returns the canvas (the same tensor, filled in).
+// Runs under NoGradGuard; returns the canvas (the same tensor, filled in). Reports each
+// pixel drawn through report_work (models/progress.h): pixels done of all to draw.
 Tensor sample_gated(GatedPixelCnnNet& net, Tensor canvas, const Tensor& labels, int64_t start_row,
                     const Tensor& uniforms, GatedSampler sampler, Device device);
 

@@ -5,6 +5,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "models/progress.h"
 
 namespace mg::models::pixelcnn {
 
@@ -86,6 +87,7 @@ Tensor sample_naive(PixelCnnNet& net, Tensor x, int64_t first_pixel, const doubl
     for (int64_t p = first_pixel; p < g.h * g.w; ++p) {
         Tensor logits = net(x.to(device));  // [N, levels, H, W]
         draw_pixel(logits.select(3, p % g.w).select(2, p / g.w), u, p, g, px);
+        report_work(p - first_pixel + 1, g.h * g.w - first_pixel);
     }
     return x;
 }
@@ -153,6 +155,7 @@ Tensor sample_cached(PixelCnnNet& net, Tensor x, int64_t first_pixel, const doub
         if (p < first_pixel) continue;  // context: its activations are cached, nothing to draw
         std::vector<float> drawn = draw_pixel(linear(h, head_w, net.head->bias), u, p, g, px);
         blocks[0].input.select(1, r + pad).select(1, c + pad).select(1, 0).copy_(from_vector(drawn).to(device));
+        report_work(p - first_pixel + 1, g.h * g.w - first_pixel);
     }
     return x;
 }

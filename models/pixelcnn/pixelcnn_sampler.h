@@ -37,7 +37,8 @@ int64_t draw_level(const float* logits, int64_t levels, double u);
 //             are the given context, the rest are ignored
 //   uniforms  float64 [N, H*W] in [0, 1): the draw of each pixel (the context's are unused)
 //   returns   float32 [N, 1, H, W] on the CPU, every pixel a level / (levels - 1)
-// Runs the network in eval mode without a graph, and puts its mode back.
+// Runs the network in eval mode without a graph, and puts its mode back. Reports each
+// pixel drawn through report_work (models/progress.h): pixels done of all to draw.
 Tensor sample_pixels(PixelCnnNet& net, const Tensor& images, int64_t first_pixel, const Tensor& uniforms,
                      SamplerKind kind);
 
