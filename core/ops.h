@@ -33,6 +33,8 @@ Tensor pow(const Tensor& x, double exponent);
 Tensor neg(const Tensor& x);
 Tensor exp(const Tensor& x);
 Tensor log(const Tensor& x);
+Tensor sin(const Tensor& x);  // sine, x in radians
+Tensor cos(const Tensor& x);  // cosine, x in radians
 Tensor sqrt(const Tensor& x);
 Tensor abs(const Tensor& x);
 Tensor sign(const Tensor& x);  // not differentiable (zero gradient)
