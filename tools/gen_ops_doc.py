@@ -4,11 +4,11 @@
     python3 tools/gen_ops_doc.py            rewrite docs/ops.md
     python3 tools/gen_ops_doc.py --check    exit 1 if docs/ops.md differs from what it would write
 
-core/ops.h is the single source: its "// ---- section (file) ----" rulers become the
-sections, each declaration a row (name, signature, description). The description is the
-comment on the declaration's line, else the comment block just above it (a block with no
-blank line between it and a run of declarations describes each of them). The standard
-library alone, so that Debian's python3 runs it.
+core/ops.h is the single source: its "// ---- section (defining files) ----" rulers become
+the sections, each declaration a row (name, signature, the first sentence of its
+description). See parse() for which comment describes what; an op without one is an error,
+so that every row says what its op does. The standard library alone, so that Debian's
+python3 runs it.
 """
 import argparse
 import os
