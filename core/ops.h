@@ -17,69 +17,72 @@
 namespace mg {
 
 // ---- elementwise: arithmetic (core/ops/elementwise.cpp) -------------------------
-Tensor add(const Tensor& a, const Tensor& b);
-Tensor sub(const Tensor& a, const Tensor& b);
-Tensor mul(const Tensor& a, const Tensor& b);
-Tensor div(const Tensor& a, const Tensor& b);
-Tensor pow(const Tensor& a, const Tensor& b);  // a > 0 where b is not an integer
-Tensor maximum(const Tensor& a, const Tensor& b);
-Tensor minimum(const Tensor& a, const Tensor& b);
-Tensor add(const Tensor& a, double b);
-Tensor sub(const Tensor& a, double b);
-Tensor mul(const Tensor& a, double b);
-Tensor div(const Tensor& a, double b);
+Tensor add(const Tensor& a, const Tensor& b);      // a + b
+Tensor sub(const Tensor& a, const Tensor& b);      // a - b
+Tensor mul(const Tensor& a, const Tensor& b);      // a * b
+Tensor div(const Tensor& a, const Tensor& b);      // a / b
+Tensor pow(const Tensor& a, const Tensor& b);      // a^b; a > 0 where b is not an integer
+Tensor maximum(const Tensor& a, const Tensor& b);  // elementwise max; NaN propagates
+Tensor minimum(const Tensor& a, const Tensor& b);  // elementwise min; NaN propagates
+Tensor add(const Tensor& a, double b);             // a + b
+Tensor sub(const Tensor& a, double b);             // a - b
+Tensor mul(const Tensor& a, double b);             // a * b
+Tensor div(const Tensor& a, double b);             // a / b
 Tensor affine(const Tensor& x, double scale, double shift);  // scale*x + shift
-Tensor pow(const Tensor& x, double exponent);
-Tensor neg(const Tensor& x);
-Tensor exp(const Tensor& x);
-Tensor log(const Tensor& x);
-Tensor sqrt(const Tensor& x);
-Tensor abs(const Tensor& x);
-Tensor sign(const Tensor& x);  // not differentiable (zero gradient)
-Tensor clamp(const Tensor& x, double low, double high);
-Tensor square(const Tensor& x);
-Tensor reciprocal(const Tensor& x);
+Tensor pow(const Tensor& x, double exponent);      // x^exponent
+Tensor neg(const Tensor& x);                       // -x
+Tensor exp(const Tensor& x);                       // e^x
+Tensor log(const Tensor& x);                       // natural logarithm
+Tensor sin(const Tensor& x);                       // sine, x in radians
+Tensor cos(const Tensor& x);                       // cosine, x in radians
+Tensor sqrt(const Tensor& x);                      // square root
+Tensor abs(const Tensor& x);                       // |x|; gradient sign(x), 0 at 0
+Tensor sign(const Tensor& x);                      // -1, 0 or 1; not differentiable (zero gradient)
+Tensor clamp(const Tensor& x, double low, double high);  // min(max(x, low), high)
+Tensor square(const Tensor& x);                    // x^2
+Tensor reciprocal(const Tensor& x);                // 1 / x
 
 // ---- elementwise: activations (core/ops/activation.cpp) -------------------------
-Tensor relu(const Tensor& x);
-Tensor leaky_relu(const Tensor& x, double slope = 0.01);
+Tensor relu(const Tensor& x);                             // max(x, 0)
+Tensor leaky_relu(const Tensor& x, double slope = 0.01);  // x > 0 ? x : slope*x
 // leaky_relu(y + bias, slope) with bias [C] along dim 1, slope >= 0 (0: relu), as one fused node.
 Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope = 0.0);
-Tensor elu(const Tensor& x, double alpha = 1.0);
-Tensor tanh(const Tensor& x);
-Tensor sigmoid(const Tensor& x);
-Tensor softplus(const Tensor& x);  // ln(1 + e^x)
-Tensor gelu(const Tensor& x);      // exact: x * Phi(x)
-Tensor erf(const Tensor& x);
+Tensor elu(const Tensor& x, double alpha = 1.0);  // x > 0 ? x : alpha*(e^x - 1)
+Tensor tanh(const Tensor& x);                     // hyperbolic tangent
+Tensor sigmoid(const Tensor& x);                  // 1 / (1 + e^-x)
+Tensor softplus(const Tensor& x);                 // ln(1 + e^x), stable for large |x|
+Tensor gelu(const Tensor& x);                     // exact: x * Phi(x)
+Tensor erf(const Tensor& x);                      // the error function
 
 // ---- comparison and selection: uint8 masks, no gradient ------------------------
-Tensor eq(const Tensor& a, const Tensor& b);
-Tensor ne(const Tensor& a, const Tensor& b);
-Tensor gt(const Tensor& a, const Tensor& b);
-Tensor ge(const Tensor& a, const Tensor& b);
-Tensor lt(const Tensor& a, const Tensor& b);
-Tensor le(const Tensor& a, const Tensor& b);
-Tensor gt(const Tensor& a, double b);
-Tensor ge(const Tensor& a, double b);
-Tensor lt(const Tensor& a, double b);
-Tensor le(const Tensor& a, double b);
+Tensor eq(const Tensor& a, const Tensor& b);  // a == b
+Tensor ne(const Tensor& a, const Tensor& b);  // a != b
+Tensor gt(const Tensor& a, const Tensor& b);  // a > b
+Tensor ge(const Tensor& a, const Tensor& b);  // a >= b
+Tensor lt(const Tensor& a, const Tensor& b);  // a < b
+Tensor le(const Tensor& a, const Tensor& b);  // a <= b
+Tensor gt(const Tensor& a, double b);         // a > b
+Tensor ge(const Tensor& a, double b);         // a >= b
+Tensor lt(const Tensor& a, double b);         // a < b
+Tensor le(const Tensor& a, double b);         // a <= b
 // cond (uint8, broadcast) ? a : b; differentiable in a and b.
 Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b);
 Tensor where(const Tensor& cond, const Tensor& a, double b);
 
 // ---- reductions (core/ops/reduction.cpp) ----------------------------------------
 // An empty `dims` reduces over every dimension.
-Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
-Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
-Tensor amax(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
-Tensor amin(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);
+
+Tensor sum(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);   // sum over dims
+Tensor mean(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);  // mean over dims
+Tensor amax(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);  // max over dims
+Tensor amin(const Tensor& x, const std::vector<int64_t>& dims = {}, bool keepdim = false);  // min over dims
 // Variance with Bessel's correction by default (correction = 1), like torch.var.
 Tensor var(const Tensor& x, const std::vector<int64_t>& dims = {}, int64_t correction = 1, bool keepdim = false);
-Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim = false);
-Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);  // int64, no gradient
+Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim = false);  // log(sum(exp(x))), without overflow
+Tensor argmax(const Tensor& x, int64_t dim, bool keepdim = false);     // index of the max; int64, no gradient
 // Sums a gradient down to `shape` (the reverse of broadcasting).
 Tensor sum_to(const Tensor& x, const Shape& shape);
-// The global L2 norm of several tensors, sqrt(sum of squares), as a 0-d tensor.
+// The L2 norm of all of x's elements, sqrt(sum(x^2)), as a 0-d tensor.
 Tensor norm(const Tensor& x);
 
 // ---- linear algebra (core/ops/linalg.cpp) ---------------------------------------
@@ -89,31 +92,36 @@ Tensor matmul(const Tensor& a, const Tensor& b);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias = {});
 
 // ---- convolution and pooling (core/ops/conv.cpp, pool.cpp) ----------------------
+// A (height, width) pair; one integer sets both.
 struct Pair {
     int64_t h = 0, w = 0;
     Pair(int64_t both = 0) : h(both), w(both) {}  // NOLINT: Pair p = 2 is the natural spelling
     Pair(int64_t h_, int64_t w_) : h(h_), w(w_) {}
 };
+// conv2d's and conv_transpose2d's geometry.
 struct Conv2dOptions {
     Pair stride = 1, padding = 0, dilation = 1;
     int64_t groups = 1;
     Pair output_padding = 0;  // conv_transpose2d only
 };
-// x [N, C_in, H, W], weight [C_out, C_in/groups, KH, KW], bias [C_out] or undefined.
+// 2-D convolution: x [N, C_in, H, W], weight [C_out, C_in/groups, KH, KW], bias [C_out] or undefined.
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {}, const Conv2dOptions& opt = {});
-// x [N, C_in, H, W], weight [C_in, C_out/groups, KH, KW] (PyTorch's layout), bias [C_out].
+// Transposed 2-D convolution: x [N, C_in, H, W], weight [C_in, C_out/groups, KH, KW] (PyTorch's
+// layout), bias [C_out].
 // The adjoint of conv2d in its input: OH = (H-1)*s - 2p + d*(K-1) + output_padding + 1.
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias = {},
                         const Conv2dOptions& opt = {});
 // The weight gradient of conv2d, d<conv2d(x, w), gy>/dw, itself differentiable.
 Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, const Shape& weight_shape,
                               const Conv2dOptions& opt);
-// x [N, C, H, W]; stride defaults to the kernel size (0 = default).
+// The max over each kernel window of x [N, C, H, W]; stride defaults to the kernel size
+// (0 = default).
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride = 0, Pair padding = 0);
+// The mean over each kernel window, with max_pool2d's shapes and defaults.
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride = 0, Pair padding = 0);
 
 // ---- normalization, softmax (core/ops/norm.cpp) ---------------------------------
-// x [N, C] or [N, C, ...]. In training, normalises with the batch statistics and
+// Batch normalization of x [N, C] or [N, C, ...] per channel (dim 1). In training, normalises with the batch statistics and
 // updates running_mean/var in place (momentum as PyTorch: new = (1-m)*old + m*batch,
 // unbiased variance); in eval uses the running statistics. weight/bias may be undefined.
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
@@ -121,26 +129,31 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
 // Normalises over the trailing dims given by normalized_shape.
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight = {},
                   const Tensor& bias = {}, double eps = 1e-5);
-Tensor softmax(const Tensor& x, int64_t dim);
-Tensor log_softmax(const Tensor& x, int64_t dim);
+Tensor softmax(const Tensor& x, int64_t dim);      // e^x / sum(e^x) along dim
+Tensor log_softmax(const Tensor& x, int64_t dim);  // x - logsumexp(x) along dim
 
 // ---- losses (core/ops/loss.cpp) --------------------------------------------------
+// How a loss folds its per-element terms: their mean, their sum, or none (the terms' tensor).
 enum class Reduction { Mean, Sum, None };
-// logits [N, C] or [N, C, d1, ...]; target int64 [N] or [N, d1, ...] with values in [0, C).
+// Softmax cross-entropy of logits [N, C] or [N, C, d1, ...] against int64 class indices
+// target [N] or [N, d1, ...] with values in [0, C).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean);
+// -log_probs[target], the shapes of cross_entropy.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::Mean);
-// Stable: softplus(x) - x*t.
+// Binary cross-entropy of sigmoid(logits) against target in [0, 1], computed stably as
+// softplus(x) - x*t.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
                                         Reduction reduction = Reduction::Mean);
+// (input - target)^2.
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
 // KL(N(mu, exp(logvar)) || N(0, I)) = -0.5 * sum(1 + logvar - mu^2 - exp(logvar)),
 // summed over all but the first dim; Mean averages over the batch.
 Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction = Reduction::Mean);
 
 // ---- indexing (core/ops/index.cpp) -----------------------------------------------
-// weight [V, D], indices int64 of any shape -> [..., D].
+// The rows of weight [V, D] that int64 indices of any shape pick -> [..., D].
 Tensor embedding(const Tensor& indices, const Tensor& weight);
-// indices int64 of any shape -> [..., num_classes], float32 by default.
+// One-hot vectors of int64 indices of any shape -> [..., num_classes], float32 by default.
 Tensor one_hot(const Tensor& indices, int64_t num_classes, DType dtype = DType::Float32);
 // x [..., C], index int64 [..., K] -> [..., K]: y[..., k] = x[..., index[..., k]].
 Tensor gather_last(const Tensor& x, const Tensor& index);
@@ -148,9 +161,11 @@ Tensor gather_last(const Tensor& x, const Tensor& index);
 Tensor scatter_add_last(const Tensor& g, const Tensor& index, int64_t size);
 
 // ---- joining and splitting (core/ops/shape.cpp) ----------------------------------
-Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);
-Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);
+Tensor cat(const std::vector<Tensor>& tensors, int64_t dim = 0);    // joins along an existing dim
+Tensor stack(const std::vector<Tensor>& tensors, int64_t dim = 0);  // joins along a new dim
+// Slices of split_size along dim (the last may be shorter), views of x.
 std::vector<Tensor> split(const Tensor& x, int64_t split_size, int64_t dim = 0);
+// At most `chunks` slices of ceil(size / chunks) along dim (the last may be shorter), views of x.
 std::vector<Tensor> chunk(const Tensor& x, int64_t chunks, int64_t dim = 0);
 
 // ---- randomness (core/ops/random.cpp) ---------------------------------------------
@@ -184,9 +199,9 @@ namespace mg {
 // the taps after it in raster order. The weight's hidden taps are never read and get a
 // zero gradient. x [N, C_in, H, W], weight [C_out, C_in, k, k] -> [N, C_out, H, W].
 Tensor masked_conv2d(const Tensor& x, const Tensor& weight, char mask_type);
-// Its input gradient (the adjoint in x): grad_y [N, C_out, H, W] -> [N, C_in, H, W].
+// masked_conv2d's input gradient (the adjoint in x): grad_y [N, C_out, H, W] -> [N, C_in, H, W].
 Tensor masked_conv2d_backward_input(const Tensor& grad_y, const Tensor& weight, char mask_type);
-// Its weight gradient: [C_out, C_in, k, k], zero at the hidden taps. Like conv2d's three
+// masked_conv2d's weight gradient: [C_out, C_in, k, k], zero at the hidden taps. Like conv2d's three
 // faces, each of the three is the others' backward, so gradients of gradients work.
 Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int64_t kernel_size, char mask_type);
 

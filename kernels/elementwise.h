@@ -40,6 +40,8 @@ MG_KERNEL_TABLE(sqrt, UnaryFn)        // sqrt x
 MG_KERNEL_TABLE(abs, UnaryFn)         // |x|
 MG_KERNEL_TABLE(sign, UnaryFn)        // -1, 0, 1
 MG_KERNEL_TABLE(tanh, UnaryFn)        // tanh x
+MG_KERNEL_TABLE(sin, UnaryFn)         // sin x (radians)
+MG_KERNEL_TABLE(cos, UnaryFn)         // cos x (radians)
 MG_KERNEL_TABLE(sigmoid, UnaryFn)     // 1 / (1 + e^-x)
 MG_KERNEL_TABLE(relu, UnaryFn)        // max(x, 0)
 MG_KERNEL_TABLE(leaky_relu, UnaryFn)  // x > 0 ? x : a*x

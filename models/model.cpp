@@ -15,7 +15,7 @@ Tensor Model::complete(const Tensor& images, const Tensor& labels, int64_t keep_
 
 Tensor Model::interpolate(int64_t rows, int64_t steps) {
     (void)rows, (void)steps;
-    MG_FAIL("model '{}' has no latent space to interpolate in (the VAEs have)", name());
+    MG_FAIL("model '{}' has no latent space to interpolate in (the VAEs and the image GANs have)", name());
 }
 
 }  // namespace mg::models

@@ -2,9 +2,13 @@
 // reference classifier and `evaluate_model` end to end on a tiny generator.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "core/data/fashion_mnist.h"
 #include "core/data/idx.h"
@@ -166,4 +170,48 @@ TEST_CASE("eval: test images score near the floor, noise near the ceiling") {
     CHECK(good["class_kl"].get<double>() < 0.05);
     CHECK(good["is"].get<double>() > 5.0);
     CHECK(good["classifier"].get<std::string>() == eval::ReferenceClassifier::get().sha256());
+}
+
+TEST_CASE("eval: a phase that runs longer than progress_after_s shows its progress, rate and ETA") {
+    if (!eval::has_builtin_reference_classifier() || !have_fashion_mnist()) {
+        MESSAGE("no built-in reference classifier or no Fashion-MNIST: skipped");
+        return;
+    }
+    eval::EvalOptions o;
+    o.kid_subsets = 2;
+    o.kid_subset_size = 200;
+    o.progress_after_s = 0;  // every phase counts as long
+    manual_seed(2);
+    Tensor images = rand({1200, 1, 28, 28});
+    TempDir dir;
+    const std::string log = dir / "stderr.txt";
+    {
+        // stderr into the file for the call, put back even if it throws.
+        struct Redirect {
+            FILE* file;
+            int saved;
+            explicit Redirect(const std::string& path) : file(std::fopen(path.c_str(), "w")), saved(-1) {
+                REQUIRE(file != nullptr);
+                std::fflush(stderr);
+                saved = dup(STDERR_FILENO);
+                dup2(fileno(file), STDERR_FILENO);
+            }
+            ~Redirect() {
+                std::fflush(stderr);
+                dup2(saved, STDERR_FILENO);
+                close(saved);
+                std::fclose(file);
+            }
+        } redirect(log);
+        eval::score_images(images, Tensor(), o);
+    }
+    std::ifstream in(log);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    INFO(text);
+    // Not a terminal: each shown phase ends with one plain line of its final count and rate.
+    CHECK(contains(text, "eval: sample features 100% 1200/1200"));
+    CHECK(contains(text, "img/s"));
+    CHECK(contains(text, "eta"));
+    CHECK(contains(text, "eval: metrics of the samples 100% 4/4"));
+    CHECK(contains(text, "eval: scored 1200 samples"));
 }

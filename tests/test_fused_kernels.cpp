@@ -197,6 +197,8 @@ TEST_CASE("fused kernels: every elementwise variant matches the reference on odd
     };
     UnaryCase unary[] = {{"exp", K::exp_table(), -20, 20, 0, 4e-7},
                          {"tanh", K::tanh_table(), -6, 6, 0, 6e-7},
+                         {"sin", K::sin_table(), -100, 100, 0, 0.0},  // libm in every variant
+                         {"cos", K::cos_table(), -100, 100, 0, 0.0},
                          {"sigmoid", K::sigmoid_table(), -30, 30, 0, 6e-7},
                          {"softplus", K::softplus_table(), -30, 30, 0, 6e-7},
                          {"leaky_relu", K::leaky_relu_table(), -4, 4, 0.2, 0.0}};  // exact

@@ -501,3 +501,72 @@ TEST_CASE("trace_graphs draws both steps and leaves the model as it was") {
     CHECK(snapshot() == before);
     CHECK(default_generator().state().offset == after_batch.offset);
 }
+
+TEST_CASE("image GANs interpolate: a rows x steps grid whose ends are G at the drawn z's") {
+    for (const char* name : {"dcgan", "cgan", "wgan-gp"}) {
+        CAPTURE(name);
+        models::ModelConfig config;
+        config.seed = 5;
+        config.options = {{"width", 8}, {"z_dim", 8}};
+        auto model = models::find_model(name).create(config);
+        auto* gan = dynamic_cast<models::AdversarialModel*>(model.get());
+        REQUIRE(gan != nullptr);
+        const int64_t rows = 3, steps = 5;
+        manual_seed(21);
+        Tensor grid = model->interpolate(rows, steps);
+        CHECK(grid.shape() == Shape{rows * steps, 1, 28, 28});
+        CHECK(gan->generator().is_training());  // left in the mode it was in
+
+        // The same draws, in interpolate's order: z0, z1, then (cgan) one label per row.
+        manual_seed(21);
+        Tensor z0 = randn({rows, 8}), z1 = randn({rows, 8});
+        Tensor labels;
+        if (model->conditional()) labels = randint(0, 10, {rows});
+        Tensor ends;
+        {
+            autograd::NoGradGuard no_grad;
+            gan->generator().eval();
+            Tensor l2 = labels.defined() ? cat({labels, labels}) : labels;
+            ends = gan->generate_with(cat({z0, z1}), l2);
+            gan->generator().train();
+        }
+        for (int64_t r = 0; r < rows; ++r) {
+            CAPTURE(r);
+            Tensor first = grid.select(0, r * steps), last = grid.select(0, r * steps + steps - 1);
+            test::check_close(first, ends.select(0, r), 1e-5, 1e-6);
+            test::check_close(last, ends.select(0, rows + r), 1e-5, 1e-6);
+            // The middle of the row is on the way, not a copy of either end.
+            Tensor mid = grid.select(0, r * steps + steps / 2);
+            CHECK(max_abs(sub(mid, first).to_vector<double>()) > 1e-4);
+            CHECK(max_abs(sub(mid, last).to_vector<double>()) > 1e-4);
+        }
+        CHECK(test::error_of([&] { model->interpolate(2, 1); }).find("steps") != std::string::npos);
+    }
+    CHECK(test::error_of([] {
+              models::ModelConfig config;
+              models::find_model("gan2d").create(config)->interpolate(2, 3);
+          }).find("no latent space") != std::string::npos);
+}
+
+TEST_CASE("slerp_rows: exact ends, norms kept on the arc, the straight line for parallel rows") {
+    // Two orthogonal rows of norm 2: the arc's midpoint has norm 2 (the line's would be sqrt 2).
+    Tensor z0 = from_vector<float>({2, 0, 0, 1, 1, 1}, Shape{2, 3});
+    Tensor z1 = from_vector<float>({0, 2, 0, 2, 2, 2}, Shape{2, 3});  // row 1: parallel to z0's
+    Tensor path = models::slerp_rows(z0, z1, 5);
+    REQUIRE(path.shape() == Shape{10, 3});
+    std::vector<float> p = path.to_vector<float>();
+    auto row = [&](int64_t i) { return std::vector<float>(p.begin() + i * 3, p.begin() + i * 3 + 3); };
+    CHECK(row(0) == std::vector<float>{2, 0, 0});
+    CHECK(row(4) == std::vector<float>{0, 2, 0});
+    for (int64_t s = 0; s < 5; ++s) {
+        std::vector<float> v = row(s);
+        CHECK(std::sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) == doctest::Approx(2.0).epsilon(1e-6));
+    }
+    std::vector<float> mid = row(2);
+    CHECK(mid[0] == doctest::Approx(std::sqrt(2.0)).epsilon(1e-6));
+    CHECK(mid[1] == doctest::Approx(std::sqrt(2.0)).epsilon(1e-6));
+    for (int64_t s = 0; s < 5; ++s)  // parallel: (1 + t) * (1, 1, 1)
+        CHECK(row(5 + s) == std::vector<float>(3, float(1 + s / 4.0)));
+    CHECK(test::error_of([&] { models::slerp_rows(z0, z1.slice(0, 0, 1), 5); }).find("slerp_rows") !=
+          std::string::npos);
+}

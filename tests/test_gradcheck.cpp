@@ -132,6 +132,17 @@ OP_CASE(exp) {
     c.f = [](const V& x) { return exp(x[0]); };
 }
 
+// Inputs over several periods: the gradient is checked where cos and sin change sign.
+OP_CASE2(sin) {
+    c.inputs = [] { return V{input({3, 4}, -7.0, 7.0)}; };
+    c.f = [](const V& x) { return sin(x[0]); };
+}
+
+OP_CASE2(cos) {
+    c.inputs = [] { return V{input({3, 4}, -7.0, 7.0)}; };
+    c.f = [](const V& x) { return cos(x[0]); };
+}
+
 OP_CASE(log) {
     c.inputs = [] { return V{positive({3, 3})}; };
     c.f = [](const V& x) { return log(x[0]); };

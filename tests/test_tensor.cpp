@@ -85,6 +85,18 @@ TEST_CASE("elementwise values against the C library") {
     expect(gelu(x), [](double v) { return 0.5 * v * (1 + std::erf(v / std::sqrt(2.0))); });
     expect(abs(x), [](double v) { return std::abs(v); });
     expect(clamp(x, -1, 1), [](double v) { return std::min(1.0, std::max(-1.0, v)); });
+    expect(sin(x), [](double v) { return std::sin(v); });
+    expect(cos(x), [](double v) { return std::cos(v); });
+    // float32 over many periods, strided (a transposed view) as well as dense.
+    Tensor xf = mul(arange(-12, 12), 8.3).reshape({4, 6}).transpose(0, 1);
+    for (const Tensor& in : {xf, xf.contiguous()}) {
+        std::vector<float> v = in.contiguous().to_vector<float>();
+        std::vector<float> s = sin(in).contiguous().to_vector<float>(), c = cos(in).contiguous().to_vector<float>();
+        for (size_t i = 0; i < v.size(); ++i) {
+            CHECK(s[i] == doctest::Approx(std::sin(v[i])).epsilon(1e-6));
+            CHECK(c[i] == doctest::Approx(std::cos(v[i])).epsilon(1e-6));
+        }
+    }
     // Large inputs stay finite where a naive formula overflows.
     CHECK(softplus(from_vector<float>({1000.f})).item() == 1000.0);
     CHECK(sigmoid(from_vector<float>({-1000.f})).item() == 0.0);

@@ -319,6 +319,7 @@ const UnaryOp kUnaryOps[] = {
     {"erf", &kernels::erf_table, -4, 4, {}},          {"gelu", &kernels::gelu_table, -6, 6, {}},
     {"clamp", &kernels::clamp_table, -2, 2, {-0.5, 0.5}}, {"pow_scalar", &kernels::pow_scalar_table, 0, 4, {1.5, 0}},
     {"affine", &kernels::affine_table, -4, 4, {2.0, -1.0}},
+    {"sin", &kernels::sin_table, -10, 10, {}},           {"cos", &kernels::cos_table, -10, 10, {}},
 };
 const BinaryOp kBinaryOps[] = {
     {"add", &kernels::add_table, -1, 1, -1, 1},     {"sub", &kernels::sub_table, -1, 1, -1, 1},

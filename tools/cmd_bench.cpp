@@ -7,9 +7,12 @@
 
 #include <cstdio>
 #include <fstream>
+#include <map>
 #include <regex>
+#include <set>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/runtime.h"
@@ -17,6 +20,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/device.h"
 #include "tools/bench.h"
+#include "tools/bench_kernels.h"
 #include "tools/cli.h"
 
 namespace mg::tools {
@@ -61,6 +65,74 @@ public:
 
 private:
     bool tty_;
+};
+
+// ---- --filter -------------------------------------------------------------------------------
+// A case-insensitive regular expression searched in each row's label: "name shape variant"
+// (kernels), "name shape ops" (op layer) or the model name. The table names a kernel row by
+// its workload (sgemm, conv2d: torch_ref.py's names, which bench_compare.py lines up), while
+// `minigen info` and docs/kernels.md name the registry op (gemm, conv2d_forward), so a
+// kernel row also matches with its op in place of the name:
+// "conv2d_forward 64x64x14x14->128 k4s2p1 forward avx512". Every label asked about is kept,
+// so that a filter which matches nothing can say what it could have matched.
+class RowFilter {
+public:
+    explicit RowFilter(const std::string& pattern) : pattern_(pattern) {
+        if (pattern.empty()) return;
+        try {
+            re_ = std::regex(pattern, std::regex::ECMAScript | std::regex::icase);
+        } catch (const std::regex_error& e) {
+            MG_FAIL("--filter: '{}' is not a valid regular expression ({})", pattern, e.what());
+        }
+        for (const bench::CaseSpec& cs : bench::workload_kernel_cases(0)) op_of_[cs.name + " " + cs.shape] = cs.op;
+    }
+
+    // Whether the row labelled `label` runs.
+    bool matches(const std::string& label) const {
+        if (pattern_.empty() || std::regex_search(label, re_)) return true;
+        const std::string* op = op_of(label);
+        return op != nullptr && std::regex_search(*op + label.substr(label.find(' ')), re_);
+    }
+    // matches(label), remembering the row's name under `group` ("kernel rows") for check_matched.
+    bool ask(const std::string& group, const std::string& label) {
+        const std::string name = label.substr(0, label.find(' '));
+        std::set<std::string>& ops = names_[group][name];
+        if (const std::string* op = op_of(label); op != nullptr && *op != name) ops.insert(*op);
+        const bool hit = matches(label);
+        matched_ |= hit;
+        return hit;
+    }
+
+    // After the groups have been asked about their rows: an error naming what there is to match.
+    void check_matched() const {
+        if (pattern_.empty() || matched_) return;
+        std::string lists;
+        for (const auto& [group, names] : names_) {  // "conv2d (conv2d_forward, ...)", "exp"
+            std::string joined;
+            for (const auto& [name, ops] : names)
+                joined += (joined.empty() ? "" : ", ") + name +
+                          (ops.empty() ? "" : fmt::format(" ({})", fmt::join(ops, ", ")));
+            lists += fmt::format("; {}: {}", group, joined);
+        }
+        MG_FAIL("--filter '{}' matches no row (searched in 'name shape variant', the op in place of a kernel "
+                "row's name, or the model){}",
+                pattern_, lists);
+    }
+
+private:
+    // The registry op of a kernel row's label (its "name shape" without the variant), or null.
+    const std::string* op_of(const std::string& label) const {
+        const size_t last_space = label.rfind(' ');
+        if (last_space == std::string::npos) return nullptr;
+        auto it = op_of_.find(label.substr(0, last_space));
+        return it == op_of_.end() ? nullptr : &it->second;
+    }
+
+    std::string pattern_;
+    std::regex re_;
+    std::map<std::string, std::string> op_of_;  // a kernel row's "name shape" -> its registry op
+    std::map<std::string, std::map<std::string, std::set<std::string>>> names_;  // group -> name -> its ops
+    bool matched_ = false;
 };
 
 // ---- output ---------------------------------------------------------------------------------
@@ -212,7 +284,7 @@ int finish(Output& out) {
 
 // --device cuda: the GPU's peaks, every CUDA variant at the workload shapes, and the models'
 // training steps on the GPU. The same rows and JSON lines as on the CPU.
-int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, const std::regex& filter) {
+int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, RowFilter& filter) {
     MG_CHECK(kernels::cuda::available(), "--device cuda: {}", kernels::cuda::unavailable_reason());
     Output out(a.json);
     const std::string gpu = kernels::cuda::device_name(0);
@@ -236,14 +308,17 @@ int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, const std::
     opt.device = Device::CUDA;
     opt.repeat = a.repeat;
     opt.min_time_s = a.min_time_s;
-    opt.selected = [&](const std::string& label) { return a.filter.empty() || std::regex_search(label, filter); };
     opt.emit = [&](Result r) { out.result(r); };
     opt.progress = [&](const std::string& what) { out.progress.show(what); };
+    // The GPU cases build their inputs up front, so the filter is judged after the run.
+    opt.selected = [&](const std::string& label) { return filter.ask("kernel rows (op)", label); };
     if (kernels) bench::run_cuda_kernel_group(opt, peaks);
+    opt.selected = [&](const std::string& label) { return filter.ask("models", label); };
     if (workloads) {
         out.text("\nworkloads on the GPU: one training step (forward, backward, optimizer), batches in device memory\n");
         bench::run_workload_group(opt);
     }
+    filter.check_matched();
     return finish(out);
 }
 
@@ -253,16 +328,31 @@ int run_bench(const BenchArgs& a) {
     bool kernels = a.kernels || a.all || !a.workloads;
     bool workloads = a.workloads || a.all || !a.kernels;
 
-    std::regex filter;
-    if (!a.filter.empty()) {
-        try {
-            filter = std::regex(a.filter, std::regex::ECMAScript | std::regex::icase);
-        } catch (const std::regex_error& e) {
-            MG_FAIL("--filter: '{}' is not a valid regular expression ({})", a.filter, e.what());
-        }
-    }
-
+    RowFilter filter(a.filter);
     if (a.device == "cuda") return run_cuda_bench(a, kernels, workloads, filter);
+    // A dry pass that selects nothing: the groups ask about every row before building any,
+    // so a filter that matches none fails here, before the peaks are measured.
+    if (!a.filter.empty()) {
+        bench::RunOptions dry;
+        dry.emit = [](Result) {};
+        dry.progress = [](const std::string&) {};
+        const bench::Peaks none;
+        auto asking = [&](const char* group) {
+            return [&filter, group](const std::string& label) {
+                filter.ask(group, label);
+                return false;  // asked about, never built
+            };
+        };
+        if (kernels) {
+            dry.selected = asking("kernel rows (op)");
+            bench::run_kernel_group(dry, none);
+            dry.selected = asking("op-layer rows");
+            bench::run_ops_group(dry, none);
+        }
+        dry.selected = asking("models");
+        if (workloads) bench::run_workload_group(dry);
+        filter.check_matched();
+    }
     Output out(a.json);
     const std::string cpu = cpu_model_name();
     if (a.json)
@@ -279,7 +369,7 @@ int run_bench(const BenchArgs& a) {
     opt.threads = threads;
     opt.repeat = a.repeat;
     opt.min_time_s = a.min_time_s;
-    opt.selected = [&](const std::string& label) { return a.filter.empty() || std::regex_search(label, filter); };
+    opt.selected = [&](const std::string& label) { return filter.matches(label); };
     opt.emit = [&](Result r) { out.result(r); };
     opt.progress = [&](const std::string& what) { out.progress.show(what); };
 
@@ -310,8 +400,9 @@ void add_bench_command(CLI::App& app) {
     auto* w = cmd->add_flag("--workloads", a.workloads, "Model training steps only");
     cmd->add_flag("--all", a.all, "Kernels and workloads (the default)")->excludes(k)->excludes(w);
     cmd->add_option("--filter", a.filter,
-                    "Regular expression over 'name shape variant' (kernels), 'name shape ops' (op layer) or the "
-                    "model name; the peaks are always measured");
+                    "Regular expression over 'name shape variant' (kernels; the registry op as in minigen info, "
+                    "e.g. conv2d_forward, also matches in place of the name), 'name shape ops' (op layer) or the "
+                    "model name; the peaks are always measured; matching no row is an error (exit 2)");
     add_threads_option(*cmd, a.threads);
     cmd->add_option("--device", a.device, "cpu (default) or cuda: the GPU's peaks, its kernel variants and the "
                                           "models' steps on it")

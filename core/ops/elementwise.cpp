@@ -137,6 +137,24 @@ Tensor log(const Tensor& x) {
     });
 }
 
+Tensor sin(const Tensor& x) {
+    check_floating("sin", x);
+    Tensor y = unary_kernel(K::sin_table(), "sin", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("sin", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+        return Grads{mul(g, cos(sx.get()))};  // d sin = cos
+    });
+}
+
+Tensor cos(const Tensor& x) {
+    check_floating("cos", x);
+    Tensor y = unary_kernel(K::cos_table(), "cos", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("cos", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+        return Grads{mul(g, neg(sin(sx.get())))};  // d cos = -sin
+    });
+}
+
 Tensor sqrt(const Tensor& x) {
     check_floating("sqrt", x);
     Tensor y = unary_kernel(K::sqrt_table(), "sqrt", x);

@@ -144,6 +144,10 @@ template <class T> struct Sqrt { T operator()(T x, Scalars) const { return std::
 template <class T> struct Abs { T operator()(T x, Scalars) const { return std::abs(x); } };
 template <class T> struct Sign { T operator()(T x, Scalars) const { return T((x > 0) - (x < 0)); } };
 template <class T> struct Tanh { T operator()(T x, Scalars) const { return std::tanh(x); } };
+// sin and cos have no vector variant: a polynomial needs an exact argument reduction to
+// stay accurate for large |x|, and libm's scalar loop is fast enough for toy data.
+template <class T> struct Sin { T operator()(T x, Scalars) const { return std::sin(x); } };
+template <class T> struct Cos { T operator()(T x, Scalars) const { return std::cos(x); } };
 template <class T> struct Sigmoid {
     // Two branches keep exp() from overflowing for large |x|.
     T operator()(T x, Scalars) const {
@@ -400,6 +404,8 @@ void register_cpu_elementwise() {
     add_unary<Abs>(abs_table());
     add_unary<Sign>(sign_table());
     add_unary<Tanh>(tanh_table());
+    add_unary<Sin>(sin_table());
+    add_unary<Cos>(cos_table());
     add_unary<Sigmoid>(sigmoid_table());
     add_unary<Relu>(relu_table());
     add_unary<LeakyRelu>(leaky_relu_table());

@@ -41,6 +41,10 @@ MG_HOST_DEVICE float dev_abs(float x) { return fabsf(x); }
 MG_HOST_DEVICE double dev_abs(double x) { return fabs(x); }
 MG_HOST_DEVICE float dev_tanh(float x) { return tanhf(x); }
 MG_HOST_DEVICE double dev_tanh(double x) { return tanh(x); }
+MG_HOST_DEVICE float dev_sin(float x) { return sinf(x); }
+MG_HOST_DEVICE double dev_sin(double x) { return sin(x); }
+MG_HOST_DEVICE float dev_cos(float x) { return cosf(x); }
+MG_HOST_DEVICE double dev_cos(double x) { return cos(x); }
 MG_HOST_DEVICE float dev_erf(float x) { return erff(x); }
 MG_HOST_DEVICE double dev_erf(double x) { return erf(x); }
 MG_HOST_DEVICE float dev_pow(float x, float y) { return powf(x, y); }

@@ -153,6 +153,7 @@ void launch_unary(UnaryOp op, ScalarType t, ElementwisePath path, const IterDesc
         MG_UNARY_CASE(Sign) MG_UNARY_CASE(Tanh) MG_UNARY_CASE(Sigmoid) MG_UNARY_CASE(Relu)
         MG_UNARY_CASE(LeakyRelu) MG_UNARY_CASE(Elu) MG_UNARY_CASE(Softplus) MG_UNARY_CASE(Erf)
         MG_UNARY_CASE(Gelu) MG_UNARY_CASE(Clamp) MG_UNARY_CASE(PowScalar) MG_UNARY_CASE(Affine)
+        MG_UNARY_CASE(Sin) MG_UNARY_CASE(Cos)
 #undef MG_UNARY_CASE
     }
     fail("cuda unary", "unknown op");

@@ -25,6 +25,8 @@ struct UnaryFunctor {
         else if constexpr (op == UnaryOp::Abs) return dev_abs(x);
         else if constexpr (op == UnaryOp::Sign) return T((x > T(0)) - (x < T(0)));
         else if constexpr (op == UnaryOp::Tanh) return dev_tanh(x);
+        else if constexpr (op == UnaryOp::Sin) return dev_sin(x);
+        else if constexpr (op == UnaryOp::Cos) return dev_cos(x);
         else if constexpr (op == UnaryOp::Sigmoid) {  // two branches: exp never overflows
             if (x >= T(0)) return T(1) / (T(1) + dev_exp(-x));
             const T e = dev_exp(x);

@@ -30,7 +30,7 @@ struct IterDesc {
 
 enum class UnaryOp : uint8_t {
     Neg, Exp, Log, Sqrt, Abs, Sign, Tanh, Sigmoid, Relu, LeakyRelu, Elu, Softplus, Erf, Gelu,
-    Clamp, PowScalar, Affine,
+    Clamp, PowScalar, Affine, Sin, Cos,
 };
 // Arithmetic ops write the input type; compare ops (Eq..Le) write uint8 0/1. The activation
 // backward ops (float only) take a = the forward's input or output, b = the output's gradient:

@@ -168,6 +168,8 @@ void register_elementwise() {
     add_unary<UnaryOp::Abs>(abs_table());
     add_unary<UnaryOp::Sign>(sign_table());
     add_unary<UnaryOp::Tanh>(tanh_table());
+    add_unary<UnaryOp::Sin>(sin_table());
+    add_unary<UnaryOp::Cos>(cos_table());
     add_unary<UnaryOp::Sigmoid>(sigmoid_table());
     add_unary<UnaryOp::Relu>(relu_table());
     add_unary<UnaryOp::LeakyRelu>(leaky_relu_table());

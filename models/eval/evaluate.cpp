@@ -18,6 +18,7 @@
 #include "core/random.h"
 #include "models/eval/feature_metrics.h"
 #include "models/eval/reference_classifier.h"
+#include "models/progress.h"
 
 namespace mg::eval {
 
@@ -29,6 +30,56 @@ void say(const EvalOptions& o, const std::string& text) {
     if (o.progress) std::fprintf(stderr, "eval: %s\n", text.c_str());
 }
 
+// One phase's progress (done of total, rate, ETA) on stderr through models::ProgressLine,
+// shown only once the phase has run for o.progress_after_s: quick phases print their one
+// summary line (say) and nothing else.
+class PhaseProgress {
+public:
+    PhaseProgress(const EvalOptions& o, const std::string& what, int64_t total, const std::string& unit)
+        : on_(o.progress), after_s_(o.progress_after_s), line_("eval: " + what, total, 1, unit) {
+        line_.update(0, "");  // the rate counts from here
+    }
+    void update(int64_t done) {
+        if (!on_ || line_.elapsed_s() < after_s_) return;
+        shown_ = true;
+        line_.update(done, "");
+    }
+    // Ends a shown line with the phase's final count.
+    void finish(int64_t done) {
+        if (shown_) line_.finish(done, "");
+        shown_ = false;
+    }
+    ~PhaseProgress() {
+        if (shown_) std::fprintf(stderr, "\n");  // an error ended the phase: close its line
+    }
+
+private:
+    bool on_, shown_ = false;
+    double after_s_;
+    models::ProgressLine line_;
+};
+
+// The classifier's features (and class probabilities, when probs is given) of images
+// [N,1,28,28] in [0,1], a phase of its own. Fed in the classifier's own batches of 500, so
+// the result is bit for bit that of one call.
+void classify(const EvalOptions& o, const std::string& what, const Tensor& images, Tensor* features,
+              Tensor* probs) {
+    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
+    const int64_t n = images.size(0), chunk = 500;
+    PhaseProgress progress(o, what, n, "img");
+    std::vector<Tensor> f, p;
+    for (int64_t i = 0; i < n; i += chunk) {
+        Tensor fi, pi;
+        c.features_and_probs(images.slice(0, i, std::min(n, i + chunk)), &fi, probs ? &pi : nullptr);
+        f.push_back(fi);
+        if (probs) p.push_back(pi);
+        progress.update(std::min(n, i + chunk));
+    }
+    progress.finish(n);
+    *features = f.empty() ? zeros({0, 128}) : cat(f, 0);
+    if (probs) *probs = p.empty() ? zeros({0, 10}) : cat(p, 0);
+}
+
 // The test set's classifier features, computed once per (data dir, classifier).
 const Tensor& test_features(const EvalOptions& o) {
     static std::mutex mutex;
@@ -37,20 +88,26 @@ const Tensor& test_features(const EvalOptions& o) {
     std::string key = o.data_dir.value_or("") + "|" + o.classifier.value_or("");
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
-    Tensor f = ReferenceClassifier::get(o.classifier).features(data::to_float(test.images, data::PixelRange::ZeroOne));
+    Tensor f;
+    classify(o, "test-set features", data::to_float(test.images, data::PixelRange::ZeroOne), &f, nullptr);
     return cache.emplace(key, f).first->second;
 }
 
-// The metrics of features/probs of a set against the test features.
-nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor& real, const EvalOptions& o) {
+// The metrics of features/probs of a set against the test features; `what` names the set.
+nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor& real, const EvalOptions& o,
+                       const std::string& what) {
     nlohmann::json j;
+    PhaseProgress progress(o, "metrics of " + what, probs.defined() ? 4 : 3, "metrics");
     j["fid"] = frechet_distance(feature_stats(real), feature_stats(features));
+    progress.update(1);
     Kid kid = kernel_inception_distance(real, features, o.kid_subsets, o.kid_subset_size, o.seed);
     j["kid"] = kid.mean;
     j["kid_std"] = kid.std;
+    progress.update(2);
     PrecisionRecall pr = precision_recall(real, features, o.pr_k);
     j["precision"] = pr.precision;
     j["recall"] = pr.recall;
+    progress.update(3);
     if (probs.defined()) {
         InceptionScore is = inception_score(probs, std::min<int64_t>(10, probs.size(0)));
         j["is"] = is.mean;
@@ -58,7 +115,9 @@ nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor
         ClassHistogram h = class_histogram(probs);
         j["class_kl"] = h.kl_to_uniform;
         j["class_histogram"] = h.fractions;
+        progress.update(4);
     }
+    progress.finish(probs.defined() ? 4 : 3);
     return j;
 }
 
@@ -95,11 +154,10 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
              "eval: samples must be images [N, 1, 28, 28], got {}", images.shape());
     MG_CHECK(images.size(0) > o.pr_k, "eval: {} samples are too few (need more than {})", images.size(0), o.pr_k);
     auto t0 = Clock::now();
-    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
     const Tensor& real = test_features(o);
     Tensor features, probs;
-    c.features_and_probs(images, &features, &probs);
-    nlohmann::json j = compare(features, probs, real, o);
+    classify(o, "sample features", images, &features, &probs);
+    nlohmann::json j = compare(features, probs, real, o, "the samples");
     j["samples"] = images.size(0);
     if (intended_labels.defined()) {
         Tensor hit = eq(argmax(probs, 1), intended_labels.to(Device::CPU));
@@ -113,21 +171,20 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
 
 nlohmann::json floors_and_ceilings(const EvalOptions& o) {
     auto t0 = Clock::now();
-    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
     const Tensor& real = test_features(o);
     const int64_t n = real.size(0);
     // Floor: n training images (a seeded random subset) scored like samples.
     data::Dataset train = data::load_fashion_mnist(data::Split::Train, o.data_dir);
     Tensor train_images = data::to_float(random_rows(train.images, n, o.seed), data::PixelRange::ZeroOne);
     Tensor f, p;
-    c.features_and_probs(train_images, &f, &p);
-    nlohmann::json floor = compare(f, p, real, o);
+    classify(o, "floor features", train_images, &f, &p);
+    nlohmann::json floor = compare(f, p, real, o, "the floor");
     floor["what"] = fmt::format("{} training images vs the {} test images", n, n);
     // Ceiling: uniform noise images.
     manual_seed(o.seed + 1);
     Tensor noise = rand({n, 1, 28, 28});
-    c.features_and_probs(noise, &f, &p);
-    nlohmann::json ceiling = compare(f, p, real, o);
+    classify(o, "ceiling features", noise, &f, &p);
+    nlohmann::json ceiling = compare(f, p, real, o, "the ceiling");
     ceiling["what"] = fmt::format("{} images of uniform noise vs the {} test images", n, n);
     say(o, fmt::format("floor and ceiling in {:.1f} s", std::chrono::duration<double>(Clock::now() - t0).count()));
     return {{"floor", floor}, {"ceiling", ceiling}};
@@ -151,18 +208,10 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
     {
         Tensor images = data::to_float(test.images.slice(0, 0, n_test), spec.range);
         auto t = Clock::now();
-        bool printed = false;
-        if (o.progress)
-            lo.progress = [&](int64_t done, int64_t total) {
-                const double seconds = std::chrono::duration<double>(Clock::now() - t).count();
-                const double rate = seconds > 0 ? double(done) / seconds : 0.0;
-                const double eta = rate > 0 ? double(total - done) / rate : 0.0;
-                std::fprintf(stderr, "\reval: likelihood %lld/%lld images  %.1f images/s  eta %.0f s   ",
-                             (long long)done, (long long)total, rate, eta);
-                printed = true;
-            };
+        PhaseProgress progress(o, "test likelihood", n_test, "img");
+        lo.progress = [&](int64_t done, int64_t) { progress.update(done); };
         models::Metrics nll = model.likelihood(images, test.labels.slice(0, 0, n_test).contiguous(), lo);
-        if (printed) std::fprintf(stderr, "\n");
+        progress.finish(n_test);
         if (!nll.empty()) {
             for (const auto& [k, v] : nll) j[k] = v;
             j["likelihood_images"] = n_test;
@@ -178,6 +227,7 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
         std::vector<Tensor> parts;
         std::vector<int64_t> labels;
         const int64_t chunk = 500;
+        PhaseProgress progress(o, "generating samples", o.samples, "img");
         for (int64_t i = 0; i < o.samples; i += chunk) {
             const int64_t m = std::min(chunk, o.samples - i);
             if (model.conditional()) {
@@ -188,10 +238,9 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
             } else {
                 parts.push_back(to_unit_range(model.sample(m), spec.range));
             }
-            if (o.progress)
-                std::fprintf(stderr, "\reval: sampling %lld/%lld", (long long)(i + m), (long long)o.samples);
+            progress.update(i + m);
         }
-        if (o.progress) std::fprintf(stderr, "\n");
+        progress.finish(o.samples);
         say(o, fmt::format("{} samples in {:.1f} s", o.samples, std::chrono::duration<double>(Clock::now() - t).count()));
         nlohmann::json s = score_images(cat(parts, 0), labels.empty() ? Tensor() : from_vector(labels), o);
         j.update(s);

@@ -32,6 +32,7 @@ struct EvalOptions {
     std::optional<std::string> data_dir;
     std::optional<std::string> classifier;  // weights file; default: the built-in one
     bool progress = true;                   // a line per phase on stderr
+    double progress_after_s = 3.0;          // a phase running longer shows done/total, rate, ETA
 };
 
 nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options);

@@ -351,25 +351,63 @@ Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given)
     return out;
 }
 
-Tensor AdversarialModel::sample(int64_t n) {
+Tensor AdversarialModel::generate_for_sampling(const Tensor& z, const Tensor& labels) {
     nn::Module& g = G_ema_ ? *G_ema_ : *G_;
     bool was_training = g.is_training();
     g.eval();
     autograd::NoGradGuard no_grad;
-    Tensor labels = conditional() ? random_labels(n) : Tensor();
-    Tensor out = generate(g, noise(n), labels).to(Device::CPU);
+    Tensor out = generate(g, z, labels.defined() ? labels.to(config_.device) : labels).to(Device::CPU);
     g.train(was_training);
     return out;
 }
 
+Tensor AdversarialModel::sample(int64_t n) {
+    Tensor labels = conditional() ? random_labels(n) : Tensor();  // drawn first, as before z
+    return generate_for_sampling(noise(n), labels);
+}
+
 Tensor AdversarialModel::sample_with_labels(const Tensor& labels) {
-    nn::Module& g = G_ema_ ? *G_ema_ : *G_;
-    bool was_training = g.is_training();
-    g.eval();
-    autograd::NoGradGuard no_grad;
-    Tensor out = generate(g, noise(labels.size(0)), labels.to(config_.device)).to(Device::CPU);
-    g.train(was_training);
-    return out;
+    return generate_for_sampling(noise(labels.size(0)), labels);
+}
+
+Tensor AdversarialModel::interpolate_latent(int64_t rows, int64_t steps) {
+    MG_CHECK(rows >= 1 && steps >= 2, "{} interpolate: needs rows >= 1 and steps >= 2, got {} and {}", name(), rows,
+             steps);
+    Tensor z0 = noise(rows);
+    Tensor z1 = noise(rows);
+    Tensor labels;
+    if (conditional()) {  // one class along each row
+        std::vector<int64_t> row_labels = random_labels(rows).to_vector<int64_t>(), all;
+        for (int64_t r = 0; r < rows; ++r) all.insert(all.end(), size_t(steps), row_labels[size_t(r)]);
+        labels = from_vector(all);
+    }
+    return generate_for_sampling(slerp_rows(z0, z1, steps), labels);
+}
+
+Tensor slerp_rows(const Tensor& z0, const Tensor& z1, int64_t steps) {
+    MG_CHECK(z0.dim() == 2 && z0.shape() == z1.shape() && steps >= 2,
+             "slerp_rows: needs z0 and z1 of one shape [rows, d] and steps >= 2, got {}, {} and {}", z0.shape(),
+             z1.shape(), steps);
+    const int64_t rows = z0.size(0), d = z0.size(1);
+    const std::vector<double> a = z0.to_vector<double>(), b = z1.to_vector<double>();
+    std::vector<float> out(size_t(rows * steps * d));
+    for (int64_t r = 0; r < rows; ++r) {
+        const double* x = a.data() + r * d;
+        const double* y = b.data() + r * d;
+        double xy = 0, xx = 0, yy = 0;
+        for (int64_t i = 0; i < d; ++i) xy += x[i] * y[i], xx += x[i] * x[i], yy += y[i] * y[i];
+        const double cos_w = xx > 0 && yy > 0 ? std::clamp(xy / std::sqrt(xx * yy), -1.0, 1.0) : 1.0;
+        const double w = std::acos(cos_w), sin_w = std::sin(w);
+        for (int64_t s = 0; s < steps; ++s) {
+            const double t = double(s) / double(steps - 1);
+            // At t = 0 and 1 the weights are exactly (1, 0) and (0, 1): the endpoints come back bit for bit.
+            const double wx = sin_w < 1e-6 ? 1 - t : std::sin((1 - t) * w) / sin_w;
+            const double wy = sin_w < 1e-6 ? t : std::sin(t * w) / sin_w;
+            float* o = out.data() + (r * steps + s) * d;
+            for (int64_t i = 0; i < d; ++i) o[i] = float(wx * x[i] + wy * y[i]);
+        }
+    }
+    return from_vector(out, Shape{rows * steps, d}).to(z0.device());
 }
 
 std::pair<std::string, std::string> AdversarialModel::trace_graphs(const data::Batch& batch) {

@@ -96,6 +96,10 @@ public:
 
     // Samples with fixed labels (conditional models: one class per row of a grid).
     Tensor sample_with_labels(const Tensor& labels) override;
+    // `rows` paths between pairs of prior draws z0, z1, `steps` images each, through
+    // slerp_rows: [rows * steps, ...] in row-major order; a conditional model keeps one
+    // random class along each row. The image GANs offer it (interpolate in their Model).
+    Tensor interpolate_latent(int64_t rows, int64_t steps);
     // The graphs of one D step and one G step, as Graphviz DOT (minigen train --trace).
     // Leaves the model as it found it (weights, BatchNorm statistics, power-iteration
     // vectors and the random stream), so a traced run trains exactly as an untraced one.
@@ -117,6 +121,9 @@ protected:
     virtual int64_t num_classes() const { return 0; }
     Tensor noise(int64_t n) const;
     Tensor random_labels(int64_t n) const;
+    // G(z) (+ labels) from the sampling generator (the EMA copy if any) in eval mode, no
+    // graph, on the CPU; the generator's mode is left as it was.
+    Tensor generate_for_sampling(const Tensor& z, const Tensor& labels);
 
     GanOptions gan_;
     ModelConfig config_;
@@ -150,5 +157,16 @@ void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module);
 
 // The EMA generator's decay at its k-th update (k = 1, 2, ...): min(decay, (1 + k) / (10 + k)).
 double ema_decay_at(double decay, int64_t k);
+
+// Spherical interpolation, row by row, from z0 to z1 (both [rows, d], float32) at `steps`
+// evenly spaced t in [0, 1]: [rows * steps, d], row r's path at rows r*steps .. r*steps+steps-1,
+// exactly z0[r] at t = 0 and z1[r] at t = 1, on z0's device.
+//   slerp(t) = sin((1-t) w) / sin w * z0 + sin(t w) / sin w * z1,   w = the angle between them
+// Why not a straight line: a Gaussian z in d dimensions lies near the sphere of radius sqrt(d)
+// (10 for the GANs' d = 100), which is all the generator saw in training; the midpoint of two
+// independent draws has norm about sqrt(d/2), off that shell, and decodes to washed-out images.
+// The arc keeps the norm between the endpoints' (White, "Sampling Generative Networks", 2016).
+// Nearly parallel rows (sin w < 1e-6) take the straight line, which is then the same path.
+Tensor slerp_rows(const Tensor& z0, const Tensor& z1, int64_t steps);
 
 }  // namespace mg::models

@@ -57,6 +57,7 @@ public:
         }
         return "?";
     }
+    Tensor interpolate(int64_t rows, int64_t steps) override { return interpolate_latent(rows, steps); }
     DataSpec data_spec() const override {
         DataSpec s;
         s.range = data::PixelRange::MinusOneOne;

@@ -93,7 +93,8 @@ void check_unary_tables() {
         {elu_table(), {1.0, 0}, -3, 3},    {softplus_table(), {}, -30, 30},
         {erf_table(), {}, -3, 3},          {gelu_table(), {}, -4, 4},
         {clamp_table(), {-0.5, 0.7}, -2, 2}, {pow_scalar_table(), {2.0, 0}, -3, 3},
-        {affine_table(), {1.5, -0.25}, -3, 3},
+        {affine_table(), {1.5, -0.25}, -3, 3}, {sin_table(), {}, -10, 10},
+        {cos_table(), {}, -10, 10},
     };
     for (const Case& c : cases) check_unary<T>(c.table, c.s, c.lo, c.hi);
     check_unary<T>(pow_scalar_table(), {1.5, 0}, 0.1, 3);
