@@ -2,6 +2,12 @@
 
 #include <omp.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
 #include "kernels/base.h"
 #include "kernels/device.h"
 
@@ -18,6 +24,46 @@ void set_num_threads(int n) {
     omp_set_num_threads(n);
 }
 int num_threads() { return omp_get_max_threads(); }
+
+namespace {
+// name's value in envp, or nullptr (before libc has started, getenv cannot be trusted).
+const char* env_value(char** envp, const char* name) {
+    const size_t len = std::strlen(name);
+    for (char** e = envp; e && *e; ++e)
+        if (std::strncmp(*e, name, len) == 0 && (*e)[len] == '=') return *e + len + 1;
+    return nullptr;
+}
+}  // namespace
+
+const char* default_omp_wait_policy(const char* omp_wait_policy, const char* gomp_spincount) {
+    const bool chosen = (omp_wait_policy && *omp_wait_policy) || (gomp_spincount && *gomp_spincount);
+    return chosen ? nullptr : "passive";
+}
+
+void exec_with_default_omp_wait_policy(char** argv, char** envp) {
+    if (!argv || !argv[0] || !envp) return;
+    const char* policy = default_omp_wait_policy(env_value(envp, "OMP_WAIT_POLICY"), env_value(envp, "GOMP_SPINCOUNT"));
+    if (!policy) return;
+    // The environment plus one entry, on the stack: the C++ runtime has not started yet.
+    char entry[64];
+    std::snprintf(entry, sizeof entry, "OMP_WAIT_POLICY=%s", policy);
+    size_t n = 0;
+    while (envp[n]) ++n;
+    if (n > 100000) return;
+    char** env = static_cast<char**>(__builtin_alloca((n + 2) * sizeof(char*)));
+    for (size_t i = 0; i < n; ++i) env[i] = envp[i];
+    env[n] = entry;
+    env[n + 1] = nullptr;
+    execve("/proc/self/exe", argv, env);  // returns only on failure: run on with libgomp's default
+}
+
+std::string omp_wait_policy() {
+    const char* policy = std::getenv("OMP_WAIT_POLICY");
+    const char* spins = std::getenv("GOMP_SPINCOUNT");
+    if (spins && *spins) return std::string("GOMP_SPINCOUNT=") + spins;
+    if (policy && *policy) return std::string("OMP_WAIT_POLICY=") + policy;
+    return "spinning (libgomp's default)";
+}
 
 BuildInfo build_info() {
     return {"0.1.0", MINIGEN_COMPILER, MINIGEN_BUILD_TYPE, MINIGEN_CXX_FLAGS, kernels::cuda::built_with_cuda()};
