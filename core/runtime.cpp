@@ -4,6 +4,9 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -35,18 +38,41 @@ const char* env_value(char** envp, const char* name) {
 }
 }  // namespace
 
-const char* default_omp_wait_policy(const char* omp_wait_policy, const char* gomp_spincount) {
-    const bool chosen = (omp_wait_policy && *omp_wait_policy) || (gomp_spincount && *gomp_spincount);
-    return chosen ? nullptr : "passive";
+bool omp_wait_chosen(const char* omp_wait_policy, const char* gomp_spincount) {
+    return (omp_wait_policy && *omp_wait_policy) || (gomp_spincount && *gomp_spincount);
+}
+
+long long spin_count_for(double spin_ns, double ns_per_spin) {
+    if (!(ns_per_spin > 0) || !(spin_ns > 0)) return 1;
+    return std::clamp<long long>(std::llround(spin_ns / ns_per_spin), 1, 1000000000LL);
+}
+
+double measure_ns_per_spin() {
+    // libgomp's wait loop: one pause ("rep; nop") per spin, then a load. Best of a few runs
+    // of ~10000 spins (a fraction of a millisecond) so one interruption does not count.
+    constexpr int kSpins = 10000;
+    double best = 0;
+    for (int run = 0; run < 5; ++run) {
+        const auto start = std::chrono::steady_clock::now();
+        for (int i = 0; i < kSpins; ++i) {
+#if defined(__x86_64__) || defined(__i386__)
+            __builtin_ia32_pause();
+#else
+            __asm__ __volatile__("" ::: "memory");
+#endif
+        }
+        const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - start).count();
+        if (run == 0 || ns < best) best = ns;
+    }
+    return best / kSpins;
 }
 
 void exec_with_default_omp_wait_policy(char** argv, char** envp) {
     if (!argv || !argv[0] || !envp) return;
-    const char* policy = default_omp_wait_policy(env_value(envp, "OMP_WAIT_POLICY"), env_value(envp, "GOMP_SPINCOUNT"));
-    if (!policy) return;
+    if (omp_wait_chosen(env_value(envp, "OMP_WAIT_POLICY"), env_value(envp, "GOMP_SPINCOUNT"))) return;
     // The environment plus one entry, on the stack: the C++ runtime has not started yet.
     char entry[64];
-    std::snprintf(entry, sizeof entry, "OMP_WAIT_POLICY=%s", policy);
+    std::snprintf(entry, sizeof entry, "GOMP_SPINCOUNT=%lld", spin_count_for(kSpinBeforeSleepNs, measure_ns_per_spin()));
     size_t n = 0;
     while (envp[n]) ++n;
     if (n > 100000) return;

@@ -14,13 +14,24 @@
 
 #include "core/runtime.h"
 
-TEST_CASE("runtime: passive OpenMP waits unless the user chose a policy or a spin count") {
-    CHECK(std::string(mg::default_omp_wait_policy(nullptr, nullptr)) == "passive");
-    CHECK(std::string(mg::default_omp_wait_policy("", "")) == "passive");  // empty is unset
-    CHECK(mg::default_omp_wait_policy("active", nullptr) == nullptr);
-    CHECK(mg::default_omp_wait_policy("PASSIVE", nullptr) == nullptr);
-    CHECK(mg::default_omp_wait_policy(nullptr, "10000") == nullptr);
-    CHECK(mg::default_omp_wait_policy("active", "0") == nullptr);
+TEST_CASE("runtime: minigen chooses the OpenMP wait only when the user did not") {
+    CHECK_FALSE(mg::omp_wait_chosen(nullptr, nullptr));
+    CHECK_FALSE(mg::omp_wait_chosen("", ""));  // empty is unset
+    CHECK(mg::omp_wait_chosen("active", nullptr));
+    CHECK(mg::omp_wait_chosen("PASSIVE", nullptr));
+    CHECK(mg::omp_wait_chosen(nullptr, "10000"));
+    CHECK(mg::omp_wait_chosen("active", "0"));
+}
+
+TEST_CASE("runtime: the spin count spins for the given time at the measured speed") {
+    CHECK(mg::spin_count_for(50e3, 25.0) == 2000);  // a Zen 4 pause
+    CHECK(mg::spin_count_for(50e3, 140.0) == 357);  // a long Intel pause
+    CHECK(mg::spin_count_for(50e3, 1e9) == 1);      // never 0 (that would be passive)
+    CHECK(mg::spin_count_for(50e3, 0.0) == 1);      // a broken clock: barely spin
+    CHECK(mg::spin_count_for(50e3, -1.0) == 1);
+    const double ns = mg::measure_ns_per_spin();
+    CHECK(ns > 0);
+    CHECK(ns < 1e6);
 }
 
 TEST_CASE("runtime: no second start when the environment chose a wait policy") {
@@ -35,14 +46,13 @@ TEST_CASE("runtime: no second start when the environment chose a wait policy") {
     CHECK(true);
 }
 
-TEST_CASE("runtime: the test binary started with a wait policy (the user's or minigen's)") {
+TEST_CASE("runtime: the test binary started with a chosen OpenMP wait (the user's or minigen's)") {
     // tests/main.cpp includes core/omp_wait_policy_startup.h, as the CLI does.
     const char* policy = std::getenv("OMP_WAIT_POLICY");
     const char* spins = std::getenv("GOMP_SPINCOUNT");
-    REQUIRE((policy || spins));
-    const std::string words = mg::omp_wait_policy();
-    if (!spins) CHECK(words.find(policy) != std::string::npos);
-    CHECK(words != "spinning (libgomp's default)");
+    REQUIRE(mg::omp_wait_chosen(policy, spins));
+    CHECK(mg::omp_wait_policy() != "spinning (libgomp's default)");
+    if (spins) CHECK(std::atoll(spins) > 0);
 }
 
 #ifdef MINIGEN_TESTS_HAVE_BENCH
