@@ -2,7 +2,7 @@
 #include <cstdio>
 #include <exception>
 
-#include "core/omp_wait_policy_startup.h"  // threads sleep, not spin, while they wait
+#include "core/omp_wait_policy_startup.h"  // waiting threads spin briefly, then sleep
 #include "kernels/base.h"
 #include "tools/cli.h"
 
