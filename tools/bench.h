@@ -87,6 +87,7 @@ struct Result {
 
     // models
     int64_t batch = 0;
+    double slowdown = 0;  // busy rows: median step / the idle median step
     std::string unit;  // "images" | "samples"
     double items_per_s = 0;
 };
@@ -108,6 +109,36 @@ struct RunOptions {
 void run_kernel_group(const RunOptions& opt, const Peaks& peaks);
 void run_ops_group(const RunOptions& opt, const Peaks& peaks);
 void run_workload_group(const RunOptions& opt);
+
+// One training step of the model-table workload `name`, on random batches, ready to call
+// repeatedly. Fills row's name, threads, shape, batch, unit and note; `step` is empty (and the
+// note says why) when the model is not registered.
+struct WorkloadSteps {
+    std::function<void()> step;
+    int steps = 0, warmup = 0;  // as torch_ref.py's MODEL_STEPS
+};
+WorkloadSteps prepare_workload(const std::string& name, const RunOptions& opt, Result& row);
+
+// ---- a busy machine (bench_busy.cpp) -------------------------------------------------------
+// A child process spinning on a core at `nice_increment` above this process's nice level,
+// for as long as the object lives. It is killed by the destructor (also during an
+// exception's unwinding), by the kernel when this process dies (PR_SET_PDEATHSIG), and by
+// Ctrl-C like this process (it stays in this process group).
+class SpinningProcess {
+public:
+    explicit SpinningProcess(int nice_increment);
+    ~SpinningProcess();
+    SpinningProcess(const SpinningProcess&) = delete;
+    SpinningProcess& operator=(const SpinningProcess&) = delete;
+    int pid() const { return pid_; }
+
+private:
+    int pid_ = -1;
+};
+
+// gan2d, vae and dcgan steps idle, then beside a SpinningProcess at nice 19 and at nice 0:
+// kind "busy" rows, variant "idle" / "nice 19" / "nice 0", slowdown = step / idle step.
+void run_busy_group(const RunOptions& opt);
 // The GPU's measured FP32 FMA peak (fma_gflops_1 = fma_gflops_all) and device-to-device
 // copy bandwidth (copy_gbps; read and triad repeat it).
 Peaks measure_cuda_peaks();

@@ -66,51 +66,64 @@ std::vector<data::Batch> random_batches(const models::DataSpec& spec, int64_t ba
 
 }  // namespace
 
+WorkloadSteps prepare_workload(const std::string& name, const RunOptions& opt, Result& row) {
+    const WorkloadSpec* w = nullptr;
+    for (const WorkloadSpec& spec : kWorkloads)
+        if (name == spec.name) w = &spec;
+    MG_CHECK(w, "bench: no workload named '{}'", name);
+    row.name = w->name;
+    row.threads = opt.threads;
+    row.note = w->note;
+    const models::ModelInfo* info = registered(w->model);
+    if (!info) {
+        row.note = fmt::format("model '{}' is not registered yet: skipped", w->model);
+        return {};
+    }
+    opt.progress(fmt::format("{}: building the model", w->name));
+    manual_seed(0);
+    models::ModelConfig config;
+    config.options = nlohmann::json::parse(w->options);
+    config.device = opt.device;
+    std::shared_ptr<models::Model> model = info->create(config);
+    const models::DataSpec spec = model->data_spec();
+    row.batch = model->batch_size();
+    row.unit = spec.source == models::DataSpec::Source::Toy2d ? "samples" : "images";
+    row.shape = fmt::format("batch {}", row.batch);
+    auto batches = std::make_shared<std::vector<data::Batch>>(random_batches(spec, row.batch));
+    const Device device = opt.device;
+    if (device != Device::CPU) {  // in device memory up front, as the loader delivers them
+        for (data::Batch& b : *batches) {
+            b.images = b.images.to(device);
+            if (b.labels.defined()) b.labels = b.labels.to(device);
+        }
+        row.note += std::string(row.note.empty() ? "" : "; ") + "cuda";
+    }
+    WorkloadSteps out;
+    out.steps = w->steps;
+    out.warmup = w->warmup;
+    out.step = [model, batches, device, next = size_t(0)]() mutable {
+        model->train_step((*batches)[next++ % batches->size()]);
+        if (device != Device::CPU) kernels::cuda::synchronize("bench step");  // the step's kernels, done
+    };
+    return out;
+}
+
 void run_workload_group(const RunOptions& opt) {
     for (const WorkloadSpec& w : kWorkloads) {
         if (!opt.selected(w.name)) continue;
         Result r;
         r.kind = "model";
-        r.name = w.name;
-        r.threads = opt.threads;
-        r.note = w.note;
-        const models::ModelInfo* info = registered(w.model);
-        if (!info) {
-            r.note = fmt::format("model '{}' is not registered yet: skipped", w.model);
+        WorkloadSteps steps = prepare_workload(w.name, opt, r);
+        if (!steps.step) {
             opt.emit(std::move(r));
             continue;
         }
-        opt.progress(fmt::format("{}: building the model", w.name));
-        manual_seed(0);
-        models::ModelConfig config;
-        config.options = nlohmann::json::parse(w.options);
-        config.device = opt.device;
-        std::unique_ptr<models::Model> model = info->create(config);
-        const models::DataSpec spec = model->data_spec();
-        r.batch = model->batch_size();
-        r.unit = spec.source == models::DataSpec::Source::Toy2d ? "samples" : "images";
-        r.shape = fmt::format("batch {}", r.batch);
-        std::vector<data::Batch> batches = random_batches(spec, r.batch);
-        if (opt.device != Device::CPU) {  // in device memory up front, as the loader delivers them
-            for (data::Batch& b : batches) {
-                b.images = b.images.to(opt.device);
-                if (b.labels.defined()) b.labels = b.labels.to(opt.device);
-            }
-            r.note += std::string(r.note.empty() ? "" : "; ") + "cuda";
-        }
-
         opt.progress(fmt::format("{}: timing training steps", w.name));
         TimingOptions t;
-        t.samples = opt.repeat > 0 ? opt.repeat : w.steps;
-        t.warmup = w.warmup;
+        t.samples = opt.repeat > 0 ? opt.repeat : steps.steps;
+        t.warmup = steps.warmup;
         t.max_warmup_s = 0;  // exactly torch_ref's warm-up steps
-        size_t next = 0;
-        r.timing = time_calls(
-            [&] {
-                model->train_step(batches[next++ % batches.size()]);
-                if (opt.device != Device::CPU) kernels::cuda::synchronize("bench step");  // the step's kernels, done
-            },
-            t);
+        r.timing = time_calls(steps.step, t);
         r.timed = true;
         r.items_per_s = double(r.batch) / (r.timing.median_ms * 1e-3);
         opt.emit(std::move(r));

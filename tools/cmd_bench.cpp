@@ -175,11 +175,12 @@ nlohmann::json to_json(const Result& r) {
         j["max_rel_error"] = r.max_rel_error >= 0 ? nlohmann::json(r.max_rel_error) : nlohmann::json(nullptr);
         if (!r.check_note.empty()) j["check_note"] = r.check_note;
     }
-    if (r.kind == "model" && r.timed) {
+    if ((r.kind == "model" || r.kind == "busy") && r.timed) {
         j["batch"] = r.batch;
         j["unit"] = r.unit;
         j[r.unit + "_per_s"] = r.items_per_s;
     }
+    if (r.kind == "busy" && r.timed) j["slowdown"] = r.slowdown;
     if (!r.note.empty()) j["note"] = r.note;
     return j;
 }
@@ -235,10 +236,23 @@ public:
             if (r.kind == "model")
                 text(fmt::format("\n{:<12} {:<10} {:>12} {:>12} {:>12} {:>16}  {}\n", "model step", "batch", "median",
                                  "min", "max", "throughput", "notes"));
+            else if (r.kind == "busy")
+                text(fmt::format("\n{:<12} {:<10} {:<8} {:>12} {:>12} {:>12} {:>8}  {}\n", "model step", "batch",
+                                 "beside", "median", "min", "max", "x idle", "wait policy"));
             else
                 text(fmt::format("\n{:<17} {:<38} {:<10} {:>12} {:>12} {:>12} {:>15} {:>6}  {:<13} {}\n",
                                  r.kind == "kernel" ? "kernel" : "op layer", "shape", "variant", "median", "min",
                                  "max", "rate", "%peak", "check", "notes"));
+        }
+        if (r.kind == "busy") {
+            if (!r.timed) {
+                text(fmt::format("{:<12} {}\n", r.name, r.note));
+                return;
+            }
+            text(fmt::format("{:<12} {:<10} {:<8} {:>12} {:>12} {:>12} {:>7.2f}x  {}\n", r.name, r.batch, r.variant,
+                             format_ms(r.timing.median_ms), format_ms(r.timing.min_ms), format_ms(r.timing.max_ms),
+                             r.slowdown, r.note));
+            return;
         }
         if (r.kind == "model") {
             if (!r.timed) {
@@ -357,9 +371,11 @@ int run_bench(const BenchArgs& a) {
     const std::string cpu = cpu_model_name();
     if (a.json)
         out.line({{"kind", "machine"}, {"cpu", cpu}, {"threads", threads},
-                  {"features", kernels::cpu::cpu_feature_string()}, {"build", build_info().build_type}});
+                  {"features", kernels::cpu::cpu_feature_string()}, {"build", build_info().build_type},
+                  {"omp_wait_policy", omp_wait_policy()}});
     else
-        out.text(fmt::format("minigen bench: {}, {} thread{}\n", cpu, threads, threads == 1 ? "" : "s"));
+        out.text(fmt::format("minigen bench: {}, {} thread{}, OpenMP waits: {}\n", cpu, threads,
+                             threads == 1 ? "" : "s", omp_wait_policy()));
 
     out.progress.show("measuring the FMA peak and the memory bandwidth");
     const bench::Peaks peaks = bench::measure_peaks(threads);
@@ -384,6 +400,9 @@ int run_bench(const BenchArgs& a) {
     if (workloads) {
         out.text("\nworkloads: one training step (forward, backward, optimizer) on random data in memory\n");
         bench::run_workload_group(opt);
+        out.text("\na busy machine: the same steps idle, then beside a process the bench starts that spins on a "
+                 "core at nice 19, then at nice 0\n");
+        bench::run_busy_group(opt);
     }
     return finish(out);
 }

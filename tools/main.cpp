@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/omp_wait_policy_startup.h"  // waiting threads spin briefly, then sleep
 #include "kernels/base.h"
 #include "tools/cli.h"
 
