@@ -352,10 +352,14 @@ TEST_CASE("fuzz: 800 corrupted IDX files, plain and gzip, each load or fail clea
 
 TEST_CASE("fuzz: each IDX case of the fuzz report is an error naming the file") {
     TempDir dir("idx-cases");
-    const std::string raw = idx_bytes({50, 28, 28}, pattern(50 * 784));
-    data::write_idx_uint8(dir / "good-idx3.gz", from_vector(std::vector<uint8_t>(raw.begin() + 16, raw.end()),
-                                                            Shape{50, 28, 28}));
+    // Compressed to more than zlib's gz* read buffer (128 KiB): a trailer cut short then passed unseen.
+    std::mt19937 rng(3);
+    std::vector<uint8_t> images(1000 * 784);
+    for (size_t i = 0; i < images.size(); i += 3) images[i] = uint8_t(rng());
+    data::write_idx_uint8(dir / "good-idx3.gz", from_vector(images, Shape{1000, 28, 28}));
     const std::string gz = read_bytes(dir / "good-idx3.gz");
+    REQUIRE(gz.size() > (128 << 10));
+    CHECK(data::read_idx_uint8(dir / "good-idx3.gz", 3).to_vector<uint8_t>() == images);
     // A .gz missing the last 1 to 9 bytes of its trailer.
     for (size_t cut = 1; cut <= 9; ++cut) {
         const std::string path = dir / fmt::format("cut{}-idx3.gz", cut);
@@ -364,8 +368,8 @@ TEST_CASE("fuzz: each IDX case of the fuzz report is an error naming the file") 
         CHECK_MESSAGE(contains(e, path), "cut " << cut << ": " << e);
     }
     // Two members (`cat a.gz b.gz`) read as one stream; garbage after the stream does not.
-    const std::string half1 = idx_bytes({50, 28, 28}, pattern(50 * 784)).substr(0, 1000);
-    const std::string half2 = idx_bytes({50, 28, 28}, pattern(50 * 784)).substr(1000);
+    const std::string raw = idx_bytes({50, 28, 28}, pattern(50 * 784));
+    const std::string half1 = raw.substr(0, 1000), half2 = raw.substr(1000);
     write_bytes(dir / "two-members-idx3.gz", gzip_stored(half1) + gzip_stored(half2));
     CHECK(data::read_idx_uint8(dir / "two-members-idx3.gz", 3).to_vector<uint8_t>() ==
           std::vector<uint8_t>(raw.begin() + 16, raw.end()));
