@@ -55,7 +55,6 @@ public:
 
     bool compressed() const { return compressed_; }
     int64_t file_size() const { return file_size_; }
-    int64_t offset() const { return offset_; }  // in the (decompressed) data
 
     // Reads up to n bytes; fewer only where the data ends (see short_read_reason()).
     int64_t read(void* out, int64_t n) {
