@@ -367,6 +367,9 @@ TEST_CASE("fuzz: each IDX case of the fuzz report is an error naming the file") 
         std::string e = error_of([&] { data::read_idx_uint8(path, 3); });
         CHECK_MESSAGE(contains(e, path), "cut " << cut << ": " << e);
     }
+    // Two dims below 2^32 whose product overflows int64 (found by UBSan in this fuzz).
+    write_bytes(dir / "overflow-idx3", idx_bytes({4190953284u, 2250193393u, 1}, "x"));
+    CHECK(contains(error_of([&] { data::read_idx_uint8(dir / "overflow-idx3", 3); }), "promise more than"));
     // Two members (`cat a.gz b.gz`) read as one stream; garbage after the stream does not.
     const std::string raw = idx_bytes({50, 28, 28}, pattern(50 * 784));
     const std::string half1 = raw.substr(0, 1000), half2 = raw.substr(1000);

@@ -197,10 +197,11 @@ Tensor read_idx_uint8(const std::string& path, int ndim, const IdxDimsCheck& che
         dims[size_t(i)] = int64_t(uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]);
     }
     for (int i = 0; i < ndim; ++i) {
-        // Each factor is < 2^32 and the running product stays <= 2^32, so this cannot overflow int64.
-        payload *= dims[size_t(i)];
-        MG_CHECK(payload <= kIdxMaxBytes, "idx: '{}'{}: dims {} promise more than {} bytes of data; the header is corrupt",
-                 path, kind, dims_str(dims), kIdxMaxBytes);
+        // Two factors below 2^32 can overflow int64 (2^63): checked, not assumed.
+        const bool overflow = __builtin_mul_overflow(payload, dims[size_t(i)], &payload);
+        MG_CHECK(!overflow && payload <= kIdxMaxBytes,
+                 "idx: '{}'{}: dims {} promise more than {} bytes of data; the header is corrupt", path, kind,
+                 dims_str(dims), kIdxMaxBytes);
     }
     const int64_t header = 4 + 4 * int64_t(ndim);
 
