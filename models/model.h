@@ -41,6 +41,7 @@ struct ModelConfig {
     uint64_t seed = 0;
     Device device = Device::CPU;
     nlohmann::json options = nlohmann::json::object();
+    std::string options_source;  // where `options` came from ("--config FILE"): opens the errors of create()
 };
 
 class Model {

@@ -10,6 +10,16 @@ const std::vector<ModelInfo>& all_models() {
         for (auto family : {gan2d_models, image_gan_models, vae_models, pixelcnn_models, gated_pixelcnn_models,
                             classifier_models})
             for (auto& m : family()) all.push_back(std::move(m));
+        // A bad option is reported with the file it came from.
+        for (ModelInfo& m : all)
+            m.create = [create = std::move(m.create)](const ModelConfig& config) {
+                if (config.options_source.empty()) return create(config);
+                try {
+                    return create(config);
+                } catch (const Error& e) {
+                    throw Error(fmt::format("{}: {}", config.options_source, e.what()));
+                }
+            };
         return all;
     }();
     return models;

@@ -13,6 +13,7 @@ namespace mg::models {
 struct ModelInfo {
     std::string name;
     std::string description;
+    // Errors name config.options_source first, when there is one.
     std::function<std::unique_ptr<Model>(const ModelConfig&)> create;
     int64_t default_epochs = 1;  // what `minigen train NAME` runs without --epochs/--steps
     int64_t default_steps = 0;   // > 0: a step budget instead of epochs (gan2d)

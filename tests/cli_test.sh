@@ -41,7 +41,7 @@ expect 2 "--filter 'nothing-here' matches no row.*models: .*dcgan" -- bench --wo
 expect 2 "no such file" -- sample dcgan --checkpoint "$work/missing.safetensors"
 echo "not a checkpoint" > "$work/bad.safetensors"
 expect 2 "bad.safetensors" -- sample dcgan --checkpoint "$work/bad.safetensors"
-expect 2 "--config .*cannot open" -- train gan2d --config "$work/none.json" --out "$work/y"
+expect 2 "--config .*(cannot open|no such file)" -- train gan2d --config "$work/none.json" --out "$work/y"
 echo "{ not json" > "$work/bad.json"
 expect 2 "not valid JSON" -- train gan2d --config "$work/bad.json" --out "$work/y"
 echo '{"no_such_option": 1}' > "$work/unknown.json"
@@ -194,6 +194,31 @@ expect 2 "checkpoint.safetensors: tensor 'model\..*nan" -- train gan2d --resume 
 png_width() { python3 -c "import struct,sys; print(struct.unpack('>I', open(sys.argv[1],'rb').read()[16:20])[0])" "$1"; }
 ok "[ \"\$(png_width '$work/g4/samples/step_0000001.png')\" -lt \"\$(png_width '$work/g16/samples/step_0000001.png')\" ]" \
    "--grid does not change the sample grid"
+# Hostile input files: exit 2 and one line naming the file; a FIFO is refused, never waited on
+# (a wrapper with a timeout turns a hang into a failure).
+printf '#!/bin/sh\nexec timeout 60 "%s" "$@"\n' "$minigen" > "$work/minigen-with-timeout"
+chmod +x "$work/minigen-with-timeout"
+real_minigen="$minigen"; minigen="$work/minigen-with-timeout"
+mkfifo "$work/fifo"
+ln -s "$work/loop" "$work/loop"
+expect 2 "--config $work/fifo: is a FIFO, not a regular file" -- train gan2d --config "$work/fifo" --out "$work/h1"
+expect 2 "$work/fifo: is a FIFO" -- sample gan2d --checkpoint "$work/fifo"
+expect 2 "$work/fifo: is a FIFO" -- eval gan2d --checkpoint "$work/fifo"
+expect 2 "--samples $work/fifo: is a FIFO" -- eval --samples "$work/fifo"
+expect 2 "--samples $work: is a directory" -- eval --samples "$work"
+expect 2 "--checkpoint $work/loop: too many levels of symbolic links" -- sample gan2d --checkpoint "$work/loop"
+python3 -c "print('[' * 100000 + ']' * 100000)" > "$work/deep.json"
+expect 2 "--config $work/deep.json: JSON nested 100000 levels" -- train gan2d --config "$work/deep.json" --out "$work/h2"
+echo '{"loss": 5}' > "$work/typed.json"
+expect 2 "--config $work/typed.json: gan options: 'loss' has the wrong type: expected a string, got 5" -- \
+    train gan2d --config "$work/typed.json" --out "$work/h3"
+echo '{"width": 4611686018427387904}' > "$work/wide.json"
+expect 2 "--config $work/wide.json: gan options: 'width' = 4611686018427387904 is out of range" -- \
+    train dcgan --config "$work/wide.json" --out "$work/h4"
+echo '{"z_dim": 64.5}' > "$work/half.json"
+expect 2 "--config $work/half.json: gan options: 'z_dim' must be an integer, got 64.5" -- \
+    train gan2d --config "$work/half.json" --out "$work/h5"
+minigen="$real_minigen"
 
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

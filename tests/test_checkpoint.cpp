@@ -256,6 +256,11 @@ TEST_CASE("safetensors: each corrupt file gives an error naming the file, the te
          {"tensor 'w'", "unknown field 'x'"}},
         {"deep nesting", raw_file(header_with(R"("w":{"dtype":"U8","shape":[[[[1]]]],"data_offsets":[0,0]})"), ""),
          {"nests deeper"}},
+        // The JSON parser would stop at a NUL and ignore the rest; the format pads with spaces only.
+        {"header padded with NUL bytes", raw_file(good_header + std::string(6, '\0'), data),
+         {"NUL byte at byte offset 63", "padded with spaces"}},
+        {"text hidden behind a NUL", raw_file(good_header + std::string(1, '\0') + R"(,"x":1})", data),
+         {"NUL byte at byte offset 63"}},
     };
 
     // The destination of an all-or-nothing load: unchanged by every failed attempt.
@@ -279,7 +284,9 @@ TEST_CASE("safetensors: each corrupt file gives an error naming the file, the te
     io::SafetensorsContents got = io::load_safetensors(dir.file("good.safetensors"));
     io::load_into(io::TensorMap{{"w", dest}}, got.tensors, "good");
     CHECK(same_bytes(dest, got.tensors.at("w")));
-    CHECK(contains(error_of([&] { io::load_safetensors(dir.file("missing.safetensors")); }), "cannot open"));
+    write_bytes(dir.file("spaces.safetensors"), raw_file(good_header + "      ", data));
+    CHECK(io::load_safetensors(dir.file("spaces.safetensors")).tensors.size() == 1);
+    CHECK(contains(error_of([&] { io::load_safetensors(dir.file("missing.safetensors")); }), "no such file"));
 }
 
 TEST_CASE("checkpoint: layout errors, and load_into checks every name, shape and dtype before copying") {
@@ -375,7 +382,7 @@ TEST_CASE("checkpoint: a write that fails midway leaves the previous file intact
 }
 
 // ---- fuzz ------------------------------------------------------------------------------------------
-TEST_CASE("checkpoint: 1000 randomly corrupted files each load or fail cleanly") {
+TEST_CASE("fuzz: checkpoint: 1000 randomly corrupted files each load or fail cleanly") {
     TempDir dir;
     const std::string good_path = dir.file("good.safetensors");
     io::save_checkpoint(good_path, sample_checkpoint());
@@ -390,7 +397,7 @@ TEST_CASE("checkpoint: 1000 randomly corrupted files each load or fail cleanly")
     const auto start = std::chrono::steady_clock::now();
     for (int i = 0; i < 1000; ++i) {
         std::string bytes = good;
-        switch (i % 5) {
+        switch (i % 6) {
             case 0:  // truncation
                 bytes.resize(size_t(uniform(bytes.size())));
                 break;
@@ -412,6 +419,11 @@ TEST_CASE("checkpoint: 1000 randomly corrupted files each load or fail cleanly")
                 for (size_t k = 8; k < 8 + header_len; ++k)
                     if (bytes[k] >= '0' && bytes[k] <= '9') digits.push_back(k);
                 bytes[digits[size_t(uniform(digits.size()))]] = char('0' + uniform(10));
+                break;
+            }
+            case 5: {  // the header's padding (or its end) replaced: NULs, newlines, garbage
+                const size_t end = 8 + header_len;
+                for (size_t k = end - 1 - uniform(8); k < end; ++k) bytes[k] = "\0\n x}"[uniform(5)];
                 break;
             }
         }

@@ -1,12 +1,12 @@
 // minigen eval MODEL --checkpoint F · minigen eval --samples FILE: every metric that
 // applies, with the floor and ceiling beside the sample metrics (models/eval/evaluate.h).
 #include <cstdio>
-#include <filesystem>
 
 #include <nlohmann/json.hpp>
 
 #include "core/data/fashion_mnist.h"
 #include "core/data/transforms.h"
+#include "core/io/input.h"
 #include "core/io/sha256.h"
 #include "core/random.h"
 #include "models/classifier/classifier.h"
@@ -73,6 +73,7 @@ int run_eval(const EvalArgs& a) {
         MG_CHECK(a.model.empty() && a.checkpoint.empty(), "--samples {}: give a sample file or a model, not both",
                  a.samples_file);
         MG_CHECK(a.range == "0,1" || a.range == "-1,1", "--range {}: must be 0,1 or -1,1", a.range);
+        io::require_regular_file(a.samples_file, "--samples");  // a FIFO would block, a directory is a mistake
         Tensor images = eval::load_sample_file(a.samples_file, a.range == "-1,1");
         j = eval::score_images(images, Tensor(), o);
         j["samples_file"] = a.samples_file;
@@ -80,7 +81,6 @@ int run_eval(const EvalArgs& a) {
     } else {
         MG_CHECK(!a.model.empty(), "eval: name a model (minigen eval MODEL --checkpoint F) or give --samples FILE");
         MG_CHECK(!a.checkpoint.empty(), "eval {}: --checkpoint is required", a.model);
-        MG_CHECK(std::filesystem::exists(a.checkpoint), "--checkpoint {}: no such file", a.checkpoint);
         std::string trained_as;
         models::ModelConfig config = config_from_checkpoint(a.checkpoint, a.common, &trained_as);
         MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", a.checkpoint, trained_as,

@@ -56,7 +56,6 @@ std::pair<Tensor, Tensor> images_to_complete(const SampleArgs& a) {
 
 int run_sample(const SampleArgs& a) {
     apply_threads(a.common.threads);
-    MG_CHECK(std::filesystem::exists(a.checkpoint), "--checkpoint {}: no such file", a.checkpoint);
     std::string trained_as;
     models::ModelConfig config = config_from_checkpoint(a.checkpoint, a.common, &trained_as);
     if (!a.sampler.empty()) config.options["sampler"] = a.sampler;

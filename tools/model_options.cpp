@@ -1,17 +1,19 @@
 #include "tools/model_options.h"
 
-#include <fstream>
-#include <sstream>
-
+#include "core/io/input.h"
 #include "core/io/safetensors.h"
 #include "kernels/device.h"
 #include "kernels/registry.h"
+#include "models/options.h"
 #include "tools/cli.h"
 
 namespace mg::tools {
 
+// A model's options fit in a few kilobytes.
+constexpr uint64_t kMaxConfigBytes = uint64_t(1) << 20;
+
 void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
-    cmd.add_option("--batch-size", a.batch_size, "Batch size (default: the model's)")->check(integer_range(1, 1 << 20));
+    cmd.add_option("--batch-size", a.batch_size, "Batch size (default: the model's)")->check(integer_range(1, models::kMaxBatch));
     cmd.add_option("--lr", a.lr, "Learning rate of every optimizer (default: the model's)")
         ->check(number_range(0, 1e6, /*lo_exclusive=*/true));
     cmd.add_option("--seed", a.seed, "Random seed (weights, data order, noise)")
@@ -54,34 +56,42 @@ models::ModelConfig make_model_config(const CommonModelArgs& a) {
     MG_CHECK(a.amp == "off" || c.device == Device::CUDA, "--amp {}: mixed precision needs --device cuda", a.amp);
     if (a.amp != "off") select_mixed_precision(a.amp);
     if (!a.config_file.empty()) {
-        std::ifstream in(a.config_file);
-        MG_CHECK(in.good(), "--config {}: cannot open the file", a.config_file);
-        std::stringstream ss;
-        ss << in.rdbuf();
-        try {
-            c.options = nlohmann::json::parse(ss.str());
-        } catch (const nlohmann::json::parse_error& e) {
-            MG_FAIL("--config {}: not valid JSON: {}", a.config_file, e.what());
-        }
-        MG_CHECK(c.options.is_object(), "--config {}: expected a JSON object of options", a.config_file);
+        const std::string what = "--config " + a.config_file;
+        c.options = io::parse_json(io::read_text_file(a.config_file, "--config", kMaxConfigBytes), what);
+        MG_CHECK(c.options.is_object(), "{}: expected a JSON object of options, got {}", what,
+                 io::quote_short(c.options.dump()));
+        c.options_source = what;
     }
     return c;
 }
 
 models::ModelConfig config_from_checkpoint(const std::string& path, const CommonModelArgs& a, std::string* model_name) {
+    io::require_regular_file(path, "--checkpoint");
     io::SafetensorsContents f = io::load_safetensors(path);
     auto name = f.metadata.find("model_name");
     auto cfg = f.metadata.find("config");
     MG_CHECK(name != f.metadata.end() && cfg != f.metadata.end(),
              "{}: not a minigen training checkpoint (no model_name/config metadata)", path);
+    MG_CHECK(name->second.size() <= 64, "{}: metadata 'model_name' is not a model name: {}", path,
+             io::quote_short(name->second));
     *model_name = name->second;
     models::ModelConfig c = make_model_config(a);
-    nlohmann::json options = nlohmann::json::parse(cfg->second);
-    c.seed = options.value("seed", uint64_t(0));
+    // The config is the model's options plus its seed and device, as the trainer wrote them.
+    const std::string what = "--checkpoint " + path + ": metadata 'config'";
+    nlohmann::json options = io::parse_json(cfg->second, what, {.max_bytes = kMaxConfigBytes});
+    MG_CHECK(options.is_object(), "{}: expected a JSON object, got {}", what, io::quote_short(options.dump()));
+    c.seed = 0;
+    if (options.contains("seed")) {
+        const nlohmann::json& seed = options["seed"];
+        MG_CHECK(seed.is_number_unsigned() || (seed.is_number_integer() && seed.get<int64_t>() >= 0),
+                 "{}: 'seed' must be a non-negative integer, got {}", what, io::quote_short(seed.dump()));
+        c.seed = seed.get<uint64_t>();
+    }
     options.erase("seed");
     options.erase("device");
     for (auto it = c.options.begin(); it != c.options.end(); ++it) options[it.key()] = it.value();
     c.options = options;
+    c.options_source = c.options_source.empty() ? what : what + " with " + c.options_source;
     return c;
 }
 

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <vector>
 
 #include "core/data/idx.h"
 
@@ -32,7 +33,7 @@ std::string find_file(const Resolved& where, const std::string& name) {
     std::error_code ec;
     for (const std::string& candidate : {name + ".gz", name}) {
         fs::path p = fs::path(where.dir) / candidate;
-        if (fs::is_regular_file(p, ec)) return p.string();
+        if (fs::exists(p, ec)) return p.string();  // the reader refuses what is not a regular file, naming it
     }
     if (!fs::is_directory(where.dir, ec))
         MG_FAIL("fashion-mnist: directory '{}' (from {}) does not exist; {}", where.dir, where.source, kInstallHint);
@@ -64,15 +65,17 @@ Dataset load_fashion_mnist(Split split, const std::optional<std::string>& dir) {
 
     const std::string images_path = find_file(where, prefix + "-images-idx3-ubyte");
     const std::string labels_path = find_file(where, prefix + "-labels-idx1-ubyte");
-    Tensor images = read_idx_uint8(images_path, 3);  // [N, 28, 28]
-    Tensor labels8 = read_idx_uint8(labels_path, 1);  // [N]
-
-    MG_CHECK(images.size(1) == 28 && images.size(2) == 28, "fashion-mnist: '{}' holds {}x{} images, expected 28x28",
-             images_path, images.size(1), images.size(2));
-    MG_CHECK(images.size(0) == expected, "fashion-mnist: '{}' holds {} images, the {} split has {}", images_path,
-             images.size(0), split_name(split), expected);
-    MG_CHECK(labels8.size(0) == images.size(0), "fashion-mnist: '{}' holds {} labels but '{}' holds {} images",
-             labels_path, labels8.size(0), images_path, images.size(0));
+    // The counts and the image size are checked on each header, before its data is read.
+    Tensor images = read_idx_uint8(images_path, 3, [&](const std::vector<int64_t>& dims) {  // [N, 28, 28]
+        MG_CHECK(dims[1] == 28 && dims[2] == 28, "fashion-mnist: '{}' holds {}x{} images, expected 28x28",
+                 images_path, dims[1], dims[2]);
+        MG_CHECK(dims[0] == expected, "fashion-mnist: '{}' holds {} images, the {} split has {}", images_path,
+                 dims[0], split_name(split), expected);
+    });
+    Tensor labels8 = read_idx_uint8(labels_path, 1, [&](const std::vector<int64_t>& dims) {  // [N]
+        MG_CHECK(dims[0] == expected, "fashion-mnist: '{}' holds {} labels, the {} split has {}", labels_path, dims[0],
+                 split_name(split), expected);
+    });
 
     Dataset out;
     out.images = images.view(Shape{images.size(0), 1, 28, 28});

@@ -1,13 +1,18 @@
-// IDX reading and writing through zlib's gz* interface (which also reads plain files).
+// IDX reading (zlib's inflate, for a strict end of the gzip stream) and writing (zlib's gz* interface).
 #include "core/data/idx.h"
 
 #include <zlib.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <filesystem>
 #include <vector>
+
+#include "core/io/input.h"
 
 namespace mg::data {
 namespace {
@@ -24,66 +29,142 @@ std::string dims_str(const std::vector<int64_t>& dims) {
     return s + "]";
 }
 
-// Owns a gzFile; gzclose on every exit path.
-struct GzReader {
-    gzFile file = nullptr;
-    std::string path;
-    bool compressed = false;
-    int64_t offset = 0;  // in the decompressed stream
-
-    explicit GzReader(const std::string& p) : path(p) {
-        std::error_code ec;
-        MG_CHECK(std::filesystem::exists(p, ec), "idx: cannot open '{}': no such file", p);
-        MG_CHECK(!std::filesystem::is_directory(p, ec), "idx: cannot open '{}': it is a directory", p);
-        errno = 0;
-        file = gzopen(p.c_str(), "rb");
-        MG_CHECK(file != nullptr, "idx: cannot open '{}': {}", p, errno ? std::strerror(errno) : "out of memory");
-        gzbuffer(file, 1 << 17);
-        compressed = gzdirect(file) == 0;
+// The bytes of an IDX file, inflated when the file starts with the gzip magic. zlib's
+// gz* interface ends quietly at a trailer cut short and skips garbage after a stream; this
+// reader knows where the gzip stream must end, so those are errors.
+class IdxStream {
+public:
+    explicit IdxStream(const std::string& path) : path_(path) {
+        io::require_regular_file(path, "idx:");
+        fd_.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);  // never waits, should the path change
+        MG_CHECK(fd_.fd >= 0, "idx: cannot open '{}': {}", path, std::strerror(errno));
+        struct stat st {};
+        MG_CHECK(::fstat(fd_.fd, &st) == 0 && S_ISREG(st.st_mode), "idx: '{}' is not a regular file", path);
+        file_size_ = int64_t(st.st_size);
+        compressed_ = ensure_input(2) && in_[0] == 0x1f && in_[1] == 0x8b;
+        if (compressed_) {
+            MG_CHECK(inflateInit2(&z_, 16 + MAX_WBITS) == Z_OK, "idx: '{}': zlib cannot start (out of memory)", path);
+            inflating_ = true;
+        }
     }
-    ~GzReader() {
-        if (file) gzclose_r(file);
+    ~IdxStream() {
+        if (inflating_) inflateEnd(&z_);
     }
-    GzReader(const GzReader&) = delete;
-    GzReader& operator=(const GzReader&) = delete;
+    IdxStream(const IdxStream&) = delete;
+    IdxStream& operator=(const IdxStream&) = delete;
 
-    // Reads up to n bytes; returns how many came. A corrupt stream is an error; a short
-    // read (plain file or gzip stream ending early) is left to the caller to report.
+    bool compressed() const { return compressed_; }
+    int64_t file_size() const { return file_size_; }
+
+    // Reads up to n bytes; fewer only where the data ends (see short_read_reason()).
     int64_t read(void* out, int64_t n) {
+        auto* dst = static_cast<unsigned char*>(out);
         int64_t got = 0;
         while (got < n) {
-            unsigned chunk = unsigned(std::min<int64_t>(n - got, int64_t(1) << 30));
-            int r = gzread(file, static_cast<char*>(out) + got, chunk);
-            if (r < 0) {
-                int errnum = 0;
-                const char* msg = gzerror(file, &errnum);
-                // zlib prefixes its message with the path; we name the file ourselves.
-                std::string why = msg ? msg : "unknown zlib error";
-                if (why.rfind(path + ": ", 0) == 0) why = why.substr(path.size() + 2);
-                MG_FAIL("idx: '{}': corrupt gzip stream ({}), reading {} bytes at offset {} of the decompressed data",
-                        path, why, n, offset + got);
-            }
+            const int64_t r = compressed_ ? inflate_some(dst + got, n - got) : take_input(dst + got, n - got);
             if (r == 0) break;
             got += r;
         }
-        offset += got;
+        offset_ += got;
         return got;
     }
-    // Why the last read came up short: the gzip stream ended early, or the file did.
-    std::string short_read_reason() {
-        int errnum = 0;
-        gzerror(file, &errnum);
-        if (compressed && errnum == Z_BUF_ERROR) return "the gzip stream ends early (the .gz file is cut off)";
-        return "the file ends early";
+    // Why the last read came up short.
+    std::string short_read_reason() const {
+        if (!compressed_) return "the file ends early";
+        return stream_ended_ ? "the gzip stream ends early" : "the gzip stream is cut off (the .gz file is truncated)";
     }
+    // After the data: a gzip stream must have ended with its trailer (CRC-32 and length,
+    // checked by zlib) at the end of the file.
+    void expect_complete_stream() const {
+        MG_CHECK(!compressed_ || stream_ended_,
+                 "idx: '{}' (gzip): corrupt or cut-off gzip stream after the data: the gzip trailer (8 bytes of CRC-32 "
+                 "and length) is missing or incomplete at file offset {} of {}",
+                 path_, consumed(), file_size_);
+    }
+
+private:
+    // Makes at least k bytes of file input available (fewer at the end of the file).
+    bool ensure_input(size_t k) {
+        if (avail_ >= k) return true;
+        std::memmove(in_.data(), in_.data() + next_, avail_);
+        next_ = 0;
+        while (avail_ < k) {
+            const ssize_t r = ::read(fd_.fd, in_.data() + avail_, in_.size() - avail_);
+            if (r < 0 && errno == EINTR) continue;
+            MG_CHECK(r >= 0, "idx: reading '{}' at file offset {} failed: {}", path_, read_, std::strerror(errno));
+            if (r == 0) break;
+            avail_ += size_t(r);
+            read_ += r;
+        }
+        return avail_ >= k;
+    }
+    int64_t consumed() const { return read_ - int64_t(avail_); }  // file bytes used so far
+
+    int64_t take_input(unsigned char* dst, int64_t n) {
+        if (!ensure_input(1)) return 0;
+        const size_t m = size_t(std::min<int64_t>(n, int64_t(avail_)));
+        std::memcpy(dst, in_.data() + next_, m);
+        next_ += m;
+        avail_ -= m;
+        return int64_t(m);
+    }
+
+    // Inflates into dst until something comes out; 0 where the data (or the file) ends.
+    int64_t inflate_some(unsigned char* dst, int64_t n) {
+        for (;;) {  // a pass may only consume a gzip header or trailer
+            if (stream_ended_) {
+                // Files joined with `cat a.gz b.gz` hold several gzip members; anything else after one is refused.
+                if (!ensure_input(1)) return 0;
+                MG_CHECK(ensure_input(2) && in_[next_] == 0x1f && in_[next_ + 1] == 0x8b,
+                         "idx: '{}' (gzip): {} bytes after the end of the gzip stream (file offset {}) are not "
+                         "another gzip member",
+                         path_, file_size_ - consumed(), consumed());
+                MG_CHECK(inflateReset(&z_) == Z_OK, "idx: '{}': zlib cannot restart", path_);
+                stream_ended_ = false;
+            }
+            if (!ensure_input(1)) return 0;  // the stream is cut off
+            z_.next_in = in_.data() + next_;
+            z_.avail_in = uInt(avail_);
+            z_.next_out = dst;
+            z_.avail_out = uInt(std::min<int64_t>(n, int64_t(1) << 30));
+            const uInt out_before = z_.avail_out;
+            const int rc = inflate(&z_, Z_NO_FLUSH);
+            next_ += avail_ - z_.avail_in;
+            avail_ = z_.avail_in;
+            const int64_t produced = int64_t(out_before - z_.avail_out);
+            if (rc == Z_STREAM_END) stream_ended_ = true;
+            else if (rc != Z_OK && rc != Z_BUF_ERROR)
+                MG_FAIL("idx: '{}': corrupt gzip stream ({}) at file offset {}, offset {} of the decompressed data",
+                        path_, z_.msg ? std::string(z_.msg) : "zlib error " + std::to_string(rc), consumed(),
+                        offset_ + produced);
+            if (produced > 0) return produced;
+        }
+    }
+
+    struct OwnedFd {  // closed even when the constructor throws
+        int fd = -1;
+        ~OwnedFd() {
+            if (fd >= 0) ::close(fd);
+        }
+    };
+
+    std::string path_;
+    OwnedFd fd_;
+    int64_t file_size_ = 0;
+    bool compressed_ = false, inflating_ = false, stream_ended_ = false;
+    z_stream z_{};
+    std::vector<unsigned char> in_ = std::vector<unsigned char>(size_t(1) << 17);
+    size_t next_ = 0, avail_ = 0;  // unread input: in_[next_, next_ + avail_)
+    int64_t read_ = 0;             // file bytes read into in_ so far
+    int64_t offset_ = 0;           // data bytes handed out so far
 };
 
 }  // namespace
 
-Tensor read_idx_uint8(const std::string& path, int ndim) {
+Tensor read_idx_uint8(const std::string& path, int ndim, const IdxDimsCheck& check_dims) {
     MG_CHECK(ndim >= 1 && ndim <= 4, "idx: '{}': asked for {} dimensions, expected 1 to 4", path, ndim);
-    GzReader in(path);
-    const char* kind = in.compressed ? " (gzip)" : "";
+    IdxStream in(path);
+    const char* kind = in.compressed() ? " (gzip)" : "";
 
     // Magic: 00 00 08 ndim.
     uint8_t magic[4] = {};
@@ -116,57 +197,43 @@ Tensor read_idx_uint8(const std::string& path, int ndim) {
         dims[size_t(i)] = int64_t(uint32_t(b[0]) << 24 | uint32_t(b[1]) << 16 | uint32_t(b[2]) << 8 | b[3]);
     }
     for (int i = 0; i < ndim; ++i) {
-        // Each factor is < 2^32 and the running product stays <= 2^32, so this cannot overflow int64.
-        payload *= dims[size_t(i)];
-        MG_CHECK(payload <= kIdxMaxBytes, "idx: '{}'{}: dims {} promise more than {} bytes of data; the header is corrupt",
-                 path, kind, dims_str(dims), kIdxMaxBytes);
+        // Two factors below 2^32 can overflow int64 (2^63): checked, not assumed.
+        const bool overflow = __builtin_mul_overflow(payload, dims[size_t(i)], &payload);
+        MG_CHECK(!overflow && payload <= kIdxMaxBytes,
+                 "idx: '{}'{}: dims {} promise more than {} bytes of data; the header is corrupt", path, kind,
+                 dims_str(dims), kIdxMaxBytes);
     }
     const int64_t header = 4 + 4 * int64_t(ndim);
 
     // A plain file's size is known: check it against the header before reading.
-    if (!in.compressed) {
-        std::error_code ec;
-        int64_t file_size = int64_t(std::filesystem::file_size(path, ec));
-        if (!ec) {
-            MG_CHECK(file_size >= header + payload,
-                     "idx: '{}' is truncated: dims {} promise {} bytes of data at offset {} (a file of {} bytes), "
-                     "found {} bytes of data (the file has {})",
-                     path, dims_str(dims), payload, header, header + payload, file_size - header, file_size);
-            MG_CHECK(file_size == header + payload,
-                     "idx: '{}': dims {} do not match the file size: {} bytes of data promised at offset {}, "
-                     "the file has {} more ({} bytes in all)",
-                     path, dims_str(dims), payload, header, file_size - header - payload, file_size);
-        }
+    if (!in.compressed()) {
+        const int64_t file_size = in.file_size();
+        MG_CHECK(file_size >= header + payload,
+                 "idx: '{}' is truncated: dims {} promise {} bytes of data at offset {} (a file of {} bytes), "
+                 "found {} bytes of data (the file has {})",
+                 path, dims_str(dims), payload, header, header + payload, file_size - header, file_size);
+        MG_CHECK(file_size == header + payload,
+                 "idx: '{}': dims {} do not match the file size: {} bytes of data promised at offset {}, "
+                 "the file has {} more ({} bytes in all)",
+                 path, dims_str(dims), payload, header, file_size - header - payload, file_size);
     }
+    // What the caller expects, before anything is allocated or decompressed.
+    if (check_dims) check_dims(dims);
 
-    // The data, in chunks: a lying gzip header cannot make us allocate more than arrives.
-    std::vector<uint8_t> data;
-    const int64_t chunk = int64_t(16) << 20;
-    int64_t have = 0;
-    while (have < payload) {
-        int64_t want = std::min(chunk, payload - have);
-        data.resize(size_t(have + want));
-        int64_t n = in.read(data.data() + have, want);
-        have += n;
-        MG_CHECK(n == want,
-                 "idx: '{}'{} is truncated: dims {} promise {} bytes of data at offset {}, found {} (data ends at "
-                 "offset {}); {}",
-                 path, kind, dims_str(dims), payload, header, have, header + have, in.short_read_reason());
-    }
+    // The data, straight into the tensor. A gzip header that lies costs address space only:
+    // pages are touched as the data arrives.
+    Tensor out = empty(Shape(dims), {DType::UInt8});
+    const int64_t have = payload > 0 ? in.read(out.data<uint8_t>(), payload) : 0;
+    MG_CHECK(have == payload,
+             "idx: '{}'{} is truncated: dims {} promise {} bytes of data at offset {}, found {} (data ends at "
+             "offset {}); {}",
+             path, kind, dims_str(dims), payload, header, have, header + have, in.short_read_reason());
     // Nothing may follow the promised data; reading past it also makes zlib check the gzip CRC.
     uint8_t extra[256];
-    int64_t more = in.read(extra, sizeof extra);
+    const int64_t more = in.read(extra, sizeof extra);
     MG_CHECK(more == 0, "idx: '{}'{}: dims {} do not match the file size: data continues past the {} bytes promised "
              "(offset {})", path, kind, dims_str(dims), payload, header + payload);
-    if (in.compressed) {
-        int errnum = 0;
-        const char* msg = gzerror(in.file, &errnum);
-        MG_CHECK(errnum == Z_OK, "idx: '{}' (gzip): corrupt or cut-off gzip stream after the data: {}", path,
-                 errnum == Z_BUF_ERROR ? "the gzip trailer is missing" : (msg ? msg : "zlib error"));
-    }
-
-    Tensor out = empty(Shape(dims), {DType::UInt8});
-    if (payload > 0) std::memcpy(out.data<uint8_t>(), data.data(), size_t(payload));
+    in.expect_complete_stream();
     return out;
 }
 

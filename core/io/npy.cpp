@@ -4,17 +4,20 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <iterator>
-#include <regex>
+#include <optional>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "core/io/input.h"
 #include "core/io/temp_files.h"
 
 namespace mg::io {
 
 namespace {
+
+// numpy writes headers of a few hundred bytes; it refuses to read more than 10,000 by default.
+constexpr size_t kMaxHeaderBytes = 64 * 1024;
 
 std::string descr_of(DType dtype) {
     switch (dtype) {
@@ -26,62 +29,192 @@ std::string descr_of(DType dtype) {
     MG_FAIL("npy: unknown dtype {}", int(dtype));
 }
 
+// What the header dict says.
+struct NpyHeader {
+    std::string descr;
+    bool fortran_order = false;
+    std::vector<int64_t> shape;
+};
+
+// A parser of the header's Python dict literal, {'descr': '<f4', 'fortran_order': False,
+// 'shape': (2, 3), }: one pass over the bounded text, no recursion, no regex (std::regex
+// recurses per character and overflows the stack on long input).
+class HeaderParser {
+public:
+    HeaderParser(std::string_view text, const std::string& path, size_t offset)
+        : text_(text), path_(path), offset_(offset) {}
+
+    NpyHeader parse() {
+        NpyHeader h;
+        bool have_descr = false, have_order = false, have_shape = false;
+        expect('{');
+        while (skip_space(), peek() != '}') {
+            const std::string key = string_literal("a key");
+            expect(':');
+            if (key == "descr") {
+                MG_CHECK(!have_descr, "{}: 'descr' given twice", where());
+                skip_space();
+                MG_CHECK(peek() == '\'' || peek() == '"',
+                         "{}: 'descr' is not a string (structured dtypes are not supported)", where());
+                h.descr = string_literal("the 'descr' string");
+                have_descr = true;
+            } else if (key == "fortran_order") {
+                MG_CHECK(!have_order, "{}: 'fortran_order' given twice", where());
+                h.fortran_order = boolean();
+                have_order = true;
+            } else if (key == "shape") {
+                MG_CHECK(!have_shape, "{}: 'shape' given twice", where());
+                h.shape = shape_tuple();
+                have_shape = true;
+            } else {
+                MG_FAIL("{}: unknown header key '{}' (expected descr, fortran_order, shape)", where(),
+                        quote_short(key));
+            }
+            skip_space();
+            if (peek() != ',') break;
+            ++pos_;
+        }
+        expect('}');
+        skip_space();
+        MG_CHECK(pos_ == text_.size(), "{}: unexpected text after the header dict", where());
+        MG_CHECK(have_descr && have_order && have_shape, "npy: '{}': header lacks {} (byte offset {})", path_,
+                 !have_descr ? "'descr'" : !have_order ? "'fortran_order'" : "'shape'", offset_);
+        return h;
+    }
+
+private:
+    std::string where() const { return fmt::format("npy: '{}': header, byte offset {}", path_, offset_ + pos_); }
+    char peek() const { return pos_ < text_.size() ? text_[pos_] : '\0'; }
+    void skip_space() {
+        while (pos_ < text_.size() && (text_[pos_] == ' ' || text_[pos_] == '\t' || text_[pos_] == '\n' ||
+                                       text_[pos_] == '\r'))
+            ++pos_;
+    }
+    void expect(char c) {
+        skip_space();
+        MG_CHECK(peek() == c, "{}: expected '{}'", where(), c);
+        ++pos_;
+    }
+    std::string string_literal(const char* what) {
+        skip_space();
+        const char quote = peek();
+        MG_CHECK(quote == '\'' || quote == '"', "{}: expected {} in quotes", where(), what);
+        const size_t end = text_.find(quote, pos_ + 1);
+        MG_CHECK(end != std::string_view::npos, "{}: {} has no closing quote", where(), what);
+        std::string s(text_.substr(pos_ + 1, end - pos_ - 1));
+        pos_ = end + 1;
+        return s;
+    }
+    bool boolean() {
+        skip_space();
+        for (auto [word, value] : {std::pair{"True", true}, std::pair{"False", false}})
+            if (text_.substr(pos_, std::strlen(word)) == word) {
+                pos_ += std::strlen(word);
+                return value;
+            }
+        MG_FAIL("{}: 'fortran_order' must be True or False", where());
+    }
+    // (d0, d1, ...) of non-negative integers; "()" is a 0-d array and "(n,)" a 1-d one.
+    std::vector<int64_t> shape_tuple() {
+        std::vector<int64_t> dims;
+        expect('(');
+        while (skip_space(), peek() != ')') {
+            MG_CHECK(peek() != '-', "{}: negative dimension in 'shape'", where());
+            MG_CHECK(peek() >= '0' && peek() <= '9', "{}: 'shape' must be a tuple of integers", where());
+            MG_CHECK(dims.size() < size_t(Shape::kMaxDims), "{}: 'shape' has more than {} dimensions", where(),
+                     Shape::kMaxDims);
+            const size_t start = pos_;
+            int64_t d = 0;
+            while (peek() >= '0' && peek() <= '9') {
+                MG_CHECK(!__builtin_mul_overflow(d, int64_t(10), &d) && !__builtin_add_overflow(d, peek() - '0', &d),
+                         "npy: '{}': header, byte offset {}: dimension {} is too large", path_, offset_ + start,
+                         quote_short(text_.substr(start, text_.find_first_not_of("0123456789", start) - start), 24));
+                ++pos_;
+            }
+            dims.push_back(d);
+            skip_space();
+            if (peek() != ',') break;
+            ++pos_;
+        }
+        expect(')');
+        return dims;
+    }
+
+    std::string_view text_;
+    const std::string& path_;
+    size_t offset_;  // of the header in the file, for messages
+    size_t pos_ = 0;
+};
+
+std::optional<DType> dtype_of(const std::string& descr) {
+    if (descr == "<f4") return DType::Float32;
+    if (descr == "<f8") return DType::Float64;
+    if (descr == "<i8") return DType::Int64;
+    if (descr == "|u1" || descr == "<u1" || descr == "=u1" || descr == "u1") return DType::UInt8;
+    return std::nullopt;
+}
+
 }  // namespace
 
 Tensor read_npy(const std::string& path) {
+    require_regular_file(path, "npy:");
     std::ifstream in(path, std::ios::binary);
     MG_CHECK(in.good(), "npy: cannot open '{}'", path);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const size_t size = bytes.size();
-    MG_CHECK(size >= 10 && std::memcmp(bytes.data(), "\x93NUMPY", 6) == 0,
+    in.seekg(0, std::ios::end);
+    const std::streamoff file_size = in.tellg();
+    MG_CHECK(file_size >= 0, "npy: cannot read '{}'", path);
+    const uint64_t size = uint64_t(file_size);
+    in.seekg(0);
+
+    unsigned char lead[12] = {};
+    in.read(reinterpret_cast<char*>(lead), std::streamsize(std::min<uint64_t>(size, 12)));
+    in.clear();  // a 10- or 11-byte file: the short read is judged below, by the size
+    MG_CHECK(size >= 10 && std::memcmp(lead, "\x93NUMPY", 6) == 0,
              "npy: '{}' is not a .npy file (bytes 0-5 are not \\x93NUMPY)", path);
-    const int major = static_cast<unsigned char>(bytes[6]);
+    const int major = lead[6];
     MG_CHECK(major >= 1 && major <= 3, "npy: '{}': format version {} at byte offset 6 is not 1, 2 or 3", path, major);
-    size_t header_len = 0, header_at = 0;
+    uint64_t header_len = 0, header_at = 0;
     if (major == 1) {
-        header_len = size_t(static_cast<unsigned char>(bytes[8])) | size_t(static_cast<unsigned char>(bytes[9])) << 8;
+        header_len = uint64_t(lead[8]) | uint64_t(lead[9]) << 8;
         header_at = 10;
     } else {
         MG_CHECK(size >= 12, "npy: '{}': file ends inside the header length (byte offset 8)", path);
-        for (int i = 3; i >= 0; --i) header_len = header_len << 8 | static_cast<unsigned char>(bytes[8 + i]);
+        for (int i = 3; i >= 0; --i) header_len = header_len << 8 | lead[8 + i];
         header_at = 12;
     }
-    MG_CHECK(header_len <= size - header_at, "npy: '{}': header of {} bytes at byte offset {} runs past the end ({} bytes)",
-             path, header_len, header_at, size);
-    const std::string header(bytes.data() + header_at, header_len);
-    const size_t data_at = header_at + header_len;
+    MG_CHECK(header_len <= size - header_at,
+             "npy: '{}': header of {} bytes at byte offset {} runs past the end ({} bytes)", path, header_len,
+             header_at, size);
+    MG_CHECK(header_len <= kMaxHeaderBytes, "npy: '{}': header of {} bytes at byte offset {} is longer than the {} accepted",
+             path, header_len, header_at, kMaxHeaderBytes);
+    std::string text(size_t(header_len), '\0');
+    in.seekg(std::streamoff(header_at));
+    in.read(text.data(), std::streamsize(header_len));
+    MG_CHECK(in.good(), "npy: '{}': reading the header at byte offset {} failed", path, header_at);
+    const uint64_t data_at = header_at + header_len;
 
-    std::smatch m;
-    MG_CHECK(std::regex_search(header, m, std::regex(R"('descr'\s*:\s*'([<>|=]?[a-zA-Z]\d+)')")),
-             "npy: '{}': header has no 'descr' (byte offset {}): {}", path, header_at, header);
-    std::string descr = m[1];
-    if (descr == "<u1" || descr == "=u1" || descr == "u1") descr = "|u1";
-    DType dtype;
-    if (descr == "<f4") dtype = DType::Float32;
-    else if (descr == "<f8") dtype = DType::Float64;
-    else if (descr == "<i8") dtype = DType::Int64;
-    else if (descr == "|u1") dtype = DType::UInt8;
-    else MG_FAIL("npy: '{}': dtype '{}' is not supported (float32 '<f4', float64 '<f8', int64 '<i8', uint8 '|u1')", path, descr);
-    MG_CHECK(std::regex_search(header, m, std::regex(R"('fortran_order'\s*:\s*(True|False))")),
-             "npy: '{}': header has no 'fortran_order': {}", path, header);
-    MG_CHECK(m[1] == "False", "npy: '{}': Fortran-order arrays are not supported; save with np.ascontiguousarray", path);
-    MG_CHECK(std::regex_search(header, m, std::regex(R"('shape'\s*:\s*\(([^)]*)\))")),
-             "npy: '{}': header has no 'shape': {}", path, header);
-    std::vector<int64_t> dims;
-    std::string shape_text = m[1];
-    std::regex number(R"(\d+)");
-    for (auto it = std::sregex_iterator(shape_text.begin(), shape_text.end(), number); it != std::sregex_iterator(); ++it)
-        dims.push_back(std::stoll(it->str()));
-    Shape shape(dims);
-    const size_t need = size_t(shape.numel()) * size_t(dtype_size(dtype));
-    MG_CHECK(size - data_at == need,
-             "npy: '{}': shape {} of {} needs {} data bytes from byte offset {}, the file has {}", path, shape, descr,
-             need, data_at, size - data_at);
-    Tensor t = empty(shape, {dtype, Device::CPU});
-    if (need > 0) std::memcpy(t.raw_data(), bytes.data() + data_at, need);
+    const NpyHeader header = HeaderParser(text, path, size_t(header_at)).parse();
+    const std::optional<DType> dtype = dtype_of(header.descr);
+    MG_CHECK(dtype.has_value(),
+             "npy: '{}': dtype '{}' is not supported (float32 '<f4', float64 '<f8', int64 '<i8', uint8 '|u1')", path,
+             quote_short(header.descr, 20));
+    MG_CHECK(!header.fortran_order,
+             "npy: '{}': Fortran-order arrays are not supported; save with np.ascontiguousarray", path);
+    Shape shape(header.shape);
+    uint64_t need = uint64_t(dtype_size(*dtype));
+    bool overflow = false;
+    for (int64_t d : header.shape) overflow = overflow || __builtin_mul_overflow(need, uint64_t(d), &need);
+    MG_CHECK(!overflow && need == size - data_at,
+             "npy: '{}': shape {} of {} needs {} data bytes from byte offset {}, the file has {}", path, shape,
+             header.descr, overflow ? std::string("more than 2^64") : std::to_string(need), data_at, size - data_at);
+
+    Tensor t = empty(shape, {*dtype, Device::CPU});
+    if (need > 0) {
+        in.read(static_cast<char*>(t.raw_data()), std::streamsize(need));
+        MG_CHECK(in.good(), "npy: '{}': reading {} data bytes at byte offset {} failed", path, need, data_at);
+    }
     return t;
 }
-
 void write_npy(const std::string& path, const Tensor& t) {
     Tensor c = t.to(Device::CPU).contiguous();
     std::string dims;

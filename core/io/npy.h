@@ -14,8 +14,11 @@
 
 namespace mg::io {
 
-// Reads float32 ('<f4'), float64 ('<f8'), int64 ('<i8') and uint8 ('|u1') arrays. Every
-// failure is an mg::Error naming the file, the byte offset and what was expected.
+// Reads float32 ('<f4'), float64 ('<f8'), int64 ('<i8') and uint8 ('|u1') arrays from a
+// regular file. The header (at most 64 KiB) is parsed by a bounded, non-recursive scanner;
+// the shape (at most 8 non-negative dims) must account for exactly the bytes that follow,
+// before anything is allocated. Every failure is an mg::Error naming the file, the byte
+// offset and what was expected.
 Tensor read_npy(const std::string& path);
 // Writes a dense copy of `t` (any device) atomically (a temporary file, then a rename).
 void write_npy(const std::string& path, const Tensor& t);

@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/autograd.h"
+#include "core/io/input.h"
 #include "core/io/temp_files.h"
 
 namespace mg::io {
@@ -224,6 +225,10 @@ SafetensorsContents parse_safetensors(const ByteSource& src, const std::string& 
     read_exact(src, text.data(), header_len, 8, path, "the header");
     MG_CHECK(text[0] == '{', "safetensors: '{}': header is not a JSON object (byte offset 8 holds 0x{:02x}, not '{{')",
              path, static_cast<unsigned char>(text[0]));
+    // The JSON parser stops at a NUL byte and would ignore what follows; the format pads with spaces.
+    if (size_t nul = text.find('\0'); nul != std::string::npos)
+        MG_FAIL("safetensors: '{}': header holds a NUL byte at byte offset {} (a header is padded with spaces only)",
+                path, 8 + nul);
     Json header = parse_header(text, path);
     MG_CHECK(header.is_object(), "safetensors: '{}': header is a JSON {}, not an object", path, header.type_name());
 
@@ -283,7 +288,10 @@ SafetensorsContents parse_safetensors(const ByteSource& src, const std::string& 
 }  // namespace
 
 SafetensorsContents load_safetensors(const std::string& path) {
-    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+    // Opening a FIFO would wait for a writer: refuse anything but a regular file first, and
+    // open without blocking in case the path changes in between (fstat checks again).
+    require_regular_file(path, "safetensors:");
+    Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
     MG_CHECK(fd.get() >= 0, "safetensors: cannot open '{}': {}", path, errno_text());
     struct stat st {};
     MG_CHECK(::fstat(fd.get(), &st) == 0, "safetensors: cannot stat '{}': {}", path, errno_text());

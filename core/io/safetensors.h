@@ -5,7 +5,8 @@
 //   bytes 8..8+N    JSON: {"__metadata__": {string: string},
 //                          "<name>": {"dtype": "F32"|"F64"|"I64"|"U8", "shape": [d0, ...],
 //                                     "data_offsets": [begin, end]}, ...}
-//                   padded with spaces so that the data starts at a multiple of 8
+//                   padded with spaces (and only spaces) so that the data starts at a
+//                   multiple of 8
 //   then            the data section: each tensor's row-major little-endian bytes at
 //                   [begin, end) relative to its start; tensors follow one another
 //                   in header order, without gaps
@@ -14,11 +15,12 @@
 // renamed over `path`, so a reader sees the old file or the new one, never a part.
 // On any error the temporary file is removed and `path` is left as it was.
 //
-// Reading checks everything before it returns anything (sizes are checked against the
-// real file size before they are trusted): the header length, that the header is a
-// JSON object with no duplicate keys, each tensor's dtype, shape and offsets, that the
-// tensors tile the data section exactly (no overlap, no gap, nothing after the last),
-// and that the metadata maps strings to strings. Each failure is an mg::Error naming
+// Reading refuses a path that is not a regular file (a FIFO would block), and checks
+// everything before it returns anything (sizes are checked against the real file size
+// before they are trusted): the header length, that the header is a JSON object with no
+// duplicate keys and no NUL byte (the padding is spaces), each tensor's dtype, shape and
+// offsets, that the tensors tile the data section exactly (no overlap, no gap, nothing
+// after the last), and that the metadata maps strings to strings. Each failure is an mg::Error naming
 // the file, the tensor and the problem, with the byte offset where one applies.
 #pragma once
 

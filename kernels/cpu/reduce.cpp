@@ -21,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/cpu_features.h"
@@ -63,11 +64,17 @@ inline int64_t red_offset(const ReduceArgs& r, int64_t k) {
     return off;
 }
 
+// Whether a run function was given, decided on the template argument's type: `Run != nullptr`
+// is not a constant expression under UBSan (-fno-delete-null-pointer-checks: a function
+// might live at address 0), which broke the MINIGEN_SANITIZE build.
+template <RunSumFn* Run>
+constexpr bool kHasRun = !std::is_same_v<std::integral_constant<RunSumFn*, Run>, std::integral_constant<RunSumFn*, nullptr>>;
+
 // Folds n elements p[0], p[s], ...: one at a time, or, for a sum with a run function
 // and a contiguous run, the run function's total.
 template <class Op, class T, RunSumFn* Run>
 typename Op::Acc fold_run(typename Op::Acc acc, const T* p, int64_t n, int64_t s) {
-    if constexpr (Run != nullptr) {
+    if constexpr (kHasRun<Run>) {
         if (s == 1) return Op::merge(acc, typename Op::Acc(Run(p, n, 1, 0)));
     }
     for (int64_t k = 0; k < n; ++k) acc = Op::fold(acc, p[k * s]);
@@ -90,7 +97,7 @@ typename Op::Acc fold_range(const ReduceArgs& r, const T* x, int64_t base, int64
     while (k < end) {
         int64_t j = k % inner;
         int64_t off = base + red_offset(r, k - j);
-        if constexpr (Run != nullptr) {
+        if constexpr (kHasRun<Run>) {
             // Whole contiguous runs from here along the next reduced dim go to the run
             // function together: one call and one horizontal sum for all of them.
             if (s == 1 && j == 0) {

@@ -4,6 +4,7 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "models/families.h"
+#include "models/options.h"
 #include "optim/adam.h"
 
 namespace mg::models {
@@ -48,17 +49,21 @@ namespace {
 class Classifier : public Model {
 public:
     explicit Classifier(const ModelConfig& config) : config_(config) {
+        // Options (--config, or what a checkpoint recorded), then the command line's flags.
+        const OptionReader options("classifier options", config.options,
+                                   {{"batch_size", batch_}, {"lr", base_lr_}, {"lr_decay_step", decay_step_}});
+        options.get("batch_size", batch_, 1, kMaxBatch);
+        options.get("lr", base_lr_);
+        options.get("lr_decay_step", decay_step_, 0, kMaxSteps);
+        MG_CHECK(base_lr_ > 0, "classifier options: lr must be positive, got {}", base_lr_);
+        if (config.batch_size > 0) batch_ = config.batch_size;
+        if (config.lr > 0) base_lr_ = config.lr;
         manual_seed(config.seed);
         net_ = std::make_shared<ClassifierNet>();
         net_->to(config.device);
-        batch_ = config.batch_size > 0 ? config.batch_size : 128;
         optim::AdamOptions o;
-        o.lr = config.lr > 0 ? config.lr : 1e-3;
-        base_lr_ = o.lr;
+        o.lr = base_lr_;
         opt_ = std::make_unique<optim::Adam>(net_->parameters(), o);
-        // A step decay for the last epochs: Adam at a constant 1e-3 keeps bouncing around
-        // the minimum; a tenth of the rate for the last 3 of 10 epochs settles it.
-        decay_step_ = config.options.value("lr_decay_step", int64_t(7 * 468));
     }
 
     std::string name() const override { return "classifier"; }
@@ -103,7 +108,9 @@ private:
     std::unique_ptr<optim::Adam> opt_;
     int64_t batch_ = 128;
     double base_lr_ = 1e-3;
-    int64_t decay_step_ = 0, step_ = 0;
+    // A step decay for the last epochs: Adam at a constant 1e-3 keeps bouncing around
+    // the minimum; a tenth of the rate for the last 3 of 10 epochs settles it.
+    int64_t decay_step_ = 7 * 468, step_ = 0;
 };
 
 }  // namespace

@@ -257,7 +257,11 @@ Tensor load_sample_file(const std::string& path, bool minus_one_one) {
     if (npy) {
         t = io::read_npy(path);
     } else {
-        t = data::read_idx_uint8(path, 3);  // IDX images [N, 28, 28] (gzip or not)
+        // IDX images [N, 28, 28] (gzip or not); the size is checked on the header, before the data is read.
+        t = data::read_idx_uint8(path, 3, [&](const std::vector<int64_t>& dims) {
+            MG_CHECK(dims[1] == 28 && dims[2] == 28, "--samples {}: expected images [N, 28, 28], got {}", path,
+                     Shape(dims));
+        });
     }
     MG_CHECK((t.dim() == 3 && t.size(1) == 28 && t.size(2) == 28) ||
                  (t.dim() == 4 && t.size(1) == 1 && t.size(2) == 28 && t.size(3) == 28),

@@ -45,36 +45,39 @@ nlohmann::json GanOptions::to_json() const {
 
 void GanOptions::update_from(const nlohmann::json& j) {
     const OptionReader options("gan options", j, to_json(), {"lr"});
-    auto get = [&](const char* key, auto& field) { options.get(key, field); };
-    get("z_dim", z_dim);
-    get("batch_size", batch_size);
-    if (j.contains("loss")) loss = parse_gan_loss(j.at("loss").get<std::string>());
-    get("saturating_g", saturating_g);
-    if (j.contains("lr")) lr_g = lr_d = j.at("lr").get<double>();
-    get("lr_g", lr_g);
-    get("lr_d", lr_d);
-    get("beta1", beta1);
-    get("beta2", beta2);
-    get("label_smoothing", label_smoothing);
-    get("instance_noise", instance_noise);
-    get("gp_weight", gp_weight);
-    get("r1_gamma", r1_gamma);
-    get("n_critic", n_critic);
-    get("ema_decay", ema_decay);
-    get("pack", pack);
-    get("spectral_norm", spectral_norm);
-    get("width", width);
-    get("lr_decay_steps", lr_decay_steps);
-    get("projection", projection);
+    options.get("z_dim", z_dim, 1, kMaxWidth);
+    options.get("batch_size", batch_size, 1, kMaxBatch);
+    if (options.contains("loss")) {
+        std::string name;
+        options.get("loss", name);
+        loss = parse_gan_loss(name);
+    }
+    options.get("saturating_g", saturating_g);
+    if (options.contains("lr")) {
+        options.get("lr", lr_g);
+        lr_d = lr_g;
+    }
+    options.get("lr_g", lr_g);
+    options.get("lr_d", lr_d);
+    options.get("beta1", beta1);
+    options.get("beta2", beta2);
+    options.get("label_smoothing", label_smoothing);
+    options.get("instance_noise", instance_noise);
+    options.get("gp_weight", gp_weight);
+    options.get("r1_gamma", r1_gamma);
+    options.get("n_critic", n_critic, 1, 1000);
+    options.get("ema_decay", ema_decay);
+    options.get("pack", pack, 1, 64);
+    options.get("spectral_norm", spectral_norm);
+    options.get("width", width, 1, kMaxWidth);
+    options.get("lr_decay_steps", lr_decay_steps, 0, kMaxSteps);
+    options.get("projection", projection);
     MG_CHECK(z_dim > 0 && batch_size > 0, "gan options: z_dim and batch_size must be positive");
     MG_CHECK(lr_g > 0 && lr_d > 0, "gan options: learning rates must be positive (lr_g {}, lr_d {})", lr_g, lr_d);
     MG_CHECK(label_smoothing >= 0 && label_smoothing < 1, "gan options: label_smoothing {} not in [0, 1)",
              label_smoothing);
     MG_CHECK(instance_noise >= 0 && gp_weight >= 0 && r1_gamma >= 0, "gan options: noise and penalties must be >= 0");
-    MG_CHECK(n_critic >= 1, "gan options: n_critic must be >= 1, got {}", n_critic);
     MG_CHECK(ema_decay >= 0 && ema_decay < 1, "gan options: ema_decay {} not in [0, 1)", ema_decay);
-    MG_CHECK(lr_decay_steps >= 0, "gan options: lr_decay_steps must be >= 0, got {}", lr_decay_steps);
-    MG_CHECK(width > 0, "gan options: width must be positive, got {}", width);
     MG_CHECK(pack >= 1 && batch_size % pack == 0, "gan options: pack {} must divide the batch size {}", pack,
              batch_size);
 }

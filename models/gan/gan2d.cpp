@@ -11,6 +11,7 @@
 #include "models/gan/adversarial.h"
 #include "models/families.h"
 #include "models/metrics.h"
+#include "models/options.h"
 #include "models/plot2d.h"
 
 namespace mg::models {
@@ -37,7 +38,7 @@ public:
             d.r1_gamma = 0.1;
             d.ema_decay = 0.999;
         }
-        if (config.options.contains("data")) data_ = config.options.at("data").get<std::string>();
+        OptionReader("gan2d options", config.options, d.to_json(), {"data", "lr"}).get("data", data_);
         nlohmann::json gan_options = config.options;
         gan_options.erase("data");
         ModelConfig c = config;

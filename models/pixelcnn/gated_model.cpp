@@ -20,22 +20,18 @@ nlohmann::json GatedOptions::to_json() const {
 
 void GatedOptions::update_from(const nlohmann::json& j) {
     const OptionReader options("gated-pixelcnn options", j, to_json());
-    auto get = [&](const char* key, auto& field) { options.get(key, field); };
-    get("channels", channels);
-    get("layers", layers);
-    get("first_kernel", first_kernel);
-    get("kernel", kernel);
-    get("head_channels", head_channels);
-    get("conditional", conditional);
-    get("sampler", sampler);
-    get("batch_size", batch_size);
-    get("lr", lr);
-    get("eval_batch", eval_batch);
-    MG_CHECK(channels > 0 && head_channels > 0 && layers > 0,
-             "gated-pixelcnn options: channels {}, head_channels {} and layers {} must be positive", channels,
-             head_channels, layers);
-    MG_CHECK(first_kernel >= 3 && first_kernel % 2 == 1 && kernel >= 3 && kernel % 2 == 1,
-             "gated-pixelcnn options: first_kernel {} and kernel {} must be odd and >= 3", first_kernel, kernel);
+    options.get("channels", channels, 1, kMaxWidth);
+    options.get("layers", layers, 1, kMaxLayers);
+    options.get("first_kernel", first_kernel, 3, kMaxKernel);
+    options.get("kernel", kernel, 3, kMaxKernel);
+    options.get("head_channels", head_channels, 1, kMaxWidth);
+    options.get("conditional", conditional);
+    options.get("sampler", sampler);
+    options.get("batch_size", batch_size, 1, kMaxBatch);
+    options.get("lr", lr);
+    options.get("eval_batch", eval_batch, 1, kMaxBatch);
+    MG_CHECK(first_kernel % 2 == 1 && kernel % 2 == 1, "gated-pixelcnn options: first_kernel {} and kernel {} must be odd",
+             first_kernel, kernel);
     MG_CHECK(batch_size > 0 && eval_batch > 0, "gated-pixelcnn options: batch_size {} and eval_batch {} must be > 0",
              batch_size, eval_batch);
     MG_CHECK(lr > 0, "gated-pixelcnn options: lr must be positive, got {}", lr);

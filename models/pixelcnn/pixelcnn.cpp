@@ -45,22 +45,18 @@ nlohmann::json PixelCnnOptions::to_json() const {
 
 void PixelCnnOptions::update_from(const nlohmann::json& j) {
     const OptionReader options("pixelcnn options", j, to_json());
-    auto get = [&](const char* key, auto& field) { options.get(key, field); };
-    get("channels", net.channels);
-    get("layers", net.layers);
-    get("kernel", net.kernel);
-    get("batch_size", batch_size);
-    get("lr", lr);
-    get("eval_batch", eval_batch);
-    if (j.contains("sampler")) {
+    options.get("channels", net.channels, 1, kMaxWidth);
+    options.get("layers", net.layers, 0, kMaxLayers);
+    options.get("kernel", net.kernel, 3, kMaxKernel);
+    options.get("batch_size", batch_size, 1, kMaxBatch);
+    options.get("lr", lr);
+    options.get("eval_batch", eval_batch, 1, kMaxBatch);
+    if (options.contains("sampler")) {
         std::string s;
-        get("sampler", s);
+        options.get("sampler", s);
         sampler = parse_sampler(s);
     }
-    MG_CHECK(net.channels > 0 && net.layers >= 0, "pixelcnn options: channels {} must be positive, layers {} >= 0",
-             net.channels, net.layers);
-    MG_CHECK(net.kernel >= 3 && net.kernel % 2 == 1, "pixelcnn options: kernel {} must be odd and at least 3",
-             net.kernel);
+    MG_CHECK(net.kernel % 2 == 1, "pixelcnn options: kernel {} must be odd", net.kernel);
     MG_CHECK(batch_size > 0 && eval_batch > 0, "pixelcnn options: batch_size {} and eval_batch {} must be positive",
              batch_size, eval_batch);
     MG_CHECK(lr > 0, "pixelcnn options: lr must be positive, got {}", lr);

@@ -31,15 +31,12 @@ nlohmann::json VaeOptions::to_json(VaeKind kind) const {
 void VaeOptions::update_from(const nlohmann::json& j, VaeKind kind) {
     if (j.is_null()) return;  // no options given
     const OptionReader options("vae options", j, to_json(kind));
-    auto get = [&](const char* key, auto& field) { options.get(key, field); };
-    get("latent_dim", latent_dim);
-    get("hidden", hidden);
-    get("beta", beta);
-    get("binarize", binarize);
-    get("batch_size", batch_size);
-    get("lr", lr);
-    MG_CHECK(latent_dim > 0 && latent_dim <= 4096, "vae options: latent_dim {} not in [1, 4096]", latent_dim);
-    MG_CHECK(hidden > 0 && hidden <= 65536, "vae options: hidden {} not in [1, 65536]", hidden);
+    options.get("latent_dim", latent_dim, 1, kMaxWidth);
+    options.get("hidden", hidden, 1, kMaxHidden);
+    options.get("beta", beta);
+    options.get("binarize", binarize);
+    options.get("batch_size", batch_size, 1, kMaxBatch);
+    options.get("lr", lr);
     MG_CHECK(std::isfinite(beta) && beta >= 0, "vae options: beta must be >= 0, got {}", beta);
     MG_CHECK(batch_size > 0, "vae options: batch_size must be positive, got {}", batch_size);
     MG_CHECK(std::isfinite(lr) && lr > 0, "vae options: lr must be positive, got {}", lr);
