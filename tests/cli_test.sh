@@ -113,7 +113,7 @@ config_sum="$(cksum < "$run/config.json")"
 unchanged() { [ "$(cksum < "$run/checkpoint.safetensors")" = "$ckpt_sum" ] && [ "$(cksum < "$run/metrics.jsonl")" = "$metrics_sum" ] && [ "$(cksum < "$run/config.json")" = "$config_sum" ]; }
 expect 2 "--out '.*safe' is not empty.*--resume.*--overwrite" -- train gan2d --steps 5 --out "$run" --threads 1
 ok unchanged "a refused train --out touched the run in it"
-expect 2 "larger than the dataset|give no batch" -- train gan2d --overwrite --batch-size 200000 --out "$run" --threads 1
+expect 2 "fashion-mnist: directory .*does not exist" -- train dcgan --overwrite --data "$work/no-data" --out "$run" --threads 1
 ok unchanged "a run that failed at start-up touched the run it was to replace"
 ok "python3 -c \"import json,sys; c=json.load(open(sys.argv[1])); assert 'train gan2d --steps 20 --log-every 1 --out' in c['run']['command']\" '$run/config.json'" \
    "config.json's run.command is not the command line"
@@ -199,12 +199,12 @@ ok "[ \"\$(png_width '$work/g4/samples/step_0000001.png')\" -lt \"\$(png_width '
 printf '#!/bin/sh\nexec timeout 60 "%s" "$@"\n' "$minigen" > "$work/minigen-with-timeout"
 chmod +x "$work/minigen-with-timeout"
 real_minigen="$minigen"; minigen="$work/minigen-with-timeout"
-mkfifo "$work/fifo"
+mkfifo "$work/input-fifo"
 ln -s "$work/loop" "$work/loop"
-expect 2 "--config $work/fifo: is a FIFO, not a regular file" -- train gan2d --config "$work/fifo" --out "$work/h1"
-expect 2 "$work/fifo: is a FIFO" -- sample gan2d --checkpoint "$work/fifo"
-expect 2 "$work/fifo: is a FIFO" -- eval gan2d --checkpoint "$work/fifo"
-expect 2 "--samples $work/fifo: is a FIFO" -- eval --samples "$work/fifo"
+expect 2 "--config $work/input-fifo: is a FIFO, not a regular file" -- train gan2d --config "$work/input-fifo" --out "$work/h1"
+expect 2 "$work/input-fifo: is a FIFO" -- sample gan2d --checkpoint "$work/input-fifo"
+expect 2 "$work/input-fifo: is a FIFO" -- eval gan2d --checkpoint "$work/input-fifo"
+expect 2 "--samples $work/input-fifo: is a FIFO" -- eval --samples "$work/input-fifo"
 expect 2 "--samples $work: is a directory" -- eval --samples "$work"
 expect 2 "--checkpoint $work/loop: too many levels of symbolic links" -- sample gan2d --checkpoint "$work/loop"
 python3 -c "print('[' * 100000 + ']' * 100000)" > "$work/deep.json"
