@@ -303,7 +303,7 @@ void check_nothing_ran(const fs::path& run) {
 
 }  // namespace
 
-TEST_CASE("report: hostile metric names run nothing and are escaped on the page") {
+TEST_CASE("fuzz: report: hostile metric names run nothing and are escaped on the page") {
     TempDir dir;
     const fs::path run = dir.path / "run";
     write_hostile_run(run);
@@ -364,7 +364,7 @@ std::string report_error(const fs::path& run, const std::string& metrics, const 
 
 }  // namespace
 
-TEST_CASE("report: hostile and broken metrics.jsonl and config.json give one clear error each") {
+TEST_CASE("fuzz: report: hostile and broken metrics.jsonl and config.json give one clear error each") {
     TempDir dir;
     const fs::path run = dir.path / "run";
     const std::string metrics = (run / "metrics.jsonl").string(), config = (run / "config.json").string();
@@ -422,7 +422,7 @@ TEST_CASE("report: hostile and broken metrics.jsonl and config.json give one cle
     CHECK(contains(error_of([&] { write_report(run.string()); }), config + ": is a FIFO"));
 }
 
-TEST_CASE("report: seeded fuzz of metrics.jsonl and config.json") {
+TEST_CASE("fuzz: report: seeded corruption of metrics.jsonl and config.json") {
     // Each case is a valid log with one random damage; write_report must either succeed or
     // throw an mg::Error naming the file (error_of lets any other exception fail the test).
     TempDir dir;
