@@ -363,8 +363,12 @@ int run_bench(const BenchArgs& a) {
             dry.selected = asking("op-layer rows");
             bench::run_ops_group(dry, none);
         }
-        dry.selected = asking("models");
-        if (workloads) bench::run_workload_group(dry);
+        if (workloads) {
+            dry.selected = asking("models");
+            bench::run_workload_group(dry);
+            dry.selected = asking("busy-machine rows");
+            bench::run_busy_group(dry);
+        }
         filter.check_matched();
     }
     Output out(a.json);
