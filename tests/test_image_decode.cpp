@@ -179,6 +179,15 @@ TEST_CASE("image decode: refused files say what they are and name the file") {
     const std::string jpg = encode(pattern(16, 16, 3, 2), 16, 16, 3, true);
     CHECK(has(error_of([&] { decode_image(jpg.substr(0, 200), "cut.jpg"); }), "corrupt JPEG"));
 
+    // A Huffman table with more than 256 codes (stb 2.27 would write past its tables).
+    std::string dht = jpg;
+    const size_t at = dht.find("\xff\xc4");
+    REQUIRE(at != std::string::npos);
+    for (size_t i = 0; i < 16; ++i) dht[at + 5 + i] = char(0x20);
+    e = error_of([&] { decode_image(dht, "dht.jpg"); });
+    CHECK(has(e, "dht.jpg: corrupt JPEG data: a Huffman table at offset"));
+    CHECK(has(e, "has 512 codes"));
+
     // Zero width in the header.
     std::string zero = png;
     zero[16] = zero[17] = zero[18] = zero[19] = 0;

@@ -154,7 +154,6 @@ void build_cache(const ImageFolder& folder, const ImageCacheOptions& o, const st
         labels.push_back(int32_t(folder.files[i].label));
         ++kept;
     }
-    MG_CHECK(!stop || o.skip_bad, "image cache: stopped at a bad image");  // unreachable: reported above
     if (skipped > 0)
         log_message(o, fmt::format("folder {}: skipped {} of {} images that did not decode", printable_name(folder.root),
                                    skipped, n));
@@ -296,7 +295,7 @@ std::string default_image_cache_dir() {
 
 PackedImages open_image_folder(const std::string& dir, const ImageCacheOptions& options) {
     check_options(options);
-    const ImageFolder folder = scan_image_folder(dir);
+    const ImageFolder folder = scan_image_folder(dir, options.scan);
     const std::string key = image_cache_key(folder, options);
     namespace fs = std::filesystem;
     std::error_code ec;

@@ -44,6 +44,7 @@ struct ImageCacheOptions {
     bool progress = true;   // the progress line on stderr while building
     int threads = 0;        // 0: OpenMP's default
     std::function<void(const std::string&)> log;  // rebuild reasons and skipped images; unset: stderr
+    FolderScanOptions scan;
 };
 
 // A mapped cache file: N images [C, H, W] of uint8 with their labels and class names.

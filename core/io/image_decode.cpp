@@ -113,6 +113,30 @@ void refuse_unsupported_jpeg(std::string_view b, std::string_view name) {
     }
 }
 
+// stb_image 2.27 (Debian 12's) trusts a Huffman table's code counts: a DHT segment whose
+// 16 counts add up to more than 256 writes past its tables (found by the fuzz test under
+// UBSan). stb reads a DHT wherever it meets the bytes FF C4, also between the scans of a
+// progressive JPEG or where damaged scan data ends early, so every FF C4 in the file is
+// read here as stb would read it (bytes past the end read as 0, as stb's do).
+void refuse_oversized_huffman_tables(std::string_view b, std::string_view name) {
+    const auto byte = [&](size_t at) -> uint32_t { return at < b.size() ? uint8_t(b[at]) : 0u; };
+    for (size_t p = b.find("\xff\xc4"); p != std::string_view::npos; p = b.find("\xff\xc4", p + 1)) {
+        int64_t left = int64_t((byte(p + 2) << 8) | byte(p + 3)) - 2;
+        size_t at = p + 4;
+        while (left > 0) {
+            const uint32_t q = byte(at);
+            if ((q >> 4) > 1 || (q & 15) > 3) break;  // stb refuses this table itself
+            uint32_t codes = 0;
+            for (int i = 0; i < 16; ++i) codes += byte(at + 1 + size_t(i));
+            MG_CHECK(codes <= 256, "{}: corrupt JPEG data: a Huffman table at offset {} has {} codes, at most 256 "
+                     "are possible", name, at, codes);
+            at += 17 + codes;
+            left -= 17 + int64_t(codes);
+            if (at > b.size()) break;
+        }
+    }
+}
+
 // round((c*a + bg*(255-a)) / 255): over 255 odd, no quotient ends in .5
 inline uint8_t blend(uint32_t c, uint32_t bg, uint32_t a) { return uint8_t((c * a + bg * (255 - a) + 127) / 255); }
 
@@ -155,6 +179,7 @@ ImageU8 decode_image(std::string_view bytes, std::string_view name, const Decode
     } else if (starts_with(bytes, "\xff\xd8\xff")) {
         format = Format::jpeg;
         refuse_unsupported_jpeg(bytes, name);
+        refuse_oversized_huffman_tables(bytes, name);
     } else {
         MG_FAIL("{}: not a PNG or JPEG ({})", name, describe_other_format(bytes));
     }
