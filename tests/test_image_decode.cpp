@@ -8,16 +8,10 @@
 #include "core/io/image.h"
 #include "image_test_util.h"
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wunused-function"
-#define STB_IMAGE_WRITE_STATIC
+#define STB_IMAGE_WRITE_STATIC  // a test-only writer of PNG and JPEG bytes
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
 
 using namespace mg;
 using namespace mg::io;

@@ -9,10 +9,7 @@
 
 using namespace mg;
 using namespace mg::data;
-using mg::test::error_of;
-using mg::test::has;
-using mg::test::image_fixture;
-using mg::test::npy_image;
+using namespace mg::test;
 
 namespace {
 
