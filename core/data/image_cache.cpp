@@ -276,8 +276,10 @@ PackedImages read_image_cache(const std::string& path) {
 std::string image_cache_key(const ImageFolder& folder, const ImageCacheOptions& options) {
     std::string text = fmt::format("minigen image cache v{}\n{}\n", kVersion, settings_text(options));
     for (const std::string& c : folder.classes) text += fmt::format("class {} {}\n", c.size(), c);
-    for (const ImageFile& f : folder.files)
-        text += fmt::format("{} {} {} {} {}\n", f.path.size(), f.path, f.bytes, f.mtime_ns, f.label);
+    for (const ImageFile& f : folder.files) {  // paths below the root: DIR given as ./x or /abs/x is one folder
+        const std::string_view below = std::string_view(f.path).substr(folder.root.size());
+        text += fmt::format("{} {} {} {} {}\n", below.size(), below, f.bytes, f.mtime_ns, f.label);
+    }
     return io::sha256_hex(text.data(), text.size());
 }
 

@@ -89,9 +89,13 @@ Taps precompute_taps(int in_size, int out_size, Kernel kernel) {
 
 inline uint8_t clip8(int32_t sum) { return uint8_t(std::clamp(sum >> kPrecisionBits, 0, 255)); }
 
-// rows [row0, row0 + rows) of `in` [*, in_w, C] -> out [rows, out_w, C]
-void resample_rows(const uint8_t* in, int64_t in_w, int64_t C, int64_t row0, int64_t rows, const Taps& t,
+// rows [row0, row0 + rows) of `in` [*, in_w, C] -> out [rows, out_w, C]. C is a template
+// argument for 1 and 3 channels (0: any, from `channels`), so the channel loop unrolls.
+template <int kC>
+void resample_rows(const uint8_t* in, int64_t in_w, int64_t channels, int64_t row0, int64_t rows, const Taps& t,
                    int64_t out_w, uint8_t* out) {
+    const int64_t C = kC > 0 ? kC : channels;  // at most 4
+    int32_t sum[4];
     for (int64_t y = 0; y < rows; ++y) {
         const uint8_t* src = in + (row0 + y) * in_w * C;
         uint8_t* dst = out + y * out_w * C;
@@ -99,11 +103,10 @@ void resample_rows(const uint8_t* in, int64_t in_w, int64_t C, int64_t row0, int
             const int32_t* k = &t.weights[size_t(xx) * size_t(t.taps)];
             const uint8_t* s = src + t.first[size_t(xx)] * C;
             const int n = t.count[size_t(xx)];
-            for (int64_t c = 0; c < C; ++c) {
-                int32_t sum = 1 << (kPrecisionBits - 1);
-                for (int x = 0; x < n; ++x) sum += int32_t(s[x * C + c]) * k[x];
-                dst[xx * C + c] = clip8(sum);
-            }
+            for (int64_t c = 0; c < C; ++c) sum[c] = 1 << (kPrecisionBits - 1);
+            for (int x = 0; x < n; ++x)
+                for (int64_t c = 0; c < C; ++c) sum[c] += int32_t(s[x * C + c]) * k[x];
+            for (int64_t c = 0; c < C; ++c) dst[xx * C + c] = clip8(sum[c]);
         }
     }
 }
@@ -171,7 +174,7 @@ std::string_view resize_filter_name(ResizeFilter filter) {
 
 io::ImageU8 resize(const io::ImageU8& image, int64_t height, int64_t width, ResizeFilter filter) {
     const int64_t H = image.height, W = image.width, C = image.channels;
-    MG_CHECK(H >= 1 && W >= 1 && C >= 1 && image.pixels.size() == size_t(H * W * C),
+    MG_CHECK(H >= 1 && W >= 1 && C >= 1 && C <= 4 && image.pixels.size() == size_t(H * W * C),
              "resize: an image of {}x{}x{} with {} bytes", H, W, C, image.pixels.size());
     MG_CHECK(height >= 1 && width >= 1 && height <= (1 << 15) && width <= (1 << 15),
              "resize: target size {}x{} is outside 1..32768", height, width);
@@ -190,7 +193,8 @@ io::ImageU8 resize(const io::ImageU8& image, int64_t height, int64_t width, Resi
     if (width != W) {
         const Taps horizontal = precompute_taps(int(W), int(width), kernel);
         mid = {row_end - row0, width, C, std::vector<uint8_t>(size_t((row_end - row0) * width * C))};
-        resample_rows(image.pixels.data(), W, C, row0, row_end - row0, horizontal, width, mid.pixels.data());
+        const auto rows_pass = C == 1 ? resample_rows<1> : C == 3 ? resample_rows<3> : resample_rows<0>;
+        rows_pass(image.pixels.data(), W, C, row0, row_end - row0, horizontal, width, mid.pixels.data());
         rows = mid.pixels.data();
         rows_first = row0;
     }

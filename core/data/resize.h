@@ -31,7 +31,7 @@ enum class ResizeFilter { nearest, box, bilinear, bicubic, lanczos };
 ResizeFilter parse_resize_filter(std::string_view name);
 std::string_view resize_filter_name(ResizeFilter filter);
 
-// image [H, W, C] -> [height, width, C], C unchanged. height, width >= 1.
+// image [H, W, C] -> [height, width, C], C (1..4) unchanged. height, width >= 1.
 io::ImageU8 resize(const io::ImageU8& image, int64_t height, int64_t width, ResizeFilter filter);
 
 }  // namespace mg::data
