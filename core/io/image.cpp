@@ -197,9 +197,10 @@ Tensor read_png(const std::string& path, DType dtype, double lo, double hi) {
                 path, head.empty() ? "" : head.substr(0, head.size() - 1), bytes.size());
     }
     DecodeOptions as_stored;
-    as_stored.channels = 0;             // grey files grey, colour files RGB
+    as_stored.channels = 0;               // grey files grey, colour files RGB
     as_stored.background = std::nullopt;  // alpha dropped
     as_stored.max_file_bytes = bytes.size();
+    as_stored.max_pixels = int64_t(1) << 28;  // the largest grid make_grid makes
     const ImageU8 hwc = decode_image({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
                                      fmt::format("read_png: '{}'", path), as_stored);
     const int64_t C = hwc.channels, plane = hwc.height * hwc.width;
