@@ -203,7 +203,7 @@ TEST_CASE("image cache: a changed file or setting rebuilds; a damaged cache is r
     CHECK(touched.built());
     CHECK(touched.key() != first.key());
     CHECK(touched.path() == first.path());
-    CHECK(has(log.at(0), "changed; rebuilding"));
+    CHECK(has(log.at(0), "images changed (added, removed or modified); rebuilding"));
     CHECK(!open_image_folder(data.str(), o).built());
 
     o.filter = ResizeFilter::lanczos;  // another setting: its own cache file

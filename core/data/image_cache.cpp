@@ -314,7 +314,8 @@ PackedImages open_image_folder(const std::string& dir, const ImageCacheOptions& 
         try {
             PackedImages hit = read_image_cache(path);
             if (hit.key_ == key) return hit;
-            log_message(options, fmt::format("image cache {}: the folder or the settings changed; rebuilding", path));
+            log_message(options, fmt::format("image cache {}: the folder's images changed (added, removed or modified); "
+                                             "rebuilding", path));
         } catch (const Error& e) {
             log_message(options, fmt::format("{}; rebuilding it", e.what()));
         }
