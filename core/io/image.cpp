@@ -1,9 +1,12 @@
-// PNG grids and PNG reading, with stb_image / stb_image_write (Debian's libstb-dev headers).
+// PNG grids and PNG reading, with stb_image_write (Debian's libstb-dev headers) and the
+// decoder of core/io/image_decode.h.
 //
-// The stb implementations are compiled here, static (no symbols exported, nothing to
-// link), PNG only, with no stdio: we read and write the bytes ourselves, so every error
-// names the file and a write is atomic.
+// The stb_image_write implementation is compiled here, static (no symbols exported,
+// nothing to link), with no stdio: we write the bytes ourselves, so every error names the
+// file and a write is atomic.
 #include "core/io/image.h"
+
+#include "core/io/image_decode.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -17,22 +20,10 @@
 #include <filesystem>
 #include <vector>
 
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
-#define STB_IMAGE_STATIC
-#define STB_IMAGE_IMPLEMENTATION
-#define STBI_ONLY_PNG
-#define STBI_NO_STDIO
-#include <stb/stb_image.h>
 #define STB_IMAGE_WRITE_STATIC
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_WRITE_NO_STDIO
 #include <stb/stb_image_write.h>
-#pragma GCC diagnostic pop
 
 namespace mg::io {
 namespace {
@@ -205,20 +196,18 @@ Tensor read_png(const std::string& path, DType dtype, double lo, double hi) {
         MG_FAIL("read_png: '{}' is not a PNG file: it starts with [{}] ({} bytes), a PNG with 89 50 4e 47 0d 0a 1a 0a",
                 path, head.empty() ? "" : head.substr(0, head.size() - 1), bytes.size());
     }
-    MG_CHECK(bytes.size() <= size_t(INT32_MAX), "read_png: '{}' is too large ({} bytes)", path, bytes.size());
-    int w = 0, h = 0, file_c = 0;
-    MG_CHECK(stbi_info_from_memory(bytes.data(), int(bytes.size()), &w, &h, &file_c) != 0,
-             "read_png: '{}' is not a readable PNG: {}", path, stbi_failure_reason());
-    const int C = file_c <= 2 ? 1 : 3;  // drop alpha
-    int w2 = 0, h2 = 0, c2 = 0;
-    stbi_uc* hwc = stbi_load_from_memory(bytes.data(), int(bytes.size()), &w2, &h2, &c2, C);
-    MG_CHECK(hwc != nullptr, "read_png: '{}' is a corrupt PNG: {}", path, stbi_failure_reason());
-    Tensor out = empty(Shape{1, C, h2, w2}, {DType::UInt8});
+    DecodeOptions as_stored;
+    as_stored.channels = 0;               // grey files grey, colour files RGB
+    as_stored.background = std::nullopt;  // alpha dropped
+    as_stored.max_file_bytes = bytes.size();
+    as_stored.max_pixels = int64_t(1) << 28;  // the largest grid make_grid makes
+    const ImageU8 hwc = decode_image({reinterpret_cast<const char*>(bytes.data()), bytes.size()},
+                                     fmt::format("read_png: '{}'", path), as_stored);
+    const int64_t C = hwc.channels, plane = hwc.height * hwc.width;
+    Tensor out = empty(Shape{1, C, hwc.height, hwc.width}, {DType::UInt8});
     uint8_t* chw = out.data<uint8_t>();
-    const int64_t plane = int64_t(h2) * w2;
-    for (int c = 0; c < C; ++c)
-        for (int64_t i = 0; i < plane; ++i) chw[c * plane + i] = hwc[i * C + c];
-    stbi_image_free(hwc);
+    for (int64_t c = 0; c < C; ++c)
+        for (int64_t i = 0; i < plane; ++i) chw[c * plane + i] = hwc.pixels[size_t(i * C + c)];
     if (dtype == DType::UInt8) return out;
     // [0, 255] -> [lo, hi]
     std::vector<double> v(size_t(C * plane));

@@ -1,0 +1,43 @@
+// Shared by the image data tests: the fixtures of tests/reference/fixtures/images and
+// small file helpers.
+#pragma once
+
+#include <fstream>
+#include <iterator>
+#include <string>
+
+#include "core/io/image_decode.h"
+#include "core/io/npy.h"
+#include "helpers.h"
+
+namespace mg::test {
+
+inline std::string image_fixture(const std::string& name) {
+    return std::string(MINIGEN_SOURCE_DIR) + "/tests/reference/fixtures/images/" + name;
+}
+
+// A uint8 .npy [H, W] or [H, W, C] as an image.
+inline io::ImageU8 npy_image(const std::string& path) {
+    Tensor t = io::read_npy(path);
+    REQUIRE(t.dtype() == DType::UInt8);
+    REQUIRE((t.dim() == 2 || t.dim() == 3));
+    return {t.size(0), t.size(1), t.dim() == 3 ? t.size(2) : 1, t.to_vector<uint8_t>()};
+}
+
+inline std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    REQUIRE(in.good());
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+inline void write_bytes(const std::string& path, const std::string& bytes) {
+    std::ofstream out(path, std::ios::binary);
+    out.write(bytes.data(), std::streamsize(bytes.size()));
+    REQUIRE(out.good());
+}
+
+inline bool has(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+}  // namespace mg::test
