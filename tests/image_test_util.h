@@ -2,10 +2,13 @@
 // small file helpers.
 #pragma once
 
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include "core/data/random_stream.h"
+#include "core/io/image.h"
 #include "core/io/image_decode.h"
 #include "core/io/npy.h"
 #include "helpers.h"
@@ -38,6 +41,15 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 
 inline bool has(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
+}
+
+// A PNG of h x w x c pseudo-random pixels (c = 1 or 3).
+inline void make_png(const std::string& path, int64_t h, int64_t w, int64_t c, uint32_t seed) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::vector<uint8_t> px(size_t(h * w * c));
+    data::RandomStream r(seed);
+    for (auto& v : px) v = uint8_t(r.next_u32());
+    io::write_png(path, from_vector(px, Shape{c, h, w}));
 }
 
 }  // namespace mg::test
