@@ -2,6 +2,8 @@
 // small file helpers.
 #pragma once
 
+#include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -41,6 +43,21 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 
 inline bool has(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
+}
+
+// Largest absolute difference and the mean one between two images of one shape.
+inline std::pair<int, double> difference(const io::ImageU8& a, const io::ImageU8& b) {
+    REQUIRE(a.height == b.height);
+    REQUIRE(a.width == b.width);
+    REQUIRE(a.channels == b.channels);
+    int worst = 0;
+    double sum = 0;
+    for (size_t i = 0; i < a.pixels.size(); ++i) {
+        const int d = std::abs(int(a.pixels[i]) - int(b.pixels[i]));
+        worst = std::max(worst, d);
+        sum += d;
+    }
+    return {worst, sum / double(a.pixels.size())};
 }
 
 // A PNG of h x w x c pseudo-random pixels (c = 1 or 3).

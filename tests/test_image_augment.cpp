@@ -14,24 +14,9 @@ using mg::test::npy_image;
 
 namespace {
 
-// Largest absolute difference, and how many bytes differ.
-std::pair<int, int64_t> difference(const io::ImageU8& a, const io::ImageU8& b) {
-    REQUIRE(a.height == b.height);
-    REQUIRE(a.width == b.width);
-    REQUIRE(a.channels == b.channels);
-    int worst = 0;
-    int64_t count = 0;
-    for (size_t i = 0; i < a.pixels.size(); ++i) {
-        const int d = std::abs(int(a.pixels[i]) - int(b.pixels[i]));
-        worst = std::max(worst, d);
-        count += d != 0;
-    }
-    return {worst, count};
-}
-
 void check_exact(const io::ImageU8& got, const std::string& fixture) {
-    const auto [worst, count] = difference(got, npy_image(image_fixture(fixture)));
-    INFO(fixture << ": " << count << " bytes differ, by up to " << worst);
+    const auto [worst, mean] = mg::test::difference(got, npy_image(image_fixture(fixture)));
+    INFO(fixture << ": bytes differ by up to " << worst << ", " << mean << " on average");
     CHECK(worst == 0);
 }
 
