@@ -25,13 +25,6 @@ io::ImageU8 blend_with(const io::ImageU8& image, const io::ImageU8& degenerate, 
     return out;
 }
 
-void check_image(const io::ImageU8& image, const char* op) {
-    MG_CHECK((image.channels == 1 || image.channels == 3) && image.height >= 1 && image.width >= 1 &&
-                 image.pixels.size() == size_t(image.height * image.width * image.channels),
-             "{}: expected a grey or RGB image, got {}x{}x{} with {} bytes", op, image.height, image.width,
-             image.channels, image.pixels.size());
-}
-
 void check_factor(double factor, const char* op) {
     MG_CHECK(std::isfinite(factor) && factor >= 0.0, "{}: factor {} must be >= 0", op, factor);
 }
@@ -84,8 +77,15 @@ uint8_t fill_value(const io::ImageU8& image, io::Rgb fill, int64_t c) { return i
 
 }  // namespace
 
+void check_grey_or_rgb(const io::ImageU8& image, const char* op) {
+    MG_CHECK((image.channels == 1 || image.channels == 3) && image.height >= 1 && image.width >= 1 &&
+                 image.pixels.size() == size_t(image.height * image.width * image.channels),
+             "{}: expected a grey or RGB image, got {}x{}x{} with {} bytes", op, image.height, image.width,
+             image.channels, image.pixels.size());
+}
+
 io::ImageU8 adjust_brightness(const io::ImageU8& image, double factor) {
-    check_image(image, "adjust_brightness");
+    check_grey_or_rgb(image, "adjust_brightness");
     check_factor(factor, "adjust_brightness");
     io::ImageU8 black = image;
     std::fill(black.pixels.begin(), black.pixels.end(), uint8_t(0));
@@ -93,7 +93,7 @@ io::ImageU8 adjust_brightness(const io::ImageU8& image, double factor) {
 }
 
 io::ImageU8 adjust_contrast(const io::ImageU8& image, double factor) {
-    check_image(image, "adjust_contrast");
+    check_grey_or_rgb(image, "adjust_contrast");
     check_factor(factor, "adjust_contrast");
     const io::ImageU8 grey = to_grey(image);
     const double sum = std::accumulate(grey.pixels.begin(), grey.pixels.end(), 0.0);
@@ -104,14 +104,14 @@ io::ImageU8 adjust_contrast(const io::ImageU8& image, double factor) {
 }
 
 io::ImageU8 adjust_saturation(const io::ImageU8& image, double factor) {
-    check_image(image, "adjust_saturation");
+    check_grey_or_rgb(image, "adjust_saturation");
     check_factor(factor, "adjust_saturation");
     if (image.channels == 1) return image;
     return blend_with(image, to_rgb(to_grey(image)), factor);
 }
 
 io::ImageU8 adjust_hue(const io::ImageU8& image, double hue) {
-    check_image(image, "adjust_hue");
+    check_grey_or_rgb(image, "adjust_hue");
     MG_CHECK(hue >= -0.5 && hue <= 0.5, "adjust_hue: hue {} is outside [-0.5, 0.5]", hue);
     if (image.channels == 1) return image;
     const uint8_t shift = uint8_t(int64_t(hue * 255.0) & 255);  // numpy's uint8 wrap of trunc(hue * 255)
@@ -144,7 +144,7 @@ io::ImageU8 color_jitter(const io::ImageU8& image, const ColorJitter& j, RandomS
 }
 
 io::ImageU8 translate(const io::ImageU8& image, int64_t dy, int64_t dx, io::Rgb fill) {
-    check_image(image, "translate");
+    check_grey_or_rgb(image, "translate");
     io::ImageU8 out = image;
     const int64_t C = image.channels;
     for (int64_t y = 0; y < image.height; ++y)
@@ -166,7 +166,7 @@ io::ImageU8 random_translate(const io::ImageU8& image, int64_t max_dy, int64_t m
 }
 
 io::ImageU8 cutout(const io::ImageU8& image, int64_t top, int64_t left, int64_t h, int64_t w, io::Rgb fill) {
-    check_image(image, "cutout");
+    check_grey_or_rgb(image, "cutout");
     MG_CHECK(h >= 0 && w >= 0, "cutout: negative size {}x{}", h, w);
     io::ImageU8 out = image;
     const int64_t C = image.channels;
@@ -177,14 +177,14 @@ io::ImageU8 cutout(const io::ImageU8& image, int64_t top, int64_t left, int64_t 
 }
 
 io::ImageU8 random_cutout(const io::ImageU8& image, int64_t size, RandomStream& random, io::Rgb fill) {
-    check_image(image, "random_cutout");
+    check_grey_or_rgb(image, "random_cutout");
     const int64_t cy = int64_t(random.below(uint64_t(image.height)));
     const int64_t cx = int64_t(random.below(uint64_t(image.width)));
     return cutout(image, cy - size / 2, cx - size / 2, size, size, fill);
 }
 
 io::ImageU8 to_grey(const io::ImageU8& image) {
-    check_image(image, "to_grey");
+    check_grey_or_rgb(image, "to_grey");
     if (image.channels == 1) return image;
     io::ImageU8 out{image.height, image.width, 1, std::vector<uint8_t>(size_t(image.height * image.width))};
     for (size_t i = 0; i < out.pixels.size(); ++i)
@@ -193,7 +193,7 @@ io::ImageU8 to_grey(const io::ImageU8& image) {
 }
 
 io::ImageU8 to_rgb(const io::ImageU8& image) {
-    check_image(image, "to_rgb");
+    check_grey_or_rgb(image, "to_rgb");
     if (image.channels == 3) return image;
     io::ImageU8 out{image.height, image.width, 3, std::vector<uint8_t>(image.pixels.size() * 3)};
     for (size_t i = 0; i < image.pixels.size(); ++i) out.pixels[3 * i] = out.pixels[3 * i + 1] = out.pixels[3 * i + 2] = image.pixels[i];

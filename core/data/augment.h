@@ -21,6 +21,9 @@
 
 namespace mg::data {
 
+// Throws unless `image` is a consistent grey or RGB image; `op` opens the message.
+void check_grey_or_rgb(const io::ImageU8& image, const char* op);
+
 io::ImageU8 adjust_brightness(const io::ImageU8& image, double factor);  // factor >= 0
 io::ImageU8 adjust_contrast(const io::ImageU8& image, double factor);    // factor >= 0
 io::ImageU8 adjust_saturation(const io::ImageU8& image, double factor);  // factor >= 0

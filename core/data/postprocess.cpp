@@ -3,18 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/data/augment.h"
 #include "kernels/base.h"
 
 namespace mg::data {
 
 namespace {
-
-void check_image(const io::ImageU8& image, const char* op) {
-    MG_CHECK((image.channels == 1 || image.channels == 3) && image.height >= 1 && image.width >= 1 &&
-                 image.pixels.size() == size_t(image.height * image.width * image.channels),
-             "{}: expected a grey or RGB image, got {}x{}x{} with {} bytes", op, image.height, image.width,
-             image.channels, image.pixels.size());
-}
 
 int64_t clamp_index(int64_t i, int64_t n) { return std::clamp<int64_t>(i, 0, n - 1); }
 
@@ -50,7 +44,7 @@ void box_blur_line(uint8_t* line, int64_t n, int64_t stride, float radius, std::
 }  // namespace
 
 io::ImageU8 median_filter(const io::ImageU8& image, int64_t size) {
-    check_image(image, "median_filter");
+    check_grey_or_rgb(image, "median_filter");
     MG_CHECK(size >= 1 && size <= 15 && size % 2 == 1, "median_filter: size {} must be odd, 1..15", size);
     io::ImageU8 out = image;
     const int64_t C = image.channels, half = size / 2;
@@ -69,7 +63,7 @@ io::ImageU8 median_filter(const io::ImageU8& image, int64_t size) {
 }
 
 io::ImageU8 bilateral_filter(const io::ImageU8& image, double sigma_space, double sigma_color) {
-    check_image(image, "bilateral_filter");
+    check_grey_or_rgb(image, "bilateral_filter");
     MG_CHECK(sigma_space > 0 && sigma_space <= 16 && sigma_color > 0 && std::isfinite(sigma_color),
              "bilateral_filter: sigma_space {} must be in (0, 16] and sigma_color {} > 0", sigma_space, sigma_color);
     const int64_t C = image.channels, r = int64_t(std::ceil(2.0 * sigma_space));
@@ -97,7 +91,7 @@ io::ImageU8 bilateral_filter(const io::ImageU8& image, double sigma_space, doubl
 }
 
 io::ImageU8 gaussian_blur(const io::ImageU8& image, double radius) {
-    check_image(image, "gaussian_blur");
+    check_grey_or_rgb(image, "gaussian_blur");
     MG_CHECK(radius >= 0 && radius <= 256, "gaussian_blur: radius {} is outside [0, 256]", radius);
     io::ImageU8 out = image;
     if (radius == 0) return out;
@@ -115,7 +109,7 @@ io::ImageU8 gaussian_blur(const io::ImageU8& image, double radius) {
 }
 
 io::ImageU8 unsharp_mask(const io::ImageU8& image, double radius, int percent, int threshold) {
-    check_image(image, "unsharp_mask");
+    check_grey_or_rgb(image, "unsharp_mask");
     MG_CHECK(percent >= 0 && percent <= 10000 && threshold >= 0, "unsharp_mask: percent {} (0..10000) and threshold {} (>= 0)",
              percent, threshold);
     io::ImageU8 out = gaussian_blur(image, radius);
@@ -132,7 +126,7 @@ ChannelHistograms channel_histograms(const std::vector<io::ImageU8>& images) {
     h.channels = images[0].channels;
     h.counts.assign(size_t(h.channels), {});
     for (const io::ImageU8& im : images) {
-        check_image(im, "channel_histograms");
+        check_grey_or_rgb(im, "channel_histograms");
         MG_CHECK(im.channels == h.channels, "channel_histograms: images with {} and {} channels", h.channels, im.channels);
         for (size_t i = 0; i < im.pixels.size(); ++i) ++h.counts[i % size_t(h.channels)][im.pixels[i]];
     }
@@ -151,7 +145,7 @@ ChannelHistograms channel_histograms(const uint8_t* pixels, int64_t n, int64_t c
 }
 
 io::ImageU8 match_histograms(const io::ImageU8& image, const ChannelHistograms& reference) {
-    check_image(image, "match_histograms");
+    check_grey_or_rgb(image, "match_histograms");
     MG_CHECK(reference.channels == image.channels && int64_t(reference.counts.size()) == image.channels,
              "match_histograms: the image has {} channels, the reference {}", image.channels, reference.channels);
     const ChannelHistograms own = channel_histograms(std::vector<io::ImageU8>{image});
@@ -178,7 +172,7 @@ io::ImageU8 match_histograms(const io::ImageU8& image, const ChannelHistograms& 
 }
 
 io::ImageU8 grey_world(const io::ImageU8& image) {
-    check_image(image, "grey_world");
+    check_grey_or_rgb(image, "grey_world");
     const int64_t C = image.channels;
     std::vector<double> mean(size_t(C), 0.0);
     for (size_t i = 0; i < image.pixels.size(); ++i) mean[i % size_t(C)] += image.pixels[i];
@@ -194,7 +188,7 @@ io::ImageU8 grey_world(const io::ImageU8& image) {
 }
 
 io::ImageU8 upscale(const io::ImageU8& image, int64_t factor, ResizeFilter filter) {
-    check_image(image, "upscale");
+    check_grey_or_rgb(image, "upscale");
     MG_CHECK(factor >= 1 && factor <= 64, "upscale: factor {} is outside 1..64", factor);
     return resize(image, image.height * factor, image.width * factor, filter);
 }
