@@ -132,7 +132,10 @@ io::ImageU8 color_jitter(const io::ImageU8& image, const ColorJitter& j, RandomS
     // torchvision's order: a random permutation of the four, then each factor drawn.
     int order[4] = {0, 1, 2, 3};
     for (int i = 3; i > 0; --i) std::swap(order[i], order[random.below(uint64_t(i + 1))]);
-    const auto factor = [&](double amount) { return std::max(0.0, 1.0 - amount) + random.uniform() * (1.0 + amount - std::max(0.0, 1.0 - amount)); };
+    const auto factor = [&](double amount) {  // uniform in [max(0, 1 - amount), 1 + amount]
+        const double low = std::max(0.0, 1.0 - amount);
+        return low + random.uniform() * (1.0 + amount - low);
+    };
     io::ImageU8 out = image;
     for (int op : order) {
         if (op == 0 && j.brightness > 0) out = adjust_brightness(out, factor(j.brightness));

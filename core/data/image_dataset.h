@@ -51,7 +51,7 @@ struct ImageDataset {
 
 ImageDataset open_image_dataset(std::string_view spec, const ImageDatasetOptions& options);
 
-// The npy source; `what` names it in messages.
+// The npy source (above); an empty labels_path: one class "".
 PackedImages open_npy_images(const std::string& path, const std::string& labels_path, NpyLayout layout,
                              const ImageCacheOptions& options);
 
