@@ -2,10 +2,15 @@
 // small file helpers.
 #pragma once
 
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <string>
 
+#include "core/data/random_stream.h"
+#include "core/io/image.h"
 #include "core/io/image_decode.h"
 #include "core/io/npy.h"
 #include "helpers.h"
@@ -38,6 +43,30 @@ inline void write_bytes(const std::string& path, const std::string& bytes) {
 
 inline bool has(const std::string& haystack, const std::string& needle) {
     return haystack.find(needle) != std::string::npos;
+}
+
+// Largest absolute difference and the mean one between two images of one shape.
+inline std::pair<int, double> difference(const io::ImageU8& a, const io::ImageU8& b) {
+    REQUIRE(a.height == b.height);
+    REQUIRE(a.width == b.width);
+    REQUIRE(a.channels == b.channels);
+    int worst = 0;
+    double sum = 0;
+    for (size_t i = 0; i < a.pixels.size(); ++i) {
+        const int d = std::abs(int(a.pixels[i]) - int(b.pixels[i]));
+        worst = std::max(worst, d);
+        sum += d;
+    }
+    return {worst, sum / double(a.pixels.size())};
+}
+
+// A PNG of h x w x c pseudo-random pixels (c = 1 or 3).
+inline void make_png(const std::string& path, int64_t h, int64_t w, int64_t c, uint32_t seed) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::vector<uint8_t> px(size_t(h * w * c));
+    data::RandomStream r(seed);
+    for (auto& v : px) v = uint8_t(r.next_u32());
+    io::write_png(path, from_vector(px, Shape{c, h, w}));
 }
 
 }  // namespace mg::test

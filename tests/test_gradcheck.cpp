@@ -9,6 +9,7 @@
 // device of its input for that reason.
 #include <functional>
 
+#include "core/diffaug.h"
 #include "helpers.h"
 
 using namespace mg;
@@ -442,6 +443,16 @@ OP_CASE(dropout) {
 OP_CASE(to_dtype_roundtrip) {
     c.inputs = [] { return V{input({4})}; };
     c.f = [](const V& x) { return x[0].to(DType::Float32).to(DType::Float64); };
+}
+
+// DiffAugment (core/diffaug.h): fixed draws, so every call augments alike; tanh after it so
+// that the second derivative is not zero.
+OP_CASE2(diff_augment) {
+    c.inputs = [] { return V{input({2, 3, 6, 5})}; };
+    c.f = [](const V& x) {
+        data::RandomStream draws(5);
+        return tanh(diff_augment(x[0], parse_diffaug("color,translation,cutout"), draws));
+    };
 }
 
 #ifndef MINIGEN_GRADCHECK_ON_CUDA

@@ -16,6 +16,7 @@
 
 using namespace mg;
 using namespace mg::io;
+using mg::test::difference;
 using mg::test::error_of;
 using mg::test::file_bytes;
 using mg::test::has;
@@ -42,21 +43,6 @@ std::vector<uint8_t> pattern(int h, int w, int c, uint32_t seed) {
     data::RandomStream r(seed);
     for (size_t i = 0; i < v.size(); ++i) v[i] = uint8_t((i * 7 + (i / size_t(w * c)) * 13) % 256 ^ (r.next_u32() & 15));
     return v;
-}
-
-// Largest absolute difference and the mean one between two images of one shape.
-std::pair<int, double> difference(const ImageU8& a, const ImageU8& b) {
-    REQUIRE(a.height == b.height);
-    REQUIRE(a.width == b.width);
-    REQUIRE(a.channels == b.channels);
-    int worst = 0;
-    double sum = 0;
-    for (size_t i = 0; i < a.pixels.size(); ++i) {
-        const int d = std::abs(int(a.pixels[i]) - int(b.pixels[i]));
-        worst = std::max(worst, d);
-        sum += d;
-    }
-    return {worst, sum / double(a.pixels.size())};
 }
 
 DecodeOptions with_channels(int channels) {

@@ -16,19 +16,11 @@ using namespace mg;
 using namespace mg::data;
 using mg::test::error_of;
 using mg::test::has;
+using mg::test::make_png;
 using mg::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A PNG of h x w x c pseudo-random pixels (c = 1 or 3).
-void make_png(const std::string& path, int64_t h, int64_t w, int64_t c, uint32_t seed) {
-    fs::create_directories(fs::path(path).parent_path());
-    std::vector<uint8_t> px(size_t(h * w * c));
-    RandomStream r(seed);
-    for (auto& v : px) v = uint8_t(r.next_u32());
-    io::write_png(path, from_vector(px, Shape{c, h, w}));
-}
 
 std::vector<std::string> relative_paths(const ImageFolder& f) {
     std::vector<std::string> out;

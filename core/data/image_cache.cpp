@@ -186,8 +186,9 @@ void build_cache(const ImageFolder& folder, const ImageCacheOptions& o, const st
 struct PackedImages::Mapping {
     void* data = nullptr;
     size_t size = 0;
+    std::vector<uint8_t> owned;  // packed_images_in_memory: data points here, nothing is mapped
     ~Mapping() {
-        if (data != nullptr) ::munmap(data, size);
+        if (data != nullptr && owned.empty()) ::munmap(data, size);
     }
 };
 
@@ -283,7 +284,7 @@ std::string image_cache_key(const ImageFolder& folder, const ImageCacheOptions& 
     return io::sha256_hex(text.data(), text.size());
 }
 
-std::string default_image_cache_dir() {
+std::string default_cache_base() {
     const auto env = [](const char* name) -> std::string {
         const char* v = std::getenv(name);
         return v != nullptr ? std::string(v) : std::string();
@@ -291,13 +292,48 @@ std::string default_image_cache_dir() {
     std::string base = env("MINIGEN_CACHE_DIR");
     if (base.empty() && !env("XDG_CACHE_HOME").empty()) base = env("XDG_CACHE_HOME") + "/minigen";
     if (base.empty() && !env("HOME").empty()) base = env("HOME") + "/.cache/minigen";
-    MG_CHECK(!base.empty(), "image cache: no cache folder: set MINIGEN_CACHE_DIR (or HOME)");
-    return base + "/images";
+    MG_CHECK(!base.empty(), "no cache folder: set MINIGEN_CACHE_DIR (or HOME)");
+    return base;
+}
+
+std::string default_image_cache_dir() { return default_cache_base() + "/images"; }
+
+PackedImages packed_images_in_memory(std::vector<uint8_t> pixels, std::vector<int32_t> labels,
+                                     std::vector<std::string> classes, int64_t channels, int64_t height,
+                                     int64_t width, std::string name) {
+    const uint64_t n = labels.size(), image_bytes = uint64_t(channels * height * width);
+    MG_CHECK(n > 0 && channels >= 1 && height >= 1 && width >= 1 && pixels.size() == n * image_bytes,
+             "{}: {} pixels for {} images of {}x{}x{}", name, pixels.size(), n, channels, height, width);
+    for (uint64_t i = 0; i < n; ++i)
+        MG_CHECK(labels[i] >= 0 && uint64_t(labels[i]) < classes.size(), "{}: label {} of image {} is outside 0..{}",
+                 name, labels[i], i, int64_t(classes.size()) - 1);
+    auto map = std::make_shared<PackedImages::Mapping>();
+    map->owned = std::move(pixels);
+    map->owned.resize(n * image_bytes + 4 * n);
+    std::memcpy(map->owned.data() + n * image_bytes, labels.data(), 4 * n);
+    map->data = map->owned.data();
+    map->size = map->owned.size();
+    PackedImages p;
+    p.map_ = std::move(map);
+    p.count_ = int64_t(n);
+    p.channels_ = channels;
+    p.height_ = height;
+    p.width_ = width;
+    p.pixel_offset_ = 0;
+    p.label_offset_ = n * image_bytes;
+    p.classes_ = std::move(classes);
+    p.path_ = std::move(name);
+    return p;
 }
 
 PackedImages open_image_folder(const std::string& dir, const ImageCacheOptions& options) {
     check_options(options);
-    const ImageFolder folder = scan_image_folder(dir, options.scan);
+    return open_image_files(scan_image_folder(dir, options.scan), options);
+}
+
+PackedImages open_image_files(const ImageFolder& folder, const ImageCacheOptions& options) {
+    check_options(options);
+    MG_CHECK(!folder.files.empty(), "{}: no images", printable_name(folder.root));
     const std::string key = image_cache_key(folder, options);
     namespace fs = std::filesystem;
     std::error_code ec;

@@ -65,7 +65,10 @@ public:
 
 private:
     friend PackedImages read_image_cache(const std::string& path);
-    friend PackedImages open_image_folder(const std::string& dir, const ImageCacheOptions& options);
+    friend PackedImages open_image_files(const ImageFolder& files, const ImageCacheOptions& options);
+    friend PackedImages packed_images_in_memory(std::vector<uint8_t> pixels, std::vector<int32_t> labels,
+                                                std::vector<std::string> classes, int64_t channels, int64_t height,
+                                                int64_t width, std::string name);
     struct Mapping;
     std::shared_ptr<const Mapping> map_;
     int64_t count_ = 0, channels_ = 0, height_ = 0, width_ = 0, skipped_ = 0;
@@ -78,13 +81,25 @@ private:
 // Scans DIR, then maps its cache or builds it (see above).
 PackedImages open_image_folder(const std::string& dir, const ImageCacheOptions& options);
 
+// The same for a list of files and labels made elsewhere (the emoji source): `files.root`
+// names the source in messages and, with the settings, picks the cache file.
+PackedImages open_image_files(const ImageFolder& files, const ImageCacheOptions& options);
+
+// Images already decoded (the npy source), held in memory behind the same view: pixels
+// uint8 [N, C, H, W], labels in [0, classes.size()). `name` names the source in messages.
+PackedImages packed_images_in_memory(std::vector<uint8_t> pixels, std::vector<int32_t> labels,
+                                     std::vector<std::string> classes, int64_t channels, int64_t height,
+                                     int64_t width, std::string name);
+
 // Maps and validates a cache file; any inconsistency is an mg::Error naming the file.
 PackedImages read_image_cache(const std::string& path);
 
 // The cache key of a scanned folder under these settings (64 hex characters).
 std::string image_cache_key(const ImageFolder& folder, const ImageCacheOptions& options);
 
-// $MINIGEN_CACHE_DIR, else $XDG_CACHE_HOME/minigen, else $HOME/.cache/minigen; then "/images".
+// $MINIGEN_CACHE_DIR, else $XDG_CACHE_HOME/minigen, else $HOME/.cache/minigen.
+std::string default_cache_base();
+// default_cache_base() + "/images".
 std::string default_image_cache_dir();
 
 }  // namespace mg::data
