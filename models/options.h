@@ -163,7 +163,9 @@ struct OptionFieldReader {
     const OptionReader& reader;
     template <class T>
     void operator()(const char* key, T& value) const { reader.get(key, value); }
-    void operator()(const char* key, int64_t& value, IntRange range) const { reader.get(key, value, range.lo, range.hi); }
+    void operator()(const char* key, int64_t& value, IntRange range) const {
+        reader.get(key, value, range.lo, range.hi);
+    }
     template <class E>
     void operator()(const char* key, E& value, Names<E> names) const {
         if (!reader.contains(key)) return;

@@ -277,26 +277,35 @@ double AdversarialModel::DLoss::wasserstein_estimate() const {
     return sub(mean(real_logits), mean(fake_logits)).item();
 }
 
-Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given) {
-    const Device dev = config_.device;
-    Tensor real = batch.images.to(dev);
-    const int64_t n = real.size(0);
+// The real batch on the model's device, with its labels and the fakes' classes for a
+// conditional model (drawn unless given).
+AdversarialModel::StepData AdversarialModel::step_data(const data::Batch& batch, const StepNoise& given) {
+    StepData d;
+    d.real = batch.images.to(config_.device);
+    const int64_t n = d.real.size(0);
     MG_CHECK(n % gan_.pack == 0, "{}: batch of {} does not divide into packs of {}", name(), n, gan_.pack);
-    set_learning_rates();
-    // Draws the test gave are used; the rest are drawn here, in a training step's order.
-    auto z_or_draw = [&](const Tensor& z, const char* what) {
-        return given_or(z, {n, gan_.z_dim}, what, dev, [&] { return noise(n); });
-    };
-    Tensor labels, fake_labels;
     if (conditional()) {
-        labels = batch.labels.to(dev);
-        fake_labels = given_or(given.fake_labels, {n}, "fake_labels", dev, [&] { return random_labels(n); });
+        d.labels = batch.labels.to(config_.device);
+        d.fake_labels =
+            given_or(given.fake_labels, {n}, "fake_labels", config_.device, [&] { return random_labels(n); });
     }
+    return d;
+}
+
+// z [n, z_dim]: the given draw, or a fresh one.
+Tensor AdversarialModel::noise_or(const Tensor& given, int64_t n, const char* what) const {
+    return given_or(given, {n, gan_.z_dim}, what, config_.device, [&] { return noise(n); });
+}
+
+Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given) {
+    set_learning_rates();
+    const auto [real, labels, fake_labels] = step_data(batch, given);  // draws fake_labels before z
+    const int64_t n = real.size(0);
     // Losses first, then D's outputs, then the rest as recorded (as the report groups them).
     StepMetrics rec({"loss_d", "loss_g", "d_real", "d_fake"});
 
     // G(z) once; D trains on it detached, G through it.
-    Tensor fake = generate(*G_, z_or_draw(given.z, "z"), fake_labels);
+    Tensor fake = generate(*G_, noise_or(given.z, n, "z"), fake_labels);
 
     // ---- D update: real vs fake.detach() (+ gradient penalty / R1)
     opt_d_->zero_grad();
@@ -313,7 +322,7 @@ Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given)
     // reaches its weights, and opt_g_ holds G's parameters only, so G's update cannot change D.
     if (++calls_ % gan_.n_critic == 0) {
         if (gan_.n_critic > 1 || gan_.loss == GanLoss::Wasserstein)  // fresh fakes
-            fake = generate(*G_, z_or_draw(given.z_g, "z_g"), fake_labels);
+            fake = generate(*G_, noise_or(given.z_g, n, "z_g"), fake_labels);
         StepMetrics g;
         {
             FreezeParameters frozen(*D_);

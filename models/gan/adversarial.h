@@ -137,6 +137,11 @@ protected:
     std::shared_ptr<nn::Module> G_, D_, G_ema_;
 
 private:
+    struct StepData {
+        Tensor real, labels, fake_labels;
+    };
+    StepData step_data(const data::Batch& batch, const StepNoise& given);
+    Tensor noise_or(const Tensor& given, int64_t n, const char* what) const;
     struct DLoss {
         Tensor loss, real_logits, fake_logits;
         double wasserstein_estimate() const;
