@@ -10,8 +10,7 @@ namespace mg::models {
 std::vector<ModelInfo> gan2d_models();           // models/gan/gan2d.cpp
 std::vector<ModelInfo> image_gan_models();       // models/gan/image_gans.cpp
 std::vector<ModelInfo> vae_models();             // models/vae/
-std::vector<ModelInfo> pixelcnn_models();        // models/pixelcnn/pixelcnn*.cpp
-std::vector<ModelInfo> gated_pixelcnn_models();  // models/pixelcnn/gated*.cpp
+std::vector<ModelInfo> pixelcnn_models();        // models/pixelcnn/ (pixelcnn and the gated ones)
 std::vector<ModelInfo> classifier_models();      // models/classifier/
 
 }  // namespace mg::models

@@ -1,15 +1,29 @@
-// Reading a model's JSON options (--config, or a checkpoint's config): one rule for every
-// model. Unknown keys are refused with the known ones listed; a value of the wrong type is
+// A model's JSON options (--config, or a checkpoint's config): one rule for every model.
+// Unknown keys are refused with the known ones listed; a value of the wrong type is
 // reported by key; absent keys keep the field's current value. Integer options (sizes,
 // counts) are read only with a range, checked before any model computes a size from them.
+//
+// Each option is declared once, in its struct's fields() (key, member, and for an integer
+// its range, for an enum its names), and both directions follow from that list:
+//
+//   template <class Self, class F> static void fields(Self& o, F&& f) {
+//       f("z_dim", o.z_dim, IntRange{1, kMaxWidth});
+//       f("loss", o.loss, Names<GanLoss>{parse_gan_loss, gan_loss_name});
+//       f("lr_g", o.lr_g);
+//   }
+//   options_to_json(o)        {"z_dim": 100, "loss": "bce", "lr_g": 0.0002}: config.json and
+//                             the checkpoint's recorded options
+//   read_options(o, reader)   every field present in the reader's JSON, checked
 #pragma once
 
+#include <array>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -102,5 +116,77 @@ private:
     std::string what_;
     const nlohmann::json& options_;
 };
+
+// An enum's names, declared once: parse() and name() both read the table.
+//   constexpr NameTable<GanLoss, 2> kLosses{"gan: unknown loss", {{{"bce", GanLoss::Bce}, {"hinge", GanLoss::Hinge}}}};
+//   kLosses.parse("hinge") == GanLoss::Hinge; kLosses.parse("x") throws "gan: unknown loss 'x' (bce, hinge)"
+template <class E, size_t N>
+struct NameTable {
+    const char* unknown;  // opens the message for a name not in the table
+    std::array<std::pair<const char*, E>, N> entries;
+
+    E parse(const std::string& name) const {
+        std::string known;
+        for (const auto& [n, value] : entries) {
+            if (name == n) return value;
+            known += (known.empty() ? "" : ", ") + std::string(n);
+        }
+        MG_FAIL("{} '{}' ({})", unknown, io::quote_short(name), known);
+    }
+    std::string name(E value) const {
+        for (const auto& [n, v] : entries)
+            if (v == value) return n;
+        return "?";
+    }
+};
+
+// The range of an integer option, and the names of an enum option.
+struct IntRange {
+    int64_t lo, hi;
+};
+template <class E>
+struct Names {
+    E (*parse)(const std::string&);  // throws naming the choices
+    std::string (*name)(E);
+};
+
+// The two directions of a fields() list.
+struct OptionWriter {
+    nlohmann::json& json;
+    template <class T>
+    void operator()(const char* key, const T& value) const { json[key] = value; }
+    void operator()(const char* key, const int64_t& value, IntRange) const { json[key] = value; }
+    template <class E>
+    void operator()(const char* key, const E& value, Names<E> names) const { json[key] = names.name(value); }
+};
+struct OptionFieldReader {
+    const OptionReader& reader;
+    template <class T>
+    void operator()(const char* key, T& value) const { reader.get(key, value); }
+    void operator()(const char* key, int64_t& value, IntRange range) const {
+        reader.get(key, value, range.lo, range.hi);
+    }
+    template <class E>
+    void operator()(const char* key, E& value, Names<E> names) const {
+        if (!reader.contains(key)) return;
+        std::string name;
+        reader.get(key, name);
+        value = names.parse(name);
+    }
+};
+
+// The options of `o` as JSON, one key per field.
+template <class Options>
+nlohmann::json options_to_json(const Options& o) {
+    nlohmann::json json = nlohmann::json::object();
+    Options::fields(o, OptionWriter{json});
+    return json;
+}
+
+// Reads every field of `o` present in `reader`'s JSON (whose keys the reader has checked).
+template <class Options>
+void read_options(Options& o, const OptionReader& reader) {
+    Options::fields(o, OptionFieldReader{reader});
+}
 
 }  // namespace mg::models

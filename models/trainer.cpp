@@ -17,6 +17,7 @@
 #include "core/io/input.h"
 #include "core/random.h"
 #include "core/runtime.h"
+#include "models/capabilities.h"
 #include "models/plot2d.h"
 #include "models/progress.h"
 #include "models/run_dir.h"
@@ -330,18 +331,18 @@ void run_sample_point(Model& model, const TrainOptions& opt, int64_t step, doubl
     auto cancel = [] { MG_CHECK(!stop_requested(), "stopped by a signal"); };
     {
         Phase phase(fmt::format("step {}: sample grid of {}", step, opt.sample_count), "px", cancel);
-        Tensor samples = model.sample(opt.sample_count);
-        if (samples.defined()) {  // the classifier has nothing to draw
+        if (auto* sampler = as<Sampler>(model)) {  // the classifier has nothing to draw
+            Tensor samples = sampler->sample(opt.sample_count);
             summary.samples = sample_path(opt.out_dir, step);
             const auto nrow = int64_t(std::ceil(std::sqrt(double(opt.sample_count))));
             write_samples(model, samples, summary.samples, nrow);
         }
-        model.write_visuals(opt.out_dir + "/samples", step);
+        if (auto* visuals = as<TrainingVisuals>(model)) visuals->write_visuals(opt.out_dir + "/samples", step);
     }
     Metrics quality;
     {
         Phase phase(fmt::format("step {}: evaluation", step), "px", cancel);
-        quality = model.evaluate();
+        if (auto* measures = as<SampleQuality>(model)) quality = measures->evaluate();
         if (opt.evaluator) {
             Metrics more = opt.evaluator(model);
             quality.insert(quality.end(), more.begin(), more.end());

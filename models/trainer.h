@@ -46,9 +46,9 @@ struct TrainOptions {
     Device device = Device::CPU;     // the model's device: the loader uploads batches there
     std::string command;             // the command line, for config.json and its history
     nlohmann::json run_info = nlohmann::json::object();  // extra facts for config.json
-    // Measures beyond model.evaluate() taken at every sample point and logged with the
-    // step (test accuracy, FID on a few thousand samples, test bits/dim); the caller
-    // decides what is worth its time.
+    // Measures beyond the model's own (SampleQuality) taken at every sample point and
+    // logged with the step (test accuracy, FID on a few thousand samples, test bits/dim);
+    // the caller decides what is worth its time.
     std::function<Metrics(Model&)> evaluator;
     // Runs once the run is validated and its directory prepared, before the first step
     // (the --trace graphs are written here).

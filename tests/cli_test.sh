@@ -61,6 +61,13 @@ expect 0 "png" -- sample gan2d --checkpoint "$work/run/checkpoint.safetensors" -
 [ -s "$work/s.png" ] && passes=$((passes + 1)) || { echo "FAIL: no sample PNG"; failures=$((failures + 1)); }
 [ -s "$work/run/report/index.html" ] && passes=$((passes + 1)) || { echo "FAIL: no report"; failures=$((failures + 1)); }
 expect 2 "checkpoint of 'gan2d', not 'dcgan'" -- sample dcgan --checkpoint "$work/run/checkpoint.safetensors"
+# What a model cannot do is a request refused (exit 2), naming the models that can.
+expect 2 "sample --complete: model 'gan2d' cannot complete images; models that can: vae, cvae, convvae, pixelcnn" -- \
+  sample gan2d --checkpoint "$work/run/checkpoint.safetensors" --complete test:2
+expect 2 "sample --class: model 'gan2d' cannot sample given class labels; models that can: cgan, cvae, gated-pixelcnn-cond" -- \
+  sample gan2d --checkpoint "$work/run/checkpoint.safetensors" --class 3
+expect 2 "sample --interpolate: model 'gan2d' cannot interpolate in a latent space; models that can: dcgan" -- \
+  sample gan2d --checkpoint "$work/run/checkpoint.safetensors" --interpolate
 if "$minigen" info --json | python3 -c "import json,sys; d=json.load(sys.stdin); assert d['kernels'] and d['models']"; then
     passes=$((passes + 1))
 else

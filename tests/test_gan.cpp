@@ -374,7 +374,7 @@ TEST_CASE("cgan: samples change with the label, through the label path only") {
     auto model = models::find_model("cgan").create(config);
     auto* gan = dynamic_cast<models::AdversarialModel*>(model.get());
     REQUIRE(gan != nullptr);
-    REQUIRE(model->conditional());
+    REQUIRE(gan->conditional());
     auto* g = dynamic_cast<models::DcGenerator*>(&gan->generator());
     auto* d = dynamic_cast<models::DcDiscriminator*>(&gan->discriminator());
     REQUIRE(g != nullptr);
@@ -513,7 +513,8 @@ TEST_CASE("image GANs interpolate: a rows x steps grid whose ends are G at the d
         REQUIRE(gan != nullptr);
         const int64_t rows = 3, steps = 5;
         manual_seed(21);
-        Tensor grid = model->interpolate(rows, steps);
+        models::Interpolation& interpolation = models::require<models::Interpolation>(*model, "test");
+        Tensor grid = interpolation.interpolate(rows, steps);
         CHECK(grid.shape() == Shape{rows * steps, 1, 28, 28});
         CHECK(gan->generator().is_training());  // left in the mode it was in
 
@@ -521,7 +522,7 @@ TEST_CASE("image GANs interpolate: a rows x steps grid whose ends are G at the d
         manual_seed(21);
         Tensor z0 = randn({rows, 8}), z1 = randn({rows, 8});
         Tensor labels;
-        if (model->conditional()) labels = randint(0, 10, {rows});
+        if (gan->conditional()) labels = randint(0, 10, {rows});
         Tensor ends;
         {
             autograd::NoGradGuard no_grad;
@@ -540,12 +541,13 @@ TEST_CASE("image GANs interpolate: a rows x steps grid whose ends are G at the d
             CHECK(max_abs(sub(mid, first).to_vector<double>()) > 1e-4);
             CHECK(max_abs(sub(mid, last).to_vector<double>()) > 1e-4);
         }
-        CHECK(test::error_of([&] { model->interpolate(2, 1); }).find("steps") != std::string::npos);
+        CHECK(test::error_of([&] { interpolation.interpolate(2, 1); }).find("steps") != std::string::npos);
     }
-    CHECK(test::error_of([] {
-              models::ModelConfig config;
-              models::find_model("gan2d").create(config)->interpolate(2, 3);
-          }).find("no latent space") != std::string::npos);
+    auto gan2d = models::find_model("gan2d").create(models::ModelConfig{});
+    CHECK(models::as<models::Interpolation>(*gan2d) == nullptr);
+    CHECK(test::error_of([&] { models::require<models::Interpolation>(*gan2d, "sample --interpolate"); }) ==
+          "sample --interpolate: model 'gan2d' cannot interpolate in a latent space; models that can: dcgan, cgan, "
+          "wgan-gp, vae, cvae, convvae");
 }
 
 TEST_CASE("slerp_rows: exact ends, norms kept on the arc, the straight line for parallel rows") {
@@ -569,4 +571,51 @@ TEST_CASE("slerp_rows: exact ends, norms kept on the arc, the straight line for 
         CHECK(row(5 + s) == std::vector<float>(3, float(1 + s / 4.0)));
     CHECK(test::error_of([&] { models::slerp_rows(z0, z1.slice(0, 0, 1), 5); }).find("slerp_rows") !=
           std::string::npos);
+}
+
+TEST_CASE("gan step metrics: losses, then D's outputs, then the rest as recorded; G's repeat under n_critic") {
+    models::ModelConfig config;
+    config.seed = 2;
+    config.options = {{"loss", "wasserstein"}, {"gp_weight", 1.0}, {"r1_gamma", 0.1}, {"n_critic", 2},
+                      {"pack", 1},             {"width", 4},        {"ema_decay", 0.0}};
+    auto model = models::find_model("gan2d").create(config);
+    data::Batch b;
+    b.images = randn({8, 2});
+    auto keys = [](const models::Metrics& m) {
+        std::vector<std::string> k;
+        for (const auto& kv : m) k.push_back(kv.first);
+        return k;
+    };
+    const std::vector<std::string> grad_d = {"grad_norm/D/0.weight", "grad_norm/D/0.bias", "grad_norm/D/2.weight",
+                                             "grad_norm/D/2.bias",   "grad_norm/D/4.weight", "grad_norm/D/4.bias",
+                                             "grad_norm/D"};
+    std::vector<std::string> d_only = {"loss_d", "d_real", "d_fake", "gp", "grad_norm_xhat", "r1"};
+    d_only.insert(d_only.end(), grad_d.begin(), grad_d.end());
+    d_only.push_back("wasserstein");
+    CHECK(keys(model->train_step(b)) == d_only);  // the first of n_critic D steps: no G update yet
+
+    std::vector<std::string> with_g = {"loss_d", "loss_g", "d_real", "d_fake", "gp", "grad_norm_xhat", "r1"};
+    with_g.insert(with_g.end(), grad_d.begin(), grad_d.end());
+    for (const char* k : {"wasserstein", "d_fake_after", "grad_norm/G/0.weight", "grad_norm/G/0.bias",
+                          "grad_norm/G/2.weight", "grad_norm/G/2.bias", "grad_norm/G/4.weight", "grad_norm/G/4.bias",
+                          "grad_norm/G"})
+        with_g.push_back(k);
+    models::Metrics second = model->train_step(b);
+    CHECK(keys(second) == with_g);
+    models::Metrics third = model->train_step(b);  // a D step alone: G's scalars are the last update's
+    CHECK(keys(third) == with_g);
+    CHECK(third[1].second == second[1].second);
+    CHECK(third[0].second != second[0].second);
+}
+
+TEST_CASE("step metrics: the leading keys in their order, the rest as recorded, a key once") {
+    models::StepMetrics rec({"loss_d", "loss_g"});
+    rec("grad_norm/D", 3);
+    rec("loss_d", 1);
+    rec("d_real", 4);
+    rec.append({{"d_fake_after", 5}, {"loss_g", 2}});
+    CHECK(rec.take() == models::Metrics{{"loss_d", 1}, {"loss_g", 2}, {"grad_norm/D", 3}, {"d_real", 4},
+                                        {"d_fake_after", 5}});
+    rec("loss_d", 1);
+    CHECK(test::error_of([&] { rec("loss_d", 2); }).find("'loss_d' recorded twice") != std::string::npos);
 }

@@ -136,7 +136,8 @@ TEST_CASE("gated-pixelcnn: the label changes the logits, and training makes samp
     for (int i = 0; i < 50; ++i) last = trained->train_step(b);
     CHECK(last[0].second < first[0].second);
     manual_seed(9);
-    Tensor s = trained->sample_with_labels(from_vector(std::vector<int64_t>{0, 0, 1, 1}));
+    Tensor s = models::require<models::ClassConditional>(*trained, "test").sample_with_labels(
+        from_vector(std::vector<int64_t>{0, 0, 1, 1}));
     REQUIRE(s.shape() == Shape({4, 1, 28, 28}));
     const double dark = mean(s.slice(0, 0, 2)).item(), bright = mean(s.slice(0, 2, 4)).item();
     CHECK(dark < 0.1);

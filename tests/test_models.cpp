@@ -149,3 +149,28 @@ TEST_CASE("mode coverage counts modes and high-quality samples") {
     CHECK(z.modes_covered == 0);
     CHECK(z.hq_fraction == 0.0);
 }
+
+TEST_CASE("every model's options: config() read back as options builds the same config; ranges still checked") {
+    for (const models::ModelInfo& info : models::all_models()) {
+        CAPTURE(info.name);
+        models::ModelConfig c;
+        c.seed = 4;
+        nlohmann::json cfg = info.create(c)->config();
+        CHECK(cfg["seed"] == 4);
+        // What `minigen sample` does with a checkpoint's recorded options.
+        cfg.erase("seed");
+        cfg.erase("device");
+        REQUIRE(cfg.contains("batch_size"));
+        c.options = cfg;
+        c.options["batch_size"] = 4;
+        nlohmann::json again = info.create(c)->config();
+        CHECK(again["batch_size"] == 4);
+        again["batch_size"] = cfg["batch_size"];
+        again.erase("seed");
+        again.erase("device");
+        CHECK(again == cfg);
+        c.options = {{"batch_size", 0}};
+        CHECK(test::error_of([&] { info.create(c); }).find("'batch_size' = 0 is out of range [1, 65536]") !=
+              std::string::npos);
+    }
+}

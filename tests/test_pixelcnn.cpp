@@ -332,8 +332,8 @@ TEST_CASE("pixelcnn: the naive and cached samplers draw identical images, from t
 }
 
 TEST_CASE("pixelcnn: sample() is the same with either sampler for a seed, in levels / 255") {
-    auto naive = models::find_model("pixelcnn").create(small_config(4, 1, 3, "naive"));
-    auto cached = models::find_model("pixelcnn").create(small_config(4, 1, 3, "cached"));
+    auto naive = std::make_unique<models::pixelcnn::PixelCnnModel>(small_config(4, 1, 3, "naive"));
+    auto cached = std::make_unique<models::pixelcnn::PixelCnnModel>(small_config(4, 1, 3, "cached"));
     manual_seed(15);
     Tensor a = naive->sample(2);
     manual_seed(15);
@@ -353,7 +353,7 @@ TEST_CASE("pixelcnn: sample() is the same with either sampler for a seed, in lev
 
 TEST_CASE("pixelcnn: complete() keeps the first rows and samples the rest, per_image times each") {
     manual_seed(16);
-    auto model = models::find_model("pixelcnn").create(small_config(4, 1, 3));
+    auto model = std::make_unique<models::pixelcnn::PixelCnnModel>(small_config(4, 1, 3));
     Tensor images = random_images(2);
     Tensor out = model->complete(images, Tensor(), 10, 3);
     REQUIRE(out.shape() == Shape{6, 1, 28, 28});

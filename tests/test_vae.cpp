@@ -36,11 +36,15 @@ models::VaeModel& as_vae(models::Model& m) {
     return *v;
 }
 
-std::unique_ptr<models::Model> make_model(const std::string& name, const nlohmann::json& options, uint64_t seed = 1) {
+// A VAE from the registry, as its own type: every ability of the family at hand.
+std::unique_ptr<models::VaeModel> make_model(const std::string& name, const nlohmann::json& options,
+                                             uint64_t seed = 1) {
     models::ModelConfig c;
     c.options = options;
     c.seed = seed;
-    return models::find_model(name).create(c);
+    std::unique_ptr<models::Model> model = models::find_model(name).create(c);
+    REQUIRE(dynamic_cast<models::VaeModel*>(model.get()) != nullptr);
+    return std::unique_ptr<models::VaeModel>(static_cast<models::VaeModel*>(model.release()));
 }
 
 // ---- replaying PyTorch's step ------------------------------------------------------------------
@@ -327,7 +331,7 @@ TEST_CASE("vae likelihood(): the reported numbers agree with each other and with
     manual_seed(2);
     Tensor u8 = randint(0, 256, {40, 1, 28, 28}, {DType::UInt8});
     Tensor x = data::to_float(u8, data::PixelRange::ZeroOne);
-    models::Model::LikelihoodOptions opt;
+    models::Likelihood::Options opt;
     opt.iwae_k = 300;  // chunks of 42 images: the last chunk is short
     manual_seed(9);
     models::Metrics m = model->likelihood(x, Tensor(), opt);
@@ -350,13 +354,13 @@ TEST_CASE("vae likelihood(): the reported numbers agree with each other and with
     loss /= repeats;
     INFO("ELBO " << metric(m, "elbo") << " vs mean training loss " << loss);
     CHECK(std::abs(metric(m, "elbo") + loss) < 0.5);
-    models::Model::LikelihoodOptions zero_k;
+    models::Likelihood::Options zero_k;
     zero_k.iwae_k = 0;
     CHECK(test::error_of([&] { model->likelihood(x, Tensor(), zero_k); }).find("iwae_k") != std::string::npos);
 
     // Progress: called after each chunk (12 images at K = 1000), ending at the total, and
     // watching changes nothing.
-    models::Model::LikelihoodOptions quiet, watched;
+    models::Likelihood::Options quiet, watched;
     quiet.iwae_k = watched.iwae_k = 1000;
     std::vector<std::pair<int64_t, int64_t>> calls;
     watched.progress = [&](int64_t done, int64_t total) { calls.emplace_back(done, total); };

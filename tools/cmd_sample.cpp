@@ -10,6 +10,7 @@
 
 #include "core/ops.h"
 #include "core/random.h"
+#include "models/capabilities.h"
 #include "models/registry.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
@@ -70,11 +71,13 @@ int run_sample(const SampleArgs& a) {
     Tensor samples;
     int64_t nrow = 8;
     if (!a.complete.empty()) {
+        models::Completion& completion = models::require<models::Completion>(*model, "sample --complete");
         auto [images, labels] = images_to_complete(a);
-        if (model->conditional() && !labels.defined()) labels = zeros({images.size(0)}, {DType::Int64});
+        if (models::as<models::ClassConditional>(*model) && !labels.defined())
+            labels = zeros({images.size(0)}, {DType::Int64});
         const int64_t n = images.size(0), p = a.per_image;
         Tensor range_images = model->data_spec().range == data::PixelRange::MinusOneOne ? images * 2.0 - 1.0 : images;
-        Tensor done = model->complete(range_images, labels, a.keep_rows, p).to(Device::CPU);
+        Tensor done = completion.complete(range_images, labels, a.keep_rows, p).to(Device::CPU);
         // One row per image: what the model saw (hidden rows grey), its completions, the original.
         Tensor shown = range_images.clone();
         {
@@ -91,10 +94,12 @@ int run_sample(const SampleArgs& a) {
         samples = cat(rows, 0);
         nrow = p + 2;
     } else if (a.interpolate) {
-        samples = model->interpolate(a.n / a.steps > 0 ? a.n / a.steps : 1, a.steps);
+        samples = models::require<models::Interpolation>(*model, "sample --interpolate")
+                      .interpolate(a.n / a.steps > 0 ? a.n / a.steps : 1, a.steps);
         nrow = a.steps;
     } else if (a.class_index >= 0 || a.by_class) {
-        MG_CHECK(model->conditional(), "--class/--by-class: model '{}' is not conditional", a.model);
+        models::ClassConditional& conditional = models::require<models::ClassConditional>(
+            *model, a.by_class ? "sample --by-class" : "sample --class");
         std::vector<int64_t> labels;
         if (a.by_class) {  // one row of 8 per class
             for (int64_t c = 0; c < 10; ++c)
@@ -103,9 +108,9 @@ int run_sample(const SampleArgs& a) {
             MG_CHECK(a.class_index < 10, "--class {}: Fashion-MNIST has classes 0..9", a.class_index);
             labels.assign(size_t(a.n), a.class_index);
         }
-        samples = model->sample_with_labels(from_vector(labels));
+        samples = conditional.sample_with_labels(from_vector(labels));
     } else {
-        samples = model->sample(a.n);
+        samples = models::require<models::Sampler>(*model, "sample").sample(a.n);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     std::fprintf(stderr, "sample: %lld images in %.2f s (%.2f images/s)\n", (long long)samples.size(0), seconds,

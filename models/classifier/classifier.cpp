@@ -46,23 +46,34 @@ double classifier_accuracy(ClassifierNet& net, const Tensor& images, const Tenso
 
 namespace {
 
+struct ClassifierOptions {
+    int64_t batch_size = 128;
+    double lr = 1e-3;
+    // A step decay for the last epochs: Adam at a constant 1e-3 keeps bouncing around
+    // the minimum; a tenth of the rate for the last 3 of 10 epochs settles it.
+    int64_t lr_decay_step = 7 * 468;
+
+    template <class Self, class F>
+    static void fields(Self& o, F&& f) {
+        f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
+        f("lr", o.lr);
+        f("lr_decay_step", o.lr_decay_step, IntRange{0, kMaxSteps});
+    }
+};
+
 class Classifier : public Model {
 public:
     explicit Classifier(const ModelConfig& config) : config_(config) {
         // Options (--config, or what a checkpoint recorded), then the command line's flags.
-        const OptionReader options("classifier options", config.options,
-                                   {{"batch_size", batch_}, {"lr", base_lr_}, {"lr_decay_step", decay_step_}});
-        options.get("batch_size", batch_, 1, kMaxBatch);
-        options.get("lr", base_lr_);
-        options.get("lr_decay_step", decay_step_, 0, kMaxSteps);
-        MG_CHECK(base_lr_ > 0, "classifier options: lr must be positive, got {}", base_lr_);
-        if (config.batch_size > 0) batch_ = config.batch_size;
-        if (config.lr > 0) base_lr_ = config.lr;
+        read_options(options_, OptionReader("classifier options", config.options, options_to_json(options_)));
+        MG_CHECK(options_.lr > 0, "classifier options: lr must be positive, got {}", options_.lr);
+        if (config.batch_size > 0) options_.batch_size = config.batch_size;
+        if (config.lr > 0) options_.lr = config.lr;
         manual_seed(config.seed);
         net_ = std::make_shared<ClassifierNet>();
         net_->to(config.device);
         optim::AdamOptions o;
-        o.lr = base_lr_;
+        o.lr = options_.lr;
         opt_ = std::make_unique<optim::Adam>(net_->parameters(), o);
     }
 
@@ -73,15 +84,18 @@ public:
         s.labels = true;
         return s;
     }
-    int64_t batch_size() const override { return batch_; }
+    int64_t batch_size() const override { return options_.batch_size; }
     nlohmann::json config() const override {
-        return {{"batch_size", batch_}, {"lr", base_lr_}, {"lr_decay_step", decay_step_}, {"seed", config_.seed}};
+        nlohmann::json j = options_to_json(options_);
+        j["seed"] = config_.seed;
+        return j;
     }
 
     void set_step(int64_t step) override { step_ = step; }
 
     Metrics train_step(const data::Batch& batch) override {
-        const double lr = decay_step_ > 0 && step_ >= decay_step_ ? base_lr_ * 0.1 : base_lr_;
+        const int64_t decay_step = options_.lr_decay_step;
+        const double lr = decay_step > 0 && step_ >= decay_step ? options_.lr * 0.1 : options_.lr;
         for (auto& g : opt_->param_groups()) g.lr = lr;
         ++step_;
         Tensor x = batch.images.to(config_.device), y = batch.labels.to(config_.device);
@@ -95,8 +109,6 @@ public:
         return {{"loss", loss.item()}, {"accuracy", acc}, {"lr", lr}};
     }
 
-    Tensor sample(int64_t) override { return {}; }  // nothing to draw
-
     std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"classifier", net_.get()}}; }
     std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"adam", opt_.get()}}; }
 
@@ -106,11 +118,8 @@ private:
     ModelConfig config_;
     std::shared_ptr<ClassifierNet> net_;
     std::unique_ptr<optim::Adam> opt_;
-    int64_t batch_ = 128;
-    double base_lr_ = 1e-3;
-    // A step decay for the last epochs: Adam at a constant 1e-3 keeps bouncing around
-    // the minimum; a tenth of the rate for the last 3 of 10 epochs settles it.
-    int64_t decay_step_ = 7 * 468, step_ = 0;
+    ClassifierOptions options_;
+    int64_t step_ = 0;
 };
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include "core/io/npy.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "models/capabilities.h"
 #include "models/eval/feature_metrics.h"
 #include "models/eval/reference_classifier.h"
 #include "models/progress.h"
@@ -195,7 +196,8 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
     const models::DataSpec spec = model.data_spec();
     nlohmann::json j = {{"model", model.name()}};
     if (spec.source == models::DataSpec::Source::Toy2d) {
-        for (const auto& [k, v] : model.evaluate()) j[k] = v;
+        if (auto* measures = models::as<models::SampleQuality>(model))
+            for (const auto& [k, v] : measures->evaluate()) j[k] = v;
         j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
         return j;
     }
@@ -203,14 +205,14 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
     // Likelihood on the test set.
     data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
     const int64_t n_test = o.likelihood_images > 0 ? std::min(o.likelihood_images, test.size()) : test.size();
-    models::Model::LikelihoodOptions lo;
+    models::Likelihood::Options lo;
     lo.iwae_k = o.iwae_k;
-    {
+    if (auto* likelihood = models::as<models::Likelihood>(model)) {
         Tensor images = data::to_float(test.images.slice(0, 0, n_test), spec.range);
         auto t = Clock::now();
         PhaseProgress progress(o, "test likelihood", n_test, "img");
         lo.progress = [&](int64_t done, int64_t) { progress.update(done); };
-        models::Metrics nll = model.likelihood(images, test.labels.slice(0, 0, n_test).contiguous(), lo);
+        models::Metrics nll = likelihood->likelihood(images, test.labels.slice(0, 0, n_test).contiguous(), lo);
         progress.finish(n_test);
         if (!nll.empty()) {
             for (const auto& [k, v] : nll) j[k] = v;
@@ -221,7 +223,9 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
     }
 
     // Sample metrics.
-    if (o.samples > 0 && model.name() != "classifier") {
+    auto* sampler = models::as<models::Sampler>(model);
+    auto* conditional = models::as<models::ClassConditional>(model);
+    if (o.samples > 0 && sampler) {
         auto t = Clock::now();
         manual_seed(o.seed);
         std::vector<Tensor> parts;
@@ -230,13 +234,13 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
         PhaseProgress progress(o, "generating samples", o.samples, "img");
         for (int64_t i = 0; i < o.samples; i += chunk) {
             const int64_t m = std::min(chunk, o.samples - i);
-            if (model.conditional()) {
+            if (conditional) {
                 std::vector<int64_t> y;
                 for (int64_t k = 0; k < m; ++k) y.push_back((i + k) % 10);  // every class equally often
                 labels.insert(labels.end(), y.begin(), y.end());
-                parts.push_back(to_unit_range(model.sample_with_labels(from_vector(y)), spec.range));
+                parts.push_back(to_unit_range(conditional->sample_with_labels(from_vector(y)), spec.range));
             } else {
-                parts.push_back(to_unit_range(model.sample(m), spec.range));
+                parts.push_back(to_unit_range(sampler->sample(m), spec.range));
             }
             progress.update(i + m);
         }

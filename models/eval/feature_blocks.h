@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "core/autograd.h"
@@ -34,6 +35,15 @@ inline Tensor checked_matrix(const Tensor& x, std::string_view fn, std::string_v
     if (dtype == DType::Float32) check_finite(dense.data<float>());
     else check_finite(dense.data<double>());
     return dense;
+}
+
+// Two feature sets to compare: checked_matrix of each, as float32, with the same width D >= 1.
+inline std::pair<Tensor, Tensor> checked_real_fake(const Tensor& real, const Tensor& fake, std::string_view fn) {
+    Tensor r = checked_matrix(real, fn, "real", DType::Float32);
+    Tensor f = checked_matrix(fake, fn, "fake", DType::Float32);
+    MG_CHECK(r.size(1) == f.size(1) && r.size(1) >= 1, "{}: feature dims differ, real {} vs fake {}", fn, real.shape(),
+             fake.shape());
+    return {r, f};
 }
 
 // |x_i|^2 per row of a dense float32 [N, D], summed in double.

@@ -83,10 +83,7 @@ double kernel_sum_across(const Tensor& x, const Tensor& y) {
 Kid kernel_inception_distance(const Tensor& real, const Tensor& fake, int64_t subsets, int64_t subset_size,
                               uint64_t seed) {
     const char* fn = "kernel_inception_distance";
-    const Tensor x = detail::checked_matrix(real, fn, "real", DType::Float32);
-    const Tensor y = detail::checked_matrix(fake, fn, "fake", DType::Float32);
-    MG_CHECK(x.size(1) == y.size(1) && x.size(1) >= 1, "{}: feature dims differ, real {} vs fake {}", fn,
-             real.shape(), fake.shape());
+    const auto [x, y] = detail::checked_real_fake(real, fake, fn);
     MG_CHECK(subsets >= 1, "{}: subsets must be >= 1, got {}", fn, subsets);
     const int64_t m = std::min({subset_size, x.size(0), y.size(0)});
     MG_CHECK(m >= 2, "{}: needs at least 2 rows per subset; subset_size {}, real {}, fake {}", fn, subset_size,

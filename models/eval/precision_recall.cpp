@@ -66,10 +66,7 @@ std::vector<float> knn_radii_squared(const Tensor& x, const std::vector<float>& 
 
 PrecisionRecall precision_recall(const Tensor& real, const Tensor& fake, int64_t k) {
     const char* fn = "precision_recall";
-    const Tensor r = detail::checked_matrix(real, fn, "real", DType::Float32);
-    const Tensor f = detail::checked_matrix(fake, fn, "fake", DType::Float32);
-    MG_CHECK(r.size(1) == f.size(1) && r.size(1) >= 1, "{}: feature dims differ, real {} vs fake {}", fn,
-             real.shape(), fake.shape());
+    const auto [r, f] = detail::checked_real_fake(real, fake, fn);
     MG_CHECK(k >= 1, "{}: k must be >= 1, got {}", fn, k);
     MG_CHECK(r.size(0) > k && f.size(0) > k, "{}: each set needs more than k = {} rows, got real {} and fake {}", fn,
              k, real.shape(), fake.shape());

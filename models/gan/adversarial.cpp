@@ -13,65 +13,46 @@
 namespace mg::models {
 
 // ---- options ------------------------------------------------------------------------
-GanLoss parse_gan_loss(const std::string& name) {
-    if (name == "bce") return GanLoss::Bce;
-    if (name == "lsgan") return GanLoss::LeastSquares;
-    if (name == "hinge") return GanLoss::Hinge;
-    if (name == "wasserstein") return GanLoss::Wasserstein;
-    MG_FAIL("gan: unknown loss '{}' (bce, lsgan, hinge, wasserstein)", name);
-}
-std::string gan_loss_name(GanLoss loss) {
-    switch (loss) {
-        case GanLoss::Bce: return "bce";
-        case GanLoss::LeastSquares: return "lsgan";
-        case GanLoss::Hinge: return "hinge";
-        case GanLoss::Wasserstein: return "wasserstein";
-    }
-    return "?";
+constexpr NameTable<GanLoss, 4> kLossNames{"gan: unknown loss",
+                                           {{{"bce", GanLoss::Bce},
+                                             {"lsgan", GanLoss::LeastSquares},
+                                             {"hinge", GanLoss::Hinge},
+                                             {"wasserstein", GanLoss::Wasserstein}}}};
+GanLoss parse_gan_loss(const std::string& name) { return kLossNames.parse(name); }
+std::string gan_loss_name(GanLoss loss) { return kLossNames.name(loss); }
+
+template <class Self, class F>
+void GanOptions::fields(Self& o, F&& f) {
+    f("z_dim", o.z_dim, IntRange{1, kMaxWidth});
+    f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
+    f("loss", o.loss, Names<GanLoss>{parse_gan_loss, gan_loss_name});
+    f("saturating_g", o.saturating_g);
+    f("lr_g", o.lr_g);
+    f("lr_d", o.lr_d);
+    f("beta1", o.beta1);
+    f("beta2", o.beta2);
+    f("label_smoothing", o.label_smoothing);
+    f("instance_noise", o.instance_noise);
+    f("gp_weight", o.gp_weight);
+    f("r1_gamma", o.r1_gamma);
+    f("n_critic", o.n_critic, IntRange{1, 1000});
+    f("ema_decay", o.ema_decay);
+    f("pack", o.pack, IntRange{1, 64});
+    f("spectral_norm", o.spectral_norm);
+    f("width", o.width, IntRange{1, kMaxWidth});
+    f("lr_decay_steps", o.lr_decay_steps, IntRange{0, kMaxSteps});
+    f("projection", o.projection);
 }
 
-nlohmann::json GanOptions::to_json() const {
-    return {{"z_dim", z_dim},         {"batch_size", batch_size},
-            {"loss", gan_loss_name(loss)}, {"saturating_g", saturating_g},
-            {"lr_g", lr_g},           {"lr_d", lr_d},
-            {"beta1", beta1},         {"beta2", beta2},
-            {"label_smoothing", label_smoothing}, {"instance_noise", instance_noise},
-            {"gp_weight", gp_weight}, {"r1_gamma", r1_gamma},
-            {"n_critic", n_critic},   {"ema_decay", ema_decay},
-            {"pack", pack},           {"spectral_norm", spectral_norm},
-            {"width", width},         {"lr_decay_steps", lr_decay_steps},
-            {"projection", projection}};
-}
+nlohmann::json GanOptions::to_json() const { return options_to_json(*this); }
 
 void GanOptions::update_from(const nlohmann::json& j) {
     const OptionReader options("gan options", j, to_json(), {"lr"});
-    options.get("z_dim", z_dim, 1, kMaxWidth);
-    options.get("batch_size", batch_size, 1, kMaxBatch);
-    if (options.contains("loss")) {
-        std::string name;
-        options.get("loss", name);
-        loss = parse_gan_loss(name);
-    }
-    options.get("saturating_g", saturating_g);
-    if (options.contains("lr")) {
+    if (options.contains("lr")) {  // both rates; lr_g and lr_d, when given too, win
         options.get("lr", lr_g);
         lr_d = lr_g;
     }
-    options.get("lr_g", lr_g);
-    options.get("lr_d", lr_d);
-    options.get("beta1", beta1);
-    options.get("beta2", beta2);
-    options.get("label_smoothing", label_smoothing);
-    options.get("instance_noise", instance_noise);
-    options.get("gp_weight", gp_weight);
-    options.get("r1_gamma", r1_gamma);
-    options.get("n_critic", n_critic, 1, 1000);
-    options.get("ema_decay", ema_decay);
-    options.get("pack", pack, 1, 64);
-    options.get("spectral_norm", spectral_norm);
-    options.get("width", width, 1, kMaxWidth);
-    options.get("lr_decay_steps", lr_decay_steps, 0, kMaxSteps);
-    options.get("projection", projection);
+    read_options(*this, options);
     MG_CHECK(z_dim > 0 && batch_size > 0, "gan options: z_dim and batch_size must be positive");
     MG_CHECK(lr_g > 0 && lr_d > 0, "gan options: learning rates must be positive (lr_g {}, lr_d {})", lr_g, lr_d);
     MG_CHECK(label_smoothing >= 0 && label_smoothing < 1, "gan options: label_smoothing {} not in [0, 1)",
@@ -123,10 +104,7 @@ void AdversarialModel::init(const ModelConfig& config, std::shared_ptr<nn::Modul
 }
 
 nlohmann::json AdversarialModel::config() const {
-    nlohmann::json j = gan_.to_json();
-    j["seed"] = config_.seed;
-    j["device"] = std::string(device_name(config_.device));
-    return j;
+    return run_config(gan_.to_json(), config_);
 }
 
 std::vector<std::pair<std::string, nn::Module*>> AdversarialModel::modules() {
@@ -195,30 +173,30 @@ Tensor AdversarialModel::pack(const Tensor& x) const {
 
 // lambda * E[(||grad_xhat D(xhat)||_2 - 1)^2], xhat = e*real + (1-e)*fake (models/gan/penalties.h).
 Tensor AdversarialModel::gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels,
-                                          const Tensor& e, Metrics& m) {
+                                          const Tensor& e, StepMetrics& rec) {
     PenaltyResult r = models::gradient_penalty([&](const Tensor& x) { return discriminate(pack(x), labels); },
                                                real, fake, e);
-    m.emplace_back("gp", r.penalty.item());
-    m.emplace_back("grad_norm_xhat", r.mean_grad_norm);
+    rec("gp", r.penalty.item());
+    rec("grad_norm_xhat", r.mean_grad_norm);
     return mul(r.penalty, gan_.gp_weight);
 }
 
 // gamma/2 * E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018).
-Tensor AdversarialModel::r1_penalty(const Tensor& real, const Tensor& labels, Metrics& m) {
+Tensor AdversarialModel::r1_penalty(const Tensor& real, const Tensor& labels, StepMetrics& rec) {
     PenaltyResult r = models::r1_penalty([&](const Tensor& x) { return discriminate(pack(x), labels); }, real);
-    m.emplace_back("r1", r.penalty.item());
+    rec("r1", r.penalty.item());
     return mul(r.penalty, gan_.r1_gamma / 2);
 }
 
-void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module) {
+void record_grad_norms(StepMetrics& rec, const std::string& tag, nn::Module& module) {
     autograd::NoGradGuard no_grad;
     double total = 0;
     for (auto& [name, p] : module.named_parameters()) {
         double n = p.grad().defined() ? norm(p.grad()).item() : 0.0;
         total += n * n;
-        m.emplace_back("grad_norm/" + tag + "/" + name, n);
+        rec("grad_norm/" + tag + "/" + name, n);
     }
-    m.emplace_back("grad_norm/" + tag, std::sqrt(total));
+    rec("grad_norm/" + tag, std::sqrt(total));
 }
 
 // The k-th update (k = 1, 2, ...) uses decay min(ema_decay, (1 + k) / (10 + k)): a warm-up, so
@@ -270,7 +248,8 @@ private:
 
 // D's loss of one step: real and fake.detach() (with instance noise), plus the penalties.
 AdversarialModel::DLoss AdversarialModel::d_step_loss(const Tensor& real, const Tensor& labels, const Tensor& fake,
-                                                      const Tensor& fake_labels, const Tensor& gp_e, Metrics& m) {
+                                                      const Tensor& fake_labels, const Tensor& gp_e,
+                                                      StepMetrics& rec) {
     DLoss d;
     d.real_logits = discriminate(pack(d_input(real)), labels);
     d.fake_logits = discriminate(pack(d_input(fake.detach())), fake_labels);
@@ -278,80 +257,89 @@ AdversarialModel::DLoss AdversarialModel::d_step_loss(const Tensor& real, const 
     const int64_t n = real.size(0);
     if (gan_.gp_weight > 0) {
         Tensor e = given_or(gp_e, {n}, "gp_e", real.device(), [&] { return rand({n}, {real.dtype(), real.device()}); });
-        d.loss = add(d.loss, gradient_penalty(real, fake, labels, e, m));
+        d.loss = add(d.loss, gradient_penalty(real, fake, labels, e, rec));
     }
-    if (gan_.r1_gamma > 0) d.loss = add(d.loss, r1_penalty(real, labels, m));
+    if (gan_.r1_gamma > 0) d.loss = add(d.loss, r1_penalty(real, labels, rec));
     return d;
 }
 
-Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given) {
-    const Device dev = config_.device;
-    Tensor real = batch.images.to(dev);
-    const int64_t n = real.size(0);
+// The lrs of this step: a closed form of the step count, so resuming needs no state.
+void AdversarialModel::set_learning_rates() {
+    if (!sched_d_) return;
+    const int64_t t = std::min(calls_, gan_.lr_decay_steps);
+    sched_d_->set_epoch(t);
+    sched_g_->set_epoch(t);
+}
+
+// E[D(x)] - E[D(G(z))]: the critic's estimate of the Wasserstein distance (wgan).
+double AdversarialModel::DLoss::wasserstein_estimate() const {
+    autograd::NoGradGuard no_grad;
+    return sub(mean(real_logits), mean(fake_logits)).item();
+}
+
+// The real batch on the model's device, with its labels and the fakes' classes for a
+// conditional model (drawn unless given).
+AdversarialModel::StepData AdversarialModel::step_data(const data::Batch& batch, const StepNoise& given) {
+    StepData d;
+    d.real = batch.images.to(config_.device);
+    const int64_t n = d.real.size(0);
     MG_CHECK(n % gan_.pack == 0, "{}: batch of {} does not divide into packs of {}", name(), n, gan_.pack);
-    if (sched_d_) {  // the lrs of this step: a closed form of the step count, so resuming needs no state
-        int64_t t = std::min(calls_, gan_.lr_decay_steps);
-        sched_d_->set_epoch(t);
-        sched_g_->set_epoch(t);
+    if (conditional()) {
+        d.labels = batch.labels.to(config_.device);
+        d.fake_labels =
+            given_or(given.fake_labels, {n}, "fake_labels", config_.device, [&] { return random_labels(n); });
     }
-    Tensor labels = conditional() ? batch.labels.to(dev) : Tensor();
-    Tensor fake_labels = conditional() ? given_or(given.fake_labels, {n}, "fake_labels", dev,
-                                                  [&] { return random_labels(n); })
-                                       : Tensor();
-    Metrics m;
+    return d;
+}
+
+// z [n, z_dim]: the given draw, or a fresh one.
+Tensor AdversarialModel::noise_or(const Tensor& given, int64_t n, const char* what) const {
+    return given_or(given, {n, gan_.z_dim}, what, config_.device, [&] { return noise(n); });
+}
+
+Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given) {
+    set_learning_rates();
+    const auto [real, labels, fake_labels] = step_data(batch, given);  // draws fake_labels before z
+    const int64_t n = real.size(0);
+    // Losses first, then D's outputs, then the rest as recorded (as the report groups them).
+    StepMetrics rec({"loss_d", "loss_g", "d_real", "d_fake"});
 
     // G(z) once; D trains on it detached, G through it.
-    Tensor z = given_or(given.z, {n, gan_.z_dim}, "z", dev, [&] { return noise(n); });
-    Tensor fake = generate(*G_, z, fake_labels);
+    Tensor fake = generate(*G_, noise_or(given.z, n, "z"), fake_labels);
 
-    // ---- D update
+    // ---- D update: real vs fake.detach() (+ gradient penalty / R1)
     opt_d_->zero_grad();
-    DLoss d = d_step_loss(real, labels, fake, fake_labels, given.gp_e, m);
-    Tensor loss_d = d.loss, lr = d.real_logits, lf = d.fake_logits;
-    loss_d.backward();
-    append_grad_norms(m, "D", *D_);
+    DLoss d = d_step_loss(real, labels, fake, fake_labels, given.gp_e, rec);
+    d.loss.backward();
+    record_grad_norms(rec, "D", *D_);
     opt_d_->step();
-    m.emplace(m.begin(), "d_fake", d_output(lf));
-    m.emplace(m.begin(), "d_real", d_output(lr));
-    m.emplace(m.begin(), "loss_d", loss_d.item());
-    if (gan_.loss == GanLoss::Wasserstein) {
-        autograd::NoGradGuard no_grad;
-        m.emplace_back("wasserstein", sub(mean(lr), mean(lf)).item());
-    }
+    rec("loss_d", d.loss.item());
+    rec("d_real", d_output(d.real_logits));
+    rec("d_fake", d_output(d.fake_logits));
+    if (gan_.loss == GanLoss::Wasserstein) rec("wasserstein", d.wasserstein_estimate());
 
-    // ---- G update, every n_critic steps, through the updated D. D is frozen: no
-    // gradient reaches its weights, and opt_g_ holds G's parameters only, so G's
-    // update cannot change D.
-    ++calls_;
-    if (calls_ % gan_.n_critic == 0) {
-        Metrics g;
-        if (gan_.n_critic > 1 || gan_.loss == GanLoss::Wasserstein)
-            fake = generate(*G_, given_or(given.z_g, {n, gan_.z_dim}, "z_g", dev, [&] { return noise(n); }),
-                            fake_labels);
-        Tensor lf_after, loss_g;
+    // ---- G update, every n_critic steps, through the updated D. D is frozen: no gradient
+    // reaches its weights, and opt_g_ holds G's parameters only, so G's update cannot change D.
+    if (++calls_ % gan_.n_critic == 0) {
+        if (gan_.n_critic > 1 || gan_.loss == GanLoss::Wasserstein)  // fresh fakes
+            fake = generate(*G_, noise_or(given.z_g, n, "z_g"), fake_labels);
+        StepMetrics g;
         {
             FreezeParameters frozen(*D_);
             opt_g_->zero_grad();
-            lf_after = discriminate(pack(d_input(fake)), fake_labels);
-            loss_g = g_loss(lf_after);
+            Tensor fake_logits = discriminate(pack(d_input(fake)), fake_labels);
+            Tensor loss_g = g_loss(fake_logits);
             loss_g.backward();
+            g("loss_g", loss_g.item());
+            g("d_fake_after", d_output(fake_logits));
         }
-        append_grad_norms(g, "G", *G_);
+        record_grad_norms(g, "G", *G_);
         opt_g_->step();
         if (G_ema_) update_ema();
-        g.emplace(g.begin(), "d_fake_after", d_output(lf_after));
-        g.emplace(g.begin(), "loss_g", loss_g.item());
-        last_g_ = std::move(g);
+        last_g_ = g.take();
     }
-    // Losses first, then D's outputs, then the rest (as the report groups them).
-    Metrics out;
-    out.emplace_back(m[0]);
-    for (const auto& kv : last_g_)
-        if (kv.first == "loss_g") out.push_back(kv);
-    for (size_t i = 1; i < m.size(); ++i) out.push_back(m[i]);
-    for (const auto& kv : last_g_)
-        if (kv.first != "loss_g") out.push_back(kv);
-    return out;
+    rec.append(last_g_);  // with n_critic > 1, the last G update's are reported again
+    return rec.take();
 }
 
 Tensor AdversarialModel::generate_for_sampling(const Tensor& z, const Tensor& labels) {
@@ -370,6 +358,7 @@ Tensor AdversarialModel::sample(int64_t n) {
 }
 
 Tensor AdversarialModel::sample_with_labels(const Tensor& labels) {
+    MG_CHECK(conditional(), "model '{}' is not class-conditional: it cannot sample given labels", name());
     return generate_for_sampling(noise(labels.size(0)), labels);
 }
 
@@ -426,7 +415,7 @@ std::pair<std::string, std::string> AdversarialModel::trace_graphs(const data::B
     Tensor labels = conditional() ? batch.labels.to(config_.device) : Tensor();
     Tensor fake_labels = conditional() ? random_labels(n) : Tensor();
     Tensor fake = generate(*G_, noise(n), fake_labels);
-    Metrics unused;
+    StepMetrics unused;
     Tensor loss_d = d_step_loss(real, labels, fake, fake_labels, Tensor(), unused).loss;
     std::string d_dot = autograd::to_dot({loss_d}, "D step: loss_d");
     std::string g_dot;

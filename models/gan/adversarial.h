@@ -30,6 +30,7 @@
 #include <string>
 
 #include "core/nn/module.h"
+#include "models/capabilities.h"
 #include "models/model.h"
 #include "optim/adam.h"
 #include "optim/scheduler.h"
@@ -62,7 +63,11 @@ struct GanOptions {
                                    // GANs' base channels (64; G's first and D's last conv have 2x)
     bool projection = false;       // conditional D: add <embed(y), features> (cgan's default)
 
-    // Reads every option present in `json`, refusing unknown keys (naming them).
+    // Each option once (models/options.h): its key, and an integer's range.
+    template <class Self, class F>
+    static void fields(Self& o, F&& f);
+    // Reads every option present in `json`, refusing unknown keys (naming them); "lr" sets
+    // both learning rates.
     void update_from(const nlohmann::json& json);
     nlohmann::json to_json() const;
 };
@@ -76,7 +81,8 @@ struct StepNoise {
     Tensor gp_e;         // [B] in [0, 1]: the gradient penalty's mixing weights
 };
 
-class AdversarialModel : public Model {
+// Every GAN samples; sample_with_labels is refused by the unconditional ones (conditional()).
+class AdversarialModel : public Model, public Sampler, public ClassConditional {
 public:
     // One D update, then (every n_critic calls) one G update.
     Metrics train_step(const data::Batch& batch) override { return step(batch, StepNoise{}); }
@@ -95,10 +101,11 @@ public:
     const GanOptions& gan_options() const { return gan_; }
 
     // Samples with fixed labels (conditional models: one class per row of a grid).
+    bool conditional() const override { return false; }
     Tensor sample_with_labels(const Tensor& labels) override;
     // `rows` paths between pairs of prior draws z0, z1, `steps` images each, through
     // slerp_rows: [rows * steps, ...] in row-major order; a conditional model keeps one
-    // random class along each row. The image GANs offer it (interpolate in their Model).
+    // random class along each row. The image GANs offer it (their Interpolation).
     Tensor interpolate_latent(int64_t rows, int64_t steps);
     // The graphs of one D step and one G step, as Graphviz DOT (minigen train --trace).
     // Leaves the model as it found it (weights, BatchNorm statistics, power-iteration
@@ -130,19 +137,26 @@ protected:
     std::shared_ptr<nn::Module> G_, D_, G_ema_;
 
 private:
+    struct StepData {
+        Tensor real, labels, fake_labels;
+    };
+    StepData step_data(const data::Batch& batch, const StepNoise& given);
+    Tensor noise_or(const Tensor& given, int64_t n, const char* what) const;
     struct DLoss {
         Tensor loss, real_logits, fake_logits;
+        double wasserstein_estimate() const;
     };
     DLoss d_step_loss(const Tensor& real, const Tensor& labels, const Tensor& fake, const Tensor& fake_labels,
-                      const Tensor& gp_e, Metrics& m);
+                      const Tensor& gp_e, StepMetrics& rec);
+    void set_learning_rates();  // lr_decay_steps: this step's point on the cosine
     Tensor d_input(const Tensor& x) const;  // instance noise
     Tensor pack(const Tensor& logits_input) const;
     Tensor d_loss(const Tensor& real_logits, const Tensor& fake_logits) const;
     Tensor g_loss(const Tensor& fake_logits) const;
     double d_output(const Tensor& logits) const;  // what "D(x)" reports
     Tensor gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels, const Tensor& e,
-                            Metrics& m);
-    Tensor r1_penalty(const Tensor& real, const Tensor& labels, Metrics& m);
+                            StepMetrics& rec);
+    Tensor r1_penalty(const Tensor& real, const Tensor& labels, StepMetrics& rec);
     void update_ema();
 
     std::unique_ptr<optim::Adam> opt_g_, opt_d_;
@@ -153,7 +167,7 @@ private:
 
 // Gradient norms of a module's parameters as metrics "grad_norm/<tag>/<name>", and the
 // total "grad_norm/<tag>". Parameters without a gradient report 0.
-void append_grad_norms(Metrics& m, const std::string& tag, nn::Module& module);
+void record_grad_norms(StepMetrics& rec, const std::string& tag, nn::Module& module);
 
 // The EMA generator's decay at its k-th update (k = 1, 2, ...): min(decay, (1 + k) / (10 + k)).
 double ema_decay_at(double decay, int64_t k);

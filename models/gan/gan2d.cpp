@@ -21,7 +21,7 @@ namespace {
 constexpr int64_t kEvalSamples = 2500;  // workloads.md: coverage over 2,500 samples
 constexpr int64_t kDefaultSteps = 10000;  // the target: 8/8 modes, hq >= 0.9 within 20 s of one CPU
 
-class Gan2d : public AdversarialModel {
+class Gan2d : public AdversarialModel, public SampleQuality, public TrainingVisuals {
 public:
     Gan2d(const ModelConfig& config, bool vanilla) : vanilla_(vanilla) {
         GanOptions d;

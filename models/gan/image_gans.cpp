@@ -12,7 +12,7 @@ namespace {
 
 constexpr int64_t kClasses = 10;
 
-class ImageGan : public AdversarialModel {
+class ImageGan : public AdversarialModel, public Interpolation {
 public:
     enum class Kind { Dcgan, Cgan, WganGp };
 
@@ -65,8 +65,9 @@ public:
         return s;
     }
 
-protected:
     bool conditional() const override { return kind_ == Kind::Cgan; }
+
+protected:
     int64_t num_classes() const override { return kClasses; }
 
     Tensor generate(nn::Module& g, const Tensor& z, const Tensor& labels) override {

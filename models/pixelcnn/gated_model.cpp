@@ -11,27 +11,26 @@
 namespace mg::models {
 
 // ---- options ---------------------------------------------------------------------------
-nlohmann::json GatedOptions::to_json() const {
-    return {{"channels", channels},         {"layers", layers},       {"first_kernel", first_kernel},
-            {"kernel", kernel},             {"head_channels", head_channels}, {"conditional", conditional},
-            {"sampler", sampler},           {"batch_size", batch_size}, {"lr", lr},
-            {"eval_batch", eval_batch}};
+template <class Self, class F>
+void GatedOptions::fields(Self& o, F&& f) {
+    f("channels", o.net.channels, IntRange{1, kMaxWidth});
+    f("layers", o.net.layers, IntRange{1, kMaxLayers});
+    f("first_kernel", o.net.first_kernel, IntRange{3, kMaxKernel});
+    f("kernel", o.net.kernel, IntRange{3, kMaxKernel});
+    f("head_channels", o.net.head_channels, IntRange{1, kMaxWidth});
+    f("conditional", o.conditional);
+    f("sampler", o.sampler);  // checked below: parse_gated_sampler names the choices
+    f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
+    f("lr", o.lr);
+    f("eval_batch", o.eval_batch, IntRange{1, kMaxBatch});
 }
 
+nlohmann::json GatedOptions::to_json() const { return options_to_json(*this); }
+
 void GatedOptions::update_from(const nlohmann::json& j) {
-    const OptionReader options("gated-pixelcnn options", j, to_json());
-    options.get("channels", channels, 1, kMaxWidth);
-    options.get("layers", layers, 1, kMaxLayers);
-    options.get("first_kernel", first_kernel, 3, kMaxKernel);
-    options.get("kernel", kernel, 3, kMaxKernel);
-    options.get("head_channels", head_channels, 1, kMaxWidth);
-    options.get("conditional", conditional);
-    options.get("sampler", sampler);
-    options.get("batch_size", batch_size, 1, kMaxBatch);
-    options.get("lr", lr);
-    options.get("eval_batch", eval_batch, 1, kMaxBatch);
-    MG_CHECK(first_kernel % 2 == 1 && kernel % 2 == 1, "gated-pixelcnn options: first_kernel {} and kernel {} must be odd",
-             first_kernel, kernel);
+    read_options(*this, OptionReader("gated-pixelcnn options", j, to_json()));
+    MG_CHECK(net.first_kernel % 2 == 1 && net.kernel % 2 == 1,
+             "gated-pixelcnn options: first_kernel {} and kernel {} must be odd", net.first_kernel, net.kernel);
     MG_CHECK(batch_size > 0 && eval_batch > 0, "gated-pixelcnn options: batch_size {} and eval_batch {} must be > 0",
              batch_size, eval_batch);
     MG_CHECK(lr > 0, "gated-pixelcnn options: lr must be positive, got {}", lr);
@@ -46,12 +45,7 @@ GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default
     if (config.lr > 0) options_.lr = config.lr;
     sampler_ = parse_gated_sampler(options_.sampler);
     manual_seed(config.seed);
-    GatedNetOptions net;
-    net.channels = options_.channels;
-    net.layers = options_.layers;
-    net.first_kernel = options_.first_kernel;
-    net.kernel = options_.kernel;
-    net.head_channels = options_.head_channels;
+    GatedNetOptions net = options_.net;
     net.classes = options_.conditional ? kClasses : 0;
     net.levels = kLevels;
     net_ = std::make_shared<GatedPixelCnnNet>(net);
@@ -72,10 +66,7 @@ DataSpec GatedPixelCnn::data_spec() const {
 }
 
 nlohmann::json GatedPixelCnn::config() const {
-    nlohmann::json j = options_.to_json();
-    j["seed"] = config_.seed;
-    j["device"] = std::string(device_name(config_.device));
-    return j;
+    return run_config(options_.to_json(), config_);
 }
 
 Tensor GatedPixelCnn::levels_of(const Tensor& images) {
@@ -108,7 +99,7 @@ Metrics GatedPixelCnn::train_step(const data::Batch& batch) {
     return {{"loss", nats}, {"bits_per_dim", nats / std::numbers::ln2}};
 }
 
-Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
+Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     const int64_t n = images.size(0);
     MG_CHECK(n > 0, "{}: likelihood of no images", name());
     MG_CHECK(!options_.conditional || (labels.defined() && labels.dim() == 1 && labels.size(0) == n),
@@ -147,7 +138,7 @@ Tensor GatedPixelCnn::sample(int64_t n) {
 }
 
 Tensor GatedPixelCnn::sample_with_labels(const Tensor& labels) {
-    if (!options_.conditional) return Model::sample_with_labels(labels);
+    MG_CHECK(options_.conditional, "model '{}' is not class-conditional: it cannot sample given labels", name());
     MG_CHECK(labels.defined() && labels.dtype() == DType::Int64 && labels.dim() == 1 && labels.size(0) > 0,
              "{}: sample_with_labels needs int64 labels [n]", name());
     for (int64_t y : labels.to(Device::CPU).to_vector<int64_t>())

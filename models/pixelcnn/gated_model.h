@@ -8,6 +8,7 @@
 #include <memory>
 #include <string>
 
+#include "models/capabilities.h"
 #include "models/model.h"
 #include "models/pixelcnn/gated_network.h"
 #include "models/pixelcnn/gated_sampler.h"
@@ -16,23 +17,29 @@
 namespace mg::models {
 
 struct GatedOptions {
-    int64_t channels = 64;       // per stack
-    int64_t layers = 7;          // gated layers, the first one mask A
-    int64_t first_kernel = 7;    // the first layer's k: (k/2+1) x k vertical, 1 x k/2 horizontal
-    int64_t kernel = 3;          // later layers' k: (k/2+1) x k vertical, 1 x (k/2+1) horizontal
-    int64_t head_channels = 64;  // the hidden 1x1 conv of the output head
+    // The network's shape (channels, layers, first_kernel, kernel, head_channels; see
+    // gated_network.h); its classes and levels follow from `conditional` and kLevels.
+    GatedNetOptions net;
     bool conditional = false;    // a learned per-class bias in every gated unit
     std::string sampler = "cached";  // "naive" | "rows" | "cached" (gated_sampler.h)
     int64_t batch_size = 64;
     double lr = 1e-3;
     int64_t eval_batch = 256;    // likelihood(): images per forward
 
+    // Each option once (models/options.h): its key, and an integer's range.
+    template <class Self, class F>
+    static void fields(Self& o, F&& f);
     // Reads every option present in `json`, refusing unknown keys (naming them).
     void update_from(const nlohmann::json& json);
     nlohmann::json to_json() const;
 };
 
-class GatedPixelCnn : public Model {
+// gated-pixelcnn-cond is also conditional(): it samples and completes given labels.
+class GatedPixelCnn : public Model,
+                      public Sampler,
+                      public ClassConditional,
+                      public Likelihood,
+                      public Completion {
 public:
     static constexpr int64_t kClasses = 10, kLevels = 256, kSize = 28;
 
@@ -51,7 +58,7 @@ public:
     bool conditional() const override { return options_.conditional; }
     Tensor sample_with_labels(const Tensor& labels) override;
     // {"nll_nats" (mean per image), "nll_bits_per_dim"} over all of `images` [n, 1, 28, 28].
-    Metrics likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) override;
+    Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
 
     std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }

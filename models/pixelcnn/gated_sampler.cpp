@@ -6,25 +6,16 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "models/options.h"
 #include "models/progress.h"
 
 namespace mg::models {
 
-GatedSampler parse_gated_sampler(const std::string& name) {
-    if (name == "naive") return GatedSampler::Naive;
-    if (name == "rows") return GatedSampler::Rows;
-    if (name == "cached") return GatedSampler::Cached;
-    MG_FAIL("gated-pixelcnn: unknown sampler '{}' (naive, rows, cached)", name);
-}
-
-std::string gated_sampler_name(GatedSampler sampler) {
-    switch (sampler) {
-        case GatedSampler::Naive: return "naive";
-        case GatedSampler::Rows: return "rows";
-        case GatedSampler::Cached: return "cached";
-    }
-    return "?";
-}
+constexpr NameTable<GatedSampler, 3> kSamplerNames{
+    "gated-pixelcnn: unknown sampler",
+    {{{"naive", GatedSampler::Naive}, {"rows", GatedSampler::Rows}, {"cached", GatedSampler::Cached}}}};
+GatedSampler parse_gated_sampler(const std::string& name) { return kSamplerNames.parse(name); }
+std::string gated_sampler_name(GatedSampler sampler) { return kSamplerNames.name(sampler); }
 
 int64_t inverse_cdf_level(const float* logits, int64_t levels, int64_t stride, double u) {
     double top = -INFINITY;

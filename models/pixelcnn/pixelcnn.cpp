@@ -37,25 +37,21 @@ void check_images(const char* op, const Tensor& images) {
 }  // namespace
 
 // ---- options ---------------------------------------------------------------------------
-nlohmann::json PixelCnnOptions::to_json() const {
-    return {{"channels", net.channels},     {"layers", net.layers},  {"kernel", net.kernel},
-            {"batch_size", batch_size},     {"lr", lr},              {"sampler", sampler_name(sampler)},
-            {"eval_batch", eval_batch}};
+template <class Self, class F>
+void PixelCnnOptions::fields(Self& o, F&& f) {
+    f("channels", o.net.channels, IntRange{1, kMaxWidth});
+    f("layers", o.net.layers, IntRange{0, kMaxLayers});
+    f("kernel", o.net.kernel, IntRange{3, kMaxKernel});
+    f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
+    f("lr", o.lr);
+    f("sampler", o.sampler, Names<SamplerKind>{parse_sampler, sampler_name});
+    f("eval_batch", o.eval_batch, IntRange{1, kMaxBatch});
 }
 
+nlohmann::json PixelCnnOptions::to_json() const { return options_to_json(*this); }
+
 void PixelCnnOptions::update_from(const nlohmann::json& j) {
-    const OptionReader options("pixelcnn options", j, to_json());
-    options.get("channels", net.channels, 1, kMaxWidth);
-    options.get("layers", net.layers, 0, kMaxLayers);
-    options.get("kernel", net.kernel, 3, kMaxKernel);
-    options.get("batch_size", batch_size, 1, kMaxBatch);
-    options.get("lr", lr);
-    options.get("eval_batch", eval_batch, 1, kMaxBatch);
-    if (options.contains("sampler")) {
-        std::string s;
-        options.get("sampler", s);
-        sampler = parse_sampler(s);
-    }
+    read_options(*this, OptionReader("pixelcnn options", j, to_json()));
     MG_CHECK(net.kernel % 2 == 1, "pixelcnn options: kernel {} must be odd", net.kernel);
     MG_CHECK(batch_size > 0 && eval_batch > 0, "pixelcnn options: batch_size {} and eval_batch {} must be positive",
              batch_size, eval_batch);
@@ -83,10 +79,7 @@ DataSpec PixelCnnModel::data_spec() const {
 }
 
 nlohmann::json PixelCnnModel::config() const {
-    nlohmann::json j = options_.to_json();
-    j["seed"] = config_.seed;
-    j["device"] = std::string(device_name(config_.device));
-    return j;
+    return run_config(options_.to_json(), config_);
 }
 
 Tensor levels_of(const Tensor& images, int64_t levels) {
@@ -117,7 +110,7 @@ Metrics PixelCnnModel::train_step(const data::Batch& batch) {
     return {{"loss", nats}, {"bits_per_dim", nats / std::numbers::ln2}};
 }
 
-Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
+Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     (void)labels;  // unconditional, and exact: no importance samples
     check_images("likelihood", images);
     const int64_t n = images.size(0);

@@ -18,6 +18,7 @@
 
 #include <memory>
 
+#include "models/capabilities.h"
 #include "models/model.h"
 #include "models/pixelcnn/pixelcnn_net.h"
 #include "models/pixelcnn/pixelcnn_sampler.h"
@@ -32,12 +33,15 @@ struct PixelCnnOptions {
     SamplerKind sampler = SamplerKind::Cached;
     int64_t eval_batch = 128;
 
+    // Each option once (models/options.h): its key, and an integer's range.
+    template <class Self, class F>
+    static void fields(Self& o, F&& f);
     // Reads every option present in `json`, refusing unknown keys (naming them).
     void update_from(const nlohmann::json& json);
     nlohmann::json to_json() const;
 };
 
-class PixelCnnModel : public Model {
+class PixelCnnModel : public Model, public Sampler, public Likelihood, public Completion {
 public:
     static constexpr int64_t kSize = 28;  // Fashion-MNIST images are 28x28, one channel
 
@@ -51,7 +55,7 @@ public:
     Metrics train_step(const data::Batch& batch) override;
     // [n, 1, 28, 28] in [0, 1]: levels / 255, drawn with the configured sampler.
     Tensor sample(int64_t n) override;
-    Metrics likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) override;
+    Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
 
     std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }

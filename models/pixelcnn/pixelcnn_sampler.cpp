@@ -5,17 +5,15 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "models/options.h"
 #include "models/progress.h"
 
 namespace mg::models::pixelcnn {
 
-SamplerKind parse_sampler(const std::string& name) {
-    if (name == "naive") return SamplerKind::Naive;
-    if (name == "cached") return SamplerKind::Cached;
-    MG_FAIL("pixelcnn: unknown sampler '{}' (naive, cached)", name);
-}
-
-std::string sampler_name(SamplerKind kind) { return kind == SamplerKind::Naive ? "naive" : "cached"; }
+constexpr NameTable<SamplerKind, 2> kSamplerNames{
+    "pixelcnn: unknown sampler", {{{"naive", SamplerKind::Naive}, {"cached", SamplerKind::Cached}}}};
+SamplerKind parse_sampler(const std::string& name) { return kSamplerNames.parse(name); }
+std::string sampler_name(SamplerKind kind) { return kSamplerNames.name(kind); }
 
 int64_t draw_level(const float* logits, int64_t levels, double u) {
     double top = logits[0];

@@ -21,22 +21,25 @@ constexpr int64_t kLikelihoodRows = 12800;
 }  // namespace
 
 // ---- options ----------------------------------------------------------------------------
+template <class Self, class F>
+void VaeOptions::fields(Self& o, F&& f) {
+    f("latent_dim", o.latent_dim, IntRange{1, kMaxWidth});
+    f("hidden", o.hidden, IntRange{1, kMaxHidden});
+    f("beta", o.beta);
+    f("binarize", o.binarize);
+    f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
+    f("lr", o.lr);
+}
+
 nlohmann::json VaeOptions::to_json(VaeKind kind) const {
-    nlohmann::json j = {{"latent_dim", latent_dim}, {"beta", beta},         {"binarize", binarize},
-                        {"batch_size", batch_size}, {"lr", lr}};
-    if (kind != VaeKind::Conv) j["hidden"] = hidden;
+    nlohmann::json j = options_to_json(*this);
+    if (kind == VaeKind::Conv) j.erase("hidden");
     return j;
 }
 
 void VaeOptions::update_from(const nlohmann::json& j, VaeKind kind) {
     if (j.is_null()) return;  // no options given
-    const OptionReader options("vae options", j, to_json(kind));
-    options.get("latent_dim", latent_dim, 1, kMaxWidth);
-    options.get("hidden", hidden, 1, kMaxHidden);
-    options.get("beta", beta);
-    options.get("binarize", binarize);
-    options.get("batch_size", batch_size, 1, kMaxBatch);
-    options.get("lr", lr);
+    read_options(*this, OptionReader("vae options", j, to_json(kind)));
     MG_CHECK(std::isfinite(beta) && beta >= 0, "vae options: beta must be >= 0, got {}", beta);
     MG_CHECK(batch_size > 0, "vae options: batch_size must be positive, got {}", batch_size);
     MG_CHECK(std::isfinite(lr) && lr > 0, "vae options: lr must be positive, got {}", lr);
@@ -94,10 +97,7 @@ DataSpec VaeModel::data_spec() const {
 }
 
 nlohmann::json VaeModel::config() const {
-    nlohmann::json j = options_.to_json(kind_);
-    j["seed"] = config_.seed;
-    j["device"] = std::string(device_name(config_.device));
-    return j;
+    return run_config(options_.to_json(kind_), config_);
 }
 
 std::vector<std::pair<std::string, nn::Module*>> VaeModel::modules() {
@@ -231,7 +231,7 @@ Tensor VaeModel::complete(const Tensor& images, const Tensor& labels, int64_t ke
 }
 
 // ---- likelihood -------------------------------------------------------------------------
-Metrics VaeModel::likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) {
+Metrics VaeModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     const int64_t k = options.iwae_k;
     MG_CHECK(k >= 1, "{} likelihood: iwae_k must be >= 1, got {}", name(), k);
     autograd::NoGradGuard no_grad;

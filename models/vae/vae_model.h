@@ -19,6 +19,7 @@
 #include <memory>
 #include <vector>
 
+#include "models/capabilities.h"
 #include "models/model.h"
 #include "models/vae/networks.h"
 #include "models/vae/objective.h"
@@ -36,12 +37,22 @@ struct VaeOptions {
     int64_t batch_size = 128;
     double lr = 1e-3;
 
+    // Each option once (models/options.h): its key, and an integer's range.
+    template <class Self, class F>
+    static void fields(Self& o, F&& f);
     // Reads every option present in `json` (refusing unknown keys, naming them) and checks ranges.
     void update_from(const nlohmann::json& json, VaeKind kind);
-    nlohmann::json to_json(VaeKind kind) const;
+    nlohmann::json to_json(VaeKind kind) const;  // convvae has no "hidden"
 };
 
-class VaeModel : public Model {
+// All three sample, complete, interpolate and give a likelihood; cvae also takes labels.
+class VaeModel : public Model,
+                 public Sampler,
+                 public ClassConditional,
+                 public Likelihood,
+                 public Completion,
+                 public Interpolation,
+                 public TrainingVisuals {
 public:
     VaeModel(VaeKind kind, const ModelConfig& config);
 
@@ -62,7 +73,7 @@ public:
     Tensor sample_with_labels(const Tensor& labels) override;
     // Test ELBO and IWAE_K per image, averaged over every image, in nats:
     // {"elbo", "iwae", "iwae_k", "nll_nats" = -iwae, "nll_bits_per_dim" = nll_nats / (784 ln 2)}.
-    Metrics likelihood(const Tensor& images, const Tensor& labels, const LikelihoodOptions& options) override;
+    Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     // Iterative inpainting: the hidden rows start at 0.5; then kCompletionIterations times
     // encode, draw z, decode, put the known rows back and the decoder's means in the rest.
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
