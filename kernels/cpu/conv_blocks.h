@@ -1,5 +1,5 @@
 // Pieces shared by the lowering convolutions (conv_im2col.cpp, conv_masked.cpp): per-thread
-// scratch, a GEMM call from plain arguments, the split of a batch into one block of images
+// scratch (scratch.h), a GEMM call from plain arguments, the split of a batch into one block of images
 // per OpenMP thread, and the lowering of one tap when output rows are as wide as input rows.
 #pragma once
 
@@ -8,19 +8,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
-#include <vector>
 
+#include "kernels/cpu/scratch.h"
 #include "kernels/gemm.h"
 
 namespace mg::kernels::cpu {
-
-// A buffer per thread and purpose, kept between calls so steady-state training allocates nothing.
-template <class T, int Slot>
-T* thread_scratch(int64_t elements) {
-    thread_local std::vector<T> buffer;
-    if (int64_t(buffer.size()) < elements) buffer.resize(size_t(elements));
-    return buffer.data();
-}
 
 template <class T>
 void call_gemm(GemmFn* gemm, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a,

@@ -191,8 +191,8 @@ void conv2d_forward_im2col(const Conv2dShape& s, const void* xv, const void* wv,
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         const int64_t chunk = images_per_chunk(d, end - first);
-        T* col = d.direct ? nullptr : thread_scratch<T, 0>(d.kc * chunk * d.p);
-        T* staging = chunk > 1 ? thread_scratch<T, 1>(d.cog * chunk * d.p) : nullptr;
+        T* col = d.direct ? nullptr : thread_scratch<T>(Scratch::conv_columns, d.kc * chunk * d.p);
+        T* staging = chunk > 1 ? thread_scratch<T>(Scratch::conv_staging, d.cog * chunk * d.p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0), cols = b * d.p;
             for (int64_t g = 0; g < s.groups; ++g) {
@@ -237,8 +237,8 @@ void conv2d_backward_input_im2col(const Conv2dShape& s, const void* gyv, const v
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         const int64_t chunk = images_per_chunk(d, end - first);
-        T* col = d.direct ? nullptr : thread_scratch<T, 0>(d.kc * chunk * d.p);
-        T* gy_chunk = chunk > 1 ? thread_scratch<T, 1>(d.cog * chunk * d.p) : nullptr;
+        T* col = d.direct ? nullptr : thread_scratch<T>(Scratch::conv_columns, d.kc * chunk * d.p);
+        T* gy_chunk = chunk > 1 ? thread_scratch<T>(Scratch::conv_staging, d.cog * chunk * d.p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0), cols = b * d.p;
             for (int64_t g = 0; g < s.groups; ++g) {
@@ -293,8 +293,8 @@ void conv2d_backward_weight_im2col(const Conv2dShape& s, const void* xv, const v
     const int blocks = for_each_image_block(s.n, [&](int t, int, int64_t first, int64_t end) {
         T* acc = t == 0 && !transposed ? gw : partials.data() + (t - 1 + own) * gw_size;
         const int64_t chunk = images_per_chunk(d, end - first);
-        T* col = d.direct ? nullptr : thread_scratch<T, 0>(d.kc * chunk * d.p);
-        T* gy_chunk = chunk > 1 ? thread_scratch<T, 1>(d.cog * chunk * d.p) : nullptr;
+        T* col = d.direct ? nullptr : thread_scratch<T>(Scratch::conv_columns, d.kc * chunk * d.p);
+        T* gy_chunk = chunk > 1 ? thread_scratch<T>(Scratch::conv_staging, d.cog * chunk * d.p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0), cols = b * d.p;
             const double beta = n0 == first ? 0.0 : 1.0;

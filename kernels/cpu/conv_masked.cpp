@@ -181,7 +181,7 @@ void masked_conv2d_forward_im2col(const MaskedConv2dShape& s, const void* xv, co
     pack_weight(s, d, static_cast<const T*>(wv), wp.data());
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        T* col = thread_scratch<T, 0>(d.kc * d.p);
+        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
         for (int64_t n = first; n < end; ++n) {
             im2col_masked(s, d, x + n * s.c_in * d.p, col);
             call_gemm(gemm, false, false, s.c_out, d.p, d.kc, wp.data(), d.kc, col, d.p, y + n * s.c_out * d.p, d.p,
@@ -205,7 +205,7 @@ void masked_conv2d_backward_input_im2col(const MaskedConv2dShape& s, const void*
     pack_weight(s, d, static_cast<const T*>(wv), wp.data());
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        T* col = thread_scratch<T, 0>(d.kc * d.p);
+        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
         for (int64_t n = first; n < end; ++n) {
             call_gemm(gemm, true, false, d.kc, d.p, s.c_out, wp.data(), d.kc, gy + n * s.c_out * d.p, d.p, col, d.p,
                       0.0);
@@ -232,7 +232,7 @@ void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape& s, const void
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     const int blocks = for_each_image_block(s.n, [&](int t, int, int64_t first, int64_t end) {
         T* acc = partials.data() + t * gwp_size;
-        T* col = thread_scratch<T, 0>(d.kc * d.p);
+        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
         for (int64_t n = first; n < end; ++n) {
             im2col_masked(s, d, x + n * s.c_in * d.p, col);
             call_gemm(gemm, false, true, s.c_out, d.kc, d.p, gy + n * s.c_out * d.p, d.p, col, d.p, acc, d.kc,

@@ -6,7 +6,7 @@
 //        argmax [N, C, OH, OW] holds ih*W + iw inside the plane, -1 for a window of padding only.
 //   avg: padding is 0 and the divisor is KH*KW (PyTorch's count_include_pad=True).
 // "direct" (max forward): the same results, the interior windows without bounds arithmetic.
-// "avx512" (max forward, float32): pool_avx512.cpp for 2x2 stride 2, "direct" otherwise.
+// "avx512" (max forward, float32): pool_simd.h for 2x2 stride 2, "direct" otherwise.
 // No kernel here reads the FP exception flags; as in elementwise.cpp, without this GCC will
 // not turn the max's compare-and-select into branch-free code (it must not raise a flag the
 // branch would not).
@@ -17,14 +17,10 @@
 #include <limits>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/pool.h"
 
 namespace mg::kernels {
-
-#if defined(__x86_64__)
-void max_pool2d_2x2_plane_avx512_f32(const float* x, int64_t w, int64_t oh, int64_t ow, float* y,
-                                     int64_t* argmax);  // pool_avx512.cpp
-#endif
 
 namespace {
 
@@ -245,7 +241,7 @@ void max_pool2d_forward_direct(const Pool2dShape& s, const void* xv, void* yv, i
 }
 
 #if defined(__x86_64__)
-// "avx512" (float32): 2x2 windows, stride 2, no padding in pool_avx512.cpp; "direct" otherwise.
+// "avx512" (float32): 2x2 windows, stride 2, no padding in pool_simd.h; "direct" otherwise.
 void max_pool2d_forward_avx512(const Pool2dShape& s, const void* xv, void* yv, int64_t* argmax) {
     const bool two_by_two = s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
                             s.pad_w == 0 && s.h * s.w < (int64_t(1) << 31);
@@ -254,9 +250,10 @@ void max_pool2d_forward_avx512(const Pool2dShape& s, const void* xv, void* yv, i
     const float* x = static_cast<const float*>(xv);
     float* y = static_cast<float*>(yv);
     const int64_t planes = s.n * s.c, outs = s.oh * s.ow;
+    const auto plane_2x2 = cpu::avx512_kernels().max_pool2d_2x2_plane_f32;
 #pragma omp parallel for schedule(static) if (planes * outs >= kParallelMinOutputs)
     for (int64_t plane = 0; plane < planes; ++plane)
-        max_pool2d_2x2_plane_avx512_f32(x + plane * s.h * s.w, s.w, s.oh, s.ow, y + plane * outs, argmax + plane * outs);
+        plane_2x2(x + plane * s.h * s.w, s.w, s.oh, s.ow, y + plane * outs, argmax + plane * outs);
 }
 #endif
 

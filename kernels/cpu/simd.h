@@ -1,7 +1,8 @@
 // Vector traits for the *_avx512.cpp and *_avx2.cpp kernel files: one small set of
 // operations (load, store, partial load/store of a tail, arithmetic, compare/select,
-// horizontal reductions) over F32 and F64 lanes, so that one kernel template serves both
-// instruction sets and both dtypes.
+// horizontal reductions, the in-register transpose the GEMM packs with) over F32 and F64
+// lanes, so that one kernel template serves both instruction sets and both dtypes. Every
+// SIMD family builds on these, the blocked GEMM included (gemm_simd.h adds its tile shape).
 //
 //            F32 lanes  F64 lanes  tails
 //   AVX-512      16          8      mask registers
@@ -27,39 +28,51 @@
 namespace mg::kernels::simd {
 namespace {
 
+// The arithmetic every block below shares, through GCC's vector operators on any of its
+// vectors (_mm*_add_ps and friends are defined as these operators: the same instructions).
+struct Arithmetic {
+    template <class V> static V add(V a, V b) { return a + b; }
+    template <class V> static V sub(V a, V b) { return a - b; }
+    template <class V> static V mul(V a, V b) { return a * b; }
+    template <class V> static V div(V a, V b) { return a / b; }
+};
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 
 constexpr const char* kIsa = "avx512";
+constexpr int kRegisters = 32;  // zmm0..zmm31
 
 // The low 256 bits: a free register view (GCC 12's _mm512_cast*512_*256 goes through an
 // extract from an "undefined" vector and draws the warning described above).
 inline __m256d low_half(__m512d a) { return __builtin_shufflevector(a, a, 0, 1, 2, 3); }
 inline __m256 low_half(__m512 a) { return __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7); }
 
-struct F64 {
+struct F64 : Arithmetic {
     using T = double;
     using V = __m512d;
-    using M = __mmask8;
     static constexpr int64_t L = 8;
-    static constexpr M kAll = 0xFF;
-    static M tail(int64_t k) { return M((1u << k) - 1u); }
     static V zero() { return _mm512_setzero_pd(); }
+    using M = __mmask8;
+    static constexpr M kAll = 0xFF;
+    // The mask of the first k lanes, k in [0, L]: what load_masked / store_masked take.
+    static M tail(int64_t k) { return M((1u << k) - 1u); }
     static V set1(T x) { return _mm512_set1_pd(x); }
+    static V broadcast(const T* p) { return _mm512_set1_pd(*p); }
     static V load(const T* p) { return _mm512_loadu_pd(p); }
     static void store(T* p, V x) { _mm512_storeu_pd(p, x); }
+    // The lanes of m from p, zero elsewhere; masked-off lanes are never read.
+    static V load_masked(const T* p, M m) { return _mm512_maskz_loadu_pd(m, p); }
+    static void store_masked(T* p, M m, V x) { _mm512_mask_storeu_pd(p, m, x); }
     // The first k lanes from p, the rest `fill`; k in [0, L].
     static V load_part(const T* p, int64_t k, T fill) { return _mm512_mask_loadu_pd(set1(fill), tail(k), p); }
-    static void store_part(T* p, V x, int64_t k) { _mm512_mask_storeu_pd(p, tail(k), x); }
-    static V add(V a, V b) { return _mm512_add_pd(a, b); }
-    static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
-    static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
-    static V div(V a, V b) { return _mm512_div_pd(a, b); }
+    static void store_part(T* p, V x, int64_t k) { store_masked(p, tail(k), x); }
     static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }    // a*b + c
     static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }  // c - a*b
     static V min(V a, V b) { return _mm512_mask_min_pd(a, kAll, a, b); }
     static V max(V a, V b) { return _mm512_mask_max_pd(a, kAll, a, b); }
     static V abs(V a) { return _mm512_abs_pd(a); }
     static V neg(V a) { return _mm512_xor_pd(a, set1(-0.0)); }
+    static V sqrt(V a) { return _mm512_mask_sqrt_pd(a, kAll, a); }
     static M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
     static M lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
     static V select(M m, V a, V b) { return _mm512_mask_blend_pd(m, b, a); }  // m ? a : b
@@ -67,6 +80,27 @@ struct F64 {
     static V floor(V a) { return _mm512_mask_roundscale_pd(a, kAll, a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
     // p * 2^n for integer-valued n; vscalefpd rounds once, to a subnormal, zero or inf as needed.
     static V ldexp(V p, V n) { return _mm512_mask_scalef_pd(p, kAll, p, n); }
+    // r[i] = row i of an 8 x 8 tile -> r[c] = column c: unpack pairs of rows (t[2i+q] holds
+    // rows 2i, 2i+1 of column 2l+q in 128-bit lane l), then transpose the grid of 128-bit
+    // lanes as F32::transpose does. (The maskz forms with every lane set are the plain
+    // instructions; the plain intrinsics trip GCC 12's -Wuninitialized.)
+    static void transpose(V (&r)[L]) {
+        V t[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm512_maskz_unpacklo_pd(kAll, r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_maskz_unpackhi_pd(kAll, r[2 * i], r[2 * i + 1]);
+        }
+        for (int q = 0; q < 2; ++q) {
+            const V v0 = _mm512_maskz_shuffle_f64x2(kAll, t[q], t[2 + q], 0x88);
+            const V v1 = _mm512_maskz_shuffle_f64x2(kAll, t[q], t[2 + q], 0xDD);
+            const V v2 = _mm512_maskz_shuffle_f64x2(kAll, t[4 + q], t[6 + q], 0x88);
+            const V v3 = _mm512_maskz_shuffle_f64x2(kAll, t[4 + q], t[6 + q], 0xDD);
+            r[q] = _mm512_maskz_shuffle_f64x2(kAll, v0, v2, 0x88);
+            r[2 + q] = _mm512_maskz_shuffle_f64x2(kAll, v1, v3, 0x88);
+            r[4 + q] = _mm512_maskz_shuffle_f64x2(kAll, v0, v2, 0xDD);
+            r[6 + q] = _mm512_maskz_shuffle_f64x2(kAll, v1, v3, 0xDD);
+        }
+    }
     static __m256d high(V a) { return _mm512_maskz_extractf64x4_pd(0xF, a, 1); }
     static T reduce_add(V a) {
         __m256d s4 = _mm256_add_pd(low_half(a), high(a));
@@ -80,36 +114,65 @@ struct F64 {
     }
 };
 
-struct F32 {
+struct F32 : Arithmetic {
     using T = float;
     using V = __m512;
+    static constexpr int64_t L = 16;
+    static V zero() { return _mm512_setzero_ps(); }
     using M = __mmask16;
     using Wide = F64;  // the lanes a float vector widens into (two of them)
-    static constexpr int64_t L = 16;
     static constexpr M kAll = 0xFFFF;
     static M tail(int64_t k) { return M((1u << k) - 1u); }
-    static V zero() { return _mm512_setzero_ps(); }
     static V set1(T x) { return _mm512_set1_ps(x); }
+    static V broadcast(const T* p) { return _mm512_set1_ps(*p); }
     static V load(const T* p) { return _mm512_loadu_ps(p); }
     static void store(T* p, V x) { _mm512_storeu_ps(p, x); }
+    static V load_masked(const T* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+    static void store_masked(T* p, M m, V x) { _mm512_mask_storeu_ps(p, m, x); }
     static V load_part(const T* p, int64_t k, T fill) { return _mm512_mask_loadu_ps(set1(fill), tail(k), p); }
-    static void store_part(T* p, V x, int64_t k) { _mm512_mask_storeu_ps(p, tail(k), x); }
-    static V add(V a, V b) { return _mm512_add_ps(a, b); }
-    static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
-    static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-    static V div(V a, V b) { return _mm512_div_ps(a, b); }
+    static void store_part(T* p, V x, int64_t k) { store_masked(p, tail(k), x); }
     static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
     static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
     static V min(V a, V b) { return _mm512_mask_min_ps(a, kAll, a, b); }
     static V max(V a, V b) { return _mm512_mask_max_ps(a, kAll, a, b); }
     static V abs(V a) { return _mm512_abs_ps(a); }
     static V neg(V a) { return _mm512_xor_ps(a, set1(-0.0f)); }
+    static V sqrt(V a) { return _mm512_mask_sqrt_ps(a, kAll, a); }
     static M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
     static M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
     static V select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
     static V round(V a) { return _mm512_mask_roundscale_ps(a, kAll, a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
     static V floor(V a) { return _mm512_mask_roundscale_ps(a, kAll, a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
     static V ldexp(V p, V n) { return _mm512_mask_scalef_ps(p, kAll, p, n); }
+    // r[i] = row i of a 16 x 16 tile -> r[c] = column c. Pairs of rows interleave
+    // (unpack ps), then pairs of pairs (unpack pd): u[4i+q] holds, in 128-bit lane l, rows
+    // 4i..4i+3 of column 4l+q; two rounds of 128-bit lane shuffles transpose the 4 x 4
+    // grid of lanes. 64 shuffles for 256 elements.
+    static void transpose(V (&r)[L]) {
+        V t[16], u[16];
+        for (int i = 0; i < 8; ++i) {
+            t[2 * i] = _mm512_maskz_unpacklo_ps(kAll, r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_maskz_unpackhi_ps(kAll, r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 4; ++i) {
+            const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+            const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+            u[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, a, c));
+            u[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, a, c));
+            u[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, b, d));
+            u[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, b, d));
+        }
+        for (int q = 0; q < 4; ++q) {
+            const V v0 = _mm512_maskz_shuffle_f32x4(kAll, u[q], u[4 + q], 0x88);
+            const V v1 = _mm512_maskz_shuffle_f32x4(kAll, u[q], u[4 + q], 0xDD);
+            const V v2 = _mm512_maskz_shuffle_f32x4(kAll, u[8 + q], u[12 + q], 0x88);
+            const V v3 = _mm512_maskz_shuffle_f32x4(kAll, u[8 + q], u[12 + q], 0xDD);
+            r[q] = _mm512_maskz_shuffle_f32x4(kAll, v0, v2, 0x88);
+            r[4 + q] = _mm512_maskz_shuffle_f32x4(kAll, v1, v3, 0x88);
+            r[8 + q] = _mm512_maskz_shuffle_f32x4(kAll, v0, v2, 0xDD);
+            r[12 + q] = _mm512_maskz_shuffle_f32x4(kAll, v1, v3, 0xDD);
+        }
+    }
     static __m256 high(V a) { return _mm512_maskz_extractf32x8_ps(0xFF, a, 1); }
     static T reduce_add(V a) {
         __m256 s8 = _mm256_add_ps(low_half(a), high(a));
@@ -133,34 +196,36 @@ struct F32 {
 #elif defined(__AVX2__) && defined(__FMA__)
 
 constexpr const char* kIsa = "avx2";
+constexpr int kRegisters = 16;  // ymm0..ymm15
 
-struct F64 {
+struct F64 : Arithmetic {
     using T = double;
     using V = __m256d;
-    using M = __m256d;  // all-ones lanes where true
     static constexpr int64_t L = 4;
-    static __m256i tail_bits(int64_t k) {
+    static V zero() { return _mm256_setzero_pd(); }
+    using M = __m256d;  // all-ones lanes where true
+    // All-ones words in the first k lanes, k in [0, L]: what load_masked / store_masked take.
+    static __m256i tail(int64_t k) {
         return _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
     }
-    static V zero() { return _mm256_setzero_pd(); }
     static V set1(T x) { return _mm256_set1_pd(x); }
+    static V broadcast(const T* p) { return _mm256_broadcast_sd(p); }
     static V load(const T* p) { return _mm256_loadu_pd(p); }
     static void store(T* p, V x) { _mm256_storeu_pd(p, x); }
+    static V load_masked(const T* p, __m256i m) { return _mm256_maskload_pd(p, m); }
+    static void store_masked(T* p, __m256i m, V x) { _mm256_maskstore_pd(p, m, x); }
     static V load_part(const T* p, int64_t k, T fill) {
-        __m256i m = tail_bits(k);
-        return _mm256_blendv_pd(set1(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
+        __m256i m = tail(k);
+        return _mm256_blendv_pd(set1(fill), load_masked(p, m), _mm256_castsi256_pd(m));
     }
-    static void store_part(T* p, V x, int64_t k) { _mm256_maskstore_pd(p, tail_bits(k), x); }
-    static V add(V a, V b) { return _mm256_add_pd(a, b); }
-    static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
-    static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-    static V div(V a, V b) { return _mm256_div_pd(a, b); }
+    static void store_part(T* p, V x, int64_t k) { store_masked(p, tail(k), x); }
     static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
     static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_pd(a, b, c); }
     static V min(V a, V b) { return _mm256_min_pd(a, b); }
     static V max(V a, V b) { return _mm256_max_pd(a, b); }
     static V abs(V a) { return _mm256_andnot_pd(set1(-0.0), a); }
     static V neg(V a) { return _mm256_xor_pd(a, set1(-0.0)); }
+    static V sqrt(V a) { return _mm256_sqrt_pd(a); }
     static M gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
     static M lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
     static V select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
@@ -178,6 +243,19 @@ struct F64 {
         V n1 = floor(mul(n, set1(0.5)));
         return mul(mul(p, pow2(n1)), pow2(sub(n, n1)));
     }
+    // 4 x 4 rows -> columns: unpack pairs of rows (t[2i+q] holds rows 2i, 2i+1 of column
+    // 2l+q in 128-bit lane l), then swap 128-bit lanes.
+    static void transpose(V (&r)[L]) {
+        V t[4];
+        for (int i = 0; i < 2; ++i) {
+            t[2 * i] = _mm256_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+        }
+        for (int q = 0; q < 2; ++q) {
+            r[q] = _mm256_permute2f128_pd(t[q], t[2 + q], 0x20);
+            r[2 + q] = _mm256_permute2f128_pd(t[q], t[2 + q], 0x31);
+        }
+    }
     static T reduce_add(V a) {
         __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
         return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
@@ -188,34 +266,34 @@ struct F64 {
     }
 };
 
-struct F32 {
+struct F32 : Arithmetic {
     using T = float;
     using V = __m256;
+    static constexpr int64_t L = 8;
+    static V zero() { return _mm256_setzero_ps(); }
     using M = __m256;
     using Wide = F64;
-    static constexpr int64_t L = 8;
-    static __m256i tail_bits(int64_t k) {
+    static __m256i tail(int64_t k) {
         return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     }
-    static V zero() { return _mm256_setzero_ps(); }
     static V set1(T x) { return _mm256_set1_ps(x); }
+    static V broadcast(const T* p) { return _mm256_broadcast_ss(p); }
     static V load(const T* p) { return _mm256_loadu_ps(p); }
     static void store(T* p, V x) { _mm256_storeu_ps(p, x); }
+    static V load_masked(const T* p, __m256i m) { return _mm256_maskload_ps(p, m); }
+    static void store_masked(T* p, __m256i m, V x) { _mm256_maskstore_ps(p, m, x); }
     static V load_part(const T* p, int64_t k, T fill) {
-        __m256i m = tail_bits(k);
-        return _mm256_blendv_ps(set1(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
+        __m256i m = tail(k);
+        return _mm256_blendv_ps(set1(fill), load_masked(p, m), _mm256_castsi256_ps(m));
     }
-    static void store_part(T* p, V x, int64_t k) { _mm256_maskstore_ps(p, tail_bits(k), x); }
-    static V add(V a, V b) { return _mm256_add_ps(a, b); }
-    static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-    static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-    static V div(V a, V b) { return _mm256_div_ps(a, b); }
+    static void store_part(T* p, V x, int64_t k) { store_masked(p, tail(k), x); }
     static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
     static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
     static V min(V a, V b) { return _mm256_min_ps(a, b); }
     static V max(V a, V b) { return _mm256_max_ps(a, b); }
     static V abs(V a) { return _mm256_andnot_ps(set1(-0.0f), a); }
     static V neg(V a) { return _mm256_xor_ps(a, set1(-0.0f)); }
+    static V sqrt(V a) { return _mm256_sqrt_ps(a); }
     static M gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
     static M lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
     static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
@@ -230,6 +308,27 @@ struct F32 {
     static V ldexp(V p, V n) {
         V n1 = floor(mul(n, set1(0.5f)));
         return mul(mul(p, pow2(n1)), pow2(sub(n, n1)));
+    }
+    // 8 x 8 rows -> columns: unpack pairs of rows, pairs of pairs (u[4i+q] holds rows
+    // 4i..4i+3 of column 4l+q in 128-bit lane l), then swap lanes.
+    static void transpose(V (&r)[L]) {
+        V t[8], u[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 2; ++i) {
+            const __m256d a = _mm256_castps_pd(t[4 * i]), b = _mm256_castps_pd(t[4 * i + 1]);
+            const __m256d c = _mm256_castps_pd(t[4 * i + 2]), d = _mm256_castps_pd(t[4 * i + 3]);
+            u[4 * i] = _mm256_castpd_ps(_mm256_unpacklo_pd(a, c));
+            u[4 * i + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a, c));
+            u[4 * i + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(b, d));
+            u[4 * i + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(b, d));
+        }
+        for (int q = 0; q < 4; ++q) {
+            r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+            r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+        }
     }
     static T reduce_add(V a) {
         __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

@@ -6,44 +6,23 @@
 //                elements (for CPUs without AVX2).
 //   "avx2", "avx512": kernels/cpu/softmax_simd.h (vector exp, rows or blocks of rows in
 //                vector lanes, threads); registered when the CPU has the instructions.
-// The vector files return the count of out-of-range targets instead of throwing, so
+// The vector code counts out-of-range targets and calls check_cross_entropy_targets, so
 // that the error is formatted here, in code compiled for the baseline instruction set.
 #include <cmath>
 #include <limits>
 
-#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/softmax.h"
 
 namespace mg::kernels {
 
-#if defined(__x86_64__)
-#define MG_DECLARE_SOFTMAX_ISA(isa)                                                                                 \
-    void softmax_forward_##isa##_f32(const SoftmaxShape&, const void*, void*, bool);                                \
-    void softmax_forward_##isa##_f64(const SoftmaxShape&, const void*, void*, bool);                                \
-    void softmax_backward_##isa##_f32(const SoftmaxShape&, const void*, const void*, void*, bool);                  \
-    void softmax_backward_##isa##_f64(const SoftmaxShape&, const void*, const void*, void*, bool);                  \
-    int64_t cross_entropy_forward_##isa##_f32(const SoftmaxShape&, const void*, const int64_t*, void*, void*);      \
-    int64_t cross_entropy_forward_##isa##_f64(const SoftmaxShape&, const void*, const int64_t*, void*, void*);      \
-    int64_t cross_entropy_backward_##isa##_f32(const SoftmaxShape&, const void*, const int64_t*, const void*,       \
-                                               const void*, int64_t, double, void*);                                \
-    int64_t cross_entropy_backward_##isa##_f64(const SoftmaxShape&, const void*, const int64_t*, const void*,       \
-                                               const void*, int64_t, double, void*);
-MG_DECLARE_SOFTMAX_ISA(avx512)  // softmax_avx512.cpp
-MG_DECLARE_SOFTMAX_ISA(avx2)    // softmax_avx2.cpp
-#undef MG_DECLARE_SOFTMAX_ISA
-#endif
+void cpu::check_cross_entropy_targets(int64_t bad, const SoftmaxShape& s) {
+    MG_CHECK(bad == 0, "cross_entropy: {} of {} targets out of range [0, {})", bad, s.rows(), s.classes);
+}
 
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
-
-using CountedForward = int64_t(const SoftmaxShape&, const void*, const int64_t*, void*, void*);
-using CountedBackward = int64_t(const SoftmaxShape&, const void*, const int64_t*, const void*, const void*, int64_t,
-                                double, void*);
-
-void check_targets(int64_t bad, const SoftmaxShape& s) {
-    MG_CHECK(bad == 0, "cross_entropy: {} of {} targets out of range [0, {})", bad, s.rows(), s.classes);
-}
 
 // Row r of [outer, classes, inner]: element c is at base + c * inner.
 inline int64_t row_base(const SoftmaxShape& s, int64_t r) {
@@ -117,7 +96,7 @@ void xent_forward_rows(const SoftmaxShape& s, const void* xv, const int64_t* tar
             loss[r] = T(lse - double(x[b + t * st]));
         }
     }
-    check_targets(bad, s);
+    cpu::check_cross_entropy_targets(bad, s);
 }
 
 template <class T, bool Parallel>
@@ -137,20 +116,8 @@ void xent_backward_rows(const SoftmaxShape& s, const void* xv, const int64_t* ta
         for (int64_t c = 0; c < C; ++c)
             gx[b + c * st] = T((std::exp(double(x[b + c * st]) - l) - (c == t ? 1.0 : 0.0)) * g);
     }
-    check_targets(bad, s);
+    cpu::check_cross_entropy_targets(bad, s);
 }
-
-#if defined(__x86_64__)
-template <CountedForward* F>
-void checked_forward(const SoftmaxShape& s, const void* x, const int64_t* t, void* loss, void* lse) {
-    check_targets(F(s, x, t, loss, lse), s);
-}
-template <CountedBackward* F>
-void checked_backward(const SoftmaxShape& s, const void* x, const int64_t* t, const void* lse, const void* g,
-                      int64_t gs, double scale, void* gx) {
-    check_targets(F(s, x, t, lse, g, gs, scale, gx), s);
-}
-#endif
 
 template <class T>
 void add_portable(DType dt) {
@@ -175,31 +142,18 @@ void add_portable(DType dt) {
 void register_cpu_softmax() {
     add_portable<float>(DType::Float32);
     add_portable<double>(DType::Float64);
-#if defined(__x86_64__)
-    constexpr auto kCpu = Device::CPU;
-    constexpr auto f32 = DType::Float32;
-    constexpr auto f64 = DType::Float64;
-#define MG_REGISTER_SOFTMAX_ISA(isa, priority, doc)                                                                  \
-    softmax_forward_table().add(#isa, kCpu, f32, &softmax_forward_##isa##_f32, priority, doc);                       \
-    softmax_forward_table().add(#isa, kCpu, f64, &softmax_forward_##isa##_f64, priority, doc);                       \
-    softmax_backward_table().add(#isa, kCpu, f32, &softmax_backward_##isa##_f32, priority, doc);                     \
-    softmax_backward_table().add(#isa, kCpu, f64, &softmax_backward_##isa##_f64, priority, doc);                     \
-    cross_entropy_forward_table().add(#isa, kCpu, f32, &checked_forward<&cross_entropy_forward_##isa##_f32>,         \
-                                      priority, doc);                                                               \
-    cross_entropy_forward_table().add(#isa, kCpu, f64, &checked_forward<&cross_entropy_forward_##isa##_f64>,         \
-                                      priority, doc);                                                               \
-    cross_entropy_backward_table().add(#isa, kCpu, f32, &checked_backward<&cross_entropy_backward_##isa##_f32>,      \
-                                       priority, doc);                                                              \
-    cross_entropy_backward_table().add(#isa, kCpu, f64, &checked_backward<&cross_entropy_backward_##isa##_f64>,      \
-                                       priority, doc);
-    if (cpu::has_avx2_fma()) {
-        MG_REGISTER_SOFTMAX_ISA(avx2, 15, "8 float / 4 double lanes, vector exp, rows across threads")
+    for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
+        const std::string doc =
+            fmt::format("{} float / {} double lanes, vector exp, rows across threads", isa->lanes_f32, isa->lanes_f32 / 2);
+        const int priority = isa->lanes_f32 == 16 ? 20 : 15;
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            const cpu::IsaDTypeKernels& k = isa->of(dt);
+            softmax_forward_table().add(isa->name, Device::CPU, dt, k.softmax_forward, priority, doc);
+            softmax_backward_table().add(isa->name, Device::CPU, dt, k.softmax_backward, priority, doc);
+            cross_entropy_forward_table().add(isa->name, Device::CPU, dt, k.cross_entropy_forward, priority, doc);
+            cross_entropy_backward_table().add(isa->name, Device::CPU, dt, k.cross_entropy_backward, priority, doc);
+        }
     }
-    if (cpu::has_avx512()) {
-        MG_REGISTER_SOFTMAX_ISA(avx512, 20, "16 float / 8 double lanes, vector exp, rows across threads")
-    }
-#undef MG_REGISTER_SOFTMAX_ISA
-#endif
 }
 
 }  // namespace mg::kernels

@@ -1,6 +1,6 @@
 // The "avx2" and "avx512" softmax / log-softmax / cross-entropy kernels (kernels/softmax.h),
-// one template over the vector traits of kernels/cpu/simd.h; softmax_avx512.cpp and
-// softmax_avx2.cpp instantiate it. What changes from the reference (softmax.cpp):
+// one template over the vector traits of kernels/cpu/simd.h; isa_avx512.cpp and isa_avx2.cpp
+// instantiate it. What changes from the reference (softmax.cpp):
 //   - e^x is simd::exp (about 1 ulp in float32) instead of libm's, L lanes at a time;
 //   - inner = 1 (rows contiguous): a row is walked in vectors along the classes, two
 //     accumulators per pass (max, then sum of e^(x - max)), horizontal reductions once
@@ -10,14 +10,15 @@
 //     order, per-row state stays in L1, and there are no horizontal reductions;
 //   - rows are split across OpenMP threads above kParallelMin elements. Each row is
 //     computed by one thread in a fixed order, so results do not depend on the thread count.
-// Targets are checked here; the count of bad ones is returned so that the caller
-// (softmax.cpp, compiled for the baseline ISA) formats the error.
+// Targets are checked here; the count of bad ones goes to cpu::check_cross_entropy_targets
+// (softmax.cpp, compiled for the baseline ISA), which formats the error.
 #pragma once
 
 #include <math.h>
 
 #include <limits>
 
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/softmax.h"
 
@@ -326,6 +327,31 @@ template <class S> struct Softmax {
         return bad;
     }
 };
+
+// The tables' entries (kernels/softmax.h).
+template <class S> void softmax_forward(const SoftmaxShape& s, const void* x, void* y, bool log) {
+    using T = typename S::T;
+    Softmax<S>::forward(s, static_cast<const T*>(x), static_cast<T*>(y), log);
+}
+template <class S> void softmax_backward(const SoftmaxShape& s, const void* y, const void* gy, void* gx, bool log) {
+    using T = typename S::T;
+    Softmax<S>::backward(s, static_cast<const T*>(y), static_cast<const T*>(gy), static_cast<T*>(gx), log);
+}
+template <class S>
+void cross_entropy_forward(const SoftmaxShape& s, const void* x, const int64_t* t, void* loss, void* lse) {
+    using T = typename S::T;
+    const int64_t bad = Softmax<S>::xent_forward(s, static_cast<const T*>(x), t, static_cast<T*>(loss),
+                                                 static_cast<T*>(lse));
+    cpu::check_cross_entropy_targets(bad, s);
+}
+template <class S>
+void cross_entropy_backward(const SoftmaxShape& s, const void* x, const int64_t* t, const void* lse, const void* g,
+                            int64_t gs, double scale, void* gx) {
+    using T = typename S::T;
+    const int64_t bad = Softmax<S>::xent_backward(s, static_cast<const T*>(x), t, static_cast<const T*>(lse),
+                                                  static_cast<const T*>(g), gs, scale, static_cast<T*>(gx));
+    cpu::check_cross_entropy_targets(bad, s);
+}
 
 }  // namespace
 }  // namespace mg::kernels::simd
