@@ -60,6 +60,20 @@ int for_each_image_block(int64_t images, Body body) {
     return blocks;
 }
 
+// acc[i] += partial t's [i] for t = 1 .. blocks-1 (partial t at partials + (t-1)*size; block 0
+// accumulated into acc itself), in thread order: a fixed order for a given thread count.
+// Every element is independent, so threads split the elements.
+template <class T>
+void add_partials_in_order(T* acc, const T* partials, int64_t size, int blocks) {
+    if (blocks == 1) return;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < size; ++i) {
+        T sum = acc[i];
+        for (int t = 1; t < blocks; ++t) sum += partials[(t - 1) * size + i];
+        acc[i] = sum;
+    }
+}
+
 // The valid outputs of one tap of a stride-1 convolution whose output rows are as wide as
 // its input rows (OW == W: "same" padding along w, as in PixelCNN's and the classifier's
 // convs). Then output q = oh*W + ow reads input q + off_h*W + off_w: one row of col is the

@@ -39,6 +39,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_blocks.h"
+#include "kernels/cpu/conv_variants.h"
 #include "kernels/gemm.h"
 
 namespace mg::kernels::cpu {
@@ -331,14 +332,7 @@ void conv2d_backward_weight_im2col(const Conv2dShape& s, const void* xv, const v
         }
         return;
     }
-    if (blocks == 1) return;
-    // gw += partials, in thread order; every element is independent, so threads may split them.
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < gw_size; ++i) {
-        T sum = gw[i];
-        for (int t = 1; t < blocks; ++t) sum += partials[size_t((t - 1) * gw_size + i)];
-        gw[i] = sum;
-    }
+    add_partials_in_order(gw, partials.data(), gw_size, blocks);
 }
 
 template void conv2d_forward_im2col<float>(const Conv2dShape&, const void*, const void*, void*);

@@ -30,6 +30,7 @@
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_blocks.h"
 #include "kernels/cpu/conv_implicit.h"
+#include "kernels/cpu/conv_variants.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/masked_conv.h"
@@ -37,15 +38,6 @@
 namespace mg::kernels::cpu {
 
 void check_conv2d_shape(std::string_view op, const Conv2dShape& s);             // kernels/cpu/conv.cpp
-void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s);  // kernels/cpu/conv_masked.cpp
-template <class T> void conv2d_forward_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_input_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_weight_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void masked_conv2d_forward_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
-template <class T>
-void masked_conv2d_backward_input_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
-template <class T>
-void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
 
 namespace {
 
@@ -170,13 +162,7 @@ void run_weight(int64_t images, int64_t chunk, const float* gy, int64_t m, const
             gemm.weight(a, m, taps.lowering(b), src + n0 * src_image, acc, n0 == first ? 0.0f : 1.0f);
         }
     });
-    if (blocks == 1) return;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < size; ++i) {
-        float sum = gw[i];
-        for (int t = 1; t < blocks; ++t) sum += partials[size_t((t - 1) * size + i)];
-        gw[i] = sum;
-    }
+    add_partials_in_order(gw, partials.data(), size, blocks);
 }
 
 // The shapes "implicit" serves; everything else goes to "im2col". A 1x1 conv with stride 1

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv_blocks.h"
+#include "kernels/cpu/conv_variants.h"
 #include "kernels/gemm.h"
 #include "kernels/masked_conv.h"
 
@@ -86,55 +87,44 @@ void pack_weight(const MaskedConv2dShape& s, const Dims& d, const T* w, T* wp) {
 }  // namespace
 
 // ---- reference ------------------------------------------------------------------------------
-// y[n, co, oh, ow] = sum over ci and kept taps t of w[co, ci, kh_t, kw_t] * x[n, ci, oh+kh_t-c, ow+kw_t-c]
+// out[n, a, i, j] = sum over b and kept taps t of w[co, ci, t] * in[n, b, i + dir*(kh_t - c), j + dir*(kw_t - c)]
+// with (co, ci) = (a, b) for forward (dir = 1: in = x, out = y) and (b, a) for backward_input
+// (dir = -1, the reflected taps: in = gy, out = gx); taps reading outside the plane are skipped.
 template <class T>
-void masked_conv2d_forward_reference(const MaskedConv2dShape& s, const void* xv, const void* wv, void* yv) {
-    check_masked_conv2d_shape("masked_conv2d_forward", s);
-    const T* x = static_cast<const T*>(xv);
-    const T* w = static_cast<const T*>(wv);
-    T* y = static_cast<T*>(yv);
+void masked_tap_sums_reference(const MaskedConv2dShape& s, int64_t dir, const T* in, const T* w, T* out) {
     const Dims d = dims_of(s);
+    const int64_t out_c = dir > 0 ? s.c_out : s.c_in, in_c = dir > 0 ? s.c_in : s.c_out;
     for (int64_t n = 0; n < s.n; ++n)
-        for (int64_t co = 0; co < s.c_out; ++co)
-            for (int64_t oh = 0; oh < s.h; ++oh)
-                for (int64_t ow = 0; ow < s.w; ++ow) {
+        for (int64_t a = 0; a < out_c; ++a)
+            for (int64_t i = 0; i < s.h; ++i)
+                for (int64_t j = 0; j < s.w; ++j) {
                     double acc = 0.0;
-                    for (int64_t ci = 0; ci < s.c_in; ++ci)
+                    for (int64_t b = 0; b < in_c; ++b)
                         for (int64_t t = 0; t < d.taps; ++t) {
                             int64_t kh, kw;
                             masked_conv_tap(s.k, t, kh, kw);
-                            const int64_t ih = oh + kh - d.c, iw = ow + kw - d.c;
-                            if (ih < 0 || iw < 0 || iw >= s.w) continue;
-                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) * double(x[((n * s.c_in + ci) * s.h + ih) * s.w + iw]);
+                            const int64_t ii = i + dir * (kh - d.c), jj = j + dir * (kw - d.c);
+                            if (ii < 0 || ii >= s.h || jj < 0 || jj >= s.w) continue;
+                            const int64_t co = dir > 0 ? a : b, ci = dir > 0 ? b : a;
+                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) *
+                                   double(in[((n * in_c + b) * s.h + ii) * s.w + jj]);
                         }
-                    y[((n * s.c_out + co) * s.h + oh) * s.w + ow] = T(acc);
+                    out[((n * out_c + a) * s.h + i) * s.w + j] = T(acc);
                 }
+}
+
+// y[n, co, oh, ow] = sum over ci and kept taps t of w[co, ci, kh_t, kw_t] * x[n, ci, oh+kh_t-c, ow+kw_t-c]
+template <class T>
+void masked_conv2d_forward_reference(const MaskedConv2dShape& s, const void* x, const void* w, void* y) {
+    check_masked_conv2d_shape("masked_conv2d_forward", s);
+    masked_tap_sums_reference(s, 1, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<T*>(y));
 }
 
 // gx[n, ci, ih, iw] = sum over co and kept taps t of w[co, ci, t] * gy[n, co, ih-kh_t+c, iw-kw_t+c]
 template <class T>
-void masked_conv2d_backward_input_reference(const MaskedConv2dShape& s, const void* gyv, const void* wv, void* gxv) {
+void masked_conv2d_backward_input_reference(const MaskedConv2dShape& s, const void* gy, const void* w, void* gx) {
     check_masked_conv2d_shape("masked_conv2d_backward_input", s);
-    const T* gy = static_cast<const T*>(gyv);
-    const T* w = static_cast<const T*>(wv);
-    T* gx = static_cast<T*>(gxv);
-    const Dims d = dims_of(s);
-    for (int64_t n = 0; n < s.n; ++n)
-        for (int64_t ci = 0; ci < s.c_in; ++ci)
-            for (int64_t ih = 0; ih < s.h; ++ih)
-                for (int64_t iw = 0; iw < s.w; ++iw) {
-                    double acc = 0.0;
-                    for (int64_t co = 0; co < s.c_out; ++co)
-                        for (int64_t t = 0; t < d.taps; ++t) {
-                            int64_t kh, kw;
-                            masked_conv_tap(s.k, t, kh, kw);
-                            const int64_t oh = ih - kh + d.c, ow = iw - kw + d.c;
-                            if (oh >= s.h || ow < 0 || ow >= s.w) continue;  // oh >= ih >= 0
-                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) *
-                                   double(gy[((n * s.c_out + co) * s.h + oh) * s.w + ow]);
-                        }
-                    gx[((n * s.c_in + ci) * s.h + ih) * s.w + iw] = T(acc);
-                }
+    masked_tap_sums_reference(s, -1, static_cast<const T*>(gy), static_cast<const T*>(w), static_cast<T*>(gx));
 }
 
 // gw[co, ci, t] = sum over n, oh, ow of gy[n, co, oh, ow] * x[n, ci, oh+kh_t-c, ow+kw_t-c]; 0 for hidden taps

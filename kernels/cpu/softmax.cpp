@@ -10,6 +10,7 @@
 // that the error is formatted here, in code compiled for the baseline instruction set.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/softmax.h"
@@ -29,6 +30,19 @@ inline int64_t row_base(const SoftmaxShape& s, int64_t r) {
     return (r / s.inner) * s.classes * s.inner + r % s.inner;
 }
 
+// row(r, base) for every row r (base: its element 0), rows split across OpenMP threads when
+// Parallel and the tensor is large; returns the sum of what row returns (cross-entropy's count
+// of bad targets), 0 when row returns nothing.
+template <bool Parallel, class Row> int64_t for_each_row(const SoftmaxShape& s, Row&& row) {
+    int64_t total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (Parallel && s.rows() * s.classes >= kParallelMin)
+    for (int64_t r = 0; r < s.rows(); ++r) {
+        if constexpr (std::is_void_v<decltype(row(r, r))>) row(r, row_base(s, r));
+        else total += row(r, row_base(s, r));
+    }
+    return total;
+}
+
 // max and ln sum e^(x - max) of one row, in double; a NaN anywhere makes both NaN.
 template <class T> void row_stats(const T* x, int64_t classes, int64_t stride, double& m, double& lse) {
     m = -std::numeric_limits<double>::infinity();
@@ -46,16 +60,14 @@ void forward_rows(const SoftmaxShape& s, const void* xv, void* yv, bool log) {
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
     const int64_t C = s.classes, st = s.inner;
-#pragma omp parallel for schedule(static) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r);
+    for_each_row<Parallel>(s, [&](int64_t, int64_t b) {
         double m, lse;
         row_stats(x + b, C, st, m, lse);
         for (int64_t c = 0; c < C; ++c) {
             double v = double(x[b + c * st]);
             y[b + c * st] = T(log ? v - lse : std::exp(v - lse));
         }
-    }
+    });
 }
 
 template <class T, bool Parallel>
@@ -64,16 +76,14 @@ void backward_rows(const SoftmaxShape& s, const void* yv, const void* gyv, void*
     const T* gy = static_cast<const T*>(gyv);
     T* gx = static_cast<T*>(gxv);
     const int64_t C = s.classes, st = s.inner;
-#pragma omp parallel for schedule(static) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r);
+    for_each_row<Parallel>(s, [&](int64_t, int64_t b) {
         double acc = 0;  // log: sum gy; softmax: sum gy*y
         for (int64_t c = 0; c < C; ++c) acc += double(gy[b + c * st]) * (log ? 1.0 : double(y[b + c * st]));
         for (int64_t c = 0; c < C; ++c) {
             double yv_ = double(y[b + c * st]), g = double(gy[b + c * st]);
             gx[b + c * st] = T(log ? g - std::exp(yv_) * acc : yv_ * (g - acc));
         }
-    }
+    });
 }
 
 template <class T, bool Parallel>
@@ -82,20 +92,18 @@ void xent_forward_rows(const SoftmaxShape& s, const void* xv, const int64_t* tar
     T* loss = static_cast<T*>(lossv);
     T* lse_out = static_cast<T*>(lsev);
     const int64_t C = s.classes, st = s.inner;
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r), t = target[r];
+    const int64_t bad = for_each_row<Parallel>(s, [&](int64_t r, int64_t b) -> int64_t {
+        const int64_t t = target[r];
         double m, lse;
         row_stats(x + b, C, st, m, lse);
         lse_out[r] = T(lse);
         if (t < 0 || t >= C) {
             loss[r] = std::numeric_limits<T>::quiet_NaN();
-            ++bad;
-        } else {
-            loss[r] = T(lse - double(x[b + t * st]));
+            return 1;
         }
-    }
+        loss[r] = T(lse - double(x[b + t * st]));
+        return 0;
+    });
     cpu::check_cross_entropy_targets(bad, s);
 }
 
@@ -107,15 +115,13 @@ void xent_backward_rows(const SoftmaxShape& s, const void* xv, const int64_t* ta
     const T* grad = static_cast<const T*>(gv);
     T* gx = static_cast<T*>(gxv);
     const int64_t C = s.classes, st = s.inner;
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r), t = target[r];
+    const int64_t bad = for_each_row<Parallel>(s, [&](int64_t r, int64_t b) -> int64_t {
+        const int64_t t = target[r];
         const double g = double(grad[r * grad_stride]) * scale, l = double(lse[r]);
-        if (t < 0 || t >= C) ++bad;
         for (int64_t c = 0; c < C; ++c)
             gx[b + c * st] = T((std::exp(double(x[b + c * st]) - l) - (c == t ? 1.0 : 0.0)) * g);
-    }
+        return t < 0 || t >= C ? 1 : 0;
+    });
     cpu::check_cross_entropy_targets(bad, s);
 }
 
