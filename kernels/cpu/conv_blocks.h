@@ -60,6 +60,16 @@ int for_each_image_block(int64_t images, Body body) {
     return blocks;
 }
 
+// The degenerate shapes: true (done) when out has no elements, or when every output is an
+// empty sum (then out = 0); false when there is work to do.
+template <class T>
+bool done_if_empty(T* out, int64_t size, bool empty_sum) {
+    if (size == 0) return true;
+    if (!empty_sum) return false;
+    std::fill(out, out + size, T(0));
+    return true;
+}
+
 // acc[i] += partial t's [i] for t = 1 .. blocks-1 (partial t at partials + (t-1)*size; block 0
 // accumulated into acc itself), in thread order: a fixed order for a given thread count.
 // Every element is independent, so threads split the elements.

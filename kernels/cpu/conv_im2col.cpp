@@ -184,11 +184,7 @@ void conv2d_forward_im2col(const Conv2dShape& s, const void* xv, const void* wv,
     const T* w = static_cast<const T*>(wv);
     T* y = static_cast<T*>(yv);
     const ConvDims d = conv_dims(s);
-    if (s.n * s.c_out * d.p == 0) return;
-    if (d.kc == 0) {
-        std::fill(y, y + s.n * s.c_out * d.p, T(0));
-        return;
-    }
+    if (done_if_empty(y, s.n * s.c_out * d.p, d.kc == 0)) return;
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         const int64_t chunk = images_per_chunk(d, end - first);
@@ -230,11 +226,7 @@ void conv2d_backward_input_im2col(const Conv2dShape& s, const void* gyv, const v
     const T* w = static_cast<const T*>(wv);
     T* gx = static_cast<T*>(gxv);
     const ConvDims d = conv_dims(s);
-    if (s.n * s.c_in * d.hw == 0) return;
-    if (d.p == 0 || d.cog == 0) {
-        std::fill(gx, gx + s.n * s.c_in * d.hw, T(0));
-        return;
-    }
+    if (done_if_empty(gx, s.n * s.c_in * d.hw, d.p == 0 || d.cog == 0)) return;
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         const int64_t chunk = images_per_chunk(d, end - first);

@@ -84,6 +84,19 @@ void pack_weight(const MaskedConv2dShape& s, const Dims& d, const T* w, T* wp) {
     for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc) std::copy(w + oc * d.kk, w + oc * d.kk + d.taps, wp + oc * d.taps);
 }
 
+// per_image(n, col, gemm, wp) for every image n, one block of images per thread: col is the
+// thread's [C_in*T, P] scratch, gemm the active GEMM, wp [C_out, C_in*T] w's kept taps packed.
+template <class T, class PerImage>
+void for_each_image_with_columns(const MaskedConv2dShape& s, const Dims& d, const void* w, PerImage&& per_image) {
+    std::vector<T> wp(size_t(s.c_out * d.kc));
+    pack_weight(s, d, static_cast<const T*>(w), wp.data());
+    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
+    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
+        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
+        for (int64_t n = first; n < end; ++n) per_image(n, col, gemm, wp.data());
+    });
+}
+
 }  // namespace
 
 // ---- reference ------------------------------------------------------------------------------
@@ -162,21 +175,10 @@ void masked_conv2d_forward_im2col(const MaskedConv2dShape& s, const void* xv, co
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
     const Dims d = dims_of(s);
-    if (s.n * s.c_out * d.p == 0) return;
-    if (d.kc == 0) {
-        std::fill(y, y + s.n * s.c_out * d.p, T(0));
-        return;
-    }
-    std::vector<T> wp(size_t(s.c_out * d.kc));
-    pack_weight(s, d, static_cast<const T*>(wv), wp.data());
-    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
-    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
-        for (int64_t n = first; n < end; ++n) {
-            im2col_masked(s, d, x + n * s.c_in * d.p, col);
-            call_gemm(gemm, false, false, s.c_out, d.p, d.kc, wp.data(), d.kc, col, d.p, y + n * s.c_out * d.p, d.p,
-                      0.0);
-        }
+    if (done_if_empty(y, s.n * s.c_out * d.p, d.kc == 0)) return;
+    for_each_image_with_columns<T>(s, d, wv, [&](int64_t n, T* col, GemmFn* gemm, const T* wp) {
+        im2col_masked(s, d, x + n * s.c_in * d.p, col);
+        call_gemm(gemm, false, false, s.c_out, d.p, d.kc, wp, d.kc, col, d.p, y + n * s.c_out * d.p, d.p, 0.0);
     });
 }
 
@@ -186,23 +188,12 @@ void masked_conv2d_backward_input_im2col(const MaskedConv2dShape& s, const void*
     const T* gy = static_cast<const T*>(gyv);
     T* gx = static_cast<T*>(gxv);
     const Dims d = dims_of(s);
-    if (s.n * s.c_in * d.p == 0) return;
-    if (d.kc == 0 || s.c_out == 0) {
-        std::fill(gx, gx + s.n * s.c_in * d.p, T(0));
-        return;
-    }
-    std::vector<T> wp(size_t(s.c_out * d.kc));
-    pack_weight(s, d, static_cast<const T*>(wv), wp.data());
-    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
-    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
-        for (int64_t n = first; n < end; ++n) {
-            call_gemm(gemm, true, false, d.kc, d.p, s.c_out, wp.data(), d.kc, gy + n * s.c_out * d.p, d.p, col, d.p,
-                      0.0);
-            T* gxn = gx + n * s.c_in * d.p;
-            std::fill(gxn, gxn + s.c_in * d.p, T(0));
-            col2im_masked_add(s, d, col, gxn);
-        }
+    if (done_if_empty(gx, s.n * s.c_in * d.p, d.kc == 0 || s.c_out == 0)) return;
+    for_each_image_with_columns<T>(s, d, wv, [&](int64_t n, T* col, GemmFn* gemm, const T* wp) {
+        call_gemm(gemm, true, false, d.kc, d.p, s.c_out, wp, d.kc, gy + n * s.c_out * d.p, d.p, col, d.p, 0.0);
+        T* gxn = gx + n * s.c_in * d.p;
+        std::fill(gxn, gxn + s.c_in * d.p, T(0));
+        col2im_masked_add(s, d, col, gxn);
     });
 }
 
