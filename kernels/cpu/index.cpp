@@ -33,21 +33,35 @@ int64_t count_out_of_range(const int64_t* idx, int64_t count, int64_t bound) {
     return bad;
 }
 
+// start(r), then each(r, j, c, ok) for the K indices c = idx[r*K + j] of every row r, ok when
+// c lies in [0, C); rows split across threads when rows * work is large. Returns the count of
+// indices outside [0, C).
+template <class Start, class Each>
+int64_t for_each_row_index(int64_t rows, int64_t cols, int64_t k, const int64_t* idx, int64_t work, Start&& start,
+                           Each&& each) {
+    int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * work >= kParallelMinElements)
+    for (int64_t r = 0; r < rows; ++r) {
+        start(r);
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t c = idx[r * k + j];
+            const bool ok = c >= 0 && c < cols;
+            bad += ok ? 0 : 1;
+            each(r, j, c, ok);
+        }
+    }
+    return bad;
+}
+
 // y [R, K] = x [R, C] gathered along each row
 template <class T>
 void take_along_reference(int64_t rows, int64_t cols, int64_t k, const void* xv, const int64_t* idx, void* yv) {
     check_sizes("take_along", rows, cols, k);
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * k >= kParallelMinElements)
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < k; ++j) {
-            const int64_t c = idx[r * k + j];
-            const bool ok = c >= 0 && c < cols;
-            bad += ok ? 0 : 1;
-            y[r * k + j] = ok ? x[r * cols + c] : T(0);
-        }
+    const int64_t bad = for_each_row_index(
+        rows, cols, k, idx, k, [](int64_t) {},
+        [&](int64_t r, int64_t j, int64_t c, bool ok) { y[r * k + j] = ok ? x[r * cols + c] : T(0); });
     MG_CHECK(bad == 0, "take_along: {} indices outside [0, {})", bad, cols);
 }
 
@@ -57,20 +71,11 @@ void put_along_reference(int64_t rows, int64_t cols, int64_t k, const void* gv, 
     check_sizes("put_along", rows, cols, k);
     const T* g = static_cast<const T*>(gv);
     T* x = static_cast<T*>(xv);
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * std::max(k, cols) >= kParallelMinElements)
-    for (int64_t r = 0; r < rows; ++r) {
-        T* row = x + r * cols;
-        std::fill(row, row + cols, T(0));
-        for (int64_t j = 0; j < k; ++j) {
-            const int64_t c = idx[r * k + j];
-            if (c < 0 || c >= cols) {
-                ++bad;
-                continue;
-            }
-            row[c] += g[r * k + j];
-        }
-    }
+    const int64_t bad = for_each_row_index(
+        rows, cols, k, idx, std::max(k, cols), [&](int64_t r) { std::fill(x + r * cols, x + (r + 1) * cols, T(0)); },
+        [&](int64_t r, int64_t j, int64_t c, bool ok) {
+            if (ok) x[r * cols + c] += g[r * k + j];
+        });
     MG_CHECK(bad == 0, "put_along: {} indices outside [0, {})", bad, cols);
 }
 
