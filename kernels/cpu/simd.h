@@ -8,6 +8,10 @@
 //   AVX-512      16          8      mask registers
 //   AVX2          8          4      maskload/maskstore with a lane-index compare
 //
+// Per instruction set, F32 and F64 are one template (Avx512Lanes, Avx2Lanes: the _ps or _pd
+// intrinsic picked by the element type) plus what differs in shape: reductions, transposes,
+// float's widening, AVX2's power of two.
+//
 // Include only from a file compiled for that instruction set (the build gives *_avx512.cpp
 // -mavx512f/bw/dq/vl and *_avx2.cpp -mavx2 -mfma): the compiler's flags pick the block.
 // Everything here sits in an anonymous namespace, so each file has its own copy and no
