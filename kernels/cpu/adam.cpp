@@ -8,23 +8,18 @@
 //                keeps std::sqrt's errno branch unless built with -fno-math-errno, and
 //                that branch blocks vectorisation: the speed on one thread is the
 //                reference's.)
-//   "avx512":    kernels/cpu/adam_avx512.cpp, 16 (f32) / 8 (f64) lanes of intrinsics.
+//   "avx512":    kernels/cpu/adam_simd.h, 16 (f32) / 8 (f64) lanes of intrinsics.
 // adam_update_multi's "reference" calls the active adam_update once per tensor.
 //
 // No variant fuses a multiply and an add into one FMA (this file is compiled for the
-// baseline ISA, which has none; adam_avx512.cpp turns GCC's contraction off), so every
+// baseline ISA, which has none; adam_simd.h turns GCC's contraction off), so every
 // variant rounds exactly as the reference does and they agree bit for bit.
 #include <cmath>
 
-#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/optim.h"
 
 namespace mg::kernels {
-
-#if defined(__x86_64__)
-void adam_update_avx512_f32(void*, const void*, void*, void*, void*, int64_t, const AdamHyper&);  // adam_avx512.cpp
-void adam_update_avx512_f64(void*, const void*, void*, void*, void*, int64_t, const AdamHyper&);
-#endif
 
 namespace {
 
@@ -134,14 +129,12 @@ void register_cpu_optim() {
                                   0, multi);
     adam_update_multi_table().add("reference", Device::CPU, DType::Float64, &adam_update_multi_loop<DType::Float64>,
                                   0, multi);
-#if defined(__x86_64__)
-    if (cpu::has_avx512()) {
+    for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
         const char* doc = "AVX-512 intrinsics, 16 (f32) / 8 (f64) lanes with a masked tail, threads above "
                           "32k elements; no FMA, so bitwise the reference";
-        t.add("avx512", Device::CPU, DType::Float32, &adam_update_avx512_f32, 20, doc);
-        t.add("avx512", Device::CPU, DType::Float64, &adam_update_avx512_f64, 20, doc);
+        for (DType dt : {DType::Float32, DType::Float64})
+            if (isa->of(dt).adam_update) t.add(isa->name, Device::CPU, dt, isa->of(dt).adam_update, 20, doc);
     }
-#endif
 }
 
 }  // namespace mg::kernels

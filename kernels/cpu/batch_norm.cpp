@@ -11,20 +11,9 @@
 #include <cmath>
 
 #include "kernels/batch_norm.h"
-#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 
 namespace mg::kernels {
-
-#if defined(__x86_64__)
-void batch_norm_forward_avx512_f32(const BatchNormForwardArgs&);  // batch_norm_avx512.cpp
-void batch_norm_forward_avx512_f64(const BatchNormForwardArgs&);
-void batch_norm_backward_avx512_f32(const BatchNormBackwardArgs&);
-void batch_norm_backward_avx512_f64(const BatchNormBackwardArgs&);
-void batch_norm_forward_avx2_f32(const BatchNormForwardArgs&);  // batch_norm_avx2.cpp
-void batch_norm_forward_avx2_f64(const BatchNormForwardArgs&);
-void batch_norm_backward_avx2_f32(const BatchNormBackwardArgs&);
-void batch_norm_backward_avx2_f64(const BatchNormBackwardArgs&);
-#endif
 
 namespace {
 
@@ -124,25 +113,16 @@ void add_portable(DType dt) {
 void register_cpu_batch_norm() {
     add_portable<float>(DType::Float32);
     add_portable<double>(DType::Float64);
-#if defined(__x86_64__)
-    constexpr auto kCpu = Device::CPU;
-    constexpr auto f32 = DType::Float32;
-    constexpr auto f64 = DType::Float64;
-    if (cpu::has_avx2_fma()) {
-        const char* doc = "8 float / 4 double lanes, double sums, channels across threads";
-        batch_norm_forward_table().add("avx2", kCpu, f32, &batch_norm_forward_avx2_f32, 15, doc);
-        batch_norm_forward_table().add("avx2", kCpu, f64, &batch_norm_forward_avx2_f64, 15, doc);
-        batch_norm_backward_table().add("avx2", kCpu, f32, &batch_norm_backward_avx2_f32, 15, doc);
-        batch_norm_backward_table().add("avx2", kCpu, f64, &batch_norm_backward_avx2_f64, 15, doc);
+    for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
+        const std::string doc = fmt::format("{} float / {} double lanes, double sums, channels across threads",
+                                            isa->lanes_f32, isa->lanes_f32 / 2);
+        const int priority = isa->lanes_f32 == 16 ? 20 : 15;
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            batch_norm_forward_table().add(isa->name, Device::CPU, dt, isa->of(dt).batch_norm_forward, priority, doc);
+            batch_norm_backward_table().add(isa->name, Device::CPU, dt, isa->of(dt).batch_norm_backward, priority,
+                                            doc);
+        }
     }
-    if (cpu::has_avx512()) {
-        const char* doc = "16 float / 8 double lanes, double sums, channels across threads";
-        batch_norm_forward_table().add("avx512", kCpu, f32, &batch_norm_forward_avx512_f32, 20, doc);
-        batch_norm_forward_table().add("avx512", kCpu, f64, &batch_norm_forward_avx512_f64, 20, doc);
-        batch_norm_backward_table().add("avx512", kCpu, f32, &batch_norm_backward_avx512_f32, 20, doc);
-        batch_norm_backward_table().add("avx512", kCpu, f64, &batch_norm_backward_avx512_f64, 20, doc);
-    }
-#endif
 }
 
 }  // namespace mg::kernels

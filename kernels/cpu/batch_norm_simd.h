@@ -1,6 +1,6 @@
 // The "avx2" and "avx512" batch-norm kernels (kernels/batch_norm.h), one template over the
-// vector traits of kernels/cpu/simd.h; batch_norm_avx512.cpp and batch_norm_avx2.cpp
-// instantiate it. What changes from the reference (batch_norm.cpp):
+// vector traits of kernels/cpu/simd.h; isa_avx512.cpp and isa_avx2.cpp instantiate it. What
+// changes from the reference (batch_norm.cpp):
 //   - hw > 1 (NCHW): a channel is n runs of hw contiguous values; each run is read in
 //     vectors (a masked one for the tail). Sums go into double lanes (float data is widened
 //     after the subtraction of the shift, which is exact or rounds once), and the lanes are

@@ -2,15 +2,9 @@
 // they share. The op layer validates user input; this check keeps a kernel from
 // reading out of bounds when handed an inconsistent Conv2dShape.
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_variants.h"
 
 namespace mg::kernels::cpu {
-
-template <class T> void conv2d_forward_reference(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_input_reference(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_weight_reference(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_forward_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_input_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_weight_im2col(const Conv2dShape&, const void*, const void*, void*);
 
 // Output size of one spatial dimension: (in + 2*pad - dil*(k-1) - 1) / stride + 1, or 0
 // when the dilated kernel does not fit even once.

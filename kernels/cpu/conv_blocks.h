@@ -1,5 +1,5 @@
 // Pieces shared by the lowering convolutions (conv_im2col.cpp, conv_masked.cpp): per-thread
-// scratch, a GEMM call from plain arguments, the split of a batch into one block of images
+// scratch (scratch.h), a GEMM call from plain arguments, the split of a batch into one block of images
 // per OpenMP thread, and the lowering of one tap when output rows are as wide as input rows.
 #pragma once
 
@@ -8,19 +8,11 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
-#include <vector>
 
+#include "kernels/cpu/scratch.h"
 #include "kernels/gemm.h"
 
 namespace mg::kernels::cpu {
-
-// A buffer per thread and purpose, kept between calls so steady-state training allocates nothing.
-template <class T, int Slot>
-T* thread_scratch(int64_t elements) {
-    thread_local std::vector<T> buffer;
-    if (int64_t(buffer.size()) < elements) buffer.resize(size_t(elements));
-    return buffer.data();
-}
 
 template <class T>
 void call_gemm(GemmFn* gemm, bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const T* a,
@@ -66,6 +58,30 @@ int for_each_image_block(int64_t images, Body body) {
     }
     if (error) std::rethrow_exception(error);
     return blocks;
+}
+
+// The degenerate shapes: true (done) when out has no elements, or when every output is an
+// empty sum (then out = 0); false when there is work to do.
+template <class T>
+bool done_if_empty(T* out, int64_t size, bool empty_sum) {
+    if (size == 0) return true;
+    if (!empty_sum) return false;
+    std::fill(out, out + size, T(0));
+    return true;
+}
+
+// acc[i] += partial t's [i] for t = 1 .. blocks-1 (partial t at partials + (t-1)*size; block 0
+// accumulated into acc itself), in thread order: a fixed order for a given thread count.
+// Every element is independent, so threads split the elements.
+template <class T>
+void add_partials_in_order(T* acc, const T* partials, int64_t size, int blocks) {
+    if (blocks == 1) return;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < size; ++i) {
+        T sum = acc[i];
+        for (int t = 1; t < blocks; ++t) sum += partials[(t - 1) * size + i];
+        acc[i] = sum;
+    }
 }
 
 // The valid outputs of one tap of a stride-1 convolution whose output rows are as wide as

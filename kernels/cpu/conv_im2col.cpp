@@ -39,6 +39,7 @@
 
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_blocks.h"
+#include "kernels/cpu/conv_variants.h"
 #include "kernels/gemm.h"
 
 namespace mg::kernels::cpu {
@@ -183,16 +184,12 @@ void conv2d_forward_im2col(const Conv2dShape& s, const void* xv, const void* wv,
     const T* w = static_cast<const T*>(wv);
     T* y = static_cast<T*>(yv);
     const ConvDims d = conv_dims(s);
-    if (s.n * s.c_out * d.p == 0) return;
-    if (d.kc == 0) {
-        std::fill(y, y + s.n * s.c_out * d.p, T(0));
-        return;
-    }
+    if (done_if_empty(y, s.n * s.c_out * d.p, d.kc == 0)) return;
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         const int64_t chunk = images_per_chunk(d, end - first);
-        T* col = d.direct ? nullptr : thread_scratch<T, 0>(d.kc * chunk * d.p);
-        T* staging = chunk > 1 ? thread_scratch<T, 1>(d.cog * chunk * d.p) : nullptr;
+        T* col = d.direct ? nullptr : thread_scratch<T>(Scratch::conv_columns, d.kc * chunk * d.p);
+        T* staging = chunk > 1 ? thread_scratch<T>(Scratch::conv_staging, d.cog * chunk * d.p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0), cols = b * d.p;
             for (int64_t g = 0; g < s.groups; ++g) {
@@ -229,16 +226,12 @@ void conv2d_backward_input_im2col(const Conv2dShape& s, const void* gyv, const v
     const T* w = static_cast<const T*>(wv);
     T* gx = static_cast<T*>(gxv);
     const ConvDims d = conv_dims(s);
-    if (s.n * s.c_in * d.hw == 0) return;
-    if (d.p == 0 || d.cog == 0) {
-        std::fill(gx, gx + s.n * s.c_in * d.hw, T(0));
-        return;
-    }
+    if (done_if_empty(gx, s.n * s.c_in * d.hw, d.p == 0 || d.cog == 0)) return;
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         const int64_t chunk = images_per_chunk(d, end - first);
-        T* col = d.direct ? nullptr : thread_scratch<T, 0>(d.kc * chunk * d.p);
-        T* gy_chunk = chunk > 1 ? thread_scratch<T, 1>(d.cog * chunk * d.p) : nullptr;
+        T* col = d.direct ? nullptr : thread_scratch<T>(Scratch::conv_columns, d.kc * chunk * d.p);
+        T* gy_chunk = chunk > 1 ? thread_scratch<T>(Scratch::conv_staging, d.cog * chunk * d.p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0), cols = b * d.p;
             for (int64_t g = 0; g < s.groups; ++g) {
@@ -293,8 +286,8 @@ void conv2d_backward_weight_im2col(const Conv2dShape& s, const void* xv, const v
     const int blocks = for_each_image_block(s.n, [&](int t, int, int64_t first, int64_t end) {
         T* acc = t == 0 && !transposed ? gw : partials.data() + (t - 1 + own) * gw_size;
         const int64_t chunk = images_per_chunk(d, end - first);
-        T* col = d.direct ? nullptr : thread_scratch<T, 0>(d.kc * chunk * d.p);
-        T* gy_chunk = chunk > 1 ? thread_scratch<T, 1>(d.cog * chunk * d.p) : nullptr;
+        T* col = d.direct ? nullptr : thread_scratch<T>(Scratch::conv_columns, d.kc * chunk * d.p);
+        T* gy_chunk = chunk > 1 ? thread_scratch<T>(Scratch::conv_staging, d.cog * chunk * d.p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0), cols = b * d.p;
             const double beta = n0 == first ? 0.0 : 1.0;
@@ -331,14 +324,7 @@ void conv2d_backward_weight_im2col(const Conv2dShape& s, const void* xv, const v
         }
         return;
     }
-    if (blocks == 1) return;
-    // gw += partials, in thread order; every element is independent, so threads may split them.
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < gw_size; ++i) {
-        T sum = gw[i];
-        for (int t = 1; t < blocks; ++t) sum += partials[size_t((t - 1) * gw_size + i)];
-        gw[i] = sum;
-    }
+    add_partials_in_order(gw, partials.data(), gw_size, blocks);
 }
 
 template void conv2d_forward_im2col<float>(const Conv2dShape&, const void*, const void*, void*);

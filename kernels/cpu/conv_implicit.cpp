@@ -1,6 +1,6 @@
 // conv2d and masked_conv2d "implicit" (float32, AVX-512): the im2col GEMM without the col
 // matrix. The GEMM's B-packing step lowers the input straight into its panels
-// (conv_implicit.h, conv_implicit_avx512.cpp), so per image (or block of images)
+// (conv_implicit.h, conv_implicit_simd.h), so per image (or block of images)
 //   forward          y_n  [C_out, P]  = W  [C_out, C_in*T] · B(x_n)    taps (kh, kw)
 //   backward_input   gx_n [C_in, H*W] = Wt [C_in, C_out*T] · B(gy_n)   the reflected taps
 // where T is the number of taps (kh*kw, or the masked conv's kept taps) and Wt[ci][co*T + t] =
@@ -30,21 +30,14 @@
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_blocks.h"
 #include "kernels/cpu/conv_implicit.h"
+#include "kernels/cpu/conv_variants.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/masked_conv.h"
 
 namespace mg::kernels::cpu {
 
 void check_conv2d_shape(std::string_view op, const Conv2dShape& s);             // kernels/cpu/conv.cpp
-void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s);  // kernels/cpu/conv_masked.cpp
-template <class T> void conv2d_forward_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_input_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void conv2d_backward_weight_im2col(const Conv2dShape&, const void*, const void*, void*);
-template <class T> void masked_conv2d_forward_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
-template <class T>
-void masked_conv2d_backward_input_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
-template <class T>
-void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape&, const void*, const void*, void*);
 
 namespace {
 
@@ -120,16 +113,17 @@ void run_images(int64_t images, int64_t chunk, const float* a, int64_t m, const 
                 int64_t src_image, float* out) {
     const ImplicitLowering one = taps.lowering(1);
     const int64_t p = one.n, k = one.k;
+    const ImplicitGemmKernels& gemm = avx512_kernels().implicit_gemm_f32;
     for_each_image_block(images, [&](int, int, int64_t first, int64_t end) {
-        float* staging = chunk > 1 ? thread_scratch<float, 3>(m * chunk * p) : nullptr;
+        float* staging = chunk > 1 ? thread_scratch<float>(Scratch::conv_staging, m * chunk * p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0);
             const ImplicitLowering lowering = taps.lowering(b);
             if (b == 1) {
-                implicit_gemm_avx512_f32(a, k, m, lowering, src + n0 * src_image, out + n0 * m * p);
+                gemm.forward(a, k, m, lowering, src + n0 * src_image, out + n0 * m * p);
                 continue;
             }
-            implicit_gemm_avx512_f32(a, k, m, lowering, src + n0 * src_image, staging);
+            gemm.forward(a, k, m, lowering, src + n0 * src_image, staging);
             for (int64_t i = 0; i < b; ++i)
                 for (int64_t row = 0; row < m; ++row) {
                     const float* from = staging + row * b * p + i * p;
@@ -148,11 +142,12 @@ void run_weight(int64_t images, int64_t chunk, const float* gy, int64_t m, const
                 int64_t src_image, float* gw) {
     const ImplicitLowering one = taps.lowering(1);
     const int64_t p = one.n, size = m * one.k;
+    const ImplicitGemmKernels& gemm = avx512_kernels().implicit_gemm_f32;
     const int threads = max_threads();
     std::vector<float> partials(images >= threads ? size_t((threads - 1) * size) : 0);
     const int blocks = for_each_image_block(images, [&](int t, int, int64_t first, int64_t end) {
         float* acc = t == 0 ? gw : partials.data() + (t - 1) * size;
-        float* gy_block = chunk > 1 ? thread_scratch<float, 4>(m * chunk * p) : nullptr;
+        float* gy_block = chunk > 1 ? thread_scratch<float>(Scratch::conv_staging, m * chunk * p) : nullptr;
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t b = std::min(chunk, end - n0);
             const float* a = gy + n0 * m * p;
@@ -164,17 +159,10 @@ void run_weight(int64_t images, int64_t chunk, const float* gy, int64_t m, const
                     }
                 a = gy_block;
             }
-            implicit_gemm_weight_avx512_f32(a, m, taps.lowering(b), src + n0 * src_image, acc,
-                                            n0 == first ? 0.0f : 1.0f);
+            gemm.weight(a, m, taps.lowering(b), src + n0 * src_image, acc, n0 == first ? 0.0f : 1.0f);
         }
     });
-    if (blocks == 1) return;
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < size; ++i) {
-        float sum = gw[i];
-        for (int t = 1; t < blocks; ++t) sum += partials[size_t((t - 1) * size + i)];
-        gw[i] = sum;
-    }
+    add_partials_in_order(gw, partials.data(), size, blocks);
 }
 
 // The shapes "implicit" serves; everything else goes to "im2col". A 1x1 conv with stride 1
@@ -194,7 +182,7 @@ bool implicit_fits(const MaskedConv2dShape& s) {
 // tiles: 64 rows in 5 tiles of 14 (91%) gain ~5% on the 7x7 masked conv, 32 rows in 3 tiles
 // (76%) lose ~4% on the classifier's second conv, and 1 row (the first conv) loses 9x.
 bool rows_fill_tiles(int64_t rows) {
-    const int64_t tile = implicit_gemm_row_tile_avx512_f32();
+    const int64_t tile = avx512_kernels().implicit_gemm_f32.row_tile;
     return rows * 10 >= (rows + tile - 1) / tile * tile * 9;
 }
 

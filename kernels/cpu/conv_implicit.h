@@ -1,7 +1,8 @@
 // The implicit-GEMM convolution's contract between the plain C++ driver (conv_implicit.cpp:
-// shapes, tap tables, weights, threads, fallbacks) and the ISA file that runs the GEMM
-// (conv_implicit_avx512.cpp: intrinsics and gemm_blocked.h only, nothing that could leave
-// an AVX-512 copy of a shared inline function behind).
+// shapes, tap tables, weights, threads, fallbacks) and the inner loops that run the GEMM
+// (conv_implicit_simd.h, instantiated in isa_avx512.cpp and reached through
+// isa_kernels.h's ImplicitGemmKernels: intrinsics and gemm_blocked.h only, nothing that could
+// leave an AVX-512 copy of a shared inline function behind).
 //
 // A convolution is, per block of images,
 //   out [M, N] = A [M, K] · B [K, N],   B[r][j] = src[(r / T) * plane_size + tap_offset[r % T] + column[j]]
@@ -30,17 +31,5 @@ struct ImplicitLowering {
     int64_t words = 0;                    // ceil(n / 16)
     const int32_t* column = nullptr;      // [words * 16] source offset of each column; null: column j reads j
 };
-
-// Rows of the GEMM's micro-kernel tile (M is computed in whole tiles of this many rows).
-int implicit_gemm_row_tile_avx512_f32();
-// out [M, b.n] (row stride b.n) = a [M, b.k] (row stride lda) · B(src) on the calling thread,
-// with the GEMM's own per-thread packing buffers.
-void implicit_gemm_avx512_f32(const float* a, int64_t lda, int64_t m, const ImplicitLowering& b, const float* src,
-                              float* out);
-
-// gw [M, b.k] (row stride b.k) = gy [M, b.n] (row stride b.n) · B(src)^T + beta * gw on the
-// calling thread: the weight gradient of one block of images.
-void implicit_gemm_weight_avx512_f32(const float* gy, int64_t m, const ImplicitLowering& b, const float* src,
-                                     float* gw, float beta);
 
 }  // namespace mg::kernels::cpu

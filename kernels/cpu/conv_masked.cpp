@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "kernels/cpu/conv_blocks.h"
+#include "kernels/cpu/conv_variants.h"
 #include "kernels/gemm.h"
 #include "kernels/masked_conv.h"
 
@@ -83,58 +84,60 @@ void pack_weight(const MaskedConv2dShape& s, const Dims& d, const T* w, T* wp) {
     for (int64_t oc = 0; oc < s.c_out * s.c_in; ++oc) std::copy(w + oc * d.kk, w + oc * d.kk + d.taps, wp + oc * d.taps);
 }
 
+// per_image(n, col, gemm, wp) for every image n, one block of images per thread: col is the
+// thread's [C_in*T, P] scratch, gemm the active GEMM, wp [C_out, C_in*T] w's kept taps packed.
+template <class T, class PerImage>
+void for_each_image_with_columns(const MaskedConv2dShape& s, const Dims& d, const void* w, PerImage&& per_image) {
+    std::vector<T> wp(size_t(s.c_out * d.kc));
+    pack_weight(s, d, static_cast<const T*>(w), wp.data());
+    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
+    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
+        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
+        for (int64_t n = first; n < end; ++n) per_image(n, col, gemm, wp.data());
+    });
+}
+
 }  // namespace
 
 // ---- reference ------------------------------------------------------------------------------
-// y[n, co, oh, ow] = sum over ci and kept taps t of w[co, ci, kh_t, kw_t] * x[n, ci, oh+kh_t-c, ow+kw_t-c]
+// out[n, a, i, j] = sum over b and kept taps t of w[co, ci, t] * in[n, b, i + dir*(kh_t - c), j + dir*(kw_t - c)]
+// with (co, ci) = (a, b) for forward (dir = 1: in = x, out = y) and (b, a) for backward_input
+// (dir = -1, the reflected taps: in = gy, out = gx); taps reading outside the plane are skipped.
 template <class T>
-void masked_conv2d_forward_reference(const MaskedConv2dShape& s, const void* xv, const void* wv, void* yv) {
-    check_masked_conv2d_shape("masked_conv2d_forward", s);
-    const T* x = static_cast<const T*>(xv);
-    const T* w = static_cast<const T*>(wv);
-    T* y = static_cast<T*>(yv);
+void masked_tap_sums_reference(const MaskedConv2dShape& s, int64_t dir, const T* in, const T* w, T* out) {
     const Dims d = dims_of(s);
+    const int64_t out_c = dir > 0 ? s.c_out : s.c_in, in_c = dir > 0 ? s.c_in : s.c_out;
     for (int64_t n = 0; n < s.n; ++n)
-        for (int64_t co = 0; co < s.c_out; ++co)
-            for (int64_t oh = 0; oh < s.h; ++oh)
-                for (int64_t ow = 0; ow < s.w; ++ow) {
+        for (int64_t a = 0; a < out_c; ++a)
+            for (int64_t i = 0; i < s.h; ++i)
+                for (int64_t j = 0; j < s.w; ++j) {
                     double acc = 0.0;
-                    for (int64_t ci = 0; ci < s.c_in; ++ci)
+                    for (int64_t b = 0; b < in_c; ++b)
                         for (int64_t t = 0; t < d.taps; ++t) {
                             int64_t kh, kw;
                             masked_conv_tap(s.k, t, kh, kw);
-                            const int64_t ih = oh + kh - d.c, iw = ow + kw - d.c;
-                            if (ih < 0 || iw < 0 || iw >= s.w) continue;
-                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) * double(x[((n * s.c_in + ci) * s.h + ih) * s.w + iw]);
+                            const int64_t ii = i + dir * (kh - d.c), jj = j + dir * (kw - d.c);
+                            if (ii < 0 || ii >= s.h || jj < 0 || jj >= s.w) continue;
+                            const int64_t co = dir > 0 ? a : b, ci = dir > 0 ? b : a;
+                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) *
+                                   double(in[((n * in_c + b) * s.h + ii) * s.w + jj]);
                         }
-                    y[((n * s.c_out + co) * s.h + oh) * s.w + ow] = T(acc);
+                    out[((n * out_c + a) * s.h + i) * s.w + j] = T(acc);
                 }
+}
+
+// y[n, co, oh, ow] = sum over ci and kept taps t of w[co, ci, kh_t, kw_t] * x[n, ci, oh+kh_t-c, ow+kw_t-c]
+template <class T>
+void masked_conv2d_forward_reference(const MaskedConv2dShape& s, const void* x, const void* w, void* y) {
+    check_masked_conv2d_shape("masked_conv2d_forward", s);
+    masked_tap_sums_reference(s, 1, static_cast<const T*>(x), static_cast<const T*>(w), static_cast<T*>(y));
 }
 
 // gx[n, ci, ih, iw] = sum over co and kept taps t of w[co, ci, t] * gy[n, co, ih-kh_t+c, iw-kw_t+c]
 template <class T>
-void masked_conv2d_backward_input_reference(const MaskedConv2dShape& s, const void* gyv, const void* wv, void* gxv) {
+void masked_conv2d_backward_input_reference(const MaskedConv2dShape& s, const void* gy, const void* w, void* gx) {
     check_masked_conv2d_shape("masked_conv2d_backward_input", s);
-    const T* gy = static_cast<const T*>(gyv);
-    const T* w = static_cast<const T*>(wv);
-    T* gx = static_cast<T*>(gxv);
-    const Dims d = dims_of(s);
-    for (int64_t n = 0; n < s.n; ++n)
-        for (int64_t ci = 0; ci < s.c_in; ++ci)
-            for (int64_t ih = 0; ih < s.h; ++ih)
-                for (int64_t iw = 0; iw < s.w; ++iw) {
-                    double acc = 0.0;
-                    for (int64_t co = 0; co < s.c_out; ++co)
-                        for (int64_t t = 0; t < d.taps; ++t) {
-                            int64_t kh, kw;
-                            masked_conv_tap(s.k, t, kh, kw);
-                            const int64_t oh = ih - kh + d.c, ow = iw - kw + d.c;
-                            if (oh >= s.h || ow < 0 || ow >= s.w) continue;  // oh >= ih >= 0
-                            acc += double(w[(co * s.c_in + ci) * d.kk + t]) *
-                                   double(gy[((n * s.c_out + co) * s.h + oh) * s.w + ow]);
-                        }
-                    gx[((n * s.c_in + ci) * s.h + ih) * s.w + iw] = T(acc);
-                }
+    masked_tap_sums_reference(s, -1, static_cast<const T*>(gy), static_cast<const T*>(w), static_cast<T*>(gx));
 }
 
 // gw[co, ci, t] = sum over n, oh, ow of gy[n, co, oh, ow] * x[n, ci, oh+kh_t-c, ow+kw_t-c]; 0 for hidden taps
@@ -172,21 +175,10 @@ void masked_conv2d_forward_im2col(const MaskedConv2dShape& s, const void* xv, co
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
     const Dims d = dims_of(s);
-    if (s.n * s.c_out * d.p == 0) return;
-    if (d.kc == 0) {
-        std::fill(y, y + s.n * s.c_out * d.p, T(0));
-        return;
-    }
-    std::vector<T> wp(size_t(s.c_out * d.kc));
-    pack_weight(s, d, static_cast<const T*>(wv), wp.data());
-    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
-    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        T* col = thread_scratch<T, 0>(d.kc * d.p);
-        for (int64_t n = first; n < end; ++n) {
-            im2col_masked(s, d, x + n * s.c_in * d.p, col);
-            call_gemm(gemm, false, false, s.c_out, d.p, d.kc, wp.data(), d.kc, col, d.p, y + n * s.c_out * d.p, d.p,
-                      0.0);
-        }
+    if (done_if_empty(y, s.n * s.c_out * d.p, d.kc == 0)) return;
+    for_each_image_with_columns<T>(s, d, wv, [&](int64_t n, T* col, GemmFn* gemm, const T* wp) {
+        im2col_masked(s, d, x + n * s.c_in * d.p, col);
+        call_gemm(gemm, false, false, s.c_out, d.p, d.kc, wp, d.kc, col, d.p, y + n * s.c_out * d.p, d.p, 0.0);
     });
 }
 
@@ -196,23 +188,12 @@ void masked_conv2d_backward_input_im2col(const MaskedConv2dShape& s, const void*
     const T* gy = static_cast<const T*>(gyv);
     T* gx = static_cast<T*>(gxv);
     const Dims d = dims_of(s);
-    if (s.n * s.c_in * d.p == 0) return;
-    if (d.kc == 0 || s.c_out == 0) {
-        std::fill(gx, gx + s.n * s.c_in * d.p, T(0));
-        return;
-    }
-    std::vector<T> wp(size_t(s.c_out * d.kc));
-    pack_weight(s, d, static_cast<const T*>(wv), wp.data());
-    GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
-    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        T* col = thread_scratch<T, 0>(d.kc * d.p);
-        for (int64_t n = first; n < end; ++n) {
-            call_gemm(gemm, true, false, d.kc, d.p, s.c_out, wp.data(), d.kc, gy + n * s.c_out * d.p, d.p, col, d.p,
-                      0.0);
-            T* gxn = gx + n * s.c_in * d.p;
-            std::fill(gxn, gxn + s.c_in * d.p, T(0));
-            col2im_masked_add(s, d, col, gxn);
-        }
+    if (done_if_empty(gx, s.n * s.c_in * d.p, d.kc == 0 || s.c_out == 0)) return;
+    for_each_image_with_columns<T>(s, d, wv, [&](int64_t n, T* col, GemmFn* gemm, const T* wp) {
+        call_gemm(gemm, true, false, d.kc, d.p, s.c_out, wp, d.kc, gy + n * s.c_out * d.p, d.p, col, d.p, 0.0);
+        T* gxn = gx + n * s.c_in * d.p;
+        std::fill(gxn, gxn + s.c_in * d.p, T(0));
+        col2im_masked_add(s, d, col, gxn);
     });
 }
 
@@ -232,7 +213,7 @@ void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape& s, const void
     GemmFn* gemm = gemm_table().get(Device::CPU, dtype_of<T>::value);
     const int blocks = for_each_image_block(s.n, [&](int t, int, int64_t first, int64_t end) {
         T* acc = partials.data() + t * gwp_size;
-        T* col = thread_scratch<T, 0>(d.kc * d.p);
+        T* col = thread_scratch<T>(Scratch::conv_columns, d.kc * d.p);
         for (int64_t n = first; n < end; ++n) {
             im2col_masked(s, d, x + n * s.c_in * d.p, col);
             call_gemm(gemm, false, true, s.c_out, d.kc, d.p, gy + n * s.c_out * d.p, d.p, col, d.p, acc, d.kc,

@@ -4,6 +4,7 @@
 //   x [N, C_in, H, W], w [C_out, C_in/g, KH, KW], y [N, C_out, OH, OW]
 //   input pixel of (oh, kh): ih = oh*stride_h - pad_h + kh*dil_h (the same for w)
 #include "kernels/conv.h"
+#include "kernels/cpu/conv_variants.h"
 
 namespace mg::kernels::cpu {
 

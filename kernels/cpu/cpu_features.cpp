@@ -1,4 +1,5 @@
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 
 namespace mg::kernels::cpu {
 
@@ -14,6 +15,15 @@ bool has_avx512() {
     __builtin_cpu_init();
     return has_avx2_fma() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
            __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+}
+
+std::vector<const IsaKernels*> cpu_isas() {
+    std::vector<const IsaKernels*> isas;
+#if defined(__x86_64__)
+    if (has_avx2_fma()) isas.push_back(&avx2_kernels());
+    if (has_avx512()) isas.push_back(&avx512_kernels());
+#endif
+    return isas;
 }
 
 std::string cpu_feature_string() {

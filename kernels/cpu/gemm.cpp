@@ -6,14 +6,13 @@
 // It is the ground truth for the tests and the fallback on CPUs without AVX2.
 #include <omp.h>
 
-#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/gemm.h"
 
 namespace mg::kernels {
 
 namespace cpu {
 
-// Throws mg::Error naming the variant and the offending value; called first by every CPU variant.
 void check_gemm_args(const GemmArgs& g, const char* variant, const void* a, const void* b, const void* c) {
     MG_CHECK(g.m >= 0 && g.n >= 0 && g.k >= 0 && g.batch >= 0,
              "gemm[{}]: negative size: m={} n={} k={} batch={}", variant, g.m, g.n, g.k, g.batch);
@@ -70,29 +69,21 @@ void gemm_reference(const GemmArgs& g, const void* av, const void* bv, void* cv)
 
 }  // namespace
 
-// The SIMD variants, each in a file compiled for its instruction set.
-void gemm_avx2_f32(const GemmArgs& g, const void* a, const void* b, void* c);
-void gemm_avx2_f64(const GemmArgs& g, const void* a, const void* b, void* c);
-void gemm_avx512_f32(const GemmArgs& g, const void* a, const void* b, void* c);
-void gemm_avx512_f64(const GemmArgs& g, const void* a, const void* b, void* c);
-
 void register_cpu_gemm() {
     auto& t = gemm_table();
     t.add("reference", Device::CPU, DType::Float32, &gemm_reference<float>, 0,
           "plain triple loop over strides, double accumulation: the ground truth");
     t.add("reference", Device::CPU, DType::Float64, &gemm_reference<double>, 0,
           "plain triple loop over strides, double accumulation: the ground truth");
-    if (cpu::has_avx2_fma()) {
-        const char* doc = "AVX2/FMA, packed panels, MC/KC/NC cache blocking, 6x16 (f32) / 6x8 (f64) micro-kernel, "
-                          "OpenMP over M/N";
-        t.add("avx2", Device::CPU, DType::Float32, &gemm_avx2_f32, 10, doc);
-        t.add("avx2", Device::CPU, DType::Float64, &gemm_avx2_f64, 10, doc);
-    }
-    if (cpu::has_avx512()) {
-        const char* doc = "AVX-512, packed panels, MC/KC/NC cache blocking, 14x32 (f32) / 14x16 (f64) "
-                          "micro-kernel, OpenMP over M/N";
-        t.add("avx512", Device::CPU, DType::Float32, &gemm_avx512_f32, 20, doc);
-        t.add("avx512", Device::CPU, DType::Float64, &gemm_avx512_f64, 20, doc);
+    // The SIMD variants: gemm_simd.h, instantiated per instruction set.
+    for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
+        const bool avx512 = isa->lanes_f32 == 16;
+        const char* doc = avx512 ? "AVX-512, packed panels, MC/KC/NC cache blocking, 14x32 (f32) / 14x16 (f64) "
+                                   "micro-kernel, OpenMP over M/N"
+                                 : "AVX2/FMA, packed panels, MC/KC/NC cache blocking, 6x16 (f32) / 6x8 (f64) "
+                                   "micro-kernel, OpenMP over M/N";
+        for (DType dt : {DType::Float32, DType::Float64})
+            t.add(isa->name, Device::CPU, dt, isa->of(dt).gemm, avx512 ? 20 : 10, doc);
     }
 }
 

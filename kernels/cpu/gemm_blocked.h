@@ -1,12 +1,12 @@
-// The GotoBLAS/BLIS GEMM shared by the SIMD variants (gemm_avx2.cpp, gemm_avx512.cpp).
+// The GotoBLAS/BLIS GEMM shared by the SIMD variants ("avx2", "avx512"; gemm_simd.h).
 //
-// Everything here is a template over V, the instruction-set traits that a variant file
-// defines: the element type T, the vector register and its lane count L, loads, stores,
-// FMA, masks for edges, the micro-kernel shape MR x NR (NR = NV * L) and the block
-// sizes MC, KC, NC. Every instantiation names a V of one instruction set, used only by files
-// compiled for it, so code compiled with -mavx512f never becomes the out-of-line copy that
-// another file links to (the classic one-definition trap of per-file ISA flags); the few
-// non-template helpers are static.
+// Everything here is a template over V, gemm_simd.h's GemmTraits: simd.h's vector traits
+// (the element type T, the vector V and its lane count L, loads, stores, FMA, masks for
+// edges, the transpose) plus the micro-kernel shape MR x NR (NR = NV * L) and the block
+// sizes MC, KC, NC. simd.h's traits live in an anonymous namespace, so every instantiation
+// is private to the file compiled for its instruction set, and code compiled with -mavx512f
+// never becomes the out-of-line copy that another file links to (the classic
+// one-definition trap of per-file ISA flags); the few non-template helpers are static.
 // Nothing here formats or throws mg::Error (that would instantiate fmt with ISA flags):
 // the variant checks its arguments first with check_gemm_args (gemm.cpp).
 //
@@ -39,11 +39,10 @@
 #include <omp.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <exception>
-#include <new>
 #include <utility>
 
+#include "kernels/cpu/scratch.h"
 #include "kernels/gemm.h"
 
 namespace mg::kernels::cpu {
@@ -72,28 +71,6 @@ struct OpView {
     OpView at(int64_t r0, int64_t c0) const { return {trans ? p + c0 * ld + r0 : p + r0 * ld + c0, ld, trans}; }
 };
 
-// A 64-byte aligned buffer owned by the calling thread and kept between calls, so that
-// small GEMMs pay no allocation and no page faults. One live use per thread at a time.
-template <class V>
-typename V::T* thread_scratch(int64_t elements) {
-    using T = typename V::T;
-    struct Buffer {
-        void* p = nullptr;
-        int64_t capacity = 0;
-        ~Buffer() { std::free(p); }
-    };
-    static thread_local Buffer buffer;
-    if (elements > buffer.capacity) {
-        std::free(buffer.p);
-        buffer.p = nullptr;
-        buffer.capacity = 0;
-        buffer.p = std::aligned_alloc(64, size_t(round_up(elements * int64_t(sizeof(T)), 64)));
-        if (!buffer.p) throw std::bad_alloc();
-        buffer.capacity = elements;
-    }
-    return static_cast<T*>(buffer.p);
-}
-
 // ---- packing ------------------------------------------------------------------
 
 // dst[q*ldd + i] = src[i*ld + q] for q < steps, i < L: a tile of `rows` stored rows
@@ -102,7 +79,7 @@ typename V::T* thread_scratch(int64_t elements) {
 template <class V>
 inline void transpose_tile(const typename V::T* src, int64_t ld, int rows, int steps, typename V::T* dst,
                            int64_t ldd, int lanes) {
-    using reg = typename V::reg;
+    using reg = typename V::V;
     constexpr int L = V::L;
     reg r[L];
     const auto in_mask = V::tail(steps);
@@ -192,7 +169,7 @@ template <class V, int ROWS>
 void micro_kernel(int64_t kc, const typename V::T* __restrict a, const typename V::T* __restrict b,
                   typename V::T* __restrict c, int64_t ldc, int cols, typename V::T alpha, typename V::T beta) {
     using T = typename V::T;
-    using reg = typename V::reg;
+    using reg = typename V::V;
     constexpr int MR = V::MR, NV = V::NV, L = V::L, NR = V::NR;
     reg acc[ROWS][NV];
 #pragma GCC unroll 16
@@ -324,7 +301,7 @@ template <class V, int R>
 void dot_rows(const typename V::T* x, int64_t ldx, const typename V::T* v, int64_t k, typename V::T alpha,
               typename V::T beta, typename V::T* y, int64_t incy) {
     using T = typename V::T;
-    using reg = typename V::reg;
+    using reg = typename V::V;
     constexpr int L = V::L;
     reg acc[R][2];
     for (int r = 0; r < R; ++r) acc[r][0] = acc[r][1] = V::zero();
@@ -346,7 +323,7 @@ void dot_rows(const typename V::T* x, int64_t ldx, const typename V::T* v, int64
         }
     }
     for (int r = 0; r < R; ++r) {
-        const T s = V::hsum(V::add(acc[r][0], acc[r][1]));
+        const T s = V::reduce_add(V::add(acc[r][0], acc[r][1]));
         T& out = y[r * incy];
         out = beta == T(0) ? alpha * s : alpha * s + beta * out;
     }
@@ -357,7 +334,7 @@ template <class V, int CH>
 void axpy_columns(const typename V::T* x, int64_t ldx, const typename V::T* v, int64_t k, int cols,
                   typename V::T alpha, typename V::T beta, typename V::T* y, int64_t incy) {
     using T = typename V::T;
-    using reg = typename V::reg;
+    using reg = typename V::V;
     constexpr int L = V::L;
     reg acc[CH];
     for (int i = 0; i < CH; ++i) acc[i] = V::zero();
@@ -459,7 +436,7 @@ void gemm_matrix(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_
         const T* vec = column ? b.p : a.p;
         const int64_t vec_stride = column ? (b.trans ? 1 : b.ld) : (a.trans ? a.ld : 1);
         if (vec_stride != 1) {
-            T* packed = thread_scratch<V>(round_up(k, 2 * V::L));
+            T* packed = thread_scratch<T>(Scratch::gemm_panels, round_up(k, 2 * V::L));
             for (int64_t p = 0; p < k; ++p) packed[p] = vec[p * vec_stride];
             vec = packed;
         }
@@ -471,7 +448,7 @@ void gemm_matrix(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_
     choose_grid<V>(m, n, threads, &tm, &tn);
     const int64_t row_panels = ceil_div(m, V::MR), col_panels = ceil_div(n, V::NR);
     const int64_t per_thread = work_elements<V>(ceil_div(row_panels, tm) * V::MR, ceil_div(col_panels, tn) * V::NR, k);
-    T* work = thread_scratch<V>(per_thread * tm * tn);
+    T* work = thread_scratch<T>(Scratch::gemm_panels, per_thread * tm * tn);
     if (tm * tn == 1) {
         gemm_block<V>(a, b, c, ldc, m, n, k, alpha, beta, work);
         return;

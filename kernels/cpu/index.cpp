@@ -26,62 +26,62 @@ void check_sizes(std::string_view op, int64_t a, int64_t b, int64_t k) {
     MG_CHECK(a >= 0 && b >= 0 && k >= 0, "{}: negative size ({}, {}, {})", op, a, b, k);
 }
 
-// Counts the indices outside [0, bound); the kernels skip those and throw afterwards.
-int64_t count_out_of_range(const int64_t* idx, int64_t count, int64_t bound) {
+// index_select / index_add: the sizes (V, D, K), then the K row indices, each in [0, V).
+void check_row_indices(std::string_view op, int64_t v, int64_t d, int64_t k, const int64_t* idx) {
+    check_sizes(op, v, d, k);
     int64_t bad = 0;
-    for (int64_t i = 0; i < count; ++i) bad += (idx[i] < 0 || idx[i] >= bound) ? 1 : 0;
-    return bad;
+    for (int64_t i = 0; i < k; ++i) bad += (idx[i] < 0 || idx[i] >= v) ? 1 : 0;
+    MG_CHECK(bad == 0, "{}: {} indices outside [0, {})", op, bad, v);
+}
+
+// take_along / put_along over x [R, C], idx [R, K]: start(r), then each(r, j, c, ok) for the
+// K indices c = idx[r*K + j] of every row r, ok when c lies in [0, C); rows split across
+// threads when rows * work is large. Throws afterwards if any index was outside [0, C).
+template <class Start, class Each>
+void for_each_row_index(std::string_view op, int64_t rows, int64_t cols, int64_t k, const int64_t* idx, int64_t work,
+                        Start&& start, Each&& each) {
+    check_sizes(op, rows, cols, k);
+    int64_t bad = 0;
+#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * work >= kParallelMinElements)
+    for (int64_t r = 0; r < rows; ++r) {
+        start(r);
+        for (int64_t j = 0; j < k; ++j) {
+            const int64_t c = idx[r * k + j];
+            const bool ok = c >= 0 && c < cols;
+            bad += ok ? 0 : 1;
+            each(r, j, c, ok);
+        }
+    }
+    MG_CHECK(bad == 0, "{}: {} indices outside [0, {})", op, bad, cols);
 }
 
 // y [R, K] = x [R, C] gathered along each row
 template <class T>
 void take_along_reference(int64_t rows, int64_t cols, int64_t k, const void* xv, const int64_t* idx, void* yv) {
-    check_sizes("take_along", rows, cols, k);
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * k >= kParallelMinElements)
-    for (int64_t r = 0; r < rows; ++r)
-        for (int64_t j = 0; j < k; ++j) {
-            const int64_t c = idx[r * k + j];
-            const bool ok = c >= 0 && c < cols;
-            bad += ok ? 0 : 1;
-            y[r * k + j] = ok ? x[r * cols + c] : T(0);
-        }
-    MG_CHECK(bad == 0, "take_along: {} indices outside [0, {})", bad, cols);
+    for_each_row_index("take_along", rows, cols, k, idx, k, [](int64_t) {},
+                       [&](int64_t r, int64_t j, int64_t c, bool ok) { y[r * k + j] = ok ? x[r * cols + c] : T(0); });
 }
 
 // x [R, C] = 0, then g [R, K] scattered (accumulating) along each row
 template <class T>
 void put_along_reference(int64_t rows, int64_t cols, int64_t k, const void* gv, const int64_t* idx, void* xv) {
-    check_sizes("put_along", rows, cols, k);
     const T* g = static_cast<const T*>(gv);
     T* x = static_cast<T*>(xv);
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (rows * std::max(k, cols) >= kParallelMinElements)
-    for (int64_t r = 0; r < rows; ++r) {
-        T* row = x + r * cols;
-        std::fill(row, row + cols, T(0));
-        for (int64_t j = 0; j < k; ++j) {
-            const int64_t c = idx[r * k + j];
-            if (c < 0 || c >= cols) {
-                ++bad;
-                continue;
-            }
-            row[c] += g[r * k + j];
-        }
-    }
-    MG_CHECK(bad == 0, "put_along: {} indices outside [0, {})", bad, cols);
+    const auto zero_row = [&](int64_t r) { std::fill(x + r * cols, x + (r + 1) * cols, T(0)); };
+    for_each_row_index("put_along", rows, cols, k, idx, std::max(k, cols), zero_row,
+                       [&](int64_t r, int64_t j, int64_t c, bool ok) {
+                           if (ok) x[r * cols + c] += g[r * k + j];
+                       });
 }
 
 // y [K, D] = rows idx of x [V, D]
 template <class T>
 void index_select_reference(int64_t v, int64_t d, int64_t k, const void* xv, const int64_t* idx, void* yv) {
-    check_sizes("index_select", v, d, k);
+    check_row_indices("index_select", v, d, k, idx);
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
-    const int64_t bad = count_out_of_range(idx, k, v);
-    MG_CHECK(bad == 0, "index_select: {} indices outside [0, {})", bad, v);
 #pragma omp parallel for schedule(static) if (k * d >= kParallelMinElements)
     for (int64_t j = 0; j < k; ++j) std::copy(x + idx[j] * d, x + (idx[j] + 1) * d, y + j * d);
 }
@@ -89,11 +89,9 @@ void index_select_reference(int64_t v, int64_t d, int64_t k, const void* xv, con
 // x [V, D] = 0, then x[idx[j], :] += g[j, :] for j = 0, 1, ... in order
 template <class T>
 void index_add_reference(int64_t v, int64_t d, int64_t k, const void* gv, const int64_t* idx, void* xv) {
-    check_sizes("index_add", v, d, k);
+    check_row_indices("index_add", v, d, k, idx);
     const T* g = static_cast<const T*>(gv);
     T* x = static_cast<T*>(xv);
-    const int64_t bad = count_out_of_range(idx, k, v);
-    MG_CHECK(bad == 0, "index_add: {} indices outside [0, {})", bad, v);
     const bool parallel = v > 1 && std::max(k, v) * d >= kParallelMinElements;
 #pragma omp parallel if (parallel)
     {

@@ -6,7 +6,7 @@
 //        argmax [N, C, OH, OW] holds ih*W + iw inside the plane, -1 for a window of padding only.
 //   avg: padding is 0 and the divisor is KH*KW (PyTorch's count_include_pad=True).
 // "direct" (max forward): the same results, the interior windows without bounds arithmetic.
-// "avx512" (max forward, float32): pool_avx512.cpp for 2x2 stride 2, "direct" otherwise.
+// "avx512" (max forward, float32): pool_simd.h for 2x2 stride 2, "direct" otherwise.
 // No kernel here reads the FP exception flags; as in elementwise.cpp, without this GCC will
 // not turn the max's compare-and-select into branch-free code (it must not raise a flag the
 // branch would not).
@@ -17,14 +17,10 @@
 #include <limits>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/pool.h"
 
 namespace mg::kernels {
-
-#if defined(__x86_64__)
-void max_pool2d_2x2_plane_avx512_f32(const float* x, int64_t w, int64_t oh, int64_t ow, float* y,
-                                     int64_t* argmax);  // pool_avx512.cpp
-#endif
 
 namespace {
 
@@ -52,40 +48,60 @@ void window_in_bounds(int64_t o, int64_t stride, int64_t pad, int64_t k, int64_t
     end = std::clamp<int64_t>(size - start, begin, k);
 }
 
+// One output window of a plane: output (oh, ow), its taps [kh0, kh1) x [kw0, kw1) that lie
+// inside the input, and at(kh, kw), the input index of a tap within the plane.
+struct Window {
+    int64_t oh, ow, kh0, kh1, kw0, kw1;
+    int64_t origin, w;  // input index of tap (0, 0) (may lie in the padding); input row length
+    int64_t at(int64_t kh, int64_t kw) const { return origin + kh * w + kw; }
+};
+
+// start(plane), then visit(plane, window) for each output window of the plane, for every
+// plane; planes split across OpenMP threads (they are independent, so the result never
+// depends on the thread count).
+template <class Start, class Visit>
+void for_each_window(const Pool2dShape& s, Start&& start, Visit&& visit) {
+    const int64_t planes = s.n * s.c;
+#pragma omp parallel for schedule(static) if (planes * s.oh * s.ow >= kParallelMinOutputs)
+    for (int64_t plane = 0; plane < planes; ++plane) {
+        start(plane);
+        Window win;
+        win.w = s.w;
+        for (win.oh = 0; win.oh < s.oh; ++win.oh) {
+            window_in_bounds(win.oh, s.stride_h, s.pad_h, s.kh, s.h, win.kh0, win.kh1);
+            for (win.ow = 0; win.ow < s.ow; ++win.ow) {
+                window_in_bounds(win.ow, s.stride_w, s.pad_w, s.kw, s.w, win.kw0, win.kw1);
+                win.origin = (win.oh * s.stride_h - s.pad_h) * s.w + win.ow * s.stride_w - s.pad_w;
+                visit(plane, win);
+            }
+        }
+    }
+}
+
 // y [N, C, OH, OW], argmax [N, C, OH, OW] = max_pool(x [N, C, H, W])
 template <class T>
 void max_pool2d_forward_reference(const Pool2dShape& s, const void* xv, void* yv, int64_t* argmax) {
     check_pool2d_shape("max_pool2d_forward", s);
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
-    const int64_t planes = s.n * s.c;
-#pragma omp parallel for schedule(static) if (planes * s.oh * s.ow >= kParallelMinOutputs)
-    for (int64_t plane = 0; plane < planes; ++plane) {
+    for_each_window(s, [](int64_t) {}, [&](int64_t plane, const Window& win) {
         const T* xp = x + plane * s.h * s.w;
-        for (int64_t oh = 0; oh < s.oh; ++oh) {
-            int64_t kh0, kh1;
-            window_in_bounds(oh, s.stride_h, s.pad_h, s.kh, s.h, kh0, kh1);
-            for (int64_t ow = 0; ow < s.ow; ++ow) {
-                int64_t kw0, kw1;
-                window_in_bounds(ow, s.stride_w, s.pad_w, s.kw, s.w, kw0, kw1);
-                T best = -std::numeric_limits<T>::infinity();
-                int64_t best_index = -1;
-                for (int64_t kh = kh0; kh < kh1; ++kh)
-                    for (int64_t kw = kw0; kw < kw1; ++kw) {
-                        const int64_t index = (oh * s.stride_h - s.pad_h + kh) * s.w + ow * s.stride_w - s.pad_w + kw;
-                        const T v = xp[index];
-                        const bool wins = best_index < 0 || v > best || (std::isnan(v) && !std::isnan(best));
-                        if (wins) {
-                            best = v;
-                            best_index = index;
-                        }
-                    }
-                const int64_t out = (plane * s.oh + oh) * s.ow + ow;
-                y[out] = best;
-                argmax[out] = best_index;
+        T best = -std::numeric_limits<T>::infinity();
+        int64_t best_index = -1;
+        for (int64_t kh = win.kh0; kh < win.kh1; ++kh)
+            for (int64_t kw = win.kw0; kw < win.kw1; ++kw) {
+                const int64_t index = win.at(kh, kw);
+                const T v = xp[index];
+                const bool wins = best_index < 0 || v > best || (std::isnan(v) && !std::isnan(best));
+                if (wins) {
+                    best = v;
+                    best_index = index;
+                }
             }
-        }
-    }
+        const int64_t out = (plane * s.oh + win.oh) * s.ow + win.ow;
+        y[out] = best;
+        argmax[out] = best_index;
+    });
 }
 
 // gx [N, C, H, W] = 0, then gx[plane][argmax] += gy: the adjoint of the forward's gather.
@@ -120,25 +136,14 @@ void avg_pool2d_forward_reference(const Pool2dShape& s, const void* xv, void* yv
     check_pool2d_shape("avg_pool2d_forward", s);
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
-    const int64_t planes = s.n * s.c;
     const double divisor = double(s.kh * s.kw);
-#pragma omp parallel for schedule(static) if (planes * s.oh * s.ow >= kParallelMinOutputs)
-    for (int64_t plane = 0; plane < planes; ++plane) {
+    for_each_window(s, [](int64_t) {}, [&](int64_t plane, const Window& win) {
         const T* xp = x + plane * s.h * s.w;
-        for (int64_t oh = 0; oh < s.oh; ++oh) {
-            int64_t kh0, kh1;
-            window_in_bounds(oh, s.stride_h, s.pad_h, s.kh, s.h, kh0, kh1);
-            for (int64_t ow = 0; ow < s.ow; ++ow) {
-                int64_t kw0, kw1;
-                window_in_bounds(ow, s.stride_w, s.pad_w, s.kw, s.w, kw0, kw1);
-                double sum = 0.0;
-                for (int64_t kh = kh0; kh < kh1; ++kh)
-                    for (int64_t kw = kw0; kw < kw1; ++kw)
-                        sum += double(xp[(oh * s.stride_h - s.pad_h + kh) * s.w + ow * s.stride_w - s.pad_w + kw]);
-                y[(plane * s.oh + oh) * s.ow + ow] = T(sum / divisor);
-            }
-        }
-    }
+        double sum = 0.0;
+        for (int64_t kh = win.kh0; kh < win.kh1; ++kh)
+            for (int64_t kw = win.kw0; kw < win.kw1; ++kw) sum += double(xp[win.at(kh, kw)]);
+        y[(plane * s.oh + win.oh) * s.ow + win.ow] = T(sum / divisor);
+    });
 }
 
 // gx [N, C, H, W] = 0, then every in-bounds window cell += gy / (KH*KW)
@@ -147,25 +152,16 @@ void avg_pool2d_backward_reference(const Pool2dShape& s, const void* gyv, void* 
     check_pool2d_shape("avg_pool2d_backward", s);
     const T* gy = static_cast<const T*>(gyv);
     T* gx = static_cast<T*>(gxv);
-    const int64_t planes = s.n * s.c, plane_size = s.h * s.w;
+    const int64_t plane_size = s.h * s.w;
     const T divisor = T(s.kh * s.kw);
-#pragma omp parallel for schedule(static) if (planes * s.oh * s.ow >= kParallelMinOutputs)
-    for (int64_t plane = 0; plane < planes; ++plane) {
-        T* gxp = gx + plane * plane_size;
-        std::fill(gxp, gxp + plane_size, T(0));
-        for (int64_t oh = 0; oh < s.oh; ++oh) {
-            int64_t kh0, kh1;
-            window_in_bounds(oh, s.stride_h, s.pad_h, s.kh, s.h, kh0, kh1);
-            for (int64_t ow = 0; ow < s.ow; ++ow) {
-                int64_t kw0, kw1;
-                window_in_bounds(ow, s.stride_w, s.pad_w, s.kw, s.w, kw0, kw1);
-                const T g = gy[(plane * s.oh + oh) * s.ow + ow] / divisor;
-                for (int64_t kh = kh0; kh < kh1; ++kh)
-                    for (int64_t kw = kw0; kw < kw1; ++kw)
-                        gxp[(oh * s.stride_h - s.pad_h + kh) * s.w + ow * s.stride_w - s.pad_w + kw] += g;
-            }
-        }
-    }
+    for_each_window(
+        s, [&](int64_t plane) { std::fill(gx + plane * plane_size, gx + (plane + 1) * plane_size, T(0)); },
+        [&](int64_t plane, const Window& win) {
+            T* gxp = gx + plane * plane_size;
+            const T g = gy[(plane * s.oh + win.oh) * s.ow + win.ow] / divisor;
+            for (int64_t kh = win.kh0; kh < win.kh1; ++kh)
+                for (int64_t kw = win.kw0; kw < win.kw1; ++kw) gxp[win.at(kh, kw)] += g;
+        });
 }
 
 // "direct": the same windows, the same winners, but the windows that lie wholly inside the
@@ -245,7 +241,7 @@ void max_pool2d_forward_direct(const Pool2dShape& s, const void* xv, void* yv, i
 }
 
 #if defined(__x86_64__)
-// "avx512" (float32): 2x2 windows, stride 2, no padding in pool_avx512.cpp; "direct" otherwise.
+// "avx512" (float32): 2x2 windows, stride 2, no padding in pool_simd.h; "direct" otherwise.
 void max_pool2d_forward_avx512(const Pool2dShape& s, const void* xv, void* yv, int64_t* argmax) {
     const bool two_by_two = s.kh == 2 && s.kw == 2 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 0 &&
                             s.pad_w == 0 && s.h * s.w < (int64_t(1) << 31);
@@ -254,9 +250,10 @@ void max_pool2d_forward_avx512(const Pool2dShape& s, const void* xv, void* yv, i
     const float* x = static_cast<const float*>(xv);
     float* y = static_cast<float*>(yv);
     const int64_t planes = s.n * s.c, outs = s.oh * s.ow;
+    const auto plane_2x2 = cpu::avx512_kernels().max_pool2d_2x2_plane_f32;
 #pragma omp parallel for schedule(static) if (planes * outs >= kParallelMinOutputs)
     for (int64_t plane = 0; plane < planes; ++plane)
-        max_pool2d_2x2_plane_avx512_f32(x + plane * s.h * s.w, s.w, s.oh, s.ow, y + plane * outs, argmax + plane * outs);
+        plane_2x2(x + plane * s.h * s.w, s.w, s.oh, s.ow, y + plane * outs, argmax + plane * outs);
 }
 #endif
 

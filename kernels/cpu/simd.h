@@ -1,11 +1,16 @@
 // Vector traits for the *_avx512.cpp and *_avx2.cpp kernel files: one small set of
 // operations (load, store, partial load/store of a tail, arithmetic, compare/select,
-// horizontal reductions) over F32 and F64 lanes, so that one kernel template serves both
-// instruction sets and both dtypes.
+// horizontal reductions, the in-register transpose the GEMM packs with) over F32 and F64
+// lanes, so that one kernel template serves both instruction sets and both dtypes. Every
+// SIMD family builds on these, the blocked GEMM included (gemm_simd.h adds its tile shape).
 //
 //            F32 lanes  F64 lanes  tails
 //   AVX-512      16          8      mask registers
 //   AVX2          8          4      maskload/maskstore with a lane-index compare
+//
+// Per instruction set, F32 and F64 are one template (Avx512Lanes, Avx2Lanes: the _ps or _pd
+// intrinsic picked by the element type) plus what differs in shape: reductions, transposes,
+// float's widening, AVX2's power of two.
 //
 // Include only from a file compiled for that instruction set (the build gives *_avx512.cpp
 // -mavx512f/bw/dq/vl and *_avx2.cpp -mavx2 -mfma): the compiler's flags pick the block.
@@ -23,50 +28,153 @@
 #include <immintrin.h>
 
 #include <cstdint>
+#include <type_traits>
 
 namespace mg::kernels::simd {
 namespace {
 
+// The arithmetic every block below shares, through GCC's vector operators on any of its
+// vectors (_mm*_add_ps and friends are defined as these operators: the same instructions).
+struct Arithmetic {
+    template <class V> static V add(V a, V b) { return a + b; }
+    template <class V> static V sub(V a, V b) { return a - b; }
+    template <class V> static V mul(V a, V b) { return a * b; }
+    template <class V> static V div(V a, V b) { return a / b; }
+};
+
 #if defined(__AVX512F__) && defined(__AVX512DQ__)
 
 constexpr const char* kIsa = "avx512";
+constexpr int kRegisters = 32;  // zmm0..zmm31
 
 // The low 256 bits: a free register view (GCC 12's _mm512_cast*512_*256 goes through an
 // extract from an "undefined" vector and draws the warning described above).
 inline __m256d low_half(__m512d a) { return __builtin_shufflevector(a, a, 0, 1, 2, 3); }
 inline __m256 low_half(__m512 a) { return __builtin_shufflevector(a, a, 0, 1, 2, 3, 4, 5, 6, 7); }
 
-struct F64 {
-    using T = double;
-    using V = __m512d;
-    using M = __mmask8;
-    static constexpr int64_t L = 8;
-    static constexpr M kAll = 0xFF;
+// y[l] lane i = x[i] lane l: the 4 x 4 grid of 128-bit lanes transposed, in two rounds of lane
+// shuffles; the last step of the in-register transposes below. (The maskz forms with every
+// lane set are the plain instructions; the plain intrinsics trip GCC 12's -Wuninitialized.)
+inline void transpose_128_lanes(const __m512 (&x)[4], __m512 (&y)[4]) {
+    const __m512 v0 = _mm512_maskz_shuffle_f32x4(0xFFFF, x[0], x[1], 0x88);
+    const __m512 v1 = _mm512_maskz_shuffle_f32x4(0xFFFF, x[0], x[1], 0xDD);
+    const __m512 v2 = _mm512_maskz_shuffle_f32x4(0xFFFF, x[2], x[3], 0x88);
+    const __m512 v3 = _mm512_maskz_shuffle_f32x4(0xFFFF, x[2], x[3], 0xDD);
+    y[0] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v2, 0x88);
+    y[1] = _mm512_maskz_shuffle_f32x4(0xFFFF, v1, v3, 0x88);
+    y[2] = _mm512_maskz_shuffle_f32x4(0xFFFF, v0, v2, 0xDD);
+    y[3] = _mm512_maskz_shuffle_f32x4(0xFFFF, v1, v3, 0xDD);
+}
+
+// What F32 and F64 share on AVX-512: one template, the _ps or _pd intrinsic picked by the
+// element type.
+template <class T> auto avx512_vector() {
+    if constexpr (sizeof(T) == 4) return __m512{};
+    else return __m512d{};
+}
+
+template <class Element> struct Avx512Lanes : Arithmetic {
+    using T = Element;
+    using V = decltype(avx512_vector<T>());
+    static constexpr int64_t L = 64 / int64_t(sizeof(T));
+    static constexpr bool kFloat = sizeof(T) == 4;
+    using M = std::conditional_t<kFloat, __mmask16, __mmask8>;
+    static constexpr M kAll = M((1u << L) - 1u);
+
+    static V zero() { if constexpr (kFloat) return _mm512_setzero_ps(); else return _mm512_setzero_pd(); }
+    static V set1(T x) { if constexpr (kFloat) return _mm512_set1_ps(x); else return _mm512_set1_pd(x); }
+    static V broadcast(const T* p) { return set1(*p); }
+    static V load(const T* p) { if constexpr (kFloat) return _mm512_loadu_ps(p); else return _mm512_loadu_pd(p); }
+    static void store(T* p, V x) {
+        if constexpr (kFloat) _mm512_storeu_ps(p, x);
+        else _mm512_storeu_pd(p, x);
+    }
+    // The mask of the first k lanes, k in [0, L]: what load_masked / store_masked take.
     static M tail(int64_t k) { return M((1u << k) - 1u); }
-    static V zero() { return _mm512_setzero_pd(); }
-    static V set1(T x) { return _mm512_set1_pd(x); }
-    static V load(const T* p) { return _mm512_loadu_pd(p); }
-    static void store(T* p, V x) { _mm512_storeu_pd(p, x); }
+    // The lanes of m from p, zero elsewhere; masked-off lanes are never read.
+    static V load_masked(const T* p, M m) {
+        if constexpr (kFloat) return _mm512_maskz_loadu_ps(m, p);
+        else return _mm512_maskz_loadu_pd(m, p);
+    }
+    static void store_masked(T* p, M m, V x) {
+        if constexpr (kFloat) _mm512_mask_storeu_ps(p, m, x);
+        else _mm512_mask_storeu_pd(p, m, x);
+    }
     // The first k lanes from p, the rest `fill`; k in [0, L].
-    static V load_part(const T* p, int64_t k, T fill) { return _mm512_mask_loadu_pd(set1(fill), tail(k), p); }
-    static void store_part(T* p, V x, int64_t k) { _mm512_mask_storeu_pd(p, tail(k), x); }
-    static V add(V a, V b) { return _mm512_add_pd(a, b); }
-    static V sub(V a, V b) { return _mm512_sub_pd(a, b); }
-    static V mul(V a, V b) { return _mm512_mul_pd(a, b); }
-    static V div(V a, V b) { return _mm512_div_pd(a, b); }
-    static V fmadd(V a, V b, V c) { return _mm512_fmadd_pd(a, b, c); }    // a*b + c
-    static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_pd(a, b, c); }  // c - a*b
-    static V min(V a, V b) { return _mm512_mask_min_pd(a, kAll, a, b); }
-    static V max(V a, V b) { return _mm512_mask_max_pd(a, kAll, a, b); }
-    static V abs(V a) { return _mm512_abs_pd(a); }
-    static V neg(V a) { return _mm512_xor_pd(a, set1(-0.0)); }
-    static M gt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_GT_OQ); }
-    static M lt(V a, V b) { return _mm512_cmp_pd_mask(a, b, _CMP_LT_OQ); }
-    static V select(M m, V a, V b) { return _mm512_mask_blend_pd(m, b, a); }  // m ? a : b
-    static V round(V a) { return _mm512_mask_roundscale_pd(a, kAll, a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static V floor(V a) { return _mm512_mask_roundscale_pd(a, kAll, a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
-    // p * 2^n for integer-valued n; vscalefpd rounds once, to a subnormal, zero or inf as needed.
-    static V ldexp(V p, V n) { return _mm512_mask_scalef_pd(p, kAll, p, n); }
+    static V load_part(const T* p, int64_t k, T fill) {
+        if constexpr (kFloat) return _mm512_mask_loadu_ps(set1(fill), tail(k), p);
+        else return _mm512_mask_loadu_pd(set1(fill), tail(k), p);
+    }
+    static void store_part(T* p, V x, int64_t k) { store_masked(p, tail(k), x); }
+    static V fmadd(V a, V b, V c) {  // a*b + c
+        if constexpr (kFloat) return _mm512_fmadd_ps(a, b, c);
+        else return _mm512_fmadd_pd(a, b, c);
+    }
+    static V fnmadd(V a, V b, V c) {  // c - a*b
+        if constexpr (kFloat) return _mm512_fnmadd_ps(a, b, c);
+        else return _mm512_fnmadd_pd(a, b, c);
+    }
+    static V min(V a, V b) {
+        if constexpr (kFloat) return _mm512_mask_min_ps(a, kAll, a, b);
+        else return _mm512_mask_min_pd(a, kAll, a, b);
+    }
+    static V max(V a, V b) {
+        if constexpr (kFloat) return _mm512_mask_max_ps(a, kAll, a, b);
+        else return _mm512_mask_max_pd(a, kAll, a, b);
+    }
+    static V abs(V a) { if constexpr (kFloat) return _mm512_abs_ps(a); else return _mm512_abs_pd(a); }
+    static V neg(V a) {
+        if constexpr (kFloat) return _mm512_xor_ps(a, set1(-0.0f));
+        else return _mm512_xor_pd(a, set1(-0.0));
+    }
+    static V sqrt(V a) {
+        if constexpr (kFloat) return _mm512_mask_sqrt_ps(a, kAll, a);
+        else return _mm512_mask_sqrt_pd(a, kAll, a);
+    }
+    static M gt(V a, V b) { return compare<_CMP_GT_OQ>(a, b); }
+    static M lt(V a, V b) { return compare<_CMP_LT_OQ>(a, b); }
+    static V select(M m, V a, V b) {  // m ? a : b
+        if constexpr (kFloat) return _mm512_mask_blend_ps(m, b, a);
+        else return _mm512_mask_blend_pd(m, b, a);
+    }
+    static V round(V a) { return round_as<_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC>(a); }
+    static V floor(V a) { return round_as<_MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC>(a); }
+    // p * 2^n for integer-valued n; vscalefps/pd rounds once, to a subnormal, zero or inf as needed.
+    static V ldexp(V p, V n) {
+        if constexpr (kFloat) return _mm512_mask_scalef_ps(p, kAll, p, n);
+        else return _mm512_mask_scalef_pd(p, kAll, p, n);
+    }
+
+private:
+    template <int Predicate> static M compare(V a, V b) {
+        if constexpr (kFloat) return _mm512_cmp_ps_mask(a, b, Predicate);
+        else return _mm512_cmp_pd_mask(a, b, Predicate);
+    }
+    template <int Mode> static V round_as(V a) {
+        if constexpr (kFloat) return _mm512_mask_roundscale_ps(a, kAll, a, Mode);
+        else return _mm512_mask_roundscale_pd(a, kAll, a, Mode);
+    }
+};
+
+struct F64 : Avx512Lanes<double> {
+    // r[i] = row i of an 8 x 8 tile -> r[c] = column c: unpack pairs of rows (t[2i+q] holds
+    // rows 2i, 2i+1 of column 2l+q in 128-bit lane l), then transpose the grid of 128-bit
+    // lanes as F32::transpose does. (The maskz forms with every lane set are the plain
+    // instructions; the plain intrinsics trip GCC 12's -Wuninitialized.)
+    static void transpose(V (&r)[L]) {
+        V t[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm512_maskz_unpacklo_pd(kAll, r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_maskz_unpackhi_pd(kAll, r[2 * i], r[2 * i + 1]);
+        }
+        for (int q = 0; q < 2; ++q) {
+            __m512 y[4];
+            transpose_128_lanes({_mm512_castpd_ps(t[q]), _mm512_castpd_ps(t[2 + q]), _mm512_castpd_ps(t[4 + q]),
+                                 _mm512_castpd_ps(t[6 + q])},
+                                y);
+            for (int l = 0; l < 4; ++l) r[2 * l + q] = _mm512_castps_pd(y[l]);
+        }
+    }
     static __m256d high(V a) { return _mm512_maskz_extractf64x4_pd(0xF, a, 1); }
     static T reduce_add(V a) {
         __m256d s4 = _mm256_add_pd(low_half(a), high(a));
@@ -80,36 +188,32 @@ struct F64 {
     }
 };
 
-struct F32 {
-    using T = float;
-    using V = __m512;
-    using M = __mmask16;
+struct F32 : Avx512Lanes<float> {
     using Wide = F64;  // the lanes a float vector widens into (two of them)
-    static constexpr int64_t L = 16;
-    static constexpr M kAll = 0xFFFF;
-    static M tail(int64_t k) { return M((1u << k) - 1u); }
-    static V zero() { return _mm512_setzero_ps(); }
-    static V set1(T x) { return _mm512_set1_ps(x); }
-    static V load(const T* p) { return _mm512_loadu_ps(p); }
-    static void store(T* p, V x) { _mm512_storeu_ps(p, x); }
-    static V load_part(const T* p, int64_t k, T fill) { return _mm512_mask_loadu_ps(set1(fill), tail(k), p); }
-    static void store_part(T* p, V x, int64_t k) { _mm512_mask_storeu_ps(p, tail(k), x); }
-    static V add(V a, V b) { return _mm512_add_ps(a, b); }
-    static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
-    static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-    static V div(V a, V b) { return _mm512_div_ps(a, b); }
-    static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-    static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
-    static V min(V a, V b) { return _mm512_mask_min_ps(a, kAll, a, b); }
-    static V max(V a, V b) { return _mm512_mask_max_ps(a, kAll, a, b); }
-    static V abs(V a) { return _mm512_abs_ps(a); }
-    static V neg(V a) { return _mm512_xor_ps(a, set1(-0.0f)); }
-    static M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
-    static M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
-    static V select(M m, V a, V b) { return _mm512_mask_blend_ps(m, b, a); }
-    static V round(V a) { return _mm512_mask_roundscale_ps(a, kAll, a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static V floor(V a) { return _mm512_mask_roundscale_ps(a, kAll, a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
-    static V ldexp(V p, V n) { return _mm512_mask_scalef_ps(p, kAll, p, n); }
+    // r[i] = row i of a 16 x 16 tile -> r[c] = column c. Pairs of rows interleave
+    // (unpack ps), then pairs of pairs (unpack pd): u[4i+q] holds, in 128-bit lane l, rows
+    // 4i..4i+3 of column 4l+q; two rounds of 128-bit lane shuffles transpose the 4 x 4
+    // grid of lanes. 64 shuffles for 256 elements.
+    static void transpose(V (&r)[L]) {
+        V t[16], u[16];
+        for (int i = 0; i < 8; ++i) {
+            t[2 * i] = _mm512_maskz_unpacklo_ps(kAll, r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm512_maskz_unpackhi_ps(kAll, r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 4; ++i) {
+            const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+            const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+            u[4 * i] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, a, c));
+            u[4 * i + 1] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, a, c));
+            u[4 * i + 2] = _mm512_castpd_ps(_mm512_maskz_unpacklo_pd(0xFF, b, d));
+            u[4 * i + 3] = _mm512_castpd_ps(_mm512_maskz_unpackhi_pd(0xFF, b, d));
+        }
+        for (int q = 0; q < 4; ++q) {
+            V y[4];
+            transpose_128_lanes({u[q], u[4 + q], u[8 + q], u[12 + q]}, y);
+            for (int l = 0; l < 4; ++l) r[4 * l + q] = y[l];
+        }
+    }
     static __m256 high(V a) { return _mm512_maskz_extractf32x8_ps(0xFF, a, 1); }
     static T reduce_add(V a) {
         __m256 s8 = _mm256_add_ps(low_half(a), high(a));
@@ -133,50 +237,122 @@ struct F32 {
 #elif defined(__AVX2__) && defined(__FMA__)
 
 constexpr const char* kIsa = "avx2";
+constexpr int kRegisters = 16;  // ymm0..ymm15
 
-struct F64 {
-    using T = double;
-    using V = __m256d;
-    using M = __m256d;  // all-ones lanes where true
-    static constexpr int64_t L = 4;
-    static __m256i tail_bits(int64_t k) {
-        return _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
+// p * 2^n for AVX2, which has no scalef: two factors S::pow2(n1) S::pow2(n - n1), n1 = floor(n/2),
+// each a normal power of two for exp's clamped range, so only the last multiply rounds.
+template <class S> typename S::V ldexp_by_halves(typename S::V p, typename S::V n) {
+    const typename S::V n1 = S::floor(S::mul(n, S::set1(typename S::T(0.5))));
+    return S::mul(S::mul(p, S::pow2(n1)), S::pow2(S::sub(n, n1)));
+}
+
+// What F32 and F64 share on AVX2: one template, the _ps or _pd intrinsic picked by the
+// element type.
+template <class T> auto avx2_vector() {
+    if constexpr (sizeof(T) == 4) return __m256{};
+    else return __m256d{};
+}
+
+template <class Element> struct Avx2Lanes : Arithmetic {
+    using T = Element;
+    using V = decltype(avx2_vector<T>());
+    using M = V;  // all-ones lanes where true
+    static constexpr int64_t L = 32 / int64_t(sizeof(T));
+    static constexpr bool kFloat = sizeof(T) == 4;
+
+    static V zero() { if constexpr (kFloat) return _mm256_setzero_ps(); else return _mm256_setzero_pd(); }
+    static V set1(T x) { if constexpr (kFloat) return _mm256_set1_ps(x); else return _mm256_set1_pd(x); }
+    static V broadcast(const T* p) {
+        if constexpr (kFloat) return _mm256_broadcast_ss(p);
+        else return _mm256_broadcast_sd(p);
     }
-    static V zero() { return _mm256_setzero_pd(); }
-    static V set1(T x) { return _mm256_set1_pd(x); }
-    static V load(const T* p) { return _mm256_loadu_pd(p); }
-    static void store(T* p, V x) { _mm256_storeu_pd(p, x); }
+    static V load(const T* p) { if constexpr (kFloat) return _mm256_loadu_ps(p); else return _mm256_loadu_pd(p); }
+    static void store(T* p, V x) {
+        if constexpr (kFloat) _mm256_storeu_ps(p, x);
+        else _mm256_storeu_pd(p, x);
+    }
+    // All-ones words in the first k lanes, k in [0, L]: what load_masked / store_masked take.
+    static __m256i tail(int64_t k) {
+        if constexpr (kFloat)
+            return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+        else return _mm256_cmpgt_epi64(_mm256_set1_epi64x(k), _mm256_setr_epi64x(0, 1, 2, 3));
+    }
+    // The lanes of m from p, zero elsewhere; masked-off lanes are never read.
+    static V load_masked(const T* p, __m256i m) {
+        if constexpr (kFloat) return _mm256_maskload_ps(p, m);
+        else return _mm256_maskload_pd(p, m);
+    }
+    static void store_masked(T* p, __m256i m, V x) {
+        if constexpr (kFloat) _mm256_maskstore_ps(p, m, x);
+        else _mm256_maskstore_pd(p, m, x);
+    }
+    // The first k lanes from p, the rest `fill`; k in [0, L].
     static V load_part(const T* p, int64_t k, T fill) {
-        __m256i m = tail_bits(k);
-        return _mm256_blendv_pd(set1(fill), _mm256_maskload_pd(p, m), _mm256_castsi256_pd(m));
+        const __m256i m = tail(k);
+        if constexpr (kFloat) return _mm256_blendv_ps(set1(fill), load_masked(p, m), _mm256_castsi256_ps(m));
+        else return _mm256_blendv_pd(set1(fill), load_masked(p, m), _mm256_castsi256_pd(m));
     }
-    static void store_part(T* p, V x, int64_t k) { _mm256_maskstore_pd(p, tail_bits(k), x); }
-    static V add(V a, V b) { return _mm256_add_pd(a, b); }
-    static V sub(V a, V b) { return _mm256_sub_pd(a, b); }
-    static V mul(V a, V b) { return _mm256_mul_pd(a, b); }
-    static V div(V a, V b) { return _mm256_div_pd(a, b); }
-    static V fmadd(V a, V b, V c) { return _mm256_fmadd_pd(a, b, c); }
-    static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_pd(a, b, c); }
-    static V min(V a, V b) { return _mm256_min_pd(a, b); }
-    static V max(V a, V b) { return _mm256_max_pd(a, b); }
-    static V abs(V a) { return _mm256_andnot_pd(set1(-0.0), a); }
-    static V neg(V a) { return _mm256_xor_pd(a, set1(-0.0)); }
-    static M gt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_GT_OQ); }
-    static M lt(V a, V b) { return _mm256_cmp_pd(a, b, _CMP_LT_OQ); }
-    static V select(M m, V a, V b) { return _mm256_blendv_pd(b, a, m); }
-    static V round(V a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static V floor(V a) { return _mm256_round_pd(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
+    static void store_part(T* p, V x, int64_t k) { store_masked(p, tail(k), x); }
+    static V fmadd(V a, V b, V c) {
+        if constexpr (kFloat) return _mm256_fmadd_ps(a, b, c);
+        else return _mm256_fmadd_pd(a, b, c);
+    }
+    static V fnmadd(V a, V b, V c) {
+        if constexpr (kFloat) return _mm256_fnmadd_ps(a, b, c);
+        else return _mm256_fnmadd_pd(a, b, c);
+    }
+    static V min(V a, V b) { if constexpr (kFloat) return _mm256_min_ps(a, b); else return _mm256_min_pd(a, b); }
+    static V max(V a, V b) { if constexpr (kFloat) return _mm256_max_ps(a, b); else return _mm256_max_pd(a, b); }
+    static V abs(V a) {
+        if constexpr (kFloat) return _mm256_andnot_ps(set1(-0.0f), a);
+        else return _mm256_andnot_pd(set1(-0.0), a);
+    }
+    static V neg(V a) {
+        if constexpr (kFloat) return _mm256_xor_ps(a, set1(-0.0f));
+        else return _mm256_xor_pd(a, set1(-0.0));
+    }
+    static V sqrt(V a) { if constexpr (kFloat) return _mm256_sqrt_ps(a); else return _mm256_sqrt_pd(a); }
+    static M gt(V a, V b) { return compare<_CMP_GT_OQ>(a, b); }
+    static M lt(V a, V b) { return compare<_CMP_LT_OQ>(a, b); }
+    static V select(M m, V a, V b) {  // m ? a : b
+        if constexpr (kFloat) return _mm256_blendv_ps(b, a, m);
+        else return _mm256_blendv_pd(b, a, m);
+    }
+    static V round(V a) { return round_as<_MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC>(a); }
+    static V floor(V a) { return round_as<_MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC>(a); }
+
+private:
+    template <int Predicate> static M compare(V a, V b) {
+        if constexpr (kFloat) return _mm256_cmp_ps(a, b, Predicate);
+        else return _mm256_cmp_pd(a, b, Predicate);
+    }
+    template <int Mode> static V round_as(V a) {
+        if constexpr (kFloat) return _mm256_round_ps(a, Mode);
+        else return _mm256_round_pd(a, Mode);
+    }
+};
+
+struct F64 : Avx2Lanes<double> {
     // 2^k for integer-valued k in [-1022, 1023]: k + 1023 lands in the low bits of
     // 1.5*2^52 + k + 1023, and a shift by 52 moves it into the exponent field.
     static V pow2(V k) {
         __m256d t = _mm256_add_pd(k, set1(6755399441055744.0 + 1023.0));
         return _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_castpd_si256(t), 52));
     }
-    // p * 2^n for integer-valued n in [-1077, 1025] (exp's clamped range): two factors,
-    // each a normal power of two, so only the last multiply rounds.
-    static V ldexp(V p, V n) {
-        V n1 = floor(mul(n, set1(0.5)));
-        return mul(mul(p, pow2(n1)), pow2(sub(n, n1)));
+    // p * 2^n for integer-valued n in [-1077, 1025] (exp's clamped range).
+    static V ldexp(V p, V n) { return ldexp_by_halves<F64>(p, n); }
+    // 4 x 4 rows -> columns: unpack pairs of rows (t[2i+q] holds rows 2i, 2i+1 of column
+    // 2l+q in 128-bit lane l), then swap 128-bit lanes.
+    static void transpose(V (&r)[L]) {
+        V t[4];
+        for (int i = 0; i < 2; ++i) {
+            t[2 * i] = _mm256_unpacklo_pd(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_pd(r[2 * i], r[2 * i + 1]);
+        }
+        for (int q = 0; q < 2; ++q) {
+            r[q] = _mm256_permute2f128_pd(t[q], t[2 + q], 0x20);
+            r[2 + q] = _mm256_permute2f128_pd(t[q], t[2 + q], 0x31);
+        }
     }
     static T reduce_add(V a) {
         __m128d s = _mm_add_pd(_mm256_castpd256_pd128(a), _mm256_extractf128_pd(a, 1));
@@ -188,48 +364,35 @@ struct F64 {
     }
 };
 
-struct F32 {
-    using T = float;
-    using V = __m256;
-    using M = __m256;
+struct F32 : Avx2Lanes<float> {
     using Wide = F64;
-    static constexpr int64_t L = 8;
-    static __m256i tail_bits(int64_t k) {
-        return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(k)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    }
-    static V zero() { return _mm256_setzero_ps(); }
-    static V set1(T x) { return _mm256_set1_ps(x); }
-    static V load(const T* p) { return _mm256_loadu_ps(p); }
-    static void store(T* p, V x) { _mm256_storeu_ps(p, x); }
-    static V load_part(const T* p, int64_t k, T fill) {
-        __m256i m = tail_bits(k);
-        return _mm256_blendv_ps(set1(fill), _mm256_maskload_ps(p, m), _mm256_castsi256_ps(m));
-    }
-    static void store_part(T* p, V x, int64_t k) { _mm256_maskstore_ps(p, tail_bits(k), x); }
-    static V add(V a, V b) { return _mm256_add_ps(a, b); }
-    static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
-    static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
-    static V div(V a, V b) { return _mm256_div_ps(a, b); }
-    static V fmadd(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-    static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
-    static V min(V a, V b) { return _mm256_min_ps(a, b); }
-    static V max(V a, V b) { return _mm256_max_ps(a, b); }
-    static V abs(V a) { return _mm256_andnot_ps(set1(-0.0f), a); }
-    static V neg(V a) { return _mm256_xor_ps(a, set1(-0.0f)); }
-    static M gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
-    static M lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
-    static V select(M m, V a, V b) { return _mm256_blendv_ps(b, a, m); }
-    static V round(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
-    static V floor(V a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC); }
     // 2^k for integer-valued k in [-126, 127], built in the exponent field.
     static V pow2(V k) {
         __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(k), _mm256_set1_epi32(127));
         return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
     }
-    // p * 2^n for integer-valued n in [-150, 129] (exp's clamped range), as F64::ldexp.
-    static V ldexp(V p, V n) {
-        V n1 = floor(mul(n, set1(0.5f)));
-        return mul(mul(p, pow2(n1)), pow2(sub(n, n1)));
+    // p * 2^n for integer-valued n in [-150, 129] (exp's clamped range).
+    static V ldexp(V p, V n) { return ldexp_by_halves<F32>(p, n); }
+    // 8 x 8 rows -> columns: unpack pairs of rows, pairs of pairs (u[4i+q] holds rows
+    // 4i..4i+3 of column 4l+q in 128-bit lane l), then swap lanes.
+    static void transpose(V (&r)[L]) {
+        V t[8], u[8];
+        for (int i = 0; i < 4; ++i) {
+            t[2 * i] = _mm256_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+            t[2 * i + 1] = _mm256_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+        }
+        for (int i = 0; i < 2; ++i) {
+            const __m256d a = _mm256_castps_pd(t[4 * i]), b = _mm256_castps_pd(t[4 * i + 1]);
+            const __m256d c = _mm256_castps_pd(t[4 * i + 2]), d = _mm256_castps_pd(t[4 * i + 3]);
+            u[4 * i] = _mm256_castpd_ps(_mm256_unpacklo_pd(a, c));
+            u[4 * i + 1] = _mm256_castpd_ps(_mm256_unpackhi_pd(a, c));
+            u[4 * i + 2] = _mm256_castpd_ps(_mm256_unpacklo_pd(b, d));
+            u[4 * i + 3] = _mm256_castpd_ps(_mm256_unpackhi_pd(b, d));
+        }
+        for (int q = 0; q < 4; ++q) {
+            r[q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x20);
+            r[4 + q] = _mm256_permute2f128_ps(u[q], u[4 + q], 0x31);
+        }
     }
     static T reduce_add(V a) {
         __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));

@@ -6,48 +6,41 @@
 //                elements (for CPUs without AVX2).
 //   "avx2", "avx512": kernels/cpu/softmax_simd.h (vector exp, rows or blocks of rows in
 //                vector lanes, threads); registered when the CPU has the instructions.
-// The vector files return the count of out-of-range targets instead of throwing, so
+// The vector code counts out-of-range targets and calls check_cross_entropy_targets, so
 // that the error is formatted here, in code compiled for the baseline instruction set.
 #include <cmath>
 #include <limits>
+#include <type_traits>
 
-#include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/softmax.h"
 
 namespace mg::kernels {
 
-#if defined(__x86_64__)
-#define MG_DECLARE_SOFTMAX_ISA(isa)                                                                                 \
-    void softmax_forward_##isa##_f32(const SoftmaxShape&, const void*, void*, bool);                                \
-    void softmax_forward_##isa##_f64(const SoftmaxShape&, const void*, void*, bool);                                \
-    void softmax_backward_##isa##_f32(const SoftmaxShape&, const void*, const void*, void*, bool);                  \
-    void softmax_backward_##isa##_f64(const SoftmaxShape&, const void*, const void*, void*, bool);                  \
-    int64_t cross_entropy_forward_##isa##_f32(const SoftmaxShape&, const void*, const int64_t*, void*, void*);      \
-    int64_t cross_entropy_forward_##isa##_f64(const SoftmaxShape&, const void*, const int64_t*, void*, void*);      \
-    int64_t cross_entropy_backward_##isa##_f32(const SoftmaxShape&, const void*, const int64_t*, const void*,       \
-                                               const void*, int64_t, double, void*);                                \
-    int64_t cross_entropy_backward_##isa##_f64(const SoftmaxShape&, const void*, const int64_t*, const void*,       \
-                                               const void*, int64_t, double, void*);
-MG_DECLARE_SOFTMAX_ISA(avx512)  // softmax_avx512.cpp
-MG_DECLARE_SOFTMAX_ISA(avx2)    // softmax_avx2.cpp
-#undef MG_DECLARE_SOFTMAX_ISA
-#endif
+void cpu::check_cross_entropy_targets(int64_t bad, const SoftmaxShape& s) {
+    MG_CHECK(bad == 0, "cross_entropy: {} of {} targets out of range [0, {})", bad, s.rows(), s.classes);
+}
 
 namespace {
 
 constexpr int64_t kParallelMin = 1 << 15;
 
-using CountedForward = int64_t(const SoftmaxShape&, const void*, const int64_t*, void*, void*);
-using CountedBackward = int64_t(const SoftmaxShape&, const void*, const int64_t*, const void*, const void*, int64_t,
-                                double, void*);
-
-void check_targets(int64_t bad, const SoftmaxShape& s) {
-    MG_CHECK(bad == 0, "cross_entropy: {} of {} targets out of range [0, {})", bad, s.rows(), s.classes);
-}
-
 // Row r of [outer, classes, inner]: element c is at base + c * inner.
 inline int64_t row_base(const SoftmaxShape& s, int64_t r) {
     return (r / s.inner) * s.classes * s.inner + r % s.inner;
+}
+
+// row(r, base) for every row r (base: its element 0), rows split across OpenMP threads when
+// Parallel and the tensor is large; returns the sum of what row returns (cross-entropy's count
+// of bad targets), 0 when row returns nothing.
+template <bool Parallel, class Row> int64_t for_each_row(const SoftmaxShape& s, Row&& row) {
+    int64_t total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (Parallel && s.rows() * s.classes >= kParallelMin)
+    for (int64_t r = 0; r < s.rows(); ++r) {
+        if constexpr (std::is_void_v<decltype(row(r, r))>) row(r, row_base(s, r));
+        else total += row(r, row_base(s, r));
+    }
+    return total;
 }
 
 // max and ln sum e^(x - max) of one row, in double; a NaN anywhere makes both NaN.
@@ -67,16 +60,14 @@ void forward_rows(const SoftmaxShape& s, const void* xv, void* yv, bool log) {
     const T* x = static_cast<const T*>(xv);
     T* y = static_cast<T*>(yv);
     const int64_t C = s.classes, st = s.inner;
-#pragma omp parallel for schedule(static) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r);
+    for_each_row<Parallel>(s, [&](int64_t, int64_t b) {
         double m, lse;
         row_stats(x + b, C, st, m, lse);
         for (int64_t c = 0; c < C; ++c) {
             double v = double(x[b + c * st]);
             y[b + c * st] = T(log ? v - lse : std::exp(v - lse));
         }
-    }
+    });
 }
 
 template <class T, bool Parallel>
@@ -85,16 +76,14 @@ void backward_rows(const SoftmaxShape& s, const void* yv, const void* gyv, void*
     const T* gy = static_cast<const T*>(gyv);
     T* gx = static_cast<T*>(gxv);
     const int64_t C = s.classes, st = s.inner;
-#pragma omp parallel for schedule(static) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r);
+    for_each_row<Parallel>(s, [&](int64_t, int64_t b) {
         double acc = 0;  // log: sum gy; softmax: sum gy*y
         for (int64_t c = 0; c < C; ++c) acc += double(gy[b + c * st]) * (log ? 1.0 : double(y[b + c * st]));
         for (int64_t c = 0; c < C; ++c) {
             double yv_ = double(y[b + c * st]), g = double(gy[b + c * st]);
             gx[b + c * st] = T(log ? g - std::exp(yv_) * acc : yv_ * (g - acc));
         }
-    }
+    });
 }
 
 template <class T, bool Parallel>
@@ -103,21 +92,19 @@ void xent_forward_rows(const SoftmaxShape& s, const void* xv, const int64_t* tar
     T* loss = static_cast<T*>(lossv);
     T* lse_out = static_cast<T*>(lsev);
     const int64_t C = s.classes, st = s.inner;
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r), t = target[r];
+    const int64_t bad = for_each_row<Parallel>(s, [&](int64_t r, int64_t b) -> int64_t {
+        const int64_t t = target[r];
         double m, lse;
         row_stats(x + b, C, st, m, lse);
         lse_out[r] = T(lse);
         if (t < 0 || t >= C) {
             loss[r] = std::numeric_limits<T>::quiet_NaN();
-            ++bad;
-        } else {
-            loss[r] = T(lse - double(x[b + t * st]));
+            return 1;
         }
-    }
-    check_targets(bad, s);
+        loss[r] = T(lse - double(x[b + t * st]));
+        return 0;
+    });
+    cpu::check_cross_entropy_targets(bad, s);
 }
 
 template <class T, bool Parallel>
@@ -128,29 +115,15 @@ void xent_backward_rows(const SoftmaxShape& s, const void* xv, const int64_t* ta
     const T* grad = static_cast<const T*>(gv);
     T* gx = static_cast<T*>(gxv);
     const int64_t C = s.classes, st = s.inner;
-    int64_t bad = 0;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (Parallel && s.rows() * C >= kParallelMin)
-    for (int64_t r = 0; r < s.rows(); ++r) {
-        const int64_t b = row_base(s, r), t = target[r];
+    const int64_t bad = for_each_row<Parallel>(s, [&](int64_t r, int64_t b) -> int64_t {
+        const int64_t t = target[r];
         const double g = double(grad[r * grad_stride]) * scale, l = double(lse[r]);
-        if (t < 0 || t >= C) ++bad;
         for (int64_t c = 0; c < C; ++c)
             gx[b + c * st] = T((std::exp(double(x[b + c * st]) - l) - (c == t ? 1.0 : 0.0)) * g);
-    }
-    check_targets(bad, s);
+        return t < 0 || t >= C ? 1 : 0;
+    });
+    cpu::check_cross_entropy_targets(bad, s);
 }
-
-#if defined(__x86_64__)
-template <CountedForward* F>
-void checked_forward(const SoftmaxShape& s, const void* x, const int64_t* t, void* loss, void* lse) {
-    check_targets(F(s, x, t, loss, lse), s);
-}
-template <CountedBackward* F>
-void checked_backward(const SoftmaxShape& s, const void* x, const int64_t* t, const void* lse, const void* g,
-                      int64_t gs, double scale, void* gx) {
-    check_targets(F(s, x, t, lse, g, gs, scale, gx), s);
-}
-#endif
 
 template <class T>
 void add_portable(DType dt) {
@@ -175,31 +148,18 @@ void add_portable(DType dt) {
 void register_cpu_softmax() {
     add_portable<float>(DType::Float32);
     add_portable<double>(DType::Float64);
-#if defined(__x86_64__)
-    constexpr auto kCpu = Device::CPU;
-    constexpr auto f32 = DType::Float32;
-    constexpr auto f64 = DType::Float64;
-#define MG_REGISTER_SOFTMAX_ISA(isa, priority, doc)                                                                  \
-    softmax_forward_table().add(#isa, kCpu, f32, &softmax_forward_##isa##_f32, priority, doc);                       \
-    softmax_forward_table().add(#isa, kCpu, f64, &softmax_forward_##isa##_f64, priority, doc);                       \
-    softmax_backward_table().add(#isa, kCpu, f32, &softmax_backward_##isa##_f32, priority, doc);                     \
-    softmax_backward_table().add(#isa, kCpu, f64, &softmax_backward_##isa##_f64, priority, doc);                     \
-    cross_entropy_forward_table().add(#isa, kCpu, f32, &checked_forward<&cross_entropy_forward_##isa##_f32>,         \
-                                      priority, doc);                                                               \
-    cross_entropy_forward_table().add(#isa, kCpu, f64, &checked_forward<&cross_entropy_forward_##isa##_f64>,         \
-                                      priority, doc);                                                               \
-    cross_entropy_backward_table().add(#isa, kCpu, f32, &checked_backward<&cross_entropy_backward_##isa##_f32>,      \
-                                       priority, doc);                                                              \
-    cross_entropy_backward_table().add(#isa, kCpu, f64, &checked_backward<&cross_entropy_backward_##isa##_f64>,      \
-                                       priority, doc);
-    if (cpu::has_avx2_fma()) {
-        MG_REGISTER_SOFTMAX_ISA(avx2, 15, "8 float / 4 double lanes, vector exp, rows across threads")
+    for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
+        const std::string doc =
+            fmt::format("{} float / {} double lanes, vector exp, rows across threads", isa->lanes_f32, isa->lanes_f32 / 2);
+        const int priority = isa->lanes_f32 == 16 ? 20 : 15;
+        for (DType dt : {DType::Float32, DType::Float64}) {
+            const cpu::IsaDTypeKernels& k = isa->of(dt);
+            softmax_forward_table().add(isa->name, Device::CPU, dt, k.softmax_forward, priority, doc);
+            softmax_backward_table().add(isa->name, Device::CPU, dt, k.softmax_backward, priority, doc);
+            cross_entropy_forward_table().add(isa->name, Device::CPU, dt, k.cross_entropy_forward, priority, doc);
+            cross_entropy_backward_table().add(isa->name, Device::CPU, dt, k.cross_entropy_backward, priority, doc);
+        }
     }
-    if (cpu::has_avx512()) {
-        MG_REGISTER_SOFTMAX_ISA(avx512, 20, "16 float / 8 double lanes, vector exp, rows across threads")
-    }
-#undef MG_REGISTER_SOFTMAX_ISA
-#endif
 }
 
 }  // namespace mg::kernels

@@ -1,6 +1,6 @@
 // The "avx2" and "avx512" softmax / log-softmax / cross-entropy kernels (kernels/softmax.h),
-// one template over the vector traits of kernels/cpu/simd.h; softmax_avx512.cpp and
-// softmax_avx2.cpp instantiate it. What changes from the reference (softmax.cpp):
+// one template over the vector traits of kernels/cpu/simd.h; isa_avx512.cpp and isa_avx2.cpp
+// instantiate it. What changes from the reference (softmax.cpp):
 //   - e^x is simd::exp (about 1 ulp in float32) instead of libm's, L lanes at a time;
 //   - inner = 1 (rows contiguous): a row is walked in vectors along the classes, two
 //     accumulators per pass (max, then sum of e^(x - max)), horizontal reductions once
@@ -10,14 +10,16 @@
 //     order, per-row state stays in L1, and there are no horizontal reductions;
 //   - rows are split across OpenMP threads above kParallelMin elements. Each row is
 //     computed by one thread in a fixed order, so results do not depend on the thread count.
-// Targets are checked here; the count of bad ones is returned so that the caller
-// (softmax.cpp, compiled for the baseline ISA) formats the error.
+// Targets are checked here; the count of bad ones goes to cpu::check_cross_entropy_targets
+// (softmax.cpp, compiled for the baseline ISA), which formats the error.
 #pragma once
 
 #include <math.h>
 
 #include <limits>
+#include <type_traits>
 
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/softmax.h"
 
@@ -160,12 +162,30 @@ template <class S> struct Softmax {
 
     static bool parallel(const SoftmaxShape& s) { return s.outer * s.classes * s.inner >= kSoftmaxParallelMin; }
 
+    // f(r) for every row r (inner = 1), or f(chunk) for every chunk of rows (inner > 1), split
+    // across OpenMP threads for large tensors; returns the sum of what f returns (the count of
+    // bad targets), 0 when f returns nothing.
+    template <class Item, class F> static int64_t for_each(const SoftmaxShape& s, int64_t count, Item item, F&& f) {
+        int64_t total = 0;
+#pragma omp parallel for schedule(static) reduction(+ : total) if (parallel(s))
+        for (int64_t i = 0; i < count; ++i) {
+            if constexpr (std::is_void_v<decltype(f(item(i)))>) f(item(i));
+            else total += f(item(i));
+        }
+        return total;
+    }
+    template <class F> static int64_t for_each_row(const SoftmaxShape& s, F&& f) {
+        return for_each(s, s.outer, [](int64_t r) { return r; }, f);
+    }
+    template <class F> static int64_t for_each_chunk(const SoftmaxShape& s, F&& f) {
+        return for_each(s, chunks(s), [&s](int64_t b) { return chunk(s, b); }, f);
+    }
+
     // ---- kernels --------------------------------------------------------------------------
     static void forward(const SoftmaxShape& s, const T* x, T* y, bool log) {
         const int64_t C = s.classes;
         if (s.inner == 1) {
-#pragma omp parallel for schedule(static) if (parallel(s))
-            for (int64_t r = 0; r < s.outer; ++r) {
+            for_each_row(s, [&](int64_t r) {
                 const T* xr = x + r * C;
                 T* yr = y + r * C;
                 const T m = row_max(xr, C);
@@ -176,13 +196,11 @@ template <class S> struct Softmax {
                     const V inv = S::set1(T(1) / row_sum_exp<true>(xr, yr, C, m));
                     row_map(yr, yr, C, [&](V v) { return S::mul(v, inv); });
                 }
-            }
+            });
             return;
         }
-        const int64_t nb = chunks(s), stride = s.inner;
-#pragma omp parallel for schedule(static) if (parallel(s))
-        for (int64_t b = 0; b < nb; ++b) {
-            const Chunk ch = chunk(s, b);
+        const int64_t stride = s.inner;
+        for_each_chunk(s, [&](const Chunk& ch) {
             const T* xb = x + ch.offset;
             T* yb = y + ch.offset;
             alignas(64) T m[kChunk], sum[kChunk];
@@ -195,14 +213,13 @@ template <class S> struct Softmax {
                     V yv = log ? S::sub(xv, sh) : S::mul(simd::exp<S>(S::sub(xv, ld(m + j, k, T(0)))), sh);
                     st(yb + c * stride + j, yv, k);
                 });
-        }
+        });
     }
 
     static void backward(const SoftmaxShape& s, const T* y, const T* gy, T* gx, bool log) {
         const int64_t C = s.classes;
         if (s.inner == 1) {
-#pragma omp parallel for schedule(static) if (parallel(s))
-            for (int64_t r = 0; r < s.outer; ++r) {
+            for_each_row(s, [&](int64_t r) {
                 const T* yr = y + r * C;
                 const T* gr = gy + r * C;
                 T* out = gx + r * C;
@@ -213,13 +230,11 @@ template <class S> struct Softmax {
                     const V dot = S::set1(row_dot(gr, yr, C));  // gx = y (gy - sum(gy y))
                     row_map2(yr, gr, out, C, [&](V yv, V gv) { return S::mul(yv, S::sub(gv, dot)); });
                 }
-            }
+            });
             return;
         }
-        const int64_t nb = chunks(s), stride = s.inner;
-#pragma omp parallel for schedule(static) if (parallel(s))
-        for (int64_t b = 0; b < nb; ++b) {
-            const Chunk ch = chunk(s, b);
+        const int64_t stride = s.inner;
+        for_each_chunk(s, [&](const Chunk& ch) {
             const T* yb = y + ch.offset;
             const T* gb = gy + ch.offset;
             T* out = gx + ch.offset;
@@ -236,76 +251,59 @@ template <class S> struct Softmax {
                     V yv = ld(yb + off, k, T(0)), gv = ld(gb + off, k, T(0)), a = ld(acc + j, k, T(0));
                     st(out + off, log ? S::fnmadd(simd::exp<S>(yv), a, gv) : S::mul(yv, S::sub(gv, a)), k);
                 });
-        }
+        });
     }
 
     // Returns the number of targets outside [0, classes).
     static int64_t xent_forward(const SoftmaxShape& s, const T* x, const int64_t* target, T* loss, T* lse) {
         const int64_t C = s.classes;
         const T nan = std::numeric_limits<T>::quiet_NaN();
-        int64_t bad = 0;
-        if (s.inner == 1) {
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (parallel(s))
-            for (int64_t r = 0; r < s.outer; ++r) {
+        // Row r's lse l and its loss l - x_target, the target read from `row` (stride apart).
+        const auto finish = [&](int64_t r, T l, const T* row, int64_t stride) -> int64_t {
+            lse[r] = l;
+            const int64_t t = target[r];
+            const bool ok = t >= 0 && t < C;
+            loss[r] = ok ? l - row[t * stride] : nan;
+            return ok ? 0 : 1;
+        };
+        if (s.inner == 1)
+            return for_each_row(s, [&](int64_t r) {
                 const T* xr = x + r * C;
                 const T m = row_max(xr, C);
-                const T l = m + scalar_log(row_sum_exp<false>(xr, nullptr, C, m));
-                lse[r] = l;
-                const int64_t t = target[r];
-                if (t < 0 || t >= C) {
-                    loss[r] = nan;
-                    ++bad;
-                } else {
-                    loss[r] = l - xr[t];
-                }
-            }
-            return bad;
-        }
-        const int64_t nb = chunks(s), stride = s.inner;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (parallel(s))
-        for (int64_t b = 0; b < nb; ++b) {
-            const Chunk ch = chunk(s, b);
+                return finish(r, m + scalar_log(row_sum_exp<false>(xr, nullptr, C, m)), xr, 1);
+            });
+        return for_each_chunk(s, [&](const Chunk& ch) {
             const T* xb = x + ch.offset;
             alignas(64) T m[kChunk], sum[kChunk];
-            chunk_max_sum(xb, C, stride, ch.width, m, sum);
-            for (int64_t j = 0; j < ch.width; ++j) {
-                const int64_t r = ch.row + j, t = target[r];
-                const T l = m[j] + scalar_log(sum[j]);
-                lse[r] = l;
-                if (t < 0 || t >= C) {
-                    loss[r] = nan;
-                    ++bad;
-                } else {
-                    loss[r] = l - xb[t * stride + j];
-                }
-            }
-        }
-        return bad;
+            chunk_max_sum(xb, C, s.inner, ch.width, m, sum);
+            int64_t bad = 0;
+            for (int64_t j = 0; j < ch.width; ++j) bad += finish(ch.row + j, m[j] + scalar_log(sum[j]), xb + j, s.inner);
+            return bad;
+        });
     }
 
     // Returns the number of targets outside [0, classes) (their rows get no -1 term).
     static int64_t xent_backward(const SoftmaxShape& s, const T* x, const int64_t* target, const T* lse,
                                  const T* grad, int64_t grad_stride, double scale, T* gx) {
         const int64_t C = s.classes;
-        int64_t bad = 0;
-        if (s.inner == 1) {
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (parallel(s))
-            for (int64_t r = 0; r < s.outer; ++r) {
+        // The -1 term of row r's target (out: the row's element 0, stride apart); 1 if it is bad.
+        const auto subtract_target = [&](int64_t r, T* out, int64_t stride, T g) -> int64_t {
+            const int64_t t = target[r];
+            if (t < 0 || t >= C) return 1;
+            out[t * stride] -= g;
+            return 0;
+        };
+        if (s.inner == 1)
+            return for_each_row(s, [&](int64_t r) {
                 const T* xr = x + r * C;
                 T* out = gx + r * C;
                 const T g = T(double(grad[r * grad_stride]) * scale);
                 const V l = S::set1(lse[r]), gv = S::set1(g);
                 row_map(xr, out, C, [&](V v) { return S::mul(simd::exp<S>(S::sub(v, l)), gv); });
-                const int64_t t = target[r];
-                if (t < 0 || t >= C) ++bad;
-                else out[t] -= g;
-            }
-            return bad;
-        }
-        const int64_t nb = chunks(s), stride = s.inner;
-#pragma omp parallel for schedule(static) reduction(+ : bad) if (parallel(s))
-        for (int64_t b = 0; b < nb; ++b) {
-            const Chunk ch = chunk(s, b);
+                return subtract_target(r, out, 1, g);
+            });
+        const int64_t stride = s.inner;
+        return for_each_chunk(s, [&](const Chunk& ch) {
             const T* xb = x + ch.offset;
             const T* l = lse + ch.row;  // the chunk's rows are contiguous in lse and grad
             T* out = gx + ch.offset;
@@ -317,15 +315,37 @@ template <class S> struct Softmax {
                     V e = simd::exp<S>(S::sub(ld(xb + off, k, T(0)), ld(l + j, k, T(0))));
                     st(out + off, S::mul(e, ld(g + j, k, T(0))), k);
                 });
-            for (int64_t j = 0; j < ch.width; ++j) {
-                const int64_t t = target[ch.row + j];
-                if (t < 0 || t >= C) ++bad;
-                else out[t * stride + j] -= g[j];
-            }
-        }
-        return bad;
+            int64_t bad = 0;
+            for (int64_t j = 0; j < ch.width; ++j) bad += subtract_target(ch.row + j, out + j, stride, g[j]);
+            return bad;
+        });
     }
 };
+
+// The tables' entries (kernels/softmax.h).
+template <class S> void softmax_forward(const SoftmaxShape& s, const void* x, void* y, bool log) {
+    using T = typename S::T;
+    Softmax<S>::forward(s, static_cast<const T*>(x), static_cast<T*>(y), log);
+}
+template <class S> void softmax_backward(const SoftmaxShape& s, const void* y, const void* gy, void* gx, bool log) {
+    using T = typename S::T;
+    Softmax<S>::backward(s, static_cast<const T*>(y), static_cast<const T*>(gy), static_cast<T*>(gx), log);
+}
+template <class S>
+void cross_entropy_forward(const SoftmaxShape& s, const void* x, const int64_t* t, void* loss, void* lse) {
+    using T = typename S::T;
+    const int64_t bad = Softmax<S>::xent_forward(s, static_cast<const T*>(x), t, static_cast<T*>(loss),
+                                                 static_cast<T*>(lse));
+    cpu::check_cross_entropy_targets(bad, s);
+}
+template <class S>
+void cross_entropy_backward(const SoftmaxShape& s, const void* x, const int64_t* t, const void* lse, const void* g,
+                            int64_t gs, double scale, void* gx) {
+    using T = typename S::T;
+    const int64_t bad = Softmax<S>::xent_backward(s, static_cast<const T*>(x), t, static_cast<const T*>(lse),
+                                                  static_cast<const T*>(g), gs, scale, static_cast<T*>(gx));
+    cpu::check_cross_entropy_targets(bad, s);
+}
 
 }  // namespace
 }  // namespace mg::kernels::simd

@@ -1,5 +1,6 @@
 // "avx512" max_pool2d forward, float32, for 2x2 windows with stride 2 and no padding (the
 // classifier's MaxPool2); kernels/cpu/pool.cpp sends every other shape to "direct".
+// Include only from isa_avx512.cpp.
 //
 // One output row at a time, 16 outputs per vector: the two input rows' 32 floats are split
 // into even and odd columns (one permute each), which gives the four taps of 16 windows in
@@ -9,18 +10,17 @@
 // branch. The winner's tap code (0..3) becomes the argmax h*W + w. A row shorter than 16
 // outputs (14 and 7 in the classifier) uses masked loads and stores, so no lane reads or
 // writes past its row.
-//
-// Compiled with -mavx512*: everything here has internal linkage except the one entry point,
-// and calls no inline library template, so no AVX-512 code can stand in for another file's.
+#pragma once
+
 #include <immintrin.h>
 
 #include <cstdint>
 
-namespace mg::kernels {
+namespace mg::kernels::simd {
+namespace {
 
 // One plane: x [h, w] -> y [oh, ow], argmax [oh, ow], with oh = h / 2, ow = w / 2.
-void max_pool2d_2x2_plane_avx512_f32(const float* x, int64_t w, int64_t oh, int64_t ow, float* y,
-                                     int64_t* argmax) {
+void max_pool2d_2x2_plane_f32(const float* x, int64_t w, int64_t oh, int64_t ow, float* y, int64_t* argmax) {
     const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
     const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
     const __m512i lane2 = _mm512_slli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 1);
@@ -62,4 +62,5 @@ void max_pool2d_2x2_plane_avx512_f32(const float* x, int64_t w, int64_t oh, int6
     }
 }
 
-}  // namespace mg::kernels
+}  // namespace
+}  // namespace mg::kernels::simd

@@ -1,5 +1,6 @@
 // The implicit-GEMM convolution's inner loop on AVX-512 (conv_implicit.h has the contract):
 // gemm_blocked.h's loop nest with a B-packing step that lowers the source on the fly.
+// Include only from isa_avx512.cpp.
 //
 // Panel layout (pack_b's): B rows [pc, pc+kc) and columns [jc, jc+nc) go to
 // out[(j / NR) * kc * NR + (r - pc) * NR + j % NR], NR = 32 = two vectors. For row r, the 16
@@ -8,14 +9,19 @@
 // offsets. The masks come straight from the tap's bit table (j is a multiple of 16 because jc is
 // a multiple of NC and panels are 32 wide). Masked-off lanes are never read, so the padding,
 // the row wrap-around and the panel's tail cost nothing and fault nothing.
+#pragma once
+
 #include "kernels/cpu/conv_implicit.h"
-#include "kernels/cpu/gemm_avx512.h"
+#include "kernels/cpu/gemm_simd.h"
 
-namespace mg::kernels::cpu {
-
+namespace mg::kernels::simd {
 namespace {
 
-using V = avx512::F32;
+namespace implicit_gemm {
+
+using cpu::ImplicitLowering;
+namespace blocked = cpu::gemm_blocked;
+using V = GemmTraits<F32>;
 static_assert(V::NR == 2 * V::L && V::L == 16 && V::NC % V::L == 0, "the packer assumes 16-lane, 2-vector panels");
 
 void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64_t jc, int64_t kc, int64_t nc,
@@ -105,28 +111,25 @@ void lower_panels_transposed(const ImplicitLowering& b, const float* src, int64_
     }
 }
 
-}  // namespace
+constexpr int kRowTile = V::MR;
 
-int implicit_gemm_row_tile_avx512_f32() { return V::MR; }
-
-void implicit_gemm_avx512_f32(const float* a, int64_t lda, int64_t m, const ImplicitLowering& b, const float* src,
-                              float* out) {
-    float* work = gemm_blocked::thread_scratch<V>(gemm_blocked::work_elements<V>(m, b.n, b.k));
+void forward(const float* a, int64_t lda, int64_t m, const ImplicitLowering& b, const float* src, float* out) {
+    float* work = cpu::thread_scratch<float>(cpu::Scratch::gemm_panels, blocked::work_elements<V>(m, b.n, b.k));
     const auto lower = [&b, src](int64_t pc, int64_t jc, int64_t kc, int64_t nc, float* panels) {
         lower_panels(b, src, pc, jc, kc, nc, panels);
     };
-    gemm_blocked::gemm_block<V>(gemm_blocked::OpView<V>{a, lda, false}, lower, out, b.n, m, b.n, b.k, 1.0f, 0.0f,
-                                work);
+    blocked::gemm_block<V>(blocked::OpView<V>{a, lda, false}, lower, out, b.n, m, b.n, b.k, 1.0f, 0.0f, work);
 }
 
-void implicit_gemm_weight_avx512_f32(const float* gy, int64_t m, const ImplicitLowering& b, const float* src,
-                                     float* gw, float beta) {
-    float* work = gemm_blocked::thread_scratch<V>(gemm_blocked::work_elements<V>(m, b.k, b.n));
+void weight(const float* gy, int64_t m, const ImplicitLowering& b, const float* src, float* gw, float beta) {
+    float* work = cpu::thread_scratch<float>(cpu::Scratch::gemm_panels, blocked::work_elements<V>(m, b.k, b.n));
     const auto lower = [&b, src](int64_t pc, int64_t jc, int64_t kc, int64_t nc, float* panels) {
         lower_panels_transposed(b, src, pc, jc, kc, nc, panels);
     };
-    gemm_blocked::gemm_block<V>(gemm_blocked::OpView<V>{gy, b.n, false}, lower, gw, b.k, m, b.k, b.n, 1.0f, beta,
-                                work);
+    blocked::gemm_block<V>(blocked::OpView<V>{gy, b.n, false}, lower, gw, b.k, m, b.k, b.n, 1.0f, beta, work);
 }
 
-}  // namespace mg::kernels::cpu
+}  // namespace implicit_gemm
+
+}  // namespace
+}  // namespace mg::kernels::simd

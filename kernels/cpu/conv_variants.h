@@ -1,0 +1,29 @@
+// The CPU convolution variants that another file registers or falls back to (conv.cpp
+// registers conv2d's; conv_implicit.cpp hands the shapes it does not serve to im2col). Each
+// template is defined, and instantiated for the dtypes used elsewhere, in its own file.
+#pragma once
+
+#include "kernels/conv.h"
+#include "kernels/masked_conv.h"
+
+namespace mg::kernels::cpu {
+
+// conv_reference.cpp (float, double)
+template <class T> void conv2d_forward_reference(const Conv2dShape&, const void* x, const void* w, void* y);
+template <class T> void conv2d_backward_input_reference(const Conv2dShape&, const void* gy, const void* w, void* gx);
+template <class T> void conv2d_backward_weight_reference(const Conv2dShape&, const void* x, const void* gy, void* gw);
+
+// conv_im2col.cpp (float, double)
+template <class T> void conv2d_forward_im2col(const Conv2dShape&, const void* x, const void* w, void* y);
+template <class T> void conv2d_backward_input_im2col(const Conv2dShape&, const void* gy, const void* w, void* gx);
+template <class T> void conv2d_backward_weight_im2col(const Conv2dShape&, const void* x, const void* gy, void* gw);
+
+// conv_masked.cpp (float)
+void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s);
+template <class T> void masked_conv2d_forward_im2col(const MaskedConv2dShape&, const void* x, const void* w, void* y);
+template <class T>
+void masked_conv2d_backward_input_im2col(const MaskedConv2dShape&, const void* gy, const void* w, void* gx);
+template <class T>
+void masked_conv2d_backward_weight_im2col(const MaskedConv2dShape&, const void* x, const void* gy, void* gw);
+
+}  // namespace mg::kernels::cpu

@@ -1,0 +1,52 @@
+// The "avx2" and "avx512" GEMM: gemm_blocked.h's loop nest over simd.h's vector traits, plus
+// the micro-kernel shape and block sizes below. Include only from an isa_*.cpp file.
+//
+// What it changes against "reference": packed panels, MC/KC/NC cache blocking, a
+// register-tiled micro-kernel and OpenMP over blocks of C (see gemm_blocked.h).
+//
+// Micro-kernel MR x NR, NR = two vectors: MR rows of A broadcast against two vectors of B,
+// with MR as large as the register file allows (MR * 2 accumulators + 2 B vectors + 1
+// broadcast):
+//   AVX-512: 14 x 32 (float) / 14 x 16 (double), 31 of the 32 zmm registers. Per k step 28
+//            FMAs against 16 loads (2 vectors + 14 broadcasts), the best FMA-to-load ratio
+//            that fits. Zen 5 retires 2 zmm FMAs a cycle (Zen 4: one, double-pumped) with 4
+//            cycles of latency, so at least 8 independent chains are needed; 28 leave room
+//            to spare. Rows of C are the unit of a tile so the writeback is 2 contiguous
+//            vectors per row (row-major C); 6 x 64 (24 FMAs for 10 loads) would load less
+//            but writes 4 vectors per row and wastes more at n edges.
+//   AVX2:    6 x 16 (float) / 6 x 8 (double), 15 of the 16 ymm registers; per k step 12 FMAs
+//            against 8 loads, 12 chains for the 8 that Haswell..Zen 5 need. BLIS's Haswell shape.
+//
+// Blocking (float; double keeps the bytes, so KC halves):
+//   KC = 256: the B micro-panel, KC x NR x 4 B = 32 KiB (AVX-512; AVX2 16 KiB), stays in L1
+//             while 24 A micro-panels stream past it from L2: a Zen 4 L1d is 32 KiB (the
+//             largest KC whose panel fits it), a Zen 5 L1d 48 KiB.
+//   MC = 24 * MR (336 / 144): the packed A block, 336 x 256 x 4 B = 336 KiB, a third of
+//             the 1 MiB L2, so B micro-panels and C tiles pass through without evicting it.
+//   NC = 4096: the packed B panel, 256 x 4096 x 4 B = 4 MiB, lives in L3 (32 MiB).
+// Measured on a Zen 5 EPYC (1 thread, 1024^3, AVX-512): KC 192..512 and MC 196..336 all
+// land within the run-to-run noise (about 5%); docs/kernels.md for the numbers.
+#pragma once
+
+#include "kernels/cpu/gemm_blocked.h"
+#include "kernels/cpu/simd.h"
+
+namespace mg::kernels::simd {
+namespace {
+
+template <class S> struct GemmTraits : S {
+    static constexpr int NV = 2, NR = NV * int(S::L);
+    static constexpr int MR = (kRegisters - NV - 1) / NV;  // 14 (AVX-512), 6 (AVX2)
+    static constexpr int64_t MC = 24 * MR, KC = 1024 / int64_t(sizeof(typename S::T)), NC = 4096;
+    // Below this many FLOPs one thread is faster than waking the others.
+    static constexpr double kParallelFlops = 4e6;
+};
+
+// C = alpha * op(A) · op(B) + beta * C (GemmArgs in kernels/gemm.h).
+template <class S> void gemm(const GemmArgs& g, const void* a, const void* b, void* c) {
+    cpu::check_gemm_args(g, kIsa, a, b, c);
+    cpu::gemm_blocked::gemm_batched<GemmTraits<S>>(g, a, b, c);
+}
+
+}  // namespace
+}  // namespace mg::kernels::simd
