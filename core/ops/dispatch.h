@@ -11,7 +11,8 @@
 namespace mg::ops_detail {
 
 using autograd::Grads;
-using autograd::SavedTensor;
+using autograd::Keep;
+using autograd::Saved;
 
 inline void check_defined(const char* op, const Tensor& t, const char* what = "input") {
     MG_CHECK(t.defined(), "{}: {} is undefined", op, what);
