@@ -42,7 +42,8 @@ Tensor SavedTensor::get(const std::string& op) const {
 
 Tensor Saved::input(size_t i) const {
     const Node::Input& in = node_.inputs.at(i);
-    MG_CHECK(node_.inputs_kept, "autograd: the backward of '{}' reads input {}, which the op did not keep", node_.name, i);
+    MG_CHECK(node_.inputs_kept, "autograd: the backward of '{}' reads input {}, which the op did not keep",
+             node_.name, i);
     return in.saved.get(node_.name);
 }
 

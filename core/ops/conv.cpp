@@ -52,23 +52,13 @@ Tensor add_bias(const Tensor& y, const Tensor& bias, int64_t channels, const cha
     return y + bias.view(Shape{1, channels, 1, 1});
 }
 
-// Runs one of conv2d's three kernels, no autograd: out = face(a, b), of shape `out_shape`
-// (the three kernel types are one function type).
-Tensor run_kernel(K::OpTable<K::Conv2dForwardFn>& table, const K::Conv2dShape& s, const Shape& out_shape,
-                  const Tensor& a, const Tensor& b) {
-    Tensor ac = a.contiguous(), bc = b.contiguous();
-    Tensor out = empty(out_shape, {a.dtype(), a.device()});
-    if (out.numel() > 0) table.get(a.device(), a.dtype())(s, ac.raw_data(), bc.raw_data(), out.raw_data());
-    return out;
-}
-
 // The three faces as differentiable ops over a fixed Conv2dShape.
 Tensor face_forward(const Tensor& x, const Tensor& w, const K::Conv2dShape& s, const Conv2dOptions& o);
 Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::Conv2dShape& s, const Conv2dOptions& o);
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::Conv2dShape& s, const Conv2dOptions& o);
 
 Tensor face_forward(const Tensor& x, const Tensor& w, const K::Conv2dShape& s, const Conv2dOptions& o) {
-    Tensor y = run_kernel(K::conv2d_forward_table(), s, Shape{s.n, s.c_out, s.oh, s.ow}, x, w);
+    Tensor y = run_bilinear_kernel(K::conv2d_forward_table(), s, Shape{s.n, s.c_out, s.oh, s.ow}, x, w);
     autograd::check_forward_anomaly("conv2d", y);
     return autograd::record("conv2d", y, {x, w}, [s, o](const Tensor& gy, const Saved& saved) {
         return Grads{saved.needs_grad(0) ? face_backward_input(gy, saved.input(1), s, o) : Tensor(),
@@ -77,7 +67,7 @@ Tensor face_forward(const Tensor& x, const Tensor& w, const K::Conv2dShape& s, c
 }
 
 Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::Conv2dShape& s, const Conv2dOptions& o) {
-    Tensor gx = run_kernel(K::conv2d_backward_input_table(), s, Shape{s.n, s.c_in, s.h, s.w}, gy, w);
+    Tensor gx = run_bilinear_kernel(K::conv2d_backward_input_table(), s, Shape{s.n, s.c_in, s.h, s.w}, gy, w);
     autograd::check_forward_anomaly("conv_transpose2d", gx);
     return autograd::record("conv_transpose2d", gx, {gy, w}, [s, o](const Tensor& g, const Saved& saved) {
         return Grads{saved.needs_grad(0) ? face_forward(g, saved.input(1), s, o) : Tensor(),
@@ -86,7 +76,8 @@ Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::Conv2dSha
 }
 
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::Conv2dShape& s, const Conv2dOptions& o) {
-    Tensor gw = run_kernel(K::conv2d_backward_weight_table(), s, Shape{s.c_out, s.c_in / s.groups, s.kh, s.kw}, x, gy);
+    Tensor gw = run_bilinear_kernel(K::conv2d_backward_weight_table(), s,
+                                    Shape{s.c_out, s.c_in / s.groups, s.kh, s.kw}, x, gy);
     autograd::check_forward_anomaly("conv2d_backward_weight", gw);
     return autograd::record("conv2d_backward_weight", gw, {x, gy}, [s, o](const Tensor& g, const Saved& saved) {
         return Grads{saved.needs_grad(0) ? face_backward_input(saved.input(1), g, s, o) : Tensor(),

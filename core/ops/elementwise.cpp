@@ -10,7 +10,7 @@
 //   max(a, b)      g * [a >= b]           g * [a < b]       (min: [a <= b], [a > b])
 //   scale*x+shift  g * scale
 //   -x             -g
-//   x ^ p          g * (p * x^(p - 1))    (p = 2: g * (2 * x))
+//   x ^ p          g * (p * x^(p - 1))    (p = 0: 0;  p = 1: g * 1;  p = 2: g * (2 * x))
 //   e^x            g * y
 //   ln x           g / x
 //   sin x          g * cos x

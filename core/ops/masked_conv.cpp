@@ -47,22 +47,12 @@ Conv2dOptions same_padding(int64_t k) {
     return o;
 }
 
-// Runs one of the three kernels, no autograd: out = face(a, b), of shape `out_shape` (the three
-// kernel types are one function type).
-Tensor run_kernel(K::OpTable<K::MaskedConv2dForwardFn>& table, const K::MaskedConv2dShape& s, const Shape& out_shape,
-                  const Tensor& a, const Tensor& b) {
-    Tensor ac = a.contiguous(), bc = b.contiguous();
-    Tensor out = empty(out_shape, {a.dtype(), a.device()});
-    if (out.numel() > 0) table.get(a.device(), a.dtype())(s, ac.raw_data(), bc.raw_data(), out.raw_data());
-    return out;
-}
-
 Tensor face_forward(const Tensor& x, const Tensor& w, const K::MaskedConv2dShape& s);
 Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::MaskedConv2dShape& s);
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::MaskedConv2dShape& s);
 
 Tensor face_forward(const Tensor& x, const Tensor& w, const K::MaskedConv2dShape& s) {
-    Tensor y = run_kernel(K::masked_conv2d_forward_table(), s, Shape{s.n, s.c_out, s.h, s.w}, x, w);
+    Tensor y = run_bilinear_kernel(K::masked_conv2d_forward_table(), s, Shape{s.n, s.c_out, s.h, s.w}, x, w);
     autograd::check_forward_anomaly("masked_conv2d", y);
     return autograd::record("masked_conv2d", y, {x, w}, [s](const Tensor& gy, const Saved& saved) {
         return Grads{saved.needs_grad(0) ? face_backward_input(gy, saved.input(1), s) : Tensor(),
@@ -71,7 +61,8 @@ Tensor face_forward(const Tensor& x, const Tensor& w, const K::MaskedConv2dShape
 }
 
 Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::MaskedConv2dShape& s) {
-    Tensor gx = run_kernel(K::masked_conv2d_backward_input_table(), s, Shape{s.n, s.c_in, s.h, s.w}, gy, w);
+    Tensor gx =
+        run_bilinear_kernel(K::masked_conv2d_backward_input_table(), s, Shape{s.n, s.c_in, s.h, s.w}, gy, w);
     autograd::check_forward_anomaly("masked_conv2d_backward_input", gx);
     return autograd::record("masked_conv2d_backward_input", gx, {gy, w}, [s](const Tensor& g, const Saved& saved) {
         return Grads{saved.needs_grad(0) ? face_forward(g, saved.input(1), s) : Tensor(),
@@ -80,7 +71,8 @@ Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::MaskedCon
 }
 
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::MaskedConv2dShape& s) {
-    Tensor gw = run_kernel(K::masked_conv2d_backward_weight_table(), s, Shape{s.c_out, s.c_in, s.k, s.k}, x, gy);
+    Tensor gw =
+        run_bilinear_kernel(K::masked_conv2d_backward_weight_table(), s, Shape{s.c_out, s.c_in, s.k, s.k}, x, gy);
     autograd::check_forward_anomaly("masked_conv2d_backward_weight", gw);
     return autograd::record("masked_conv2d_backward_weight", gw, {x, gy}, [s](const Tensor& g, const Saved& saved) {
         return Grads{saved.needs_grad(0) ? face_backward_input(saved.input(1), g, s) : Tensor(),
