@@ -35,20 +35,29 @@ SavedTensor::SavedTensor(const Tensor& t) : data_(t) {
     if (t.defined()) version_ = t.impl()->storage->version;
 }
 
-Tensor SavedTensor::get() const {
-    if (data_.defined()) check_version(data_, version_, "an op");
+Tensor SavedTensor::get(const std::string& op) const {
+    if (data_.defined()) check_version(data_, version_, op);
     return data_;
 }
 
-// The output of node n as a tensor attached to n, so a backward that uses it is differentiable.
-static Tensor unpack_output(Node& n) {
-    if (!n.saved_output.defined()) return {};
-    check_version(n.saved_output, n.saved_output_version, n.name);
-    Tensor t = n.saved_output.detach();
-    t.impl()->grad_fn = n.shared_from_this();
+Tensor Saved::input(size_t i) const {
+    const Node::Input& in = node_.inputs.at(i);
+    MG_CHECK(node_.inputs_kept, "autograd: the backward of '{}' reads input {}, which the op did not keep",
+             node_.name, i);
+    return in.saved.get(node_.name);
+}
+
+Tensor Saved::output() const {
+    MG_CHECK(node_.saved_output.defined(), "autograd: the backward of '{}' reads its output, which the op did not keep",
+             node_.name);
+    Tensor t = node_.saved_output.get(node_.name).detach();
+    t.impl()->grad_fn = node_.shared_from_this();
     t.impl()->requires_grad = true;
     return t;
 }
+
+const Shape& Saved::shape(size_t i) const { return node_.inputs.at(i).shape; }
+bool Saved::needs_grad(size_t i) const { return node_.inputs.at(i).next != nullptr; }
 
 // ---- recording ---------------------------------------------------------------------
 bool needs_grad(std::initializer_list<const Tensor*> inputs) {
@@ -57,10 +66,10 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
         if (t->defined() && t->requires_grad()) return true;
     return false;
 }
-bool needs_grad(const std::vector<Tensor>& inputs) {
+bool needs_grad(const Tensor* inputs, size_t count) {
     if (!t_grad_enabled) return false;
-    for (const Tensor& t : inputs)
-        if (t.defined() && t.requires_grad()) return true;
+    for (size_t i = 0; i < count; ++i)
+        if (inputs[i].defined() && inputs[i].requires_grad()) return true;
     return false;
 }
 
@@ -101,23 +110,26 @@ void check_forward_anomaly(const char* op, const Tensor& out) {
     MG_FAIL("anomaly: the forward of '{}' produced NaN or Inf in its output {}", op, out.shape());
 }
 
-Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward,
-              bool save_output) {
+Tensor attach(const char* name, Tensor out, const Tensor* inputs, size_t count, BackwardFn backward, Keep keep) {
+    TensorImpl* impl = out.impl();
+    MG_CHECK(impl->grad_fn == nullptr, "autograd: '{}' tried to record onto a tensor that already has history", name);
     auto node = std::make_shared<Node>();
     node->name = name;
-    node->next.reserve(inputs.size());
-    for (const Tensor& in : inputs) node->next.push_back(gradient_edge(in));
+    node->inputs_kept = keep == Keep::Inputs || keep == Keep::InputsAndOutput;
+    node->inputs.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+        Node::Input& in = node->inputs[i];
+        in.next = gradient_edge(inputs[i]);
+        if (!inputs[i].defined()) continue;
+        in.shape = inputs[i].shape();
+        if (node->inputs_kept) in.saved = SavedTensor(inputs[i]);
+    }
     node->backward = std::move(backward);
     node->out_shape = out.shape();
     node->out_dtype = out.dtype();
     node->sequence = g_sequence.fetch_add(1);
     node->output = out.impl_ptr();
-    if (save_output) {
-        node->saved_output = out.detach();
-        node->saved_output_version = out.impl()->storage->version;
-    }
-    TensorImpl* impl = out.impl();
-    MG_CHECK(impl->grad_fn == nullptr, "autograd: '{}' tried to record onto a tensor that already has history", name);
+    if (keep == Keep::Output || keep == Keep::InputsAndOutput) node->saved_output = SavedTensor(out.detach());
     impl->grad_fn = std::move(node);
     impl->requires_grad = true;
     return out;
@@ -181,10 +193,11 @@ std::vector<Tensor> run(const std::vector<std::pair<std::shared_ptr<Node>, Tenso
     while (!stack.empty()) {
         Node* n = stack.back();
         stack.pop_back();
-        for (auto& next : n->next) {
+        for (auto& in : n->inputs) {
+            Node* next = in.next.get();
             if (!next) continue;
-            ++deps[next.get()];
-            if (seen.insert(next.get()).second) stack.push_back(next.get());
+            ++deps[next];
+            if (seen.insert(next).second) stack.push_back(next);
         }
     }
 
@@ -201,8 +214,8 @@ std::vector<Tensor> run(const std::vector<std::pair<std::shared_ptr<Node>, Tenso
             if (it != state.end()) return needed.count(n) > 0;
             state[n] = 1;
             bool need = capture_index.count(n) > 0;
-            for (auto& next : n->next)
-                if (next && visit(next.get())) need = true;
+            for (auto& in : n->inputs)
+                if (in.next && visit(in.next.get())) need = true;
             state[n] = 2;
             if (need) needed.insert(n);
             return need;
@@ -226,8 +239,8 @@ std::vector<Tensor> run(const std::vector<std::pair<std::shared_ptr<Node>, Tenso
     // A node whose consumers are all done runs next; one that received no gradient
     // still releases its inputs, which may be waiting for gradients from elsewhere.
     auto release_inputs = [&](Node* n) {
-        for (auto& next : n->next)
-            if (next && --deps[next.get()] == 0) ready.push(next.get());
+        for (auto& in : n->inputs)
+            if (in.next && --deps[in.next.get()] == 0) ready.push(in.next.get());
     };
 
     std::vector<Tensor> captured(opt.capture ? opt.capture->size() : 0);
@@ -272,22 +285,23 @@ std::vector<Tensor> run(const std::vector<std::pair<std::shared_ptr<Node>, Tenso
             const char* outer = t_backward_of;
             t_backward_of = n->name.c_str();
             try {
-                grads = n->backward(g, unpack_output(*n));
+                grads = n->backward(g, Saved(*n));
             } catch (...) {
                 t_backward_of = outer;
                 throw;
             }
             t_backward_of = outer;
         }
-        MG_CHECK(grads.size() == n->next.size(), "autograd: backward of '{}' returned {} gradients for {} inputs",
-                 n->name, grads.size(), n->next.size());
+        MG_CHECK(grads.size() == n->inputs.size(), "autograd: backward of '{}' returned {} gradients for {} inputs",
+                 n->name, grads.size(), n->inputs.size());
         if (!opt.retain_graph) {
             n->backward = nullptr;
-            n->saved_output = Tensor();
+            for (Node::Input& in : n->inputs) in.saved = SavedTensor();
+            n->saved_output = SavedTensor();
             n->released = true;
         }
         for (size_t i = 0; i < grads.size(); ++i) {
-            Node* next = n->next[i].get();
+            Node* next = n->inputs[i].next.get();
             if (!next) continue;
             if (grads[i].defined()) {
                 if (anomaly_mode())
@@ -394,8 +408,8 @@ std::string to_dot(const std::vector<Tensor>& roots, const std::string& title) {
             out += fmt::format("  n{} [label=\"{}\\n{}\", shape=box, style=\"rounded,filled\", fillcolor=\"#f4f4f4\"];\n",
                                id, n->name, n->out_shape);
         }
-        for (auto& next : n->next)
-            if (next) out += fmt::format("  n{} -> n{};\n", id_of(next.get()), id);
+        for (auto& in : n->inputs)
+            if (in.next) out += fmt::format("  n{} -> n{};\n", id_of(in.next.get()), id);
     }
     out += "}\n";
     return out;

@@ -23,74 +23,14 @@
 namespace mg::autograd {
 
 using Grads = std::vector<Tensor>;  // one per input; undefined = no gradient
-// Maps the gradient of the op's output to gradients of its inputs. `output` is the
-// op's own output, re-attached to this node, when the op saved it (record(..., true)).
-using BackwardFn = std::function<Grads(const Tensor& grad_output, const Tensor& output)>;
 
-struct Node : std::enable_shared_from_this<Node> {
-    std::string name;                          // the op ("mul", "conv2d", "accumulate_grad")
-    std::vector<std::shared_ptr<Node>> next;   // one per input; null where no gradient flows
-    BackwardFn backward;                       // empty once released (graph freed)
-    std::weak_ptr<TensorImpl> output;          // for hooks and retain_grad
-    std::shared_ptr<TensorImpl> leaf;          // accumulator nodes: the leaf they feed
-    Shape out_shape;
-    DType out_dtype = DType::Float32;
-    uint64_t sequence = 0;                     // creation order
-    bool released = false;
-    Tensor saved_output;                       // detached alias of the output, if saved
-    uint64_t saved_output_version = 0;
-};
-
-// ---- grad mode -------------------------------------------------------------
-bool grad_enabled();
-void set_grad_enabled(bool on);
-// Within its scope no op records a graph (inference, optimizer updates).
-class NoGradGuard {
-public:
-    NoGradGuard() : prev_(grad_enabled()) { set_grad_enabled(false); }
-    ~NoGradGuard() { set_grad_enabled(prev_); }
-    NoGradGuard(const NoGradGuard&) = delete;
-    NoGradGuard& operator=(const NoGradGuard&) = delete;
-
-private:
-    bool prev_;
-};
-class EnableGradGuard {
-public:
-    explicit EnableGradGuard(bool on = true) : prev_(grad_enabled()) { set_grad_enabled(on); }
-    ~EnableGradGuard() { set_grad_enabled(prev_); }
-    EnableGradGuard(const EnableGradGuard&) = delete;
-    EnableGradGuard& operator=(const EnableGradGuard&) = delete;
-
-private:
-    bool prev_;
-};
-
-// ---- anomaly mode ------------------------------------------------------------
-// When on, every op checks its output and every backward its gradients for
-// NaN/Inf and throws naming the first op that produced one.
-bool anomaly_mode();
-void set_anomaly_mode(bool on);
-class AnomalyGuard {
-public:
-    explicit AnomalyGuard(bool on = true) : prev_(anomaly_mode()) { set_anomaly_mode(on); }
-    ~AnomalyGuard() { set_anomaly_mode(prev_); }
-    AnomalyGuard(const AnomalyGuard&) = delete;
-    AnomalyGuard& operator=(const AnomalyGuard&) = delete;
-
-private:
-    bool prev_;
-};
-
-// ---- saving tensors for backward ----------------------------------------------
 // An input kept for backward. It remembers the storage version at save time and
-// refuses to be used if the data was modified in place since. (An op's own output
-// is saved by record(..., save_output=true) instead, without a reference cycle.)
+// refuses to be used if the data was modified in place since.
 class SavedTensor {
 public:
     SavedTensor() = default;
-    SavedTensor(const Tensor& t);  // NOLINT: implicit on purpose, [sx = SavedTensor(x)]
-    Tensor get() const;           // throws if modified in place since saving
+    explicit SavedTensor(const Tensor& t);
+    Tensor get(const std::string& op) const;  // throws, naming op, if modified in place since saving
     bool defined() const { return data_.defined(); }
 
 private:
@@ -98,15 +38,103 @@ private:
     uint64_t version_ = 0;
 };
 
+struct Node;
+// What a backward reads of its op: the inputs it kept, its output (attached to the node, so
+// a backward that uses it is differentiable), each input's shape, and which inputs get a
+// gradient (return an undefined tensor for the others).
+class Saved {
+public:
+    explicit Saved(Node& node) : node_(node) {}
+    Tensor input(size_t i) const;       // throws if the op kept no inputs or it was modified in place
+    Tensor output() const;              // throws if the op did not keep its output
+    const Shape& shape(size_t i) const;  // input i's shape
+    bool needs_grad(size_t i) const;
+
+private:
+    Node& node_;
+};
+
+// Maps the gradient of the op's output to gradients of its inputs.
+using BackwardFn = std::function<Grads(const Tensor& grad_output, const Saved& saved)>;
+
+// What a node keeps for its backward besides the inputs' shapes. The output is kept without a
+// reference cycle (for ops whose derivative is cheapest in terms of it: tanh, sigmoid, exp...).
+enum class Keep { Inputs, Output, InputsAndOutput, Shapes };
+
+struct Node : std::enable_shared_from_this<Node> {
+    struct Input {
+        std::shared_ptr<Node> next;  // where its gradient flows; null where none does
+        Shape shape;
+        SavedTensor saved;           // with Keep::Inputs; undefined for an undefined input
+    };
+    std::string name;                          // the op ("mul", "conv2d", "accumulate_grad")
+    std::vector<Input> inputs;
+    BackwardFn backward;                       // empty once released (graph freed)
+    std::weak_ptr<TensorImpl> output;          // for hooks and retain_grad
+    std::shared_ptr<TensorImpl> leaf;          // accumulator nodes: the leaf they feed
+    Shape out_shape;
+    DType out_dtype = DType::Float32;
+    uint64_t sequence = 0;                     // creation order
+    bool released = false;
+    bool inputs_kept = false;                  // Keep::Inputs: each Input's saved is set
+    SavedTensor saved_output;                  // a detached alias of the output, with Keep::Output
+};
+
+// ---- grad mode -------------------------------------------------------------
+bool grad_enabled();
+void set_grad_enabled(bool on);
+// Sets a mode for its scope and restores the previous one.
+template <bool (*Get)(), void (*Set)(bool)>
+class ModeGuard {
+public:
+    explicit ModeGuard(bool on = true) : prev_(Get()) { Set(on); }
+    ~ModeGuard() { Set(prev_); }
+    ModeGuard(const ModeGuard&) = delete;
+    ModeGuard& operator=(const ModeGuard&) = delete;
+
+private:
+    bool prev_;
+};
+using EnableGradGuard = ModeGuard<grad_enabled, set_grad_enabled>;
+// Within its scope no op records a graph (inference, optimizer updates).
+class NoGradGuard : public EnableGradGuard {
+public:
+    NoGradGuard() : EnableGradGuard(false) {}
+};
+
+// ---- anomaly mode ------------------------------------------------------------
+// When on, every op checks its output and every backward its gradients for
+// NaN/Inf and throws naming the first op that produced one.
+bool anomaly_mode();
+void set_anomaly_mode(bool on);
+using AnomalyGuard = ModeGuard<anomaly_mode, set_anomaly_mode>;
+
+// ---- recording an op -------------------------------------------------------------
 // True when grad mode is on and any input requires a gradient.
 bool needs_grad(std::initializer_list<const Tensor*> inputs);
-bool needs_grad(const std::vector<Tensor>& inputs);
+bool needs_grad(const Tensor* inputs, size_t count);
 
-// Attaches a node to `out` (which must be fresh: made by this op). Call only
-// when needs_grad(inputs). With save_output, backward receives the output (for
-// ops whose derivative is cheapest in terms of it: tanh, sigmoid, exp...).
-Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, BackwardFn backward,
-              bool save_output = false);
+// Attaches a node to `out` (which must be fresh: made by this op). Call only when
+// needs_grad(inputs); record() below checks that.
+Tensor attach(const char* name, Tensor out, const Tensor* inputs, size_t count, BackwardFn backward, Keep keep);
+
+// The one way an op records its backward: returns `out` as is when no input needs a gradient
+// (or grad mode is off); else attaches a node named `name` that keeps what `keep` says and
+// runs `backward(grad_output, saved)`, written with differentiable ops (core/ops.h).
+template <class Backward>
+Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, Backward&& backward,
+              Keep keep = Keep::Inputs) {
+    if (!needs_grad(inputs.begin(), inputs.size())) return out;
+    return attach(name, std::move(out), inputs.begin(), inputs.size(), BackwardFn(std::forward<Backward>(backward)),
+                  keep);
+}
+template <class Backward>
+Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, Backward&& backward,
+              Keep keep = Keep::Inputs) {
+    if (!needs_grad(inputs.data(), inputs.size())) return out;
+    return attach(name, std::move(out), inputs.data(), inputs.size(), BackwardFn(std::forward<Backward>(backward)),
+                  keep);
+}
 
 // In anomaly mode, throws if `out` holds NaN/Inf, naming `op`.
 void check_forward_anomaly(const char* op, const Tensor& out);

@@ -23,7 +23,7 @@ Tensor projection(const Shape& shape, uint64_t seed) {
 Tensor projected(const TensorFn& f, const std::vector<Tensor>& inputs, uint64_t seed) {
     Tensor y = f(inputs);
     MG_CHECK(y.dtype() == DType::Float64, "gradcheck: the function must return float64, got {}", y.dtype());
-    return sum(mul(y, projection(y.shape(), seed)));
+    return sum(y * projection(y.shape(), seed));
 }
 
 GradcheckResult compare(const TensorFn& scalar_fn, const std::vector<Tensor>& inputs,
@@ -87,7 +87,7 @@ GradcheckResult gradgradcheck(const TensorFn& f, const std::vector<Tensor>& inpu
         std::vector<Tensor> g = analytic_grads(projected(f, xs, opt.seed), xs, true);
         Tensor total = zeros(Shape{}, {DType::Float64});
         for (size_t i = 0; i < g.size(); ++i)
-            if (g[i].defined()) total = add(total, sum(mul(g[i], projection(g[i].shape(), opt.seed + 1 + i))));
+            if (g[i].defined()) total = total + sum(g[i] * projection(g[i].shape(), opt.seed + 1 + i));
         return total;
     };
     std::vector<Tensor> analytic = analytic_grads(first_order(inputs), inputs, false);

@@ -187,6 +187,15 @@ inline Tensor operator*(const Tensor& a, double b) { return affine(a, b, 0.0); }
 inline Tensor operator*(double a, const Tensor& b) { return affine(b, a, 0.0); }
 inline Tensor operator/(const Tensor& a, double b) { return affine(a, 1.0 / b, 0.0); }
 inline Tensor operator/(double a, const Tensor& b) { return affine(reciprocal(b), a, 0.0); }
+// Comparisons give uint8 masks (no gradient), for where() and mask_as().
+inline Tensor operator>(const Tensor& a, const Tensor& b) { return gt(a, b); }
+inline Tensor operator>=(const Tensor& a, const Tensor& b) { return ge(a, b); }
+inline Tensor operator<(const Tensor& a, const Tensor& b) { return lt(a, b); }
+inline Tensor operator<=(const Tensor& a, const Tensor& b) { return le(a, b); }
+inline Tensor operator>(const Tensor& a, double b) { return gt(a, b); }
+inline Tensor operator>=(const Tensor& a, double b) { return ge(a, b); }
+inline Tensor operator<(const Tensor& a, double b) { return lt(a, b); }
+inline Tensor operator<=(const Tensor& a, double b) { return le(a, b); }
 
 }  // namespace mg
 

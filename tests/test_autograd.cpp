@@ -164,3 +164,31 @@ TEST_CASE("a gradient reaching a leaf is stored without aliasing other tensors")
     sum(x).backward();
     CHECK(x.grad().to_vector<float>() == std::vector<float>{2, 2, 2});
 }
+
+TEST_CASE("record: a node keeps what its op says, and its backward reads only that") {
+    using autograd::Grads;
+    using autograd::Saved;
+    // No input needs a gradient: the output comes back as it is, without a node.
+    Tensor c = from_vector<double>({1.0, 2.0});
+    Tensor plain = autograd::record("twice", c * 2.0, {c}, [](const Tensor& g, const Saved&) { return Grads{g * 2.0}; });
+    CHECK_FALSE(plain.requires_grad());
+    CHECK(plain.grad_fn() == nullptr);
+    // A backward that reads an input its op did not keep fails, naming the op.
+    Tensor x = from_vector<double>({1.0, 2.0}).requires_grad_();
+    Tensor y = autograd::record(
+        "keeps_shapes", (x * 1.0).detach(), {x},
+        [](const Tensor& g, const Saved& s) { return Grads{g * s.input(0)}; }, autograd::Keep::Shapes);
+    std::string e = error_of([&] { sum(y).backward(); });
+    CHECK(e.find("'keeps_shapes'") != std::string::npos);
+    CHECK(e.find("did not keep") != std::string::npos);
+    // An input kept for backward and then modified in place is named with the op that kept it.
+    Tensor b = from_vector<double>({3.0, 4.0});
+    Tensor loss = sum(x * b);
+    b.add_(ones_like(b));
+    CHECK(error_of([&] { loss.backward(); }).find("backward of 'mul'") != std::string::npos);
+    // The shapes and needs_grad a backward sees: a broadcast input gets its gradient summed back.
+    Tensor row = from_vector<double>({1.0, 2.0, 3.0}).requires_grad_();
+    Tensor m = full(Shape{2, 3}, 2.0, {DType::Float64});
+    sum(m * row).backward();
+    CHECK(row.grad().to_vector<double>() == std::vector<double>{4.0, 4.0, 4.0});
+}

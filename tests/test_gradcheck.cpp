@@ -460,8 +460,8 @@ TEST_CASE("gradcheck catches a wrong gradient") {
     // A deliberately broken op: forward x^2, backward claims 3x. The harness must fail it.
     auto broken = [](const std::vector<Tensor>& x) {
         Tensor y = square(x[0].detach());
-        return autograd::record("broken", y, {x[0]}, [sx = x[0]](const Tensor& g, const Tensor&) {
-            return autograd::Grads{mul(g, mul(sx, 3.0))};
+        return autograd::record("broken", y, {x[0]}, [](const Tensor& g, const autograd::Saved& s) {
+            return autograd::Grads{g * (3.0 * s.input(0))};
         });
     };
     manual_seed(1);

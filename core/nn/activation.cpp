@@ -20,8 +20,8 @@ Tensor Tanh::forward(const Tensor& x) { return tanh(x); }
 Tensor Sigmoid::forward(const Tensor& x) { return sigmoid(x); }
 
 Tensor Softplus::forward(const Tensor& x) {
-    Tensor bx = beta == 1.0 ? x : mul(x, beta);
-    Tensor y = beta == 1.0 ? softplus(bx) : div(softplus(bx), beta);
+    Tensor bx = beta == 1.0 ? x : x * beta;
+    Tensor y = beta == 1.0 ? softplus(bx) : softplus(bx) / beta;
     return where(gt(bx, threshold), x, y);
 }
 std::string Softplus::extra_repr() const { return "beta=" + py_float(beta) + ", threshold=" + py_float(threshold); }

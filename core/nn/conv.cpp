@@ -94,7 +94,7 @@ MaskedConv2d::MaskedConv2d(char type, int64_t in, int64_t out, int64_t kernel, i
     mask = register_buffer("mask", pixelcnn_mask(type, out, in, kernel));
 }
 
-Tensor MaskedConv2d::forward(const Tensor& x) { return conv2d(x, mul(weight, mask), bias, options); }
+Tensor MaskedConv2d::forward(const Tensor& x) { return conv2d(x, weight * mask, bias, options); }
 
 std::string MaskedConv2d::extra_repr() const { return fmt::format("'{}', {}", mask_type, ConvBase::extra_repr()); }
 

@@ -50,7 +50,7 @@ Tensor BatchNorm::forward(const Tensor& x) {
     double factor = 0.0;  // the running average's weight for this batch
     if (is_training() && track_running_stats) {
         autograd::NoGradGuard no_grad;
-        num_batches_tracked.copy_(add(num_batches_tracked, 1.0));
+        num_batches_tracked.copy_(num_batches_tracked + 1.0);
         factor = momentum ? *momentum : 1.0 / num_batches_tracked.item();
     }
     // Without running statistics (track_running_stats = false, running_mean undefined)

@@ -7,20 +7,24 @@
 
 namespace mg::nn {
 
-class MaxPool2d : public Module {
+// The geometry both pooling layers share, and its printout.
+class Pool2d : public Module {
 public:
-    explicit MaxPool2d(Pair kernel_size, Pair stride = 0, Pair padding = 0);
-    Tensor forward(const Tensor& x) override;
+    explicit Pool2d(Pair kernel_size, Pair stride = 0, Pair padding = 0);
     std::string extra_repr() const override;
     Pair kernel_size, stride, padding;
 };
 
-class AvgPool2d : public Module {
+class MaxPool2d : public Pool2d {
 public:
-    explicit AvgPool2d(Pair kernel_size, Pair stride = 0, Pair padding = 0);
+    using Pool2d::Pool2d;
     Tensor forward(const Tensor& x) override;
-    std::string extra_repr() const override;
-    Pair kernel_size, stride, padding;
+};
+
+class AvgPool2d : public Pool2d {
+public:
+    using Pool2d::Pool2d;
+    Tensor forward(const Tensor& x) override;
 };
 
 }  // namespace mg::nn

@@ -26,7 +26,7 @@ Tensor weight_matrix(const Tensor& weight, int64_t dim) {
 }
 
 // x / max(||x||, eps), x [n].
-Tensor normalize(const Tensor& x, double eps) { return div(x, clamp(norm(x), eps, DBL_MAX)); }
+Tensor normalize(const Tensor& x, double eps) { return x / clamp(norm(x), eps, DBL_MAX); }
 
 }  // namespace
 
@@ -34,8 +34,8 @@ Tensor spectral_normalize(const Tensor& weight, const Tensor& u, const Tensor& v
     Tensor w = weight_matrix(weight, dim);
     MG_CHECK(u.dim() == 1 && v.dim() == 1 && u.size(0) == w.size(0) && v.size(0) == w.size(1),
              "spectral_normalize: u {} and v {} do not fit a weight matrix {}", u.shape(), v.shape(), w.shape());
-    Tensor sigma = sum(mul(u.detach(), matmul(w, v.detach())));  // u^T W v, a 0-d tensor
-    return div(weight, sigma);
+    Tensor sigma = sum(u.detach() * matmul(w, v.detach()));  // u^T W v, a 0-d tensor
+    return weight / sigma;
 }
 
 SpectralNorm::SpectralNorm(std::shared_ptr<Module> wrapped, int64_t iterations, double eps_)
@@ -83,7 +83,7 @@ Tensor SpectralNorm::normalized_weight() {
 
 double SpectralNorm::sigma() const {
     autograd::NoGradGuard no_grad;
-    return sum(mul(weight_u, matmul(weight_matrix(weight_orig.detach(), dim), weight_v))).item();
+    return sum(weight_u * matmul(weight_matrix(weight_orig.detach(), dim), weight_v)).item();
 }
 
 Tensor SpectralNorm::forward(const Tensor& x) {

@@ -1,13 +1,14 @@
-// Activations. Each derivative is written with differentiable ops, so second
+// Activations. Each gradient is written with differentiable ops, so second
 // derivatives exist (piecewise-linear ones have a zero second derivative):
-//   relu'        = [x > 0]
-//   leaky_relu'  = [x > 0] + slope [x <= 0]
-//   elu'         = [x > 0] + (y + alpha) [x <= 0]      (y + alpha = alpha e^x there)
-//   tanh'        = 1 - y^2
-//   sigmoid'     = y (1 - y)
-//   softplus'    = sigmoid(x)
-//   erf'         = 2/sqrt(pi) e^(-x^2)
-//   gelu'        = Phi(x) + x phi(x)
+//   relu             g * [y > 0]                        (y > 0 exactly where x > 0)
+//   leaky_relu       where(x > 0, g, g * slope)
+//   bias_leaky_relu  where(y > 0, g, g * slope), and its sum over all dims but 1 for the bias
+//   elu              where(x > 0, g, g * (y + alpha))   (y + alpha = alpha e^x there)
+//   tanh             g * (1 - y^2)
+//   sigmoid          g * (y * (1 - y))
+//   softplus         g * sigmoid(x)
+//   erf              g * (2/sqrt(pi) e^(-x^2))
+//   gelu             g * (Phi(x) + x phi(x))
 // relu, leaky_relu, tanh and sigmoid compute their gradient with one fused kernel pass
 // (kernels/elementwise.h's backward helpers) when it need not be differentiable, i.e. when
 // grad mode is off inside the backward (no create_graph); the formulas above otherwise.
@@ -38,22 +39,22 @@ static Tensor backward_kernel(K::OpTable<K::BinaryScalarFn>& table, const Tensor
 Tensor relu(const Tensor& x) {
     check_floating("relu", x);
     Tensor y = unary_kernel(K::relu_table(), "relu", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("relu", y, {x}, [](const Tensor& g, const Tensor& y_) {
+    return autograd::record("relu", y, {x}, [](const Tensor& g, const Saved& s) {
+        Tensor y = s.output();
         if (fused_backward(K::leaky_relu_backward_table(), g))
-            return Grads{backward_kernel(K::leaky_relu_backward_table(), y_, g, {0.0, 0.0})};
-        return Grads{mul(g, mask_as(gt(y_, 0.0), g.dtype()))};  // y > 0 exactly where x > 0
-    }, true);
+            return Grads{backward_kernel(K::leaky_relu_backward_table(), y, g, {0.0, 0.0})};
+        return Grads{g * mask_as(y > 0.0, g.dtype())};
+    }, Keep::Output);
 }
 
 Tensor leaky_relu(const Tensor& x, double slope) {
     check_floating("leaky_relu", x);
     Tensor y = unary_kernel(K::leaky_relu_table(), "leaky_relu", x, {slope, 0.0});
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("leaky_relu", y, {x}, [sx = SavedTensor(x), slope](const Tensor& g, const Tensor&) {
+    return autograd::record("leaky_relu", y, {x}, [slope](const Tensor& g, const Saved& s) {
+        Tensor x = s.input(0);
         if (fused_backward(K::leaky_relu_backward_table(), g))
-            return Grads{backward_kernel(K::leaky_relu_backward_table(), sx.get(), g, {slope, 0.0})};
-        return Grads{where(gt(sx.get(), 0.0), g, mul(g, slope))};
+            return Grads{backward_kernel(K::leaky_relu_backward_table(), x, g, {slope, 0.0})};
+        return Grads{where(x > 0.0, g, g * slope)};
     });
 }
 
@@ -85,8 +86,8 @@ Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope) {
     if (out.numel() > 0)
         K::bias_act_forward_table().get(y.device(), y.dtype())(s, yc.raw_data(), bc.raw_data(), out.raw_data());
     autograd::check_forward_anomaly("bias_leaky_relu", out);
-    if (!autograd::needs_grad({&y, &bias})) return out;
-    return autograd::record("bias_leaky_relu", out, {y, bias}, [s](const Tensor& g, const Tensor& out_) {
+    return autograd::record("bias_leaky_relu", out, {y, bias}, [s](const Tensor& g, const Saved& saved) {
+        Tensor out_ = saved.output();
         if (fused_backward(K::bias_act_backward_table(), g)) {
             Tensor gc = g.contiguous();
             Tensor gy = empty(gc.shape(), {gc.dtype(), gc.device()});
@@ -96,74 +97,72 @@ Tensor bias_leaky_relu(const Tensor& y, const Tensor& bias, double slope) {
                                                                       gy.raw_data(), gb.raw_data());
             return Grads{gy, gb};
         }
-        Tensor gy = where(gt(out_, 0.0), g, mul(g, s.slope));
+        Tensor gy = where(out_ > 0.0, g, g * s.slope);
         std::vector<int64_t> others;
         for (int64_t d = 0; d < gy.dim(); ++d)
             if (d != 1) others.push_back(d);
         return Grads{gy, sum(gy, others)};
-    }, true);
+    }, Keep::Output);
 }
 
 Tensor elu(const Tensor& x, double alpha) {
     check_floating("elu", x);
     Tensor y = unary_kernel(K::elu_table(), "elu", x, {alpha, 0.0});
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("elu", y, {x}, [sx = SavedTensor(x), alpha](const Tensor& g, const Tensor& y_) {
-        return Grads{where(gt(sx.get(), 0.0), g, mul(g, add(y_, alpha)))};
-    }, true);
+    return autograd::record("elu", y, {x}, [alpha](const Tensor& g, const Saved& s) {
+        return Grads{where(s.input(0) > 0.0, g, g * (s.output() + alpha))};
+    }, Keep::InputsAndOutput);
+}
+
+// An activation whose derivative is a function of its output y (tanh, sigmoid): the gradient is
+// g * derivative(y), or the fused kernel `backward` of (y, g) when it need not be differentiable.
+template <class Derivative>
+static Tensor activation_of_output(const char* name, K::OpTable<K::UnaryFn>& forward,
+                                   K::OpTable<K::BinaryFn>& backward, const Tensor& x, Derivative derivative) {
+    check_floating(name, x);
+    Tensor y = unary_kernel(forward, name, x);
+    return autograd::record(name, y, {x}, [name, &backward, derivative](const Tensor& g, const Saved& s) {
+        Tensor y = s.output();
+        if (fused_backward(backward, g)) return Grads{binary_kernel(backward, name, y, g, g.dtype())};
+        return Grads{g * derivative(y)};
+    }, Keep::Output);
 }
 
 Tensor tanh(const Tensor& x) {
-    check_floating("tanh", x);
-    Tensor y = unary_kernel(K::tanh_table(), "tanh", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("tanh", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        if (fused_backward(K::tanh_backward_table(), g))
-            return Grads{binary_kernel(K::tanh_backward_table(), "tanh_backward", y_, g, g.dtype())};
-        return Grads{mul(g, affine(square(y_), -1.0, 1.0))};
-    }, true);
+    return activation_of_output("tanh", K::tanh_table(), K::tanh_backward_table(), x,
+                                [](const Tensor& y) { return 1 - square(y); });
 }
 
 Tensor sigmoid(const Tensor& x) {
-    check_floating("sigmoid", x);
-    Tensor y = unary_kernel(K::sigmoid_table(), "sigmoid", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("sigmoid", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        if (fused_backward(K::sigmoid_backward_table(), g))
-            return Grads{binary_kernel(K::sigmoid_backward_table(), "sigmoid_backward", y_, g, g.dtype())};
-        return Grads{mul(g, mul(y_, affine(y_, -1.0, 1.0)))};
-    }, true);
+    return activation_of_output("sigmoid", K::sigmoid_table(), K::sigmoid_backward_table(), x,
+                                [](const Tensor& y) { return y * (1 - y); });
 }
 
 Tensor softplus(const Tensor& x) {
     check_floating("softplus", x);
     Tensor y = unary_kernel(K::softplus_table(), "softplus", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("softplus", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
-        return Grads{mul(g, sigmoid(sx.get()))};
+    return autograd::record("softplus", y, {x}, [](const Tensor& g, const Saved& s) {
+        return Grads{g * sigmoid(s.input(0))};
     });
 }
 
 Tensor erf(const Tensor& x) {
     check_floating("erf", x);
     Tensor y = unary_kernel(K::erf_table(), "erf", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("erf", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+    return autograd::record("erf", y, {x}, [](const Tensor& g, const Saved& s) {
         constexpr double k2OverSqrtPi = 1.12837916709551257390;
-        return Grads{mul(g, mul(exp(neg(square(sx.get()))), k2OverSqrtPi))};
+        return Grads{g * (k2OverSqrtPi * exp(-square(s.input(0))))};
     });
 }
 
 Tensor gelu(const Tensor& x) {
     check_floating("gelu", x);
     Tensor y = unary_kernel(K::gelu_table(), "gelu", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("gelu", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+    return autograd::record("gelu", y, {x}, [](const Tensor& g, const Saved& s) {
         constexpr double kInvSqrt2 = 0.70710678118654752440, kInvSqrt2Pi = 0.39894228040143267794;
-        Tensor x_ = sx.get();
-        Tensor cdf = affine(erf(mul(x_, kInvSqrt2)), 0.5, 0.5);
-        Tensor pdf = mul(exp(mul(square(x_), -0.5)), kInvSqrt2Pi);
-        return Grads{mul(g, add(cdf, mul(x_, pdf)))};
+        Tensor x = s.input(0);
+        Tensor cdf = affine(erf(x * kInvSqrt2), 0.5, 0.5);  // Phi(x) = (1 + erf(x / sqrt 2)) / 2, one pass
+        Tensor pdf = kInvSqrt2Pi * exp(-0.5 * square(x));   // phi(x)
+        return Grads{g * (cdf + x * pdf)};
     });
 }
 

@@ -49,30 +49,7 @@ Tensor add_bias(const Tensor& y, const Tensor& bias, int64_t channels, const cha
     if (!bias.defined()) return y;
     MG_CHECK(bias.dim() == 1 && bias.shape()[0] == channels, "{}: bias {} does not match {} output channels", op,
              bias.shape(), channels);
-    return add(y, bias.view(Shape{1, channels, 1, 1}));
-}
-
-// conv2d's forward kernel, no autograd.
-Tensor conv_forward_kernel(const Tensor& x, const Tensor& w, const K::Conv2dShape& s) {
-    Tensor xc = x.contiguous(), wc = w.contiguous();
-    Tensor y = empty(Shape{s.n, s.c_out, s.oh, s.ow}, {x.dtype(), x.device()});
-    if (y.numel() > 0) K::conv2d_forward_table().get(x.device(), x.dtype())(s, xc.raw_data(), wc.raw_data(), y.raw_data());
-    return y;
-}
-// conv2d's input gradient kernel: gy [N, Co, OH, OW] -> [N, C, H, W].
-Tensor conv_backward_input_kernel(const Tensor& gy, const Tensor& w, const K::Conv2dShape& s) {
-    Tensor gc = gy.contiguous(), wc = w.contiguous();
-    Tensor gx = empty(Shape{s.n, s.c_in, s.h, s.w}, {gy.dtype(), gy.device()});
-    if (gx.numel() > 0)
-        K::conv2d_backward_input_table().get(gy.device(), gy.dtype())(s, gc.raw_data(), wc.raw_data(), gx.raw_data());
-    return gx;
-}
-Tensor conv_backward_weight_kernel(const Tensor& x, const Tensor& gy, const K::Conv2dShape& s) {
-    Tensor xc = x.contiguous(), gc = gy.contiguous();
-    Tensor gw = empty(Shape{s.c_out, s.c_in / s.groups, s.kh, s.kw}, {x.dtype(), x.device()});
-    if (gw.numel() > 0)
-        K::conv2d_backward_weight_table().get(x.device(), x.dtype())(s, xc.raw_data(), gc.raw_data(), gw.raw_data());
-    return gw;
+    return y + bias.view(Shape{1, channels, 1, 1});
 }
 
 // The three faces as differentiable ops over a fixed Conv2dShape.
@@ -81,37 +58,30 @@ Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::Conv2dSha
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::Conv2dShape& s, const Conv2dOptions& o);
 
 Tensor face_forward(const Tensor& x, const Tensor& w, const K::Conv2dShape& s, const Conv2dOptions& o) {
-    Tensor y = conv_forward_kernel(x, w, s);
+    Tensor y = run_bilinear_kernel(K::conv2d_forward_table(), s, Shape{s.n, s.c_out, s.oh, s.ow}, x, w);
     autograd::check_forward_anomaly("conv2d", y);
-    if (!autograd::needs_grad({&x, &w})) return y;
-    bool gx = x.requires_grad(), gw = w.requires_grad();
-    return autograd::record("conv2d", y, {x, w}, [sx = SavedTensor(x), sw = SavedTensor(w), s, o, gx, gw](const Tensor& g, const Tensor&) {
-        return Grads{gx ? face_backward_input(g, sw.get(), s, o) : Tensor(),
-                     gw ? face_backward_weight(sx.get(), g, s, o) : Tensor()};
+    return autograd::record("conv2d", y, {x, w}, [s, o](const Tensor& gy, const Saved& saved) {
+        return Grads{saved.needs_grad(0) ? face_backward_input(gy, saved.input(1), s, o) : Tensor(),
+                     saved.needs_grad(1) ? face_backward_weight(saved.input(0), gy, s, o) : Tensor()};
     });
 }
 
 Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::Conv2dShape& s, const Conv2dOptions& o) {
-    Tensor gx = conv_backward_input_kernel(gy, w, s);
+    Tensor gx = run_bilinear_kernel(K::conv2d_backward_input_table(), s, Shape{s.n, s.c_in, s.h, s.w}, gy, w);
     autograd::check_forward_anomaly("conv_transpose2d", gx);
-    if (!autograd::needs_grad({&gy, &w})) return gx;
-    bool ggy = gy.requires_grad(), gw = w.requires_grad();
-    return autograd::record("conv_transpose2d", gx, {gy, w}, [sg = SavedTensor(gy), sw = SavedTensor(w), s, o, ggy, gw](const Tensor& g, const Tensor&) {
-        // gx = A^T(gy, w): d/dgy = A(g, w); d/dw = Wgrad(g as input, gy as output grad)
-        return Grads{ggy ? face_forward(g, sw.get(), s, o) : Tensor(),
-                     gw ? face_backward_weight(g, sg.get(), s, o) : Tensor()};
+    return autograd::record("conv_transpose2d", gx, {gy, w}, [s, o](const Tensor& g, const Saved& saved) {
+        return Grads{saved.needs_grad(0) ? face_forward(g, saved.input(1), s, o) : Tensor(),
+                     saved.needs_grad(1) ? face_backward_weight(g, saved.input(0), s, o) : Tensor()};
     });
 }
 
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::Conv2dShape& s, const Conv2dOptions& o) {
-    Tensor gw = conv_backward_weight_kernel(x, gy, s);
+    Tensor gw = run_bilinear_kernel(K::conv2d_backward_weight_table(), s,
+                                    Shape{s.c_out, s.c_in / s.groups, s.kh, s.kw}, x, gy);
     autograd::check_forward_anomaly("conv2d_backward_weight", gw);
-    if (!autograd::needs_grad({&x, &gy})) return gw;
-    bool gx = x.requires_grad(), ggy = gy.requires_grad();
-    return autograd::record("conv2d_backward_weight", gw, {x, gy}, [sx = SavedTensor(x), sg = SavedTensor(gy), s, o, gx, ggy](const Tensor& g, const Tensor&) {
-        // gw = W(x, gy), bilinear: d/dx = A^T(gy, g); d/dgy = A(x, g)
-        return Grads{gx ? face_backward_input(sg.get(), g, s, o) : Tensor(),
-                     ggy ? face_forward(sx.get(), g, s, o) : Tensor()};
+    return autograd::record("conv2d_backward_weight", gw, {x, gy}, [s, o](const Tensor& g, const Saved& saved) {
+        return Grads{saved.needs_grad(0) ? face_backward_input(saved.input(1), g, s, o) : Tensor(),
+                     saved.needs_grad(1) ? face_forward(saved.input(0), g, s, o) : Tensor()};
     });
 }
 

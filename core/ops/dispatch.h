@@ -11,7 +11,8 @@
 namespace mg::ops_detail {
 
 using autograd::Grads;
-using autograd::SavedTensor;
+using autograd::Keep;
+using autograd::Saved;
 
 inline void check_defined(const char* op, const Tensor& t, const char* what = "input") {
     MG_CHECK(t.defined(), "{}: {} is undefined", op, what);
@@ -44,6 +45,17 @@ Tensor binary_kernel(kernels::OpTable<kernels::BinaryFn>& table, const char* op,
 std::vector<int> reduce_axes(const char* op, const Tensor& x, const std::vector<int64_t>& dims);
 // The shape of a reduction's result.
 Shape reduced_shape(const Shape& in, const std::vector<int>& axes, bool keepdim);
+
+// out = f(a, b) of `out_shape`, by a kernel of the form f(shape, a, b, out) on dense a and b:
+// conv2d's and masked_conv2d's three faces (forward, input gradient, weight gradient).
+template <class KernelShape>
+Tensor run_bilinear_kernel(kernels::OpTable<void(const KernelShape&, const void*, const void*, void*)>& table,
+                           const KernelShape& s, const Shape& out_shape, const Tensor& a, const Tensor& b) {
+    Tensor ac = a.contiguous(), bc = b.contiguous();
+    Tensor out = empty(out_shape, {a.dtype(), a.device()});
+    if (out.numel() > 0) table.get(a.device(), a.dtype())(s, ac.raw_data(), bc.raw_data(), out.raw_data());
+    return out;
+}
 
 // A float mask (0/1) of the input's dtype: the derivative factor of piecewise ops.
 inline Tensor mask_as(const Tensor& mask_u8, DType dtype) { return mask_u8.to(dtype); }

@@ -1,13 +1,24 @@
 // Elementwise arithmetic: forward through the kernel tables, backward in ops.
-//
-//   op           d/da                     d/db
-//   a + b        g                        g
-//   a - b        g                        -g
-//   a * b        g*b                      g*a
-//   a / b        g/b                      -g*a/b^2
-//   a ^ b        g*b*a^(b-1)              g*a^b*ln a
-//   max(a, b)    g*[a>=b]                 g*[a<b]
 // Gradients of broadcast inputs are summed back to the input's shape (sum_to).
+//
+//   op             d/da                   d/db
+//   a + b          g                      g
+//   a - b          g                      -g
+//   a * b          g * b                  g * a
+//   a / b          g / b                  -g * a / (b * b)
+//   a ^ b          g * (b * a^(b - 1))    g * (y * ln a)
+//   max(a, b)      g * [a >= b]           g * [a < b]       (min: [a <= b], [a > b])
+//   scale*x+shift  g * scale
+//   -x             -g
+//   x ^ p          g * (p * x^(p - 1))    (p = 0: 0;  p = 1: g * 1;  p = 2: g * (2 * x))
+//   e^x            g * y
+//   ln x           g / x
+//   sin x          g * cos x
+//   cos x          g * -sin x
+//   sqrt x         g / (2 * y)
+//   |x|            g * sign(x)
+//   clamp(x)       g * ([x >= low] * [x <= high])
+//   where(c, a, b) g * [c]                g * [!c]
 #include <cmath>
 
 #include "core/ops/dispatch.h"
@@ -21,68 +32,54 @@ namespace K = kernels;
 // ---- binary ---------------------------------------------------------------------
 Tensor add(const Tensor& a, const Tensor& b) {
     Tensor y = binary_kernel(K::add_table(), "add", a, b, a.dtype());
-    if (!autograd::needs_grad({&a, &b})) return y;
-    return autograd::record("add", y, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Tensor&) {
-        return Grads{sum_to(g, sa), sum_to(g, sb)};
-    });
+    return autograd::record("add", y, {a, b}, [](const Tensor& g, const Saved& s) {
+        return Grads{sum_to(g, s.shape(0)), sum_to(g, s.shape(1))};
+    }, Keep::Shapes);
 }
 
 Tensor sub(const Tensor& a, const Tensor& b) {
     Tensor y = binary_kernel(K::sub_table(), "sub", a, b, a.dtype());
-    if (!autograd::needs_grad({&a, &b})) return y;
-    return autograd::record("sub", y, {a, b}, [sa = a.shape(), sb = b.shape()](const Tensor& g, const Tensor&) {
-        return Grads{sum_to(g, sa), sum_to(neg(g), sb)};
-    });
+    return autograd::record("sub", y, {a, b}, [](const Tensor& g, const Saved& s) {
+        return Grads{sum_to(g, s.shape(0)), sum_to(-g, s.shape(1))};
+    }, Keep::Shapes);
 }
 
 Tensor mul(const Tensor& a, const Tensor& b) {
     Tensor y = binary_kernel(K::mul_table(), "mul", a, b, a.dtype());
-    if (!autograd::needs_grad({&a, &b})) return y;
-    bool ga = a.requires_grad(), gb = b.requires_grad();
-    return autograd::record("mul", y, {a, b}, [sa = SavedTensor(a), sb = SavedTensor(b), ga, gb](const Tensor& g, const Tensor&) {
-        Tensor a_ = sa.get(), b_ = sb.get();
-        return Grads{ga ? sum_to(mul(g, b_), a_.shape()) : Tensor(), gb ? sum_to(mul(g, a_), b_.shape()) : Tensor()};
+    return autograd::record("mul", y, {a, b}, [](const Tensor& g, const Saved& s) {
+        Tensor a = s.input(0), b = s.input(1);
+        return Grads{s.needs_grad(0) ? sum_to(g * b, a.shape()) : Tensor(),
+                     s.needs_grad(1) ? sum_to(g * a, b.shape()) : Tensor()};
     });
 }
 
 Tensor div(const Tensor& a, const Tensor& b) {
     Tensor y = binary_kernel(K::div_table(), "div", a, b, a.dtype());
-    if (!autograd::needs_grad({&a, &b})) return y;
-    bool ga = a.requires_grad(), gb = b.requires_grad();
-    return autograd::record("div", y, {a, b}, [sa = SavedTensor(a), sb = SavedTensor(b), ga, gb](const Tensor& g, const Tensor&) {
-        Tensor a_ = sa.get(), b_ = sb.get();
-        Tensor gb_out;
-        if (gb) gb_out = sum_to(neg(div(mul(g, a_), mul(b_, b_))), b_.shape());
-        return Grads{ga ? sum_to(div(g, b_), a_.shape()) : Tensor(), gb_out};
+    return autograd::record("div", y, {a, b}, [](const Tensor& g, const Saved& s) {
+        Tensor a = s.input(0), b = s.input(1);
+        return Grads{s.needs_grad(0) ? sum_to(g / b, a.shape()) : Tensor(),
+                     s.needs_grad(1) ? sum_to(-g * a / (b * b), b.shape()) : Tensor()};
     });
 }
 
 Tensor pow(const Tensor& a, const Tensor& b) {
     check_floating("pow", a);
     Tensor y = binary_kernel(K::pow_table(), "pow", a, b, a.dtype());
-    if (!autograd::needs_grad({&a, &b})) return y;
-    bool ga = a.requires_grad(), gb = b.requires_grad();
-    return autograd::record("pow", y, {a, b},
-        [sa = SavedTensor(a), sb = SavedTensor(b), ga, gb](const Tensor& g, const Tensor& y_) {
-            Tensor a_ = sa.get(), b_ = sb.get();
-            Tensor da, db;
-            if (ga) da = sum_to(mul(g, mul(b_, pow(a_, sub(b_, ones_like(b_))))), a_.shape());
-            if (gb) db = sum_to(mul(g, mul(y_, log(a_))), b_.shape());
-            return Grads{da, db};
-        },
-        /*save_output=*/true);
+    return autograd::record("pow", y, {a, b}, [](const Tensor& g, const Saved& s) {
+        Tensor a = s.input(0), b = s.input(1);
+        return Grads{s.needs_grad(0) ? sum_to(g * (b * pow(a, b - 1.0)), a.shape()) : Tensor(),
+                     s.needs_grad(1) ? sum_to(g * (s.output() * log(a)), b.shape()) : Tensor()};
+    }, Keep::InputsAndOutput);
 }
 
 static Tensor select_max_min(K::OpTable<K::BinaryFn>& table, const char* name, const Tensor& a, const Tensor& b,
                              bool is_max) {
     Tensor y = binary_kernel(table, name, a, b, a.dtype());
-    if (!autograd::needs_grad({&a, &b})) return y;
-    return autograd::record(name, y, {a, b}, [sa = SavedTensor(a), sb = SavedTensor(b), is_max](const Tensor& g, const Tensor&) {
-        Tensor a_ = sa.get(), b_ = sb.get();
-        // Ties send the gradient to a, as the forward picks a.
-        Tensor a_wins = is_max ? ge(a_, b_) : le(a_, b_);
+    return autograd::record(name, y, {a, b}, [is_max](const Tensor& g, const Saved& s) {
+        Tensor a = s.input(0), b = s.input(1);
+        Tensor a_wins = is_max ? a >= b : a <= b;  // ties go to a, as the forward picks a
         Tensor zero = zeros_like(g);
-        return Grads{sum_to(where(a_wins, g, zero), a_.shape()), sum_to(where(a_wins, zero, g), b_.shape())};
+        return Grads{sum_to(where(a_wins, g, zero), a.shape()), sum_to(where(a_wins, zero, g), b.shape())};
     });
 }
 Tensor maximum(const Tensor& a, const Tensor& b) { return select_max_min(K::maximum_table(), "maximum", a, b, true); }
@@ -91,31 +88,28 @@ Tensor minimum(const Tensor& a, const Tensor& b) { return select_max_min(K::mini
 // ---- scalar forms -----------------------------------------------------------------
 Tensor affine(const Tensor& x, double scale, double shift) {
     Tensor y = unary_kernel(K::affine_table(), "affine", x, {scale, shift});
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("affine", y, {x}, [scale](const Tensor& g, const Tensor&) {
-        return Grads{scale == 1.0 ? g : affine(g, scale, 0.0)};
-    });
+    return autograd::record("affine", y, {x}, [scale](const Tensor& g, const Saved&) {
+        return Grads{scale == 1.0 ? g : g * scale};
+    }, Keep::Shapes);
 }
-Tensor add(const Tensor& a, double b) { return affine(a, 1.0, b); }
-Tensor sub(const Tensor& a, double b) { return affine(a, 1.0, -b); }
-Tensor mul(const Tensor& a, double b) { return affine(a, b, 0.0); }
-Tensor div(const Tensor& a, double b) { return affine(a, 1.0 / b, 0.0); }
+Tensor add(const Tensor& a, double b) { return a + b; }
+Tensor sub(const Tensor& a, double b) { return a - b; }
+Tensor mul(const Tensor& a, double b) { return a * b; }
+Tensor div(const Tensor& a, double b) { return a / b; }
 
 Tensor neg(const Tensor& x) {
     Tensor y = unary_kernel(K::neg_table(), "neg", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("neg", y, {x}, [](const Tensor& g, const Tensor&) { return Grads{neg(g)}; });
+    return autograd::record("neg", y, {x}, [](const Tensor& g, const Saved&) { return Grads{-g}; }, Keep::Shapes);
 }
 
 Tensor pow(const Tensor& x, double p) {
     check_floating("pow", x);
     Tensor y = unary_kernel(K::pow_scalar_table(), "pow", x, {p, 0.0});
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("pow", y, {x}, [sx = SavedTensor(x), p](const Tensor& g, const Tensor&) {
+    return autograd::record("pow", y, {x}, [p](const Tensor& g, const Saved& s) {
         if (p == 0.0) return Grads{zeros_like(g)};
-        Tensor x_ = sx.get();
-        Tensor d = p == 1.0 ? ones_like(x_) : (p == 2.0 ? mul(x_, 2.0) : mul(pow(x_, p - 1.0), p));
-        return Grads{mul(g, d)};
+        if (p == 1.0) return Grads{g * ones_like(g)};
+        Tensor x = s.input(0);
+        return Grads{g * (p == 2.0 ? 2.0 * x : p * pow(x, p - 1.0))};
     });
 }
 Tensor square(const Tensor& x) { return pow(x, 2.0); }
@@ -124,51 +118,41 @@ Tensor reciprocal(const Tensor& x) { return pow(x, -1.0); }
 Tensor exp(const Tensor& x) {
     check_floating("exp", x);
     Tensor y = unary_kernel(K::exp_table(), "exp", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("exp", y, {x}, [](const Tensor& g, const Tensor& y_) { return Grads{mul(g, y_)}; }, true);
+    return autograd::record("exp", y, {x}, [](const Tensor& g, const Saved& s) {
+        return Grads{g * s.output()};
+    }, Keep::Output);
 }
 
 Tensor log(const Tensor& x) {
     check_floating("log", x);
     Tensor y = unary_kernel(K::log_table(), "log", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("log", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
-        return Grads{div(g, sx.get())};
-    });
+    return autograd::record("log", y, {x}, [](const Tensor& g, const Saved& s) { return Grads{g / s.input(0)}; });
 }
 
 Tensor sin(const Tensor& x) {
     check_floating("sin", x);
     Tensor y = unary_kernel(K::sin_table(), "sin", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("sin", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
-        return Grads{mul(g, cos(sx.get()))};  // d sin = cos
-    });
+    return autograd::record("sin", y, {x}, [](const Tensor& g, const Saved& s) { return Grads{g * cos(s.input(0))}; });
 }
 
 Tensor cos(const Tensor& x) {
     check_floating("cos", x);
     Tensor y = unary_kernel(K::cos_table(), "cos", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("cos", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
-        return Grads{mul(g, neg(sin(sx.get())))};  // d cos = -sin
-    });
+    return autograd::record("cos", y, {x}, [](const Tensor& g, const Saved& s) { return Grads{g * -sin(s.input(0))}; });
 }
 
 Tensor sqrt(const Tensor& x) {
     check_floating("sqrt", x);
     Tensor y = unary_kernel(K::sqrt_table(), "sqrt", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("sqrt", y, {x}, [](const Tensor& g, const Tensor& y_) {
-        return Grads{div(g, mul(y_, 2.0))};  // d sqrt(x) = 1 / (2 sqrt(x))
-    }, true);
+    return autograd::record("sqrt", y, {x}, [](const Tensor& g, const Saved& s) {
+        return Grads{g / (2.0 * s.output())};
+    }, Keep::Output);
 }
 
 Tensor abs(const Tensor& x) {
     Tensor y = unary_kernel(K::abs_table(), "abs", x);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("abs", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
-        return Grads{mul(g, sign(sx.get()))};  // sign(0) = 0, as PyTorch
+    return autograd::record("abs", y, {x}, [](const Tensor& g, const Saved& s) {
+        return Grads{g * sign(s.input(0))};  // sign(0) = 0, as PyTorch
     });
 }
 
@@ -181,11 +165,9 @@ Tensor clamp(const Tensor& x, double low, double high) {
     check_floating("clamp", x);
     MG_CHECK(low <= high, "clamp: low {} is above high {}", low, high);
     Tensor y = unary_kernel(K::clamp_table(), "clamp", x, {low, high});
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("clamp", y, {x}, [sx = SavedTensor(x), low, high](const Tensor& g, const Tensor&) {
-        Tensor x_ = sx.get();
-        Tensor inside = mul(mask_as(ge(x_, low), g.dtype()), mask_as(le(x_, high), g.dtype()));
-        return Grads{mul(g, inside)};
+    return autograd::record("clamp", y, {x}, [low, high](const Tensor& g, const Saved& s) {
+        Tensor x = s.input(0);
+        return Grads{g * (mask_as(x >= low, g.dtype()) * mask_as(x <= high, g.dtype()))};
     });
 }
 
@@ -213,11 +195,10 @@ Tensor where(const Tensor& cond, const Tensor& a, const Tensor& b) {
     if (y.numel() > 0)
         K::where_table().get(a.device(), a.dtype())(make_iter(y, {&cond, &a, &b}), y.raw_data(), cond.raw_data(),
                                                      a.raw_data(), b.raw_data());
-    if (!autograd::needs_grad({&a, &b})) return y;
-    return autograd::record("where", y, {a, b}, [cond, sa = a.shape(), sb = b.shape()](const Tensor& g, const Tensor&) {
+    return autograd::record("where", y, {a, b}, [cond](const Tensor& g, const Saved& s) {
         Tensor zero = zeros_like(g);
-        return Grads{sum_to(where(cond, g, zero), sa), sum_to(where(cond, zero, g), sb)};
-    });
+        return Grads{sum_to(where(cond, g, zero), s.shape(0)), sum_to(where(cond, zero, g), s.shape(1))};
+    }, Keep::Shapes);
 }
 Tensor where(const Tensor& cond, const Tensor& a, double b) { return where(cond, a, scalar_like(a, b)); }
 

@@ -36,10 +36,9 @@ Tensor gather_last(const Tensor& x, const Tensor& index) {
     int64_t rows = k ? index.numel() / k : 0;
     if (y.numel() > 0)
         K::take_along_table().get(x.device(), x.dtype())(rows, c, k, xc.raw_data(), ic.data<int64_t>(), y.raw_data());
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("gather_last", y, {x}, [index, c](const Tensor& g, const Tensor&) {
+    return autograd::record("gather_last", y, {x}, [index, c](const Tensor& g, const Saved&) {
         return Grads{scatter_add_last(g, index, c)};
-    });
+    }, Keep::Shapes);
 }
 
 Tensor scatter_add_last(const Tensor& g, const Tensor& index, int64_t size) {
@@ -48,10 +47,9 @@ Tensor scatter_add_last(const Tensor& g, const Tensor& index, int64_t size) {
              g.shape(), index.shape());
     check_index_range("scatter_add_last", index, size);
     Tensor y = scatter_add_last_impl(g, index, size);
-    if (!autograd::needs_grad({&g})) return y;
-    return autograd::record("scatter_add_last", y, {g}, [index](const Tensor& gg, const Tensor&) {
+    return autograd::record("scatter_add_last", y, {g}, [index](const Tensor& gg, const Saved&) {
         return Grads{gather_last(gg, index)};
-    });
+    }, Keep::Shapes);
 }
 
 static Tensor scatter_add_last_impl(const Tensor& g, const Tensor& index, int64_t size) {
@@ -72,10 +70,9 @@ static Tensor embedding_backward(const Tensor& g, const Tensor& flat_idx, int64_
     Tensor out = empty(Shape{vocab, d}, {g.dtype(), g.device()});
     K::index_add_table().get(g.device(), g.dtype())(vocab, d, flat_idx.numel(), gc.raw_data(),
                                                      flat_idx.data<int64_t>(), out.raw_data());
-    if (!autograd::needs_grad({&g})) return out;
-    return autograd::record("embedding_backward", out, {g}, [flat_idx, gshape = g.shape()](const Tensor& gg, const Tensor&) {
-        return Grads{embedding(flat_idx, gg).reshape(gshape)};
-    });
+    return autograd::record("embedding_backward", out, {g}, [flat_idx](const Tensor& gg, const Saved& s) {
+        return Grads{embedding(flat_idx, gg).reshape(s.shape(0))};
+    }, Keep::Shapes);
 }
 
 Tensor embedding(const Tensor& indices, const Tensor& weight) {
@@ -93,10 +90,9 @@ Tensor embedding(const Tensor& indices, const Tensor& weight) {
     Shape out = indices.shape();
     out.push_back(d);
     y = y.view(out);
-    if (!autograd::needs_grad({&weight})) return y;
-    return autograd::record("embedding", y.detach(), {weight}, [flat, vocab](const Tensor& g, const Tensor&) {
+    return autograd::record("embedding", y.detach(), {weight}, [flat, vocab](const Tensor& g, const Saved&) {
         return Grads{embedding_backward(g, flat, vocab)};
-    });
+    }, Keep::Shapes);
 }
 
 Tensor one_hot(const Tensor& indices, int64_t num_classes, DType dtype) {

@@ -98,7 +98,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
     // Vectors become matrices and the added dimension is dropped afterwards, as NumPy.
     if (a.dim() == 1 && b.dim() == 1) {
         MG_CHECK(a.numel() == b.numel(), "matmul: vectors of different lengths {} and {}", a.shape(), b.shape());
-        return sum(mul(a, b));
+        return sum(a * b);
     }
     if (a.dim() == 1) return matmul(a.unsqueeze(0), b).squeeze(-2);
     if (b.dim() == 1) return matmul(a, b.unsqueeze(-1)).squeeze(-1);
@@ -109,14 +109,10 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
         y = matmul_kernel(a, b);
     }
     autograd::check_forward_anomaly("matmul", y);
-    if (!autograd::needs_grad({&a, &b})) return y;
-    bool ga = a.requires_grad(), gb = b.requires_grad();
-    return autograd::record("matmul", y, {a, b}, [sa = SavedTensor(a), sb = SavedTensor(b), ga, gb](const Tensor& g, const Tensor&) {
-        Tensor a_ = sa.get(), b_ = sb.get();
-        Tensor da, db;
-        if (ga) da = sum_to(matmul(g, b_.transpose(-1, -2)), a_.shape());
-        if (gb) db = sum_to(matmul(a_.transpose(-1, -2), g), b_.shape());
-        return Grads{da, db};
+    return autograd::record("matmul", y, {a, b}, [](const Tensor& g, const Saved& s) {
+        Tensor a = s.input(0), b = s.input(1);
+        return Grads{s.needs_grad(0) ? sum_to(matmul(g, b.transpose(-1, -2)), a.shape()) : Tensor(),
+                     s.needs_grad(1) ? sum_to(matmul(a.transpose(-1, -2), g), b.shape()) : Tensor()};
     });
 }
 
@@ -133,7 +129,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     // [..., in] -> [rows, in] so that one GEMM does the whole batch.
     Tensor x2 = x.dim() == 2 ? x : x.reshape(Shape{-1, weight.shape()[1]});
     Tensor y = matmul(x2, weight.t());
-    if (bias.defined()) y = add(y, bias);
+    if (bias.defined()) y = y + bias;
     if (x.dim() != 2) {
         Shape out = x.shape();
         out[out.size() - 1] = weight.shape()[0];

@@ -39,7 +39,7 @@ Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reducti
     }
     Tensor rows = classes_last(log_probs);
     Tensor picked = gather_last(rows, target.reshape(Shape{-1, 1}));  // [M, 1]
-    Tensor loss = neg(picked).reshape(target.shape());
+    Tensor loss = (-picked).reshape(target.shape());
     return reduce(loss, reduction);
 }
 
@@ -54,9 +54,9 @@ static Tensor cross_entropy_backward_composite(const Tensor& g, const Tensor& lo
         onehot = onehot.permute(order);  // [N, C, d...]
     }
     Tensor g_rows = g;
-    if (reduction == Reduction::Mean) g_rows = mul(g, 1.0 / double(target.numel()));
+    if (reduction == Reduction::Mean) g_rows = g / double(target.numel());
     if (reduction == Reduction::None) g_rows = g.unsqueeze(1);
-    return mul(sub(softmax(logits, 1), onehot), g_rows);
+    return (softmax(logits, 1) - onehot) * g_rows;
 }
 
 // loss per row = logsumexp(row) - row[target] in one kernel pass, which keeps logsumexp for
@@ -80,10 +80,9 @@ static Tensor cross_entropy_fused(const Tensor& logits, const Tensor& target, Re
         loss = reduce(loss_rows, reduction);
     }
     autograd::check_forward_anomaly("cross_entropy", loss);
-    if (!autograd::needs_grad({&logits})) return loss;
     return autograd::record("cross_entropy", loss, {logits},
-        [sx = SavedTensor(logits), xc, tc, lse, shape, reduction](const Tensor& g, const Tensor&) -> Grads {
-            Tensor x_ = sx.get();
+        [xc, tc, lse, shape, reduction](const Tensor& g, const Saved& s) -> Grads {
+            Tensor x_ = s.input(0);
             if (autograd::grad_enabled()) return {cross_entropy_backward_composite(g, x_, tc, reduction)};
             Tensor gc = g.contiguous();
             Tensor gx = empty(x_.shape(), {x_.dtype(), x_.device()});
@@ -122,7 +121,7 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
     MG_CHECK(logits.shape() == target.shape(), "binary_cross_entropy_with_logits: logits {} and target {} differ",
              logits.shape(), target.shape());
     // -[t ln s(x) + (1-t) ln(1-s(x))] = softplus(x) - t x, without overflow.
-    return reduce(sub(softplus(logits), mul(logits, target)), reduction);
+    return reduce(softplus(logits) - logits * target, reduction);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {
@@ -130,7 +129,7 @@ Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) 
     check_same_kind("mse_loss", input, target);
     MG_CHECK(input.shape() == target.shape(), "mse_loss: input {} and target {} differ", input.shape(),
              target.shape());
-    return reduce(square(sub(input, target)), reduction);
+    return reduce(square(input - target), reduction);
 }
 
 Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction) {
@@ -138,7 +137,7 @@ Tensor gaussian_kl(const Tensor& mu, const Tensor& logvar, Reduction reduction) 
     check_same_kind("gaussian_kl", mu, logvar);
     MG_CHECK(mu.shape() == logvar.shape() && mu.dim() >= 1, "gaussian_kl: mu {} and logvar {} must match",
              mu.shape(), logvar.shape());
-    Tensor terms = mul(sub(add(logvar, 1.0), add(square(mu), exp(logvar))), -0.5);
+    Tensor terms = -0.5 * (1 + logvar - (square(mu) + exp(logvar)));
     if (mu.dim() == 1) return reduce(terms, reduction);
     std::vector<int64_t> dims;
     for (int d = 1; d < mu.dim(); ++d) dims.push_back(d);

@@ -47,58 +47,36 @@ Conv2dOptions same_padding(int64_t k) {
     return o;
 }
 
-Tensor run_forward(const K::MaskedConv2dShape& s, const Tensor& x, const Tensor& w) {
-    Tensor xc = x.contiguous(), wc = w.contiguous();
-    Tensor y = empty(Shape{s.n, s.c_out, s.h, s.w}, {x.dtype(), x.device()});
-    if (y.numel() > 0) K::masked_conv2d_forward_table().get(x.device(), x.dtype())(s, xc.raw_data(), wc.raw_data(), y.raw_data());
-    return y;
-}
-Tensor run_backward_input(const K::MaskedConv2dShape& s, const Tensor& gy, const Tensor& w) {
-    Tensor gc = gy.contiguous(), wc = w.contiguous();
-    Tensor gx = empty(Shape{s.n, s.c_in, s.h, s.w}, {gy.dtype(), gy.device()});
-    if (gx.numel() > 0)
-        K::masked_conv2d_backward_input_table().get(gy.device(), gy.dtype())(s, gc.raw_data(), wc.raw_data(), gx.raw_data());
-    return gx;
-}
-Tensor run_backward_weight(const K::MaskedConv2dShape& s, const Tensor& x, const Tensor& gy) {
-    Tensor xc = x.contiguous(), gc = gy.contiguous();
-    Tensor gw = empty(Shape{s.c_out, s.c_in, s.k, s.k}, {x.dtype(), x.device()});
-    if (gw.numel() > 0)
-        K::masked_conv2d_backward_weight_table().get(x.device(), x.dtype())(s, xc.raw_data(), gc.raw_data(), gw.raw_data());
-    return gw;
-}
-
 Tensor face_forward(const Tensor& x, const Tensor& w, const K::MaskedConv2dShape& s);
 Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::MaskedConv2dShape& s);
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::MaskedConv2dShape& s);
 
 Tensor face_forward(const Tensor& x, const Tensor& w, const K::MaskedConv2dShape& s) {
-    Tensor y = run_forward(s, x, w);
+    Tensor y = run_bilinear_kernel(K::masked_conv2d_forward_table(), s, Shape{s.n, s.c_out, s.h, s.w}, x, w);
     autograd::check_forward_anomaly("masked_conv2d", y);
-    if (!autograd::needs_grad({&x, &w})) return y;
-    bool gx = x.requires_grad(), gw = w.requires_grad();
-    return autograd::record("masked_conv2d", y, {x, w}, [sx = SavedTensor(x), sw = SavedTensor(w), s, gx, gw](const Tensor& g, const Tensor&) {
-        return Grads{gx ? face_backward_input(g, sw.get(), s) : Tensor(), gw ? face_backward_weight(sx.get(), g, s) : Tensor()};
+    return autograd::record("masked_conv2d", y, {x, w}, [s](const Tensor& gy, const Saved& saved) {
+        return Grads{saved.needs_grad(0) ? face_backward_input(gy, saved.input(1), s) : Tensor(),
+                     saved.needs_grad(1) ? face_backward_weight(saved.input(0), gy, s) : Tensor()};
     });
 }
 
 Tensor face_backward_input(const Tensor& gy, const Tensor& w, const K::MaskedConv2dShape& s) {
-    Tensor gx = run_backward_input(s, gy, w);
+    Tensor gx =
+        run_bilinear_kernel(K::masked_conv2d_backward_input_table(), s, Shape{s.n, s.c_in, s.h, s.w}, gy, w);
     autograd::check_forward_anomaly("masked_conv2d_backward_input", gx);
-    if (!autograd::needs_grad({&gy, &w})) return gx;
-    bool ggy = gy.requires_grad(), gw = w.requires_grad();
-    return autograd::record("masked_conv2d_backward_input", gx, {gy, w}, [sg = SavedTensor(gy), sw = SavedTensor(w), s, ggy, gw](const Tensor& g, const Tensor&) {
-        return Grads{ggy ? face_forward(g, sw.get(), s) : Tensor(), gw ? face_backward_weight(g, sg.get(), s) : Tensor()};
+    return autograd::record("masked_conv2d_backward_input", gx, {gy, w}, [s](const Tensor& g, const Saved& saved) {
+        return Grads{saved.needs_grad(0) ? face_forward(g, saved.input(1), s) : Tensor(),
+                     saved.needs_grad(1) ? face_backward_weight(g, saved.input(0), s) : Tensor()};
     });
 }
 
 Tensor face_backward_weight(const Tensor& x, const Tensor& gy, const K::MaskedConv2dShape& s) {
-    Tensor gw = run_backward_weight(s, x, gy);
+    Tensor gw =
+        run_bilinear_kernel(K::masked_conv2d_backward_weight_table(), s, Shape{s.c_out, s.c_in, s.k, s.k}, x, gy);
     autograd::check_forward_anomaly("masked_conv2d_backward_weight", gw);
-    if (!autograd::needs_grad({&x, &gy})) return gw;
-    bool gx = x.requires_grad(), ggy = gy.requires_grad();
-    return autograd::record("masked_conv2d_backward_weight", gw, {x, gy}, [sx = SavedTensor(x), sg = SavedTensor(gy), s, gx, ggy](const Tensor& g, const Tensor&) {
-        return Grads{gx ? face_backward_input(sg.get(), g, s) : Tensor(), ggy ? face_forward(sx.get(), g, s) : Tensor()};
+    return autograd::record("masked_conv2d_backward_weight", gw, {x, gy}, [s](const Tensor& g, const Saved& saved) {
+        return Grads{saved.needs_grad(0) ? face_backward_input(saved.input(1), g, s) : Tensor(),
+                     saved.needs_grad(1) ? face_forward(saved.input(0), g, s) : Tensor()};
     });
 }
 
@@ -114,7 +92,7 @@ Tensor masked_conv2d(const Tensor& x, const Tensor& weight, char mask_type) {
     const int64_t k = weight.size(2);
     K::MaskedConv2dShape s = make_shape(op, x.size(0), x.size(1), x.size(2), x.size(3), weight.size(0), k, mask_type);
     if (!K::masked_conv2d_forward_table().has_kernel(x.device(), x.dtype()))
-        return conv2d(x, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
+        return conv2d(x, weight * tap_mask(k, mask_type, weight), {}, same_padding(k));
     return face_forward(x, weight, s);
 }
 
@@ -130,7 +108,7 @@ Tensor masked_conv2d_backward_input(const Tensor& grad_y, const Tensor& weight, 
     K::MaskedConv2dShape s =
         make_shape(op, grad_y.size(0), weight.size(1), grad_y.size(2), grad_y.size(3), weight.size(0), k, mask_type);
     if (!K::masked_conv2d_backward_input_table().has_kernel(grad_y.device(), grad_y.dtype()))
-        return conv_transpose2d(grad_y, mul(weight, tap_mask(k, mask_type, weight)), {}, same_padding(k));
+        return conv_transpose2d(grad_y, weight * tap_mask(k, mask_type, weight), {}, same_padding(k));
     return face_backward_input(grad_y, weight, s);
 }
 
@@ -145,7 +123,7 @@ Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int6
         make_shape(op, x.size(0), x.size(1), x.size(2), x.size(3), grad_y.size(1), kernel_size, mask_type);
     if (!K::masked_conv2d_backward_weight_table().has_kernel(x.device(), x.dtype())) {
         Tensor mask = tap_mask(kernel_size, mask_type, x);
-        return mul(conv2d_backward_weight(x, grad_y, Shape{s.c_out, s.c_in, s.k, s.k}, same_padding(s.k)), mask);
+        return conv2d_backward_weight(x, grad_y, Shape{s.c_out, s.c_in, s.k, s.k}, same_padding(s.k)) * mask;
     }
     return face_backward_weight(x, grad_y, s);
 }

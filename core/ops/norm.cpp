@@ -35,18 +35,20 @@ static std::vector<int64_t> non_channel_axes(const Tensor& x) {
 
 // d/d(x, weight, bias) of training-mode batch_norm, written with differentiable ops (the
 // fused backward's formula): the backward of the backward exists.
-static Grads batch_norm_backward_composite(const Tensor& g, const Tensor& x, const Tensor& weight, const Tensor& bias,
+//   xhat = (x - mean) * invstd,  invstd = (var + eps)^-1/2,  g_xhat = g * weight
+//   gx = invstd * (g_xhat - mean(g_xhat) - xhat * mean(g_xhat * xhat))
+//   gw = sum(g * xhat)           gb = sum(g)             (over all dims but 1)
+static Grads batch_norm_backward_composite(const Tensor& g, const Tensor& x, const Tensor& weight, bool with_bias,
                                            double eps) {
     const std::vector<int64_t> axes = non_channel_axes(x);
     const int64_t c = x.shape()[1];
-    Tensor centered = sub(x, mean(x, axes, true));
-    Tensor invstd = pow(add(mean(square(centered), axes, true), eps), -0.5);
-    Tensor xhat = mul(centered, invstd);
-    Tensor g_xhat = weight.defined() ? mul(g, per_channel(weight, x.dim())) : g;
-    // gx = invstd (g_xhat - mean(g_xhat) - xhat mean(g_xhat xhat))
-    Tensor gx = mul(invstd, sub(sub(g_xhat, mean(g_xhat, axes, true)), mul(xhat, mean(mul(g_xhat, xhat), axes, true))));
-    Tensor gw = weight.defined() ? sum(mul(g, xhat), axes).reshape(Shape{c}) : Tensor();
-    Tensor gb = bias.defined() ? sum(g, axes).reshape(Shape{c}) : Tensor();
+    Tensor centered = x - mean(x, axes, true);
+    Tensor invstd = pow(mean(square(centered), axes, true) + eps, -0.5);
+    Tensor xhat = centered * invstd;
+    Tensor g_xhat = weight.defined() ? g * per_channel(weight, x.dim()) : g;
+    Tensor gx = invstd * (g_xhat - mean(g_xhat, axes, true) - xhat * mean(g_xhat * xhat, axes, true));
+    Tensor gw = weight.defined() ? sum(g * xhat, axes).reshape(Shape{c}) : Tensor();
+    Tensor gb = with_bias ? sum(g, axes).reshape(Shape{c}) : Tensor();
     return {gx, gw, gb};
 }
 
@@ -59,55 +61,47 @@ static bool batch_norm_fusable(const Tensor& x, std::initializer_list<const Tens
     return true;
 }
 
+// A kernel argument: t's data, or null for an undefined (optional) tensor.
+static void* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
+
 static Tensor batch_norm_fused(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                                const Tensor& weight, const Tensor& bias, bool training, double momentum,
                                double eps) {
     const int64_t n = x.shape()[0], c = x.shape()[1];
-    K::BatchNormForwardArgs a;
-    a.shape = {n, c, n * c == 0 ? 1 : x.numel() / (n * c)};
+    const K::BatchNormShape shape{n, c, n * c == 0 ? 1 : x.numel() / (n * c)};
     Tensor xc = x.detach().contiguous();
     Tensor y = empty(x.shape(), {x.dtype(), x.device()});
     Tensor save_mean = empty(Shape{c}, {x.dtype(), x.device()}), save_invstd = empty(Shape{c}, {x.dtype(), x.device()});
     const bool update = training && running_mean.defined() && running_var.defined();
-    a.x = xc.raw_data();
-    a.weight = weight.defined() ? weight.raw_data() : nullptr;
-    a.bias = bias.defined() ? bias.raw_data() : nullptr;
-    a.running_mean = update || !training ? running_mean.raw_data() : nullptr;
-    a.running_var = update || !training ? running_var.raw_data() : nullptr;
-    a.training = training;
-    a.momentum = momentum;
-    a.eps = eps;
-    a.y = y.raw_data();
-    a.save_mean = save_mean.raw_data();
-    a.save_invstd = save_invstd.raw_data();
-    if (x.numel() > 0) K::batch_norm_forward_table().get(x.device(), x.dtype())(a);
+    const bool stats = update || !training;  // the running statistics are read or written
+    const K::BatchNormForwardArgs args{.shape = shape, .x = xc.raw_data(), .weight = data_or_null(weight),
+                                       .bias = data_or_null(bias),
+                                       .running_mean = stats ? running_mean.raw_data() : nullptr,
+                                       .running_var = stats ? running_var.raw_data() : nullptr,
+                                       .training = training, .momentum = momentum, .eps = eps, .y = y.raw_data(),
+                                       .save_mean = save_mean.raw_data(), .save_invstd = save_invstd.raw_data()};
+    if (x.numel() > 0) K::batch_norm_forward_table().get(x.device(), x.dtype())(args);
     if (update) {
         running_mean.bump_version();
         running_var.bump_version();
     }
     autograd::check_forward_anomaly("batch_norm", y);
-    if (!autograd::needs_grad({&x, &weight, &bias})) return y;
-    // Only training reaches here (batch_norm sends eval with gradients to the composite form).
+    // Only training reaches here with gradients (batch_norm sends eval with gradients to the composite form).
     return autograd::record("batch_norm", y, {x, weight, bias},
-        [sx = SavedTensor(x), xc, sw = SavedTensor(weight), bias, save_mean, save_invstd, shape = a.shape, eps](
-            const Tensor& g, const Tensor&) -> Grads {
-            Tensor x_ = sx.get(), weight = sw.get();
-            if (autograd::grad_enabled()) return batch_norm_backward_composite(g, x_, weight, bias, eps);
+        [xc, save_mean, save_invstd, shape, eps](const Tensor& g, const Saved& s) -> Grads {
+            Tensor x = s.input(0), weight = s.input(1);
+            const bool with_bias = s.needs_grad(2);
+            if (autograd::grad_enabled()) return batch_norm_backward_composite(g, x, weight, with_bias, eps);
             Tensor gc = g.contiguous();
-            Tensor gx = empty(x_.shape(), {x_.dtype(), x_.device()});
-            Tensor gw = weight.defined() ? empty(weight.shape(), {x_.dtype(), x_.device()}) : Tensor();
-            Tensor gb = bias.defined() ? empty(bias.shape(), {x_.dtype(), x_.device()}) : Tensor();
-            K::BatchNormBackwardArgs b;
-            b.shape = shape;
-            b.x = xc.raw_data();
-            b.grad_y = gc.raw_data();
-            b.save_mean = save_mean.raw_data();
-            b.save_invstd = save_invstd.raw_data();
-            b.weight = weight.defined() ? weight.raw_data() : nullptr;
-            b.grad_x = gx.raw_data();
-            b.grad_weight = gw.defined() ? gw.raw_data() : nullptr;
-            b.grad_bias = gb.defined() ? gb.raw_data() : nullptr;
-            if (x_.numel() > 0) K::batch_norm_backward_table().get(x_.device(), x_.dtype())(b);
+            Tensor gx = empty(x.shape(), {x.dtype(), x.device()});
+            Tensor gw = weight.defined() ? empty(weight.shape(), {x.dtype(), x.device()}) : Tensor();
+            Tensor gb = with_bias ? empty(s.shape(2), {x.dtype(), x.device()}) : Tensor();
+            const K::BatchNormBackwardArgs args{.shape = shape, .x = xc.raw_data(), .grad_y = gc.raw_data(),
+                                                .save_mean = save_mean.raw_data(),
+                                                .save_invstd = save_invstd.raw_data(), .weight = data_or_null(weight),
+                                                .grad_x = gx.raw_data(), .grad_weight = data_or_null(gw),
+                                                .grad_bias = data_or_null(gb)};
+            if (x.numel() > 0) K::batch_norm_backward_table().get(x.device(), x.dtype())(args);
             return {gx, gw, gb};
         });
 }
@@ -139,17 +133,17 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
         if (running_mean.defined() && running_var.defined()) {
             autograd::NoGradGuard no_grad;
             Tensor m = mean_.detach().reshape(Shape{c}), v = var_.detach().reshape(Shape{c});
-            Tensor unbiased = mul(v, double(count) / double(count - 1));
-            Tensor(running_mean).copy_(add(mul(running_mean, 1.0 - momentum), mul(m, momentum)));
-            Tensor(running_var).copy_(add(mul(running_var, 1.0 - momentum), mul(unbiased, momentum)));
+            Tensor unbiased = v * (double(count) / double(count - 1));
+            Tensor(running_mean).copy_(running_mean * (1.0 - momentum) + m * momentum);
+            Tensor(running_var).copy_(running_var * (1.0 - momentum) + unbiased * momentum);
         }
     } else {
         mean_ = per_channel(running_mean, x.dim());
         var_ = per_channel(running_var, x.dim());
     }
-    Tensor y = mul(sub(x, mean_), pow(add(var_, eps), -0.5));
-    if (weight.defined()) y = mul(y, per_channel(weight, x.dim()));
-    if (bias.defined()) y = add(y, per_channel(bias, x.dim()));
+    Tensor y = (x - mean_) * pow(var_ + eps, -0.5);
+    if (weight.defined()) y = y * per_channel(weight, x.dim());
+    if (bias.defined()) y = y + per_channel(bias, x.dim());
     return y;
 }
 
@@ -166,16 +160,16 @@ Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& 
     for (int d = x.dim() - k; d < x.dim(); ++d) axes.push_back(d);
     Tensor mean_ = mean(x, axes, true);
     Tensor var_ = var(x, axes, 0, true);
-    Tensor y = mul(sub(x, mean_), pow(add(var_, eps), -0.5));
+    Tensor y = (x - mean_) * pow(var_ + eps, -0.5);
     if (weight.defined()) {
         MG_CHECK(weight.shape() == normalized_shape, "layer_norm: weight {} must have shape {}", weight.shape(),
                  normalized_shape);
-        y = mul(y, weight);
+        y = y * weight;
     }
     if (bias.defined()) {
         MG_CHECK(bias.shape() == normalized_shape, "layer_norm: bias {} must have shape {}", bias.shape(),
                  normalized_shape);
-        y = add(y, bias);
+        y = y + bias;
     }
     return y;
 }
@@ -200,12 +194,12 @@ static Tensor softmax_fused(const Tensor& x, int64_t dim, bool log) {
     Tensor y = empty(x.shape(), {x.dtype(), x.device()});
     if (y.numel() > 0) K::softmax_forward_table().get(x.device(), x.dtype())(shape, xc.raw_data(), y.raw_data(), log);
     autograd::check_forward_anomaly(op, y);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record(op, y, {x}, [d, log, shape](const Tensor& g, const Tensor& y_) -> Grads {
+    return autograd::record(op, y, {x}, [d, log, shape](const Tensor& g, const Saved& s) -> Grads {
         const std::vector<int64_t> dims{d};
+        Tensor y_ = s.output();
         if (autograd::grad_enabled()) {
-            if (log) return {sub(g, mul(exp(y_), sum(g, dims, true)))};
-            return {mul(y_, sub(g, sum(mul(g, y_), dims, true)))};
+            if (log) return {g - exp(y_) * sum(g, dims, true)};
+            return {y_ * (g - sum(g * y_, dims, true))};
         }
         Tensor gc = g.contiguous();
         Tensor gx = empty(y_.shape(), {y_.dtype(), y_.device()});
@@ -213,21 +207,20 @@ static Tensor softmax_fused(const Tensor& x, int64_t dim, bool log) {
             K::softmax_backward_table().get(y_.device(), y_.dtype())(shape, y_.raw_data(), gc.raw_data(), gx.raw_data(),
                                                                      log);
         return {gx};
-    }, true);
+    }, Keep::Output);
 }
 
 Tensor softmax(const Tensor& x, int64_t dim) {
     check_floating("softmax", x);
     if (K::softmax_forward_table().has_kernel(x.device(), x.dtype()) && x.dim() > 0) return softmax_fused(x, dim, false);
-    Tensor shifted = sub(x, amax(x.detach(), {dim}, true));
-    Tensor e = exp(shifted);
-    return div(e, sum(e, {dim}, true));
+    Tensor e = exp(x - amax(x.detach(), {dim}, true));
+    return e / sum(e, {dim}, true);
 }
 
 Tensor log_softmax(const Tensor& x, int64_t dim) {
     check_floating("log_softmax", x);
     if (K::softmax_forward_table().has_kernel(x.device(), x.dtype()) && x.dim() > 0) return softmax_fused(x, dim, true);
-    return sub(x, logsumexp(x, dim, true));
+    return x - logsumexp(x, dim, true);
 }
 
 }  // namespace mg

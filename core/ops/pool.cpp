@@ -41,8 +41,7 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
     if (y.numel() > 0)
         K::max_pool2d_forward_table().get(x.device(), x.dtype())(s, xc.raw_data(), y.raw_data(), argmax.data<int64_t>());
     autograd::check_forward_anomaly("max_pool2d", y);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("max_pool2d", y, {x}, [argmax, s](const Tensor& g, const Tensor&) {
+    return autograd::record("max_pool2d", y, {x}, [argmax, s](const Tensor& g, const Saved&) {
         if (!autograd::needs_grad({&g})) {
             // First order: the backward kernel scatters g to the forward's own argmax. No index
             // check is needed (the forward kernel wrote them; the kernel still counts strays),
@@ -58,7 +57,7 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
         Tensor planes = g.reshape(Shape{s.n * s.c, s.oh * s.ow});
         Tensor idx = argmax.reshape(Shape{s.n * s.c, s.oh * s.ow});
         return Grads{scatter_add_last(planes, idx, s.h * s.w).reshape(Shape{s.n, s.c, s.h, s.w})};
-    });
+    }, Keep::Shapes);
 }
 
 static Tensor avg_pool2d_backward(const Tensor& g, const K::Pool2dShape& s);
@@ -68,20 +67,18 @@ static Tensor avg_pool2d_forward(const Tensor& x, const K::Pool2dShape& s) {
     Tensor y = empty(Shape{s.n, s.c, s.oh, s.ow}, {x.dtype(), x.device()});
     if (y.numel() > 0) K::avg_pool2d_forward_table().get(x.device(), x.dtype())(s, xc.raw_data(), y.raw_data());
     autograd::check_forward_anomaly("avg_pool2d", y);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("avg_pool2d", y, {x}, [s](const Tensor& g, const Tensor&) {
+    return autograd::record("avg_pool2d", y, {x}, [s](const Tensor& g, const Saved&) {
         return Grads{avg_pool2d_backward(g, s)};
-    });
+    }, Keep::Shapes);
 }
 
 static Tensor avg_pool2d_backward(const Tensor& g, const K::Pool2dShape& s) {
     Tensor gc = g.contiguous();
     Tensor gx = empty(Shape{s.n, s.c, s.h, s.w}, {g.dtype(), g.device()});
     if (gx.numel() > 0) K::avg_pool2d_backward_table().get(g.device(), g.dtype())(s, gc.raw_data(), gx.raw_data());
-    if (!autograd::needs_grad({&g})) return gx;
-    return autograd::record("avg_pool2d_backward", gx, {g}, [s](const Tensor& gg, const Tensor&) {
+    return autograd::record("avg_pool2d_backward", gx, {g}, [s](const Tensor& gg, const Saved&) {
         return Grads{avg_pool2d_forward(gg, s)};
-    });
+    }, Keep::Shapes);
 }
 
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {

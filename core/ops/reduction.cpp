@@ -1,6 +1,7 @@
-// Reductions. Backward of a sum is the gradient broadcast back (reshape + expand);
-// mean, var and logsumexp are built from sum, so their gradients follow.
-//   amax/amin: the gradient is shared evenly among the tied extremes (as PyTorch).
+// Reductions. mean, var and logsumexp are built from sum, so their gradients follow:
+//   sum        g broadcast back to x's shape (reshape + expand)
+//   amax/amin  g broadcast back * hit / count(hit), hit = [x == y]: shared evenly among the
+//              tied extremes (as PyTorch)
 #include "core/ops/dispatch.h"
 #include "kernels/reduce.h"
 
@@ -58,10 +59,9 @@ Tensor sum(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
     check_defined("sum", x);
     std::vector<int> axes = reduce_axes("sum", x, dims);
     Tensor y = drop_dims(reduce_keepdim(K::sum_table(), "sum", x.detach(), axes), x.shape(), axes, keepdim);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record("sum", y.detach(), {x}, [in = x.shape(), axes](const Tensor& g, const Tensor&) {
-        return Grads{expand_back(g, in, axes)};
-    });
+    return autograd::record("sum", y.detach(), {x}, [axes](const Tensor& g, const Saved& s) {
+        return Grads{expand_back(g, s.shape(0), axes)};
+    }, Keep::Shapes);
 }
 
 Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
@@ -70,7 +70,7 @@ Tensor mean(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
     int64_t n = 1;
     for (int a : axes) n *= x.shape()[a];
     MG_CHECK(n > 0, "mean: reducing over an empty dimension of {}", x.shape());
-    return mul(sum(x, dims, keepdim), 1.0 / double(n));
+    return sum(x, dims, keepdim) / double(n);
 }
 
 static Tensor extreme(K::OpTable<K::ReduceFn>& table, const char* op, const Tensor& x,
@@ -79,15 +79,12 @@ static Tensor extreme(K::OpTable<K::ReduceFn>& table, const char* op, const Tens
     std::vector<int> axes = reduce_axes(op, x, dims);
     Tensor y_keep = reduce_keepdim(table, op, x.detach(), axes);
     Tensor y = drop_dims(y_keep, x.shape(), axes, keepdim);
-    if (!autograd::needs_grad({&x})) return y;
-    return autograd::record(op, y.detach(), {x},
-        [sx = SavedTensor(x), y_keep, axes](const Tensor& g, const Tensor&) {
-            Tensor x_ = sx.get();
-            Tensor hit = mask_as(eq(x_, y_keep.expand(x_.shape())), g.dtype());
-            std::vector<int64_t> dims64(axes.begin(), axes.end());
-            Tensor count = sum(hit, dims64, true);
-            return Grads{mul(expand_back(g, x_.shape(), axes), div(hit, count))};
-        });
+    return autograd::record(op, y.detach(), {x}, [y_keep, axes](const Tensor& g, const Saved& s) {
+        Tensor x = s.input(0);
+        Tensor hit = mask_as(eq(x, y_keep.expand(x.shape())), g.dtype());
+        Tensor count = sum(hit, std::vector<int64_t>(axes.begin(), axes.end()), true);
+        return Grads{expand_back(g, x.shape(), axes) * (hit / count)};
+    });
 }
 Tensor amax(const Tensor& x, const std::vector<int64_t>& dims, bool keepdim) {
     return extreme(K::max_table(), "amax", x, dims, keepdim);
@@ -102,15 +99,14 @@ Tensor var(const Tensor& x, const std::vector<int64_t>& dims, int64_t correction
     int64_t n = 1;
     for (int a : axes) n *= x.shape()[a];
     MG_CHECK(n - correction > 0, "var: {} elements with correction {} (shape {})", n, correction, x.shape());
-    Tensor centered = sub(x, mean(x, dims, true));
-    return mul(sum(square(centered), dims, keepdim), 1.0 / double(n - correction));
+    return sum(square(x - mean(x, dims, true)), dims, keepdim) / double(n - correction);
 }
 
 Tensor logsumexp(const Tensor& x, int64_t dim, bool keepdim) {
     check_floating("logsumexp", x);
     // Shifting by the (constant) max keeps exp() in range; the shift cancels in the gradient.
     Tensor m = amax(x.detach(), {dim}, true);
-    Tensor y = add(log(sum(exp(sub(x, m)), {dim}, true)), m);
+    Tensor y = log(sum(exp(x - m), {dim}, true)) + m;
     return keepdim ? y : y.squeeze(dim);
 }
 

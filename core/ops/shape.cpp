@@ -24,26 +24,23 @@ Tensor cat(const std::vector<Tensor>& tensors, int64_t dim_) {
     }
     out[d] = total;
     Tensor y = empty(out, {first.dtype(), first.device()});
-    std::vector<int64_t> sizes;
     {
         autograd::NoGradGuard no_grad;
         int64_t at = 0;
         for (const Tensor& t : tensors) {
             y.slice(d, at, at + t.shape()[d]).copy_(t);
-            sizes.push_back(t.shape()[d]);
             at += t.shape()[d];
         }
     }
-    if (!autograd::needs_grad(tensors)) return y;
-    return autograd::record("cat", y, tensors, [d, sizes](const Tensor& g, const Tensor&) {
+    return autograd::record("cat", y, tensors, [d, count = tensors.size()](const Tensor& g, const Saved& s) {
         Grads grads;
         int64_t at = 0;
-        for (int64_t s : sizes) {
-            grads.push_back(g.slice(d, at, at + s));
-            at += s;
+        for (size_t i = 0; i < count; ++i) {
+            grads.push_back(g.slice(d, at, at + s.shape(i)[d]));
+            at += s.shape(i)[d];
         }
         return grads;
-    });
+    }, Keep::Shapes);
 }
 
 Tensor stack(const std::vector<Tensor>& tensors, int64_t dim) {

@@ -88,10 +88,9 @@ Tensor Tensor::view(const Shape& new_shape_in) const {
              "view: a tensor of shape {} and strides {} cannot be viewed as {}; use reshape() (which copies)", shape(),
              strides(), new_shape);
     Tensor y = make_view(*this, new_shape, st, offset());
-    if (!autograd::needs_grad({this})) return y;
-    return autograd::record("view", y, {*this}, [in = shape()](const Tensor& g, const Tensor&) {
-        return Grads{g.reshape(in)};
-    });
+    return autograd::record("view", y, {*this}, [](const Tensor& g, const Saved& s) {
+        return Grads{g.reshape(s.shape(0))};
+    }, Keep::Shapes);
 }
 
 Tensor Tensor::reshape(const Shape& new_shape_in) const {
@@ -126,10 +125,9 @@ Tensor Tensor::permute(const std::vector<int64_t>& dims) const {
         st.push_back(strides()[d]);
     }
     Tensor y = make_view(*this, sh, st, offset());
-    if (!autograd::needs_grad({this})) return y;
-    return autograd::record("permute", y, {*this}, [inverse](const Tensor& g, const Tensor&) {
+    return autograd::record("permute", y, {*this}, [inverse](const Tensor& g, const Saved&) {
         return Grads{g.permute(inverse)};
-    });
+    }, Keep::Shapes);
 }
 
 Tensor Tensor::transpose(int64_t d0, int64_t d1) const {
@@ -150,10 +148,9 @@ static Tensor slice_backward(const Tensor& g, const Shape& in_shape, int dim, in
         autograd::NoGradGuard no_grad;
         out.slice(dim, start, end, step).copy_(g);
     }
-    if (!autograd::needs_grad({&g})) return out;
-    return autograd::record("slice_backward", out, {g}, [dim, start, end, step](const Tensor& gg, const Tensor&) {
+    return autograd::record("slice_backward", out, {g}, [dim, start, end, step](const Tensor& gg, const Saved&) {
         return Grads{gg.slice(dim, start, end, step)};
-    });
+    }, Keep::Shapes);
 }
 
 Tensor Tensor::slice(int64_t dim_, int64_t start, int64_t end, int64_t step) const {
@@ -168,10 +165,9 @@ Tensor Tensor::slice(int64_t dim_, int64_t start, int64_t end, int64_t step) con
     sh[d] = (end - start + step - 1) / step;
     st[d] = strides()[d] * step;
     Tensor y = make_view(*this, sh, st, offset() + start * strides()[d]);
-    if (!autograd::needs_grad({this})) return y;
-    return autograd::record("slice", y, {*this}, [in = shape(), d, start, end, step](const Tensor& g, const Tensor&) {
-        return Grads{slice_backward(g, in, d, start, end, step)};
-    });
+    return autograd::record("slice", y, {*this}, [d, start, end, step](const Tensor& g, const Saved& s) {
+        return Grads{slice_backward(g, s.shape(0), d, start, end, step)};
+    }, Keep::Shapes);
 }
 
 Tensor Tensor::select(int64_t dim_, int64_t index) const {
@@ -202,10 +198,9 @@ Tensor Tensor::expand(const Shape& target) const {
         }
     }
     Tensor y = make_view(*this, sh, st, offset());
-    if (!autograd::needs_grad({this})) return y;
-    return autograd::record("expand", y, {*this}, [in = shape()](const Tensor& g, const Tensor&) {
-        return Grads{sum_to(g, in)};
-    });
+    return autograd::record("expand", y, {*this}, [](const Tensor& g, const Saved& s) {
+        return Grads{sum_to(g, s.shape(0))};
+    }, Keep::Shapes);
 }
 
 Tensor Tensor::squeeze(int64_t dim_) const {
@@ -236,8 +231,7 @@ Tensor Tensor::clone() const {
         autograd::NoGradGuard no_grad;
         y.copy_(*this);
     }
-    if (!autograd::needs_grad({this})) return y;
-    return autograd::record("clone", y, {*this}, [](const Tensor& g, const Tensor&) { return Grads{g}; });
+    return autograd::record("clone", y, {*this}, [](const Tensor& g, const Saved&) { return Grads{g}; }, Keep::Shapes);
 }
 
 Tensor Tensor::to(DType target) const {
@@ -247,10 +241,10 @@ Tensor Tensor::to(DType target) const {
         autograd::NoGradGuard no_grad;
         y.copy_(*this);
     }
-    if (!(is_floating(target) && autograd::needs_grad({this}))) return y;
-    return autograd::record("to_dtype", y, {*this}, [from = dtype()](const Tensor& g, const Tensor&) {
+    if (!is_floating(target)) return y;
+    return autograd::record("to_dtype", y, {*this}, [from = dtype()](const Tensor& g, const Saved&) {
         return Grads{g.to(from)};
-    });
+    }, Keep::Shapes);
 }
 
 Tensor Tensor::to(Device target) const {
@@ -262,10 +256,9 @@ Tensor Tensor::to(Device target) const {
         if (target == Device::CUDA) K::cuda::copy_host_to_device(y.raw_data(), src.raw_data(), bytes, "to(cuda)");
         else K::cuda::copy_device_to_host(y.raw_data(), src.raw_data(), bytes, "to(cpu)");
     }
-    if (!autograd::needs_grad({this})) return y;
-    return autograd::record("to_device", y, {*this}, [from = device()](const Tensor& g, const Tensor&) {
+    return autograd::record("to_device", y, {*this}, [from = device()](const Tensor& g, const Saved&) {
         return Grads{g.to(from)};
-    });
+    }, Keep::Shapes);
 }
 
 static void check_inplace_target(const Tensor& t, const char* op) {

@@ -39,7 +39,7 @@ Tensor DcDiscriminator::forward(const Tensor& x, const Tensor& onehot) {
     Tensor h = (*trunk)(x);
     Tensor logit = (*fc)(cat({h, onehot}, 1));
     if (!embed) return logit;
-    return add(logit, sum(mul((*embed)(onehot), h), {1}, /*keepdim=*/true));  // + <embed(y), h>
+    return logit + sum((*embed)(onehot) * h, {1}, /*keepdim=*/true);  // + <embed(y), h>
 }
 
 void dcgan_init(nn::Module& root) {

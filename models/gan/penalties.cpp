@@ -24,11 +24,11 @@ PenaltyResult gradient_penalty(const Critic& critic, const Tensor& real, const T
     Shape e_shape = Shape::filled(real.dim(), 1);
     e_shape[0] = real.size(0);
     Tensor w = e.to(real.dtype()).reshape(e_shape);
-    Tensor xhat = add(mul(w, real.detach()), mul(affine(w, -1.0, 1.0), fake.detach())).detach().requires_grad_();
+    Tensor xhat = (w * real.detach() + (1 - w) * fake.detach()).detach().requires_grad_();
     // sqrt(. + 1e-12): the norm's derivative stays finite where the gradient vanishes.
-    Tensor norms = sqrt(add(input_grad_sq_norms(critic, xhat), 1e-12));
+    Tensor norms = sqrt(input_grad_sq_norms(critic, xhat) + 1e-12);
     PenaltyResult r;
-    r.penalty = mean(square(sub(norms, 1.0)));
+    r.penalty = mean(square(norms - 1.0));
     autograd::NoGradGuard no_grad;
     r.mean_grad_norm = mean(norms).item();
     return r;

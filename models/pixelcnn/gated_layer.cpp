@@ -12,7 +12,7 @@ Tensor gated_activation(const Tensor& a) {
     MG_CHECK(c2 % 2 == 0, "gated_activation: expected an even channel count, got {}", c2);
     // Dense halves: the elementwise kernels may take another code path for strided inputs, and
     // the samplers rely on every path computing the same bits for the same pixel.
-    return mul(tanh(a.slice(1, 0, c2 / 2).contiguous()), sigmoid(a.slice(1, c2 / 2, c2).contiguous()));
+    return tanh(a.slice(1, 0, c2 / 2).contiguous()) * sigmoid(a.slice(1, c2 / 2, c2).contiguous());
 }
 
 GatedLayer::GatedLayer(int64_t in_channels_, int64_t channels_, int64_t kernel_, bool first_, int64_t classes_)
@@ -69,7 +69,7 @@ Tensor GatedLayer::vertical_conv_unpadded(const Tensor& v) {
 
 Tensor GatedLayer::vertical_gate(const Tensor& vp_rows, const Tensor& labels) {
     Tensor a = vp_rows;
-    if (classes > 0) a = add(a, label_bias(label_v, labels));
+    if (classes > 0) a = a + label_bias(label_v, labels);
     return gated_activation(a);
 }
 
@@ -94,10 +94,10 @@ Tensor GatedLayer::horizontal_pair(const Tensor& h, const Tensor& link, const Te
 Tensor GatedLayer::horizontal_rest(const Tensor& a, const Tensor& link, const Tensor& labels, const Tensor& residual) {
     MG_CHECK(link.dim() == 4 && link.size(2) == a.size(2) && link.size(3) == a.size(3),
              "GatedLayer: link {} does not match the horizontal stack {}", link.shape(), a.shape());
-    Tensor pre = add(a, link);
-    if (classes > 0) pre = add(pre, label_bias(label_h, labels));
+    Tensor pre = a + link;
+    if (classes > 0) pre = pre + label_bias(label_h, labels);
     Tensor out = (*conv_out)(gated_activation(pre));
-    return first ? out : add(out, residual);
+    return first ? out : out + residual;
 }
 
 std::pair<Tensor, Tensor> GatedLayer::forward(const Tensor& v, const Tensor& h, const Tensor& labels) {

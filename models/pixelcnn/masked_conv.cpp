@@ -27,12 +27,12 @@ MaskedConv2d::MaskedConv2d(int64_t in, int64_t out, int64_t k, char type, bool w
     mask = register_buffer("mask", causal_mask(out, in, k, type));
 }
 
-Tensor MaskedConv2d::masked_weight() const { return mul(weight, mask); }
+Tensor MaskedConv2d::masked_weight() const { return weight * mask; }
 
 // masked_conv2d skips the hidden taps (about half the work); it equals conv2d(x, masked_weight()).
 Tensor MaskedConv2d::forward(const Tensor& x) {
     Tensor y = masked_conv2d(x, weight, mask_type);
-    return bias.defined() ? add(y, bias.view({1, out_channels, 1, 1})) : y;
+    return bias.defined() ? y + bias.view({1, out_channels, 1, 1}) : y;
 }
 
 std::string MaskedConv2d::extra_repr() const { return fmt::format("'{}', {}", mask_type, nn::Conv2d::extra_repr()); }

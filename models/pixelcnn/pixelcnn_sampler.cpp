@@ -111,9 +111,9 @@ struct CachedBlock {
         for (int64_t dy = 0; dy <= pad; ++dy) {
             Tensor taps = input.select(1, r + dy).slice(1, c, c + (dy < pad ? k : m)).reshape({n, -1});  // a view
             Tensor part = matmul(taps, w_rows[size_t(dy)]);
-            pre = pre.defined() ? add(pre, part) : part;
+            pre = pre.defined() ? pre + part : part;
         }
-        if (bias.defined()) pre = add(pre, bias);
+        if (bias.defined()) pre = pre + bias;
         // The same eval-mode BatchNorm as the full network, on [N, C] instead of [N, C, H, W].
         return relu(batch_norm(pre, norm->running_mean, norm->running_var, norm->weight, norm->bias, false, 0.0,
                                norm->eps));

@@ -17,6 +17,8 @@ namespace mg::models {
 // The Gaussian q(z|x): mu and logvar [B, latent].
 struct DiagonalGaussian {
     Tensor mu, logvar;
+    // z = mu + sigma * eps, the reparameterisation; eps [..., B, latent] broadcasts against mu [B, latent].
+    Tensor sample(const Tensor& eps) const { return mu + exp(0.5 * logvar) * eps; }
 };
 
 class VaeEncoder : public nn::Module {

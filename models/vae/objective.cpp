@@ -25,17 +25,17 @@ ImportanceTerms importance_terms(VaeEncoder& encoder, VaeDecoder& decoder, const
              latent, x.size(0), latent);
     const int64_t k = eps.size(0), b = x.size(0), pixels = x.numel() / b;
     DiagonalGaussian q = encoder.encode(x, condition);
-    Tensor z = add(q.mu.unsqueeze(0), mul(exp(mul(q.logvar, 0.5)).unsqueeze(0), eps));  // [K, B, L]
+    Tensor z = q.sample(eps);  // [K, B, L]
     Tensor condition_k;
     if (condition.defined())
         condition_k = condition.unsqueeze(0).expand({k, b, condition.size(1)}).reshape({k * b, condition.size(1)});
     Tensor logits = decoder.decode(z.reshape({k * b, latent}), condition_k).reshape({k, b, pixels});
     // log p(x|z) = sum x*l - softplus(l); x broadcast over the K samples. Sums accumulate in double.
-    Tensor log_px = sum(sub(mul(logits, x.reshape({1, b, pixels})), softplus(logits)), {2}).to(DType::Float64);
+    Tensor log_px = sum(logits * x.reshape({1, b, pixels}) - softplus(logits), {2}).to(DType::Float64);
     // The Gaussian normalisers cancel; z - mu = sigma * eps leaves |eps|^2 in log q.
     Tensor z64 = z.to(DType::Float64), eps64 = eps.to(DType::Float64), logvar64 = q.logvar.to(DType::Float64);
-    Tensor log_ratio = add(mul(sub(sum(square(eps64), {2}), sum(square(z64), {2})), 0.5),
-                           mul(sum(logvar64, {1}), 0.5).unsqueeze(0));
+    Tensor log_ratio =
+        (sum(square(eps64), {2}) - sum(square(z64), {2})) * 0.5 + (sum(logvar64, {1}) * 0.5).unsqueeze(0);
     Tensor kl = gaussian_kl(q.mu.to(DType::Float64), logvar64, Reduction::None);
     return {log_px, log_ratio, kl};
 }
@@ -50,33 +50,32 @@ VaeLoss vae_loss(VaeEncoder& encoder, VaeDecoder& decoder, const Tensor& x, cons
              encoder.latent_dim());
     const double batch = double(x.size(0));
     DiagonalGaussian q = encoder.encode(x, condition);
-    Tensor z = add(q.mu, mul(exp(mul(q.logvar, 0.5)), eps));
+    Tensor z = q.sample(eps);
     Tensor logits = decoder.decode(z, condition);
     VaeLoss out;
-    out.recon = div(binary_cross_entropy_with_logits(logits, x, Reduction::Sum), batch);
-    out.kl = div(gaussian_kl(q.mu, q.logvar, Reduction::Sum), batch);
-    out.loss = beta == 1.0 ? add(out.recon, out.kl) : add(out.recon, mul(out.kl, beta));
+    out.recon = binary_cross_entropy_with_logits(logits, x, Reduction::Sum) / batch;
+    out.kl = gaussian_kl(q.mu, q.logvar, Reduction::Sum) / batch;
+    out.loss = beta == 1.0 ? out.recon + out.kl : out.recon + out.kl * beta;
     return out;
 }
 
 Tensor log_importance_weights(VaeEncoder& encoder, VaeDecoder& decoder, const Tensor& x, const Tensor& condition,
                               const Tensor& eps) {
     ImportanceTerms t = importance_terms(encoder, decoder, x, condition, eps);
-    return add(t.log_px_given_z, t.log_prior_over_posterior);
+    return t.log_px_given_z + t.log_prior_over_posterior;
 }
 
 Tensor iwae_from_log_weights(const Tensor& log_w) {
     MG_CHECK(log_w.dim() == 2 && log_w.size(0) > 0, "iwae: log weights must be [K, B] with K >= 1, got {}",
              log_w.shape());
-    return sub(logsumexp(log_w, 0), std::log(double(log_w.size(0))));
+    return logsumexp(log_w, 0) - std::log(double(log_w.size(0)));
 }
 
 LikelihoodBounds likelihood_bounds(VaeEncoder& encoder, VaeDecoder& decoder, const Tensor& x,
                                    const Tensor& condition, const Tensor& eps) {
     ImportanceTerms t = importance_terms(encoder, decoder, x, condition, eps);
     autograd::NoGradGuard no_grad;
-    return {sub(mean(t.log_px_given_z, {0}), t.kl),
-            iwae_from_log_weights(add(t.log_px_given_z, t.log_prior_over_posterior))};
+    return {mean(t.log_px_given_z, {0}) - t.kl, iwae_from_log_weights(t.log_px_given_z + t.log_prior_over_posterior)};
 }
 
 }  // namespace mg::models

@@ -188,9 +188,8 @@ Tensor VaeModel::interpolate(int64_t rows, int64_t steps) {
     const int64_t latent = options_.latent_dim;
     Tensor z0 = randn({rows, 1, latent}, float_options());
     Tensor z1 = randn({rows, 1, latent}, float_options());
-    Tensor t = div(arange(0, double(steps), 1, float_options()), double(steps - 1))
-                   .reshape({1, steps, 1});
-    Tensor z = add(z0, mul(t, sub(z1, z0))).reshape({rows * steps, latent});  // [rows, steps, L] row-major
+    Tensor t = (arange(0, double(steps), 1, float_options()) / double(steps - 1)).reshape({1, steps, 1});
+    Tensor z = (z0 + t * (z1 - z0)).reshape({rows * steps, latent});  // [rows, steps, L] row-major
     Tensor labels;
     if (conditional()) {
         std::vector<int64_t> row_labels = randint(0, kClasses, {rows}).to_vector<int64_t>(), all;
@@ -224,7 +223,7 @@ Tensor VaeModel::complete(const Tensor& images, const Tensor& labels, int64_t ke
     for (int64_t it = 0; it < kCompletionIterations; ++it) {
         DiagonalGaussian q = encoder_->encode(x, cond);
         Tensor eps = randn(q.mu.shape(), float_options());
-        Tensor z = add(q.mu, mul(exp(mul(q.logvar, 0.5)), eps));
+        Tensor z = q.sample(eps);
         x = where(keep, known, sigmoid(decoder_->decode(z, cond)));
     }
     return x.to(Device::CPU);
