@@ -35,7 +35,6 @@
 
 namespace mg::kernels::cpu {
 
-void check_conv2d_shape(std::string_view op, const Conv2dShape& s);             // kernels/cpu/conv.cpp
 void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s);  // kernels/cpu/conv_masked.cpp
 template <class T> void conv2d_forward_im2col(const Conv2dShape&, const void*, const void*, void*);
 template <class T> void conv2d_backward_input_im2col(const Conv2dShape&, const void*, const void*, void*);
