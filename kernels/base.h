@@ -1,5 +1,6 @@
 // The bottom of minigen: the one error type, the dtypes and the devices.
-// Everything above (kernels, core, optim, models, tools) includes this; it includes nothing of ours.
+// Everything above (kernels, core, optim, models, tools) includes this; of ours it includes only
+// the plain kernels/args/dtype.h (the enums themselves, which nvcc shares).
 #pragma once
 
 #include <cstdint>
@@ -8,6 +9,8 @@
 #include <string_view>
 
 #include <fmt/format.h>
+
+#include "kernels/args/dtype.h"
 
 namespace mg {
 
@@ -26,20 +29,6 @@ public:
 
 #define MG_FAIL(...) throw ::mg::Error(::fmt::format(__VA_ARGS__))
 
-enum class DType : uint8_t { Float32, Float64, Int64, UInt8 };
-enum class Device : uint8_t { CPU, CUDA };
-
-constexpr int64_t dtype_size(DType t) {
-    switch (t) {
-        case DType::Float32: return 4;
-        case DType::Float64: return 8;
-        case DType::Int64: return 8;
-        case DType::UInt8: return 1;
-    }
-    return 0;
-}
-constexpr bool is_floating(DType t) { return t == DType::Float32 || t == DType::Float64; }
-
 constexpr std::string_view dtype_name(DType t) {
     switch (t) {
         case DType::Float32: return "float32";
@@ -50,13 +39,6 @@ constexpr std::string_view dtype_name(DType t) {
     return "?";
 }
 constexpr std::string_view device_name(Device d) { return d == Device::CPU ? "cpu" : "cuda"; }
-
-// C++ type -> DType, for templated kernels and factories.
-template <class T> struct dtype_of;
-template <> struct dtype_of<float> { static constexpr DType value = DType::Float32; };
-template <> struct dtype_of<double> { static constexpr DType value = DType::Float64; };
-template <> struct dtype_of<int64_t> { static constexpr DType value = DType::Int64; };
-template <> struct dtype_of<uint8_t> { static constexpr DType value = DType::UInt8; };
 
 }  // namespace mg
 

@@ -17,40 +17,10 @@
 // standard deviations from its first value.
 #pragma once
 
+#include "kernels/args/batch_norm.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
-
-struct BatchNormShape {
-    int64_t n = 0, c = 0, hw = 1;
-    int64_t count() const { return n * hw; }  // values per channel
-};
-
-struct BatchNormForwardArgs {
-    BatchNormShape shape;
-    const void* x = nullptr;        // [n, c, hw]
-    const void* weight = nullptr;   // [c] or null
-    const void* bias = nullptr;     // [c] or null
-    void* running_mean = nullptr;   // [c]; training: updated when both are given; eval: read
-    void* running_var = nullptr;    // [c]
-    bool training = true;
-    double momentum = 0.1, eps = 1e-5;
-    void* y = nullptr;              // [n, c, hw]
-    void* save_mean = nullptr;      // [c] or null: the mean used
-    void* save_invstd = nullptr;    // [c] or null: the 1/sqrt(var + eps) used
-};
-
-struct BatchNormBackwardArgs {
-    BatchNormShape shape;
-    const void* x = nullptr;            // [n, c, hw]
-    const void* grad_y = nullptr;       // [n, c, hw]
-    const void* save_mean = nullptr;    // [c], from the training forward
-    const void* save_invstd = nullptr;  // [c]
-    const void* weight = nullptr;       // [c] or null
-    void* grad_x = nullptr;             // [n, c, hw] or null
-    void* grad_weight = nullptr;        // [c] or null
-    void* grad_bias = nullptr;          // [c] or null
-};
 
 using BatchNormForwardFn = void(const BatchNormForwardArgs& a);
 using BatchNormBackwardFn = void(const BatchNormBackwardArgs& a);

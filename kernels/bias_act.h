@@ -8,14 +8,10 @@
 // (i, then s), whatever the thread count.
 #pragma once
 
+#include "kernels/args/bias_act.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
-
-struct BiasActShape {
-    int64_t outer = 0, channels = 0, inner = 1;
-    double slope = 0.0;
-};
 
 using BiasActForwardFn = void(const BiasActShape& s, const void* y, const void* bias, void* out);
 using BiasActBackwardFn = void(const BiasActShape& s, const void* out, const void* g, void* gy, void* gbias);

@@ -1,29 +1,13 @@
 // Elementwise kernels: unary, binary, compare, where, copy/cast, fill.
 //
-// The op layer (core/) broadcasts, coalesces dimensions and hands kernels an Iter:
-// a strided N-d walk over up to four operands, operand 0 being the output.
-// When every operand is dense in the same order, `contiguous` is set and a kernel
-// may run one flat loop of `numel` elements.
+// The op layer (core/) hands kernels an Iter (kernels/args/elementwise.h): a strided
+// N-d walk over up to four operands, operand 0 being the output.
 #pragma once
 
+#include "kernels/args/elementwise.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
-
-constexpr int kMaxDims = 8;
-
-struct Iter {
-    int ndim = 0;
-    int64_t numel = 0;
-    bool contiguous = false;
-    int64_t sizes[kMaxDims] = {};
-    int64_t strides[4][kMaxDims] = {};  // in elements; [0] = output, then inputs in order
-};
-
-// Scalar parameters of unary ops (slope, alpha, exponent, bounds...).
-struct Scalars {
-    double a = 0.0, b = 0.0;
-};
 
 using UnaryFn = void(const Iter& it, void* out, const void* in, Scalars s);
 using BinaryFn = void(const Iter& it, void* out, const void* a, const void* b);

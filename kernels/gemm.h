@@ -8,18 +8,10 @@
 // Backward needs every transpose case: dA = dC · B^T, dB = A^T · dC.
 #pragma once
 
+#include "kernels/args/gemm.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
-
-struct GemmArgs {
-    bool trans_a = false, trans_b = false;
-    int64_t m = 0, n = 0, k = 0;
-    int64_t lda = 0, ldb = 0, ldc = 0;
-    int64_t batch = 1;
-    int64_t stride_a = 0, stride_b = 0, stride_c = 0;
-    double alpha = 1.0, beta = 0.0;
-};
 
 // a, b, c point to float or double, as the table's dtype says.
 using GemmFn = void(const GemmArgs& args, const void* a, const void* b, void* c);

@@ -13,30 +13,17 @@
 // overwritten. All operands are contiguous.
 #pragma once
 
+#include "kernels/args/masked_conv.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
 
-struct MaskedConv2dShape {
-    int64_t n = 0, c_in = 0, h = 0, w = 0;
-    int64_t c_out = 0, k = 0;  // k odd
-    char type = 'B';           // 'A' or 'B'
-};
-
-// The kept taps' count T and the i-th one's (kh, kw), as listed above.
-inline int64_t masked_conv_taps(int64_t k, char type) { return (k / 2) * k + k / 2 + (type == 'B' ? 1 : 0); }
-inline void masked_conv_tap(int64_t k, int64_t t, int64_t& kh, int64_t& kw) {
-    kh = t / k;
-    kw = t % k;  // row c's taps continue the raster order: t = c*k + kw
-}
-
-using MaskedConv2dForwardFn = void(const MaskedConv2dShape& s, const void* x, const void* w, void* y);
-using MaskedConv2dBackwardInputFn = void(const MaskedConv2dShape& s, const void* gy, const void* w, void* gx);
-using MaskedConv2dBackwardWeightFn = void(const MaskedConv2dShape& s, const void* x, const void* gy, void* gw);
-
-MG_KERNEL_TABLE(masked_conv2d_forward, MaskedConv2dForwardFn)
-MG_KERNEL_TABLE(masked_conv2d_backward_input, MaskedConv2dBackwardInputFn)
-MG_KERNEL_TABLE(masked_conv2d_backward_weight, MaskedConv2dBackwardWeightFn)
+// As conv2d's (kernels/conv.h), the three kernels share one signature: forward (x, w) -> y,
+// backward_input (gy, w) -> gx, backward_weight (x, gy) -> gw.
+using MaskedConv2dFn = void(const MaskedConv2dShape& s, const void* a, const void* b, void* out);
+MG_KERNEL_TABLE(masked_conv2d_forward, MaskedConv2dFn)
+MG_KERNEL_TABLE(masked_conv2d_backward_input, MaskedConv2dFn)
+MG_KERNEL_TABLE(masked_conv2d_backward_weight, MaskedConv2dFn)
 
 // Adds the CPU variants ("reference", "im2col") to the three tables (kernels/register_all.cpp).
 void register_cpu_masked_conv();

@@ -6,21 +6,10 @@
 // otherwise a visible share of a training step.
 #pragma once
 
+#include "kernels/args/optim.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
-
-// Hyperparameters of one Adam/AdamW step. The kernel derives the bias corrections
-// from `step` (the number of this step, counting from 1) exactly as torch.optim.Adam:
-//   bc1 = 1 - beta1^step, bc2 = 1 - beta2^step, step_size = lr / bc1.
-struct AdamHyper {
-    double lr = 1e-3;
-    double beta1 = 0.9, beta2 = 0.999;
-    double eps = 1e-8;
-    double weight_decay = 0.0;
-    bool decoupled = false;  // AdamW: decay the parameter, not the gradient
-    int64_t step = 1;
-};
 
 // One Adam/AdamW step over n elements, in place. All arrays dense, of the table's
 // dtype (float32 or float64), n elements each:
@@ -35,20 +24,6 @@ struct AdamHyper {
 using AdamUpdateFn = void(void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
                           int64_t n, const AdamHyper& h);
 MG_KERNEL_TABLE(adam_update, AdamUpdateFn)
-
-// The tensors of one multi-tensor update: `count` entries in host arrays, each pointer in
-// the table's device memory (host pointers for the CPU, device pointers for CUDA). Entry k
-// is one adam_update call's arguments; max_exp_avg_sq may be nullptr (plain Adam for all),
-// and so may any of its entries (plain Adam for that tensor).
-struct AdamTensorList {
-    int64_t count = 0;
-    void* const* params = nullptr;
-    const void* const* grads = nullptr;
-    void* const* exp_avg = nullptr;
-    void* const* exp_avg_sq = nullptr;
-    void* const* max_exp_avg_sq = nullptr;
-    const int64_t* numels = nullptr;
-};
 
 // One Adam/AdamW step (one AdamHyper, so one step count) over every tensor of the list,
 // each element exactly as adam_update computes it. On the GPU this is one kernel launch for

@@ -6,15 +6,10 @@
 // Padding counts as -inf for max and as 0 for avg.
 #pragma once
 
+#include "kernels/args/pool.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
-
-struct Pool2dShape {
-    int64_t n = 0, c = 0, h = 0, w = 0;
-    int64_t kh = 0, kw = 0, oh = 0, ow = 0;
-    int64_t stride_h = 1, stride_w = 1, pad_h = 0, pad_w = 0;
-};
 
 using MaxPool2dForwardFn = void(const Pool2dShape& s, const void* x, void* y, int64_t* argmax);
 using MaxPool2dBackwardFn = void(const Pool2dShape& s, const void* gy, const int64_t* argmax, void* gx);

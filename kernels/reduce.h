@@ -5,21 +5,10 @@
 // order, so a result never depends on thread count or scheduling.
 #pragma once
 
+#include "kernels/args/reduce.h"
 #include "kernels/elementwise.h"
 
 namespace mg::kernels {
-
-struct ReduceArgs {
-    int out_ndim = 0;
-    int64_t out_numel = 1;
-    int64_t out_sizes[kMaxDims] = {};
-    int64_t out_strides[kMaxDims] = {};  // of the output, in elements
-    int64_t in_strides[kMaxDims] = {};   // of the input along the kept dims
-    int red_ndim = 0;
-    int64_t red_numel = 1;
-    int64_t red_sizes[kMaxDims] = {};
-    int64_t red_strides[kMaxDims] = {};  // of the input along the reduced dims
-};
 
 using ReduceFn = void(const ReduceArgs& args, void* out, const void* in);
 MG_KERNEL_TABLE(sum, ReduceFn)  // float32 sums accumulate in double

@@ -17,14 +17,10 @@
 // thread count: each row is computed by one thread in a fixed order.
 #pragma once
 
+#include "kernels/args/softmax.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
-
-struct SoftmaxShape {
-    int64_t outer = 1, classes = 1, inner = 1;
-    int64_t rows() const { return outer * inner; }
-};
 
 // y = softmax (log = false) or log_softmax (log = true) of x; x, y [outer, classes, inner].
 using SoftmaxForwardFn = void(const SoftmaxShape& s, const void* x, void* y, bool log);

@@ -44,8 +44,6 @@
 
 namespace mg::kernels::cpu {
 
-void check_conv2d_shape(std::string_view op, const Conv2dShape& s);  // kernels/cpu/conv.cpp
-
 namespace {
 
 // A GEMM whose N (forward, backward_input) or K (backward_weight) is below this

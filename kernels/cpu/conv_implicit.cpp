@@ -37,7 +37,6 @@
 
 namespace mg::kernels::cpu {
 
-void check_conv2d_shape(std::string_view op, const Conv2dShape& s);             // kernels/cpu/conv.cpp
 
 namespace {
 

@@ -8,8 +8,6 @@
 
 namespace mg::kernels::cpu {
 
-void check_conv2d_shape(std::string_view op, const Conv2dShape& s);  // kernels/cpu/conv.cpp
-
 namespace {
 
 // The output index o with o*stride + offset == i, if there is one inside [0, out_size).

@@ -4,31 +4,17 @@
 //   block b = philox(seed, counter = offset + b) -> lanes x0..x3, for elements 4b..4b+3
 //   float32 uniform:  (x_j >> 8) * 2^-24                                   [0, 1), 24 bits
 //   float64 uniform:  (((x_j << 32) | y_j) >> 11) * 2^-53, with y = philox(seed ^ K2, same counter)
+//                     (the block and the uniforms: kernels/philox.h, shared with the GPU)
 //   normal:           Box-Muller on lane pairs (0,1), (2,3):
 //                     r = sqrt(-2 ln(1 - u0)), z0 = r cos(2 pi u1), z1 = r sin(2 pi u1)
 //   bernoulli(p):     float32 uniform < p
 // Element i depends on its block alone, so threads split blocks freely.
 #include <cmath>
-#include <type_traits>
 
 #include "kernels/random.h"
 
 namespace mg::kernels {
 namespace {
-
-constexpr uint64_t kSecondStreamKey = 0x5DEECE66DULL;  // float64's second 32 bits per lane
-
-// Four [0, 1) uniforms for block b.
-template <class T> inline void uniforms(uint64_t seed, uint64_t ctr, double u[4]) {
-    auto x = Philox::block(seed, ctr);
-    if constexpr (std::is_same_v<T, float>) {
-        for (int j = 0; j < 4; ++j) u[j] = double(x[j] >> 8) * (1.0 / 16777216.0);
-    } else {
-        auto y = Philox::block(seed ^ kSecondStreamKey, ctr);
-        for (int j = 0; j < 4; ++j)
-            u[j] = double(((uint64_t(x[j]) << 32) | y[j]) >> 11) * (1.0 / 9007199254740992.0);
-    }
-}
 
 // Runs `make(u, v)` per block, turning four uniforms into four values.
 template <class T, class Make> void draw(const RandomArgs& a, void* out, Make make) {
@@ -37,7 +23,7 @@ template <class T, class Make> void draw(const RandomArgs& a, void* out, Make ma
 #pragma omp parallel for schedule(static) if (blocks > 16384)
     for (int64_t b = 0; b < blocks; ++b) {
         double u[4], v[4];
-        uniforms<T>(a.seed, a.offset + uint64_t(b), u);
+        Philox::uniforms<T>(a.seed, a.offset + uint64_t(b), u);
         make(u, v);
         for (int64_t j = 0; j < 4 && 4 * b + j < a.n; ++j) o[4 * b + j] = T(v[j]);
     }
@@ -69,7 +55,7 @@ template <class T> void bernoulli(const RandomArgs& a, void* out) {
 #pragma omp parallel for schedule(static) if (blocks > 16384)
     for (int64_t b = 0; b < blocks; ++b) {
         double u[4];
-        uniforms<float>(a.seed, a.offset + uint64_t(b), u);
+        Philox::uniforms<float>(a.seed, a.offset + uint64_t(b), u);
         for (int64_t j = 0; j < 4 && 4 * b + j < a.n; ++j) o[4 * b + j] = u[j] < p ? T(1) : T(0);
     }
 }

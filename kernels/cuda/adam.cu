@@ -179,7 +179,7 @@ void upload_staging(void* device, size_t bytes, const char* what) {
 
 }  // namespace
 
-void launch_adam_update(ScalarType t, const AdamStepDesc& d, void* param, const void* grad, void* exp_avg,
+void launch_adam_update(DType t, const AdamStepDesc& d, void* param, const void* grad, void* exp_avg,
                         void* exp_avg_sq, void* max_exp_avg_sq, int64_t n) {
     if (n <= 0) return;
     dispatch_float(t, "cuda adam_update", [&](auto tag) {
@@ -201,7 +201,7 @@ void launch_adam_update(ScalarType t, const AdamStepDesc& d, void* param, const 
     check_launch("cuda adam_update");
 }
 
-void launch_adam_update_multi(ScalarType t, const AdamStepDesc& d, const AdamTensorListDesc& list) {
+void launch_adam_update_multi(DType t, const AdamStepDesc& d, const AdamTensorList& list) {
     const char* what = "cuda adam_update_multi";
     // The table holds the non-empty tensors only: starts then strictly increases.
     int64_t count = 0, total = 0;

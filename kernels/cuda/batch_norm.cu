@@ -48,23 +48,28 @@ __device__ double block_sum(double v, double* partial) {
     return total;
 }
 
+// The args' untyped pointers as the dtype's.
+template <class T>
+__device__ __forceinline__ const T* as(const void* p) {
+    return static_cast<const T*>(p);
+}
+template <class T>
+__device__ __forceinline__ T* as(void* p) {
+    return static_cast<T*>(p);
+}
+
 // Index in x of value e (0 <= e < n*hw) of channel c: x[e / hw, c, e % hw].
-__device__ __forceinline__ int64_t channel_index(const BatchNormDesc& s, int64_t c, int64_t e) {
+__device__ __forceinline__ int64_t channel_index(const BatchNormShape& s, int64_t c, int64_t e) {
     return ((e / s.hw) * s.c + c) * s.hw + e % s.hw;
 }
 
 template <class T>
-__global__ void __launch_bounds__(kChannelThreads) batch_norm_forward_kernel(BatchNormForwardDesc a) {
+__global__ void __launch_bounds__(kChannelThreads) batch_norm_forward_kernel(BatchNormForwardArgs a) {
     __shared__ double partial[kChannelWarps];
-    const BatchNormDesc s = a.shape;
-    const T* x = static_cast<const T*>(a.x);
-    const T* w = static_cast<const T*>(a.weight);
-    const T* b = static_cast<const T*>(a.bias);
-    T* running_mean = static_cast<T*>(a.running_mean);
-    T* running_var = static_cast<T*>(a.running_var);
-    T* y = static_cast<T*>(a.y);
-    T* save_mean = static_cast<T*>(a.save_mean);
-    T* save_invstd = static_cast<T*>(a.save_invstd);
+    const BatchNormShape s = a.shape;
+    const T *x = as<T>(a.x), *w = as<T>(a.weight), *b = as<T>(a.bias);
+    T *running_mean = as<T>(a.running_mean), *running_var = as<T>(a.running_var), *y = as<T>(a.y);
+    T *save_mean = as<T>(a.save_mean), *save_invstd = as<T>(a.save_invstd);
     const int64_t count = s.n * s.hw;
     const double m = double(count);
     for (int64_t c = blockIdx.x; c < s.c; c += gridDim.x) {  // uniform over the block: block_sum is safe
@@ -107,17 +112,12 @@ __global__ void __launch_bounds__(kChannelThreads) batch_norm_forward_kernel(Bat
 }
 
 template <class T>
-__global__ void __launch_bounds__(kChannelThreads) batch_norm_backward_kernel(BatchNormBackwardDesc a) {
+__global__ void __launch_bounds__(kChannelThreads) batch_norm_backward_kernel(BatchNormBackwardArgs a) {
     __shared__ double partial[kChannelWarps];
-    const BatchNormDesc s = a.shape;
-    const T* x = static_cast<const T*>(a.x);
-    const T* gy = static_cast<const T*>(a.grad_y);
-    const T* saved_mean = static_cast<const T*>(a.save_mean);
-    const T* saved_invstd = static_cast<const T*>(a.save_invstd);
-    const T* w = static_cast<const T*>(a.weight);
-    T* gx = static_cast<T*>(a.grad_x);
-    T* gw = static_cast<T*>(a.grad_weight);
-    T* gb = static_cast<T*>(a.grad_bias);
+    const BatchNormShape s = a.shape;
+    const T *x = as<T>(a.x), *gy = as<T>(a.grad_y), *w = as<T>(a.weight);
+    const T *saved_mean = as<T>(a.save_mean), *saved_invstd = as<T>(a.save_invstd);
+    T *gx = as<T>(a.grad_x), *gw = as<T>(a.grad_weight), *gb = as<T>(a.grad_bias);
     const int64_t count = s.n * s.hw;
     const double m = double(count);
     for (int64_t c = blockIdx.x; c < s.c; c += gridDim.x) {
@@ -151,7 +151,7 @@ unsigned channel_blocks(int64_t channels) {
 
 }  // namespace
 
-void launch_batch_norm_forward(ScalarType t, const BatchNormForwardDesc& a) {
+void launch_batch_norm_forward(DType t, const BatchNormForwardArgs& a) {
     const char* what = "cuda batch_norm_forward";
     if (a.shape.c <= 0) return;
     if (!a.training && (a.running_mean == nullptr || a.running_var == nullptr))
@@ -163,7 +163,7 @@ void launch_batch_norm_forward(ScalarType t, const BatchNormForwardDesc& a) {
     check_launch(what);
 }
 
-void launch_batch_norm_backward(ScalarType t, const BatchNormBackwardDesc& a) {
+void launch_batch_norm_backward(DType t, const BatchNormBackwardArgs& a) {
     const char* what = "cuda batch_norm_backward";
     if (a.shape.c <= 0) return;
     if (a.save_mean == nullptr || a.save_invstd == nullptr) fail(what, "needs save_mean and save_invstd");

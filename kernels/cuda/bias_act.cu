@@ -31,7 +31,7 @@ namespace {
 constexpr int kWarps = kThreads / 32;
 
 template <class T>
-__global__ void bias_act_forward_kernel(BiasActDesc s, T slope, const T* y, const T* bias, T* out) {
+__global__ void bias_act_forward_kernel(BiasActShape s, T slope, const T* y, const T* bias, T* out) {
     const int64_t total = s.outer * s.channels * s.inner;
     for (int64_t e = global_thread(); e < total; e += grid_threads()) {
         const int64_t c = (e / s.inner) % s.channels;
@@ -42,7 +42,7 @@ __global__ void bias_act_forward_kernel(BiasActDesc s, T slope, const T* y, cons
 
 // Launched with kThreads threads per block.
 template <class T>
-__global__ void bias_act_backward_kernel(BiasActDesc s, T slope, const T* out, const T* g, T* gy, T* gbias) {
+__global__ void bias_act_backward_kernel(BiasActShape s, T slope, const T* out, const T* g, T* gy, T* gbias) {
     __shared__ double warp_sums[kWarps];
     const int64_t per_channel = s.outer * s.inner;
     for (int64_t c = blockIdx.x; c < s.channels; c += gridDim.x) {
@@ -68,7 +68,7 @@ __global__ void bias_act_backward_kernel(BiasActDesc s, T slope, const T* out, c
 
 }  // namespace
 
-void launch_bias_act_forward(ScalarType t, const BiasActDesc& s, const void* y, const void* bias, void* out) {
+void launch_bias_act_forward(DType t, const BiasActShape& s, const void* y, const void* bias, void* out) {
     const int64_t total = s.outer * s.channels * s.inner;
     if (total <= 0) return;
     dispatch_float(t, "cuda bias_act_forward", [&](auto tag) {
@@ -79,8 +79,7 @@ void launch_bias_act_forward(ScalarType t, const BiasActDesc& s, const void* y, 
     check_launch("cuda bias_act_forward");
 }
 
-void launch_bias_act_backward(ScalarType t, const BiasActDesc& s, const void* out, const void* g, void* gy,
-                              void* gbias) {
+void launch_bias_act_backward(DType t, const BiasActShape& s, const void* out, const void* g, void* gy, void* gbias) {
     if (s.channels <= 0) return;
     if (gbias == nullptr && s.outer * s.inner <= 0) return;
     // A block per channel; the cap only bounds the grid, the kernel loops over the rest.

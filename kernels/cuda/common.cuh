@@ -30,22 +30,22 @@ __device__ __forceinline__ int64_t grid_threads() { return int64_t(gridDim.x) * 
 
 // Calls f(T{}) with the C++ type of a float dtype; other dtypes fail naming `what`.
 template <class F>
-void dispatch_float(ScalarType t, const char* what, F&& f) {
+void dispatch_float(DType t, const char* what, F&& f) {
     switch (t) {
-        case ScalarType::Float32: f(float{}); return;
-        case ScalarType::Float64: f(double{}); return;
+        case DType::Float32: f(float{}); return;
+        case DType::Float64: f(double{}); return;
         default: fail(what, "only float32 and float64 are supported");
     }
 }
 
 // Calls f(T{}) for any dtype.
 template <class F>
-void dispatch_any(ScalarType t, F&& f) {
+void dispatch_any(DType t, F&& f) {
     switch (t) {
-        case ScalarType::Float32: f(float{}); return;
-        case ScalarType::Float64: f(double{}); return;
-        case ScalarType::Int64: f(int64_t{}); return;
-        case ScalarType::UInt8: f(uint8_t{}); return;
+        case DType::Float32: f(float{}); return;
+        case DType::Float64: f(double{}); return;
+        case DType::Int64: f(int64_t{}); return;
+        case DType::UInt8: f(uint8_t{}); return;
     }
 }
 

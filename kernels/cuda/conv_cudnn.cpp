@@ -20,11 +20,14 @@
 #include <climits>
 #include <map>
 #include <memory>
+#include <tuple>
+#include <type_traits>
 
 #include <cudnn.h>
 
 #include "kernels/conv.h"
 #include "kernels/cuda/checks.h"
+#include "kernels/cuda/register.h"
 #include "kernels/cuda/runtime.h"
 
 namespace mg::kernels::cuda {
@@ -35,18 +38,14 @@ void check_cudnn(cudnnStatus_t status, const char* what) {
     MG_CHECK(status == CUDNN_STATUS_SUCCESS, "{}: {}", what, cudnnGetErrorString(status));
 }
 
-// Never destroyed: destroying a handle during process teardown can outlive the driver.
 cudnnHandle_t cudnn_handle() {
-    thread_local cudnnHandle_t handle = [] {
-        cudnnHandle_t h = nullptr;
-        check_cudnn(cudnnCreate(&h), "conv2d[cudnn]: cudnnCreate");
-        return h;
-    }();
-    check_cudnn(cudnnSetStream(handle, current_stream()), "conv2d[cudnn]: cudnnSetStream");
-    return handle;
+    return thread_handle(&cudnnCreate, &cudnnSetStream, &check_cudnn, "conv2d[cudnn]: cudnnCreate",
+                         "conv2d[cudnn]: cudnnSetStream");
 }
 
 enum class ConvMath : uint8_t { Exact, Tf32 };
+// The three directions (checks.h): cudnnConvolutionForward, BackwardData, BackwardFilter.
+using Dir = ConvDirection;
 
 template <class Algo>
 struct Choice {
@@ -59,9 +58,11 @@ struct ConvPlan {
     cudnnTensorDescriptor_t x = nullptr, y = nullptr;
     cudnnFilterDescriptor_t w = nullptr;
     cudnnConvolutionDescriptor_t conv = nullptr;
-    std::unique_ptr<Choice<cudnnConvolutionFwdAlgo_t>> forward;
-    std::unique_ptr<Choice<cudnnConvolutionBwdDataAlgo_t>> backward_data;
-    std::unique_ptr<Choice<cudnnConvolutionBwdFilterAlgo_t>> backward_filter;
+    // Each direction's algorithm, chosen on its first use, in Dir's order.
+    std::tuple<std::unique_ptr<Choice<cudnnConvolutionFwdAlgo_t>>,
+               std::unique_ptr<Choice<cudnnConvolutionBwdDataAlgo_t>>,
+               std::unique_ptr<Choice<cudnnConvolutionBwdFilterAlgo_t>>>
+        choices;
 
     ConvPlan() = default;
     ConvPlan(const ConvPlan&) = delete;
@@ -153,109 +154,110 @@ Choice<Algo> pick(const Perf* perf, int count, ConvMath math, cudnnMathType_t ba
     return {fallback, base, 0};
 }
 
-template <class T>
-void zero(void* p, size_t elements, const char* what) {
-    check(cudaMemsetAsync(p, 0, elements * sizeof(T), current_stream()), what);
-}
-
 // ---- the three directions -----------------------------------------------------------
+// What differs between them is cuDNN's types and calls, picked by `dir` below; convolve()
+// is the one kernel.
 
-template <class T, ConvMath math>
-void forward(const Conv2dShape& s, const void* x, const void* w, void* y) {
-    const char* what = math == ConvMath::Exact ? "conv2d_forward[cudnn]" : "conv2d_forward[cudnn_tf32]";
-    check_conv2d_shape(what, s);
-    const int64_t y_elements = s.n * s.c_out * s.oh * s.ow;
-    if (y_elements == 0) return;
-    if (s.c_in == 0) return zero<T>(y, size_t(y_elements), what);
-    cudnnHandle_t handle = cudnn_handle();
-    ConvPlan& plan = plan_for(s, dtype_of<T>::value, math, what);
-    if (!plan.forward) {
-        cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
-        int count = 0;
-        check_cudnn(cudnnSetConvolutionMathType(plan.conv, base_math(math, dtype_of<T>::value)), what);
-        check_cudnn(cudnnGetConvolutionForwardAlgorithm_v7(handle, plan.x, plan.w, plan.conv, plan.y,
-                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &count, perf),
-                    what);
-        auto choice =
-            pick(perf, count, math, base_math(math, dtype_of<T>::value), CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM);
-        check_cudnn(cudnnSetConvolutionMathType(plan.conv, choice.math), what);
-        check_cudnn(cudnnGetConvolutionForwardWorkspaceSize(handle, plan.x, plan.w, plan.conv, plan.y, choice.algo,
-                                                            &choice.workspace),
-                    what);
-        plan.forward = std::make_unique<Choice<cudnnConvolutionFwdAlgo_t>>(choice);
-    }
-    const auto& c = *plan.forward;
-    check_cudnn(cudnnSetConvolutionMathType(plan.conv, c.math), what);
-    void* ws = c.workspace ? workspace(Workspace::Conv, c.workspace, what) : nullptr;
-    const T one = T(1), nil = T(0);
-    check_cudnn(cudnnConvolutionForward(handle, &one, plan.x, x, plan.w, w, plan.conv, c.algo, ws, c.workspace, &nil,
-                                        plan.y, y),
-                what);
+template <Dir dir>
+using PerfOf = std::conditional_t<dir == Dir::Forward, cudnnConvolutionFwdAlgoPerf_t,
+                                  std::conditional_t<dir == Dir::BackwardInput, cudnnConvolutionBwdDataAlgoPerf_t,
+                                                     cudnnConvolutionBwdFilterAlgoPerf_t>>;
+template <Dir dir>
+using AlgoOf = decltype(PerfOf<dir>::algo);
+template <Dir dir>
+constexpr int kAlgoCount = dir == Dir::Forward        ? int(CUDNN_CONVOLUTION_FWD_ALGO_COUNT)
+                           : dir == Dir::BackwardInput ? int(CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT)
+                                                      : int(CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT);
+
+constexpr const char* kVariantNames[3][2] = {  // [dir][math]
+    {"conv2d_forward[cudnn]", "conv2d_forward[cudnn_tf32]"},
+    {"conv2d_backward_input[cudnn]", "conv2d_backward_input[cudnn_tf32]"},
+    {"conv2d_backward_weight[cudnn]", "conv2d_backward_weight[cudnn_tf32]"}};
+
+// cuDNN's ranking of the direction's algorithms (the _v7 heuristics) into perf[0 .. *count).
+template <Dir dir>
+cudnnStatus_t rank(cudnnHandle_t h, const ConvPlan& p, int* count, PerfOf<dir> (&perf)[kAlgoCount<dir>]) {
+    constexpr int n = kAlgoCount<dir>;
+    if constexpr (dir == Dir::Forward)
+        return cudnnGetConvolutionForwardAlgorithm_v7(h, p.x, p.w, p.conv, p.y, n, count, perf);
+    else if constexpr (dir == Dir::BackwardInput)
+        return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, p.w, p.y, p.conv, p.x, n, count, perf);
+    else
+        return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, p.x, p.y, p.conv, p.w, n, count, perf);
 }
 
-template <class T, ConvMath math>
-void backward_input(const Conv2dShape& s, const void* gy, const void* w, void* gx) {
-    const char* what = math == ConvMath::Exact ? "conv2d_backward_input[cudnn]" : "conv2d_backward_input[cudnn_tf32]";
-    check_conv2d_shape(what, s);
-    const int64_t gx_elements = s.n * s.c_in * s.h * s.w;
-    if (gx_elements == 0) return;
-    if (s.c_out == 0 || s.oh == 0 || s.ow == 0) return zero<T>(gx, size_t(gx_elements), what);
-    cudnnHandle_t handle = cudnn_handle();
-    ConvPlan& plan = plan_for(s, dtype_of<T>::value, math, what);
-    if (!plan.backward_data) {
-        cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
-        int count = 0;
-        check_cudnn(cudnnSetConvolutionMathType(plan.conv, base_math(math, dtype_of<T>::value)), what);
-        check_cudnn(cudnnGetConvolutionBackwardDataAlgorithm_v7(handle, plan.w, plan.y, plan.conv, plan.x,
-                                                                CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &count, perf),
-                    what);
-        auto choice = pick(perf, count, math, base_math(math, dtype_of<T>::value), CUDNN_CONVOLUTION_BWD_DATA_ALGO_1);
-        check_cudnn(cudnnSetConvolutionMathType(plan.conv, choice.math), what);
-        check_cudnn(cudnnGetConvolutionBackwardDataWorkspaceSize(handle, plan.w, plan.y, plan.conv, plan.x,
-                                                                 choice.algo, &choice.workspace),
-                    what);
-        plan.backward_data = std::make_unique<Choice<cudnnConvolutionBwdDataAlgo_t>>(choice);
-    }
-    const auto& c = *plan.backward_data;
-    check_cudnn(cudnnSetConvolutionMathType(plan.conv, c.math), what);
-    void* ws = c.workspace ? workspace(Workspace::Conv, c.workspace, what) : nullptr;
-    const T one = T(1), nil = T(0);
-    check_cudnn(cudnnConvolutionBackwardData(handle, &one, plan.w, w, plan.y, gy, plan.conv, c.algo, ws, c.workspace,
-                                             &nil, plan.x, gx),
-                what);
+template <Dir dir>
+cudnnStatus_t workspace_size(cudnnHandle_t h, const ConvPlan& p, AlgoOf<dir> algo, size_t* bytes) {
+    if constexpr (dir == Dir::Forward)
+        return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, algo, bytes);
+    else if constexpr (dir == Dir::BackwardInput)
+        return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, algo, bytes);
+    else
+        return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, algo, bytes);
 }
 
-template <class T, ConvMath math>
-void backward_weight(const Conv2dShape& s, const void* x, const void* gy, void* gw) {
-    const char* what = math == ConvMath::Exact ? "conv2d_backward_weight[cudnn]" : "conv2d_backward_weight[cudnn_tf32]";
-    check_conv2d_shape(what, s);
-    const int64_t gw_elements = s.c_out * (s.groups > 0 ? s.c_in / s.groups : 0) * s.kh * s.kw;
-    if (gw_elements == 0) return;
-    if (s.n == 0 || s.oh == 0 || s.ow == 0) return zero<T>(gw, size_t(gw_elements), what);
-    cudnnHandle_t handle = cudnn_handle();
-    ConvPlan& plan = plan_for(s, dtype_of<T>::value, math, what);
-    if (!plan.backward_filter) {
-        cudnnConvolutionBwdFilterAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT];
+// An implicit-GEMM algorithm of the direction: deterministic, exact, always supported.
+template <Dir dir>
+constexpr AlgoOf<dir> fallback() {
+    if constexpr (dir == Dir::Forward) return CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_GEMM;
+    else if constexpr (dir == Dir::BackwardInput) return CUDNN_CONVOLUTION_BWD_DATA_ALGO_1;
+    else return CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1;
+}
+
+// The direction's algorithm for this plan (chosen on first use), with the plan's math set to it.
+template <Dir dir>
+const Choice<AlgoOf<dir>>& choose(cudnnHandle_t handle, ConvPlan& plan, ConvMath math, DType t, const char* what) {
+    std::unique_ptr<Choice<AlgoOf<dir>>>& slot = std::get<int(dir)>(plan.choices);
+    if (!slot) {
+        PerfOf<dir> perf[kAlgoCount<dir>];
         int count = 0;
-        check_cudnn(cudnnSetConvolutionMathType(plan.conv, base_math(math, dtype_of<T>::value)), what);
-        check_cudnn(cudnnGetConvolutionBackwardFilterAlgorithm_v7(handle, plan.x, plan.y, plan.conv, plan.w,
-                                                                  CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, &count,
-                                                                  perf),
-                    what);
-        auto choice = pick(perf, count, math, base_math(math, dtype_of<T>::value), CUDNN_CONVOLUTION_BWD_FILTER_ALGO_1);
+        check_cudnn(cudnnSetConvolutionMathType(plan.conv, base_math(math, t)), what);
+        check_cudnn(rank<dir>(handle, plan, &count, perf), what);
+        auto choice = pick(perf, count, math, base_math(math, t), fallback<dir>());
         check_cudnn(cudnnSetConvolutionMathType(plan.conv, choice.math), what);
-        check_cudnn(cudnnGetConvolutionBackwardFilterWorkspaceSize(handle, plan.x, plan.y, plan.conv, plan.w,
-                                                                   choice.algo, &choice.workspace),
-                    what);
-        plan.backward_filter = std::make_unique<Choice<cudnnConvolutionBwdFilterAlgo_t>>(choice);
+        check_cudnn(workspace_size<dir>(handle, plan, choice.algo, &choice.workspace), what);
+        slot = std::make_unique<Choice<AlgoOf<dir>>>(choice);
     }
-    const auto& c = *plan.backward_filter;
-    check_cudnn(cudnnSetConvolutionMathType(plan.conv, c.math), what);
-    void* ws = c.workspace ? workspace(Workspace::Conv, c.workspace, what) : nullptr;
+    check_cudnn(cudnnSetConvolutionMathType(plan.conv, slot->math), what);
+    return *slot;
+}
+
+// Runs the direction with the plan's algorithm. a, b are its inputs in the kernels' order
+// (kernels/conv.h): x, w (forward); gy, w (backward_input); x, gy (backward_weight).
+template <Dir dir, class T>
+cudnnStatus_t execute(cudnnHandle_t h, const ConvPlan& p, const Choice<AlgoOf<dir>>& c, void* ws, const void* a,
+                      const void* b, void* out) {
     const T one = T(1), nil = T(0);
-    check_cudnn(cudnnConvolutionBackwardFilter(handle, &one, plan.x, x, plan.y, gy, plan.conv, c.algo, ws,
-                                               c.workspace, &nil, plan.w, gw),
-                what);
+    if constexpr (dir == Dir::Forward)
+        return cudnnConvolutionForward(h, &one, p.x, a, p.w, b, p.conv, c.algo, ws, c.workspace, &nil, p.y, out);
+    else if constexpr (dir == Dir::BackwardInput)
+        return cudnnConvolutionBackwardData(h, &one, p.w, b, p.y, a, p.conv, c.algo, ws, c.workspace, &nil, p.x, out);
+    else
+        return cudnnConvolutionBackwardFilter(h, &one, p.x, a, p.y, b, p.conv, c.algo, ws, c.workspace, &nil, p.w,
+                                              out);
+}
+
+// One direction of conv2d, the registered kernel (every direction has the signature of kernels/conv.h).
+template <Dir dir, class T, ConvMath math>
+void convolve(const Conv2dShape& s, const void* a, const void* b, void* out) {
+    const char* what = kVariantNames[int(dir)][int(math)];
+    if (conv2d_done_early(what, s, dir, out, sizeof(T))) return;
+    constexpr DType t = dtype_of<T>::value;
+    cudnnHandle_t handle = cudnn_handle();
+    ConvPlan& plan = plan_for(s, t, math, what);
+    const auto& c = choose<dir>(handle, plan, math, t, what);
+    void* ws = c.workspace ? workspace(Workspace::Conv, c.workspace, what) : nullptr;
+    check_cudnn(execute<dir, T>(handle, plan, c, ws, a, b, out), what);
+}
+
+// The three directions of one (dtype, math) as one variant.
+template <class T, ConvMath math>
+void add_variant(const char* name, int priority, const char* doc) {
+    constexpr DType t = dtype_of<T>::value;
+    conv2d_forward_table().add(name, Device::CUDA, t, &convolve<Dir::Forward, T, math>, priority, doc);
+    conv2d_backward_input_table().add(name, Device::CUDA, t, &convolve<Dir::BackwardInput, T, math>, priority, doc);
+    conv2d_backward_weight_table().add(name, Device::CUDA, t, &convolve<Dir::BackwardWeight, T, math>, priority,
+                                       doc);
 }
 
 }  // namespace
@@ -264,21 +266,9 @@ void register_cuda_conv_cudnn() {
     const char* exact =
         "cuDNN legacy API, deterministic FP32/FP64 algorithms (no TF32, FFT or Winograd), plan per shape";
     const char* tf32 = "cuDNN with TF32 tensor cores allowed: faster, TF32 precision (~1e-3 relative), not FP32";
-    conv2d_forward_table().add("cudnn", Device::CUDA, DType::Float32, &forward<float, ConvMath::Exact>, 30, exact);
-    conv2d_forward_table().add("cudnn", Device::CUDA, DType::Float64, &forward<double, ConvMath::Exact>, 30, exact);
-    conv2d_forward_table().add("cudnn_tf32", Device::CUDA, DType::Float32, &forward<float, ConvMath::Tf32>, 1, tf32);
-    conv2d_backward_input_table().add("cudnn", Device::CUDA, DType::Float32, &backward_input<float, ConvMath::Exact>,
-                                      30, exact);
-    conv2d_backward_input_table().add("cudnn", Device::CUDA, DType::Float64, &backward_input<double, ConvMath::Exact>,
-                                      30, exact);
-    conv2d_backward_input_table().add("cudnn_tf32", Device::CUDA, DType::Float32,
-                                      &backward_input<float, ConvMath::Tf32>, 1, tf32);
-    conv2d_backward_weight_table().add("cudnn", Device::CUDA, DType::Float32,
-                                       &backward_weight<float, ConvMath::Exact>, 30, exact);
-    conv2d_backward_weight_table().add("cudnn", Device::CUDA, DType::Float64,
-                                       &backward_weight<double, ConvMath::Exact>, 30, exact);
-    conv2d_backward_weight_table().add("cudnn_tf32", Device::CUDA, DType::Float32,
-                                       &backward_weight<float, ConvMath::Tf32>, 1, tf32);
+    add_variant<float, ConvMath::Exact>("cudnn", 30, exact);
+    add_variant<double, ConvMath::Exact>("cudnn", 30, exact);
+    add_variant<float, ConvMath::Tf32>("cudnn_tf32", 1, tf32);
 }
 
 }  // namespace mg::kernels::cuda

@@ -9,20 +9,7 @@
 #include <cstdint>
 #include <type_traits>
 
-#ifndef MG_HOST_DEVICE
-#ifdef __CUDACC__
-#define MG_HOST_DEVICE __host__ __device__ __forceinline__
-#else
-#define MG_HOST_DEVICE inline
-#endif
-#endif
-
-// `#pragma unroll` for the device pass only (host compilers warn about it).
-#ifdef __CUDA_ARCH__
-#define MG_UNROLL _Pragma("unroll")
-#else
-#define MG_UNROLL
-#endif
+#include "kernels/host_device.h"
 
 namespace mg::kernels::cuda {
 

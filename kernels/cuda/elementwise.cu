@@ -21,7 +21,7 @@ namespace mg::kernels::cuda {
 namespace {
 
 template <class Index, class Op, class Out, class... In>
-__global__ void strided_kernel(IterDesc it, Op op, Out* out, const In*... in) {
+__global__ void strided_kernel(Iter it, Op op, Out* out, const In*... in) {
     constexpr int N = 1 + int(sizeof...(In));
     const Index n = Index(it.numel);
     for (Index i = Index(global_thread()); i < n; i += Index(grid_threads())) {
@@ -61,7 +61,7 @@ bool aligned_for_pack(const T* p) {
 
 // Every offset of every operand fits a signed 32-bit index, and so does the loop index
 // plus one grid stride (half the range leaves room for any grid).
-bool fits_int32(const IterDesc& it, int operands) {
+bool fits_int32(const Iter& it, int operands) {
     const int64_t limit = int64_t(INT32_MAX);
     if (it.numel > limit / 2) return false;
     for (int o = 0; o < operands; ++o) {
@@ -76,7 +76,7 @@ bool fits_int32(const IterDesc& it, int operands) {
 }
 
 template <class Op, class Out, class... In>
-void run(const char* what, ElementwisePath path, const IterDesc& it, const Op& op, Out* out, const In*... in) {
+void run(const char* what, ElementwisePath path, const Iter& it, const Op& op, Out* out, const In*... in) {
     if (it.numel <= 0) return;
     if (it.ndim < 0 || it.ndim > kMaxDims) fail(what, "Iter.ndim is out of range");
     cudaStream_t stream = current_stream();
@@ -94,16 +94,16 @@ void run(const char* what, ElementwisePath path, const IterDesc& it, const Op& o
 // ---- dispatch from the runtime op to the compiled functor ------------------------
 
 template <UnaryOp op>
-void unary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* in, double a,
+void unary_as(DType t, ElementwisePath path, const Iter& it, void* out, const void* in, double a,
               double b) {
     auto go = [&](auto tag) {
         using T = decltype(tag);
         run("cuda unary", path, it, UnaryFunctor<op, T>{T(a), T(b)}, static_cast<T*>(out), static_cast<const T*>(in));
     };
     switch (t) {
-        case ScalarType::Float32: go(float{}); return;
-        case ScalarType::Float64: go(double{}); return;
-        case ScalarType::Int64:  // integer negation and affine maps (index arithmetic)
+        case DType::Float32: go(float{}); return;
+        case DType::Float64: go(double{}); return;
+        case DType::Int64:  // integer negation and affine maps (index arithmetic)
             if constexpr (op == UnaryOp::Neg || op == UnaryOp::Affine) {
                 go(int64_t{});
                 return;
@@ -115,7 +115,7 @@ void unary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out,
 }
 
 template <BinaryOp op>
-void binary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* a, const void* b,
+void binary_as(DType t, ElementwisePath path, const Iter& it, void* out, const void* a, const void* b,
                double scalar) {
     auto go = [&](auto tag) {
         using T = decltype(tag);
@@ -124,15 +124,15 @@ void binary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out
             static_cast<const T*>(a), static_cast<const T*>(b));
     };
     switch (t) {
-        case ScalarType::Float32: go(float{}); return;
-        case ScalarType::Float64: go(double{}); return;
-        case ScalarType::Int64:
+        case DType::Float32: go(float{}); return;
+        case DType::Float64: go(double{}); return;
+        case DType::Int64:
             if constexpr (!is_float_only(op)) {
                 go(int64_t{});
                 return;
             }
             break;
-        case ScalarType::UInt8:  // mask equality
+        case DType::UInt8:  // mask equality
             if constexpr (op == BinaryOp::Eq || op == BinaryOp::Ne) {
                 go(uint8_t{});
                 return;
@@ -144,7 +144,7 @@ void binary_as(ScalarType t, ElementwisePath path, const IterDesc& it, void* out
 
 }  // namespace
 
-void launch_unary(UnaryOp op, ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* in,
+void launch_unary(UnaryOp op, DType t, ElementwisePath path, const Iter& it, void* out, const void* in,
                   double a, double b) {
     switch (op) {
 #define MG_UNARY_CASE(name) \
@@ -159,7 +159,7 @@ void launch_unary(UnaryOp op, ScalarType t, ElementwisePath path, const IterDesc
     fail("cuda unary", "unknown op");
 }
 
-void launch_binary(BinaryOp op, ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* a,
+void launch_binary(BinaryOp op, DType t, ElementwisePath path, const Iter& it, void* out, const void* a,
                    const void* b, double scalar) {
     switch (op) {
 #define MG_BINARY_CASE(name) \
@@ -173,7 +173,7 @@ void launch_binary(BinaryOp op, ScalarType t, ElementwisePath path, const IterDe
     fail("cuda binary", "unknown op");
 }
 
-void launch_where(ScalarType t, ElementwisePath path, const IterDesc& it, void* out, const void* cond_u8,
+void launch_where(DType t, ElementwisePath path, const Iter& it, void* out, const void* cond_u8,
                   const void* a, const void* b) {
     dispatch_any(t, [&](auto tag) {
         using T = decltype(tag);
@@ -182,7 +182,7 @@ void launch_where(ScalarType t, ElementwisePath path, const IterDesc& it, void* 
     });
 }
 
-void launch_copy(ScalarType out_t, ScalarType in_t, ElementwisePath path, const IterDesc& it, void* out,
+void launch_copy(DType out_t, DType in_t, ElementwisePath path, const Iter& it, void* out,
                  const void* in) {
     dispatch_any(out_t, [&](auto out_tag) {
         dispatch_any(in_t, [&](auto in_tag) {
@@ -193,7 +193,7 @@ void launch_copy(ScalarType out_t, ScalarType in_t, ElementwisePath path, const 
     });
 }
 
-void launch_fill(ScalarType t, ElementwisePath path, const IterDesc& it, void* out, double value) {
+void launch_fill(DType t, ElementwisePath path, const Iter& it, void* out, double value) {
     dispatch_any(t, [&](auto tag) {
         using T = decltype(tag);
         run("cuda fill", path, it, FillFunctor<T>{T(value)}, static_cast<T*>(out));

@@ -100,7 +100,7 @@ struct FillFunctor {
 
 // Offsets of every operand for linear element i (the last dimension moves fastest).
 template <class Index, int N>
-MG_HOST_DEVICE void decode(const IterDesc& it, Index i, Index (&off)[N]) {
+MG_HOST_DEVICE void decode(const Iter& it, Index i, Index (&off)[N]) {
     MG_UNROLL
     for (int o = 0; o < N; ++o) off[o] = 0;
     for (int d = it.ndim - 1; d >= 0; --d) {

@@ -56,7 +56,7 @@ namespace mg::kernels::cuda {
 namespace {
 
 template <class T>
-__device__ __forceinline__ void batch_operands(const GemmDesc& g, int64_t batch, const T* a, const T* b, T* c,
+__device__ __forceinline__ void batch_operands(const GemmArgs& g, int64_t batch, const T* a, const T* b, T* c,
                                                Operand<T>& A, Operand<T>& B, T*& C) {
     A = {a + batch * g.stride_a, g.lda, g.trans_a};
     B = {b + batch * g.stride_b, g.ldb, g.trans_b};
@@ -66,7 +66,7 @@ __device__ __forceinline__ void batch_operands(const GemmDesc& g, int64_t batch,
 // ---- naive: one thread per C element ------------------------------------------------
 
 template <class T>
-__global__ void gemm_naive_kernel(GemmDesc g, int64_t first_batch, const T* a, const T* b, T* c) {
+__global__ void gemm_naive_kernel(GemmArgs g, int64_t first_batch, const T* a, const T* b, T* c) {
     const int64_t j = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;  // x -> columns: coalesced C and B
     const int64_t i = int64_t(blockIdx.y) * blockDim.y + threadIdx.y;
     if (i < g.m && j < g.n) gemm_element(g, first_batch + blockIdx.z, a, b, c, i, j);
@@ -77,7 +77,7 @@ __global__ void gemm_naive_kernel(GemmDesc g, int64_t first_batch, const T* a, c
 constexpr int kTile = 32;
 
 template <class T>
-__global__ void __launch_bounds__(kTile * kTile) gemm_tiled_kernel(GemmDesc g, int64_t first_batch, const T* a,
+__global__ void __launch_bounds__(kTile * kTile) gemm_tiled_kernel(GemmArgs g, int64_t first_batch, const T* a,
                                                                    const T* b, T* c) {
     __shared__ T As[kTile][kTile + 1];  // [i][p]; +1: the transposed stores hit distinct banks
     __shared__ T Bs[kTile][kTile + 1];  // [p][j]
@@ -110,8 +110,27 @@ __global__ void __launch_bounds__(kTile * kTile) gemm_tiled_kernel(GemmDesc g, i
 
 constexpr int kRbM = 128, kRbN = 128, kRbK = 8, kRbThreads = 256, kRbMicro = 8;
 
+// Stages the kRbK-deep slice at k0 of op(A) (a_side; x = m) or op(B) (x = n) into S[p][x]:
+// 4 elements per thread (1024 per tile), zero outside x_size x k_size, consecutive threads
+// walking the stored matrix's contiguous direction (x for A stored K x M or B stored K x N,
+// else k).
+template <bool a_side, class T>
+__device__ __forceinline__ void stage_k_major(T (&S)[kRbK][kRbM], const Operand<T>& M, int t, int64_t x0, int64_t k0,
+                                              int64_t x_size, int64_t k_size) {
+    static_assert(kRbM == kRbN && kRbK * kRbM == 4 * kRbThreads);
+    const bool x_contiguous = a_side ? M.trans : !M.trans;
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+        int x, p;
+        if (x_contiguous) { p = t / 32; x = (t % 32) * 4 + e; }
+        else { x = t / 2; p = (t % 2) * 4 + e; }
+        const int64_t gx = x0 + x, gp = k0 + p;
+        S[p][x] = (gx < x_size && gp < k_size) ? (a_side ? M.a_at(gx, gp) : M.b_at(gp, gx)) : T(0);
+    }
+}
+
 template <class T>
-__global__ void __launch_bounds__(kRbThreads) gemm_regblock_kernel(GemmDesc g, int64_t first_batch, const T* a,
+__global__ void __launch_bounds__(kRbThreads) gemm_regblock_kernel(GemmArgs g, int64_t first_batch, const T* a,
                                                                    const T* b, T* c) {
     __shared__ T As[kRbK][kRbM];  // k-major: a thread's 8 rows are contiguous for one k
     __shared__ T Bs[kRbK][kRbN];
@@ -130,24 +149,8 @@ __global__ void __launch_bounds__(kRbThreads) gemm_regblock_kernel(GemmDesc g, i
         for (int j = 0; j < kRbMicro; ++j) acc[i][j] = T(0);
 
     for (int64_t k0 = 0; k0 < g.k; k0 += kRbK) {
-        // Each thread loads 4 A and 4 B elements (1024 each per tile), walking the stored
-        // matrix's contiguous direction with consecutive threads.
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            int m, p;
-            if (A.trans) { p = t / 32; m = (t % 32) * 4 + e; }  // stored K x M: m contiguous
-            else { m = t / 2; p = (t % 2) * 4 + e; }           // stored M x K: k contiguous
-            const int64_t gi = row0 + m, gp = k0 + p;
-            As[p][m] = (gi < g.m && gp < g.k) ? A.a_at(gi, gp) : T(0);
-        }
-#pragma unroll
-        for (int e = 0; e < 4; ++e) {
-            int n, p;
-            if (B.trans) { n = t / 2; p = (t % 2) * 4 + e; }   // stored N x K: k contiguous
-            else { p = t / 32; n = (t % 32) * 4 + e; }          // stored K x N: n contiguous
-            const int64_t gp = k0 + p, gj = col0 + n;
-            Bs[p][n] = (gp < g.k && gj < g.n) ? B.b_at(gp, gj) : T(0);
-        }
+        stage_k_major<true>(As, A, t, row0, k0, g.m, g.k);
+        stage_k_major<false>(Bs, B, t, col0, k0, g.n, g.k);
         __syncthreads();
 #pragma unroll
         for (int p = 0; p < kRbK; ++p) {
@@ -181,7 +184,24 @@ __global__ void __launch_bounds__(kRbThreads) gemm_regblock_kernel(GemmDesc g, i
 constexpr int kWmM = 64, kWmN = 64, kWmK = 16, kWmThreads = 128;
 constexpr int kWmPadA = kWmK + 4, kWmPadB = kWmN + 4;  // ldm multiples of 4 floats, rows 32-byte aligned
 
-__global__ void __launch_bounds__(kWmThreads, 3) gemm_wmma_tf32_kernel(GemmDesc g, int64_t first_batch,
+// Stages the R x C tile of op(M) at (r0, c0) into S[r][c] (1024 elements, 8 per thread),
+// rounded to TF32 and zero outside rows x cols. Consecutive threads walk M as it is
+// stored: r fastest when M is transposed, c fastest otherwise. (op(M)(r, c) is a_at for
+// either operand: b_at is the same formula.)
+template <int R, int C, int Ld>
+__device__ __forceinline__ void stage_tf32(float (&S)[R][Ld], const Operand<float>& M, int t, int64_t r0, int64_t c0,
+                                           int64_t rows, int64_t cols) {
+    static_assert(R * C == 8 * kWmThreads);
+#pragma unroll
+    for (int e = 0; e < 8; ++e) {
+        const int idx = e * kWmThreads + t;
+        const int r = M.trans ? idx % R : idx / C, c = M.trans ? idx / R : idx % C;
+        const int64_t gr = r0 + r, gc = c0 + c;
+        S[r][c] = nvcuda::wmma::__float_to_tf32((gr < rows && gc < cols) ? M.a_at(gr, gc) : 0.0f);
+    }
+}
+
+__global__ void __launch_bounds__(kWmThreads, 3) gemm_wmma_tf32_kernel(GemmArgs g, int64_t first_batch,
                                                                     const float* a, const float* b, float* c) {
     using namespace nvcuda;
     __shared__ __align__(32) float As[kWmM][kWmPadA];  // [m][k], already rounded to TF32
@@ -201,25 +221,8 @@ __global__ void __launch_bounds__(kWmThreads, 3) gemm_wmma_tf32_kernel(GemmDesc 
         for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
 
     for (int64_t k0 = 0; k0 < g.k; k0 += kWmK) {
-        // 1024 elements of each tile, 8 per thread.
-#pragma unroll
-        for (int e = 0; e < 8; ++e) {
-            const int idx = e * kWmThreads + t;
-            int m, p;
-            if (A.trans) { p = idx / kWmM; m = idx % kWmM; }
-            else { m = idx / kWmK; p = idx % kWmK; }
-            const int64_t gi = row0 + m, gp = k0 + p;
-            As[m][p] = wmma::__float_to_tf32((gi < g.m && gp < g.k) ? A.a_at(gi, gp) : 0.0f);
-        }
-#pragma unroll
-        for (int e = 0; e < 8; ++e) {
-            const int idx = e * kWmThreads + t;
-            int n, p;
-            if (B.trans) { n = idx / kWmK; p = idx % kWmK; }
-            else { p = idx / kWmN; n = idx % kWmN; }
-            const int64_t gp = k0 + p, gj = col0 + n;
-            Bs[p][n] = wmma::__float_to_tf32((gp < g.k && gj < g.n) ? B.b_at(gp, gj) : 0.0f);
-        }
+        stage_tf32<kWmM, kWmK>(As, A, t, row0, k0, g.m, g.k);
+        stage_tf32<kWmK, kWmN>(Bs, B, t, k0, col0, g.k, g.n);
         __syncthreads();
 #pragma unroll
         for (int kk = 0; kk < kWmK; kk += 8) {
@@ -312,7 +315,7 @@ __device__ __forceinline__ void store_stored_tile(__nv_bfloat16* s, const float 
 }
 
 template <bool kTransA, bool kTransB>
-__global__ void __launch_bounds__(kBfThreads) gemm_wmma_bf16_kernel(GemmDesc g, int64_t first_batch, const float* a,
+__global__ void __launch_bounds__(kBfThreads) gemm_wmma_bf16_kernel(GemmArgs g, int64_t first_batch, const float* a,
                                                                     const float* b, float* c) {
     using namespace nvcuda;
     // Stored shapes of the tiles: A is M x K (K x M when transposed), B is K x N (N x K).
@@ -420,7 +423,7 @@ __global__ void __launch_bounds__(kBfThreads) gemm_wmma_bf16_kernel(GemmDesc g, 
         }
 }
 
-using WmmaBf16Kernel = void (*)(GemmDesc, int64_t, const float*, const float*, float*);
+using WmmaBf16Kernel = void (*)(GemmArgs, int64_t, const float*, const float*, float*);
 
 WmmaBf16Kernel wmma_bf16_kernel_for(bool trans_a, bool trans_b) {
     if (trans_a) return trans_b ? gemm_wmma_bf16_kernel<true, true> : gemm_wmma_bf16_kernel<true, false>;
@@ -432,7 +435,7 @@ WmmaBf16Kernel wmma_bf16_kernel_for(bool trans_a, bool trans_b) {
 constexpr int64_t kMaxGridZ = 65535;
 
 template <class T>
-void gemm_as(GemmKernel kernel, const GemmDesc& g, const T* a, const T* b, T* c) {
+void gemm_as(GemmKernel kernel, const GemmArgs& g, const T* a, const T* b, T* c) {
     cudaStream_t stream = current_stream();
     for (int64_t first = 0; first < g.batch; first += kMaxGridZ) {
         const unsigned batches = unsigned(g.batch - first < kMaxGridZ ? g.batch - first : kMaxGridZ);
@@ -469,7 +472,7 @@ void gemm_as(GemmKernel kernel, const GemmDesc& g, const T* a, const T* b, T* c)
 
 }  // namespace
 
-void launch_gemm(GemmKernel kernel, ScalarType t, const GemmDesc& g, const void* a, const void* b, void* c) {
+void launch_gemm(GemmKernel kernel, DType t, const GemmArgs& g, const void* a, const void* b, void* c) {
     if (g.batch <= 0 || g.m <= 0 || g.n <= 0) return;
     if ((g.m + 15) / 16 > int64_t(INT32_MAX) || (g.n + 15) / 16 > int64_t(INT32_MAX))
         fail("cuda gemm", "matrix too large for the grid");

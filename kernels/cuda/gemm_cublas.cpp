@@ -27,6 +27,7 @@
 
 #include "kernels/cuda/checks.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/register.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/gemm.h"
 
@@ -39,27 +40,9 @@ void check_cublas(cublasStatus_t status, const char* what) {
              cublasGetStatusString(status));
 }
 
-// Never destroyed: destroying a handle during process teardown can outlive the driver.
 cublasHandle_t cublas_handle() {
-    thread_local cublasHandle_t handle = [] {
-        cublasHandle_t h = nullptr;
-        check_cublas(cublasCreate(&h), "gemm[cublas]: cublasCreate");
-        return h;
-    }();
-    check_cublas(cublasSetStream(handle, current_stream()), "gemm[cublas]: cublasSetStream");
-    return handle;
-}
-
-GemmDesc to_desc(const GemmArgs& g) {
-    GemmDesc d;
-    d.trans_a = g.trans_a;
-    d.trans_b = g.trans_b;
-    d.m = g.m, d.n = g.n, d.k = g.k;
-    d.lda = g.lda, d.ldb = g.ldb, d.ldc = g.ldc;
-    d.batch = g.batch;
-    d.stride_a = g.stride_a, d.stride_b = g.stride_b, d.stride_c = g.stride_c;
-    d.alpha = g.alpha, d.beta = g.beta;
-    return d;
+    return thread_handle(&cublasCreate, &cublasSetStream, &check_cublas, "gemm[cublas]: cublasCreate",
+                         "gemm[cublas]: cublasSetStream");
 }
 
 template <class T>
@@ -68,8 +51,7 @@ void gemm_cublas_as(const GemmArgs& g, const void* a, const void* b, void* c, cu
     check_gemm_args(g, variant, a, b, c);
     if (g.batch == 0 || g.m == 0 || g.n == 0) return;
     if (g.k == 0) {  // C = beta * C: no product; cuBLAS wants lda >= 1 even then
-        launch_gemm(GemmKernel::Naive, std::is_same_v<T, float> ? ScalarType::Float32 : ScalarType::Float64,
-                    to_desc(g), a, b, c);
+        launch_gemm(GemmKernel::Naive, dtype_of<T>::value, g, a, b, c);
         return;
     }
     for (int64_t v : {g.m, g.n, g.k, g.lda, g.ldb, g.ldc, g.batch})

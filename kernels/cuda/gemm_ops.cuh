@@ -26,7 +26,7 @@ MG_HOST_DEVICE void store_c(T* c, T acc, T alpha, T beta) {
 
 // C[batch](i, j) of the naive kernel: K products in order, accumulated in T.
 template <class T>
-MG_HOST_DEVICE void gemm_element(const GemmDesc& g, int64_t batch, const T* a, const T* b, T* c, int64_t i, int64_t j) {
+MG_HOST_DEVICE void gemm_element(const GemmArgs& g, int64_t batch, const T* a, const T* b, T* c, int64_t i, int64_t j) {
     const Operand<T> A{a + batch * g.stride_a, g.lda, g.trans_a}, B{b + batch * g.stride_b, g.ldb, g.trans_b};
     T acc = T(0);
     for (int64_t p = 0; p < g.k; ++p) acc += A.a_at(i, p) * B.b_at(p, j);

@@ -17,18 +17,18 @@ namespace mg::kernels::cuda {
 namespace {
 
 template <class T>
-__global__ void im2col_kernel(ConvDesc s, int64_t first, int64_t count, const T* x, T* col, int64_t total) {
+__global__ void im2col_kernel(Conv2dShape s, int64_t first, int64_t count, const T* x, T* col, int64_t total) {
     for (int64_t e = global_thread(); e < total; e += grid_threads()) im2col_at(s, first, count, x, col, e);
 }
 
 template <class T>
-__global__ void col2im_kernel(ConvDesc s, int64_t first, int64_t count, const T* col, T* gx, int64_t total) {
+__global__ void col2im_kernel(Conv2dShape s, int64_t first, int64_t count, const T* col, T* gx, int64_t total) {
     for (int64_t e = global_thread(); e < total; e += grid_threads()) col2im_at(s, first, count, col, gx, e);
 }
 
 }  // namespace
 
-void launch_im2col(ScalarType t, const ConvDesc& s, int64_t first, int64_t count, const void* x, void* col) {
+void launch_im2col(DType t, const Conv2dShape& s, int64_t first, int64_t count, const void* x, void* col) {
     const int64_t total = s.c_in * s.kh * s.kw * count * s.oh * s.ow;
     if (total <= 0) return;
     dispatch_float(t, "cuda im2col", [&](auto tag) {
@@ -39,7 +39,7 @@ void launch_im2col(ScalarType t, const ConvDesc& s, int64_t first, int64_t count
     check_launch("cuda im2col");
 }
 
-void launch_col2im(ScalarType t, const ConvDesc& s, int64_t first, int64_t count, const void* col, void* gx) {
+void launch_col2im(DType t, const Conv2dShape& s, int64_t first, int64_t count, const void* col, void* gx) {
     const int64_t total = count * s.c_in * s.h * s.w;
     if (total <= 0) return;
     dispatch_float(t, "cuda col2im", [&](auto tag) {

@@ -11,7 +11,7 @@ namespace mg::kernels::cuda {
 
 // col element e of the chunk [first, first + count): x or 0 in the padding.
 template <class T>
-MG_HOST_DEVICE void im2col_at(const ConvDesc& s, int64_t first, int64_t count, const T* x, T* col, int64_t e) {
+MG_HOST_DEVICE void im2col_at(const Conv2dShape& s, int64_t first, int64_t count, const T* x, T* col, int64_t e) {
     const int64_t p_size = s.oh * s.ow, width = count * p_size;
     const int64_t row = e / width, column = e % width;
     const int64_t n = column / p_size, p = column % p_size;
@@ -31,7 +31,7 @@ MG_HOST_DEVICE int64_t output_reading(int64_t pos, int64_t k, int64_t stride, in
 }
 
 template <class T>
-MG_HOST_DEVICE void col2im_at(const ConvDesc& s, int64_t first, int64_t count, const T* col, T* gx, int64_t e) {
+MG_HOST_DEVICE void col2im_at(const Conv2dShape& s, int64_t first, int64_t count, const T* col, T* gx, int64_t e) {
     // e indexes the chunk's pixels: [count, C_in, H, W]
     const int64_t xx = e % s.w, y = (e / s.w) % s.h, c = (e / (s.w * s.h)) % s.c_in, n = e / (s.w * s.h * s.c_in);
     const int64_t p_size = s.oh * s.ow, width = count * p_size;

@@ -18,16 +18,11 @@ namespace mg::kernels::cuda {
 namespace {
 
 template <class T>
-__global__ void take_along_kernel(int64_t rows, int64_t cols, int64_t k, const T* x, const int64_t* idx, T* y) {
-    for (int64_t i = global_thread(); i < rows * k; i += grid_threads()) take_along_at(cols, k, x, idx, y, i);
+__global__ void gather_kernel(IndexMap map, int64_t width, const T* x, T* y, int64_t total) {
+    for (int64_t i = global_thread(); i < total; i += grid_threads()) gather_at(map, width, x, y, i);
 }
 
-template <class T>
-__global__ void index_select_kernel(int64_t v, int64_t d, const T* x, const int64_t* idx, T* y, int64_t total) {
-    for (int64_t i = global_thread(); i < total; i += grid_threads()) index_select_at(v, d, x, idx, y, i);
-}
-
-__global__ void destination_keys_kernel(Destinations dest, int64_t sources, uint64_t* keys, uint64_t* positions) {
+__global__ void destination_keys_kernel(IndexMap dest, int64_t sources, uint64_t* keys, uint64_t* positions) {
     for (int64_t j = global_thread(); j < sources; j += grid_threads()) {
         keys[j] = uint64_t(dest(j));
         positions[j] = uint64_t(j);
@@ -54,7 +49,7 @@ __device__ __forceinline__ void atomic_add(T* p, T v) {
 }
 
 template <class T>
-__global__ void scatter_atomic_kernel(Destinations dest, int64_t sources, int64_t width, const T* g, T* x) {
+__global__ void scatter_atomic_kernel(IndexMap dest, int64_t sources, int64_t width, const T* g, T* x) {
     for (int64_t i = global_thread(); i < sources * width; i += grid_threads()) {
         const int64_t v = dest(i / width);
         if (v < dest.count) atomic_add(&x[v * width + i % width], g[i]);
@@ -65,7 +60,7 @@ size_t align_up(size_t bytes) { return (bytes + 255) & ~size_t(255); }
 
 // x [count, width] = sum of g [sources, width] rows sent to each destination.
 template <class T>
-void scatter_add(const char* what, ScatterMethod method, const Destinations& dest, int64_t sources, int64_t width,
+void scatter_add(const char* what, ScatterMethod method, const IndexMap& dest, int64_t sources, int64_t width,
                  const T* g, T* x) {
     const int64_t count = dest.count;
     if (count <= 0 || width <= 0) return;
@@ -111,56 +106,60 @@ void scatter_add(const char* what, ScatterMethod method, const Destinations& des
 }
 
 template <class F>
-void dispatch_index(ScalarType t, const char* what, F&& f) {
+void dispatch_index(DType t, const char* what, F&& f) {
     switch (t) {
-        case ScalarType::Float32: f(float{}); return;
-        case ScalarType::Float64: f(double{}); return;
-        case ScalarType::Int64: f(int64_t{}); return;
+        case DType::Float32: f(float{}); return;
+        case DType::Float64: f(double{}); return;
+        case DType::Int64: f(int64_t{}); return;
         default: fail(what, "only float32, float64 and int64 are supported");
     }
 }
 
+// y [rows, width] = rows map(j) of x.
+void gather(const char* what, DType t, const IndexMap& map, int64_t rows, int64_t width, const void* x, void* y) {
+    if (rows <= 0 || width <= 0) return;
+    dispatch_index(t, what, [&](auto tag) {
+        using T = decltype(tag);
+        gather_kernel<T><<<grid_for(rows * width), kThreads, 0, current_stream()>>>(
+            map, width, static_cast<const T*>(x), static_cast<T*>(y), rows * width);
+    });
+    check_launch(what);
+}
+
+// x [map.count, width] = sum of the g [sources, width] rows sent to each x row.
+void scatter(const char* what, DType t, ScatterMethod method, const IndexMap& map, int64_t sources, int64_t width,
+             const void* g, void* x) {
+    dispatch_index(t, what, [&](auto tag) {
+        using T = decltype(tag);
+        scatter_add(what, method, map, sources, width, static_cast<const T*>(g), static_cast<T*>(x));
+    });
+}
+
+// take_along / put_along: x [rows, cols] against idx [rows, k].
+IndexMap along_rows(const int64_t* idx, int64_t rows, int64_t cols, int64_t k) {
+    return {idx, cols, k, cols, rows * cols};
+}
+// index_select / index_add: x [v, D] against idx [k].
+IndexMap whole_rows(const int64_t* idx, int64_t v) { return {idx, v, 0, 0, v}; }
+
 }  // namespace
 
-void launch_take_along(ScalarType t, int64_t rows, int64_t cols, int64_t k, const void* x, const int64_t* idx,
-                       void* y) {
-    if (rows <= 0 || k <= 0) return;
-    dispatch_index(t, "cuda take_along", [&](auto tag) {
-        using T = decltype(tag);
-        take_along_kernel<T><<<grid_for(rows * k), kThreads, 0, current_stream()>>>(
-            rows, cols, k, static_cast<const T*>(x), idx, static_cast<T*>(y));
-    });
-    check_launch("cuda take_along");
+void launch_take_along(DType t, int64_t rows, int64_t cols, int64_t k, const void* x, const int64_t* idx, void* y) {
+    gather("cuda take_along", t, along_rows(idx, rows, cols, k), rows * k, 1, x, y);
 }
 
-void launch_put_along(ScalarType t, ScatterMethod method, int64_t rows, int64_t cols, int64_t k, const void* g,
+void launch_put_along(DType t, ScatterMethod method, int64_t rows, int64_t cols, int64_t k, const void* g,
                       const int64_t* idx, void* x) {
-    if (rows <= 0 || cols <= 0) return;
-    dispatch_index(t, "cuda put_along", [&](auto tag) {
-        using T = decltype(tag);
-        Destinations dest{idx, cols, k, cols, rows * cols};
-        scatter_add("cuda put_along", method, dest, rows * k, 1, static_cast<const T*>(g), static_cast<T*>(x));
-    });
+    scatter("cuda put_along", t, method, along_rows(idx, rows, cols, k), rows * k, 1, g, x);
 }
 
-void launch_index_select(ScalarType t, int64_t v, int64_t d, int64_t k, const void* x, const int64_t* idx, void* y) {
-    if (k <= 0 || d <= 0) return;
-    dispatch_index(t, "cuda index_select", [&](auto tag) {
-        using T = decltype(tag);
-        index_select_kernel<T><<<grid_for(k * d), kThreads, 0, current_stream()>>>(
-            v, d, static_cast<const T*>(x), idx, static_cast<T*>(y), k * d);
-    });
-    check_launch("cuda index_select");
+void launch_index_select(DType t, int64_t v, int64_t d, int64_t k, const void* x, const int64_t* idx, void* y) {
+    gather("cuda index_select", t, whole_rows(idx, v), k, d, x, y);
 }
 
-void launch_index_add(ScalarType t, ScatterMethod method, int64_t v, int64_t d, int64_t k, const void* g,
+void launch_index_add(DType t, ScatterMethod method, int64_t v, int64_t d, int64_t k, const void* g,
                       const int64_t* idx, void* x) {
-    if (v <= 0 || d <= 0) return;
-    dispatch_index(t, "cuda index_add", [&](auto tag) {
-        using T = decltype(tag);
-        Destinations dest{idx, v, 0, 0, v};
-        scatter_add("cuda index_add", method, dest, k, d, static_cast<const T*>(g), static_cast<T*>(x));
-    });
+    scatter("cuda index_add", t, method, whole_rows(idx, v), k, d, g, x);
 }
 
 }  // namespace mg::kernels::cuda

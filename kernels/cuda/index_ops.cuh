@@ -8,23 +8,11 @@
 
 namespace mg::kernels::cuda {
 
-// y [R, K] = x [R, C] gathered along rows
-template <class T>
-MG_HOST_DEVICE void take_along_at(int64_t cols, int64_t k, const T* x, const int64_t* idx, T* y, int64_t i) {
-    const int64_t c = idx[i];
-    y[i] = (c >= 0 && c < cols) ? x[(i / k) * cols + c] : T(0);
-}
-
-// y [K, D] = rows idx of x [V, D]
-template <class T>
-MG_HOST_DEVICE void index_select_at(int64_t v, int64_t d, const T* x, const int64_t* idx, T* y, int64_t i) {
-    const int64_t row = idx[i / d];
-    y[i] = (row >= 0 && row < v) ? x[row * d + i % d] : T(0);
-}
-
-// Where source row j goes: put_along sends g[r, k] to flat x element r*C + idx[r, k]
-// (rows of width 1); index_add sends g[k, :] to x row idx[k]. `count` when invalid.
-struct Destinations {
+// Row j of the side without indices (a gather's y, a scatter's g) <-> row map(j) of x, the
+// indexed side: take_along / put_along pair y or g [r, k] with flat x element r*C + idx[r, k]
+// (rows of width 1); index_select / index_add pair row k with x row idx[k]. `count` when
+// the index is out of range.
+struct IndexMap {
     const int64_t* idx;
     int64_t bound;        // an index must lie in [0, bound)
     int64_t per_row;      // put_along: K (sources per x row); index_add: 0
@@ -36,6 +24,13 @@ struct Destinations {
         return per_row > 0 ? (j / per_row) * row_width + c : c;
     }
 };
+
+// y [rows, width]: row j = x row map(j), zeros for an index out of range.
+template <class T>
+MG_HOST_DEVICE void gather_at(const IndexMap& map, int64_t width, const T* x, T* y, int64_t i) {
+    const int64_t row = map(i / width);
+    y[i] = row < map.count ? x[row * width + i % width] : T(0);
+}
 
 // The sorted scatter, after a stable sort of the destination keys (positions = source
 // rows, ascending within one key):

@@ -12,6 +12,6 @@ namespace mg::kernels::cuda {
 //   out[p, kh*k + kw] = kh*k + kw < taps ? in[p, kh*k + kw] : 0
 // i.e. the first `taps` taps in raster order are kept (kernels/masked_conv.h) and the
 // others are zeroed without being read. out may be in: that zeroes the hidden taps in place.
-void launch_mask_weight(ScalarType t, int64_t planes, int64_t k, int64_t taps, const void* in, void* out);
+void launch_mask_weight(DType t, int64_t planes, int64_t k, int64_t taps, const void* in, void* out);
 
 }  // namespace mg::kernels::cuda

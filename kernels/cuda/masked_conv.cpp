@@ -17,8 +17,12 @@
 // precise and as deterministic as the conv variant it wraps. The masked weight lives in
 // its own workspace slot: the conv uses the Conv slot for its columns or cuDNN workspace.
 #ifdef MINIGEN_WITH_CUDA
+#include <type_traits>
+
 #include "kernels/conv.h"
+#include "kernels/cuda/checks.h"
 #include "kernels/cuda/launch_masked_conv.h"
+#include "kernels/cuda/register.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/masked_conv.h"
 
@@ -46,80 +50,86 @@ Conv2dShape conv_shape(const MaskedConv2dShape& s) {
 
 int64_t weight_planes(const MaskedConv2dShape& s) { return s.c_out * s.c_in; }
 
-template <class T>
-ScalarType scalar_type() {
-    return dtype_of<T>::value == DType::Float32 ? ScalarType::Float32 : ScalarType::Float64;
-}
-
 // w with its hidden taps zeroed, in the MaskedConv scratch (valid until the next masked conv).
 template <class T>
 const void* masked_weight(const MaskedConv2dShape& s, const void* w, const char* what) {
     const int64_t elements = weight_planes(s) * s.k * s.k;
     void* wm = workspace(Workspace::MaskedConv, size_t(elements) * sizeof(T), what);
-    launch_mask_weight(scalar_type<T>(), weight_planes(s), s.k, masked_conv_taps(s.k, s.type), w, wm);
+    launch_mask_weight(dtype_of<T>::value, weight_planes(s), s.k, masked_conv_taps(s.k, s.type), w, wm);
     return wm;
 }
 
-template <class T, ConvVariant v>
-void forward(const MaskedConv2dShape& s, const void* x, const void* w, void* y) {
-    const char* what = "masked_conv2d_forward";
-    cpu::check_masked_conv2d_shape(what, s);
-    if (s.n * s.c_out * s.h * s.w == 0) return;
-    Conv2dForwardFn* conv = conv2d_forward_table().get(conv_name(v), Device::CUDA, dtype_of<T>::value);
-    conv(conv_shape(s), x, masked_weight<T>(s, w, what), y);
+// The conv2d tables, by direction.
+OpTable<Conv2dFn>& conv_table(ConvDirection dir) {
+    switch (dir) {
+        case ConvDirection::Forward: return conv2d_forward_table();
+        case ConvDirection::BackwardInput: return conv2d_backward_input_table();
+        case ConvDirection::BackwardWeight: break;
+    }
+    return conv2d_backward_weight_table();
 }
 
-template <class T, ConvVariant v>
-void backward_input(const MaskedConv2dShape& s, const void* gy, const void* w, void* gx) {
-    const char* what = "masked_conv2d_backward_input";
+// One direction, on the conv2d variant v: a, b are its inputs in the kernels' order
+// (kernels/masked_conv.h). Forward and backward_input convolve with w's hidden taps zeroed;
+// backward_weight computes every tap, then zeroes the hidden ones of gw.
+template <class T, ConvVariant v, ConvDirection dir>
+void masked(const MaskedConv2dShape& s, const void* a, const void* b, void* out) {
+    constexpr const char* kOps[3] = {"masked_conv2d_forward", "masked_conv2d_backward_input",
+                                     "masked_conv2d_backward_weight"};
+    const char* what = kOps[int(dir)];
     cpu::check_masked_conv2d_shape(what, s);
-    if (s.n * s.c_in * s.h * s.w == 0) return;
-    Conv2dBackwardInputFn* conv = conv2d_backward_input_table().get(conv_name(v), Device::CUDA, dtype_of<T>::value);
-    conv(conv_shape(s), gy, masked_weight<T>(s, w, what), gx);
+    const int64_t out_elements = dir == ConvDirection::Forward         ? s.n * s.c_out * s.h * s.w
+                                 : dir == ConvDirection::BackwardInput ? s.n * s.c_in * s.h * s.w
+                                                                       : weight_planes(s);
+    if (out_elements == 0) return;
+    Conv2dFn* conv = conv_table(dir).get(conv_name(v), Device::CUDA, dtype_of<T>::value);
+    if constexpr (dir == ConvDirection::BackwardWeight) {
+        conv(conv_shape(s), a, b, out);  // every tap (zeros when there is no image or pixel)
+        launch_mask_weight(dtype_of<T>::value, weight_planes(s), s.k, masked_conv_taps(s.k, s.type), out, out);
+    } else {
+        conv(conv_shape(s), a, masked_weight<T>(s, b, what), out);
+    }
 }
 
-template <class T, ConvVariant v>
-void backward_weight(const MaskedConv2dShape& s, const void* x, const void* gy, void* gw) {
-    const char* what = "masked_conv2d_backward_weight";
-    cpu::check_masked_conv2d_shape(what, s);
-    if (weight_planes(s) == 0) return;
-    Conv2dBackwardWeightFn* conv =
-        conv2d_backward_weight_table().get(conv_name(v), Device::CUDA, dtype_of<T>::value);
-    conv(conv_shape(s), x, gy, gw);  // every tap (zeros when there is no image or pixel)
-    launch_mask_weight(scalar_type<T>(), weight_planes(s), s.k, masked_conv_taps(s.k, s.type), gw, gw);
-}
+// A variant's priority (the default follows conv2d's: cudnn above im2col) and docs.
+struct VariantDocs {
+    int priority;
+    const char* forward;
+    const char* backward_input;
+    const char* backward_weight;
+};
+constexpr VariantDocs kVariantDocs[2] = {  // by ConvVariant
+    {10, "w with the hidden taps zeroed, then conv2d_forward[im2col] (our im2col + CUDA GEMM)",
+     "w with the hidden taps zeroed, then conv2d_backward_input[im2col]",
+     "conv2d_backward_weight[im2col] over every tap, then the hidden taps zeroed"},
+    {30, "w with the hidden taps zeroed, then conv2d_forward[cudnn] (exact, deterministic)",
+     "w with the hidden taps zeroed, then conv2d_backward_input[cudnn]",
+     "conv2d_backward_weight[cudnn] over every tap, then the hidden taps zeroed"},
+};
 
+// The three directions of variant v, where the conv2d variant it wraps exists (a build
+// without cuDNN has no "cudnn" conv).
 template <class T, ConvVariant v>
-void add_variant(int priority, const char* forward_doc, const char* backward_input_doc,
-                 const char* backward_weight_doc) {
+void add_variant() {
     constexpr DType t = dtype_of<T>::value;
-    masked_conv2d_forward_table().add(conv_name(v), Device::CUDA, t, &forward<T, v>, priority, forward_doc);
-    masked_conv2d_backward_input_table().add(conv_name(v), Device::CUDA, t, &backward_input<T, v>, priority,
-                                             backward_input_doc);
-    masked_conv2d_backward_weight_table().add(conv_name(v), Device::CUDA, t, &backward_weight<T, v>, priority,
-                                              backward_weight_doc);
+    if (!conv2d_forward_table().has(conv_name(v), Device::CUDA, t)) return;
+    const VariantDocs& d = kVariantDocs[int(v)];
+    using enum ConvDirection;
+    masked_conv2d_forward_table().add(conv_name(v), Device::CUDA, t, &masked<T, v, Forward>, d.priority, d.forward);
+    masked_conv2d_backward_input_table().add(conv_name(v), Device::CUDA, t, &masked<T, v, BackwardInput>,
+                                             d.priority, d.backward_input);
+    masked_conv2d_backward_weight_table().add(conv_name(v), Device::CUDA, t, &masked<T, v, BackwardWeight>,
+                                              d.priority, d.backward_weight);
 }
 
 }  // namespace
 
 void register_cuda_masked_conv() {
-    const char* im2col_fwd = "w with the hidden taps zeroed, then conv2d_forward[im2col] (our im2col + CUDA GEMM)";
-    const char* im2col_bwd_in = "w with the hidden taps zeroed, then conv2d_backward_input[im2col]";
-    const char* im2col_bwd_w = "conv2d_backward_weight[im2col] over every tap, then the hidden taps zeroed";
-    const char* cudnn_fwd = "w with the hidden taps zeroed, then conv2d_forward[cudnn] (exact, deterministic)";
-    const char* cudnn_bwd_in = "w with the hidden taps zeroed, then conv2d_backward_input[cudnn]";
-    const char* cudnn_bwd_w = "conv2d_backward_weight[cudnn] over every tap, then the hidden taps zeroed";
-    // The default follows conv2d's: cudnn above im2col. Each wraps a conv2d variant, so it
-    // exists only where that does (a build without cuDNN has no "cudnn" conv).
-    auto wrapped = [](ConvVariant v, DType t) { return conv2d_forward_table().has(conv_name(v), Device::CUDA, t); };
-    if (wrapped(ConvVariant::Im2col, DType::Float32))
-        add_variant<float, ConvVariant::Im2col>(10, im2col_fwd, im2col_bwd_in, im2col_bwd_w);
-    if (wrapped(ConvVariant::Im2col, DType::Float64))
-        add_variant<double, ConvVariant::Im2col>(10, im2col_fwd, im2col_bwd_in, im2col_bwd_w);
-    if (wrapped(ConvVariant::Cudnn, DType::Float32))
-        add_variant<float, ConvVariant::Cudnn>(30, cudnn_fwd, cudnn_bwd_in, cudnn_bwd_w);
-    if (wrapped(ConvVariant::Cudnn, DType::Float64))
-        add_variant<double, ConvVariant::Cudnn>(30, cudnn_fwd, cudnn_bwd_in, cudnn_bwd_w);
+    for_float_dtypes([]<DType t>() {
+        using T = std::conditional_t<t == DType::Float32, float, double>;
+        add_variant<T, ConvVariant::Im2col>();
+        add_variant<T, ConvVariant::Cudnn>();
+    });
 }
 
 }  // namespace mg::kernels::cuda

@@ -24,7 +24,7 @@ __global__ void mask_weight_kernel(int64_t total, int64_t taps_per_plane, int64_
 
 }  // namespace
 
-void launch_mask_weight(ScalarType t, int64_t planes, int64_t k, int64_t taps, const void* in, void* out) {
+void launch_mask_weight(DType t, int64_t planes, int64_t k, int64_t taps, const void* in, void* out) {
     const char* what = "cuda masked_conv2d mask_weight";
     if (planes < 0 || k < 1 || taps < 0) fail(what, "negative planes or taps, or k < 1");
     const int64_t total = planes * k * k;

@@ -17,72 +17,69 @@ namespace {
 // ---- the kernels: a grid-stride loop over elements -------------------------------
 
 template <class T>
-__global__ void max_pool_forward_kernel(PoolDesc s, const T* x, T* y, int64_t* argmax) {
+__global__ void max_pool_forward_kernel(Pool2dShape s, const T* x, T* y, int64_t* argmax) {
     for (int64_t o = global_thread(); o < s.n * s.c * s.oh * s.ow; o += grid_threads())
         max_pool_forward_at(s, x, y, argmax, o);
 }
 
 template <class T>
-__global__ void max_pool_backward_kernel(PoolDesc s, const T* gy, const int64_t* argmax, T* gx) {
+__global__ void max_pool_backward_kernel(Pool2dShape s, const T* gy, const int64_t* argmax, T* gx) {
     for (int64_t i = global_thread(); i < s.n * s.c * s.h * s.w; i += grid_threads())
         max_pool_backward_at(s, gy, argmax, gx, i);
 }
 
 template <class T>
-__global__ void avg_pool_forward_kernel(PoolDesc s, const T* x, T* y) {
+__global__ void avg_pool_forward_kernel(Pool2dShape s, const T* x, T* y) {
     for (int64_t o = global_thread(); o < s.n * s.c * s.oh * s.ow; o += grid_threads()) avg_pool_forward_at(s, x, y, o);
 }
 
 template <class T>
-__global__ void avg_pool_backward_kernel(PoolDesc s, const T* gy, T* gx) {
+__global__ void avg_pool_backward_kernel(Pool2dShape s, const T* gy, T* gx) {
     for (int64_t i = global_thread(); i < s.n * s.c * s.h * s.w; i += grid_threads())
         avg_pool_backward_at(s, gy, gx, i);
 }
 
+// launch(T{}, grid) for the dtype, with a grid for `total` elements (the output's for a
+// forward, the input's for a backward); nothing when there are none.
+template <class Launch>
+void launch_pool(DType t, const char* what, int64_t total, Launch&& launch) {
+    if (total <= 0) return;
+    dispatch_float(t, what, [&](auto tag) { launch(tag, grid_for(total)); });
+    check_launch(what);
+}
+
 }  // namespace
 
-void launch_max_pool2d_forward(ScalarType t, const PoolDesc& s, const void* x, void* y, int64_t* argmax) {
-    const int64_t total = s.n * s.c * s.oh * s.ow;
-    if (total <= 0) return;
-    dispatch_float(t, "cuda max_pool2d_forward", [&](auto tag) {
+void launch_max_pool2d_forward(DType t, const Pool2dShape& s, const void* x, void* y, int64_t* argmax) {
+    launch_pool(t, "cuda max_pool2d_forward", s.n * s.c * s.oh * s.ow, [&](auto tag, unsigned grid) {
         using T = decltype(tag);
-        max_pool_forward_kernel<T><<<grid_for(total), kThreads, 0, current_stream()>>>(
-            s, static_cast<const T*>(x), static_cast<T*>(y), argmax);
+        max_pool_forward_kernel<T><<<grid, kThreads, 0, current_stream()>>>(s, static_cast<const T*>(x),
+                                                                              static_cast<T*>(y), argmax);
     });
-    check_launch("cuda max_pool2d_forward");
 }
 
-void launch_max_pool2d_backward(ScalarType t, const PoolDesc& s, const void* gy, const int64_t* argmax, void* gx) {
-    const int64_t total = s.n * s.c * s.h * s.w;
-    if (total <= 0) return;
-    dispatch_float(t, "cuda max_pool2d_backward", [&](auto tag) {
+void launch_max_pool2d_backward(DType t, const Pool2dShape& s, const void* gy, const int64_t* argmax, void* gx) {
+    launch_pool(t, "cuda max_pool2d_backward", s.n * s.c * s.h * s.w, [&](auto tag, unsigned grid) {
         using T = decltype(tag);
-        max_pool_backward_kernel<T><<<grid_for(total), kThreads, 0, current_stream()>>>(
-            s, static_cast<const T*>(gy), argmax, static_cast<T*>(gx));
+        max_pool_backward_kernel<T><<<grid, kThreads, 0, current_stream()>>>(s, static_cast<const T*>(gy), argmax,
+                                                                               static_cast<T*>(gx));
     });
-    check_launch("cuda max_pool2d_backward");
 }
 
-void launch_avg_pool2d_forward(ScalarType t, const PoolDesc& s, const void* x, void* y) {
-    const int64_t total = s.n * s.c * s.oh * s.ow;
-    if (total <= 0) return;
-    dispatch_float(t, "cuda avg_pool2d_forward", [&](auto tag) {
+void launch_avg_pool2d_forward(DType t, const Pool2dShape& s, const void* x, void* y) {
+    launch_pool(t, "cuda avg_pool2d_forward", s.n * s.c * s.oh * s.ow, [&](auto tag, unsigned grid) {
         using T = decltype(tag);
-        avg_pool_forward_kernel<T><<<grid_for(total), kThreads, 0, current_stream()>>>(
-            s, static_cast<const T*>(x), static_cast<T*>(y));
+        avg_pool_forward_kernel<T><<<grid, kThreads, 0, current_stream()>>>(s, static_cast<const T*>(x),
+                                                                              static_cast<T*>(y));
     });
-    check_launch("cuda avg_pool2d_forward");
 }
 
-void launch_avg_pool2d_backward(ScalarType t, const PoolDesc& s, const void* gy, void* gx) {
-    const int64_t total = s.n * s.c * s.h * s.w;
-    if (total <= 0) return;
-    dispatch_float(t, "cuda avg_pool2d_backward", [&](auto tag) {
+void launch_avg_pool2d_backward(DType t, const Pool2dShape& s, const void* gy, void* gx) {
+    launch_pool(t, "cuda avg_pool2d_backward", s.n * s.c * s.h * s.w, [&](auto tag, unsigned grid) {
         using T = decltype(tag);
-        avg_pool_backward_kernel<T><<<grid_for(total), kThreads, 0, current_stream()>>>(
-            s, static_cast<const T*>(gy), static_cast<T*>(gx));
+        avg_pool_backward_kernel<T><<<grid, kThreads, 0, current_stream()>>>(s, static_cast<const T*>(gy),
+                                                                               static_cast<T*>(gx));
     });
-    check_launch("cuda avg_pool2d_backward");
 }
 
 }  // namespace mg::kernels::cuda

@@ -30,7 +30,7 @@ MG_HOST_DEVICE void outputs_covering(int64_t i, int64_t stride, int64_t pad, int
 // ---- one element each: y[o] / gx[i] ------------------------------------------------
 
 template <class T>
-MG_HOST_DEVICE void max_pool_forward_at(const PoolDesc& s, const T* x, T* y, int64_t* argmax, int64_t o) {
+MG_HOST_DEVICE void max_pool_forward_at(const Pool2dShape& s, const T* x, T* y, int64_t* argmax, int64_t o) {
     const int64_t ow = o % s.ow, oh = (o / s.ow) % s.oh, plane = o / (s.ow * s.oh);
     const T* xp = x + plane * s.h * s.w;
     int64_t kh0, kh1, kw0, kw1;
@@ -52,7 +52,7 @@ MG_HOST_DEVICE void max_pool_forward_at(const PoolDesc& s, const T* x, T* y, int
 }
 
 template <class T>
-MG_HOST_DEVICE void max_pool_backward_at(const PoolDesc& s, const T* gy, const int64_t* argmax, T* gx, int64_t i) {
+MG_HOST_DEVICE void max_pool_backward_at(const Pool2dShape& s, const T* gy, const int64_t* argmax, T* gx, int64_t i) {
     const int64_t iw = i % s.w, ih = (i / s.w) % s.h, plane = i / (s.w * s.h);
     const int64_t position = ih * s.w + iw;
     int64_t oh0, oh1, ow0, ow1;
@@ -68,7 +68,7 @@ MG_HOST_DEVICE void max_pool_backward_at(const PoolDesc& s, const T* gy, const i
 }
 
 template <class T>
-MG_HOST_DEVICE void avg_pool_forward_at(const PoolDesc& s, const T* x, T* y, int64_t o) {
+MG_HOST_DEVICE void avg_pool_forward_at(const Pool2dShape& s, const T* x, T* y, int64_t o) {
     const int64_t ow = o % s.ow, oh = (o / s.ow) % s.oh, plane = o / (s.ow * s.oh);
     const T* xp = x + plane * s.h * s.w;
     int64_t kh0, kh1, kw0, kw1;
@@ -82,7 +82,7 @@ MG_HOST_DEVICE void avg_pool_forward_at(const PoolDesc& s, const T* x, T* y, int
 }
 
 template <class T>
-MG_HOST_DEVICE void avg_pool_backward_at(const PoolDesc& s, const T* gy, T* gx, int64_t i) {
+MG_HOST_DEVICE void avg_pool_backward_at(const Pool2dShape& s, const T* gy, T* gx, int64_t i) {
     const int64_t iw = i % s.w, ih = (i / s.w) % s.h, plane = i / (s.w * s.h);
     const T divisor = T(s.kh * s.kw);
     int64_t oh0, oh1, ow0, ow1;

@@ -21,22 +21,22 @@ __global__ void random_kernel(int64_t n, uint64_t seed, uint64_t offset, double 
 }
 
 template <RandomDist dist, class T>
-void launch_as(int64_t n, uint64_t seed, uint64_t offset, double a, double b, T* out) {
-    random_kernel<dist, T><<<grid_for((n + 3) / 4), kThreads, 0, current_stream()>>>(n, seed, offset, a, b, out);
+void launch_as(const RandomArgs& r, T* out) {
+    random_kernel<dist, T><<<grid_for((r.n + 3) / 4), kThreads, 0, current_stream()>>>(r.n, r.seed, r.offset, r.a,
+                                                                                         r.b, out);
 }
 
 }  // namespace
 
-void launch_random(RandomDist dist, ScalarType t, int64_t n, uint64_t seed, uint64_t offset, double a, double b,
-                   void* out) {
-    if (n <= 0) return;
+void launch_random(RandomDist dist, DType t, const RandomArgs& r, void* out) {
+    if (r.n <= 0) return;
     dispatch_float(t, "cuda random", [&](auto tag) {
         using T = decltype(tag);
         T* o = static_cast<T*>(out);
         switch (dist) {
-            case RandomDist::Uniform: launch_as<RandomDist::Uniform>(n, seed, offset, a, b, o); break;
-            case RandomDist::Normal: launch_as<RandomDist::Normal>(n, seed, offset, a, b, o); break;
-            case RandomDist::Bernoulli: launch_as<RandomDist::Bernoulli>(n, seed, offset, a, b, o); break;
+            case RandomDist::Uniform: launch_as<RandomDist::Uniform>(r, o); break;
+            case RandomDist::Normal: launch_as<RandomDist::Normal>(r, o); break;
+            case RandomDist::Bernoulli: launch_as<RandomDist::Bernoulli>(r, o); break;
         }
     });
     check_launch("cuda random");

@@ -23,12 +23,12 @@ namespace mg::kernels::cuda {
 namespace {
 
 template <ReduceOp op, class T>
-__global__ void thread_per_output_kernel(ReduceDesc r, T* out, const T* in) {
+__global__ void thread_per_output_kernel(ReduceArgs r, T* out, const T* in) {
     for (int64_t o = global_thread(); o < r.out_numel; o += grid_threads()) reduce_output_in_order<op>(r, out, in, o);
 }
 
 template <ReduceOp op, class T>
-__global__ void warp_per_output_kernel(ReduceDesc r, T* out, const T* in) {
+__global__ void warp_per_output_kernel(ReduceArgs r, T* out, const T* in) {
     Fold<op, T> fold;
     const int lane = threadIdx.x % 32;
     const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
@@ -44,7 +44,7 @@ __global__ void warp_per_output_kernel(ReduceDesc r, T* out, const T* in) {
 // Block (o, c) folds chunk c of output o; with one chunk it writes the output, else the
 // partial [o * chunks + c].
 template <ReduceOp op, class T>
-__global__ void block_per_output_kernel(ReduceDesc r, int64_t chunk_len, T* out,
+__global__ void block_per_output_kernel(ReduceArgs r, int64_t chunk_len, T* out,
                                        typename Fold<op, T>::Acc* partial, const T* in) {
     using Acc = typename Fold<op, T>::Acc;
     Fold<op, T> fold;
@@ -68,7 +68,7 @@ __global__ void block_per_output_kernel(ReduceDesc r, int64_t chunk_len, T* out,
 
 // Second pass: a warp per output folds its chunk partials.
 template <ReduceOp op, class T>
-__global__ void combine_chunks_kernel(ReduceDesc r, int64_t chunks, T* out, const typename Fold<op, T>::Acc* partial) {
+__global__ void combine_chunks_kernel(ReduceArgs r, int64_t chunks, T* out, const typename Fold<op, T>::Acc* partial) {
     Fold<op, T> fold;
     const int lane = threadIdx.x % 32;
     const int64_t warps = int64_t(gridDim.x) * (blockDim.x / 32);
@@ -80,7 +80,7 @@ __global__ void combine_chunks_kernel(ReduceDesc r, int64_t chunks, T* out, cons
     }
 }
 
-ReduceStrategy choose(const ReduceDesc& r) {
+ReduceStrategy choose(const ReduceArgs& r) {
     const bool reduced_dim_contiguous = r.red_ndim > 0 && r.red_strides[r.red_ndim - 1] == 1;
     if (r.red_numel <= 32) return ReduceStrategy::ThreadPerOutput;
     if (!reduced_dim_contiguous && r.out_numel >= 4096) return ReduceStrategy::ThreadPerOutput;
@@ -89,7 +89,7 @@ ReduceStrategy choose(const ReduceDesc& r) {
 }
 
 template <ReduceOp op, class T>
-void reduce_as(ReduceStrategy strategy, const ReduceDesc& r, T* out, const T* in) {
+void reduce_as(ReduceStrategy strategy, const ReduceArgs& r, T* out, const T* in) {
     const char* what = "cuda reduce";
     cudaStream_t stream = current_stream();
     if (strategy == ReduceStrategy::Auto) strategy = choose(r);
@@ -126,12 +126,11 @@ void reduce_as(ReduceStrategy strategy, const ReduceDesc& r, T* out, const T* in
 
 }  // namespace
 
-void launch_reduce(ReduceOp op, ScalarType t, ReduceStrategy strategy, const ReduceDesc& r, void* out,
-                   const void* in) {
+void launch_reduce(ReduceOp op, DType t, ReduceStrategy strategy, const ReduceArgs& r, void* out, const void* in) {
     if (r.out_numel <= 0) return;
     if (r.out_ndim < 0 || r.out_ndim > kMaxDims || r.red_ndim < 0 || r.red_ndim > kMaxDims)
         fail("cuda reduce", "ReduceArgs dimensions out of range");
-    if (t != ScalarType::Float32 && t != ScalarType::Float64 && t != ScalarType::Int64)
+    if (t != DType::Float32 && t != DType::Float64 && t != DType::Int64)
         fail("cuda reduce", "only float32, float64 and int64 are supported");
     dispatch_any(t, [&](auto tag) {
         using T = decltype(tag);

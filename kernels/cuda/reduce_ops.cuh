@@ -35,7 +35,7 @@ struct Fold {
 struct OutputPlace {
     int64_t out = 0, in = 0;
 };
-MG_HOST_DEVICE OutputPlace place_of(const ReduceDesc& r, int64_t o) {
+MG_HOST_DEVICE OutputPlace place_of(const ReduceArgs& r, int64_t o) {
     OutputPlace p;
     for (int d = r.out_ndim - 1; d >= 0; --d) {
         int64_t coord = o % r.out_sizes[d];
@@ -47,7 +47,7 @@ MG_HOST_DEVICE OutputPlace place_of(const ReduceDesc& r, int64_t o) {
 }
 
 // Offset (from the output's first input element) of reduced element e.
-MG_HOST_DEVICE int64_t reduced_offset(const ReduceDesc& r, int64_t e) {
+MG_HOST_DEVICE int64_t reduced_offset(const ReduceArgs& r, int64_t e) {
     if (r.red_ndim == 1) return e * r.red_strides[0];
     int64_t off = 0;
     for (int d = r.red_ndim - 1; d >= 0; --d) {
@@ -59,7 +59,7 @@ MG_HOST_DEVICE int64_t reduced_offset(const ReduceDesc& r, int64_t e) {
 
 // Output o folded by one thread, its elements in order (thread_per_output).
 template <ReduceOp op, class T>
-MG_HOST_DEVICE void reduce_output_in_order(const ReduceDesc& r, T* out, const T* in, int64_t o) {
+MG_HOST_DEVICE void reduce_output_in_order(const ReduceArgs& r, T* out, const T* in, int64_t o) {
     Fold<op, T> fold;
     const OutputPlace p = place_of(r, o);
     auto acc = fold.identity();

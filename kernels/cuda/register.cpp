@@ -1,13 +1,14 @@
 // Registers every CUDA kernel (Device::CUDA) in the op tables: register_cuda_kernels().
 //
-// The .cu kernels are reached through kernels/cuda/launch.h: this file copies each
-// argument struct into its fmt-free twin field by field and calls the launch function.
+// The .cu kernels are reached through kernels/cuda/launch.h: each entry checks its
+// arguments here (g++, fmt) and hands the same argument struct to the launch function.
 // Registration only stores function pointers: no CUDA call happens here, so a build
 // with CUDA runs on a machine without a GPU (cuBLAS/cuDNN handles come on first use).
 #ifdef MINIGEN_WITH_CUDA
 #include "kernels/conv.h"
 #include "kernels/cuda/checks.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/register.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/index.h"
@@ -17,75 +18,21 @@
 
 namespace mg::kernels::cuda {
 
-void register_cuda_gemm_cublas();   // gemm_cublas.cpp
-void register_cuda_conv_cudnn();    // conv_cudnn.cpp
-void register_cuda_conv_im2col();   // conv_im2col.cpp
-void register_cuda_bias_act_adam();  // register_bias_adam.cpp
-void register_cuda_masked_conv();   // masked_conv.cpp
-void register_cuda_softmax_batch_norm();  // register_norm.cpp
-
 namespace {
 
-static_assert(cuda::kMaxDims == mg::kernels::kMaxDims);
-static_assert(int(ScalarType::Float32) == int(DType::Float32) && int(ScalarType::Float64) == int(DType::Float64) &&
-              int(ScalarType::Int64) == int(DType::Int64) && int(ScalarType::UInt8) == int(DType::UInt8));
-// A field added to an argument struct must be copied below too.
-static_assert(sizeof(IterDesc) == sizeof(Iter) && sizeof(ReduceDesc) == sizeof(ReduceArgs) &&
-              sizeof(PoolDesc) == sizeof(Pool2dShape) && sizeof(GemmDesc) == sizeof(GemmArgs));
-
-constexpr ScalarType scalar(DType t) { return ScalarType(int(t)); }
-
-IterDesc to_desc(const Iter& it) {
+// The checks of what the .cu side indexes with (it cannot format an error).
+const Iter& checked(const Iter& it) {
     MG_CHECK(it.ndim >= 0 && it.ndim <= kMaxDims && it.numel >= 0, "cuda elementwise: bad Iter (ndim {}, numel {})",
              it.ndim, it.numel);
-    IterDesc d;
-    d.ndim = it.ndim;
-    d.numel = it.numel;
-    d.contiguous = it.contiguous;
-    for (int i = 0; i < kMaxDims; ++i) {
-        d.sizes[i] = it.sizes[i];
-        for (int o = 0; o < 4; ++o) d.strides[o][i] = it.strides[o][i];
-    }
-    return d;
+    return it;
 }
 
-ReduceDesc to_desc(const ReduceArgs& r) {
+const ReduceArgs& checked(const ReduceArgs& r) {
     MG_CHECK(r.out_ndim >= 0 && r.out_ndim <= kMaxDims && r.red_ndim >= 0 && r.red_ndim <= kMaxDims &&
                  r.out_numel >= 0 && r.red_numel >= 0,
              "cuda reduce: bad ReduceArgs (out_ndim {}, red_ndim {}, out_numel {}, red_numel {})", r.out_ndim,
              r.red_ndim, r.out_numel, r.red_numel);
-    ReduceDesc d;
-    d.out_ndim = r.out_ndim;
-    d.out_numel = r.out_numel;
-    d.red_ndim = r.red_ndim;
-    d.red_numel = r.red_numel;
-    for (int i = 0; i < kMaxDims; ++i) {
-        d.out_sizes[i] = r.out_sizes[i];
-        d.out_strides[i] = r.out_strides[i];
-        d.in_strides[i] = r.in_strides[i];
-        d.red_sizes[i] = r.red_sizes[i];
-        d.red_strides[i] = r.red_strides[i];
-    }
-    return d;
-}
-
-PoolDesc to_desc(const Pool2dShape& s) {
-    PoolDesc d;
-    d.n = s.n, d.c = s.c, d.h = s.h, d.w = s.w;
-    d.kh = s.kh, d.kw = s.kw, d.oh = s.oh, d.ow = s.ow;
-    d.stride_h = s.stride_h, d.stride_w = s.stride_w, d.pad_h = s.pad_h, d.pad_w = s.pad_w;
-    return d;
-}
-
-GemmDesc to_desc(const GemmArgs& g) {
-    GemmDesc d;
-    d.trans_a = g.trans_a, d.trans_b = g.trans_b;
-    d.m = g.m, d.n = g.n, d.k = g.k;
-    d.lda = g.lda, d.ldb = g.ldb, d.ldc = g.ldc;
-    d.batch = g.batch;
-    d.stride_a = g.stride_a, d.stride_b = g.stride_b, d.stride_c = g.stride_c;
-    d.alpha = g.alpha, d.beta = g.beta;
-    return d;
+    return r;
 }
 
 // ---- elementwise -----------------------------------------------------------------------
@@ -96,27 +43,27 @@ constexpr const char* kVectorizedDoc =
 
 template <UnaryOp op, DType t, ElementwisePath path>
 void unary_kernel(const Iter& it, void* out, const void* in, Scalars s) {
-    launch_unary(op, scalar(t), path, to_desc(it), out, in, s.a, s.b);
+    launch_unary(op, t, path, checked(it), out, in, s.a, s.b);
 }
 template <BinaryOp op, DType t, ElementwisePath path>
 void binary_kernel(const Iter& it, void* out, const void* a, const void* b) {
-    launch_binary(op, scalar(t), path, to_desc(it), out, a, b);
+    launch_binary(op, t, path, checked(it), out, a, b);
 }
 template <DType t, ElementwisePath path>
 void leaky_relu_backward_kernel(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
-    launch_binary(BinaryOp::LeakyReluBackward, scalar(t), path, to_desc(it), out, a, b, s.a);
+    launch_binary(BinaryOp::LeakyReluBackward, t, path, checked(it), out, a, b, s.a);
 }
 template <DType t, ElementwisePath path>
 void where_kernel(const Iter& it, void* out, const void* cond, const void* a, const void* b) {
-    launch_where(scalar(t), path, to_desc(it), out, cond, a, b);
+    launch_where(t, path, checked(it), out, cond, a, b);
 }
 template <DType t, ElementwisePath path>
 void copy_kernel(const Iter& it, void* out, const void* in, DType in_dtype) {
-    launch_copy(scalar(t), scalar(in_dtype), path, to_desc(it), out, in);
+    launch_copy(t, in_dtype, path, checked(it), out, in);
 }
 template <DType t, ElementwisePath path>
 void fill_kernel(const Iter& it, void* out, double value) {
-    launch_fill(scalar(t), path, to_desc(it), out, value);
+    launch_fill(t, path, checked(it), out, value);
 }
 
 // Both paths of one elementwise kernel for one dtype; `Kernel<t, path>` names the function.
@@ -218,7 +165,7 @@ void register_elementwise() {
 
 template <ReduceOp op, DType t, ReduceStrategy strategy>
 void reduce_kernel(const ReduceArgs& r, void* out, const void* in) {
-    launch_reduce(op, scalar(t), strategy, to_desc(r), out, in);
+    launch_reduce(op, t, strategy, checked(r), out, in);
 }
 
 template <ReduceOp op, DType t>
@@ -252,62 +199,59 @@ void register_reduce() {
 template <RandomDist dist, DType t>
 void random_kernel(const RandomArgs& a, void* out) {
     MG_CHECK(a.n >= 0, "cuda random: negative count {}", a.n);
-    launch_random(dist, scalar(t), a.n, a.seed, a.offset, a.a, a.b, out);
+    launch_random(dist, t, a, out);
 }
 
 void register_random() {
-    const char* doc = "Philox-4x32-10, one thread per 4-element block: the CPU's stream bit for bit";
-    random_uniform_table().add("philox", Device::CUDA, DType::Float32,
-                               &random_kernel<RandomDist::Uniform, DType::Float32>, 10, doc);
-    random_uniform_table().add("philox", Device::CUDA, DType::Float64,
-                               &random_kernel<RandomDist::Uniform, DType::Float64>, 10, doc);
-    random_normal_table().add("philox", Device::CUDA, DType::Float32,
-                              &random_kernel<RandomDist::Normal, DType::Float32>, 10, doc);
-    random_normal_table().add("philox", Device::CUDA, DType::Float64,
-                              &random_kernel<RandomDist::Normal, DType::Float64>, 10, doc);
-    random_bernoulli_table().add("philox", Device::CUDA, DType::Float32,
-                                 &random_kernel<RandomDist::Bernoulli, DType::Float32>, 10, doc);
-    random_bernoulli_table().add("philox", Device::CUDA, DType::Float64,
-                                 &random_kernel<RandomDist::Bernoulli, DType::Float64>, 10, doc);
+    for_float_dtypes([]<DType t>() {
+        const char* doc = "Philox-4x32-10, one thread per 4-element block: the CPU's stream bit for bit";
+        random_uniform_table().add("philox", Device::CUDA, t, &random_kernel<RandomDist::Uniform, t>, 10, doc);
+        random_normal_table().add("philox", Device::CUDA, t, &random_kernel<RandomDist::Normal, t>, 10, doc);
+        random_bernoulli_table().add("philox", Device::CUDA, t, &random_kernel<RandomDist::Bernoulli, t>, 10, doc);
+    });
 }
 
 // ---- index ----------------------------------------------------------------------------------
+
+// The gathers (take_along, index_select) share one signature, and so do the scatters
+// (put_along, index_add): sizes (a, b, k) checked, then the op's launch.
+using GatherLaunch = void(DType, int64_t, int64_t, int64_t, const void*, const int64_t*, void*);
+using ScatterLaunch = void(DType, ScatterMethod, int64_t, int64_t, int64_t, const void*, const int64_t*, void*);
 
 void check_index_sizes(const char* op, int64_t a, int64_t b, int64_t k) {
     MG_CHECK(a >= 0 && b >= 0 && k >= 0, "{}: negative size ({}, {}, {})", op, a, b, k);
 }
 
-template <DType t>
-void take_along_kernel(int64_t rows, int64_t cols, int64_t k, const void* x, const int64_t* idx, void* y) {
-    check_index_sizes("take_along", rows, cols, k);
-    launch_take_along(scalar(t), rows, cols, k, x, idx, y);
+template <const char* op, GatherLaunch* launch, DType t>
+void gather_kernel(int64_t a, int64_t b, int64_t k, const void* x, const int64_t* idx, void* y) {
+    check_index_sizes(op, a, b, k);
+    launch(t, a, b, k, x, idx, y);
 }
-template <DType t, ScatterMethod method>
-void put_along_kernel(int64_t rows, int64_t cols, int64_t k, const void* g, const int64_t* idx, void* x) {
-    check_index_sizes("put_along", rows, cols, k);
-    launch_put_along(scalar(t), method, rows, cols, k, g, idx, x);
+template <const char* op, ScatterLaunch* launch, DType t, ScatterMethod method>
+void scatter_kernel(int64_t a, int64_t b, int64_t k, const void* g, const int64_t* idx, void* x) {
+    check_index_sizes(op, a, b, k);
+    launch(t, method, a, b, k, g, idx, x);
 }
-template <DType t>
-void index_select_kernel(int64_t v, int64_t d, int64_t k, const void* x, const int64_t* idx, void* y) {
-    check_index_sizes("index_select", v, d, k);
-    launch_index_select(scalar(t), v, d, k, x, idx, y);
-}
-template <DType t, ScatterMethod method>
-void index_add_kernel(int64_t v, int64_t d, int64_t k, const void* g, const int64_t* idx, void* x) {
-    check_index_sizes("index_add", v, d, k);
-    launch_index_add(scalar(t), method, v, d, k, g, idx, x);
-}
+constexpr char kTakeAlong[] = "take_along", kPutAlong[] = "put_along";
+constexpr char kIndexSelect[] = "index_select", kIndexAdd[] = "index_add";
 
 template <DType t>
 void add_index_dtype() {
     const char* sorted = "stable radix sort of destinations, then a per-element sum in source order (deterministic)";
     const char* atomic = "zero + atomicAdd per source element: faster, duplicate-add order not fixed";
-    take_along_table().add("gather", Device::CUDA, t, &take_along_kernel<t>, 10, "one thread per output element");
-    index_select_table().add("gather", Device::CUDA, t, &index_select_kernel<t>, 10, "one thread per output element");
-    put_along_table().add("sorted", Device::CUDA, t, &put_along_kernel<t, ScatterMethod::Sorted>, 20, sorted);
-    put_along_table().add("atomic", Device::CUDA, t, &put_along_kernel<t, ScatterMethod::Atomic>, 10, atomic);
-    index_add_table().add("sorted", Device::CUDA, t, &index_add_kernel<t, ScatterMethod::Sorted>, 20, sorted);
-    index_add_table().add("atomic", Device::CUDA, t, &index_add_kernel<t, ScatterMethod::Atomic>, 10, atomic);
+    const char* gather = "one thread per output element";
+    take_along_table().add("gather", Device::CUDA, t, &gather_kernel<kTakeAlong, &launch_take_along, t>, 10, gather);
+    index_select_table().add("gather", Device::CUDA, t, &gather_kernel<kIndexSelect, &launch_index_select, t>, 10,
+                             gather);
+    using enum ScatterMethod;
+    put_along_table().add("sorted", Device::CUDA, t, &scatter_kernel<kPutAlong, &launch_put_along, t, Sorted>, 20,
+                          sorted);
+    put_along_table().add("atomic", Device::CUDA, t, &scatter_kernel<kPutAlong, &launch_put_along, t, Atomic>, 10,
+                          atomic);
+    index_add_table().add("sorted", Device::CUDA, t, &scatter_kernel<kIndexAdd, &launch_index_add, t, Sorted>, 20,
+                          sorted);
+    index_add_table().add("atomic", Device::CUDA, t, &scatter_kernel<kIndexAdd, &launch_index_add, t, Atomic>, 10,
+                          atomic);
 }
 
 void register_index() {
@@ -321,37 +265,33 @@ void register_index() {
 template <DType t>
 void max_pool_forward(const Pool2dShape& s, const void* x, void* y, int64_t* argmax) {
     check_pool2d_shape("max_pool2d_forward", s);
-    launch_max_pool2d_forward(scalar(t), to_desc(s), x, y, argmax);
+    launch_max_pool2d_forward(t, s, x, y, argmax);
 }
 template <DType t>
 void max_pool_backward(const Pool2dShape& s, const void* gy, const int64_t* argmax, void* gx) {
     check_pool2d_shape("max_pool2d_backward", s);
-    launch_max_pool2d_backward(scalar(t), to_desc(s), gy, argmax, gx);
+    launch_max_pool2d_backward(t, s, gy, argmax, gx);
 }
 template <DType t>
 void avg_pool_forward(const Pool2dShape& s, const void* x, void* y) {
     check_pool2d_shape("avg_pool2d_forward", s);
-    launch_avg_pool2d_forward(scalar(t), to_desc(s), x, y);
+    launch_avg_pool2d_forward(t, s, x, y);
 }
 template <DType t>
 void avg_pool_backward(const Pool2dShape& s, const void* gy, void* gx) {
     check_pool2d_shape("avg_pool2d_backward", s);
-    launch_avg_pool2d_backward(scalar(t), to_desc(s), gy, gx);
-}
-
-template <DType t>
-void add_pool_dtype() {
-    const char* fwd = "one thread per output scanning its window (CPU order: same ties, NaN rule)";
-    const char* bwd = "one thread per input pixel gathering from its windows in order: no atomics, no zero pass";
-    max_pool2d_forward_table().add("window", Device::CUDA, t, &max_pool_forward<t>, 10, fwd);
-    max_pool2d_backward_table().add("gather", Device::CUDA, t, &max_pool_backward<t>, 10, bwd);
-    avg_pool2d_forward_table().add("window", Device::CUDA, t, &avg_pool_forward<t>, 10, fwd);
-    avg_pool2d_backward_table().add("gather", Device::CUDA, t, &avg_pool_backward<t>, 10, bwd);
+    launch_avg_pool2d_backward(t, s, gy, gx);
 }
 
 void register_pool() {
-    add_pool_dtype<DType::Float32>();
-    add_pool_dtype<DType::Float64>();
+    for_float_dtypes([]<DType t>() {
+        const char* fwd = "one thread per output scanning its window (CPU order: same ties, NaN rule)";
+        const char* bwd = "one thread per input pixel gathering from its windows in order: no atomics, no zero pass";
+        max_pool2d_forward_table().add("window", Device::CUDA, t, &max_pool_forward<t>, 10, fwd);
+        max_pool2d_backward_table().add("gather", Device::CUDA, t, &max_pool_backward<t>, 10, bwd);
+        avg_pool2d_forward_table().add("window", Device::CUDA, t, &avg_pool_forward<t>, 10, fwd);
+        avg_pool2d_backward_table().add("gather", Device::CUDA, t, &avg_pool_backward<t>, 10, bwd);
+    });
 }
 
 // ---- gemm (hand-written; cuBLAS is in gemm_cublas.cpp) -----------------------------------------
@@ -360,7 +300,7 @@ template <DType t, GemmKernel kernel>
 void gemm_kernel(const GemmArgs& g, const void* a, const void* b, void* c) {
     static constexpr const char* names[] = {"naive", "tiled", "regblock", "wmma_tf32", "wmma_bf16"};
     check_gemm_args(g, names[int(kernel)], a, b, c);
-    launch_gemm(kernel, scalar(t), to_desc(g), a, b, c);
+    launch_gemm(kernel, t, g, a, b, c);
 }
 
 template <DType t>

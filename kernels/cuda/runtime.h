@@ -32,4 +32,19 @@ int multiprocessor_count();
 enum class Workspace : uint8_t { Reduce, Index, Conv, MaskedConv, Softmax, Optim, Count };
 void* workspace(Workspace slot, size_t bytes, const char* what);
 
+// A library handle (cuBLAS, cuDNN): one per host thread, created on first use and bound to
+// current_stream() on every call. Never destroyed: destroying a handle during process
+// teardown can outlive the driver. `check(status, what)` throws unless status is success.
+template <class Handle, class Status, class Check>
+Handle thread_handle(Status (*create)(Handle*), Status (*set_stream)(Handle, cudaStream_t), Check check,
+                     const char* create_what, const char* set_stream_what) {
+    thread_local Handle handle = [&] {
+        Handle h = nullptr;
+        check(create(&h), create_what);
+        return h;
+    }();
+    check(set_stream(handle, current_stream()), set_stream_what);
+    return handle;
+}
+
 }  // namespace mg::kernels::cuda

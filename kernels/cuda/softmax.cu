@@ -31,7 +31,7 @@ namespace mg::kernels::cuda {
 namespace {
 
 // First element of row r; the row's class c is at row_base + c * inner.
-__device__ __forceinline__ int64_t row_base(const SoftmaxDesc& s, int64_t r) {
+__device__ __forceinline__ int64_t row_base(const SoftmaxShape& s, int64_t r) {
     return (r / s.inner) * s.classes * s.inner + r % s.inner;
 }
 
@@ -79,7 +79,7 @@ __device__ double row_lse(const T* row, int64_t classes, int64_t stride, int lan
 }
 
 template <int Lanes, class T>
-__global__ void softmax_forward_kernel(SoftmaxDesc s, const T* x, T* y, bool log) {
+__global__ void softmax_forward_kernel(SoftmaxShape s, const T* x, T* y, bool log) {
     const int lane = row_lane<Lanes>();
     const int64_t rows = s.outer * s.inner, step = s.inner;
     for (int64_t r = first_row<Lanes>(); r < rows; r += row_step<Lanes>()) {
@@ -93,7 +93,7 @@ __global__ void softmax_forward_kernel(SoftmaxDesc s, const T* x, T* y, bool log
 }
 
 template <int Lanes, class T>
-__global__ void softmax_backward_kernel(SoftmaxDesc s, const T* y, const T* gy, T* gx, bool log) {
+__global__ void softmax_backward_kernel(SoftmaxShape s, const T* y, const T* gy, T* gx, bool log) {
     const int lane = row_lane<Lanes>();
     const int64_t rows = s.outer * s.inner, step = s.inner;
     for (int64_t r = first_row<Lanes>(); r < rows; r += row_step<Lanes>()) {
@@ -112,7 +112,7 @@ __global__ void softmax_backward_kernel(SoftmaxDesc s, const T* y, const T* gy, 
 // loss[r] = lse - x[target]; a target outside [0, classes) gets a NaN loss and is counted
 // in *bad_targets (the launch function turns a nonzero count into an error).
 template <int Lanes, class T>
-__global__ void cross_entropy_forward_kernel(SoftmaxDesc s, const T* x, const int64_t* target, T* loss, T* lse_out,
+__global__ void cross_entropy_forward_kernel(SoftmaxShape s, const T* x, const int64_t* target, T* loss, T* lse_out,
                                              unsigned long long* bad_targets) {
     const int lane = row_lane<Lanes>();
     const int64_t rows = s.outer * s.inner, step = s.inner;
@@ -135,7 +135,7 @@ __global__ void cross_entropy_forward_kernel(SoftmaxDesc s, const T* x, const in
 // No reduction: lse comes from the forward. The row layout still pays off: target, lse
 // and the row's gradient are read once per row.
 template <int Lanes, class T>
-__global__ void cross_entropy_backward_kernel(SoftmaxDesc s, const T* x, const int64_t* target, const T* lse,
+__global__ void cross_entropy_backward_kernel(SoftmaxShape s, const T* x, const int64_t* target, const T* lse,
                                               const T* grad_loss, int64_t grad_stride, double scale, T* gx) {
     const int lane = row_lane<Lanes>();
     const int64_t rows = s.outer * s.inner, step = s.inner;
@@ -150,19 +150,19 @@ __global__ void cross_entropy_backward_kernel(SoftmaxDesc s, const T* x, const i
 // Launches the warp-per-row instance for inner == 1, else the thread-per-row one, on
 // current_stream(), over every row (grid-stride: any row count fits the grid cap).
 template <class... Args>
-void launch_rows(const char* what, const SoftmaxDesc& s, void (*warp_per_row)(SoftmaxDesc, Args...),
-                 void (*thread_per_row)(SoftmaxDesc, Args...), Args... args) {
+void launch_rows(const char* what, const SoftmaxShape& s, void (*warp_per_row)(SoftmaxShape, Args...),
+                 void (*thread_per_row)(SoftmaxShape, Args...), Args... args) {
     const int64_t rows = s.outer * s.inner;
     if (s.inner == 1) warp_per_row<<<grid_for(rows * 32), kThreads, 0, current_stream()>>>(s, args...);
     else thread_per_row<<<grid_for(rows), kThreads, 0, current_stream()>>>(s, args...);
     check_launch(what);
 }
 
-bool empty_rows(const SoftmaxDesc& s) { return s.outer <= 0 || s.inner <= 0; }
+bool empty_rows(const SoftmaxShape& s) { return s.outer <= 0 || s.inner <= 0; }
 
 }  // namespace
 
-void launch_softmax_forward(ScalarType t, const SoftmaxDesc& s, const void* x, void* y, bool log) {
+void launch_softmax_forward(DType t, const SoftmaxShape& s, const void* x, void* y, bool log) {
     const char* what = log ? "cuda log_softmax_forward" : "cuda softmax_forward";
     if (empty_rows(s) || s.classes <= 0) return;
     dispatch_float(t, what, [&](auto tag) {
@@ -172,7 +172,7 @@ void launch_softmax_forward(ScalarType t, const SoftmaxDesc& s, const void* x, v
     });
 }
 
-void launch_softmax_backward(ScalarType t, const SoftmaxDesc& s, const void* y, const void* grad_y, void* grad_x,
+void launch_softmax_backward(DType t, const SoftmaxShape& s, const void* y, const void* grad_y, void* grad_x,
                              bool log) {
     const char* what = log ? "cuda log_softmax_backward" : "cuda softmax_backward";
     if (empty_rows(s) || s.classes <= 0) return;
@@ -184,7 +184,7 @@ void launch_softmax_backward(ScalarType t, const SoftmaxDesc& s, const void* y, 
     });
 }
 
-void launch_cross_entropy_forward(ScalarType t, const SoftmaxDesc& s, const void* x, const int64_t* target,
+void launch_cross_entropy_forward(DType t, const SoftmaxShape& s, const void* x, const int64_t* target,
                                   void* loss, void* lse) {
     const char* what = "cuda cross_entropy_forward";
     // No classes still has rows: their lse is -inf and every target is out of range.
@@ -210,7 +210,7 @@ void launch_cross_entropy_forward(ScalarType t, const SoftmaxDesc& s, const void
     }
 }
 
-void launch_cross_entropy_backward(ScalarType t, const SoftmaxDesc& s, const void* x, const int64_t* target,
+void launch_cross_entropy_backward(DType t, const SoftmaxShape& s, const void* x, const int64_t* target,
                                    const void* lse, const void* grad_loss, int64_t grad_stride, double scale,
                                    void* grad_x) {
     const char* what = "cuda cross_entropy_backward";

@@ -112,7 +112,7 @@ void check_conv() {
         const auto x_abs = absolute(x), w_abs = absolute(w), gy_abs = absolute(gy);
 
         for_each_variant(
-            conv2d_forward_table(), t, [&](const std::string& name, Conv2dForwardFn* fn, Conv2dForwardFn* ref) {
+            conv2d_forward_table(), t, [&](const std::string& name, Conv2dFn* fn, Conv2dFn* ref) {
                 auto want = sentinel<T>(y_size), magnitude = want;
                 DeviceBuffer dx(x), dw(w), dy(want);
                 ref(s, x.data(), w.data(), want.data());
@@ -121,7 +121,7 @@ void check_conv() {
                 expect_close("conv2d_forward[" + name + "]", dy.download<T>(), want, rtol_for<T>(name), magnitude);
             });
         for_each_variant(conv2d_backward_input_table(), t,
-                         [&](const std::string& name, Conv2dBackwardInputFn* fn, Conv2dBackwardInputFn* ref) {
+                         [&](const std::string& name, Conv2dFn* fn, Conv2dFn* ref) {
                              auto want = sentinel<T>(x_size), magnitude = want;
                              DeviceBuffer dgy(gy), dw(w), dgx(want);
                              ref(s, gy.data(), w.data(), want.data());
@@ -131,7 +131,7 @@ void check_conv() {
                                           rtol_for<T>(name), magnitude);
                          });
         for_each_variant(conv2d_backward_weight_table(), t,
-                         [&](const std::string& name, Conv2dBackwardWeightFn* fn, Conv2dBackwardWeightFn* ref) {
+                         [&](const std::string& name, Conv2dFn* fn, Conv2dFn* ref) {
                              auto want = sentinel<T>(w_size), magnitude = want;
                              DeviceBuffer dx(x), dgy(gy), dgw(want);
                              ref(s, x.data(), gy.data(), want.data());

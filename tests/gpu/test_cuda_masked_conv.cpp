@@ -62,7 +62,7 @@ void check_masked_conv() {
         backward_weight_ref(s, x_abs.data(), gy_abs.data(), gw_mag.data());
 
         for_each_variant(masked_conv2d_forward_table(), t,
-                         [&](const std::string& name, MaskedConv2dForwardFn* fn, MaskedConv2dForwardFn*) {
+                         [&](const std::string& name, MaskedConv2dFn* fn, MaskedConv2dFn*) {
                              DeviceBuffer dx(x), dw(w), dy(sentinel<T>(y_size));
                              fn(s, dx.get(), dw.get(), dy.get());
                              expect_close("masked_conv2d_forward[" + name + "]", dy.download<T>(), y_want,
@@ -73,7 +73,7 @@ void check_masked_conv() {
                                            "masked_conv2d_forward[", name, "] modified w");
                          });
         for_each_variant(masked_conv2d_backward_input_table(), t,
-                         [&](const std::string& name, MaskedConv2dBackwardInputFn* fn, MaskedConv2dBackwardInputFn*) {
+                         [&](const std::string& name, MaskedConv2dFn* fn, MaskedConv2dFn*) {
                              DeviceBuffer dgy(gy), dw(w), dgx(sentinel<T>(x_size));
                              fn(s, dgy.get(), dw.get(), dgx.get());
                              expect_close("masked_conv2d_backward_input[" + name + "]", dgx.download<T>(), gx_want,
@@ -81,7 +81,7 @@ void check_masked_conv() {
                          });
         for_each_variant(
             masked_conv2d_backward_weight_table(), t,
-            [&](const std::string& name, MaskedConv2dBackwardWeightFn* fn, MaskedConv2dBackwardWeightFn*) {
+            [&](const std::string& name, MaskedConv2dFn* fn, MaskedConv2dFn*) {
                 DeviceBuffer dx(x), dgy(gy), dgw(sentinel<T>(w_size));
                 fn(s, dx.get(), dgy.get(), dgw.get());
                 const auto gw = dgw.download<T>();

@@ -32,10 +32,6 @@ using gpu_test::expect_close;
 using gpu_test::random_values;
 
 template <class T>
-constexpr emu::ScalarType scalar_of() {
-    return std::is_same_v<T, float> ? emu::ScalarType::Float32 : emu::ScalarType::Float64;
-}
-template <class T>
 double rtol() {
     return std::is_same_v<T, float> ? 1e-5 : 1e-10;
 }
@@ -50,24 +46,23 @@ template <class T>
 void check_softmax_family(SoftmaxShape s, double range) {
     INFO("softmax [", s.outer, ", ", s.classes, ", ", s.inner, "] range ", range, " ", sizeof(T) * 8, "-bit");
     const DType t = dtype_of<T>::value;
-    const emu::SoftmaxDesc d{s.outer, s.classes, s.inner};
     const size_t n = size_t(s.outer * s.classes * s.inner), rows = size_t(s.rows());
     const auto x = random_values<T>(n, -range, range);
     const auto gy = random_values<T>(n, -1, 1);
     for (bool log : {false, true}) {
         std::vector<T> want(n), got(n, T(7));
         reference(softmax_forward_table(), t)(s, x.data(), want.data(), log);
-        emu::launch_softmax_forward(scalar_of<T>(), d, x.data(), got.data(), log);
+        emu::launch_softmax_forward(t, s, x.data(), got.data(), log);
         expect_close(log ? "log_softmax" : "softmax", got, want, rtol<T>(), {}, 1.0);
         std::vector<T> gx_want(n), gx(n, T(7));
         reference(softmax_backward_table(), t)(s, want.data(), gy.data(), gx_want.data(), log);
-        emu::launch_softmax_backward(scalar_of<T>(), d, want.data(), gy.data(), gx.data(), log);
+        emu::launch_softmax_backward(t, s, want.data(), gy.data(), gx.data(), log);
         expect_close(log ? "log_softmax backward" : "softmax backward", gx, gx_want, rtol<T>(), {}, 1.0);
     }
     auto target = random_values<int64_t>(rows, 0, double(s.classes - 1));
     std::vector<T> loss_want(rows), lse_want(rows), loss(rows, T(7)), lse(rows, T(7));
     reference(cross_entropy_forward_table(), t)(s, x.data(), target.data(), loss_want.data(), lse_want.data());
-    emu::launch_cross_entropy_forward(scalar_of<T>(), d, x.data(), target.data(), loss.data(), lse.data());
+    emu::launch_cross_entropy_forward(t, s, x.data(), target.data(), loss.data(), lse.data());
     expect_close("cross_entropy loss", loss, loss_want, rtol<T>(), {}, 1.0);
     expect_close("cross_entropy lse", lse, lse_want, rtol<T>(), {}, 1.0);
     for (int64_t stride : {0, 1}) {
@@ -76,13 +71,13 @@ void check_softmax_family(SoftmaxShape s, double range) {
         std::vector<T> gx_want(n), gx(n, T(7));
         reference(cross_entropy_backward_table(), t)(s, x.data(), target.data(), lse_want.data(), g.data(), stride,
                                                      scale, gx_want.data());
-        emu::launch_cross_entropy_backward(scalar_of<T>(), d, x.data(), target.data(), lse_want.data(), g.data(),
+        emu::launch_cross_entropy_backward(t, s, x.data(), target.data(), lse_want.data(), g.data(),
                                            stride, scale, gx.data());
         expect_close("cross_entropy backward", gx, gx_want, rtol<T>(), {}, 1.0);
     }
     target[rows / 2] = s.classes;  // out of range: an error naming the op, after the loss is written
     CHECK_THROWS_WITH_AS(
-        emu::launch_cross_entropy_forward(scalar_of<T>(), d, x.data(), target.data(), loss.data(), lse.data()),
+        emu::launch_cross_entropy_forward(t, s, x.data(), target.data(), loss.data(), lse.data()),
         doctest::Contains("out of range"), Error);
 }
 
@@ -117,12 +112,10 @@ void check_batch_norm(BatchNormShape s) {
         a.running_mean = rm_want.data(), a.running_var = rv_want.data();
         a.y = y_want.data(), a.save_mean = mean_want.data(), a.save_invstd = invstd_want.data();
         reference(batch_norm_forward_table(), t)(a);
-        emu::BatchNormForwardDesc e;
-        e.shape = {s.n, s.c, s.hw}, e.x = x.data(), e.weight = w.data(), e.bias = b.data(), e.training = training;
-        e.momentum = a.momentum, e.eps = a.eps;
+        BatchNormForwardArgs e = a;
         e.running_mean = rm.data(), e.running_var = rv.data();
         e.y = y.data(), e.save_mean = mean.data(), e.save_invstd = invstd.data();
-        emu::launch_batch_norm_forward(scalar_of<T>(), e);
+        emu::launch_batch_norm_forward(t, e);
         expect_close("batch_norm y", y, y_want, rtol<T>(), {}, 1.0);
         expect_close("batch_norm running_mean", rm, rm_want, rtol<T>(), {}, 1.0);
         expect_close("batch_norm running_var", rv, rv_want, rtol<T>(), {}, 1.0);
@@ -134,11 +127,9 @@ void check_batch_norm(BatchNormShape s) {
         ba.save_invstd = invstd_want.data(), ba.weight = w.data();
         ba.grad_x = gx_want.data(), ba.grad_weight = gw_want.data(), ba.grad_bias = gb_want.data();
         reference(batch_norm_backward_table(), t)(ba);
-        emu::BatchNormBackwardDesc be;
-        be.shape = {s.n, s.c, s.hw}, be.x = x.data(), be.grad_y = gy.data(), be.save_mean = mean_want.data();
-        be.save_invstd = invstd_want.data(), be.weight = w.data();
+        BatchNormBackwardArgs be = ba;
         be.grad_x = gx.data(), be.grad_weight = gw.data(), be.grad_bias = gb.data();
-        emu::launch_batch_norm_backward(scalar_of<T>(), be);
+        emu::launch_batch_norm_backward(t, be);
         // grad_x is a difference of terms of size |g|: compare against that scale.
         expect_close("batch_norm grad_x", gx, gx_want, 100 * rtol<T>(), {}, 1.0);
         expect_close("batch_norm grad_weight", gw, gw_want, rtol<T>(), {}, double(s.n * s.hw));
@@ -161,16 +152,15 @@ void check_bias_act(BiasActShape s) {
     INFO("bias_act [", s.outer, ", ", s.channels, ", ", s.inner, "] slope ", s.slope, " ", sizeof(T) * 8, "-bit");
     const DType t = dtype_of<T>::value;
     const size_t n = size_t(s.outer * s.channels * s.inner);
-    const emu::BiasActDesc d{s.outer, s.channels, s.inner, s.slope};
     const auto y = random_values<T>(n, -1, 1), bias = random_values<T>(size_t(s.channels), -0.5, 0.5);
     const auto g = random_values<T>(n, -1, 1);
     std::vector<T> out_want(n), out(n, T(7));
     reference(bias_act_forward_table(), t)(s, y.data(), bias.data(), out_want.data());
-    emu::launch_bias_act_forward(scalar_of<T>(), d, y.data(), bias.data(), out.data());
+    emu::launch_bias_act_forward(t, s, y.data(), bias.data(), out.data());
     CHECK(out == out_want);
     std::vector<T> gy_want(n), gy(n, T(7)), gb_want(size_t(s.channels)), gb(size_t(s.channels), T(7));
     reference(bias_act_backward_table(), t)(s, out_want.data(), g.data(), gy_want.data(), gb_want.data());
-    emu::launch_bias_act_backward(scalar_of<T>(), d, out_want.data(), g.data(), gy.data(), gb.data());
+    emu::launch_bias_act_backward(t, s, out_want.data(), g.data(), gy.data(), gb.data());
     CHECK(gy == gy_want);
     expect_close("bias gradient", gb, gb_want, rtol<T>(), {}, double(s.outer * s.inner));
 }
@@ -191,7 +181,7 @@ void check_adam(bool decoupled, double weight_decay, bool amsgrad, int64_t step)
     const DType t = dtype_of<T>::value;
     AdamHyper h;
     h.lr = 1e-3, h.weight_decay = weight_decay, h.decoupled = decoupled, h.step = step;
-    const emu::AdamStepDesc d = emu::adam_step_desc(h.lr, h.beta1, h.beta2, h.eps, h.weight_decay, h.decoupled, h.step);
+    const emu::AdamStepDesc d = emu::adam_step_desc(h);
     // Tensors of several sizes (one empty), updated one by one on the CPU and all in one launch.
     const std::vector<int64_t> sizes = {1, 7, 0, 1000, 4099};
     struct State {
@@ -212,7 +202,7 @@ void check_adam(bool decoupled, double weight_decay, bool amsgrad, int64_t step)
     }
     // The first tensor through the single-tensor kernel, the rest through the multi-tensor one.
     State& first = got[0];
-    emu::launch_adam_update(scalar_of<T>(), d, first.p.data(), first.g.data(), first.m.data(), first.v.data(),
+    emu::launch_adam_update(t, d, first.p.data(), first.g.data(), first.m.data(), first.v.data(),
                             amsgrad ? first.vmax.data() : nullptr, sizes[0]);
     std::vector<void*> params, exp_avg, exp_avg_sq, vmax;
     std::vector<const void*> grads;
@@ -222,11 +212,11 @@ void check_adam(bool decoupled, double weight_decay, bool amsgrad, int64_t step)
         exp_avg.push_back(got[k].m.data()), exp_avg_sq.push_back(got[k].v.data());
         vmax.push_back(amsgrad ? got[k].vmax.data() : nullptr), numels.push_back(sizes[k]);
     }
-    emu::AdamTensorListDesc list;
+    AdamTensorList list;
     list.count = int64_t(params.size());
     list.params = params.data(), list.grads = grads.data(), list.exp_avg = exp_avg.data();
     list.exp_avg_sq = exp_avg_sq.data(), list.max_exp_avg_sq = vmax.data(), list.numels = numels.data();
-    emu::launch_adam_update_multi(scalar_of<T>(), d, list);
+    emu::launch_adam_update_multi(t, d, list);
     for (size_t k = 0; k < sizes.size(); ++k) {  // the same operations in the same order: bitwise
         INFO("tensor ", k, " of ", sizes[k], " elements");
         CHECK(got[k].p == want[k].p);
@@ -255,8 +245,8 @@ TEST_CASE("simt masked-weight kernel keeps exactly the taps of kernels/masked_co
             const int64_t planes = 5, taps = masked_conv_taps(k, type);
             const auto w = random_values<float>(size_t(planes * k * k), 1, 2);
             std::vector<float> masked(w.size(), 7.0f), in_place = w;
-            emu::launch_mask_weight(emu::ScalarType::Float32, planes, k, taps, w.data(), masked.data());
-            emu::launch_mask_weight(emu::ScalarType::Float32, planes, k, taps, in_place.data(), in_place.data());
+            emu::launch_mask_weight(DType::Float32, planes, k, taps, w.data(), masked.data());
+            emu::launch_mask_weight(DType::Float32, planes, k, taps, in_place.data(), in_place.data());
             for (int64_t p = 0; p < planes; ++p)
                 for (int64_t tap = 0; tap < k * k; ++tap) {
                     const size_t i = size_t(p * k * k + tap);
@@ -305,11 +295,7 @@ void check_gemm(emu::GemmKernel kernel, const char* name, double rtol_vs_magnitu
         auto magnitude = gpu_test::absolute(want);
         reference(gemm_table(), t)(g_abs, gpu_test::absolute(a).data(), gpu_test::absolute(b).data(), magnitude.data());
         reference(gemm_table(), t)(g, a.data(), b.data(), want.data());
-        emu::GemmDesc d;
-        d.trans_a = g.trans_a, d.trans_b = g.trans_b, d.m = g.m, d.n = g.n, d.k = g.k;
-        d.lda = g.lda, d.ldb = g.ldb, d.ldc = g.ldc, d.batch = g.batch;
-        d.stride_a = g.stride_a, d.stride_b = g.stride_b, d.stride_c = g.stride_c, d.alpha = g.alpha, d.beta = g.beta;
-        emu::launch_gemm(kernel, scalar_of<T>(), d, a.data(), b.data(), got.data());
+        emu::launch_gemm(kernel, t, g, a.data(), b.data(), got.data());
         // Padding columns of C are never written: they keep their start values (NaN with beta 0).
         expect_close(name, got, want, rtol_vs_magnitude, magnitude);
     }
@@ -341,12 +327,6 @@ void check_reduce(int64_t a, int64_t b, int64_t c, bool all) {
         r.in_strides[0] = b * c, r.in_strides[1] = 1;
         r.red_ndim = 1, r.red_numel = b, r.red_sizes[0] = b, r.red_strides[0] = c;
     }
-    emu::ReduceDesc d;
-    d.out_ndim = r.out_ndim, d.out_numel = r.out_numel, d.red_ndim = r.red_ndim, d.red_numel = r.red_numel;
-    for (int i = 0; i < kMaxDims; ++i) {
-        d.out_sizes[i] = r.out_sizes[i], d.out_strides[i] = r.out_strides[i], d.in_strides[i] = r.in_strides[i];
-        d.red_sizes[i] = r.red_sizes[i], d.red_strides[i] = r.red_strides[i];
-    }
     const auto x = random_values<T>(size_t(a * b * c), -1, 1);
     const std::pair<emu::ReduceOp, OpTable<ReduceFn>*> ops[] = {
         {emu::ReduceOp::Sum, &sum_table()}, {emu::ReduceOp::Max, &max_table()}, {emu::ReduceOp::Min, &min_table()}};
@@ -357,7 +337,7 @@ void check_reduce(int64_t a, int64_t b, int64_t c, bool all) {
                  sizeof(T) * 8, "-bit");
             std::vector<T> want(size_t(r.out_numel)), got(size_t(r.out_numel), T(7));
             reference(*table, t)(r, want.data(), x.data());
-            emu::launch_reduce(op, scalar_of<T>(), strategy, d, got.data(), x.data());
+            emu::launch_reduce(op, t, strategy, r, got.data(), x.data());
             expect_close("reduce", got, want, rtol<T>(), {}, std::sqrt(double(b)));
         }
 }
@@ -377,26 +357,23 @@ TEST_CASE("simt pooling: max and avg, forward and backward, match the CPU refere
         s.n = 2, s.c = 3, s.h = 9, s.w = 7, s.kh = s.kw = k, s.stride_h = s.stride_w = stride, s.pad_h = s.pad_w = pad;
         s.oh = (s.h + 2 * pad - k) / stride + 1, s.ow = (s.w + 2 * pad - k) / stride + 1;
         INFO("pool k ", k, " stride ", stride, " pad ", pad);
-        emu::PoolDesc d;
-        d.n = s.n, d.c = s.c, d.h = s.h, d.w = s.w, d.kh = s.kh, d.kw = s.kw, d.oh = s.oh, d.ow = s.ow;
-        d.stride_h = s.stride_h, d.stride_w = s.stride_w, d.pad_h = s.pad_h, d.pad_w = s.pad_w;
         const size_t in = size_t(s.n * s.c * s.h * s.w), out = size_t(s.n * s.c * s.oh * s.ow);
         const auto x = random_values<float>(in, -4, 4, true);  // integers: ties between maxima
         const auto gy = random_values<float>(out, -1, 1);
         std::vector<float> y_want(out), y(out, 7.0f), gx_want(in), gx(in, 7.0f);
         std::vector<int64_t> arg_want(out), arg(out, -7);
         reference(max_pool2d_forward_table(), DType::Float32)(s, x.data(), y_want.data(), arg_want.data());
-        emu::launch_max_pool2d_forward(emu::ScalarType::Float32, d, x.data(), y.data(), arg.data());
+        emu::launch_max_pool2d_forward(DType::Float32, s, x.data(), y.data(), arg.data());
         CHECK(y == y_want);
         CHECK(arg == arg_want);
         reference(max_pool2d_backward_table(), DType::Float32)(s, gy.data(), arg_want.data(), gx_want.data());
-        emu::launch_max_pool2d_backward(emu::ScalarType::Float32, d, gy.data(), arg_want.data(), gx.data());
+        emu::launch_max_pool2d_backward(DType::Float32, s, gy.data(), arg_want.data(), gx.data());
         CHECK(gx == gx_want);
         reference(avg_pool2d_forward_table(), DType::Float32)(s, x.data(), y_want.data());
-        emu::launch_avg_pool2d_forward(emu::ScalarType::Float32, d, x.data(), y.data());
+        emu::launch_avg_pool2d_forward(DType::Float32, s, x.data(), y.data());
         expect_close("avg_pool2d", y, y_want, 1e-6, {}, 1.0);
         reference(avg_pool2d_backward_table(), DType::Float32)(s, gy.data(), gx_want.data());
-        emu::launch_avg_pool2d_backward(emu::ScalarType::Float32, d, gy.data(), gx.data());
+        emu::launch_avg_pool2d_backward(DType::Float32, s, gy.data(), gx.data());
         expect_close("avg_pool2d backward", gx, gx_want, 1e-6, {}, 1.0);
     }
 }
@@ -409,13 +386,13 @@ TEST_CASE("simt random: the Philox stream is the CPU's (uniforms and Bernoulli b
         r.n = n, r.seed = 42, r.offset = 5, r.a = -1.0, r.b = 2.0;
         std::vector<float> want(static_cast<size_t>(n)), got(static_cast<size_t>(n) + 1, 7.0f);
         reference(random_uniform_table(), DType::Float32)(r, want.data());
-        emu::launch_random(emu::RandomDist::Uniform, emu::ScalarType::Float32, n, r.seed, r.offset, r.a, r.b, got.data());
+        emu::launch_random(emu::RandomDist::Uniform, DType::Float32, r, got.data());
         CHECK(got.back() == 7.0f);  // one past the end stays untouched
         got.pop_back();
         CHECK(got == want);
         std::vector<double> nw(static_cast<size_t>(n)), ng(static_cast<size_t>(n));
         reference(random_normal_table(), DType::Float64)(r, nw.data());
-        emu::launch_random(emu::RandomDist::Normal, emu::ScalarType::Float64, n, r.seed, r.offset, r.a, r.b, ng.data());
+        emu::launch_random(emu::RandomDist::Normal, DType::Float64, r, ng.data());
         expect_close("normal", ng, nw, 1e-12, {}, 1.0);
     }
 }
@@ -428,14 +405,10 @@ TEST_CASE("simt im2col is the lowering of kernels/cuda/launch.h, and col2im its 
     s.stride_h = 2, s.stride_w = 1, s.pad_h = 1, s.pad_w = 1, s.dil_h = 1, s.dil_w = 2;
     s.oh = (s.h + 2 * s.pad_h - s.dil_h * (s.kh - 1) - 1) / s.stride_h + 1;
     s.ow = (s.w + 2 * s.pad_w - s.dil_w * (s.kw - 1) - 1) / s.stride_w + 1;
-    emu::ConvDesc d;
-    d.n = s.n, d.c_in = s.c_in, d.h = s.h, d.w = s.w, d.c_out = s.c_out, d.kh = s.kh, d.kw = s.kw, d.oh = s.oh;
-    d.ow = s.ow, d.stride_h = s.stride_h, d.stride_w = s.stride_w, d.pad_h = s.pad_h, d.pad_w = s.pad_w;
-    d.dil_h = s.dil_h, d.dil_w = s.dil_w, d.groups = 1;
     const int64_t rows = s.c_in * s.kh * s.kw, cols = s.oh * s.ow, first = 1, count = 2;
     const auto x = random_values<double>(size_t(s.n * s.c_in * s.h * s.w), -1, 1);
     std::vector<double> col(size_t(count * rows * cols), 7.0);
-    emu::launch_im2col(emu::ScalarType::Float64, d, first, count, x.data(), col.data());
+    emu::launch_im2col(DType::Float64, s, first, count, x.data(), col.data());
     for (int64_t b = 0; b < count; ++b)  // col[(c, i, j), (b, oy, ox)] = x[first + b, c, oy*s - p + i*d, ...]
         for (int64_t c = 0; c < s.c_in; ++c)
             for (int64_t i = 0; i < s.kh; ++i)
@@ -452,7 +425,7 @@ TEST_CASE("simt im2col is the lowering of kernels/cuda/launch.h, and col2im its 
     // <im2col(x), g> = <x, col2im(g)> over the images lowered.
     const auto g = random_values<double>(col.size(), -1, 1);
     std::vector<double> gx(x.size(), 0.0);
-    emu::launch_col2im(emu::ScalarType::Float64, d, first, count, g.data(), gx.data());
+    emu::launch_col2im(DType::Float64, s, first, count, g.data(), gx.data());
     double lhs = 0, rhs = 0;
     for (size_t i = 0; i < col.size(); ++i) lhs += col[i] * g[i];
     for (int64_t b = first; b < first + count; ++b)
