@@ -13,6 +13,7 @@
 // grad mode is off inside the backward (no create_graph); the formulas above otherwise.
 #include <cmath>
 
+#include "core/ops/activation.h"
 #include "core/ops/dispatch.h"
 #include "kernels/bias_act.h"
 
@@ -166,5 +167,19 @@ Tensor gelu(const Tensor& x) {
         return Grads{mul(g, add(cdf, mul(x_, pdf)))};
     });
 }
+
+// Every activation above that maps a tensor to one of its shape (core/ops/activation.h).
+static constexpr UnaryActivation kUnaryActivations[] = {
+    {"relu", [](const Tensor& x) { return relu(x); }, -1, 1, true},
+    {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, -1, 1, true},
+    {"elu", [](const Tensor& x) { return elu(x, 1.3); }, -1, 1, true},
+    {"tanh", [](const Tensor& x) { return tanh(x); }, -1, 1, false},
+    {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, -1, 1, false},
+    {"softplus", [](const Tensor& x) { return softplus(x); }, -3, 3, false},
+    {"gelu", [](const Tensor& x) { return gelu(x); }, -3, 3, false},
+    {"erf", [](const Tensor& x) { return erf(x); }, -1, 1, false},
+};
+
+std::span<const UnaryActivation> unary_activations() { return kUnaryActivations; }
 
 }  // namespace mg
