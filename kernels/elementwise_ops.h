@@ -86,6 +86,8 @@ MG_EW_UNARY(Gelu, return T(0.5) * x * (T(1) + erf(x * T(0.70710678118654752440))
 MG_EW_UNARY(Clamp, return min(max(x, p.a), p.b);)
 MG_EW_UNARY(PowScalar, return p.a == T(2) ? x * x : pow(x, p.a);)  // x^2: the common case, exact
 MG_EW_UNARY(Affine, return p.a * x + p.b;)
+// x sigmoid(x) with the stable sigmoid: -0 for very negative x where x / (1 + e^-x) overflows.
+MG_EW_UNARY(Silu, return x * Sigmoid{}(x, p);)
 
 #undef MG_EW_UNARY
 
@@ -160,7 +162,8 @@ struct LeakyReluBackward {
     X(gelu,       Gelu,       math,  none, floats,       -6,   6,  0,    0,    "x * Phi(x) (exact, erf form)") \
     X(clamp,      Clamp,      cheap, none, floats,       -2,   2,  -0.5, 0.5,  "min(max(x, a), b)") \
     X(pow_scalar, PowScalar,  math,  none, floats,       0,    4,  1.5,  0,    "x^a")          \
-    X(affine,     Affine,     cheap, none, floats_int64, -4,   4,  2.0,  -1.0, "a*x + b (scalar add, scale, rsub)")
+    X(affine,     Affine,     cheap, none, floats_int64, -4,   4,  2.0,  -1.0, "a*x + b (scalar add, scale, rsub)") \
+    X(silu,       Silu,       math,  all,  floats,       -20,  20, 0,    0,    "x * sigmoid(x)")
 
 //       name              Op               dtypes              sample a_lo a_hi b_lo  b_hi doc
 #define MG_BINARY_OPS(X)                                                                          \

@@ -8,6 +8,7 @@
 //   softplus'    = sigmoid(x)
 //   erf'         = 2/sqrt(pi) e^(-x^2)
 //   gelu'        = Phi(x) + x phi(x)
+//   silu'        = s (1 + x (1 - s)),  s = sigmoid(x)
 // relu, leaky_relu, tanh and sigmoid compute their gradient with one fused kernel pass
 // (kernels/elementwise.h's backward helpers) when it need not be differentiable, i.e. when
 // grad mode is off inside the backward (no create_graph); the formulas above otherwise.
@@ -168,6 +169,16 @@ Tensor gelu(const Tensor& x) {
     });
 }
 
+Tensor silu(const Tensor& x) {
+    check_floating("silu", x);
+    Tensor y = unary_kernel(K::silu_table(), "silu", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("silu", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+        Tensor x_ = sx.get(), s = sigmoid(x_);
+        return Grads{mul(g, mul(s, add(mul(x_, affine(s, -1.0, 1.0)), 1.0)))};
+    });
+}
+
 // Every activation above that maps a tensor to one of its shape (core/ops/activation.h).
 static constexpr UnaryActivation kUnaryActivations[] = {
     {"relu", [](const Tensor& x) { return relu(x); }, -1, 1, true},
@@ -178,6 +189,7 @@ static constexpr UnaryActivation kUnaryActivations[] = {
     {"softplus", [](const Tensor& x) { return softplus(x); }, -3, 3, false},
     {"gelu", [](const Tensor& x) { return gelu(x); }, -3, 3, false},
     {"erf", [](const Tensor& x) { return erf(x); }, -1, 1, false},
+    {"silu", [](const Tensor& x) { return silu(x); }, -4, 4, false},
 };
 
 std::span<const UnaryActivation> unary_activations() { return kUnaryActivations; }
