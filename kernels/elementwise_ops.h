@@ -88,6 +88,8 @@ MG_EW_UNARY(PowScalar, return p.a == T(2) ? x * x : pow(x, p.a);)  // x^2: the c
 MG_EW_UNARY(Affine, return p.a * x + p.b;)
 // x sigmoid(x) with the stable sigmoid: -0 for very negative x where x / (1 + e^-x) overflows.
 MG_EW_UNARY(Silu, return x * Sigmoid{}(x, p);)
+// x tanh(softplus(x)) with the stable softplus: x itself for large x, where ln(1 + e^x) overflows.
+MG_EW_UNARY(Mish, return x * tanh(Softplus{}(x, p));)
 
 #undef MG_EW_UNARY
 
@@ -163,7 +165,8 @@ struct LeakyReluBackward {
     X(clamp,      Clamp,      cheap, none, floats,       -2,   2,  -0.5, 0.5,  "min(max(x, a), b)") \
     X(pow_scalar, PowScalar,  math,  none, floats,       0,    4,  1.5,  0,    "x^a")          \
     X(affine,     Affine,     cheap, none, floats_int64, -4,   4,  2.0,  -1.0, "a*x + b (scalar add, scale, rsub)") \
-    X(silu,       Silu,       math,  all,  floats,       -20,  20, 0,    0,    "x * sigmoid(x)")
+    X(silu,       Silu,       math,  all,  floats,       -20,  20, 0,    0,    "x * sigmoid(x)") \
+    X(mish,       Mish,       math,  f32,  floats,       -20,  20, 0,    0,    "x * tanh(softplus(x))")
 
 //       name              Op               dtypes              sample a_lo a_hi b_lo  b_hi doc
 #define MG_BINARY_OPS(X)                                                                          \

@@ -9,6 +9,7 @@
 //   erf'         = 2/sqrt(pi) e^(-x^2)
 //   gelu'        = Phi(x) + x phi(x)
 //   silu'        = s (1 + x (1 - s)),  s = sigmoid(x)
+//   mish'        = t + x sigmoid(x) (1 - t^2),  t = tanh(softplus(x))
 // relu, leaky_relu, tanh and sigmoid compute their gradient with one fused kernel pass
 // (kernels/elementwise.h's backward helpers) when it need not be differentiable, i.e. when
 // grad mode is off inside the backward (no create_graph); the formulas above otherwise.
@@ -179,6 +180,16 @@ Tensor silu(const Tensor& x) {
     });
 }
 
+Tensor mish(const Tensor& x) {
+    check_floating("mish", x);
+    Tensor y = unary_kernel(K::mish_table(), "mish", x);
+    if (!autograd::needs_grad({&x})) return y;
+    return autograd::record("mish", y, {x}, [sx = SavedTensor(x)](const Tensor& g, const Tensor&) {
+        Tensor x_ = sx.get(), t = tanh(softplus(x_));
+        return Grads{mul(g, add(t, mul(mul(x_, sigmoid(x_)), affine(square(t), -1.0, 1.0))))};
+    });
+}
+
 // Every activation above that maps a tensor to one of its shape (core/ops/activation.h).
 static constexpr UnaryActivation kUnaryActivations[] = {
     {"relu", [](const Tensor& x) { return relu(x); }, -1, 1, true},
@@ -190,6 +201,7 @@ static constexpr UnaryActivation kUnaryActivations[] = {
     {"gelu", [](const Tensor& x) { return gelu(x); }, -3, 3, false},
     {"erf", [](const Tensor& x) { return erf(x); }, -1, 1, false},
     {"silu", [](const Tensor& x) { return silu(x); }, -4, 4, false},
+    {"mish", [](const Tensor& x) { return mish(x); }, -4, 4, false},
 };
 
 std::span<const UnaryActivation> unary_activations() { return kUnaryActivations; }
