@@ -38,16 +38,6 @@ std::vector<double> inputs() {
     return x;
 }
 
-K::Iter dense(int64_t n) {
-    K::Iter it;
-    it.ndim = 1;
-    it.numel = n;
-    it.contiguous = true;
-    it.sizes[0] = n;
-    for (auto& s : it.strides) s[0] = 1;
-    return it;
-}
-
 void check_values(const char* name, K::OpTable<K::UnaryFn>& table, long double (*ref)(long double)) {
     const std::vector<double> x = inputs();
     const int64_t n = int64_t(x.size());
@@ -58,7 +48,7 @@ void check_values(const char* name, K::OpTable<K::UnaryFn>& table, long double (
             CAPTURE(dt);
             Tensor in = from_vector(x, Shape{n}).to(dt);
             Tensor out = full(Shape{n}, NAN, {dt});
-            table.get(v, Device::CPU, dt)(dense(n), out.raw_data(), in.raw_data(), {});
+            table.get(v, Device::CPU, dt)(dense_iter(n), out.raw_data(), in.raw_data(), {});
             const std::vector<double> xs = in.to_vector<double>(), y = out.to_vector<double>();
             // A few ulp of the result; where e^x is subnormal (x < -87 in float32), its spacing
             // times |x|, as x * e^x rounds e^x to that spacing first.

@@ -49,16 +49,6 @@ struct ThreadsGuard {
     ~ThreadsGuard() { set_num_threads(saved); }
 };
 
-K::Iter dense_iter(int64_t n) {
-    K::Iter it;
-    it.ndim = 1;
-    it.numel = n;
-    it.contiguous = true;
-    it.sizes[0] = n;
-    for (auto& s : it.strides) s[0] = 1;
-    return it;
-}
-
 // Distance in representable values (0: equal; 1: neighbours), across zero and subnormals.
 int64_t ulp_distance(float a, float b) {
     if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b) ? 0 : INT64_MAX;
