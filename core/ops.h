@@ -52,6 +52,8 @@ Tensor tanh(const Tensor& x);                     // hyperbolic tangent
 Tensor sigmoid(const Tensor& x);                  // 1 / (1 + e^-x)
 Tensor softplus(const Tensor& x);                 // ln(1 + e^x), stable for large |x|
 Tensor gelu(const Tensor& x);                     // exact: x * Phi(x)
+Tensor silu(const Tensor& x);                     // x * sigmoid(x) (swish)
+Tensor mish(const Tensor& x);                     // x * tanh(softplus(x))
 Tensor erf(const Tensor& x);                      // the error function
 
 // ---- comparison and selection: uint8 masks, no gradient ------------------------

@@ -4,7 +4,10 @@
 // N-d walk over up to four operands, operand 0 being the output.
 #pragma once
 
+#include <type_traits>
+
 #include "kernels/args/elementwise.h"
+#include "kernels/elementwise_ops.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
@@ -16,50 +19,38 @@ using WhereFn = void(const Iter& it, void* out, const void* cond_u8, const void*
 using CopyFn = void(const Iter& it, void* out, const void* in, DType in_dtype);
 using FillFn = void(const Iter& it, void* out, double value);
 
-// Unary, float32/float64.           y =
-MG_KERNEL_TABLE(neg, UnaryFn)         // -x
-MG_KERNEL_TABLE(exp, UnaryFn)         // e^x
-MG_KERNEL_TABLE(log, UnaryFn)         // ln x
-MG_KERNEL_TABLE(sqrt, UnaryFn)        // sqrt x
-MG_KERNEL_TABLE(abs, UnaryFn)         // |x|
-MG_KERNEL_TABLE(sign, UnaryFn)        // -1, 0, 1
-MG_KERNEL_TABLE(tanh, UnaryFn)        // tanh x
-MG_KERNEL_TABLE(sin, UnaryFn)         // sin x (radians)
-MG_KERNEL_TABLE(cos, UnaryFn)         // cos x (radians)
-MG_KERNEL_TABLE(sigmoid, UnaryFn)     // 1 / (1 + e^-x)
-MG_KERNEL_TABLE(relu, UnaryFn)        // max(x, 0)
-MG_KERNEL_TABLE(leaky_relu, UnaryFn)  // x > 0 ? x : a*x
-MG_KERNEL_TABLE(elu, UnaryFn)         // x > 0 ? x : a*(e^x - 1)
-MG_KERNEL_TABLE(softplus, UnaryFn)    // ln(1 + e^x), stable for large |x|
-MG_KERNEL_TABLE(erf, UnaryFn)         // erf x
-MG_KERNEL_TABLE(gelu, UnaryFn)        // x * Phi(x) (exact, erf form)
-MG_KERNEL_TABLE(clamp, UnaryFn)       // min(max(x, a), b)
-MG_KERNEL_TABLE(pow_scalar, UnaryFn)  // x^a
-MG_KERNEL_TABLE(affine, UnaryFn)      // a*x + b (scalar add, scale, rsub)
-
-// Binary, float32/float64 (add/sub/mul also int64).
-MG_KERNEL_TABLE(add, BinaryFn)
-MG_KERNEL_TABLE(sub, BinaryFn)
-MG_KERNEL_TABLE(mul, BinaryFn)
-MG_KERNEL_TABLE(div, BinaryFn)
-MG_KERNEL_TABLE(pow, BinaryFn)
-MG_KERNEL_TABLE(maximum, BinaryFn)
-MG_KERNEL_TABLE(minimum, BinaryFn)
-
-// Compare: inputs of the table's dtype, output uint8 (0 or 1).
-MG_KERNEL_TABLE(eq, BinaryFn)
-MG_KERNEL_TABLE(ne, BinaryFn)
-MG_KERNEL_TABLE(gt, BinaryFn)
-MG_KERNEL_TABLE(ge, BinaryFn)
-MG_KERNEL_TABLE(lt, BinaryFn)
-MG_KERNEL_TABLE(le, BinaryFn)
-
-// Backward helpers of activations: one pass instead of a chain of tensor ops.
-// a = the forward's input or output, b = the gradient of the output.
 using BinaryScalarFn = void(const Iter& it, void* out, const void* a, const void* b, Scalars s);
-MG_KERNEL_TABLE(leaky_relu_backward, BinaryScalarFn)  // a > 0 ? b : s.a*b  (a = x; relu: a = y, s.a = 0)
-MG_KERNEL_TABLE(tanh_backward, BinaryFn)              // b * (1 - a^2)      (a = y)
-MG_KERNEL_TABLE(sigmoid_backward, BinaryFn)           // b * a * (1 - a)    (a = y)
+
+// One table per op of kernels/elementwise_ops.h's lists (what each computes, and on which
+// dtypes, is written there): unary ops (float32/float64, some int64), binary and compare ops
+// (compare: inputs of the table's dtype, output uint8 0/1), and the backward helpers of
+// activations, one pass instead of a chain of tensor ops (a = the forward's input or output,
+// b = the gradient of the output).
+#define MG_EW_UNARY_TABLE(name, ...) MG_KERNEL_TABLE(name, UnaryFn)
+#define MG_EW_BINARY_TABLE(name, ...) MG_KERNEL_TABLE(name, BinaryFn)
+#define MG_EW_BINARY_SCALAR_TABLE(name, ...) MG_KERNEL_TABLE(name, BinaryScalarFn)
+MG_UNARY_OPS(MG_EW_UNARY_TABLE)
+MG_BINARY_OPS(MG_EW_BINARY_TABLE)
+MG_BINARY_SCALAR_OPS(MG_EW_BINARY_SCALAR_TABLE)
+#undef MG_EW_UNARY_TABLE
+#undef MG_EW_BINARY_TABLE
+#undef MG_EW_BINARY_SCALAR_TABLE
+
+// f(ew::Op{}, table) for every op of one list, in its order: what registers, tests and
+// benches the ops (what each says about itself: ew::op_info<Op>).
+#define MG_EW_VISIT(name, Op, ...) f(ew::Op{}, name##_table());
+template <class F> void for_each_unary_op(F&& f) { MG_UNARY_OPS(MG_EW_VISIT) }
+template <class F> void for_each_binary_op(F&& f) { MG_BINARY_OPS(MG_EW_VISIT) }
+template <class F> void for_each_binary_scalar_op(F&& f) { MG_BINARY_SCALAR_OPS(MG_EW_VISIT) }
+#undef MG_EW_VISIT
+
+// f(std::type_identity<T>{}) for each value type Op is registered for.
+template <class Op, class F> void for_each_value_type(F&& f) {
+    f(std::type_identity<float>{});
+    f(std::type_identity<double>{});
+    if constexpr (ew::op_info<Op>.dtypes != ew::Dtypes::floats) f(std::type_identity<int64_t>{});
+    if constexpr (ew::op_info<Op>.dtypes == ew::Dtypes::floats_int64_uint8) f(std::type_identity<uint8_t>{});
+}
 
 MG_KERNEL_TABLE(where, WhereFn)  // out = cond ? a : b
 MG_KERNEL_TABLE(copy, CopyFn)    // out = (out dtype) in, any strides

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/minigen.h"
+#include "kernels/elementwise.h"
 #include "kernels/registry.h"
 
 namespace mg::test {
@@ -23,6 +24,17 @@ inline std::vector<std::string> cpu_variants(kernels::OpTableBase& table, DType 
     for (const kernels::VariantInfo& v : table.variants())
         if (v.device == Device::CPU && v.dtype == dt) names.push_back(v.name);
     return names;
+}
+
+// The Iter of one dense walk over n elements (every operand contiguous).
+inline kernels::Iter dense_iter(int64_t n) {
+    kernels::Iter it;
+    it.ndim = 1;
+    it.numel = n;
+    it.contiguous = true;
+    it.sizes[0] = n;
+    for (auto& s : it.strides) s[0] = 1;
+    return it;
 }
 
 // Every element of a and b within atol + rtol*|b|; reports the first mismatch.

@@ -17,6 +17,7 @@
 #include "core/runtime.h"
 #include "helpers.h"
 #include "kernels/batch_norm.h"
+#include "kernels/elementwise.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
 
@@ -47,16 +48,6 @@ struct ThreadsGuard {
     int saved = num_threads();
     ~ThreadsGuard() { set_num_threads(saved); }
 };
-
-K::Iter dense_iter(int64_t n) {
-    K::Iter it;
-    it.ndim = 1;
-    it.numel = n;
-    it.contiguous = true;
-    it.sizes[0] = n;
-    for (auto& s : it.strides) s[0] = 1;
-    return it;
-}
 
 // Distance in representable values (0: equal; 1: neighbours), across zero and subnormals.
 int64_t ulp_distance(float a, float b) {
@@ -187,54 +178,90 @@ TEST_CASE("fused kernels: vector tanh, sigmoid and softplus are within 4 ulp of 
 
 // ---- elementwise and sum variants against the reference --------------------------------------
 
-TEST_CASE("fused kernels: every elementwise variant matches the reference on odd sizes") {
-    // Sizes: below one vector, one off a vector, and above each thread threshold (2^15, 2^17).
-    const std::vector<int64_t> sizes = {1, 7, 15, 17, 33, 1000, 40001, 140001};
-    struct UnaryCase {
-        const char* name;
-        K::OpTable<K::UnaryFn>& table;
-        double lo, hi, slope, tol;  // tol: max |y - ref| / max(|ref|, 1e-3), float32
+// Out [rows, cols] contiguous; every input read transposed (column-major): the strided walk.
+K::Iter transposed_iter(int64_t rows, int64_t cols) {
+    K::Iter it;
+    it.ndim = 2;
+    it.numel = rows * cols;
+    it.sizes[0] = rows;
+    it.sizes[1] = cols;
+    it.strides[0][0] = cols;
+    it.strides[0][1] = 1;
+    for (int k = 1; k < 4; ++k) {
+        it.strides[k][0] = 1;
+        it.strides[k][1] = rows;
+    }
+    return it;
+}
+
+// One op of kernels/elementwise_ops.h's lists, as the variant test runs it.
+struct ElementwiseCase {
+    std::string name;
+    K::OpTableBase& table;
+    int inputs;  // 1: UnaryFn, 2: BinaryFn, 3: BinaryScalarFn
+    double lo, hi, b_lo, b_hi;
+    K::Scalars s;
+    bool simd;  // a vector variant: float32 within a few ulp of the reference, float64 1e-14
+    void run(const std::string& variant, DType dt, const K::Iter& it, void* y, const void* a, const void* b) const {
+        if (inputs == 1)
+            static_cast<K::OpTable<K::UnaryFn>&>(table).get(variant, kCpu, dt)(it, y, a, s);
+        else if (inputs == 2)
+            static_cast<K::OpTable<K::BinaryFn>&>(table).get(variant, kCpu, dt)(it, y, a, b);
+        else
+            static_cast<K::OpTable<K::BinaryScalarFn>&>(table).get(variant, kCpu, dt)(it, y, a, b, s);
+    }
+};
+
+// Every op of the lists that writes its input type (not the comparisons), float and double.
+std::vector<ElementwiseCase> elementwise_cases() {
+    std::vector<ElementwiseCase> cases;
+    auto add = [&](auto op, auto& table, int inputs) {
+        constexpr K::ew::OpInfo info = K::ew::op_info<decltype(op)>;
+        cases.push_back({info.name, table, inputs, info.lo, info.hi, info.b_lo, info.b_hi, {info.a, info.b},
+                         info.simd != K::ew::Simd::none});
     };
-    UnaryCase unary[] = {{"exp", K::exp_table(), -20, 20, 0, 4e-7},
-                         {"tanh", K::tanh_table(), -6, 6, 0, 6e-7},
-                         {"sin", K::sin_table(), -100, 100, 0, 0.0},  // libm in every variant
-                         {"cos", K::cos_table(), -100, 100, 0, 0.0},
-                         {"sigmoid", K::sigmoid_table(), -30, 30, 0, 6e-7},
-                         {"softplus", K::softplus_table(), -30, 30, 0, 6e-7},
-                         {"leaky_relu", K::leaky_relu_table(), -4, 4, 0.2, 0.0}};  // exact
-    for (const UnaryCase& u : unary)
+    K::for_each_unary_op([&](auto op, auto& table) { add(op, table, 1); });
+    K::for_each_binary_op([&](auto op, auto& table) {
+        if constexpr (std::is_same_v<decltype(op(1.0f, 1.0f)), float>) add(op, table, 2);
+    });
+    K::for_each_binary_scalar_op([&](auto op, auto& table) { add(op, table, 3); });
+    return cases;
+}
+
+TEST_CASE("fused kernels: every elementwise variant matches the reference on odd sizes") {
+    // Dense sizes: below one vector, one off a vector, and above each thread threshold (2^15,
+    // 2^17); then strided [rows, cols] walks, the second above the "omp" threshold.
+    const std::vector<int64_t> sizes = {1, 7, 15, 17, 33, 1000, 40001, 140001};
+    const std::vector<std::pair<int64_t, int64_t>> strided = {{37, 41}, {190, 191}};
+    for (const ElementwiseCase& c : elementwise_cases())
         for (DType dt : {DType::Float32, DType::Float64})
-            for (const std::string& v : cpu_variants(u.table, dt))
-                for (int64_t n : sizes) {
-                    CAPTURE(u.name);
+            for (const std::string& v : cpu_variants(c.table, dt))
+                for (size_t k = 0; k < sizes.size() + strided.size(); ++k) {
+                    const bool dense = k < sizes.size();
+                    const K::Iter it = dense ? dense_iter(sizes[k])
+                                             : transposed_iter(strided[k - sizes.size()].first,
+                                                               strided[k - sizes.size()].second);
+                    const int64_t n = it.numel;
+                    CAPTURE(c.name);
                     CAPTURE(v);
                     CAPTURE(dt);
                     CAPTURE(n);
-                    Tensor x = from_vector(uniform<double>(size_t(n), 3, u.lo, u.hi), Shape{n}).to(dt);
+                    CAPTURE(dense);
+                    Tensor a = from_vector(uniform<double>(size_t(n), 3, c.lo, c.hi), Shape{n}).to(dt);
+                    Tensor b = from_vector(uniform<double>(size_t(n), 4, c.b_lo, c.b_hi), Shape{n}).to(dt);
                     Tensor y = full(Shape{n}, NAN, {dt}), ref = full(Shape{n}, NAN, {dt});
-                    u.table.get(v, kCpu, dt)(dense_iter(n), y.raw_data(), x.raw_data(), {u.slope, 0});
-                    u.table.get("reference", kCpu, dt)(dense_iter(n), ref.raw_data(), x.raw_data(), {u.slope, 0});
-                    std::vector<double> a = y.to_vector<double>(), b = ref.to_vector<double>();
+                    c.run(v, dt, it, y.raw_data(), a.raw_data(), b.raw_data());
+                    c.run("reference", dt, it, ref.raw_data(), a.raw_data(), b.raw_data());
+                    std::vector<double> got = y.to_vector<double>(), want = ref.to_vector<double>();
                     double err = 0;
-                    for (size_t i = 0; i < a.size(); ++i)
-                        err = std::max(err, std::abs(a[i] - b[i]) / std::max(std::abs(b[i]), 1e-3));
-                    CHECK(err <= (dt == DType::Float32 ? u.tol : 1e-14));
+                    for (size_t i = 0; i < got.size(); ++i)  // a NaN (an element not written) fails
+                        err = std::max(err, std::isnan(got[i]) || std::isnan(want[i])
+                                                ? INFINITY
+                                                : std::abs(got[i] - want[i]) / std::max(std::abs(want[i]), 1e-3));
+                    // Strided operands take the scalar functor in every variant: exact.
+                    const double tol = !c.simd || !dense ? 0.0 : dt == DType::Float32 ? 6e-7 : 1e-14;
+                    CHECK(err <= tol);
                 }
-    // leaky_relu's backward: x > 0 ? g : slope g, exact in every variant
-    for (DType dt : {DType::Float32, DType::Float64})
-        for (const std::string& v : cpu_variants(K::leaky_relu_backward_table(), dt))
-            for (int64_t n : sizes) {
-                CAPTURE(v);
-                CAPTURE(n);
-                Tensor x = from_vector(uniform<double>(size_t(n), 4, -1, 1), Shape{n}).to(dt);
-                Tensor g = from_vector(uniform<double>(size_t(n), 5, -3, 3), Shape{n}).to(dt);
-                Tensor y = empty(Shape{n}, {dt}), ref = empty(Shape{n}, {dt});
-                K::leaky_relu_backward_table().get(v, kCpu, dt)(dense_iter(n), y.raw_data(), x.raw_data(),
-                                                                g.raw_data(), {0.2, 0});
-                K::leaky_relu_backward_table().get("reference", kCpu, dt)(dense_iter(n), ref.raw_data(), x.raw_data(),
-                                                                          g.raw_data(), {0.2, 0});
-                check_close(y, ref, 0.0, 0.0);
-            }
 }
 
 TEST_CASE("fused kernels: every sum variant matches the reference, and ignores the thread count") {

@@ -1,15 +1,19 @@
 // One harness, driven by a list of ops (the ggml way): each entry names an op and
 // builds its float64 inputs and function. Every entry gets a gradcheck; the entries
-// on WGAN-GP's second-order path (OP_CASE2) also a gradgradcheck.
+// on WGAN-GP's second-order path (OP_CASE2) also a gradgradcheck. The activations come
+// from core's list (core/ops/activation.h), each with both checks.
 //
 // The GPU tests compile this file again with MINIGEN_GRADCHECK_ON_CUDA: every case then
 // runs its op on CUDA tensors (the inputs move there and the result comes back through
 // the differentiable to(device)), so the same list checks the CUDA kernels' forward and
 // backward in float64. A case that makes a tensor inside its function puts it on the
 // device of its input for that reason.
+#include <deque>
 #include <functional>
+#include <string>
 
 #include "core/diffaug.h"
+#include "core/ops/activation.h"
 #include "helpers.h"
 
 using namespace mg;
@@ -38,12 +42,11 @@ Tensor labels(const Shape& s, int64_t classes) { return randint(0, classes, s); 
 
 // Each case becomes its own ctest entry: "gradcheck NAME", and for the ops on the
 // second-order path (OP_CASE2) also "gradgradcheck NAME".
-void run_case(const char* name, OpCase (*make)(), bool second_order) {
+void run_case(const std::string& name, OpCase c, bool second_order) {
     manual_seed(42);
-    OpCase c = make();
     std::vector<Tensor> x = c.inputs();
     GradcheckOptions opt;
-    if (std::string(name) == "to_dtype_roundtrip") {  // float32 rounding inside: looser
+    if (name == "to_dtype_roundtrip") {  // float32 rounding inside: looser
         opt.eps = 1e-3;
         opt.atol = 1e-4;
     }
@@ -74,14 +77,42 @@ void run_case(const char* name, OpCase (*make)(), bool second_order) {
         NAME##_fill(c);                                                      \
         return c;                                                            \
     }                                                                        \
-    TEST_CASE(MG_GRADCHECK_DEVICE "gradcheck " #NAME) { run_case(#NAME, &NAME##_make, false); }
+    TEST_CASE(MG_GRADCHECK_DEVICE "gradcheck " #NAME) { run_case(#NAME, NAME##_make(), false); }
 #define OP_CASE(NAME) \
     OP_CASE_BODY(NAME) \
     static void NAME##_fill(OpCase& c)
 #define OP_CASE2(NAME)                                                             \
     OP_CASE_BODY(NAME)                                                             \
-    TEST_CASE(MG_GRADCHECK_DEVICE "gradgradcheck " #NAME) { run_case(#NAME, &NAME##_make, true); } \
+    TEST_CASE(MG_GRADCHECK_DEVICE "gradgradcheck " #NAME) { run_case(#NAME, NAME##_make(), true); } \
     static void NAME##_fill(OpCase& c)
+
+// The activations of core (unary_activations()): "gradcheck NAME" and "gradgradcheck NAME"
+// for each, registered at start-up from the list, so that a new activation needs no edit here.
+static void run_activation_case() {
+    const std::string test = doctest::getContextOptions()->currentTest->m_name;
+    const std::string name = test.substr(test.rfind(' ') + 1);
+    const bool second_order = test.find("gradgradcheck ") != std::string::npos;
+    for (const UnaryActivation& a : unary_activations()) {
+        if (name != a.name) continue;
+        OpCase c;
+        c.inputs = [a] { return V{a.kink_at_zero ? away_from_zero({3, 4}) : input({3, 4}, a.lo, a.hi)}; };
+        c.f = [a](const V& x) { return a.apply(x[0]); };
+        return run_case(name, c, second_order);
+    }
+    FAIL("no activation named ", name);
+}
+
+static const bool kActivationCasesRegistered = [] {
+    static std::deque<std::string> names;  // doctest keeps the pointers
+    for (const UnaryActivation& a : unary_activations())
+        for (const char* check : {"gradcheck ", "gradgradcheck "}) {
+            names.push_back(std::string(MG_GRADCHECK_DEVICE) + check + a.name);
+            doctest::detail::regTest(doctest::detail::TestCase(&run_activation_case, __FILE__, __LINE__,
+                                                               doctest_detail_test_suite_ns::getCurrentTestSuite()) *
+                                     names.back().c_str());
+        }
+    return true;
+}();
 
 OP_CASE2(add) {
     c.inputs = [] { return V{input({3, 4}), input({4})}; };
@@ -177,46 +208,6 @@ OP_CASE(maximum) {
 OP_CASE(minimum) {
     c.inputs = [] { return V{input({4, 3}), input({3})}; };
     c.f = [](const V& x) { return minimum(x[0], x[1]); };
-}
-
-OP_CASE2(relu) {
-    c.inputs = [] { return V{away_from_zero({3, 4})}; };
-    c.f = [](const V& x) { return relu(x[0]); };
-}
-
-OP_CASE2(leaky_relu) {
-    c.inputs = [] { return V{away_from_zero({3, 4})}; };
-    c.f = [](const V& x) { return leaky_relu(x[0], 0.2); };
-}
-
-OP_CASE2(elu) {
-    c.inputs = [] { return V{away_from_zero({3, 4})}; };
-    c.f = [](const V& x) { return elu(x[0], 1.3); };
-}
-
-OP_CASE2(tanh) {
-    c.inputs = [] { return V{input({3, 4})}; };
-    c.f = [](const V& x) { return tanh(x[0]); };
-}
-
-OP_CASE2(sigmoid) {
-    c.inputs = [] { return V{input({3, 4})}; };
-    c.f = [](const V& x) { return sigmoid(x[0]); };
-}
-
-OP_CASE2(softplus) {
-    c.inputs = [] { return V{input({3, 4}, -3, 3)}; };
-    c.f = [](const V& x) { return softplus(x[0]); };
-}
-
-OP_CASE2(gelu) {
-    c.inputs = [] { return V{input({3, 4}, -3, 3)}; };
-    c.f = [](const V& x) { return gelu(x[0]); };
-}
-
-OP_CASE2(erf) {
-    c.inputs = [] { return V{input({5})}; };
-    c.f = [](const V& x) { return erf(x[0]); };
 }
 
 OP_CASE2(sum_all) {

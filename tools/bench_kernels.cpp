@@ -294,13 +294,13 @@ kernels::Iter dense_iter(int64_t n) {
 // An elementwise op's table, input range and scalars, as the bench feeds it.
 struct UnaryOp {
     const char* name;
-    kernels::OpTable<kernels::UnaryFn>& (*table)();
+    kernels::OpTable<kernels::UnaryFn>* table;
     float lo, hi;
     kernels::Scalars scalars;
 };
 struct BinaryOp {
     const char* name;
-    kernels::OpTable<kernels::BinaryFn>& (*table)();
+    kernels::OpTable<kernels::BinaryFn>* table;
     float a_lo, a_hi, b_lo, b_hi;
 };
 struct ReduceOp {
@@ -308,25 +308,25 @@ struct ReduceOp {
     kernels::OpTable<kernels::ReduceFn>& (*table)();
 };
 
-// Inputs cover each op's interesting range and stay inside its domain.
-const UnaryOp kUnaryOps[] = {
-    {"neg", &kernels::neg_table, -4, 4, {}},          {"exp", &kernels::exp_table, -10, 10, {}},
-    {"log", &kernels::log_table, 1e-3f, 100, {}},      {"sqrt", &kernels::sqrt_table, 0, 100, {}},
-    {"abs", &kernels::abs_table, -4, 4, {}},          {"sign", &kernels::sign_table, -4, 4, {}},
-    {"tanh", &kernels::tanh_table, -6, 6, {}},        {"sigmoid", &kernels::sigmoid_table, -20, 20, {}},
-    {"relu", &kernels::relu_table, -4, 4, {}},        {"leaky_relu", &kernels::leaky_relu_table, -4, 4, {0.2, 0}},
-    {"elu", &kernels::elu_table, -6, 4, {1.0, 0}},     {"softplus", &kernels::softplus_table, -20, 20, {}},
-    {"erf", &kernels::erf_table, -4, 4, {}},          {"gelu", &kernels::gelu_table, -6, 6, {}},
-    {"clamp", &kernels::clamp_table, -2, 2, {-0.5, 0.5}}, {"pow_scalar", &kernels::pow_scalar_table, 0, 4, {1.5, 0}},
-    {"affine", &kernels::affine_table, -4, 4, {2.0, -1.0}},
-    {"sin", &kernels::sin_table, -10, 10, {}},           {"cos", &kernels::cos_table, -10, 10, {}},
-};
-const BinaryOp kBinaryOps[] = {
-    {"add", &kernels::add_table, -1, 1, -1, 1},     {"sub", &kernels::sub_table, -1, 1, -1, 1},
-    {"mul", &kernels::mul_table, -2, 2, -2, 2},     {"div", &kernels::div_table, -2, 2, 0.25f, 4},
-    {"pow", &kernels::pow_table, 0.01f, 4, -2, 2},  {"maximum", &kernels::maximum_table, -1, 1, -1, 1},
-    {"minimum", &kernels::minimum_table, -1, 1, -1, 1},
-};
+// Every op of kernels/elementwise_ops.h's lists, on its sample range (inside its domain) and
+// Scalars; the binary ones that write their input type (not the comparisons).
+const std::vector<UnaryOp> kUnaryOps = [] {
+    std::vector<UnaryOp> ops;
+    kernels::for_each_unary_op([&](auto op, auto& table) {
+        constexpr kernels::ew::OpInfo info = kernels::ew::op_info<decltype(op)>;
+        ops.push_back({info.name, &table, float(info.lo), float(info.hi), {info.a, info.b}});
+    });
+    return ops;
+}();
+const std::vector<BinaryOp> kBinaryOps = [] {
+    std::vector<BinaryOp> ops;
+    kernels::for_each_binary_op([&](auto op, auto& table) {
+        constexpr kernels::ew::OpInfo info = kernels::ew::op_info<decltype(op)>;
+        if constexpr (std::is_same_v<decltype(op(1.0f, 1.0f)), float>)
+            ops.push_back({info.name, &table, float(info.lo), float(info.hi), float(info.b_lo), float(info.b_hi)});
+    });
+    return ops;
+}();
 const ReduceOp kReduceOps[] = {
     {"sum", &kernels::sum_table}, {"max", &kernels::max_table}, {"min", &kernels::min_table}};
 
@@ -343,12 +343,12 @@ public:
         samples = 10;
     }
     void run(std::string_view v) override {
-        u_.table().get(v, kCpu, kF32)(dense_iter(n_), y_.data(), x_.data(), u_.scalars);
+        u_.table->get(v, kCpu, kF32)(dense_iter(n_), y_.data(), x_.data(), u_.scalars);
     }
 
 protected:
     double compute_reference() override {
-        u_.table().get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), x_.data(), u_.scalars);
+        u_.table->get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), x_.data(), u_.scalars);
         return 1.0;
     }
     std::pair<double, bool> run_and_compare(std::string_view variant) override {
@@ -378,12 +378,12 @@ public:
         if (name != "add") samples = 10;
     }
     void run(std::string_view v) override {
-        b_.table().get(v, kCpu, kF32)(dense_iter(n_), c_.data(), a_.data(), bb_.data());
+        b_.table->get(v, kCpu, kF32)(dense_iter(n_), c_.data(), a_.data(), bb_.data());
     }
 
 protected:
     double compute_reference() override {
-        b_.table().get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), a_.data(), bb_.data());
+        b_.table->get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), a_.data(), bb_.data());
         return 1.0;
     }
     std::pair<double, bool> run_and_compare(std::string_view variant) override {

@@ -9,11 +9,14 @@
 //   softplus         g * sigmoid(x)
 //   erf              g * (2/sqrt(pi) e^(-x^2))
 //   gelu             g * (Phi(x) + x phi(x))
+//   silu             g * (s * (1 + x * (1 - s))),       s = sigmoid(x)
+//   mish             g * (t + x * sigmoid(x) * (1 - t^2)), t = tanh(softplus(x))
 // relu, leaky_relu, tanh and sigmoid compute their gradient with one fused kernel pass
 // (kernels/elementwise.h's backward helpers) when it need not be differentiable, i.e. when
 // grad mode is off inside the backward (no create_graph); the formulas above otherwise.
 #include <cmath>
 
+#include "core/ops/activation.h"
 #include "core/ops/dispatch.h"
 #include "kernels/bias_act.h"
 
@@ -165,5 +168,39 @@ Tensor gelu(const Tensor& x) {
         return Grads{g * (cdf + x * pdf)};
     });
 }
+
+Tensor silu(const Tensor& x) {
+    check_floating("silu", x);
+    Tensor y = unary_kernel(K::silu_table(), "silu", x);
+    return autograd::record("silu", y, {x}, [](const Tensor& g, const Saved& saved) {
+        Tensor x = saved.input(0), s = sigmoid(x);
+        return Grads{g * (s * (1 + x * (1 - s)))};
+    });
+}
+
+Tensor mish(const Tensor& x) {
+    check_floating("mish", x);
+    Tensor y = unary_kernel(K::mish_table(), "mish", x);
+    return autograd::record("mish", y, {x}, [](const Tensor& g, const Saved& s) {
+        Tensor x = s.input(0), t = tanh(softplus(x));
+        return Grads{g * (t + x * sigmoid(x) * (1 - square(t)))};
+    });
+}
+
+// Every activation above that maps a tensor to one of its shape (core/ops/activation.h).
+static constexpr UnaryActivation kUnaryActivations[] = {
+    {"relu", [](const Tensor& x) { return relu(x); }, -1, 1, true},
+    {"leaky_relu", [](const Tensor& x) { return leaky_relu(x, 0.2); }, -1, 1, true},
+    {"elu", [](const Tensor& x) { return elu(x, 1.3); }, -1, 1, true},
+    {"tanh", [](const Tensor& x) { return tanh(x); }, -1, 1, false},
+    {"sigmoid", [](const Tensor& x) { return sigmoid(x); }, -1, 1, false},
+    {"softplus", [](const Tensor& x) { return softplus(x); }, -3, 3, false},
+    {"gelu", [](const Tensor& x) { return gelu(x); }, -3, 3, false},
+    {"erf", [](const Tensor& x) { return erf(x); }, -1, 1, false},
+    {"silu", [](const Tensor& x) { return silu(x); }, -4, 4, false},
+    {"mish", [](const Tensor& x) { return mish(x); }, -4, 4, false},
+};
+
+std::span<const UnaryActivation> unary_activations() { return kUnaryActivations; }
 
 }  // namespace mg

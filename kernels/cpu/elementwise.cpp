@@ -5,44 +5,31 @@
 //                threads above kParallelMin elements and written as a plain indexed
 //                loop that the compiler vectorises. Small tensors stay serial: thread
 //                start-up costs microseconds, more than a 16k-element op takes.
-//   "avx2", "avx512" (exp, sigmoid, tanh, softplus, leaky_relu and its backward): the dense loop of
-//                kernels/cpu/elementwise_simd.h (vector exp, masked tails, per-op thread
-//                thresholds); strided operands take the "omp" walk.
+//   "avx2", "avx512" (the ops whose list entry has a vector form): the dense loop of
+//                kernels/cpu/elementwise_simd.h (the same functor on vector lanes, masked
+//                tails, per-op thread thresholds); strided operands take the "omp" walk.
+// Every op's math is its functor in kernels/elementwise_ops.h; this file only walks and
+// registers, generated from the lists there.
 // No kernel here reads the FP exception flags. With GCC's default -ftrapping-math a select
 // between two computed values (leaky_relu's x > 0 ? x : a*x) is not if-converted, since an
 // operation on the unselected side might raise a flag that the branch would not: the loop
 // stays scalar and branchy (75 ms on 16M floats instead of 3.5). The pragma comes before the
-// includes so that the inline library functions (std::exp, std::abs) share the option and
-// still inline into the loops.
+// includes so that the inline functions (the math vocabulary of elementwise_ops.h: abs, max,
+// select...) share the option and still inline into the loops.
 #pragma GCC optimize("no-trapping-math")
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <tuple>
 #include <type_traits>
 
 #include <omp.h>
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/elementwise_dense.h"
 #include "kernels/elementwise.h"
 
 namespace mg::kernels {
-
-#if defined(__x86_64__)
-// Dense loops of elementwise_avx512.cpp / elementwise_avx2.cpp: n elements, no strides.
-using DenseUnaryFn = void(int64_t n, void* out, const void* in, Scalars s);
-using DenseBinaryScalarFn = void(int64_t n, void* out, const void* a, const void* b, Scalars s);
-#define MG_DECLARE_DENSE_ISA(isa)                                                                \
-    DenseUnaryFn exp_dense_##isa##_f32, exp_dense_##isa##_f64, sigmoid_dense_##isa##_f32,        \
-        sigmoid_dense_##isa##_f64, tanh_dense_##isa##_f32, softplus_dense_##isa##_f32,           \
-        leaky_relu_dense_##isa##_f32,                                                            \
-        leaky_relu_dense_##isa##_f64;                                                            \
-    DenseBinaryScalarFn leaky_relu_backward_dense_##isa##_f32, leaky_relu_backward_dense_##isa##_f64;
-MG_DECLARE_DENSE_ISA(avx512)
-MG_DECLARE_DENSE_ISA(avx2)
-#undef MG_DECLARE_DENSE_ISA
-#endif
 
 namespace {
 
@@ -137,92 +124,33 @@ void walk(const Iter& it, F&& f) {
 
 
 // ---- unary ----------------------------------------------------------------------
-template <class T> struct Neg { T operator()(T x, Scalars) const { return -x; } };
-template <class T> struct Exp { T operator()(T x, Scalars) const { return std::exp(x); } };
-template <class T> struct Log { T operator()(T x, Scalars) const { return std::log(x); } };
-template <class T> struct Sqrt { T operator()(T x, Scalars) const { return std::sqrt(x); } };
-template <class T> struct Abs { T operator()(T x, Scalars) const { return std::abs(x); } };
-template <class T> struct Sign { T operator()(T x, Scalars) const { return T((x > 0) - (x < 0)); } };
-template <class T> struct Tanh { T operator()(T x, Scalars) const { return std::tanh(x); } };
-// sin and cos have no vector variant: a polynomial needs an exact argument reduction to
-// stay accurate for large |x|, and libm's scalar loop is fast enough for toy data.
-template <class T> struct Sin { T operator()(T x, Scalars) const { return std::sin(x); } };
-template <class T> struct Cos { T operator()(T x, Scalars) const { return std::cos(x); } };
-template <class T> struct Sigmoid {
-    // Two branches keep exp() from overflowing for large |x|.
-    T operator()(T x, Scalars) const {
-        if (x >= 0) return T(1) / (T(1) + std::exp(-x));
-        T e = std::exp(x);
-        return e / (T(1) + e);
-    }
-};
-template <class T> struct Relu { T operator()(T x, Scalars) const { return x > 0 ? x : T(0); } };
-// Both sides are computed and one is selected, which vectorises (see the pragma above).
-template <class T> struct LeakyRelu {
-    T operator()(T x, Scalars s) const {
-        T scaled = T(s.a) * x;
-        return x > 0 ? x : scaled;
-    }
-};
-template <class T> struct Elu { T operator()(T x, Scalars s) const { return x > 0 ? x : T(s.a) * std::expm1(x); } };
-template <class T> struct Softplus {
-    // ln(1 + e^x) = max(x, 0) + log1p(e^-|x|): exact and never overflows.
-    T operator()(T x, Scalars) const { return std::max(x, T(0)) + std::log1p(std::exp(-std::abs(x))); }
-};
-template <class T> struct Erf { T operator()(T x, Scalars) const { return std::erf(x); } };
-template <class T> struct Gelu {
-    T operator()(T x, Scalars) const { return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440))); }
-};
-template <class T> struct Clamp { T operator()(T x, Scalars s) const { return std::min(std::max(x, T(s.a)), T(s.b)); } };
-template <class T> struct PowScalar {
-    T operator()(T x, Scalars s) const {
-        if (s.a == 2.0) return x * x;  // the common case, exact and fast
-        return std::pow(x, T(s.a));
-    }
-};
-template <class T> struct Affine { T operator()(T x, Scalars s) const { return T(s.a) * x + T(s.b); } };
 
 // Dense operands get a plain indexed loop over local restrict pointers, which the
 // compiler vectorises (through a lambda, stores to o[] could alias the captured
 // pointers and every iteration would reload them). Exact aliasing (out == in, the
 // in-place ops) is still correct: each element is read before it is written.
-template <template <class> class Op, class T, bool Parallel>
+template <class Op, class T, bool Parallel>
 void unary(const Iter& it, void* out, const void* in, Scalars s) {
-    Op<T> op;
+    const Op op;
+    const ew::Params<T> p{T(s.a), T(s.b)};
     if (it.contiguous) {
         T* __restrict o = static_cast<T*>(out);
         const T* __restrict x = static_cast<const T*>(in);
         const int64_t n = it.numel;
 #pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
-        for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], s);
+        for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], p);
         return;
     }
     T* o = static_cast<T*>(out);
     const T* x = static_cast<const T*>(in);
-    walk<2, Parallel>(it, [&](int64_t, int64_t oo, int64_t ox, int64_t) { o[oo] = op(x[ox], s); });
+    walk<2, Parallel>(it, [&](int64_t, int64_t oo, int64_t ox, int64_t) { o[oo] = op(x[ox], p); });
 }
 
 // ---- binary -----------------------------------------------------------------------
-template <class T> struct Add { T operator()(T a, T b) const { return a + b; } };
-template <class T> struct Sub { T operator()(T a, T b) const { return a - b; } };
-template <class T> struct Mul { T operator()(T a, T b) const { return a * b; } };
-template <class T> struct Div { T operator()(T a, T b) const { return a / b; } };
-template <class T> struct Pow { T operator()(T a, T b) const { return std::pow(a, b); } };
-template <class T> struct Maximum { T operator()(T a, T b) const { return (a >= b || a != a) ? a : b; } };
-template <class T> struct Minimum { T operator()(T a, T b) const { return (a <= b || a != a) ? a : b; } };
-template <class T> struct TanhBackward { T operator()(T y, T g) const { return g * (T(1) - y * y); } };
-template <class T> struct SigmoidBackward { T operator()(T y, T g) const { return g * (y * (T(1) - y)); } };
-template <class T> struct Eq { uint8_t operator()(T a, T b) const { return a == b; } };
-template <class T> struct Ne { uint8_t operator()(T a, T b) const { return a != b; } };
-template <class T> struct Gt { uint8_t operator()(T a, T b) const { return a > b; } };
-template <class T> struct Ge { uint8_t operator()(T a, T b) const { return a >= b; } };
-template <class T> struct Lt { uint8_t operator()(T a, T b) const { return a < b; } };
-template <class T> struct Le { uint8_t operator()(T a, T b) const { return a <= b; } };
-
-template <template <class> class Op, class T, bool Parallel>
+template <class Op, class T, bool Parallel>
 void binary(const Iter& it, void* out, const void* a, const void* b) {
-    using R = decltype(Op<T>()(T(), T()));  // T, or uint8_t for comparisons
-    Op<T> op;
+    using R = decltype(Op()(T(), T()));  // T, or uint8_t for comparisons
+    const Op op;
     if (it.contiguous) {
         R* __restrict o = static_cast<R*>(out);
         const T* __restrict x = static_cast<const T*>(a);
@@ -238,82 +166,59 @@ void binary(const Iter& it, void* out, const void* a, const void* b) {
     walk<3, Parallel>(it, [&](int64_t, int64_t oo, int64_t ox, int64_t oy) { o[oo] = op(x[ox], y[oy]); });
 }
 
-// gx = a > 0 ? g : slope * g, the backward of leaky_relu (a = x) and relu (a = y, slope 0).
-template <class T> struct LeakyReluBackward {
-    T operator()(T a, T g, Scalars s) const {
-        T scaled = T(s.a) * g;  // both sides, as in LeakyRelu
-        return a > 0 ? g : scaled;
-    }
-};
-
-template <template <class> class Op, class T, bool Parallel>
+template <class Op, class T, bool Parallel>
 void binary_scalar(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
-    Op<T> op;
+    const Op op;
+    const ew::Params<T> p{T(s.a), T(s.b)};
     if (it.contiguous) {
         T* __restrict o = static_cast<T*>(out);
         const T* __restrict x = static_cast<const T*>(a);
         const T* __restrict y = static_cast<const T*>(b);
         const int64_t n = it.numel;
 #pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
-        for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], y[i], s);
+        for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], y[i], p);
         return;
     }
     T* o = static_cast<T*>(out);
     const T* x = static_cast<const T*>(a);
     const T* y = static_cast<const T*>(b);
-    walk<3, Parallel>(it, [&](int64_t, int64_t oo, int64_t ox, int64_t oy) { o[oo] = op(x[ox], y[oy], s); });
+    walk<3, Parallel>(it, [&](int64_t, int64_t oo, int64_t ox, int64_t oy) { o[oo] = op(x[ox], y[oy], p); });
 }
 
 #if defined(__x86_64__)
 // A vector variant: dense operands go to the ISA file's loop, strided ones to the "omp" walk.
-template <template <class> class Op, class T, DenseUnaryFn* Dense>
+template <class Op, class T, Isa isa>
 void unary_dense_or_walk(const Iter& it, void* out, const void* in, Scalars s) {
-    if (it.contiguous) Dense(it.numel, out, in, s);
+    if (it.contiguous) DenseLoops<isa>::template unary<Op, T>(it.numel, out, in, s);
     else unary<Op, T, true>(it, out, in, s);
 }
-template <template <class> class Op, class T, DenseBinaryScalarFn* Dense>
+template <class Op, class T, Isa isa>
 void binary_scalar_dense_or_walk(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
-    if (it.contiguous) Dense(it.numel, out, a, b, s);
+    if (it.contiguous) DenseLoops<isa>::template binary_scalar<Op, T>(it.numel, out, a, b, s);
     else binary_scalar<Op, T, true>(it, out, a, b, s);
 }
 
-void add_vector_variants() {
-    constexpr auto kCpu = Device::CPU;
-    constexpr auto f32 = DType::Float32;
-    constexpr auto f64 = DType::Float64;
-#define MG_REGISTER_DENSE_ISA(isa, priority, lanes)                                                                  \
-    exp_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Exp, float, &exp_dense_##isa##_f32>, priority,           \
-                    lanes " lanes, polynomial exp (~1 ulp)");                                                         \
-    exp_table().add(#isa, kCpu, f64, &unary_dense_or_walk<Exp, double, &exp_dense_##isa##_f64>, priority,          \
-                    lanes " lanes, polynomial exp (~1 ulp)");                                                         \
-    sigmoid_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Sigmoid, float, &sigmoid_dense_##isa##_f32>,         \
-                        priority, lanes " lanes, 1/(1+e^-|x|) with the vector exp");                                 \
-    sigmoid_table().add(#isa, kCpu, f64, &unary_dense_or_walk<Sigmoid, double, &sigmoid_dense_##isa##_f64>,        \
-                        priority, lanes " lanes, 1/(1+e^-|x|) with the vector exp");                                 \
-    tanh_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Tanh, float, &tanh_dense_##isa##_f32>, priority,        \
-                     lanes " lanes, odd polynomial below 0.625, else 1 - 2/(e^2x + 1)");                             \
-    softplus_table().add(#isa, kCpu, f32, &unary_dense_or_walk<Softplus, float, &softplus_dense_##isa##_f32>,      \
-                         priority, lanes " lanes, max(x, 0) + log1p(e^-|x|) with the vector exp and a log polynomial"); \
-    leaky_relu_table().add(#isa, kCpu, f32, &unary_dense_or_walk<LeakyRelu, float, &leaky_relu_dense_##isa##_f32>, \
-                           priority, lanes " lanes, compare-and-select, threads above 128k elements");              \
-    leaky_relu_table().add(#isa, kCpu, f64,                                                                          \
-                           &unary_dense_or_walk<LeakyRelu, double, &leaky_relu_dense_##isa##_f64>, priority,         \
-                           lanes " lanes, compare-and-select, threads above 128k elements");                        \
-    leaky_relu_backward_table().add(                                                                                 \
-        #isa, kCpu, f32,                                                                                             \
-        &binary_scalar_dense_or_walk<LeakyReluBackward, float, &leaky_relu_backward_dense_##isa##_f32>, priority,    \
-        lanes " lanes, compare-and-select, threads above 128k elements");                                            \
-    leaky_relu_backward_table().add(                                                                                 \
-        #isa, kCpu, f64,                                                                                             \
-        &binary_scalar_dense_or_walk<LeakyReluBackward, double, &leaky_relu_backward_dense_##isa##_f64>, priority,   \
-        lanes " lanes, compare-and-select, threads above 128k elements");
-    if (cpu::has_avx2_fma()) {
-        MG_REGISTER_DENSE_ISA(avx2, 15, "AVX2, 8 float / 4 double")
+template <class Fn, class Op, class T, Isa isa> constexpr Fn* dense_or_walk() {
+    if constexpr (std::is_same_v<Fn, UnaryFn>) return &unary_dense_or_walk<Op, T, isa>;
+    else return &binary_scalar_dense_or_walk<Op, T, isa>;
+}
+
+// The "avx2" and "avx512" variants of Op, for the dtypes its list entry gives a vector form.
+template <class Op, class Fn, Isa isa>
+void add_vector_variant(OpTable<Fn>& table, const char* name, int priority, const char* lanes) {
+    constexpr ew::Simd simd = ew::op_info<Op>.simd;
+    const std::string doc = std::string(lanes) + " lanes, the op's functor on vectors, threads above " +
+                            (ew::op_info<Op>.cost == ew::Cost::cheap ? "128k" : "32k") + " elements";
+    table.add(name, Device::CPU, DType::Float32, dense_or_walk<Fn, Op, float, isa>(), priority, doc);
+    if constexpr (simd == ew::Simd::all)
+        table.add(name, Device::CPU, DType::Float64, dense_or_walk<Fn, Op, double, isa>(), priority, doc);
+}
+template <class Op, class Fn> void add_vector_variants(OpTable<Fn>& table) {
+    if constexpr (ew::op_info<Op>.simd != ew::Simd::none) {
+        if (cpu::has_avx2_fma()) add_vector_variant<Op, Fn, Isa::avx2>(table, "avx2", 15, "AVX2, 8 float / 4 double");
+        if (cpu::has_avx512())
+            add_vector_variant<Op, Fn, Isa::avx512>(table, "avx512", 20, "AVX-512, 16 float / 8 double");
     }
-    if (cpu::has_avx512()) {
-        MG_REGISTER_DENSE_ISA(avx512, 20, "AVX-512, 16 float / 8 double")
-    }
-#undef MG_REGISTER_DENSE_ISA
 }
 #endif
 
@@ -378,81 +283,42 @@ template <class T> void fill_kernel(const Iter& it, void* out, double value) {
     walk<1, true>(it, [&](int64_t, int64_t oo, int64_t, int64_t) { o[oo] = v; });
 }
 
-template <template <class> class Op>
-void add_unary(OpTable<UnaryFn>& table) {
-    table.add("reference", Device::CPU, DType::Float32, &unary<Op, float, false>, 0, "serial loop");
-    table.add("reference", Device::CPU, DType::Float64, &unary<Op, double, false>, 0, "serial loop");
-    table.add("omp", Device::CPU, DType::Float32, &unary<Op, float, true>, 10, "OpenMP threads above 32k elements, vectorised dense loop");
-    table.add("omp", Device::CPU, DType::Float64, &unary<Op, double, true>, 10, "OpenMP threads above 32k elements, vectorised dense loop");
-}
-template <template <class> class Op>
-void add_binary(OpTable<BinaryFn>& table, bool with_int64) {
-    table.add("reference", Device::CPU, DType::Float32, &binary<Op, float, false>, 0, "serial loop");
-    table.add("reference", Device::CPU, DType::Float64, &binary<Op, double, false>, 0, "serial loop");
-    table.add("omp", Device::CPU, DType::Float32, &binary<Op, float, true>, 10, "OpenMP threads above 32k elements, vectorised dense loop");
-    table.add("omp", Device::CPU, DType::Float64, &binary<Op, double, true>, 10, "OpenMP threads above 32k elements, vectorised dense loop");
-    if (with_int64) table.add("reference", Device::CPU, DType::Int64, &binary<Op, int64_t, false>, 0, "serial loop");
+constexpr const char* kOmpDoc = "OpenMP threads above 32k elements, vectorised dense loop";
+
+// "reference" for every value type of Op, "omp" (and the vector variants) for float and double.
+template <class Op, class Fn> void add_variants(OpTable<Fn>& table) {
+    for_each_value_type<Op>([&](auto type) {
+        using T = typename decltype(type)::type;
+        constexpr DType t = dtype_of<T>::value;
+        constexpr bool floating = std::is_floating_point_v<T>;
+        if constexpr (std::is_same_v<Fn, UnaryFn>) {
+            table.add("reference", Device::CPU, t, &unary<Op, T, false>, 0, "serial loop");
+            if constexpr (floating) table.add("omp", Device::CPU, t, &unary<Op, T, true>, 10, kOmpDoc);
+        } else if constexpr (std::is_same_v<Fn, BinaryFn>) {
+            table.add("reference", Device::CPU, t, &binary<Op, T, false>, 0, "serial loop");
+            if constexpr (floating) table.add("omp", Device::CPU, t, &binary<Op, T, true>, 10, kOmpDoc);
+        } else {
+            table.add("reference", Device::CPU, t, &binary_scalar<Op, T, false>, 0, "serial loop");
+            if constexpr (floating) table.add("omp", Device::CPU, t, &binary_scalar<Op, T, true>, 10, kOmpDoc);
+        }
+    });
+#if defined(__x86_64__)
+    add_vector_variants<Op>(table);
+#endif
 }
 
 }  // namespace
 
 void register_cpu_elementwise() {
-    add_unary<Neg>(neg_table());
-    add_unary<Exp>(exp_table());
-    add_unary<Log>(log_table());
-    add_unary<Sqrt>(sqrt_table());
-    add_unary<Abs>(abs_table());
-    add_unary<Sign>(sign_table());
-    add_unary<Tanh>(tanh_table());
-    add_unary<Sin>(sin_table());
-    add_unary<Cos>(cos_table());
-    add_unary<Sigmoid>(sigmoid_table());
-    add_unary<Relu>(relu_table());
-    add_unary<LeakyRelu>(leaky_relu_table());
-    add_unary<Elu>(elu_table());
-    add_unary<Softplus>(softplus_table());
-    add_unary<Erf>(erf_table());
-    add_unary<Gelu>(gelu_table());
-    add_unary<Clamp>(clamp_table());
-    add_unary<PowScalar>(pow_scalar_table());
-    add_unary<Affine>(affine_table());
-    neg_table().add("reference", Device::CPU, DType::Int64, &unary<Neg, int64_t, false>, 0, "serial loop");
-    affine_table().add("reference", Device::CPU, DType::Int64, &unary<Affine, int64_t, false>, 0, "serial loop");
-
-    add_binary<Add>(add_table(), true);
-    add_binary<Sub>(sub_table(), true);
-    add_binary<Mul>(mul_table(), true);
-    add_binary<Div>(div_table(), false);
-    add_binary<Pow>(pow_table(), false);
-    add_binary<Maximum>(maximum_table(), true);
-    add_binary<Minimum>(minimum_table(), true);
-    add_binary<Eq>(eq_table(), true);
-    add_binary<Ne>(ne_table(), true);
-    add_binary<Gt>(gt_table(), true);
-    add_binary<Ge>(ge_table(), true);
-    add_binary<Lt>(lt_table(), true);
-    add_binary<Le>(le_table(), true);
-    eq_table().add("reference", Device::CPU, DType::UInt8, &binary<Eq, uint8_t, false>, 0, "serial loop");
-    ne_table().add("reference", Device::CPU, DType::UInt8, &binary<Ne, uint8_t, false>, 0, "serial loop");
-
-    add_binary<TanhBackward>(tanh_backward_table(), false);
-    add_binary<SigmoidBackward>(sigmoid_backward_table(), false);
-    for (auto [dt, ref, omp] : {std::tuple{DType::Float32, &binary_scalar<LeakyReluBackward, float, false>,
-                                           &binary_scalar<LeakyReluBackward, float, true>},
-                                std::tuple{DType::Float64, &binary_scalar<LeakyReluBackward, double, false>,
-                                           &binary_scalar<LeakyReluBackward, double, true>}}) {
-        leaky_relu_backward_table().add("reference", Device::CPU, dt, ref, 0, "serial loop");
-        leaky_relu_backward_table().add("omp", Device::CPU, dt, omp, 10,
-                                        "OpenMP threads above 32k elements, vectorised dense loop");
-    }
-#if defined(__x86_64__)
-    add_vector_variants();
-#endif
+    auto add = [](auto op, auto& table) { add_variants<decltype(op)>(table); };
+    for_each_unary_op(add);
+    for_each_binary_op(add);
+    for_each_binary_scalar_op(add);
 
     where_table().add("reference", Device::CPU, DType::Float32, &where_kernel<float, false>, 0, "serial loop");
     where_table().add("reference", Device::CPU, DType::Float64, &where_kernel<double, false>, 0, "serial loop");
-    where_table().add("omp", Device::CPU, DType::Float32, &where_kernel<float, true>, 10, "OpenMP threads above 32k elements, vectorised dense loop");
-    where_table().add("omp", Device::CPU, DType::Float64, &where_kernel<double, true>, 10, "OpenMP threads above 32k elements, vectorised dense loop");
+    where_table().add("omp", Device::CPU, DType::Float32, &where_kernel<float, true>, 10, kOmpDoc);
+    where_table().add("omp", Device::CPU, DType::Float64, &where_kernel<double, true>, 10, kOmpDoc);
     where_table().add("reference", Device::CPU, DType::Int64, &where_kernel<int64_t, false>, 0, "serial loop");
 
     copy_table().add("reference", Device::CPU, DType::Float32, &copy_kernel<float>, 0, "strided copy/cast");

@@ -1,11 +1,11 @@
-// The "avx2" and "avx512" dense loops of some elementwise ops and of the sum reduction,
-// one template over the vector traits of kernels/cpu/simd.h; elementwise_avx512.cpp and
-// elementwise_avx2.cpp instantiate them. elementwise.cpp / reduce.cpp register them and
-// send strided operands to the "omp" code. What changes from "omp":
-//   - exp, sigmoid, tanh use simd::exp (about 1 ulp in float32) instead of libm, which GCC
-//     cannot vectorise: L lanes per step instead of one element;
-//   - leaky_relu and its backward select between x and slope*x with a compare mask (the
-//     "omp" loop's conditional multiply does not vectorise: see elementwise.cpp);
+// The "avx2" and "avx512" dense loops of the elementwise ops and of the sum reduction, one
+// template over the vector traits of kernels/cpu/simd.h; isa_avx512.cpp and
+// isa_avx2.cpp instantiate them (MG_ELEMENTWISE_DENSE_LOOPS). elementwise.cpp /
+// reduce.cpp register them and send strided operands to the "omp" code. What changes from "omp":
+//   - the op's functor (kernels/elementwise_ops.h) runs on simd::Vec lanes: exp, tanh, log1p
+//     are polynomials (about 1 ulp in float32) instead of libm, which GCC cannot vectorise,
+//     so L lanes per step instead of one element; selects are compare masks (the "omp"
+//     loop's conditional multiply of leaky_relu does not vectorise: see elementwise.cpp);
 //   - the tail is one masked vector, not a scalar loop;
 //   - threads only above a per-op size: the cheap ops (a compare and a multiply) need
 //     kCheapParallelMin elements before a second thread pays for its start-up, the
@@ -17,8 +17,10 @@
 // horizontal sum per output instead of one per image.
 #pragma once
 
-#include "kernels/cpu/simd.h"
-#include "kernels/elementwise.h"
+#include <type_traits>
+
+#include "kernels/cpu/elementwise_dense.h"
+#include "kernels/cpu/simd_vec.h"
 
 namespace mg::kernels::simd {
 namespace {
@@ -48,29 +50,20 @@ template <class S> struct Dense {
                           n - full);
     }
 
-    static void exp(int64_t n, void* y, const void* x, Scalars) {
-        map(n, static_cast<T*>(y), static_cast<const T*>(x), kMathParallelMin, [](V v) { return simd::exp<S>(v); });
+    // y = Op(x; s), Op a functor of kernels/elementwise_ops.h.
+    template <class Op> static void unary(int64_t n, void* y, const void* x, Scalars s) {
+        const ew::Params<Vec<S>> p{T(s.a), T(s.b)};
+        map(n, static_cast<T*>(y), static_cast<const T*>(x), parallel_min<Op>(),
+            [&](V v) { return Op{}(Vec<S>(v), p).v; });
     }
-    static void sigmoid(int64_t n, void* y, const void* x, Scalars) {
-        map(n, static_cast<T*>(y), static_cast<const T*>(x), kMathParallelMin, [](V v) { return simd::sigmoid<S>(v); });
+    // y = Op(a, b; s)
+    template <class Op> static void binary_scalar(int64_t n, void* y, const void* a, const void* b, Scalars s) {
+        const ew::Params<Vec<S>> p{T(s.a), T(s.b)};
+        map2(n, static_cast<T*>(y), static_cast<const T*>(a), static_cast<const T*>(b), parallel_min<Op>(),
+             [&](V va, V vb) { return Op{}(Vec<S>(va), Vec<S>(vb), p).v; });
     }
-    static void softplus(int64_t n, void* y, const void* x, Scalars) {
-        map(n, static_cast<T*>(y), static_cast<const T*>(x), kMathParallelMin, [](V v) { return simd::softplus<S>(v); });
-    }
-    static void tanh(int64_t n, void* y, const void* x, Scalars) {
-        map(n, static_cast<T*>(y), static_cast<const T*>(x), kMathParallelMin, [](V v) { return simd::tanh<S>(v); });
-    }
-    // x > 0 ? x : slope x  (a NaN x gives slope * NaN = NaN, as the reference)
-    static void leaky_relu(int64_t n, void* y, const void* x, Scalars s) {
-        const V slope = S::set1(T(s.a)), zero = S::zero();
-        map(n, static_cast<T*>(y), static_cast<const T*>(x), kCheapParallelMin,
-            [&](V v) { return S::select(S::gt(v, zero), v, S::mul(v, slope)); });
-    }
-    // gx = x > 0 ? g : slope g  (a = x or, for relu, the output y; b = g)
-    static void leaky_relu_backward(int64_t n, void* gx, const void* x, const void* g, Scalars s) {
-        const V slope = S::set1(T(s.a)), zero = S::zero();
-        map2(n, static_cast<T*>(gx), static_cast<const T*>(x), static_cast<const T*>(g), kCheapParallelMin,
-             [&](V xv, V gv) { return S::select(S::gt(xv, zero), gv, S::mul(gv, slope)); });
+    template <class Op> static constexpr int64_t parallel_min() {
+        return ew::op_info<Op>.cost == ew::Cost::cheap ? kCheapParallelMin : kMathParallelMin;
     }
 
     // sum of x[0..n) in double, fixed order: four accumulators over blocks of 4 vectors,
@@ -114,5 +107,28 @@ template <class S> struct Dense {
     }
 };
 
+template <class T> using Lanes = Dense<std::conditional_t<sizeof(T) == 4, F32, F64>>;
+
 }  // namespace
 }  // namespace mg::kernels::simd
+
+// In elementwise_<isa>.cpp: DenseLoops<isa> on this file's lanes, instantiated for every op
+// whose list entry has a vector form.
+#define MG_EW_INSTANTIATE_UNARY(name, Op, cost, simd, ...) MG_EW_SIMD_TYPES_##simd(MG_EW_INSTANTIATE_UNARY_T, Op)
+#define MG_EW_INSTANTIATE_UNARY_T(Op, T) template void ThisIsa::unary<ew::Op, T>(int64_t, void*, const void*, Scalars);
+#define MG_EW_INSTANTIATE_BINARY_SCALAR(name, Op, cost, simd, ...) \
+    MG_EW_SIMD_TYPES_##simd(MG_EW_INSTANTIATE_BINARY_SCALAR_T, Op)
+#define MG_EW_INSTANTIATE_BINARY_SCALAR_T(Op, T) \
+    template void ThisIsa::binary_scalar<ew::Op, T>(int64_t, void*, const void*, const void*, Scalars);
+#define MG_ELEMENTWISE_DENSE_LOOPS(isa)                                                                    \
+    using ThisIsa = DenseLoops<isa>;                                                                       \
+    template <> template <class Op, class T>                                                              \
+    void ThisIsa::unary(int64_t n, void* y, const void* x, Scalars s) {                                    \
+        simd::Lanes<T>::template unary<Op>(n, y, x, s);                                                    \
+    }                                                                                                      \
+    template <> template <class Op, class T>                                                              \
+    void ThisIsa::binary_scalar(int64_t n, void* y, const void* a, const void* b, Scalars s) {             \
+        simd::Lanes<T>::template binary_scalar<Op>(n, y, a, b, s);                                         \
+    }                                                                                                      \
+    MG_UNARY_OPS(MG_EW_INSTANTIATE_UNARY)                                                                  \
+    MG_BINARY_SCALAR_OPS(MG_EW_INSTANTIATE_BINARY_SCALAR)

@@ -1,6 +1,6 @@
 // The sum of `runs` contiguous runs of n values, `stride` elements apart, in double: the sum
 // reduction's vector loop (sum_runs of kernels/cpu/elementwise_simd.h, instantiated in
-// elementwise_avx512.cpp / elementwise_avx2.cpp), shared by reduce.cpp and bias_act.cpp.
+// isa_avx512.cpp / isa_avx2.cpp), shared by reduce.cpp and bias_act.cpp.
 #pragma once
 
 #include <cstdint>

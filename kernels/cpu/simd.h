@@ -474,47 +474,5 @@ template <class S> inline typename S::V tanh(typename S::V x) {
     return S::select(S::lt(ax, S::set1(0.625f)), small, big);
 }
 
-// 1 / (1 + e^-x) with e = e^-|x| <= 1: 1/(1+e) for x >= 0 and e/(1+e) below, so neither
-// side overflows or loses the small tail for very negative x.
-template <class S> inline typename S::V sigmoid(typename S::V x) {
-    using V = typename S::V;
-    V e = simd::exp<S>(S::neg(S::abs(x)));
-    V s = S::div(S::set1(typename S::T(1)), S::add(S::set1(typename S::T(1)), e));
-    return S::select(S::lt(x, S::zero()), S::mul(e, s), s);
-}
-
-// ln(1 + e^x) = max(x, 0) + log1p(e^-|x|), float lanes. For e = e^-|x| in (0, 1]: u = 1 + e
-// (rounded), log u by Cephes logf on [√½, √2) (u halved above √2, adding ln 2 in two parts),
-// plus (e - (u - 1)) / u, the first-order correction for the rounding of u, which keeps tiny
-// e exact (u = 1 there, and the result is e). m - 1 is exact (Sterbenz).
-template <class S> inline typename S::V softplus(typename S::V x) {
-    using V = typename S::V;
-    static_assert(sizeof(typename S::T) == 4, "simd::softplus: float lanes only");
-    const V one = S::set1(1.0f);
-    V e = simd::exp<S>(S::neg(S::abs(x)));
-    V u = S::add(one, e);
-    V c = S::div(S::sub(e, S::sub(u, one)), u);
-    auto big = S::gt(u, S::set1(1.41421356237f));
-    V m = S::select(big, S::mul(u, S::set1(0.5f)), u);
-    V k = S::select(big, one, S::zero());
-    V f = S::sub(m, one);
-    V z = S::mul(f, f);
-    V p = S::set1(7.0376836292e-2f);
-    p = S::fmadd(p, f, S::set1(-1.1514610310e-1f));
-    p = S::fmadd(p, f, S::set1(1.1676998740e-1f));
-    p = S::fmadd(p, f, S::set1(-1.2420140846e-1f));
-    p = S::fmadd(p, f, S::set1(1.4249322787e-1f));
-    p = S::fmadd(p, f, S::set1(-1.6668057665e-1f));
-    p = S::fmadd(p, f, S::set1(2.0000714765e-1f));
-    p = S::fmadd(p, f, S::set1(-2.4999993993e-1f));
-    p = S::fmadd(p, f, S::set1(3.3333331174e-1f));
-    V y = S::mul(S::mul(p, z), f);                         // f^3 P(f)
-    y = S::fmadd(k, S::set1(-2.12194440e-4f), y);          // + k ln2 (low part)
-    y = S::fnmadd(S::set1(0.5f), z, y);                    // - f^2 / 2
-    V l = S::add(f, S::add(y, c));
-    l = S::fmadd(k, S::set1(0.693359375f), l);             // + k ln2 (high part)
-    return S::add(S::max(x, S::zero()), l);
-}
-
 }  // namespace
 }  // namespace mg::kernels::simd

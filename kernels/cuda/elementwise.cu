@@ -93,18 +93,19 @@ void run(const char* what, ElementwisePath path, const Iter& it, const Op& op, O
 
 // ---- dispatch from the runtime op to the compiled functor ------------------------
 
-template <UnaryOp op>
+template <class Op>
 void unary_as(DType t, ElementwisePath path, const Iter& it, void* out, const void* in, double a,
               double b) {
     auto go = [&](auto tag) {
         using T = decltype(tag);
-        run("cuda unary", path, it, UnaryFunctor<op, T>{T(a), T(b)}, static_cast<T*>(out), static_cast<const T*>(in));
+        run("cuda unary", path, it, UnaryFunctor<Op, T>{{T(a), T(b)}}, static_cast<T*>(out),
+            static_cast<const T*>(in));
     };
     switch (t) {
         case DType::Float32: go(float{}); return;
         case DType::Float64: go(double{}); return;
         case DType::Int64:  // integer negation and affine maps (index arithmetic)
-            if constexpr (op == UnaryOp::Neg || op == UnaryOp::Affine) {
+            if constexpr (ew::op_info<Op>.dtypes != ew::Dtypes::floats) {
                 go(int64_t{});
                 return;
             }
@@ -114,26 +115,28 @@ void unary_as(DType t, ElementwisePath path, const Iter& it, void* out, const vo
     fail("cuda unary", "dtype not supported for this op");
 }
 
-template <BinaryOp op>
+template <class Op>
 void binary_as(DType t, ElementwisePath path, const Iter& it, void* out, const void* a, const void* b,
                double scalar) {
     auto go = [&](auto tag) {
         using T = decltype(tag);
-        using Out = std::conditional_t<is_compare(op), uint8_t, T>;
-        run("cuda binary", path, it, BinaryFunctor<op, T>{T(scalar)}, static_cast<Out*>(out),
-            static_cast<const T*>(a), static_cast<const T*>(b));
+        using F = BinaryFunctor<Op, T>;
+        using Out = decltype(F{}(T(), T()));
+        run("cuda binary", path, it, F{{T(scalar), T(0)}}, static_cast<Out*>(out), static_cast<const T*>(a),
+            static_cast<const T*>(b));
     };
+    constexpr ew::Dtypes dtypes = ew::op_info<Op>.dtypes;
     switch (t) {
         case DType::Float32: go(float{}); return;
         case DType::Float64: go(double{}); return;
         case DType::Int64:
-            if constexpr (!is_float_only(op)) {
+            if constexpr (dtypes != ew::Dtypes::floats) {
                 go(int64_t{});
                 return;
             }
             break;
         case DType::UInt8:  // mask equality
-            if constexpr (op == BinaryOp::Eq || op == BinaryOp::Ne) {
+            if constexpr (dtypes == ew::Dtypes::floats_int64_uint8) {
                 go(uint8_t{});
                 return;
             }
@@ -147,14 +150,10 @@ void binary_as(DType t, ElementwisePath path, const Iter& it, void* out, const v
 void launch_unary(UnaryOp op, DType t, ElementwisePath path, const Iter& it, void* out, const void* in,
                   double a, double b) {
     switch (op) {
-#define MG_UNARY_CASE(name) \
-    case UnaryOp::name: unary_as<UnaryOp::name>(t, path, it, out, in, a, b); return;
-        MG_UNARY_CASE(Neg) MG_UNARY_CASE(Exp) MG_UNARY_CASE(Log) MG_UNARY_CASE(Sqrt) MG_UNARY_CASE(Abs)
-        MG_UNARY_CASE(Sign) MG_UNARY_CASE(Tanh) MG_UNARY_CASE(Sigmoid) MG_UNARY_CASE(Relu)
-        MG_UNARY_CASE(LeakyRelu) MG_UNARY_CASE(Elu) MG_UNARY_CASE(Softplus) MG_UNARY_CASE(Erf)
-        MG_UNARY_CASE(Gelu) MG_UNARY_CASE(Clamp) MG_UNARY_CASE(PowScalar) MG_UNARY_CASE(Affine)
-        MG_UNARY_CASE(Sin) MG_UNARY_CASE(Cos)
-#undef MG_UNARY_CASE
+#define MG_EW_UNARY_CASE(name, Op, ...) \
+    case UnaryOp::Op: unary_as<ew::Op>(t, path, it, out, in, a, b); return;
+        MG_UNARY_OPS(MG_EW_UNARY_CASE)
+#undef MG_EW_UNARY_CASE
     }
     fail("cuda unary", "unknown op");
 }
@@ -162,13 +161,11 @@ void launch_unary(UnaryOp op, DType t, ElementwisePath path, const Iter& it, voi
 void launch_binary(BinaryOp op, DType t, ElementwisePath path, const Iter& it, void* out, const void* a,
                    const void* b, double scalar) {
     switch (op) {
-#define MG_BINARY_CASE(name) \
-    case BinaryOp::name: binary_as<BinaryOp::name>(t, path, it, out, a, b, scalar); return;
-        MG_BINARY_CASE(Add) MG_BINARY_CASE(Sub) MG_BINARY_CASE(Mul) MG_BINARY_CASE(Div) MG_BINARY_CASE(Pow)
-        MG_BINARY_CASE(Maximum) MG_BINARY_CASE(Minimum) MG_BINARY_CASE(LeakyReluBackward)
-        MG_BINARY_CASE(TanhBackward) MG_BINARY_CASE(SigmoidBackward) MG_BINARY_CASE(Eq) MG_BINARY_CASE(Ne)
-        MG_BINARY_CASE(Gt) MG_BINARY_CASE(Ge) MG_BINARY_CASE(Lt) MG_BINARY_CASE(Le)
-#undef MG_BINARY_CASE
+#define MG_EW_BINARY_CASE(name, Op, ...) \
+    case BinaryOp::Op: binary_as<ew::Op>(t, path, it, out, a, b, scalar); return;
+        MG_BINARY_OPS(MG_EW_BINARY_CASE)
+        MG_BINARY_SCALAR_OPS(MG_EW_BINARY_CASE)
+#undef MG_EW_BINARY_CASE
     }
     fail("cuda binary", "unknown op");
 }

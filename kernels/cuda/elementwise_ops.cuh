@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/cuda/device_math.cuh"
@@ -12,75 +13,25 @@
 
 namespace mg::kernels::cuda {
 
-// ---- op functors ------------------------------------------------------------------
+// ---- op functors: the shared math of kernels/elementwise_ops.h ---------------------------
 
-template <UnaryOp op, class T>
+// y = Op(x; a, b)
+template <class Op, class T>
 struct UnaryFunctor {
-    T a, b;  // Scalars, in the op's type
-    MG_HOST_DEVICE T operator()(T x) const {
-        if constexpr (op == UnaryOp::Neg) return -x;
-        else if constexpr (op == UnaryOp::Exp) return dev_exp(x);
-        else if constexpr (op == UnaryOp::Log) return dev_log(x);
-        else if constexpr (op == UnaryOp::Sqrt) return dev_sqrt(x);
-        else if constexpr (op == UnaryOp::Abs) return dev_abs(x);
-        else if constexpr (op == UnaryOp::Sign) return T((x > T(0)) - (x < T(0)));
-        else if constexpr (op == UnaryOp::Tanh) return dev_tanh(x);
-        else if constexpr (op == UnaryOp::Sin) return dev_sin(x);
-        else if constexpr (op == UnaryOp::Cos) return dev_cos(x);
-        else if constexpr (op == UnaryOp::Sigmoid) {  // two branches: exp never overflows
-            if (x >= T(0)) return T(1) / (T(1) + dev_exp(-x));
-            const T e = dev_exp(x);
-            return e / (T(1) + e);
-        } else if constexpr (op == UnaryOp::Relu) return x > T(0) ? x : T(0);
-        else if constexpr (op == UnaryOp::LeakyRelu) return x > T(0) ? x : a * x;
-        else if constexpr (op == UnaryOp::Elu) return x > T(0) ? x : a * dev_expm1(x);
-        else if constexpr (op == UnaryOp::Softplus)  // max(x,0) + log(1 + e^-|x|): no overflow
-            return (x > T(0) ? x : T(0)) + dev_log1p(dev_exp(-dev_abs(x)));
-        else if constexpr (op == UnaryOp::Erf) return dev_erf(x);
-        else if constexpr (op == UnaryOp::Gelu) return T(0.5) * x * (T(1) + dev_erf(x * T(0.70710678118654752440)));
-        else if constexpr (op == UnaryOp::Clamp) {  // std::min(std::max(x, a), b)
-            const T low = x < a ? a : x;
-            return b < low ? b : low;
-        } else if constexpr (op == UnaryOp::PowScalar) return a == T(2) ? x * x : dev_pow(x, a);
-        else return a * x + b;  // Affine
-    }
+    ew::Params<T> p;  // Scalars, in the op's type
+    MG_HOST_DEVICE T operator()(T x) const { return Op{}(x, p); }
 };
 
-// Arithmetic ops return T, compare ops uint8 0/1. maximum/minimum propagate NaN and
-// prefer the first operand on ties, as the CPU kernels do. The activation backward ops
-// keep the CPU's order of operations (x = the saved activation, y = the gradient);
-// LeakyReluBackward computes both sides and selects, as the CPU does.
-template <BinaryOp op, class T>
+// T for arithmetic ops, uint8 0/1 for comparisons; the ops with scalars take p.
+template <class Op, class T>
 struct BinaryFunctor {
-    T scalar;  // LeakyReluBackward's slope, in the op's type
+    ew::Params<T> p;
     MG_HOST_DEVICE auto operator()(T x, T y) const {
-        if constexpr (op == BinaryOp::Add) return T(x + y);
-        else if constexpr (op == BinaryOp::Sub) return T(x - y);
-        else if constexpr (op == BinaryOp::Mul) return T(x * y);
-        else if constexpr (op == BinaryOp::Div) return T(x / y);
-        else if constexpr (op == BinaryOp::Pow) return T(dev_pow(x, y));
-        else if constexpr (op == BinaryOp::Maximum) return (x >= y || dev_isnan(x)) ? x : y;
-        else if constexpr (op == BinaryOp::Minimum) return (x <= y || dev_isnan(x)) ? x : y;
-        else if constexpr (op == BinaryOp::LeakyReluBackward) {
-            const T scaled = scalar * y;
-            return x > T(0) ? y : scaled;
-        } else if constexpr (op == BinaryOp::TanhBackward) return T(y * (T(1) - x * x));
-        else if constexpr (op == BinaryOp::SigmoidBackward) return T(y * (x * (T(1) - x)));
-        else if constexpr (op == BinaryOp::Eq) return uint8_t(x == y);
-        else if constexpr (op == BinaryOp::Ne) return uint8_t(x != y);
-        else if constexpr (op == BinaryOp::Gt) return uint8_t(x > y);
-        else if constexpr (op == BinaryOp::Ge) return uint8_t(x >= y);
-        else if constexpr (op == BinaryOp::Lt) return uint8_t(x < y);
-        else return uint8_t(x <= y);  // Le
+        if constexpr (takes_params) return Op{}(x, y, p);
+        else return Op{}(x, y);
     }
+    static constexpr bool takes_params = std::is_invocable_v<Op, T, T, ew::Params<T>>;
 };
-
-constexpr bool is_compare(BinaryOp op) { return op >= BinaryOp::Eq; }
-// No integer version: division, pow and the activation backward ops.
-constexpr bool is_float_only(BinaryOp op) {
-    return op == BinaryOp::Div || op == BinaryOp::Pow || op == BinaryOp::LeakyReluBackward ||
-           op == BinaryOp::TanhBackward || op == BinaryOp::SigmoidBackward;
-}
 
 template <class T>
 struct WhereFunctor {

@@ -17,24 +17,29 @@
 #include "kernels/args/pool.h"
 #include "kernels/args/random.h"
 #include "kernels/args/reduce.h"
+#include "kernels/elementwise_ops.h"
 
 namespace mg::kernels::cuda {
 
 // ---- elementwise (kernels/elementwise.h) ------------------------------------
 
-enum class UnaryOp : uint8_t {
-    Neg, Exp, Log, Sqrt, Abs, Sign, Tanh, Sigmoid, Relu, LeakyRelu, Elu, Softplus, Erf, Gelu,
-    Clamp, PowScalar, Affine, Sin, Cos,
-};
-// Arithmetic ops write the input type; compare ops (Eq..Le) write uint8 0/1. The activation
-// backward ops (float only) take a = the forward's input or output, b = the output's gradient:
-//   LeakyReluBackward  a > 0 ? b : scalar*b   (relu: a = y, scalar = 0)
-//   TanhBackward       b * (1 - a*a)          (a = y)
-//   SigmoidBackward    b * (a * (1 - a))      (a = y)
-enum class BinaryOp : uint8_t {
-    Add, Sub, Mul, Div, Pow, Maximum, Minimum, LeakyReluBackward, TanhBackward, SigmoidBackward,
-    Eq, Ne, Gt, Ge, Lt, Le,
-};
+// One enumerator per op of kernels/elementwise_ops.h's lists, named after its functor (ew::Op).
+// Arithmetic ops write the input type, compare ops uint8 0/1; the binary ops with scalars
+// (the activation backward helpers) come last in BinaryOp.
+#define MG_EW_ENUMERATOR(name, Op, ...) Op,
+enum class UnaryOp : uint8_t { MG_UNARY_OPS(MG_EW_ENUMERATOR) };
+enum class BinaryOp : uint8_t { MG_BINARY_OPS(MG_EW_ENUMERATOR) MG_BINARY_SCALAR_OPS(MG_EW_ENUMERATOR) };
+#undef MG_EW_ENUMERATOR
+// The enumerator of a functor: unary_op_of<ew::Sigmoid> == UnaryOp::Sigmoid.
+template <class Op> inline constexpr UnaryOp unary_op_of = {};
+template <class Op> inline constexpr BinaryOp binary_op_of = {};
+#define MG_EW_UNARY_OP_OF(name, Op, ...) template <> inline constexpr UnaryOp unary_op_of<ew::Op> = UnaryOp::Op;
+#define MG_EW_BINARY_OP_OF(name, Op, ...) template <> inline constexpr BinaryOp binary_op_of<ew::Op> = BinaryOp::Op;
+MG_UNARY_OPS(MG_EW_UNARY_OP_OF)
+MG_BINARY_OPS(MG_EW_BINARY_OP_OF)
+MG_BINARY_SCALAR_OPS(MG_EW_BINARY_OP_OF)
+#undef MG_EW_UNARY_OP_OF
+#undef MG_EW_BINARY_OP_OF
 
 // Strided: one generic kernel that walks Iter for every element (the baseline).
 // Vectorized: when Iter is contiguous and every pointer is aligned, each thread moves
@@ -44,7 +49,7 @@ enum class ElementwisePath : uint8_t { Strided, Vectorized };
 
 void launch_unary(UnaryOp op, DType t, ElementwisePath path, const Iter& it, void* out,
                   const void* in, double a, double b);
-// `scalar` is LeakyReluBackward's slope; the other ops ignore it.
+// `scalar` is the binary-with-scalars ops' p.a (LeakyReluBackward's slope); the others ignore it.
 void launch_binary(BinaryOp op, DType t, ElementwisePath path, const Iter& it, void* out,
                    const void* a, const void* b, double scalar = 0.0);
 void launch_where(DType t, ElementwisePath path, const Iter& it, void* out, const void* cond_u8,

@@ -49,9 +49,9 @@ template <BinaryOp op, DType t, ElementwisePath path>
 void binary_kernel(const Iter& it, void* out, const void* a, const void* b) {
     launch_binary(op, t, path, checked(it), out, a, b);
 }
-template <DType t, ElementwisePath path>
-void leaky_relu_backward_kernel(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
-    launch_binary(BinaryOp::LeakyReluBackward, t, path, checked(it), out, a, b, s.a);
+template <BinaryOp op, DType t, ElementwisePath path>
+void binary_scalar_kernel(const Iter& it, void* out, const void* a, const void* b, Scalars s) {
+    launch_binary(op, t, path, checked(it), out, a, b, s.a);
 }
 template <DType t, ElementwisePath path>
 void where_kernel(const Iter& it, void* out, const void* cond, const void* a, const void* b) {
@@ -73,28 +73,22 @@ void add_paths(OpTable<Fn>& table) {
     table.add("vectorized", Device::CUDA, t, vectorized, 20, kVectorizedDoc);
 }
 
-template <UnaryOp op, DType t>
-void add_unary_dtype(OpTable<UnaryFn>& table) {
-    add_paths<UnaryFn, t, &unary_kernel<op, t, ElementwisePath::Strided>,
-              &unary_kernel<op, t, ElementwisePath::Vectorized>>(table);
-}
-template <UnaryOp op>
-void add_unary(OpTable<UnaryFn>& table) {
-    add_unary_dtype<op, DType::Float32>(table);
-    add_unary_dtype<op, DType::Float64>(table);
-}
-
-template <BinaryOp op, DType t>
-void add_binary_dtype(OpTable<BinaryFn>& table) {
-    add_paths<BinaryFn, t, &binary_kernel<op, t, ElementwisePath::Strided>,
-              &binary_kernel<op, t, ElementwisePath::Vectorized>>(table);
-}
-template <BinaryOp op>
-void add_binary(OpTable<BinaryFn>& table, bool with_int64) {
-    add_binary_dtype<op, DType::Float32>(table);
-    add_binary_dtype<op, DType::Float64>(table);
-    if constexpr (op != BinaryOp::Div && op != BinaryOp::Pow)
-        if (with_int64) add_binary_dtype<op, DType::Int64>(table);
+// Both paths of Op's kernel for every value type its list entry names.
+template <class Op, class Fn> void add_elementwise(OpTable<Fn>& table) {
+    for_each_value_type<Op>([&](auto type) {
+        constexpr DType t = dtype_of<typename decltype(type)::type>::value;
+        constexpr auto Strided = ElementwisePath::Strided, Vectorized = ElementwisePath::Vectorized;
+        if constexpr (std::is_same_v<Fn, UnaryFn>) {
+            constexpr UnaryOp op = unary_op_of<Op>;
+            add_paths<Fn, t, &unary_kernel<op, t, Strided>, &unary_kernel<op, t, Vectorized>>(table);
+        } else if constexpr (std::is_same_v<Fn, BinaryFn>) {
+            constexpr BinaryOp op = binary_op_of<Op>;
+            add_paths<Fn, t, &binary_kernel<op, t, Strided>, &binary_kernel<op, t, Vectorized>>(table);
+        } else {
+            constexpr BinaryOp op = binary_op_of<Op>;
+            add_paths<Fn, t, &binary_scalar_kernel<op, t, Strided>, &binary_scalar_kernel<op, t, Vectorized>>(table);
+        }
+    });
 }
 
 template <DType t>
@@ -108,49 +102,10 @@ void add_where_copy_fill() {
 }
 
 void register_elementwise() {
-    add_unary<UnaryOp::Neg>(neg_table());
-    add_unary<UnaryOp::Exp>(exp_table());
-    add_unary<UnaryOp::Log>(log_table());
-    add_unary<UnaryOp::Sqrt>(sqrt_table());
-    add_unary<UnaryOp::Abs>(abs_table());
-    add_unary<UnaryOp::Sign>(sign_table());
-    add_unary<UnaryOp::Tanh>(tanh_table());
-    add_unary<UnaryOp::Sin>(sin_table());
-    add_unary<UnaryOp::Cos>(cos_table());
-    add_unary<UnaryOp::Sigmoid>(sigmoid_table());
-    add_unary<UnaryOp::Relu>(relu_table());
-    add_unary<UnaryOp::LeakyRelu>(leaky_relu_table());
-    add_unary<UnaryOp::Elu>(elu_table());
-    add_unary<UnaryOp::Softplus>(softplus_table());
-    add_unary<UnaryOp::Erf>(erf_table());
-    add_unary<UnaryOp::Gelu>(gelu_table());
-    add_unary<UnaryOp::Clamp>(clamp_table());
-    add_unary<UnaryOp::PowScalar>(pow_scalar_table());
-    add_unary<UnaryOp::Affine>(affine_table());
-    add_unary_dtype<UnaryOp::Neg, DType::Int64>(neg_table());
-    add_unary_dtype<UnaryOp::Affine, DType::Int64>(affine_table());
-
-    add_binary<BinaryOp::Add>(add_table(), true);
-    add_binary<BinaryOp::Sub>(sub_table(), true);
-    add_binary<BinaryOp::Mul>(mul_table(), true);
-    add_binary<BinaryOp::Div>(div_table(), false);
-    add_binary<BinaryOp::Pow>(pow_table(), false);
-    add_binary<BinaryOp::Maximum>(maximum_table(), true);
-    add_binary<BinaryOp::Minimum>(minimum_table(), true);
-    add_binary<BinaryOp::Eq>(eq_table(), true);
-    add_binary<BinaryOp::Ne>(ne_table(), true);
-    add_binary<BinaryOp::Gt>(gt_table(), true);
-    add_binary<BinaryOp::Ge>(ge_table(), true);
-    add_binary<BinaryOp::Lt>(lt_table(), true);
-    add_binary<BinaryOp::Le>(le_table(), true);
-    add_binary_dtype<BinaryOp::Eq, DType::UInt8>(eq_table());
-    add_binary_dtype<BinaryOp::Ne, DType::UInt8>(ne_table());
-    add_binary<BinaryOp::TanhBackward>(tanh_backward_table(), false);
-    add_binary<BinaryOp::SigmoidBackward>(sigmoid_backward_table(), false);
-    add_paths<BinaryScalarFn, DType::Float32, &leaky_relu_backward_kernel<DType::Float32, ElementwisePath::Strided>,
-              &leaky_relu_backward_kernel<DType::Float32, ElementwisePath::Vectorized>>(leaky_relu_backward_table());
-    add_paths<BinaryScalarFn, DType::Float64, &leaky_relu_backward_kernel<DType::Float64, ElementwisePath::Strided>,
-              &leaky_relu_backward_kernel<DType::Float64, ElementwisePath::Vectorized>>(leaky_relu_backward_table());
+    auto add = [](auto op, auto& table) { add_elementwise<decltype(op)>(table); };
+    for_each_unary_op(add);
+    for_each_binary_op(add);
+    for_each_binary_scalar_op(add);
 
     add_where_copy_fill<DType::Float32>();
     add_where_copy_fill<DType::Float64>();

@@ -77,34 +77,22 @@ void check_unary(OpTable<UnaryFn>& table, Scalars s, double lo, double hi) {
     });
 }
 
+// Every op of kernels/elementwise_ops.h's unary list, on its sample range and Scalars.
 template <class T>
 void check_unary_tables() {
-    struct Case {
-        OpTable<UnaryFn>& table;
-        Scalars s;
-        double lo, hi;
-    };
-    const std::vector<Case> cases = {
-        {neg_table(), {}, -3, 3},          {exp_table(), {}, -3, 3},
-        {log_table(), {}, 0.05, 5},        {sqrt_table(), {}, 0, 5},
-        {abs_table(), {}, -3, 3},          {sign_table(), {}, -3, 3},
-        {tanh_table(), {}, -4, 4},         {sigmoid_table(), {}, -20, 20},
-        {relu_table(), {}, -3, 3},         {leaky_relu_table(), {0.2, 0}, -3, 3},
-        {elu_table(), {1.0, 0}, -3, 3},    {softplus_table(), {}, -30, 30},
-        {erf_table(), {}, -3, 3},          {gelu_table(), {}, -4, 4},
-        {clamp_table(), {-0.5, 0.7}, -2, 2}, {pow_scalar_table(), {2.0, 0}, -3, 3},
-        {affine_table(), {1.5, -0.25}, -3, 3}, {sin_table(), {}, -10, 10},
-        {cos_table(), {}, -10, 10},
-    };
-    for (const Case& c : cases) check_unary<T>(c.table, c.s, c.lo, c.hi);
-    check_unary<T>(pow_scalar_table(), {1.5, 0}, 0.1, 3);
+    constexpr bool integer = std::is_integral_v<T>;
+    for_each_unary_op([](auto op, OpTable<UnaryFn>& table) {
+        constexpr ew::OpInfo info = ew::op_info<decltype(op)>;
+        if constexpr (!integer || info.dtypes != ew::Dtypes::floats)
+            check_unary<T>(table, {info.a, info.b}, integer ? -1000 : info.lo, integer ? 1000 : info.hi);
+    });
+    if constexpr (!integer) check_unary<T>(pow_scalar_table(), {2.0, 0}, -3, 3);  // its x * x branch
 }
 
 TEST_CASE("cuda elementwise: unary ops match the CPU reference") {
     check_unary_tables<float>();
     check_unary_tables<double>();
-    check_unary<int64_t>(neg_table(), {}, -1000, 1000);
-    check_unary<int64_t>(affine_table(), {3, -7}, -1000, 1000);
+    check_unary_tables<int64_t>();
 }
 
 // ---- binary and compare -----------------------------------------------------------------------
@@ -133,36 +121,46 @@ void check_binary(OpTable<Fn>& table, double lo_a, double hi_a, double lo_b, dou
     });
 }
 
+// T, or uint8_t for the comparisons.
+template <class Op, class T> auto output_of() {
+    if constexpr (std::is_invocable_v<Op, T, T>) return decltype(Op{}(T(), T())){};
+    else return T{};
+}
+
+// Every op of the binary lists on its sample ranges (integers: +-50, or +-3 where ties matter).
 template <class T>
 void check_binary_tables() {
     constexpr bool integer = std::is_integral_v<T>;
-    const double lo = integer ? -50 : -3, hi = integer ? 50 : 3;
-    check_binary<T, T>(add_table(), lo, hi, lo, hi, false);
-    check_binary<T, T>(sub_table(), lo, hi, lo, hi, false);
-    check_binary<T, T>(mul_table(), lo, hi, lo, hi, false);
-    // Integer-valued inputs: maximum/minimum and the comparisons meet ties.
-    check_binary<T, T>(maximum_table(), -3, 3, -3, 3, true);
-    check_binary<T, T>(minimum_table(), -3, 3, -3, 3, true);
-    for (auto* table : {&eq_table(), &ne_table(), &gt_table(), &ge_table(), &lt_table(), &le_table()})
-        check_binary<T, uint8_t>(*table, -3, 3, -3, 3, true);
-    if constexpr (!integer) {
-        check_binary<T, T>(div_table(), -3, 3, 0.5, 3, false);
-        check_binary<T, T>(pow_table(), 0.1, 3, -2, 2, false);
-        // The activation backward helpers, a = the saved activation, b = the gradient.
-        // Integer-valued a meets a == 0, where leaky_relu's backward takes the slope side.
-        check_binary<T, T>(leaky_relu_backward_table(), -3, 3, -3, 3, true, {0.2, 0});  // leaky_relu
-        check_binary<T, T>(leaky_relu_backward_table(), -3, 3, -3, 3, false, {0.0, 0});  // relu (slope 0)
-        check_binary<T, T>(tanh_backward_table(), -1, 1, -3, 3, false);                  // a = tanh x
-        check_binary<T, T>(sigmoid_backward_table(), 0, 1, -3, 3, false);                // a = sigmoid x
-    }
+    constexpr bool uint8 = std::is_same_v<T, uint8_t>;
+    auto range = [](double lo, double hi, ew::Sample sample) {
+        if constexpr (uint8) return std::pair<double, double>{0, 3};
+        if constexpr (integer) return sample == ew::Sample::whole ? std::pair<double, double>{-3, 3}
+                                                                  : std::pair<double, double>{-50, 50};
+        return std::pair<double, double>{lo, hi};
+    };
+    auto check = [&](auto op, auto& table) {
+        using Op = decltype(op);
+        constexpr ew::OpInfo info = ew::op_info<Op>;
+        if constexpr ((!integer || info.dtypes != ew::Dtypes::floats) &&
+                      (!uint8 || info.dtypes == ew::Dtypes::floats_int64_uint8)) {
+            const auto [alo, ahi] = range(info.lo, info.hi, info.sample);
+            const auto [blo, bhi] = range(info.b_lo, info.b_hi, info.sample);
+            check_binary<T, decltype(output_of<Op, T>())>(table, alo, ahi, blo, bhi,
+                                                           integer || info.sample == ew::Sample::whole,
+                                                           {info.a, info.b});
+        }
+    };
+    for_each_binary_op(check);
+    for_each_binary_scalar_op(check);
+    if constexpr (!integer)  // relu's backward: leaky_relu's with slope 0
+        check_binary<T, T>(leaky_relu_backward_table(), -3, 3, -3, 3, false, {0.0, 0});
 }
 
 TEST_CASE("cuda elementwise: binary, compare and activation backward ops match the CPU reference") {
     check_binary_tables<float>();
     check_binary_tables<double>();
     check_binary_tables<int64_t>();
-    check_binary<uint8_t, uint8_t>(eq_table(), 0, 3, 0, 3, true);
-    check_binary<uint8_t, uint8_t>(ne_table(), 0, 3, 0, 3, true);
+    check_binary_tables<uint8_t>();
 }
 
 // ---- where, copy/cast, fill ---------------------------------------------------------------------
