@@ -91,6 +91,15 @@ class ResultFile(unittest.TestCase):
         self.assertIn("| gan2d | 1.100 | 2.200 | 2.00x |\n", text)
 
 
+    def test_a_missing_folder_is_refused_before_anything_runs(self):
+        missing = os.path.join(self.tmp.name, "no-such-folder")
+        proc = subprocess.run([sys.executable, SCRIPT, "--from-json", FIXTURE, "--markdown", missing],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(f"--markdown {missing}: no such directory", proc.stderr)
+        self.assertEqual(proc.stdout, "")
+
+
 class MachineInfo(unittest.TestCase):
     def test_reads_this_machine(self):
         sys.path.insert(0, os.path.dirname(SCRIPT))

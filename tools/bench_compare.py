@@ -464,6 +464,8 @@ def main():
     p.add_argument("--full", action="store_true",
                    help="also print every minigen row (all variants, medians over rounds)")
     args = p.parse_args()
+    if args.markdown and not args.markdown.endswith(".md") and not os.path.isdir(args.markdown):
+        sys.exit(f"bench_compare: --markdown {args.markdown}: no such directory (a file name must end in .md)")
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)

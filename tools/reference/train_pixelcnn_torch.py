@@ -2,7 +2,7 @@
 """The PyTorch reference for `minigen train pixelcnn`: the same model trained for the
 same number of steps, scored the same way, so the two can be compared (docs/pixelcnn.md).
 
-Model (docs/workloads.md, as tools/reference/torch_ref.py's pixelcnn_net): MaskedConv2d A
+Model (docs/workloads.md, as tools/reference/common.py's pixelcnn_net): MaskedConv2d A
 (1->64, 7x7, padding 3, no bias) BatchNorm2d ReLU, 7 x [MaskedConv2d B (64->64) BatchNorm2d
 ReLU], Conv2d(64, 256, 1). PyTorch's default init (kaiming_uniform a=sqrt(5) on the whole
 7x7 weight; minigen's Conv2d draws from the same distributions). Input: the levels / 255
