@@ -108,8 +108,8 @@ TEST_CASE("optim: Adam, AMSGrad and AdamW follow the reference, fused kernel and
         }
         {
             INFO("adam with weight decay and amsgrad");
-            const optim::AdamOptions o{
-                .lr = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6, .weight_decay = 0.1, .amsgrad = true, .fused = fused};
+            const optim::AdamOptions o{.lr = 0.1, .beta1 = 0.8, .beta2 = 0.9, .eps = 1e-6, .weight_decay = 0.1,
+                                       .amsgrad = true, .fused = fused};
             check_trajectory(maker<optim::Adam>(o), reference("adam_wd_amsgrad"));
         }
         {
