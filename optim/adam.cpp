@@ -7,22 +7,16 @@
 
 namespace mg::optim {
 
-static Options adam_defaults(const AdamOptions& o) {
-    return {{"beta1", o.beta1},
-            {"beta2", o.beta2},
-            {"eps", o.eps},
-            {"weight_decay", o.weight_decay},
-            {"amsgrad", o.amsgrad ? 1.0 : 0.0}};
-}
-
 Adam::Adam(std::vector<Tensor> params, const AdamOptions& options)
     : Adam(single_group(std::move(params)), options) {}
 Adam::Adam(std::vector<ParamGroup> groups, const AdamOptions& defaults)
     : Adam("adam", false, std::move(groups), defaults) {}
 
-Adam::Adam(std::string name, bool decoupled, std::vector<ParamGroup> groups, const AdamOptions& defaults)
-    : Optimizer(std::move(name), defaults.lr, adam_defaults(defaults)), decoupled_(decoupled), fused_(defaults.fused) {
-    for (ParamGroup& g : groups) add_param_group(std::move(g));
+Adam::Adam(std::string name, bool decoupled, std::vector<ParamGroup> groups, const AdamOptions& o)
+    : Optimizer(std::move(name), o.lr, {{"beta1", o.beta1}, {"beta2", o.beta2}, {"eps", o.eps},
+                                        {"weight_decay", o.weight_decay}, {"amsgrad", o.amsgrad ? 1.0 : 0.0}}),
+      decoupled_(decoupled), fused_(o.fused) {
+    add_param_groups(std::move(groups));
 }
 
 AdamW::AdamW(std::vector<Tensor> params, const AdamWOptions& options)

@@ -85,6 +85,9 @@ public:
     // Appends a group: fills in defaults, checks hyperparameters, refuses a parameter
     // that is already in a group.
     void add_param_group(ParamGroup group);
+    void add_param_groups(std::vector<ParamGroup> groups) {
+        for (ParamGroup& g : groups) add_param_group(std::move(g));
+    }
     // Schedulers and users may change lr and options here; step() checks nothing again.
     std::vector<ParamGroup>& param_groups() { return groups_; }
     const std::vector<ParamGroup>& param_groups() const { return groups_; }
@@ -101,6 +104,8 @@ public:
 
 protected:
     // `defaults` names every hyperparameter this optimizer has (lr apart) with its default.
+    // Derived constructors then add their groups (add_param_groups): adding one checks it
+    // with check_group(), which this constructor cannot call yet.
     Optimizer(std::string name, double default_lr, Options defaults);
 
     // Updates `param` (a handle to the parameter) in place from `grad` (same shape, dtype, device; not requiring

@@ -4,20 +4,13 @@
 
 namespace mg::optim {
 
-static Options rmsprop_defaults(const RMSpropOptions& o) {
-    return {{"alpha", o.alpha},
-            {"eps", o.eps},
-            {"weight_decay", o.weight_decay},
-            {"momentum", o.momentum},
-            {"centered", o.centered ? 1.0 : 0.0}};
-}
-
 RMSprop::RMSprop(std::vector<Tensor> params, const RMSpropOptions& options)
     : RMSprop(single_group(std::move(params)), options) {}
 
-RMSprop::RMSprop(std::vector<ParamGroup> groups, const RMSpropOptions& defaults)
-    : Optimizer("rmsprop", defaults.lr, rmsprop_defaults(defaults)) {
-    for (ParamGroup& g : groups) add_param_group(std::move(g));
+RMSprop::RMSprop(std::vector<ParamGroup> groups, const RMSpropOptions& o)
+    : Optimizer("rmsprop", o.lr, {{"alpha", o.alpha}, {"eps", o.eps}, {"weight_decay", o.weight_decay},
+                                  {"momentum", o.momentum}, {"centered", o.centered ? 1.0 : 0.0}}) {
+    add_param_groups(std::move(groups));
 }
 
 void RMSprop::check_group(const ParamGroup& g) const {

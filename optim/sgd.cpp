@@ -4,18 +4,12 @@
 
 namespace mg::optim {
 
-static Options sgd_defaults(const SGDOptions& o) {
-    return {{"momentum", o.momentum},
-            {"dampening", o.dampening},
-            {"weight_decay", o.weight_decay},
-            {"nesterov", o.nesterov ? 1.0 : 0.0}};
-}
-
 SGD::SGD(std::vector<Tensor> params, const SGDOptions& options) : SGD(single_group(std::move(params)), options) {}
 
-SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& defaults)
-    : Optimizer("sgd", defaults.lr, sgd_defaults(defaults)) {
-    for (ParamGroup& g : groups) add_param_group(std::move(g));
+SGD::SGD(std::vector<ParamGroup> groups, const SGDOptions& o)
+    : Optimizer("sgd", o.lr, {{"momentum", o.momentum}, {"dampening", o.dampening},
+                              {"weight_decay", o.weight_decay}, {"nesterov", o.nesterov ? 1.0 : 0.0}}) {
+    add_param_groups(std::move(groups));
 }
 
 void SGD::check_group(const ParamGroup& g) const {

@@ -7,6 +7,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,6 +55,15 @@ inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, do
 inline Tensor f64(const std::vector<double>& v, const Shape& s) { return from_vector(v, s); }
 
 inline bool starts_with(const std::string& s, const std::string& prefix) { return s.rfind(prefix, 0) == 0; }
+inline bool contains(const std::string& haystack, const std::string& needle) {
+    return haystack.find(needle) != std::string::npos;
+}
+
+// The whole file as bytes ("" when it cannot be opened).
+inline std::string read_file(const std::filesystem::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
 
 inline double max_abs(const std::vector<double>& v) {
     double m = 0;

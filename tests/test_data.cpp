@@ -22,12 +22,10 @@
 
 using namespace mg;
 using namespace mg::data;
-using mg::test::error_of;
-using mg::test::TempDir;
+using namespace mg::test;
 namespace fs = std::filesystem;
 
 namespace {
-
 
 void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
     std::ofstream f(path, std::ios::binary);
@@ -59,8 +57,6 @@ std::vector<uint8_t> pattern(size_t n) {
 bool gzip_file(const std::string& from, const std::string& to) {
     return std::system(("gzip -c -n '" + from + "' > '" + to + "'").c_str()) == 0;
 }
-
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 // Sets an environment variable for the lifetime of the object, then restores it.
 struct ScopedEnv {

@@ -11,14 +11,10 @@
 
 using namespace mg;
 using namespace mg::io;
-using mg::test::error_of;
-using mg::test::TempDir;
+using namespace mg::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
 
 std::vector<uint8_t> pseudo_random_bytes(size_t n, uint32_t seed) {
     std::vector<uint8_t> v(n);

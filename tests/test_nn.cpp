@@ -7,6 +7,7 @@
 
 using namespace mg;
 using test::check_close;
+using test::contains;
 using test::error_of;
 
 namespace {
@@ -24,11 +25,19 @@ template <class M, class... Args> std::shared_ptr<M> mk64(Args&&... args) {
 
 Tensor randn64(const Shape& s) { return randn(s, {DType::Float64}); }
 
-bool contains(const std::string& haystack, const std::string& needle) {
-    return haystack.find(needle) != std::string::npos;
+// ---- reference convolutions: the definitions, as loops ----------------------------------
+// Calls f(a, c, r, q) for each kernel tap (a, c) of position (i, j) whose target
+// r = i*s - p + a*d, q = j*s - p + c*d (per axis) lies inside rows x cols, taps in row-major order.
+template <class F>
+void for_each_tap(int64_t i, int64_t j, int64_t kh, int64_t kw, Pair s, Pair p, Pair d, int64_t rows, int64_t cols,
+                  F&& f) {
+    for (int64_t a = 0; a < kh; ++a)
+        for (int64_t c = 0; c < kw; ++c) {
+            const int64_t r = i * s.h - p.h + a * d.h, q = j * s.w - p.w + c * d.w;
+            if (r >= 0 && r < rows && q >= 0 && q < cols) f(a, c, r, q);
+        }
 }
 
-// ---- reference convolutions: the definitions, as loops ----------------------------------
 // x [N, C_in, H, W], w [C_out, C_in/g, KH, KW] -> [N, C_out, OH, OW]
 Tensor conv2d_loops(const Tensor& x, const Tensor& w, const Tensor& b, Pair s, Pair p, Pair d, int64_t g) {
     const int64_t n = x.size(0), cin = x.size(1), h = x.size(2), wd = x.size(3);
@@ -41,15 +50,13 @@ Tensor conv2d_loops(const Tensor& x, const Tensor& w, const Tensor& b, Pair s, P
             for (int64_t i = 0; i < oh; ++i)
                 for (int64_t j = 0; j < ow; ++j) {
                     double acc = bv[size_t(co)];
-                    for (int64_t ci = 0; ci < cig; ++ci)
-                        for (int64_t a = 0; a < kh; ++a)
-                            for (int64_t c = 0; c < kw; ++c) {
-                                int64_t r = i * s.h - p.h + a * d.h, q = j * s.w - p.w + c * d.w;
-                                if (r < 0 || r >= h || q < 0 || q >= wd) continue;
-                                int64_t xc = (co / cog) * cig + ci;
-                                acc += xv[size_t(((in * cin + xc) * h + r) * wd + q)] *
-                                       wv[size_t(((co * cig + ci) * kh + a) * kw + c)];
-                            }
+                    for (int64_t ci = 0; ci < cig; ++ci) {
+                        const int64_t xc = (co / cog) * cig + ci;
+                        for_each_tap(i, j, kh, kw, s, p, d, h, wd, [&](int64_t a, int64_t c, int64_t r, int64_t q) {
+                            acc += xv[size_t(((in * cin + xc) * h + r) * wd + q)] *
+                                   wv[size_t(((co * cig + ci) * kh + a) * kw + c)];
+                        });
+                    }
                     y[size_t(((in * cout + co) * oh + i) * ow + j)] = acc;
                 }
     return from_vector(y, Shape{n, cout, oh, ow});
@@ -71,16 +78,14 @@ Tensor conv_transpose2d_loops(const Tensor& x, const Tensor& w, const Tensor& b,
         for (int64_t ci = 0; ci < cin; ++ci)
             for (int64_t i = 0; i < h; ++i)
                 for (int64_t j = 0; j < wd; ++j)
-                    for (int64_t col = 0; col < cog; ++col)
-                        for (int64_t a = 0; a < kh; ++a)
-                            for (int64_t c = 0; c < kw; ++c) {
-                                int64_t r = i * s.h - p.h + a * d.h, q = j * s.w - p.w + c * d.w;
-                                if (r < 0 || r >= oh || q < 0 || q >= ow) continue;
-                                int64_t co = (ci / cig) * cog + col;
-                                y[size_t(((in * cout + co) * oh + r) * ow + q)] +=
-                                    xv[size_t(((in * cin + ci) * h + i) * wd + j)] *
-                                    wv[size_t(((ci * cog + col) * kh + a) * kw + c)];
-                            }
+                    for (int64_t col = 0; col < cog; ++col) {
+                        const int64_t co = (ci / cig) * cog + col;
+                        for_each_tap(i, j, kh, kw, s, p, d, oh, ow, [&](int64_t a, int64_t c, int64_t r, int64_t q) {
+                            y[size_t(((in * cout + co) * oh + r) * ow + q)] +=
+                                xv[size_t(((in * cin + ci) * h + i) * wd + j)] *
+                                wv[size_t(((ci * cog + col) * kh + a) * kw + c)];
+                        });
+                    }
     return from_vector(y, Shape{n, cout, oh, ow});
 }
 

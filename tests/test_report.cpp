@@ -30,19 +30,10 @@ TEST_CASE("report: tools/report.cpp is compiled into the tests") {
 
 using namespace mg;
 using namespace mg::tools;
-using mg::test::error_of;
-using mg::test::TempDir;
+using namespace mg::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-
-bool contains(const std::string& haystack, const std::string& needle) { return haystack.find(needle) != std::string::npos; }
-
-std::string slurp(const fs::path& p) {
-    std::ifstream in(p, std::ios::binary);
-    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
 
 // A run directory like the trainer writes: 300 metric lines, a config, two sample grids.
 void make_run(const fs::path& dir) {
@@ -82,7 +73,7 @@ std::vector<std::string> attribute_values(const std::string& html, const std::st
 void check_report(const fs::path& run, const std::string& plot_ext) {
     const fs::path report = run / "report";
     REQUIRE(fs::exists(report / "index.html"));
-    const std::string html = slurp(report / "index.html");
+    const std::string html = read_file(report / "index.html");
     CHECK(contains(html, "<title>minigen run "));
     CHECK(contains(html, "dcgan"));
     CHECK(contains(html, "&lt;b&gt;escaped&lt;/b&gt;"));  // config values are escaped
@@ -152,7 +143,7 @@ TEST_CASE("report: SVG plots, every plot and sample referenced") {
     make_run(dir.path);
     write_report(dir.path.string(), {.plots = PlotFormat::Svg});
     check_report(dir.path, ".svg");
-    const std::string svg = slurp(dir.path / "report" / "losses.svg");
+    const std::string svg = read_file(dir.path / "report" / "losses.svg");
     CHECK(svg.rfind("<svg", 0) == 0);
     CHECK(contains(svg, "<polyline"));
     CHECK(contains(svg, ">loss_d<"));
@@ -202,7 +193,7 @@ TEST_CASE("report: without gnuplot, or with a broken one, plots fall back to SVG
     CHECK(gnuplot_available());
     write_report(dir.path.string());
     check_report(dir.path, ".svg");
-    CHECK(contains(slurp(dir.path / "report" / "index.html"), "broken gnuplot"));
+    CHECK(contains(read_file(dir.path / "report" / "index.html"), "broken gnuplot"));
     CHECK(contains(error_of([&] { write_report(dir.path.string(), {.plots = PlotFormat::Png}); }),
                    "gnuplot failed: cannot open display: broken gnuplot"));
 }
@@ -233,7 +224,7 @@ TEST_CASE("report: bad input names the file and the line") {
     // An empty log still gives a page.
     std::ofstream(metrics).close();
     write_report(dir.path.string(), {.plots = PlotFormat::Svg});
-    CHECK(contains(slurp(dir.path / "report" / "index.html"), "No metrics recorded yet"));
+    CHECK(contains(read_file(dir.path / "report" / "index.html"), "No metrics recorded yet"));
 }
 
 TEST_CASE("plot2d: the decision surface has a colour key from D(x) = 0 to 1") {
@@ -313,7 +304,7 @@ TEST_CASE("fuzz: report: hostile metric names run nothing and are escaped on the
         CAPTURE(format == PlotFormat::Png ? "png" : "svg");
         write_report(run.string(), {.plots = format});
         check_nothing_ran(run);
-        const std::string html = slurp(run / "report" / "index.html");
+        const std::string html = read_file(run / "report" / "index.html");
         CHECK_FALSE(contains(html, "<script"));
         CHECK_FALSE(contains(html, "<img src=x"));
         CHECK(contains(html, "&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -325,7 +316,7 @@ TEST_CASE("fuzz: report: hostile metric names run nothing and are escaped on the
         if (format == PlotFormat::Svg)
             for (const auto& entry : fs::directory_iterator(run / "report"))
                 if (entry.path().extension() == ".svg") {
-                    const std::string svg = slurp(entry.path());
+                    const std::string svg = read_file(entry.path());
                     CHECK_FALSE(contains(svg, "<script"));
                     CHECK_MESSAGE(std::none_of(svg.begin(), svg.end(),
                                                [](char c) { return static_cast<unsigned char>(c) < 0x20 && c != '\n'; }),
@@ -397,7 +388,7 @@ TEST_CASE("fuzz: report: hostile and broken metrics.jsonl and config.json give o
     CHECK(log.records == 20);
     REQUIRE(log.warnings.size() == 1);
     CHECK(contains(log.warnings[0], metrics + ":21: skipped"));
-    CHECK(contains(slurp(run / "report" / "index.html"), "skipped"));
+    CHECK(contains(read_file(run / "report" / "index.html"), "skipped"));
     CHECK(contains(report_error(run, cut + "\n" + good), metrics + ":21: not valid JSON"));
     CHECK(contains(report_error(run, good + "{\"step\": 21, \"x\": " + deep(100000)), metrics + ":21: JSON nested"));
 

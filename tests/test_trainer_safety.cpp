@@ -23,6 +23,7 @@
 #include "tests/helpers.h"
 
 using namespace mg;
+using mg::test::read_file;
 namespace fs = std::filesystem;
 
 namespace {
@@ -45,11 +46,6 @@ models::TrainOptions short_run(const std::string& dir, int64_t steps) {
     return opt;
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 // How many training lines (not evaluation lines) metrics.jsonl holds for each step.
 std::map<int64_t, int> logged_steps(const std::string& path) {
     std::map<int64_t, int> count;
@@ -70,6 +66,13 @@ long dead_pid() {
     return long(child);
 }
 
+// The directory of a gan2d run of 4 steps (checkpoint and metrics written), as its path.
+std::string trained_run(const test::TempDir& dir) {
+    auto model = make_gan2d();
+    models::train(*model, short_run(dir.str(), 4));
+    return dir.str();
+}
+
 // Sets element 0 of the model's first floating parameter to NaN.
 void poison(models::Model& model) {
     autograd::NoGradGuard no_grad;
@@ -85,9 +88,7 @@ void poison(models::Model& model) {
 
 TEST_CASE("trainer: a directory holding a run is refused unless resumed or overwritten, and overwrite mixes nothing") {
     test::TempDir dir("safety-out");
-    const std::string d = dir.str();
-    auto m1 = make_gan2d();
-    models::train(*m1, short_run(d, 4));
+    const std::string d = trained_run(dir);
     const std::string ckpt_before = read_file(d + "/checkpoint.safetensors");
     const std::string metrics_before = read_file(d + "/metrics.jsonl");
 
@@ -157,9 +158,7 @@ TEST_CASE("trainer: a resume that contradicts the checkpoint is refused; allowed
 
 TEST_CASE("trainer: after a kill, resume drops the metrics past the checkpoint and the dead writer's temporaries") {
     test::TempDir dir("safety-kill");
-    const std::string d = dir.str();
-    auto m1 = make_gan2d();
-    models::train(*m1, short_run(d, 4));
+    const std::string d = trained_run(dir);
     // What a kill -9 after step 6 leaves: lines past the checkpoint, a torn line, a temporary.
     {
         std::ofstream m(d + "/metrics.jsonl", std::ios::app);
@@ -186,9 +185,7 @@ TEST_CASE("trainer: after a kill, resume drops the metrics past the checkpoint a
 
 TEST_CASE("trainer: a NaN loss stops training and never replaces the finite checkpoint") {
     test::TempDir dir("safety-nan");
-    const std::string d = dir.str();
-    auto m1 = make_gan2d();
-    models::train(*m1, short_run(d, 4));
+    const std::string d = trained_run(dir);
     const std::string finite_ckpt = read_file(d + "/checkpoint.safetensors");
 
     models::TrainOptions opt = short_run(d, 8);

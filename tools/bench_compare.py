@@ -17,6 +17,12 @@ Usage:
   tools/bench_compare.py --minigen build/tools/minigen --torch-ref tools/reference/torch_ref.py \\
       --threads 2 --rounds 3 [--filter REGEX] [--wait-idle 15] [--json-out all.json] [--full]
   tools/bench_compare.py --from-json all.json --full    # re-render a saved comparison
+  tools/bench_compare.py --threads 1 --group workloads --markdown docs/results --what workloads-1-thread
+
+--markdown DIR writes a dated result file DIR/YYYY-MM-DD-WHAT.md (a path ending in .md: that
+file): the machine (CPU model, cores, logical CPUs, threads used), the minigen commit, every
+command that made the numbers, then the tables. --json-out records the same, so that
+--from-json renders the result file of the original sitting.
 
 --full adds every minigen row (all variants, medians over rounds); --wait-idle PCT waits before
 each run until other processes leave the CPUs at most PCT percent busy; the load before and
@@ -26,8 +32,11 @@ Only the standard library is needed.
 """
 
 import argparse
+import datetime
 import json
 import os
+import platform
+import shlex
 import statistics
 import subprocess
 import sys
@@ -113,6 +122,63 @@ def wait_until_idle(max_busy, max_wait_s):
         time.sleep(10)
 
 
+# ---- provenance: where a result file's numbers come from ------------------------------------------
+
+def machine_info():
+    """CPU model, physical cores and logical CPUs (/proc/cpuinfo), memory (/proc/meminfo)."""
+    model, logical, cores, physical_id = None, 0, set(), ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if key == "processor":
+                    logical += 1
+                elif key == "model name" and model is None:
+                    model = value
+                elif key == "physical id":
+                    physical_id = value
+                elif key == "core id":
+                    cores.add((physical_id, value))
+    except OSError:
+        pass
+    memory_gib = None
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    memory_gib = round(int(line.split()[1]) / 2 ** 20, 1)
+    except (OSError, ValueError, IndexError):
+        pass
+    return {"cpu": model or platform.processor() or "unknown", "cores": len(cores) or None,
+            "logical_cpus": logical or os.cpu_count(), "memory_gib": memory_gib,
+            "os": platform.platform()}
+
+
+def source_commit():
+    """The checkout's commit, marked when tracked files differ from it."""
+    def git(*argv):
+        proc = subprocess.run(["git", "-C", REPO, *argv], stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, text=True)
+        return proc.stdout.strip() if proc.returncode == 0 else None
+    commit = git("rev-parse", "--short=12", "HEAD")
+    if commit is None:
+        return "unknown (not a git checkout)"
+    return commit + (" with uncommitted changes" if git("status", "--porcelain", "--untracked-files=no") else "")
+
+
+def shown_command(argv, env=None):
+    """One shell line, with this checkout's paths relative to it."""
+    words = [f"{k}={v}" for k, v in (env or {}).items()] + [str(a) for a in argv]
+    return shlex.join(words).replace(REPO + os.sep, "")
+
+
+def provenance():
+    now = datetime.datetime.now(datetime.timezone.utc)
+    return {"date": now.strftime("%Y-%m-%d"), "time": now.strftime("%H:%M UTC"),
+            "machine": machine_info(), "commit": source_commit(),
+            "commands": [shown_command(["tools/bench_compare.py"] + sys.argv[1:])]}
+
+
 # ---- the two sides ------------------------------------------------------------------------------
 
 def run_minigen(args):
@@ -125,6 +191,7 @@ def run_minigen(args):
         cmd.append("--" + args.group)
     cmd += args.minigen_arg
     log("  $ " + " ".join(cmd))
+    record_command(args, shown_command(cmd))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)
     rows = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode not in (0, 1):  # 1: a variant failed its check; the timings still count
@@ -132,6 +199,12 @@ def run_minigen(args):
     if proc.returncode == 1:
         log("  warning: minigen bench reports a failed variant check")
     return rows
+
+
+def record_command(args, line):
+    """Each distinct command once, in the order first run (the rounds repeat them)."""
+    if line not in args.provenance["commands"]:
+        args.provenance["commands"].append(line)
 
 
 def run_torch(args, workloads):
@@ -149,6 +222,7 @@ def run_torch(args, workloads):
     if args.device == "cuda":  # the same script, every tensor on the GPU
         cmd.insert(1, os.path.join(REPO, "tools", "reference", "torch_ref_cuda.py"))
     log("  $ " + " ".join(f"{k}={env[k]}" for k in TORCH_ENV if k in env) + " " + " ".join(cmd))
+    record_command(args, shown_command(cmd, {k: env[k] for k in TORCH_ENV if k in env}))
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, text=True, env=env)
     if proc.returncode != 0:
         sys.exit(f"bench_compare: torch_ref.py exited with {proc.returncode}")
@@ -380,18 +454,26 @@ def main():
                    help="before each run, wait until the CPUs are at most PCT%% busy")
     p.add_argument("--max-wait", type=float, default=600, help="longest wait for --wait-idle, seconds")
     p.add_argument("--json-out", default=None, help="write every raw result to this file")
-    p.add_argument("--markdown", default=None, help="also write the tables to this file")
+    p.add_argument("--markdown", default=None, metavar="DIR",
+                   help="write a dated result file DIR/YYYY-MM-DD-WHAT.md (a path ending in .md: "
+                        "that file) naming the machine, the commit and the commands")
+    p.add_argument("--what", default=None,
+                   help="the WHAT of the result file's name and title (default: GROUP-N-threads)")
     p.add_argument("--from-json", default=None, metavar="PATH",
                    help="render the tables from a --json-out file instead of running anything")
     p.add_argument("--full", action="store_true",
                    help="also print every minigen row (all variants, medians over rounds)")
     args = p.parse_args()
+    if args.markdown and not args.markdown.endswith(".md") and not os.path.isdir(args.markdown):
+        sys.exit(f"bench_compare: --markdown {args.markdown}: no such directory (a file name must end in .md)")
     if args.from_json:
         with open(args.from_json) as f:
             saved = json.load(f)
         args.threads, args.rounds = saved["threads"], saved["rounds"]
         rounds_mg, rounds_torch, loads = saved["minigen"], saved["torch"], saved["loads"]
+        args.provenance = saved.get("provenance") or {}  # files saved before it was recorded lack it
     else:
+        args.provenance = provenance()
         rounds_mg, rounds_torch, loads = run_rounds(args)
     report(args, rounds_mg, rounds_torch, loads)
 
@@ -424,6 +506,7 @@ def run_rounds(args):
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"threads": args.threads, "rounds": args.rounds, "loads": loads,
+                       "provenance": args.provenance,
                        "minigen": rounds_mg, "torch": rounds_torch}, f, indent=1)
     return rounds_mg, rounds_torch, loads
 
@@ -449,8 +532,52 @@ def report(args, rounds_mg, rounds_torch, loads):
     print(header)
     print(text)
     if args.markdown:
-        with open(args.markdown, "w") as f:
-            f.write(header + "\n" + text + "\n")
+        path = result_file_path(args.markdown, args.provenance.get("date"), what_of(args))
+        with open(path, "w") as f:
+            f.write(result_file(args, path, cfg, header, text))
+        log(f"wrote {path}")
+
+
+# ---- the dated result file ------------------------------------------------------------------------
+
+def what_of(args):
+    return args.what or f"{args.group}-{args.threads}-thread{'s' if args.threads > 1 else ''}"
+
+
+def result_file_path(target, date, what):
+    if target.endswith(".md"):
+        return target
+    date = date or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    return os.path.join(target, f"{date}-{what}.md")
+
+
+def result_file(args, path, torch_cfg, header, text):
+    """The markdown of a result file: where and how it was measured, then the tables."""
+    prov = args.provenance
+    unknown = "not recorded (a --json-out file from before provenance was saved)"
+    m = prov.get("machine")
+    if m:
+        cores = f"{m['cores']} cores, " if m.get("cores") else ""
+        memory = f", {m['memory_gib']} GiB of memory" if m.get("memory_gib") else ""
+        machine = f"{m['cpu']} ({cores}{m['logical_cpus']} logical CPUs{memory}; {m.get('os', '?')})"
+    else:
+        machine = f"CPU {torch_cfg.get('processor', '?')}; the rest {unknown}"
+    guide = os.path.join(REPO, "docs", "benchmarks.md")
+    if os.path.commonpath([REPO, os.path.abspath(path)]) == REPO:  # a link that works inside the tree
+        guide = os.path.relpath(guide, os.path.dirname(os.path.abspath(path)))
+    when = f"{prov['date']} {prov.get('time', '')}".strip() if prov.get("date") else unknown
+    lines = [f"# {what_of(args)}: minigen against PyTorch ({prov.get('date', 'date not recorded')})", "",
+             f"Written by `tools/bench_compare.py --markdown`; how to read the tables: "
+             f"[benchmarks.md]({guide}#reading-the-tables).", "",
+             f"- Measured: {when}",
+             f"- Machine: {machine}",
+             f"- Threads used: {args.threads}, {args.rounds} round{'s' if args.rounds > 1 else ''} per side",
+             f"- minigen commit: {prov.get('commit', unknown)}",
+             f"- PyTorch: {torch_cfg.get('torch', '?')}; BLAS: {' '.join(torch_cfg.get('blas_library', [])) or '?'}",
+             "", "Commands:", "", "```"]
+    lines += [f"$ {c}" for c in prov.get("commands", [])] or [unknown]
+    lines += ["```", "", header.split("\n", 1)[1].strip(), "", text, ""]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -3,25 +3,27 @@
 
 #include <cmath>
 #include <numbers>
+#include <utility>
 #include <vector>
 
 #include "core/data/random_stream.h"
 
 namespace mg::data {
 
+// Each set's name; parse_toy2d also takes "swiss_roll".
+constexpr std::pair<Toy2dKind, std::string_view> kToy2dNames[] = {
+    {Toy2dKind::Ring, "ring"}, {Toy2dKind::Grid, "grid"}, {Toy2dKind::SwissRoll, "swissroll"}};
+
 Toy2dKind parse_toy2d(std::string_view name) {
-    if (name == "ring") return Toy2dKind::Ring;
-    if (name == "grid") return Toy2dKind::Grid;
-    if (name == "swissroll" || name == "swiss_roll") return Toy2dKind::SwissRoll;
+    if (name == "swiss_roll") return Toy2dKind::SwissRoll;
+    for (const auto& [kind, known] : kToy2dNames)
+        if (name == known) return kind;
     MG_FAIL("toy2d: unknown data set '{}', expected 'ring', 'grid' or 'swissroll'", name);
 }
 
 std::string_view toy2d_name(Toy2dKind kind) {
-    switch (kind) {
-        case Toy2dKind::Ring: return "ring";
-        case Toy2dKind::Grid: return "grid";
-        case Toy2dKind::SwissRoll: return "swissroll";
-    }
+    for (const auto& [known, name] : kToy2dNames)
+        if (kind == known) return name;
     return "?";
 }
 

@@ -6,8 +6,8 @@
 //   gx = Ft(gy, w)      d(gy) = F(g, w)  dw = Fw(g, gy)
 //   gw = Fw(x, gy)      dx = Ft(gy, g)   d(gy) = F(x, g)
 //
-// On devices without these kernels (CUDA) it is conv2d with the weight multiplied by the
-// mask, which computes the same function.
+// Where a device or dtype has no masked_conv2d kernel it is conv2d with the weight multiplied
+// by the mask, which computes the same function (CUDA has its own: kernels/cuda/masked_conv.cpp).
 #include <vector>
 
 #include "core/ops/dispatch.h"

@@ -136,6 +136,22 @@ void expect_close(const std::string& what, const std::vector<T>& got, const std:
                   ", worst relative error ", worst, ")");
 }
 
+// One CUDA variant of a kernel with two inputs and one output of n elements, against its CPU
+// reference: call(kernel, in1, in2, out) runs either. The reference runs on the inputs and on
+// their sizes (in1_abs, in2_abs: the magnitude expect_close scales by; an index input is its
+// own), the variant on device copies of the inputs into a sentinel-filled output.
+template <class T, class Fn, class In1, class In2, class Call>
+void check_two_input_variant(const std::string& what, double rtol, size_t n, Fn* fn, Fn* ref,
+                             const std::vector<In1>& in1, const std::vector<In1>& in1_abs, const std::vector<In2>& in2,
+                             const std::vector<In2>& in2_abs, Call&& call) {
+    auto want = sentinel<T>(n), magnitude = want;
+    DeviceBuffer d1(in1), d2(in2), dout(want);
+    call(ref, in1.data(), in2.data(), want.data());
+    call(ref, in1_abs.data(), in2_abs.data(), magnitude.data());
+    call(fn, d1.get<In1>(), d2.get<In2>(), dout.get<T>());
+    expect_close(what, dout.download<T>(), want, rtol, magnitude);
+}
+
 // ---- variants --------------------------------------------------------------------------------
 
 // (op, variant, dtype) of every CUDA kernel a test ran: the coverage test compares

@@ -111,35 +111,19 @@ void check_conv() {
         const auto gy = random_values<T>(y_size, -1, 1);
         const auto x_abs = absolute(x), w_abs = absolute(w), gy_abs = absolute(gy);
 
-        for_each_variant(
-            conv2d_forward_table(), t, [&](const std::string& name, Conv2dFn* fn, Conv2dFn* ref) {
-                auto want = sentinel<T>(y_size), magnitude = want;
-                DeviceBuffer dx(x), dw(w), dy(want);
-                ref(s, x.data(), w.data(), want.data());
-                ref(s, x_abs.data(), w_abs.data(), magnitude.data());
-                fn(s, dx.get(), dw.get(), dy.get());
-                expect_close("conv2d_forward[" + name + "]", dy.download<T>(), want, rtol_for<T>(name), magnitude);
-            });
-        for_each_variant(conv2d_backward_input_table(), t,
-                         [&](const std::string& name, Conv2dFn* fn, Conv2dFn* ref) {
-                             auto want = sentinel<T>(x_size), magnitude = want;
-                             DeviceBuffer dgy(gy), dw(w), dgx(want);
-                             ref(s, gy.data(), w.data(), want.data());
-                             ref(s, gy_abs.data(), w_abs.data(), magnitude.data());
-                             fn(s, dgy.get(), dw.get(), dgx.get());
-                             expect_close("conv2d_backward_input[" + name + "]", dgx.download<T>(), want,
-                                          rtol_for<T>(name), magnitude);
-                         });
-        for_each_variant(conv2d_backward_weight_table(), t,
-                         [&](const std::string& name, Conv2dFn* fn, Conv2dFn* ref) {
-                             auto want = sentinel<T>(w_size), magnitude = want;
-                             DeviceBuffer dx(x), dgy(gy), dgw(want);
-                             ref(s, x.data(), gy.data(), want.data());
-                             ref(s, x_abs.data(), gy_abs.data(), magnitude.data());
-                             fn(s, dx.get(), dgy.get(), dgw.get());
-                             expect_close("conv2d_backward_weight[" + name + "]", dgw.download<T>(), want,
-                                          rtol_for<T>(name), magnitude);
-                         });
+        const auto call = [&](auto* kernel, auto a, auto b, auto out) { kernel(s, a, b, out); };
+        for_each_variant(conv2d_forward_table(), t, [&](const std::string& name, auto* fn, auto* ref) {
+            check_two_input_variant<T>("conv2d_forward[" + name + "]", rtol_for<T>(name), y_size, fn, ref, x, x_abs,
+                                       w, w_abs, call);
+        });
+        for_each_variant(conv2d_backward_input_table(), t, [&](const std::string& name, auto* fn, auto* ref) {
+            check_two_input_variant<T>("conv2d_backward_input[" + name + "]", rtol_for<T>(name), x_size, fn, ref, gy,
+                                       gy_abs, w, w_abs, call);
+        });
+        for_each_variant(conv2d_backward_weight_table(), t, [&](const std::string& name, auto* fn, auto* ref) {
+            check_two_input_variant<T>("conv2d_backward_weight[" + name + "]", rtol_for<T>(name), w_size, fn, ref, x,
+                                       x_abs, gy, gy_abs, call);
+        });
     }
 }
 

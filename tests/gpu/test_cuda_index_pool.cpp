@@ -43,27 +43,20 @@ void check_scatters() {
     };
     for (Shape s : {Shape{7, 13, 9}, Shape{3, 5, 0}, Shape{40, 3, 50}}) {
         INFO("shape ", s.a, "x", s.b, " k=", s.k);
+        const auto call = [&](auto* kernel, auto g, auto idx, auto x) { kernel(s.a, s.b, s.k, g, idx, x); };
         for_each_variant(
             put_along_table(), dtype_of<T>::value, [&](const std::string& name, PutAlongFn* fn, PutAlongFn* ref) {
                 const auto g = random_values<T>(size_t(s.a * s.k), -3, 3);
                 const auto idx = random_indices(size_t(s.a * s.k), s.b);
-                auto want = sentinel<T>(size_t(s.a * s.b)), magnitude = want;
-                DeviceBuffer dg(g), didx(idx), dx(want);
-                ref(s.a, s.b, s.k, g.data(), idx.data(), want.data());
-                ref(s.a, s.b, s.k, absolute(g).data(), idx.data(), magnitude.data());
-                fn(s.a, s.b, s.k, dg.get(), didx.get<int64_t>(), dx.get());
-                expect_close("put_along[" + name + "]", dx.download<T>(), want, rtol_for<T>(name), magnitude);
+                check_two_input_variant<T>("put_along[" + name + "]", rtol_for<T>(name), size_t(s.a * s.b), fn, ref,
+                                           g, absolute(g), idx, idx, call);
             });
         for_each_variant(
             index_add_table(), dtype_of<T>::value, [&](const std::string& name, IndexAddFn* fn, IndexAddFn* ref) {
                 const auto g = random_values<T>(size_t(s.k * s.b), -3, 3);
                 const auto idx = random_indices(size_t(s.k), s.a);
-                auto want = sentinel<T>(size_t(s.a * s.b)), magnitude = want;
-                DeviceBuffer dg(g), didx(idx), dx(want);
-                ref(s.a, s.b, s.k, g.data(), idx.data(), want.data());
-                ref(s.a, s.b, s.k, absolute(g).data(), idx.data(), magnitude.data());
-                fn(s.a, s.b, s.k, dg.get(), didx.get<int64_t>(), dx.get());
-                expect_close("index_add[" + name + "]", dx.download<T>(), want, rtol_for<T>(name), magnitude);
+                check_two_input_variant<T>("index_add[" + name + "]", rtol_for<T>(name), size_t(s.a * s.b), fn, ref,
+                                           g, absolute(g), idx, idx, call);
             });
     }
 }

@@ -43,14 +43,13 @@ It is needed only to regenerate the fixtures, never to run the tests.
 """
 import copy
 import json
-import pathlib
 import zlib
 
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from make_nn_fixtures import OUT, write_safetensors
+from fixture_io import regenerate, write_fixture
 
 # ---- the networks (tools/reference/torch_ref.py, with a width and spectral norm) -------------
 
@@ -313,19 +312,8 @@ def make(name, case):
 
     metadata = {"model": case["model"], "options": json.dumps(case["options"]), "batch_size": str(case["batch"]),
                 "calls_before": str(case["calls_before"]), "lr": repr(case["lr"])}
-    path = OUT / f"gan_{name}.safetensors"
-    write_safetensors(path, tensors, metadata)
-    return path
-
-
-def main():
-    OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("gan_*.safetensors"):
-        old.unlink()
-    for name, case in CASES.items():
-        path = make(name, case)
-        print(f"{path.name:45s} {path.stat().st_size:8d} bytes")
+    return write_fixture(f"gan_{name}", tensors, metadata)
 
 
 if __name__ == "__main__":
-    main()
+    regenerate("gan", CASES, make)

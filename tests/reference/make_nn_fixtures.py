@@ -21,57 +21,16 @@ float32 rounding of their own.
 
 Run with Debian's PyTorch (python3-torch): /usr/bin/python3 make_nn_fixtures.py
 It is needed only to regenerate the fixtures, never to run the tests. The files
-are written with the standard library and numpy: an 8-byte little-endian header
-length, a JSON header (dtype "F32"/"F64"/"I64", shape, data_offsets), the data.
+are written by fixture_io.py.
 """
 import copy
-import json
-import pathlib
-import struct
 import zlib
 
-import numpy as np
 import torch
 from torch import nn
-import torch.nn.functional as F
 
-OUT = pathlib.Path(__file__).resolve().parent / "fixtures"
-DTYPES = {np.dtype("float32"): "F32", np.dtype("float64"): "F64", np.dtype("int64"): "I64"}
-
-
-def write_safetensors(path, tensors, metadata):
-    header = {"__metadata__": metadata}
-    blobs, offset = [], 0
-    for name, t in tensors.items():
-        a = t.detach().cpu().contiguous().numpy()  # (np.ascontiguousarray would make 0-d arrays 1-d)
-        data = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
-        header[name] = {"dtype": DTYPES[a.dtype], "shape": list(a.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as safetensors does
-    path.write_bytes(struct.pack("<Q", len(text)) + text + b"".join(blobs))
-
-
-class MaskedConv2d(nn.Conv2d):
-    """As tools/reference/torch_ref.py, with padding and bias as arguments and the
-    printout minigen uses: the mask type first, then Conv2d's."""
-
-    def __init__(self, mask_type, in_ch, out_ch, k, padding, bias=True):
-        super().__init__(in_ch, out_ch, k, padding=padding, bias=bias)
-        self.mask_type = mask_type
-        mask = torch.ones_like(self.weight)
-        c = k // 2
-        mask[:, :, c, c + (mask_type == "B"):] = 0
-        mask[:, :, c + 1:, :] = 0
-        self.register_buffer("mask", mask)
-
-    def forward(self, x):
-        return F.conv2d(x, self.weight * self.mask, self.bias, self.stride, self.padding)
-
-    def extra_repr(self):
-        return f"'{self.mask_type}', " + super().extra_repr()
+from fixture_io import regenerate, write_fixture
+from common import MaskedConv2d  # tools/reference/common.py (fixture_io puts it on the path)
 
 
 def randomize_norm_state(module):
@@ -104,7 +63,7 @@ CASES = {
                          lambda: randn(2, 4, 3, 4), "train"),
     "conv_transpose2d_dilated": (lambda: nn.ConvTranspose2d(3, 2, 3, stride=1, padding=1, bias=False, dilation=2),
                                  lambda: randn(2, 3, 4, 5), "train"),
-    "masked_conv2d_a": (lambda: MaskedConv2d("A", 2, 3, 5, 2), lambda: randn(2, 2, 5, 5), "train"),
+    "masked_conv2d_a": (lambda: MaskedConv2d("A", 2, 3, 5, 2, bias=True), lambda: randn(2, 2, 5, 5), "train"),
     "masked_conv2d_b": (lambda: MaskedConv2d("B", 3, 3, 3, 1, bias=False), lambda: randn(2, 3, 5, 5), "train"),
     "batchnorm1d_train": (lambda: nn.BatchNorm1d(4), lambda: randn(6, 4, scale=2.0) + 1.0, "train"),
     "batchnorm1d_3d_eval": (lambda: nn.BatchNorm1d(3), lambda: randn(4, 3, 5), "eval"),
@@ -180,19 +139,8 @@ def make(name, build, make_input, mode):
             tensors["grad.input"] = x_ref.grad
         tensors.update({f"grad.{k}": p.grad for k, p in ref.named_parameters()})
         tensors.update({f"after.{k}": b for k, b in ref.named_buffers()})
-    path = OUT / f"nn_{name}.safetensors"
-    write_safetensors(path, tensors, metadata)
-    return path
-
-
-def main():
-    OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("nn_*.safetensors"):
-        old.unlink()
-    for name, (build, make_input, mode) in CASES.items():
-        path = make(name, build, make_input, mode)
-        print(f"{path.name:45s} {path.stat().st_size:6d} bytes")
+    return write_fixture(f"nn_{name}", tensors, metadata)
 
 
 if __name__ == "__main__":
-    main()
+    regenerate("nn", CASES, lambda name, case: make(name, *case))

@@ -23,44 +23,15 @@ Run with Debian's PyTorch (python3-torch): /usr/bin/python3 make_pixelcnn_fixtur
 Needed only to regenerate the fixture, never to run the tests.
 """
 import copy
-import pathlib
 
 import torch
-from torch import nn
 import torch.nn.functional as F
 
-from make_nn_fixtures import write_safetensors, randomize_norm_state
+from fixture_io import write_fixture
+from make_nn_fixtures import randomize_norm_state
+from common import pixelcnn_net  # tools/reference/common.py (fixture_io puts it on the path)
 
-OUT = pathlib.Path(__file__).resolve().parent / "fixtures"
 CHANNELS, LAYERS, KERNEL, LEVELS, BATCH, SIZE, LR = 8, 7, 7, 256, 4, 28, 1e-3
-
-
-class MaskedConv2d(nn.Conv2d):
-    """As tools/reference/torch_ref.py (padding k // 2, no bias, mask buffer 'mask'), with
-    the printout minigen uses: the mask type first, then Conv2d's."""
-
-    def __init__(self, mask_type, in_ch, out_ch, k):
-        super().__init__(in_ch, out_ch, k, padding=k // 2, bias=False)
-        self.mask_type = mask_type
-        mask = torch.ones_like(self.weight)
-        c = k // 2
-        mask[:, :, c, c + (mask_type == "B"):] = 0
-        mask[:, :, c + 1:, :] = 0
-        self.register_buffer("mask", mask)
-
-    def forward(self, x):
-        return F.conv2d(x, self.weight * self.mask, None, self.stride, self.padding)
-
-    def extra_repr(self):
-        return f"'{self.mask_type}', " + super().extra_repr()
-
-
-def pixelcnn_net(channels, layers, k, levels):
-    blocks = [MaskedConv2d("A", 1, channels, k), nn.BatchNorm2d(channels), nn.ReLU()]
-    for _ in range(layers):
-        blocks += [MaskedConv2d("B", channels, channels, k), nn.BatchNorm2d(channels), nn.ReLU()]
-    blocks.append(nn.Conv2d(channels, levels, 1))
-    return nn.Sequential(*blocks)
 
 
 def main():
@@ -87,8 +58,7 @@ def main():
                     if not k.endswith(".mask")})
     metadata = {"channels": str(CHANNELS), "layers": str(LAYERS), "kernel": str(KERNEL), "lr": repr(LR),
                 "repr": repr(net)}
-    path = OUT / "pixelcnn_step.safetensors"
-    write_safetensors(path, tensors, metadata)
+    path = write_fixture("pixelcnn_step", tensors, metadata)
     print(f"{path.name}: {path.stat().st_size} bytes, loss {loss.item():.6f}")
 
 

@@ -34,34 +34,12 @@ import json
 import zlib
 
 import torch
-from torch import nn
 import torch.nn.functional as F
 
-from make_nn_fixtures import OUT, write_safetensors
+from fixture_io import regenerate, write_fixture
+from common import VaeDecoder, VaeEncoder  # tools/reference/common.py (fixture_io puts it on the path)
 
-PIXELS, CLASSES = 784, 10
-
-
-class Encoder(nn.Module):  # state_dict names as models/vae/networks.h
-    def __init__(self, hidden, latent, classes):
-        super().__init__()
-        self.fc1 = nn.Linear(PIXELS + classes, hidden)
-        self.mu = nn.Linear(hidden, latent)
-        self.logvar = nn.Linear(hidden, latent)
-
-    def forward(self, x):
-        h = F.relu(self.fc1(x))
-        return self.mu(h), self.logvar(h)
-
-
-class Decoder(nn.Module):
-    def __init__(self, hidden, latent, classes):
-        super().__init__()
-        self.fc1 = nn.Linear(latent + classes, hidden)
-        self.fc2 = nn.Linear(hidden, PIXELS)
-
-    def forward(self, z):
-        return self.fc2(F.relu(self.fc1(z)))
+CLASSES = 10
 
 
 CASES = {
@@ -107,8 +85,8 @@ def step(case, enc, dec, t):
 
 def make(name, case):
     torch.manual_seed(zlib.crc32(name.encode()))
-    enc = Encoder(case["hidden"], case["latent"], case["classes"])  # PyTorch's default init
-    dec = Decoder(case["hidden"], case["latent"], case["classes"])
+    enc = VaeEncoder(case["hidden"], case["latent"], case["classes"])  # PyTorch's default init
+    dec = VaeDecoder(case["hidden"], case["latent"], case["classes"])
     t = inputs(case)
     tensors = dict(t)
     tensors.update({f"init.encoder.{k}": v.clone() for k, v in enc.state_dict().items()})
@@ -117,19 +95,8 @@ def make(name, case):
     options = {"hidden": case["hidden"], "latent_dim": case["latent"], "beta": case["beta"],
                "batch_size": case["batch"]}
     metadata = {"model": case["model"], "options": json.dumps(options), "lr": repr(LR)}
-    path = OUT / f"vae_{name}.safetensors"
-    write_safetensors(path, tensors, metadata)
-    return path
-
-
-def main():
-    OUT.mkdir(exist_ok=True)
-    for old in OUT.glob("vae_*.safetensors"):
-        old.unlink()
-    for name, case in CASES.items():
-        path = make(name, case)
-        print(f"{path.name:45s} {path.stat().st_size:8d} bytes")
+    return write_fixture(f"vae_{name}", tensors, metadata)
 
 
 if __name__ == "__main__":
-    main()
+    regenerate("vae", CASES, make)

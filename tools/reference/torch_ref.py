@@ -149,6 +149,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
+from common import MaskedConv2d, dcgan_init, pixelcnn_net  # noqa: E402  (tools/reference/common.py)
 
 
 # --------------------------------------------------------------------------
@@ -215,17 +216,6 @@ class FlopCounter:
 # Networks
 # --------------------------------------------------------------------------
 
-def dcgan_init(net):
-    """N(0, 0.02) conv/linear weights, N(1, 0.02) BatchNorm scale, shift 0."""
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-    return net
-
-
 class DCGenerator(nn.Module):
     """z (+ one-hot label) -> Linear -> (128,7,7) -> BN ReLU -> ConvT BN ReLU -> ConvT Tanh."""
 
@@ -278,30 +268,6 @@ class VAE(nn.Module):
         return self.dec2(F.relu(self.dec1(z))), mu, logvar
 
 
-class MaskedConv2d(nn.Conv2d):
-    """PixelCNN masked convolution (no bias).  Type A hides the centre pixel,
-    type B shows it; both hide every pixel after the centre in raster order."""
-
-    def __init__(self, mask_type, in_ch, out_ch, k):
-        super().__init__(in_ch, out_ch, k, padding=k // 2, bias=False)
-        mask = torch.ones_like(self.weight)
-        c = k // 2
-        mask[:, :, c, c + (mask_type == "B"):] = 0
-        mask[:, :, c + 1:, :] = 0
-        self.register_buffer("mask", mask)
-
-    def forward(self, x):
-        return F.conv2d(x, self.weight * self.mask, None, self.stride, self.padding)
-
-
-def pixelcnn_net():
-    layers = [MaskedConv2d("A", 1, 64, 7), nn.BatchNorm2d(64), nn.ReLU()]
-    for _ in range(7):
-        layers += [MaskedConv2d("B", 64, 64, 7), nn.BatchNorm2d(64), nn.ReLU()]
-    layers.append(nn.Conv2d(64, 256, 1))
-    return nn.Sequential(*layers)
-
-
 def classifier_net():
     return nn.Sequential(
         nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
@@ -351,12 +317,15 @@ def set_requires_grad(net, flag):
         p.requires_grad_(flag)
 
 
-def make_gan_step(G, D, opt_g, opt_d, batch, sample_real, sample_z, sample_fake_label=None):
-    """Non-saturating GAN with BCE on logits: one D update + one G update.
+def make_gan_step(G, D, lr, batch, sample_real, sample_z, sample_fake_label=None):
+    """Non-saturating GAN with BCE on logits: one D update + one G update, each network
+    with its own Adam (lr, betas 0.5, 0.999).
 
     sample_real() -> (x_real, d_args_real); sample_z() -> z;
     sample_fake_label() -> (g_args, d_args_fake) for conditional models.
     """
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     bce = F.binary_cross_entropy_with_logits
     ones = torch.ones(batch, 1)
     zeros = torch.zeros(batch, 1)
@@ -389,11 +358,8 @@ def build_gan2d():
                       nn.Linear(128, 2))
     D = nn.Sequential(nn.Linear(2, 128), nn.LeakyReLU(0.2), nn.Linear(128, 128),
                       nn.LeakyReLU(0.2), nn.Linear(128, 1))
-    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=1e-3, betas=(0.5, 0.999))
     data = Cycle([eight_gaussians(batch) for _ in range(POOL)])
-    step = make_gan_step(G, D, opt_g, opt_d, batch,
-                         sample_real=lambda: (data.next(), ()),
+    step = make_gan_step(G, D, 1e-3, batch, sample_real=lambda: (data.next(), ()),
                          sample_z=lambda: torch.randn(batch, 16))
     return step, batch, "samples"
 
@@ -401,11 +367,8 @@ def build_gan2d():
 def build_dcgan():
     batch = 64
     G, D = dcgan_init(DCGenerator()), dcgan_init(DCDiscriminator())
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     data = gan_images(batch)
-    step = make_gan_step(G, D, opt_g, opt_d, batch,
-                         sample_real=lambda: (data.next(), ()),
+    step = make_gan_step(G, D, 2e-4, batch, sample_real=lambda: (data.next(), ()),
                          sample_z=lambda: torch.randn(batch, 100))
     return step, batch, "images"
 
@@ -414,8 +377,6 @@ def build_cgan():
     batch = 64
     G = dcgan_init(DCGenerator(n_classes=10))
     D = dcgan_init(DCDiscriminator(n_classes=10))
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
     data = labelled_gan_images(batch)
 
     def sample_real():
@@ -426,7 +387,7 @@ def build_cgan():
         y = F.one_hot(torch.randint(0, 10, (batch,)), 10).float()
         return (y,), (y,)
 
-    step = make_gan_step(G, D, opt_g, opt_d, batch, sample_real,
+    step = make_gan_step(G, D, 2e-4, batch, sample_real,
                          sample_z=lambda: torch.randn(batch, 100),
                          sample_fake_label=sample_fake_label)
     return step, batch, "images"
@@ -485,38 +446,34 @@ def build_vae():
     return step, batch, "images"
 
 
-def build_pixelcnn():
-    batch = 64
-    model = pixelcnn_net()
+def cross_entropy_step(model, data):
+    """One Adam step (lr 1e-3) of the cross-entropy of model(x) against the next batch's target."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    levels = [torch.randint(0, 256, (batch, 1, 28, 28)) for _ in range(POOL)]
-    data = Cycle([(lv.float() / 255.0, lv.squeeze(1)) for lv in levels])
 
     def step():
         x, target = data.next()
         opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), target)  # (B,256,28,28) vs (B,28,28)
+        loss = F.cross_entropy(model(x), target)  # pixelcnn: (B,256,28,28) vs (B,28,28)
         loss.backward()
         opt.step()
 
-    return step, batch, "images"
+    return step
+
+
+def build_pixelcnn():
+    batch = 64
+    model = pixelcnn_net()
+    levels = [torch.randint(0, 256, (batch, 1, 28, 28)) for _ in range(POOL)]
+    data = Cycle([(lv.float() / 255.0, lv.squeeze(1)) for lv in levels])
+    return cross_entropy_step(model, data), batch, "images"
 
 
 def build_classifier():
     batch = 128
     model = classifier_net()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     data = Cycle([(torch.rand(batch, 1, 28, 28), torch.randint(0, 10, (batch,)))
                   for _ in range(POOL)])
-
-    def step():
-        x, y = data.next()
-        opt.zero_grad(set_to_none=True)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-
-    return step, batch, "images"
+    return cross_entropy_step(model, data), batch, "images"
 
 
 BUILDERS = {
@@ -588,6 +545,17 @@ def fwd_bwd_results(group, shape, module, x, fwd_flop, steps, warmup):
     ]
 
 
+
+# The convolution rows: the module, its input's shape, the row's label, the forward FLOPs.
+CONV_ROWS = {
+    "conv2d": (lambda: nn.Conv2d(64, 128, 4, 2, 1), (64, 64, 14, 14), "64x64x14x14->128 k4s2p1",
+               2 * 64 * 128 * 7 * 7 * 64 * 4 * 4),
+    "conv_transpose2d": (lambda: nn.ConvTranspose2d(128, 64, 4, 2, 1), (64, 128, 7, 7),
+                         "64x128x7x7->64 k4s2p1", 2 * 64 * 128 * 7 * 7 * 64 * 4 * 4),
+    "masked_conv7x7": (lambda: MaskedConv2d("B", 64, 64, 7), (64, 64, 28, 28), "64x64x28x28->64 k7p3",
+                       2 * 64 * 64 * 28 * 28 * 64 * 7 * 7),  # dense 7x7 count
+}
+
 def run_kernel(name, steps, warmup):
     out = []
     if name == "sgemm":
@@ -598,24 +566,11 @@ def run_kernel(name, steps, warmup):
             fn = lambda: torch.mm(a, b, out=c)  # noqa: E731
             out.append(kernel_result("sgemm", f"{m}x{n}x{k}",
                                      time_fn(fn, steps, warmup, 2e-3), flop=2 * m * n * k))
-    elif name == "conv2d":
-        conv = nn.Conv2d(64, 128, 4, 2, 1)
-        x = torch.randn(64, 64, 14, 14, requires_grad=True)
-        flop = 2 * 64 * 128 * 7 * 7 * 64 * 4 * 4
-        out += fwd_bwd_results("conv2d", "64x64x14x14->128 k4s2p1", conv, x, flop,
-                               steps, warmup)
-    elif name == "conv_transpose2d":
-        conv = nn.ConvTranspose2d(128, 64, 4, 2, 1)
-        x = torch.randn(64, 128, 7, 7, requires_grad=True)
-        flop = 2 * 64 * 128 * 7 * 7 * 64 * 4 * 4
-        out += fwd_bwd_results("conv_transpose2d", "64x128x7x7->64 k4s2p1", conv, x, flop,
-                               steps, warmup)
-    elif name == "masked_conv7x7":
-        conv = MaskedConv2d("B", 64, 64, 7)
-        x = torch.randn(64, 64, 28, 28, requires_grad=True)
-        flop = 2 * 64 * 64 * 28 * 28 * 64 * 7 * 7  # dense 7x7 count
-        out += fwd_bwd_results("masked_conv7x7", "64x64x28x28->64 k7p3", conv, x, flop,
-                               steps, warmup)
+    elif name in CONV_ROWS:
+        make_conv, x_shape, label, flop = CONV_ROWS[name]
+        conv = make_conv()
+        x = torch.randn(*x_shape, requires_grad=True)
+        out += fwd_bwd_results(name, label, conv, x, flop, steps, warmup)
     elif name == "add":
         n = 16 * 1024 * 1024
         a, b, c = torch.randn(n), torch.randn(n), torch.empty(n)

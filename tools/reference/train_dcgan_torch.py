@@ -42,18 +42,10 @@ def main():
     import torch
     import torch.nn as nn
     import torch.nn.functional as F
+    from common import dcgan_init  # tools/reference/common.py
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
-
-    def dcgan_init(net):
-        for m in net.modules():
-            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-                nn.init.normal_(m.weight, 0.0, 0.02)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.normal_(m.weight, 1.0, 0.02)
-                nn.init.zeros_(m.bias)
-        return net
 
     G = dcgan_init(nn.Sequential(
         nn.Linear(100, 128 * 7 * 7), nn.Unflatten(1, (128, 7, 7)), nn.BatchNorm2d(128), nn.ReLU(),

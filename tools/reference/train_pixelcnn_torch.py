@@ -2,7 +2,7 @@
 """The PyTorch reference for `minigen train pixelcnn`: the same model trained for the
 same number of steps, scored the same way, so the two can be compared (docs/pixelcnn.md).
 
-Model (docs/workloads.md, as tools/reference/torch_ref.py's pixelcnn_net): MaskedConv2d A
+Model (docs/workloads.md, as tools/reference/common.py's pixelcnn_net): MaskedConv2d A
 (1->64, 7x7, padding 3, no bias) BatchNorm2d ReLU, 7 x [MaskedConv2d B (64->64) BatchNorm2d
 ReLU], Conv2d(64, 256, 1). PyTorch's default init (kaiming_uniform a=sqrt(5) on the whole
 7x7 weight; minigen's Conv2d draws from the same distributions). Input: the levels / 255
@@ -18,72 +18,37 @@ Run with Debian's PyTorch (python3-torch), at most 2 threads:
   nice /usr/bin/python3 tools/reference/train_pixelcnn_torch.py --steps 300 --threads 2
 Reads the IDX gzip files directly (default /usr/share/datasets/fashion-mnist).
 """
-import argparse
 import json
 import math
-import os
 import pathlib
 import statistics
 import time
 
+from idx import read_split, set_thread_env, training_arg_parser  # tools/reference/idx.py
+
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST directory")
+    p = training_arg_parser(__doc__.split("\n")[0], batch_size=64, lr=1e-3)
     p.add_argument("--steps", type=int, default=300, help="optimizer steps (default 300)")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--channels", type=int, default=64)
     p.add_argument("--test-images", type=int, default=10000, help="score the first N test images")
     p.add_argument("--eval-batch", type=int, default=500)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="intra-op threads (default 2)")
     p.add_argument("--log-every", type=int, default=25)
-    p.add_argument("--json", help="also write the results to this JSON file")
     return p.parse_args()
 
 
 ARGS = parse_args()
-# Before torch loads: its OpenMP pool and the system BLAS read these.
-os.environ.setdefault("OMP_NUM_THREADS", str(ARGS.threads))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", str(ARGS.threads))
+set_thread_env(ARGS.threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from idx import read_idx  # noqa: E402  (tools/reference/idx.py)
+from common import pixelcnn_net  # noqa: E402  (tools/reference/common.py)
 
 
 def load_levels(split):
     """uint8 levels [N, 1, 28, 28] as int64."""
-    prefix = "train" if split == "train" else "t10k"
-    images = read_idx(pathlib.Path(ARGS.data) / f"{prefix}-images-idx3-ubyte.gz")
-    return torch.from_numpy(images.astype(np.int64)).reshape(-1, 1, 28, 28)
-
-
-class MaskedConv2d(nn.Conv2d):
-    """PixelCNN masked convolution (no bias), as tools/reference/torch_ref.py: type A hides
-    the centre pixel, type B shows it; both hide every pixel after it in raster order."""
-
-    def __init__(self, mask_type, in_ch, out_ch, k):
-        super().__init__(in_ch, out_ch, k, padding=k // 2, bias=False)
-        mask = torch.ones_like(self.weight)
-        c = k // 2
-        mask[:, :, c, c + (mask_type == "B"):] = 0
-        mask[:, :, c + 1:, :] = 0
-        self.register_buffer("mask", mask)
-
-    def forward(self, x):
-        return F.conv2d(x, self.weight * self.mask, None, self.stride, self.padding)
-
-
-def pixelcnn_net(channels):
-    layers = [MaskedConv2d("A", 1, channels, 7), nn.BatchNorm2d(channels), nn.ReLU()]
-    for _ in range(7):
-        layers += [MaskedConv2d("B", channels, channels, 7), nn.BatchNorm2d(channels), nn.ReLU()]
-    layers.append(nn.Conv2d(channels, 256, 1))
-    return nn.Sequential(*layers)
+    return torch.from_numpy(read_split(ARGS.data, split).astype(np.int64)).reshape(-1, 1, 28, 28)
 
 
 def test_bits_per_dim(model, levels):

@@ -18,69 +18,36 @@ Run with Debian's PyTorch (python3-torch), at most 2 threads:
   nice /usr/bin/python3 tools/reference/train_vae_torch.py --epochs 10 --threads 2
 Reads the IDX gzip files directly (default /usr/share/datasets/fashion-mnist).
 """
-import argparse
 import json
 import math
-import os
 import pathlib
 import sys
 import time
 
+from idx import read_split, set_thread_env, training_arg_parser  # tools/reference/idx.py
+
 
 def parse_args():
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--data", default="/usr/share/datasets/fashion-mnist", help="Fashion-MNIST directory")
+    p = training_arg_parser(__doc__.split("\n")[0], batch_size=128, lr=1e-3)
     p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--iwae-k", type=int, default=100, help="importance samples of the IWAE bound")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--threads", type=int, default=2, help="intra-op threads (default 2)")
-    p.add_argument("--json", help="also write the results to this JSON file")
     return p.parse_args()
 
 
 ARGS = parse_args()
-# Before torch loads: its OpenMP pool and the system BLAS read these.
-os.environ.setdefault("OMP_NUM_THREADS", str(ARGS.threads))
-os.environ.setdefault("OPENBLAS_NUM_THREADS", str(ARGS.threads))
+set_thread_env(ARGS.threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from torch import nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from idx import read_idx  # noqa: E402  (tools/reference/idx.py)
+from common import VaeDecoder, VaeEncoder  # noqa: E402  (tools/reference/common.py)
 
 
 def load(split):
-    d = pathlib.Path(ARGS.data)
-    prefix = "train" if split == "train" else "t10k"
-    images = read_idx(d / f"{prefix}-images-idx3-ubyte.gz")
-    labels = read_idx(d / f"{prefix}-labels-idx1-ubyte.gz")
+    images = read_split(ARGS.data, split)
+    labels = read_split(ARGS.data, split, "labels")
     x = torch.from_numpy(images.astype(np.float32) / 255.0).reshape(-1, 784)
     return x, torch.from_numpy(labels.astype(np.int64))
-
-
-class Encoder(nn.Module):  # state_dict names as minigen's models/vae/networks.h
-    def __init__(self, hidden=400, latent=20):
-        super().__init__()
-        self.fc1 = nn.Linear(784, hidden)
-        self.mu = nn.Linear(hidden, latent)
-        self.logvar = nn.Linear(hidden, latent)
-
-    def forward(self, x):
-        h = F.relu(self.fc1(x))
-        return self.mu(h), self.logvar(h)
-
-
-class Decoder(nn.Module):
-    def __init__(self, hidden=400, latent=20):
-        super().__init__()
-        self.fc1 = nn.Linear(latent, hidden)
-        self.fc2 = nn.Linear(hidden, 784)
-
-    def forward(self, z):
-        return self.fc2(F.relu(self.fc1(z)))
 
 
 def vae_loss(enc, dec, x):
@@ -124,7 +91,7 @@ def main():
     torch.manual_seed(ARGS.seed)
     train_x, _ = load("train")
     test_x, _ = load("test")
-    enc, dec = Encoder(), Decoder()
+    enc, dec = VaeEncoder(), VaeDecoder()
     opt = torch.optim.Adam(list(enc.parameters()) + list(dec.parameters()), lr=ARGS.lr)
     per_epoch = train_x.shape[0] // ARGS.batch_size
     epoch_seconds, epoch_cpu = [], []
