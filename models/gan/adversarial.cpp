@@ -126,12 +126,13 @@ Tensor AdversarialModel::random_labels(int64_t n) const {
 }
 
 // ---- losses -----------------------------------------------------------------------------
-// DiffAugment's parameters come from a stream of (seed, step, draw): a seeded run is
-// reproduced, and the global generator (z, labels, dropout) draws as it does without it.
+// DiffAugment's parameters come from a stream of (seed, step, k-th draw of the step): a
+// seeded run is reproduced, and the global generator (z, labels, gp's e) draws as it does
+// without it.
 Tensor AdversarialModel::augment(const Tensor& x) {
     if (diffaug_.empty()) return x;
     MG_CHECK(x.dim() == 4, "{}: diffaug needs images [N, C, H, W], D's input is {}", name(), x.shape());
-    data::RandomStream random(config_.seed ^ 0x6469666661756700ull, uint64_t(calls_) * 64 + uint64_t(augment_calls_++));
+    data::RandomStream random(config_.seed ^ 0x6469666661756700ull, uint64_t(augment_step_) * 64 + uint64_t(augment_calls_++));
     return diff_augment(x, diffaug_, random);
 }
 
@@ -312,6 +313,7 @@ Tensor AdversarialModel::noise_or(const Tensor& given, int64_t n, const char* wh
 
 Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given) {
     set_learning_rates();
+    augment_step_ = calls_;
     augment_calls_ = 0;
     const auto [real, labels, fake_labels] = step_data(batch, given);  // draws fake_labels before z
     const int64_t n = real.size(0);

@@ -169,7 +169,7 @@ private:
     std::unique_ptr<optim::Adam> opt_g_, opt_d_;
     std::unique_ptr<optim::LRScheduler> sched_g_, sched_d_;  // with lr_decay_steps
     int64_t calls_ = 0;
-    int64_t augment_calls_ = 0;  // DiffAugment draws this step: each its own stream
+    int64_t augment_step_ = 0, augment_calls_ = 0;  // DiffAugment: the step, and its draws so far
     Metrics last_g_;  // G's metrics from the last G update (n_critic > 1)
 };
 
