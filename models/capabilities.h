@@ -38,6 +38,8 @@ public:
     virtual ~ClassConditional() = default;
     virtual bool conditional() const = 0;
     virtual Tensor sample_with_labels(const Tensor& labels) = 0;
+    // Labels run over [0, class_count()): Fashion-MNIST's 10 unless the model says otherwise.
+    virtual int64_t class_count() const { return 10; }
 };
 
 // Likelihood models (VAEs, PixelCNNs): the test-set likelihood of `images` (all of them, in

@@ -25,12 +25,17 @@ namespace mg::models {
 
 // Where a model's training data comes from.
 struct DataSpec {
-    enum class Source { FashionMnist, Toy2d };
+    enum class Source { FashionMnist, Toy2d, Images };
     Source source = Source::FashionMnist;
     data::PixelRange range = data::PixelRange::MinusOneOne;  // images: the scale the model sees
     std::string toy2d = "ring";                              // Toy2d: which set
     int64_t toy2d_size = 100000;                             // Toy2d: points per epoch
     bool labels = false;                                     // the step needs class labels
+    // Images: an image data set (core/data/image_dataset.h: "folder:DIR", "npy:FILE", "emoji"),
+    // fitted to size x size with `channels`, flipped left-right at random when hflip.
+    std::string images;
+    int64_t image_size = 0, channels = 0;
+    bool hflip = false, skip_bad = false;
 };
 
 // Common settings every model takes, plus its own options as JSON (--config FILE).

@@ -17,6 +17,7 @@ struct ModelInfo {
     std::function<std::unique_ptr<Model>(const ModelConfig&)> create;
     int64_t default_epochs = 1;  // what `minigen train NAME` runs without --epochs/--steps
     int64_t default_steps = 0;   // > 0: a step budget instead of epochs (gan2d)
+    bool image_data = false;     // trains on any image data set (the "data" option, --data)
 };
 
 const std::vector<ModelInfo>& all_models();

@@ -18,6 +18,7 @@
 #include "core/random.h"
 #include "core/runtime.h"
 #include "models/capabilities.h"
+#include "models/image_data.h"
 #include "models/plot2d.h"
 #include "models/progress.h"
 #include "models/run_dir.h"
@@ -101,12 +102,17 @@ TrainingData load_data(const DataSpec& spec, const std::optional<std::string>& d
         data::Toy2dSet set = data::make_toy2d(data::parse_toy2d(spec.toy2d), spec.toy2d_size, seed);
         return {set.points, Tensor()};
     }
+    if (spec.source == DataSpec::Source::Images) {
+        ImageData d = load_image_data(spec);
+        return {d.images, spec.labels ? d.labels : Tensor()};
+    }
     data::Dataset ds = data::load_fashion_mnist(data::Split::Train, dir);
     return {ds.images, spec.labels ? ds.labels : Tensor()};
 }
 
 data::Transform transform_for(const DataSpec& spec) {
     if (spec.source == DataSpec::Source::Toy2d) return {};  // points are float already
+    if (spec.hflip) return data::transforms::compose({data::transforms::hflip(), data::transforms::to_float(spec.range)});
     return data::transforms::to_float(spec.range);
 }
 

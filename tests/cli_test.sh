@@ -201,6 +201,53 @@ expect 2 "checkpoint.safetensors: tensor 'model\..*nan" -- train gan2d --resume 
 png_width() { python3 -c "import struct,sys; print(struct.unpack('>I', open(sys.argv[1],'rb').read()[16:20])[0])" "$1"; }
 ok "[ \"\$(png_width '$work/g4/samples/step_0000001.png')\" -lt \"\$(png_width '$work/g16/samples/step_0000001.png')\" ]" \
    "--grid does not change the sample grid"
+# GANs on one's own images: a folder of 2 classes, trained at 32x32x3 for 2 steps, sampled
+# (with --post), and refused by eval (no classifier of that data); a size mismatch with the
+# checkpoint and bad --data values are errors. The image cache goes to the test's folder.
+export MINIGEN_CACHE_DIR="$work/cache"
+python3 - "$work/pics" <<'PY'
+import os, struct, sys, zlib
+def png(path, w, h, rgb):
+    raw = b"".join(b"\0" + b"".join(bytes(rgb(x, y)) for x in range(w)) for y in range(h))
+    chunk = lambda t, d: struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    open(path, "wb").write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
+                           + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+for c, name in enumerate(["cats", "dogs"]):
+    os.makedirs(os.path.join(sys.argv[1], name))
+    for i in range(4):
+        png(os.path.join(sys.argv[1], name, f"{i}.png"), 40, 36, lambda x, y: ((x * 6 + i * 20) % 256, (y * 7) % 256, 200 * c))
+PY
+for model in dcgan cgan; do
+    expect 0 "checkpoint" -- train $model --data "folder:$work/pics" --image-size 32 --batch-size 4 --steps 2 \
+        --threads 1 --no-report --out "$work/img-$model"
+    ok "python3 -c \"import json; c=json.load(open('$work/img-$model/config.json'))['config']; assert (c['image_size'], c['channels'], c['data']) == (32, 3, 'folder:$work/pics'), c\"" \
+       "$model: config.json does not record the image data"
+    expect 0 "png" -- sample $model --checkpoint "$work/img-$model/checkpoint.safetensors" --out "$work/img-$model.png" -n 4
+    expect 2 "eval $model: .*folder:.*minigen train classifier --data" -- eval $model --checkpoint "$work/img-$model/checkpoint.safetensors"
+done
+ok "[ \"\$(png_width '$work/img-dcgan.png')\" -gt 32 ]" "sample at 32x32: the grid is too small"
+expect 0 "png" -- sample dcgan --checkpoint "$work/img-dcgan/checkpoint.safetensors" --out "$work/img-post.png" -n 4 \
+    --post median:3,unsharp,grey-world,histmatch,upscale:2
+ok "[ \"\$(png_width '$work/img-post.png')\" -gt \"\$(png_width '$work/img-dcgan.png')\" ]" "--post upscale:2 did not enlarge the grid"
+expect 2 "--post: unknown step sharpen" -- sample dcgan --checkpoint "$work/img-dcgan/checkpoint.safetensors" --post sharpen
+expect 2 "--image-size 64: .*was trained with image_size 32" -- sample dcgan --checkpoint "$work/img-dcgan/checkpoint.safetensors" --image-size 64
+expect 2 "--data fashion-mnist: .* was trained with data .*folder:" -- sample dcgan --checkpoint "$work/img-dcgan/checkpoint.safetensors" --data fashion-mnist
+expect 2 "--data flder:x: unknown data set 'flder'" -- train dcgan --data flder:x --steps 1 --out "$work/bad1"
+expect 2 "image size 30 is not offered" -- train dcgan --data "folder:$work/pics" --image-size 30 --steps 1 --out "$work/bad2"
+expect 2 "--channels" -- train dcgan --data "folder:$work/pics" --channels 2 --steps 1 --out "$work/bad3"
+expect 2 "--data .*'vae' trains on Fashion-MNIST only" -- train vae --data "folder:$work/pics" --steps 1 --out "$work/bad4"
+expect 2 "Fashion-MNIST is 28x28" -- train dcgan --image-size 32 --steps 1 --out "$work/bad5"
+expect 2 "diffaug.*'colour'" -- train dcgan --diffaug colour --steps 1 --out "$work/bad6"
+expect 2 "folder.*(does not exist|no such|not a directory)" -- train dcgan --data "folder:$work/none" --steps 1 --out "$work/bad7"
+npm_dir="${MINIGEN_NPM_DIR:-$HOME/.cache/minigen/npm}"
+if [ -d "$npm_dir/node_modules/emoji-datasource-google" ]; then
+    MINIGEN_NPM_DIR="$npm_dir" expect 0 "checkpoint" -- train dcgan --data emoji:google --batch-size 8 --steps 1 \
+        --threads 1 --no-report --diffaug color,translation,cutout --hflip --out "$work/emoji"
+else
+    echo "skip: emoji at 64x64 (no $npm_dir/node_modules/emoji-datasource-google)"
+fi
+unset MINIGEN_CACHE_DIR
+
 # Hostile input files: exit 2 and one line naming the file; a FIFO is refused, never waited on
 # (a wrapper with a timeout turns a hang into a failure).
 printf '#!/bin/sh\nexec timeout 60 "%s" "$@"\n' "$minigen" > "$work/minigen-with-timeout"

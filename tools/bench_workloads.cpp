@@ -29,6 +29,10 @@ const WorkloadSpec kWorkloads[] = {
     {"gan2d", "gan2d-vanilla", "{}", 300, 20,
      "plain training as in workloads.md (minigen train gan2d adds PacGAN, R1 and an EMA generator)"},
     {"dcgan", "dcgan", "{}", 40, 5, ""},
+    {"dcgan-rgb32", "dcgan", R"({"data": "npy:random", "image_size": 32, "channels": 3})", 10, 2,
+     "32x32 RGB images (e.g. --data folder:DIR --image-size 32): 4w at 4x4, 3 blocks"},
+    {"dcgan-rgb64", "dcgan", R"({"data": "npy:random", "image_size": 64, "channels": 3})", 5, 1,
+     "64x64 RGB images (--data folder:DIR): 8w at 4x4, 4 blocks"},
     {"wgan-gp", "wgan-gp", R"({"n_critic": 1})", 30, 5,
      "n_critic 1: each step = one critic update (with penalty) + one G update"},
     {"cgan", "cgan", R"({"projection": false})", 40, 5,
@@ -46,9 +50,9 @@ const models::ModelInfo* registered(const std::string& name) {
     return nullptr;
 }
 
-// kPool batches as the trainer would hand them over: Fashion-MNIST-shaped uint8 images
-// through the model's own pixel transform (and labels when it wants them), or points of
-// its 2-D set.
+// kPool batches as the trainer would hand them over: uint8 images of the model's data
+// (Fashion-MNIST's 1x28x28 unless it names another size) through the model's own pixel
+// transform (and labels when it wants them), or points of its 2-D set.
 std::vector<data::Batch> random_batches(const models::DataSpec& spec, int64_t batch) {
     std::vector<data::Batch> out(kPool);
     for (int i = 0; i < kPool; ++i) {
@@ -56,7 +60,9 @@ std::vector<data::Batch> random_batches(const models::DataSpec& spec, int64_t ba
         if (spec.source == models::DataSpec::Source::Toy2d) {
             b.images = data::make_toy2d(data::parse_toy2d(spec.toy2d), batch, uint64_t(100 + i)).points;
         } else {
-            b.images = data::to_float(randint(0, 256, {batch, 1, 28, 28}, {DType::UInt8}), spec.range);
+            const bool images = spec.source == models::DataSpec::Source::Images;
+            const int64_t c = images ? spec.channels : 1, size = images ? spec.image_size : 28;
+            b.images = data::to_float(randint(0, 256, {batch, c, size, size}, {DType::UInt8}), spec.range);
         }
         if (spec.labels) b.labels = randint(0, 10, {batch});
         b.index = i;
@@ -88,7 +94,9 @@ WorkloadSteps prepare_workload(const std::string& name, const RunOptions& opt, R
     const models::DataSpec spec = model->data_spec();
     row.batch = model->batch_size();
     row.unit = spec.source == models::DataSpec::Source::Toy2d ? "samples" : "images";
-    row.shape = fmt::format("batch {}", row.batch);
+    row.shape = spec.source == models::DataSpec::Source::Images
+                    ? fmt::format("batch {}, {}x{}x{}", row.batch, spec.channels, spec.image_size, spec.image_size)
+                    : fmt::format("batch {}", row.batch);
     auto batches = std::make_shared<std::vector<data::Batch>>(random_batches(spec, row.batch));
     const Device device = opt.device;
     if (device != Device::CPU) {  // in device memory up front, as the loader delivers them

@@ -85,7 +85,12 @@ int run_eval(const EvalArgs& a) {
         models::ModelConfig config = config_from_checkpoint(a.checkpoint, a.common, &trained_as);
         MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", a.checkpoint, trained_as,
                  a.model);
+        check_model_takes_data(models::find_model(a.model), a.common);
         std::unique_ptr<models::Model> model = models::find_model(a.model).create(config);
+        MG_CHECK(model->data_spec().source != models::DataSpec::Source::Images,
+                 "eval {}: {} was trained on {}; FID/KID here use a Fashion-MNIST classifier, and a classifier "
+                 "of that data (minigen train classifier --data) is not offered yet",
+                 a.model, a.checkpoint, model->data_spec().images);
         models::Position pos = models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false,
                                                              a.common.allow_nonfinite);
         if (a.model == "classifier") {

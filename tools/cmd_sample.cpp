@@ -10,18 +10,21 @@
 
 #include "core/ops.h"
 #include "core/random.h"
+#include "core/data/augment.h"
 #include "models/capabilities.h"
+#include "models/image_data.h"
 #include "models/registry.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
 #include "tools/model_options.h"
+#include "tools/sample_post.h"
 
 namespace mg::tools {
 
 namespace {
 
 struct SampleArgs {
-    std::string model, checkpoint, out, complete, sampler;
+    std::string model, checkpoint, out, complete, sampler, post;
     CommonModelArgs common;
     int64_t n = 64;
     int64_t class_index = -1;
@@ -55,13 +58,40 @@ std::pair<Tensor, Tensor> images_to_complete(const SampleArgs& a) {
     return {tiles.reshape({(h / 28) * (w / 28), 1, 28, 28}), Tensor()};
 }
 
+// The training data's per-channel histograms (--post histmatch): the data the model
+// records (or --data names).
+data::ChannelHistograms training_histograms(models::Model& model, const SampleArgs& a) {
+    const models::DataSpec spec = model.data_spec();
+    MG_CHECK(spec.source != models::DataSpec::Source::Toy2d, "--post histmatch: '{}' does not make images", a.model);
+    Tensor images = spec.source == models::DataSpec::Source::Images
+                        ? models::load_image_data(spec).images
+                        : data::load_fashion_mnist(data::Split::Train, a.common.data_dir).images;
+    return data::channel_histograms(images.data<uint8_t>(), images.size(0), images.size(1), images.size(2),
+                                    images.size(3));
+}
+
+// --post: the steps applied to the samples, back in the model's range for the grid.
+Tensor postprocess(models::Model& model, const Tensor& samples, const std::vector<PostStep>& steps,
+                   const SampleArgs& a) {
+    const bool signed_range = model.data_spec().range == data::PixelRange::MinusOneOne;
+    std::optional<data::ChannelHistograms> reference;
+    if (needs_histograms(steps)) reference = training_histograms(model, a);
+    std::vector<io::ImageU8> images = apply_post(data::batch_to_images(samples, signed_range ? -1.0 : 0.0, 1.0),
+                                                 steps, reference ? &*reference : nullptr);
+    data::Normalize normalize;
+    if (!signed_range) normalize = {{0.0}, {1.0}};
+    return data::images_to_batch(images, normalize);
+}
+
 int run_sample(const SampleArgs& a) {
     apply_threads(a.common.threads);
+    const std::vector<PostStep> post = a.post.empty() ? std::vector<PostStep>{} : parse_post(a.post);
     std::string trained_as;
     models::ModelConfig config = config_from_checkpoint(a.checkpoint, a.common, &trained_as);
     if (!a.sampler.empty()) config.options["sampler"] = a.sampler;
     MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", a.checkpoint, trained_as,
              a.model);
+    check_model_takes_data(models::find_model(a.model), a.common);
     std::unique_ptr<models::Model> model = models::find_model(a.model).create(config);
     models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false, a.common.allow_nonfinite);
     manual_seed(a.common.seed);  // samples differ by --seed, not by the training run's RNG state
@@ -101,11 +131,12 @@ int run_sample(const SampleArgs& a) {
         models::ClassConditional& conditional = models::require<models::ClassConditional>(
             *model, a.by_class ? "sample --by-class" : "sample --class");
         std::vector<int64_t> labels;
+        const int64_t classes = conditional.class_count();
         if (a.by_class) {  // one row of 8 per class
-            for (int64_t c = 0; c < 10; ++c)
+            for (int64_t c = 0; c < classes; ++c)
                 for (int64_t i = 0; i < 8; ++i) labels.push_back(c);
         } else {
-            MG_CHECK(a.class_index < 10, "--class {}: Fashion-MNIST has classes 0..9", a.class_index);
+            MG_CHECK(a.class_index < classes, "--class {}: the model has classes 0..{}", a.class_index, classes - 1);
             labels.assign(size_t(a.n), a.class_index);
         }
         samples = conditional.sample_with_labels(from_vector(labels));
@@ -115,6 +146,7 @@ int run_sample(const SampleArgs& a) {
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     std::fprintf(stderr, "sample: %lld images in %.2f s (%.2f images/s)\n", (long long)samples.size(0), seconds,
                  seconds > 0 ? double(samples.size(0)) / seconds : 0.0);
+    if (!post.empty()) samples = postprocess(*model, samples.to(Device::CPU), post, a);
     std::string out = a.out.empty() ? a.model + "_samples.png" : a.out;
     models::write_samples(*model, samples, out, nrow);
     std::printf("%s\n", out.c_str());
@@ -130,7 +162,7 @@ void add_sample_command(CLI::App& app) {
     cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (a run's checkpoint.safetensors)")->required();
     cmd->add_option("--out", a.out, "Output PNG (default MODEL_samples.png)");
     cmd->add_option("-n,--count", a.n, "Number of samples")->check(integer_range(1, 4096));
-    cmd->add_option("--class", a.class_index, "Conditional models: draw this class only")->check(integer_range(0, 9));
+    cmd->add_option("--class", a.class_index, "Conditional models: draw this class only")->check(integer_range(0, 1 << 20));
     cmd->add_flag("--by-class", a.by_class, "Conditional models: one row per class");
     cmd->add_flag("--interpolate", a.interpolate,
                   "Latent-variable models: rows of interpolations between prior samples (count/steps rows)");
@@ -142,6 +174,10 @@ void add_sample_command(CLI::App& app) {
     cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(integer_range(1, 32));
     cmd->add_option("--sampler", a.sampler, "PixelCNN models: naive (a full forward per pixel) or cached "
                                              "(the default; gated-pixelcnn also has rows)");
+    cmd->add_option("--post", a.post,
+                    "Postprocess the samples before the grid: steps left to right, e.g. "
+                    "median:3,unsharp,grey-world,histmatch,upscale:4 (also bilateral[:S]; histmatch matches "
+                    "the training data's histograms)");
     add_common_model_args(*cmd, a.common);
     cmd->callback([] { std::exit(run_sample(a)); });
 }

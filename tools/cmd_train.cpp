@@ -11,6 +11,7 @@
 #include "core/runtime.h"
 #include "models/eval/training_evaluator.h"
 #include "models/gan/adversarial.h"
+#include "models/image_data.h"
 #include "models/progress.h"
 #include "models/registry.h"
 #include "models/trainer.h"
@@ -32,6 +33,8 @@ struct TrainArgs {
     bool resume = false, overwrite = false, allow_changes = false, json = false, trace = false, no_report = false;
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
+    bool hflip = false;
+    std::string diffaug;
 };
 
 // Dumps the autograd graphs of one D step and one G step (GAN models).
@@ -44,6 +47,11 @@ void write_trace(models::Model& model, const std::string& out_dir, const std::op
     const int64_t n = model.batch_size();
     if (spec.source == models::DataSpec::Source::Toy2d) {
         batch.images = data::make_toy2d(data::parse_toy2d(spec.toy2d), n, 0).points;
+    } else if (spec.source == models::DataSpec::Source::Images) {
+        models::ImageData d = models::load_image_data(spec);
+        const int64_t k = std::min(n, d.images.size(0));
+        batch.images = data::to_float(d.images.slice(0, 0, k), spec.range);
+        batch.labels = d.labels.slice(0, 0, k).contiguous();
     } else {
         data::Dataset ds = data::load_fashion_mnist(data::Split::Train, data_dir);
         batch.images = data::to_float(ds.images.slice(0, 0, n), spec.range);
@@ -67,7 +75,12 @@ void write_trace(models::Model& model, const std::string& out_dir, const std::op
 // refuses a difference unless --allow-changes).
 models::ModelConfig model_config(const TrainArgs& a, const std::string& out_dir) {
     const std::string ckpt = models::checkpoint_path(out_dir);
-    if (!a.resume || !fs::is_regular_file(ckpt)) return make_model_config(a.common);
+    if (!a.resume || !fs::is_regular_file(ckpt)) {
+        models::ModelConfig config = make_model_config(a.common);
+        if (a.hflip) config.options["hflip"] = true;
+        if (!a.diffaug.empty()) config.options["diffaug"] = a.diffaug;
+        return config;
+    }
     std::string trained_as;
     models::ModelConfig config = config_from_checkpoint(ckpt, a.common, &trained_as);
     MG_CHECK(trained_as == a.model, "train --resume: {} is a checkpoint of '{}', not '{}'", ckpt, trained_as,
@@ -89,7 +102,12 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     models::TrainOptions opt;
     opt.out_dir = a.out.empty() ? "runs/" + a.model : a.out;
     models::ModelConfig config = model_config(a, opt.out_dir);
+    check_model_takes_data(info, a.common);
     std::unique_ptr<models::Model> model = info.create(config);
+    MG_CHECK(a.eval_samples == 0 || model->data_spec().source != models::DataSpec::Source::Images,
+             "--eval {}: FID/KID use a Fashion-MNIST classifier; for {} there is none yet (a classifier of "
+             "that data, minigen train classifier --data, is not offered yet)",
+             a.eval_samples, model->data_spec().images);
 
     opt.epochs = a.epochs;
     opt.steps = a.steps;
@@ -181,6 +199,9 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
                    "At each sample point also measure FID/KID on N samples (image generators) or the test "
                    "NLL on N test images (likelihood models); the classifier always reports test accuracy")
         ->check(integer_range(0, 100000));
+    cmd.add_flag("--hflip", a.hflip, "GANs: flip the real images left-right at random");
+    cmd.add_option("--diffaug", a.diffaug,
+                   "GANs: DiffAugment policy for every image D sees, real and fake, e.g. color,translation,cutout");
     cmd.add_option("--checkpoint-every", a.checkpoint_every, "Write a checkpoint every N steps (default: 4 per run)")
         ->check(integer_range(1));
 }

@@ -1,9 +1,12 @@
 #include "tools/model_options.h"
 
+#include <filesystem>
+
 #include "core/io/input.h"
 #include "core/io/safetensors.h"
 #include "kernels/device.h"
 #include "kernels/registry.h"
+#include "models/image_data.h"
 #include "models/options.h"
 #include "tools/cli.h"
 
@@ -24,7 +27,20 @@ void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
                    "With --device cuda: off (default, FP32), tf32 or bf16 tensor-core multiplies in every matmul "
                    "and convolution; weights, activations and sums stay float32")
         ->check(CLI::IsMember({"off", "tf32", "bf16"}));
-    cmd.add_option("--data", a.data_dir, "Fashion-MNIST directory (default: $MINIGEN_DATA or /usr/share/datasets/fashion-mnist)");
+    cmd.add_option("--data", a.data,
+                   "Training data: fashion-mnist (default; its directory: $MINIGEN_DATA or "
+                   "/usr/share/datasets/fashion-mnist), fashion-mnist:DIR (or a bare DIR), folder:DIR, "
+                   "npy:FILE[,labels=FILE], emoji[:google,twitter] (image sets: dcgan, cgan, wgan-gp)")
+        ->each([&a](const std::string& v) {
+            if (v.rfind("fashion-mnist:", 0) == 0) a.data_dir = v.substr(14);
+            else if (v != "fashion-mnist" && !models::is_image_data_spec(v)) a.data_dir = v;
+        });
+    cmd.add_option("--image-size", a.image_size,
+                   "With an image data set: train at N x N (default 64; the GANs take 16, 28, 32, 56, 64, 128, ...)")
+        ->check(integer_range(1, 1024));
+    cmd.add_option("--channels", a.channels, "With an image data set: 1 (grey) or 3 (RGB, the default)")
+        ->check(CLI::IsMember({1, 3}));
+    cmd.add_flag("--skip-bad", a.skip_bad, "With folder: data: leave out images that do not decode (else an error)");
     cmd.add_option("--config", a.config_file, "JSON file with the model's options");
     cmd.add_flag("--allow-nonfinite", a.allow_nonfinite,
                  "Load a checkpoint whose weights hold NaN/Inf, and keep training when a loss does (they are "
@@ -42,6 +58,24 @@ static void select_mixed_precision(const std::string& amp) {
     for (const char* op : {"conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight",
                            "masked_conv2d_forward", "masked_conv2d_backward_input", "masked_conv2d_backward_weight"})
         kernels::find_table(op)->select("im2col", cuda);
+}
+
+// --data and the image flags as model options; only what was given, so a checkpoint's
+// record stands unless the command line names something else.
+static void set_data_options(const CommonModelArgs& a, nlohmann::json& options) {
+    const bool images = models::is_image_data_spec(a.data);
+    if (!images && !a.data.empty() && a.data.rfind("fashion-mnist", 0) != 0) {
+        // A bare word with a colon is a misspelt source, not a Fashion-MNIST directory.
+        const size_t colon = a.data.find(':');
+        MG_CHECK(colon == std::string::npos || colon < 2 || std::filesystem::exists(a.data),
+                 "--data {}: unknown data set '{}' (fashion-mnist, fashion-mnist:DIR, folder:DIR, "
+                 "npy:FILE[,labels=FILE], emoji[:google,twitter])",
+                 io::quote_short(a.data), io::quote_short(a.data.substr(0, colon)));
+    }
+    if (images) options["data"] = a.data;
+    if (a.image_size > 0) options["image_size"] = a.image_size;
+    if (a.channels > 0) options["channels"] = a.channels;
+    if (a.skip_bad) options["skip_bad"] = true;
 }
 
 models::ModelConfig make_model_config(const CommonModelArgs& a) {
@@ -62,7 +96,20 @@ models::ModelConfig make_model_config(const CommonModelArgs& a) {
                  io::quote_short(c.options.dump()));
         c.options_source = what;
     }
+    set_data_options(a, c.options);
     return c;
+}
+
+void check_model_takes_data(const models::ModelInfo& info, const CommonModelArgs& a) {
+    if (info.image_data) return;
+    auto refuse = [&](const char* flag, const std::string& value) {
+        MG_FAIL("{} {}: '{}' trains on Fashion-MNIST only (image data sets: dcgan, cgan, wgan-gp)", flag,
+                io::quote_short(value), info.name);
+    };
+    if (models::is_image_data_spec(a.data)) refuse("--data", a.data);
+    if (a.image_size > 0) refuse("--image-size", std::to_string(a.image_size));
+    if (a.channels > 0) refuse("--channels", std::to_string(a.channels));
+    if (a.skip_bad) refuse("--skip-bad", "(given)");
 }
 
 models::ModelConfig config_from_checkpoint(const std::string& path, const CommonModelArgs& a, std::string* model_name) {
@@ -89,6 +136,15 @@ models::ModelConfig config_from_checkpoint(const std::string& path, const Common
     }
     options.erase("seed");
     options.erase("device");
+    // --data fashion-mnist (or its directory) against a checkpoint of an image data set.
+    if (!a.data.empty() && !c.options.contains("data") && options.contains("data") && options["data"].is_string() &&
+        models::is_image_data_spec(options["data"].get<std::string>()))
+        MG_FAIL("--data {}: {} was trained with data {}", io::quote_short(a.data), path,
+                io::quote_short(options["data"].dump()));
+    for (auto [key, flag] : {std::pair{"data", "--data"}, {"image_size", "--image-size"}, {"channels", "--channels"}})
+        if (c.options.contains(key) && options.contains(key))
+            MG_CHECK(c.options[key] == options[key], "{} {}: {} was trained with {} {}", flag,
+                     io::quote_short(c.options[key].dump()), path, key, io::quote_short(options[key].dump()));
     for (auto it = c.options.begin(); it != c.options.end(); ++it) options[it.key()] = it.value();
     c.options = options;
     c.options_source = c.options_source.empty() ? what : what + " with " + c.options_source;

@@ -42,6 +42,7 @@ void GanOptions::fields(Self& o, F&& f) {
     f("width", o.width, IntRange{1, kMaxWidth});
     f("lr_decay_steps", o.lr_decay_steps, IntRange{0, kMaxSteps});
     f("projection", o.projection);
+    f("diffaug", o.diffaug);
 }
 
 nlohmann::json GanOptions::to_json() const { return options_to_json(*this); }
@@ -59,6 +60,7 @@ void GanOptions::update_from(const nlohmann::json& j) {
              label_smoothing);
     MG_CHECK(instance_noise >= 0 && gp_weight >= 0 && r1_gamma >= 0, "gan options: noise and penalties must be >= 0");
     MG_CHECK(ema_decay >= 0 && ema_decay < 1, "gan options: ema_decay {} not in [0, 1)", ema_decay);
+    parse_diffaug(diffaug);  // an error naming the value now
     MG_CHECK(pack >= 1 && batch_size % pack == 0, "gan options: pack {} must divide the batch size {}", pack,
              batch_size);
 }
@@ -75,6 +77,7 @@ GanOptions AdversarialModel::resolve(const ModelConfig& config, GanOptions defau
 void AdversarialModel::init(const ModelConfig& config, std::shared_ptr<nn::Module> generator,
                             std::shared_ptr<nn::Module> discriminator, std::shared_ptr<nn::Module> generator_ema) {
     config_ = config;
+    diffaug_ = parse_diffaug(gan_.diffaug);
     G_ = std::move(generator);
     D_ = std::move(discriminator);
     G_->name_parameters("G.");
@@ -123,9 +126,20 @@ Tensor AdversarialModel::random_labels(int64_t n) const {
 }
 
 // ---- losses -----------------------------------------------------------------------------
-Tensor AdversarialModel::d_input(const Tensor& x) const {
-    if (gan_.instance_noise == 0) return x;
-    return add(x, randn(x.shape(), {x.dtype(), x.device()}, 0.0, gan_.instance_noise));
+// DiffAugment's parameters come from a stream of (seed, step, k-th draw of the step): a
+// seeded run is reproduced, and the global generator (z, labels, gp's e) draws as it does
+// without it.
+Tensor AdversarialModel::augment(const Tensor& x) {
+    if (diffaug_.empty()) return x;
+    MG_CHECK(x.dim() == 4, "{}: diffaug needs images [N, C, H, W], D's input is {}", name(), x.shape());
+    data::RandomStream random(config_.seed ^ 0x6469666661756700ull, uint64_t(augment_step_) * 64 + uint64_t(augment_calls_++));
+    return diff_augment(x, diffaug_, random);
+}
+
+Tensor AdversarialModel::d_input(const Tensor& x) {
+    Tensor a = augment(x);
+    if (gan_.instance_noise == 0) return a;
+    return add(a, randn(a.shape(), {a.dtype(), a.device()}, 0.0, gan_.instance_noise));
 }
 
 Tensor AdversarialModel::d_loss(const Tensor& lr, const Tensor& lf) const {
@@ -174,8 +188,8 @@ Tensor AdversarialModel::pack(const Tensor& x) const {
 // lambda * E[(||grad_xhat D(xhat)||_2 - 1)^2], xhat = e*real + (1-e)*fake (models/gan/penalties.h).
 Tensor AdversarialModel::gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels,
                                           const Tensor& e, StepMetrics& rec) {
-    PenaltyResult r = models::gradient_penalty([&](const Tensor& x) { return discriminate(pack(x), labels); },
-                                               real, fake, e);
+    PenaltyResult r = models::gradient_penalty(
+        [&](const Tensor& x) { return discriminate(pack(augment(x)), labels); }, real, fake, e);
     rec("gp", r.penalty.item());
     rec("grad_norm_xhat", r.mean_grad_norm);
     return mul(r.penalty, gan_.gp_weight);
@@ -183,7 +197,7 @@ Tensor AdversarialModel::gradient_penalty(const Tensor& real, const Tensor& fake
 
 // gamma/2 * E[||grad_x D(x)||^2] on real data (Mescheder et al. 2018).
 Tensor AdversarialModel::r1_penalty(const Tensor& real, const Tensor& labels, StepMetrics& rec) {
-    PenaltyResult r = models::r1_penalty([&](const Tensor& x) { return discriminate(pack(x), labels); }, real);
+    PenaltyResult r = models::r1_penalty([&](const Tensor& x) { return discriminate(pack(augment(x)), labels); }, real);
     rec("r1", r.penalty.item());
     return mul(r.penalty, gan_.r1_gamma / 2);
 }
@@ -299,6 +313,8 @@ Tensor AdversarialModel::noise_or(const Tensor& given, int64_t n, const char* wh
 
 Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given) {
     set_learning_rates();
+    augment_step_ = calls_;
+    augment_calls_ = 0;
     const auto [real, labels, fake_labels] = step_data(batch, given);  // draws fake_labels before z
     const int64_t n = real.size(0);
     // Losses first, then D's outputs, then the rest as recorded (as the report groups them).

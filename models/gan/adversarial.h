@@ -29,6 +29,8 @@
 #include <memory>
 #include <string>
 
+#include "core/diffaug.h"
+
 #include "core/nn/module.h"
 #include "models/capabilities.h"
 #include "models/model.h"
@@ -62,6 +64,8 @@ struct GanOptions {
     int64_t width = 64;            // network width: gan2d's hidden units (128), the image
                                    // GANs' base channels (64; G's first and D's last conv have 2x)
     bool projection = false;       // conditional D: add <embed(y), features> (cgan's default)
+    std::string diffaug;           // DiffAugment policy (core/diffaug.h), e.g. "color,translation,cutout":
+                                   // every image D sees (real, fake, GP/R1 points), in both updates
 
     // Each option once (models/options.h): its key, and an integer's range.
     template <class Self, class F>
@@ -103,6 +107,7 @@ public:
     // Samples with fixed labels (conditional models: one class per row of a grid).
     bool conditional() const override { return false; }
     Tensor sample_with_labels(const Tensor& labels) override;
+    int64_t class_count() const override { return num_classes(); }
     // `rows` paths between pairs of prior draws z0, z1, `steps` images each, through
     // slerp_rows: [rows * steps, ...] in row-major order; a conditional model keeps one
     // random class along each row. The image GANs offer it (their Interpolation).
@@ -149,7 +154,8 @@ private:
     DLoss d_step_loss(const Tensor& real, const Tensor& labels, const Tensor& fake, const Tensor& fake_labels,
                       const Tensor& gp_e, StepMetrics& rec);
     void set_learning_rates();  // lr_decay_steps: this step's point on the cosine
-    Tensor d_input(const Tensor& x) const;  // instance noise
+    Tensor d_input(const Tensor& x);       // DiffAugment, then instance noise
+    Tensor augment(const Tensor& x);       // DiffAugment (x itself without a policy)
     Tensor pack(const Tensor& logits_input) const;
     Tensor d_loss(const Tensor& real_logits, const Tensor& fake_logits) const;
     Tensor g_loss(const Tensor& fake_logits) const;
@@ -159,9 +165,11 @@ private:
     Tensor r1_penalty(const Tensor& real, const Tensor& labels, StepMetrics& rec);
     void update_ema();
 
+    DiffAugPolicy diffaug_;
     std::unique_ptr<optim::Adam> opt_g_, opt_d_;
     std::unique_ptr<optim::LRScheduler> sched_g_, sched_d_;  // with lr_decay_steps
     int64_t calls_ = 0;
+    int64_t augment_step_ = 0, augment_calls_ = 0;  // DiffAugment: the step, and its draws so far
     Metrics last_g_;  // G's metrics from the last G update (n_critic > 1)
 };
 

@@ -45,6 +45,7 @@ public:
         c.options = gan_options;
         gan_ = resolve(c, d);
         MG_CHECK(!gan_.projection, "{}: 'projection' applies to the conditional cgan only", name());
+        MG_CHECK(gan_.diffaug.empty(), "{}: 'diffaug' augments images; gan2d trains on points", name());
         manual_seed(config.seed);
         const int64_t w = gan_.width;
         auto make_g = [&] {

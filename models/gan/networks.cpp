@@ -6,32 +6,63 @@ namespace mg::models {
 
 using namespace nn;
 
-DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_) : width(width_) {
-    MG_CHECK(width > 0, "DcGenerator: width must be positive, got {}", width);
-    fc = register_module("fc", std::make_shared<Linear>(z_dim + classes, 2 * width * 7 * 7));
-    net = register_module("net", std::make_shared<Sequential>(
-        std::make_shared<BatchNorm2d>(2 * width), std::make_shared<ReLU>(),
-        std::make_shared<ConvTranspose2d>(2 * width, width, 4, 2, 1), std::make_shared<BatchNorm2d>(width),
-        std::make_shared<ReLU>(), std::make_shared<ConvTranspose2d>(width, 1, 4, 2, 1), std::make_shared<Tanh>()));
+ImageShape image_shape(int64_t size) {
+    for (int64_t base : {int64_t(7), int64_t(4)}) {
+        int64_t blocks = 0, s = size;
+        while (s > base && s % 2 == 0) s /= 2, ++blocks;
+        if (s == base && blocks >= 2) return {base, blocks};
+    }
+    MG_FAIL("image size {} is not offered: the GANs take 7 * 2^k (k >= 2: 28, 56, ...) or 4 * 2^k "
+            "(k >= 2: 16, 32, 64, 128, ...) pixels square",
+            size);
 }
 
-Tensor DcGenerator::forward(const Tensor& z) { return (*net)((*fc)(z).view({-1, 2 * width, 7, 7})); }
+DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_, int64_t channels, int64_t size)
+    : width(width_), shape(image_shape(size)) {
+    MG_CHECK(width > 0, "DcGenerator: width must be positive, got {}", width);
+    MG_CHECK(channels == 1 || channels == 3, "DcGenerator: channels must be 1 or 3, got {}", channels);
+    const int64_t base_channels = width << (shape.blocks - 1);
+    fc = register_module("fc", std::make_shared<Linear>(z_dim + classes, base_channels * shape.base * shape.base));
+    // The layers are made last to first (default-initialised biases draw from the global
+    // generator as they are made): the order in which the 28x28 generator's single
+    // Sequential(...) expression made them, so its weights are the same as they always were.
+    std::vector<std::shared_ptr<Module>> reversed;
+    reversed.push_back(std::make_shared<Tanh>());
+    reversed.push_back(std::make_shared<ConvTranspose2d>(width, channels, 4, 2, 1));
+    for (int64_t c = width; c < base_channels; c *= 2) {
+        reversed.push_back(std::make_shared<ReLU>());
+        reversed.push_back(std::make_shared<BatchNorm2d>(c));
+        reversed.push_back(std::make_shared<ConvTranspose2d>(2 * c, c, 4, 2, 1));
+    }
+    reversed.push_back(std::make_shared<ReLU>());
+    reversed.push_back(std::make_shared<BatchNorm2d>(base_channels));
+    net = register_module("net", std::make_shared<Sequential>());
+    for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) net->push_back(*it);
+}
+
+Tensor DcGenerator::forward(const Tensor& z) {
+    return (*net)((*fc)(z).view({-1, width << (shape.blocks - 1), shape.base, shape.base}));
+}
 
 DcDiscriminator::DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels, int64_t width,
-                                 bool with_spectral_norm, bool projection) {
+                                 bool with_spectral_norm, bool projection, int64_t size) {
     MG_CHECK(width > 0, "DcDiscriminator: width must be positive, got {}", width);
     MG_CHECK(!projection || classes > 0, "DcDiscriminator: the projection term needs classes (got {})", classes);
+    const ImageShape shape = image_shape(size);
     auto sn = [&](std::shared_ptr<Module> layer) { return nn::spectral_norm(std::move(layer), with_spectral_norm); };
     trunk = register_module("trunk", std::make_shared<Sequential>());
     trunk->push_back(sn(std::make_shared<Conv2d>(in_channels, width, 4, 2, 1)));
     trunk->push_back(std::make_shared<LeakyReLU>(0.2));
-    trunk->push_back(sn(std::make_shared<Conv2d>(width, 2 * width, 4, 2, 1)));
-    if (batchnorm) trunk->push_back(std::make_shared<BatchNorm2d>(2 * width));
-    trunk->push_back(std::make_shared<LeakyReLU>(0.2));
+    int64_t c = width;
+    for (int64_t b = 1; b < shape.blocks; ++b, c *= 2) {
+        trunk->push_back(sn(std::make_shared<Conv2d>(c, 2 * c, 4, 2, 1)));
+        if (batchnorm) trunk->push_back(std::make_shared<BatchNorm2d>(2 * c));
+        trunk->push_back(std::make_shared<LeakyReLU>(0.2));
+    }
     trunk->push_back(std::make_shared<Flatten>());
-    fc = register_module("fc", sn(std::make_shared<Linear>(2 * width * 7 * 7 + classes, 1)));
-    if (projection)
-        embed = register_module("embed", sn(std::make_shared<Linear>(classes, 2 * width * 7 * 7, /*bias=*/false)));
+    const int64_t features = c * shape.base * shape.base;
+    fc = register_module("fc", sn(std::make_shared<Linear>(features + classes, 1)));
+    if (projection) embed = register_module("embed", sn(std::make_shared<Linear>(classes, features, /*bias=*/false)));
 }
 
 Tensor DcDiscriminator::forward(const Tensor& x) { return (*fc)((*trunk)(x)); }

@@ -5,6 +5,13 @@
 // With spectral normalization, D's conv and linear layers are nn::SpectralNorm wrappers and
 // their weights read trunk.0.weight_orig, trunk.0.weight_u, ... as torch.nn.utils.spectral_norm
 // names them. `width` (64 in workloads.md) scales every hidden layer: w and 2w channels.
+//
+// Any square size S = base * 2^k, k >= 2 (image_shape): base 7 when S / 7 is a power of two
+// (28: Fashion-MNIST's workloads.md networks exactly, 56), else base 4 (16, 32, 64, 128).
+// G starts at base x base with w * 2^(k-1) channels and has k up-blocks, each halving the
+// channels (the last one to the image's C); D mirrors it: k down-blocks from C to
+// w * 2^(k-1) channels at base x base. 28: 2w at 7x7, 2 blocks; 32: 4w at 4x4, 3 blocks;
+// 64: 8w at 4x4, 4 blocks (the DCGAN paper's 64x64 networks).
 #pragma once
 
 #include "core/nn/nn.h"
@@ -12,13 +19,21 @@
 
 namespace mg::models {
 
+struct ImageShape {
+    int64_t base = 7;    // G's first and D's last feature map: base x base
+    int64_t blocks = 2;  // up-blocks of G, down-blocks of D (each a factor of 2)
+};
+// The networks' shape for S x S images; an mg::Error for a size they cannot make.
+ImageShape image_shape(int64_t size);
+
 // z (+ one-hot label) [B, z_dim + classes] -> Linear -> (2w,7,7) -> BN ReLU
 //   -> ConvT(2w,w,4,2,1) BN ReLU -> ConvT(w,1,4,2,1) Tanh -> [B, 1, 28, 28]
 class DcGenerator : public nn::Module {
 public:
-    DcGenerator(int64_t z_dim, int64_t classes, int64_t width = 64);
+    DcGenerator(int64_t z_dim, int64_t classes, int64_t width = 64, int64_t channels = 1, int64_t size = 28);
     Tensor forward(const Tensor& z) override;
     int64_t width;
+    ImageShape shape;
     std::shared_ptr<nn::Linear> fc;
     std::shared_ptr<nn::Sequential> net;
 };
@@ -34,12 +49,12 @@ public:
 class DcDiscriminator : public nn::Module {
 public:
     DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels = 1, int64_t width = 64,
-                    bool spectral_norm = false, bool projection = false);
+                    bool spectral_norm = false, bool projection = false, int64_t size = 28);
     Tensor forward(const Tensor& x) override;             // unconditional
     Tensor forward(const Tensor& x, const Tensor& onehot);  // conditional
     std::shared_ptr<nn::Sequential> trunk;
     std::shared_ptr<nn::Module> fc;     // a Linear, or a SpectralNorm around one
-    std::shared_ptr<nn::Module> embed;  // projection only: Linear(classes, 2w*49, no bias) on one-hot(y)
+    std::shared_ptr<nn::Module> embed;  // projection only: Linear(classes, features, no bias) on one-hot(y)
 };
 
 // workloads.md's init: N(0, 0.02) conv/linear weights (spectral_norm's weight_orig too),
