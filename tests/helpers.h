@@ -28,16 +28,7 @@ inline std::vector<std::string> cpu_variants(kernels::OpTableBase& table, DType 
     return names;
 }
 
-// The Iter of one dense walk over n elements (every operand contiguous).
-inline kernels::Iter dense_iter(int64_t n) {
-    kernels::Iter it;
-    it.ndim = 1;
-    it.numel = n;
-    it.contiguous = true;
-    it.sizes[0] = n;
-    for (auto& s : it.strides) s[0] = 1;
-    return it;
-}
+using kernels::dense_iter;  // kernels/args/elementwise.h
 
 // Every element of a and b within atol + rtol*|b|; reports the first mismatch.
 inline void check_close(const Tensor& a, const Tensor& b, double rtol = 1e-5, double atol = 1e-6) {

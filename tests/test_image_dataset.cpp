@@ -11,10 +11,7 @@
 
 using namespace mg;
 using namespace mg::data;
-using mg::test::error_of;
-using mg::test::has;
-using mg::test::make_png;
-using mg::test::TempDir;
+using namespace mg::test;
 namespace fs = std::filesystem;
 
 namespace {

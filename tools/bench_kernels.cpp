@@ -281,16 +281,6 @@ double elementwise_rel_error(const float* y, const float* ref, int64_t n) {
     return err;
 }
 
-kernels::Iter dense_iter(int64_t n) {
-    kernels::Iter it;
-    it.ndim = 1;
-    it.numel = n;
-    it.contiguous = true;
-    it.sizes[0] = n;
-    for (auto& s : it.strides) s[0] = 1;
-    return it;
-}
-
 // An elementwise op's table, input range and scalars, as the bench feeds it.
 struct UnaryOp {
     const char* name;
@@ -343,12 +333,12 @@ public:
         samples = 10;
     }
     void run(std::string_view v) override {
-        u_.table->get(v, kCpu, kF32)(dense_iter(n_), y_.data(), x_.data(), u_.scalars);
+        u_.table->get(v, kCpu, kF32)(kernels::dense_iter(n_), y_.data(), x_.data(), u_.scalars);
     }
 
 protected:
     double compute_reference() override {
-        u_.table->get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), x_.data(), u_.scalars);
+        u_.table->get("reference", kCpu, kF32)(kernels::dense_iter(n_), ref_.data(), x_.data(), u_.scalars);
         return 1.0;
     }
     std::pair<double, bool> run_and_compare(std::string_view variant) override {
@@ -378,12 +368,12 @@ public:
         if (name != "add") samples = 10;
     }
     void run(std::string_view v) override {
-        b_.table->get(v, kCpu, kF32)(dense_iter(n_), c_.data(), a_.data(), bb_.data());
+        b_.table->get(v, kCpu, kF32)(kernels::dense_iter(n_), c_.data(), a_.data(), bb_.data());
     }
 
 protected:
     double compute_reference() override {
-        b_.table->get("reference", kCpu, kF32)(dense_iter(n_), ref_.data(), a_.data(), bb_.data());
+        b_.table->get("reference", kCpu, kF32)(kernels::dense_iter(n_), ref_.data(), a_.data(), bb_.data());
         return 1.0;
     }
     std::pair<double, bool> run_and_compare(std::string_view variant) override {

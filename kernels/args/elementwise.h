@@ -20,6 +20,18 @@ struct Iter {
     int64_t strides[4][kMaxDims] = {};  // in elements; [0] = output, then inputs in order
 };
 
+// The Iter of one dense walk over n elements (every operand contiguous): what tests and
+// benches hand a kernel directly.
+inline Iter dense_iter(int64_t n) {
+    Iter it;
+    it.ndim = 1;
+    it.numel = n;
+    it.contiguous = true;
+    it.sizes[0] = n;
+    for (auto& s : it.strides) s[0] = 1;
+    return it;
+}
+
 // Scalar parameters of unary ops (slope, alpha, exponent, bounds...).
 struct Scalars {
     double a = 0.0, b = 0.0;

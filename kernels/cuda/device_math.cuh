@@ -15,26 +15,20 @@ namespace mg::kernels::cuda {
 
 // ---- typed math: float calls the f-suffixed function, double the plain one ----------
 // (the global one: kernels/elementwise_ops.h brings this header next to mg::exp(Tensor)...)
-MG_HOST_DEVICE float dev_exp(float x) { return expf(x); }
-MG_HOST_DEVICE double dev_exp(double x) { return ::exp(x); }
-MG_HOST_DEVICE float dev_expm1(float x) { return expm1f(x); }
-MG_HOST_DEVICE double dev_expm1(double x) { return ::expm1(x); }
-MG_HOST_DEVICE float dev_log(float x) { return logf(x); }
-MG_HOST_DEVICE double dev_log(double x) { return ::log(x); }
-MG_HOST_DEVICE float dev_log1p(float x) { return log1pf(x); }
-MG_HOST_DEVICE double dev_log1p(double x) { return ::log1p(x); }
-MG_HOST_DEVICE float dev_sqrt(float x) { return sqrtf(x); }
-MG_HOST_DEVICE double dev_sqrt(double x) { return ::sqrt(x); }
-MG_HOST_DEVICE float dev_abs(float x) { return fabsf(x); }
-MG_HOST_DEVICE double dev_abs(double x) { return ::fabs(x); }
-MG_HOST_DEVICE float dev_tanh(float x) { return tanhf(x); }
-MG_HOST_DEVICE double dev_tanh(double x) { return ::tanh(x); }
-MG_HOST_DEVICE float dev_sin(float x) { return sinf(x); }
-MG_HOST_DEVICE double dev_sin(double x) { return ::sin(x); }
-MG_HOST_DEVICE float dev_cos(float x) { return cosf(x); }
-MG_HOST_DEVICE double dev_cos(double x) { return ::cos(x); }
-MG_HOST_DEVICE float dev_erf(float x) { return erff(x); }
-MG_HOST_DEVICE double dev_erf(double x) { return ::erf(x); }
+#define MG_DEV_MATH(name, float_fn, double_fn)                              \
+    MG_HOST_DEVICE float dev_##name(float x) { return float_fn(x); }          \
+    MG_HOST_DEVICE double dev_##name(double x) { return ::double_fn(x); }
+MG_DEV_MATH(exp, expf, exp)
+MG_DEV_MATH(expm1, expm1f, expm1)
+MG_DEV_MATH(log, logf, log)
+MG_DEV_MATH(log1p, log1pf, log1p)
+MG_DEV_MATH(sqrt, sqrtf, sqrt)
+MG_DEV_MATH(abs, fabsf, fabs)
+MG_DEV_MATH(tanh, tanhf, tanh)
+MG_DEV_MATH(sin, sinf, sin)
+MG_DEV_MATH(cos, cosf, cos)
+MG_DEV_MATH(erf, erff, erf)
+#undef MG_DEV_MATH
 MG_HOST_DEVICE float dev_pow(float x, float y) { return powf(x, y); }
 MG_HOST_DEVICE double dev_pow(double x, double y) { return ::pow(x, y); }
 
