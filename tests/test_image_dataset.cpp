@@ -1,10 +1,12 @@
 // open_image_dataset (core/data/image_dataset.h): the npy source (layouts, labels, alpha,
 // errors, corrupted headers), the emoji source on a tiny fake package (always) and on the
 // installed npm packages (when tools/run has installed them).
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 
 #include "core/data/augment.h"
+#include "core/data/holdout.h"
 #include "core/data/image_dataset.h"
 #include "core/io/npy.h"
 #include "image_test_util.h"
@@ -205,4 +207,24 @@ TEST_CASE("emoji: the installed packages: 3,781 images per vendor in 9 classes, 
     CHECK(d.images.classes().size() == 9);
     CHECK(d.pairs.size() == 3781);
     for (const auto& [i, j] : d.pairs) CHECK(d.images.label(i) == d.images.label(j));
+}
+
+TEST_CASE("holdout_split: every 10th image of each class, groups kept together") {
+    // Class 0: 25 images (the 10th and 20th held out), class 1: 5 interleaved (none held out).
+    std::vector<int64_t> labels(30, 0);
+    for (int64_t i : {1, 4, 7, 11, 13}) labels[size_t(i)] = 1;
+    const HoldoutSplit s = holdout_split(labels);
+    // Class 0's images in order: 0 2 3 5 6 8 9 10 12 14 (10th = 14) ... 24 (20th).
+    CHECK(s.test == std::vector<int64_t>{14, 24});
+    CHECK(s.train.size() == 28);
+    for (int64_t i : s.test) CHECK(std::find(s.train.begin(), s.train.end(), i) == s.train.end());
+
+    // Two vendors: images 0..19 and their twins 20..39; a group follows its first image.
+    std::vector<int64_t> two(40, 0);
+    std::vector<std::pair<int64_t, int64_t>> pairs;
+    for (int64_t i = 0; i < 20; ++i) pairs.push_back({i, i + 20});
+    const HoldoutSplit g = holdout_split(two, pairs);
+    CHECK(g.test == std::vector<int64_t>{9, 19, 29, 39});
+    CHECK_THROWS_WITH_AS(holdout_split(two, std::vector<std::pair<int64_t, int64_t>>{{0, 40}}),
+                         doctest::Contains("pair (0, 40) outside 40 images"), mg::Error);
 }
