@@ -4,12 +4,56 @@
 
 #include "core/data/holdout.h"
 #include "core/data/image_dataset.h"
+#include "core/io/input.h"
 
 namespace mg::models {
 
 bool is_image_data_spec(const std::string& spec) {
     return spec.rfind("folder:", 0) == 0 || spec.rfind("npy:", 0) == 0 || spec == "emoji" ||
            spec.rfind("emoji:", 0) == 0;
+}
+
+DataSpec ImageDataOptions::spec() const {
+    DataSpec s;
+    if (!fashion()) {
+        s.source = DataSpec::Source::Images;
+        s.images = data;
+    }
+    s.image_size = image_size;
+    s.channels = channels;
+    s.hflip = hflip;
+    s.skip_bad = skip_bad;
+    return s;
+}
+
+ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::string& what, bool conditional) {
+    constexpr int64_t kFashionClasses = 10;
+    ImageDataOptions o;
+    const nlohmann::json known = options_to_json(o);
+    nlohmann::json mine = nlohmann::json::object();
+    for (auto it = known.begin(); it != known.end(); ++it)
+        if (options.contains(it.key())) {
+            mine[it.key()] = options[it.key()];
+            options.erase(it.key());
+        }
+    read_options(o, OptionReader(what, mine, known));
+    MG_CHECK(o.fashion() || is_image_data_spec(o.data),
+             "{}: 'data' {} is not a data set (fashion-mnist, folder:DIR, npy:FILE, emoji[:VENDORS])", what,
+             io::quote_short(o.data));
+    MG_CHECK(o.channels != 2, "{}: 'channels' must be 1 or 3, got 2", what);
+    if (o.fashion()) {
+        MG_CHECK(o.image_size == 0 || o.image_size == 28,
+                 "{}: Fashion-MNIST is 28x28; 'image_size' {} needs an image data set", what, o.image_size);
+        MG_CHECK(o.channels <= 1, "{}: Fashion-MNIST is grey; 'channels' 3 needs an image data set", what);
+        o.image_size = 28;
+        o.channels = 1;
+        if (o.classes == 0) o.classes = kFashionClasses;
+    } else {
+        if (o.image_size == 0) o.image_size = 64;
+        if (o.channels == 0) o.channels = 3;
+        if (o.classes == 0 && conditional) o.classes = int64_t(load_image_data(o.spec()).classes.size());
+    }
+    return o;
 }
 
 ImageData load_image_data(const DataSpec& spec, ImageSplit split) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/model.h"
+#include "models/options.h"
 
 namespace mg::models {
 
@@ -22,6 +23,35 @@ enum class ImageSplit { Train, Test, All };
 // Opens spec.images at spec.image_size x spec.image_size with spec.channels (the image
 // cache's default folder, skip_bad as the spec says) and keeps `split`'s images.
 ImageData load_image_data(const DataSpec& spec, ImageSplit split = ImageSplit::Train);
+
+// What an image model trains on, as its options: recorded in the config, so a checkpoint
+// rebuilds the same networks without the data. 0: the data's own (Fashion-MNIST: 28, 1
+// channel, 10 classes; an image set: 64, 3 channels, its classes).
+struct ImageDataOptions {
+    std::string data = "fashion-mnist";  // or an image data set ("folder:DIR", "npy:FILE", "emoji")
+    int64_t image_size = 0;
+    int64_t channels = 0;
+    int64_t classes = 0;    // conditional models: labels in [0, classes)
+    bool hflip = false;     // random left-right flips of the real images
+    bool skip_bad = false;  // images that do not decode are left out (else an error)
+
+    template <class Self, class F>
+    static void fields(Self& o, F&& f) {
+        f("data", o.data);
+        f("image_size", o.image_size, IntRange{0, 1024});
+        f("channels", o.channels, IntRange{0, 3});
+        f("classes", o.classes, IntRange{0, 1 << 20});
+        f("hflip", o.hflip);
+        f("skip_bad", o.skip_bad);
+    }
+    bool fashion() const { return data == "fashion-mnist"; }
+    DataSpec spec() const;  // source, images, size, channels, hflip, skip_bad (range and labels: the model's)
+
+    // Takes this struct's keys out of `options` (the rest are the model's own), checks them
+    // (errors open with `what`, e.g. "image gan options") and fills in the defaults; the
+    // classes are counted from the data when `conditional` and not given.
+    static ImageDataOptions take(nlohmann::json& options, const std::string& what, bool conditional);
+};
 
 // True for the --data values that name an image data set ("folder:", "npy:", "emoji").
 bool is_image_data_spec(const std::string& spec);

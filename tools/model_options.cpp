@@ -8,12 +8,21 @@
 #include "kernels/registry.h"
 #include "models/image_data.h"
 #include "models/options.h"
+#include "models/registry.h"
 #include "tools/cli.h"
 
 namespace mg::tools {
 
 // A model's options fit in a few kilobytes.
 constexpr uint64_t kMaxConfigBytes = uint64_t(1) << 20;
+
+// "dcgan, cgan, ...": the models that train on any image data set (the registry's image_data).
+static std::string image_data_models() {
+    std::string names;
+    for (const models::ModelInfo& m : models::all_models())
+        if (m.image_data) names += (names.empty() ? "" : ", ") + m.name;
+    return names;
+}
 
 void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
     cmd.add_option("--batch-size", a.batch_size, "Batch size (default: the model's)")->check(integer_range(1, models::kMaxBatch));
@@ -30,7 +39,7 @@ void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
     cmd.add_option("--data", a.data,
                    "Training data: fashion-mnist (default; its directory: $MINIGEN_DATA or "
                    "/usr/share/datasets/fashion-mnist), fashion-mnist:DIR (or a bare DIR), folder:DIR, "
-                   "npy:FILE[,labels=FILE], emoji[:google,twitter] (image sets: dcgan, cgan, wgan-gp)")
+                   "npy:FILE[,labels=FILE], emoji[:google,twitter] (image sets: " + image_data_models() + ")")
         ->each([&a](const std::string& v) {
             if (v.rfind("fashion-mnist:", 0) == 0) a.data_dir = v.substr(14);
             else if (v != "fashion-mnist" && !models::is_image_data_spec(v)) a.data_dir = v;
@@ -103,8 +112,8 @@ models::ModelConfig make_model_config(const CommonModelArgs& a) {
 void check_model_takes_data(const models::ModelInfo& info, const CommonModelArgs& a) {
     if (info.image_data) return;
     auto refuse = [&](const char* flag, const std::string& value) {
-        MG_FAIL("{} {}: '{}' trains on Fashion-MNIST only (image data sets: dcgan, cgan, wgan-gp)", flag,
-                io::quote_short(value), info.name);
+        MG_FAIL("{} {}: '{}' trains on Fashion-MNIST only (image data sets: {})", flag, io::quote_short(value),
+                info.name, image_data_models());
     };
     if (models::is_image_data_spec(a.data)) refuse("--data", a.data);
     if (a.image_size > 0) refuse("--image-size", std::to_string(a.image_size));

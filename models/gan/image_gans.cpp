@@ -13,76 +13,6 @@ namespace mg::models {
 
 namespace {
 
-constexpr int64_t kFashionClasses = 10;
-constexpr const char* kFashion = "fashion-mnist";
-
-// What the image GANs train on; recorded in the config, so a checkpoint rebuilds the same
-// networks without the data. 0: the data's own (Fashion-MNIST: 28, 1 channel, 10 classes;
-// an image set: 64, 3 channels, its classes).
-struct ImageDataOptions {
-    std::string data = kFashion;  // "fashion-mnist", or an image data set ("folder:DIR", "npy:FILE", "emoji")
-    int64_t image_size = 0;
-    int64_t channels = 0;
-    int64_t classes = 0;          // cgan: labels in [0, classes)
-    bool hflip = false;           // random left-right flips of the real images
-    bool skip_bad = false;        // images that do not decode are left out (else an error)
-
-    template <class Self, class F>
-    static void fields(Self& o, F&& f) {
-        f("data", o.data);
-        f("image_size", o.image_size, IntRange{0, 1024});
-        f("channels", o.channels, IntRange{0, 3});
-        f("classes", o.classes, IntRange{0, 1 << 20});
-        f("hflip", o.hflip);
-        f("skip_bad", o.skip_bad);
-    }
-    bool fashion() const { return data == kFashion; }
-
-    DataSpec spec() const {
-        DataSpec s;
-        if (!fashion()) {
-            s.source = DataSpec::Source::Images;
-            s.images = data;
-        }
-        s.image_size = image_size;
-        s.channels = channels;
-        s.hflip = hflip;
-        s.skip_bad = skip_bad;
-        return s;
-    }
-
-    // Takes this struct's keys out of `options` (the rest are the GAN's) and fills in the defaults.
-    static ImageDataOptions take(nlohmann::json& options, bool conditional) {
-        ImageDataOptions o;
-        const nlohmann::json known = options_to_json(o);
-        nlohmann::json mine = nlohmann::json::object();
-        for (auto it = known.begin(); it != known.end(); ++it)
-            if (options.contains(it.key())) {
-                mine[it.key()] = options[it.key()];
-                options.erase(it.key());
-            }
-        read_options(o, OptionReader("image gan options", mine, known));
-        MG_CHECK(o.fashion() || is_image_data_spec(o.data),
-                 "image gan options: 'data' {} is not a data set (fashion-mnist, folder:DIR, npy:FILE, emoji[:VENDORS])",
-                 io::quote_short(o.data));
-        MG_CHECK(o.channels != 2, "image gan options: 'channels' must be 1 or 3, got 2");
-        if (o.fashion()) {
-            MG_CHECK(o.image_size == 0 || o.image_size == 28,
-                     "image gan options: Fashion-MNIST is 28x28; 'image_size' {} needs an image data set", o.image_size);
-            MG_CHECK(o.channels <= 1, "image gan options: Fashion-MNIST is grey; 'channels' 3 needs an image data set");
-            o.image_size = 28;
-            o.channels = 1;
-            if (o.classes == 0) o.classes = kFashionClasses;
-        } else {
-            if (o.image_size == 0) o.image_size = 64;
-            if (o.channels == 0) o.channels = 3;
-            if (o.classes == 0 && conditional) o.classes = int64_t(load_image_data(o.spec()).classes.size());
-        }
-        image_shape(o.image_size);  // an error now for a size the networks cannot make
-        return o;
-    }
-};
-
 class ImageGan : public AdversarialModel, public Interpolation {
 public:
     enum class Kind { Dcgan, Cgan, WganGp };
@@ -102,7 +32,8 @@ public:
         // see DcDiscriminator. Trained models use the projection term; the benchmark turns it off.
         if (kind == Kind::Cgan) d.projection = true;
         ModelConfig gan_config = config;
-        images_ = ImageDataOptions::take(gan_config.options, kind == Kind::Cgan);
+        images_ = ImageDataOptions::take(gan_config.options, "image gan options", kind == Kind::Cgan);
+        image_shape(images_.image_size);  // an error now for a size the networks cannot make
         gan_ = resolve(gan_config, d);
         MG_CHECK(gan_.pack == 1, "{}: PacGAN packing is offered for gan2d only", name());
         MG_CHECK(!gan_.projection || kind == Kind::Cgan, "{}: 'projection' applies to the conditional cgan only",
