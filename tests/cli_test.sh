@@ -235,10 +235,29 @@ expect 2 "--data fashion-mnist: .* was trained with data .*folder:" -- sample dc
 expect 2 "--data flder:x: unknown data set 'flder'" -- train dcgan --data flder:x --steps 1 --out "$work/bad1"
 expect 2 "image size 30 is not offered" -- train dcgan --data "folder:$work/pics" --image-size 30 --steps 1 --out "$work/bad2"
 expect 2 "--channels" -- train dcgan --data "folder:$work/pics" --channels 2 --steps 1 --out "$work/bad3"
-expect 2 "--data .*'vae' trains on Fashion-MNIST only" -- train vae --data "folder:$work/pics" --steps 1 --out "$work/bad4"
+expect 2 "--data .*'gan2d' trains on Fashion-MNIST only" -- train gan2d --data "folder:$work/pics" --steps 1 --out "$work/bad4"
 expect 2 "Fashion-MNIST is 28x28" -- train dcgan --image-size 32 --steps 1 --out "$work/bad5"
 expect 2 "diffaug.*'colour'" -- train dcgan --diffaug colour --steps 1 --out "$work/bad6"
 expect 2 "folder.*(does not exist|no such|not a directory)" -- train dcgan --data "folder:$work/none" --steps 1 --out "$work/bad7"
+# The VAEs on one's own images: an RGB .npy of 10 images, convvae at 32x32 (3 down-blocks),
+# sampled from its checkpoint; another size, or a Fashion-MNIST checkpoint, is an error.
+python3 - "$work/rgb.npy" <<'PY'
+import sys
+n, s = 10, 32
+header = "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, 3), }" % (n, s, s)
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+pixels = bytes((i * 25 + y * 7 + x * 3 + c * 80) % 256 for i in range(n) for y in range(s) for x in range(s) for c in range(3))
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + pixels)
+PY
+expect 0 "checkpoint" -- train convvae --data "npy:$work/rgb.npy" --image-size 32 --batch-size 4 --steps 2 \
+    --threads 1 --no-report --out "$work/img-convvae"
+ok "python3 -c \"import json; c=json.load(open('$work/img-convvae/config.json'))['config']; assert (c['image_size'], c['channels']) == (32, 3), c\"" \
+   "convvae: config.json does not record the image size"
+expect 0 "png" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --out "$work/img-convvae.png" -n 4
+ok "[ \"\$(png_width '$work/img-convvae.png')\" -gt 32 ]" "convvae sample at 32x32: the grid is too small"
+expect 2 "--image-size 64: .*was trained with image_size 32" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --image-size 64
+expect 2 "--data npy:.*was trained on Fashion-MNIST" -- sample vae --checkpoint "$work/g4/checkpoint.safetensors" --data "npy:$work/rgb.npy"
+expect 2 "image size 30 is not offered" -- train convvae --data "npy:$work/rgb.npy" --image-size 30 --steps 1 --out "$work/bad8"
 npm_dir="${MINIGEN_NPM_DIR:-$HOME/.cache/minigen/npm}"
 if [ -d "$npm_dir/node_modules/emoji-datasource-google" ]; then
     MINIGEN_NPM_DIR="$npm_dir" expect 0 "checkpoint" -- train dcgan --data emoji:google --batch-size 8 --steps 1 \

@@ -7,20 +7,29 @@
 //     the IWAE estimate for fixed samples against the formula written out in double;
 //   - the Model abilities: likelihood()'s bookkeeping, cvae following its labels, every
 //     model's step learning a fixed batch, complete() keeping the known rows, interpolate(),
-//     the 2-D latent pictures, the options.
+//     the 2-D latent pictures, the options;
+//   - image data sets at any C x S x S (32x32 RGB, 16x16 grey npy files): the networks'
+//     shapes, a step, samples, completions and per-dimension likelihoods, a checkpoint round
+//     trip, and a data set or size that does not fit the checkpoint.
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <map>
 #include <set>
 
 #include "core/autograd.h"
+#include "core/data/transforms.h"
 #include "core/io/image.h"
+#include "core/io/npy.h"
 #include "core/nn/nn.h"
 #include "fixture_reader.h"
 #include "helpers.h"
+#include "models/image_data.h"
 #include "models/registry.h"
+#include "models/trainer.h"
 #include "models/vae/objective.h"
 #include "models/vae/vae_model.h"
+#include "tools/model_options.h"
 
 using namespace mg;
 
@@ -533,4 +542,214 @@ TEST_CASE("vae options: defaults, config(), refusals that name the key") {
     CHECK(test::error_of([] { make_model("convvae", {{"hidden", 64}}); }).find("hidden") != std::string::npos);
     CHECK(test::error_of([] { make_model("vae", {{"beta", -1}}); }).find("beta") != std::string::npos);
     CHECK(test::error_of([] { make_model("vae", {{"binarize", 3}}); }).find("binarize") != std::string::npos);
+}
+
+// ---- image data sets at any size ---------------------------------------------------------------
+namespace {
+
+// A tiny npy data set: 20 images [20, S, S] (grey) or [20, S, S, 3], a smooth pattern per
+// class plus noise, with labels 0 and 1 in a second file: the --data value naming both.
+std::string write_npy_images(const test::TempDir& dir, const std::string& name, int64_t size, int64_t channels) {
+    const int64_t n = 20;
+    std::vector<uint8_t> px;
+    std::vector<int64_t> labels;
+    manual_seed(17);
+    std::vector<float> noise = rand({n * size * size * channels}).to_vector<float>();
+    for (int64_t i = 0; i < n; ++i) {
+        labels.push_back(i % 2);
+        for (int64_t y = 0; y < size; ++y)
+            for (int64_t x = 0; x < size; ++x)
+                for (int64_t c = 0; c < channels; ++c) {
+                    const double v = (i % 2 ? double(x) : double(y)) / double(size) * 200.0 + 30.0 * double(c) +
+                                     20.0 * noise[px.size()];
+                    px.push_back(uint8_t(std::min(255.0, v)));
+                }
+    }
+    Shape shape = channels == 1 ? Shape{n, size, size} : Shape{n, size, size, channels};
+    io::write_npy(dir / (name + ".npy"), from_vector(px, shape));
+    io::write_npy(dir / (name + "-labels.npy"), from_vector(labels, Shape{n}));
+    return "npy:" + (dir / (name + ".npy")) + ",labels=" + (dir / (name + "-labels.npy"));
+}
+
+nlohmann::json image_options(const std::string& name, const std::string& data, int64_t size, int64_t channels) {
+    nlohmann::json o = {{"data", data}, {"image_size", size}, {"channels", channels}, {"latent_dim", 4},
+                        {"batch_size", 8}};
+    if (name != "convvae") o["hidden"] = 32;
+    return o;
+}
+
+std::map<std::string, Shape> parameter_shapes(models::Model& model) {
+    std::map<std::string, Shape> out;
+    for (auto& [net, module] : model.modules())
+        for (auto& [k, p] : module->named_parameters()) out[net + "." + k] = p.shape();
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("vae family on image data sets: 32x32 RGB and 16x16 grey networks, a step, samples, per-dim likelihood") {
+    test::TempDir dir("vae-images");
+    struct Set {
+        std::string data;
+        int64_t size, channels;
+    };
+    const std::vector<Set> sets = {{write_npy_images(dir, "rgb32", 32, 3), 32, 3},
+                                   {write_npy_images(dir, "grey16", 16, 1), 16, 1}};
+    for (const Set& set : sets)
+        for (const char* name : {"vae", "cvae", "convvae"}) {
+            const int64_t c = set.channels, s = set.size, dims = c * s * s;
+            CAPTURE(name);
+            CAPTURE(s);
+            auto model = make_model(name, image_options(name, set.data, s, c));
+            models::VaeModel& vae = as_vae(*model);
+            const bool cond = std::string(name) == "cvae";
+
+            // The data spec and the config name the data; the networks fit C x S x S.
+            models::DataSpec spec = model->data_spec();
+            CHECK(spec.source == models::DataSpec::Source::Images);
+            CHECK(spec.image_size == s);
+            CHECK(spec.channels == c);
+            CHECK(spec.range == data::PixelRange::ZeroOne);
+            CHECK(spec.labels == cond);
+            nlohmann::json config = model->config();
+            CHECK(config["data"] == set.data);
+            CHECK(config["image_size"] == s);
+            CHECK(config["channels"] == c);
+            CHECK(model->class_count() == (cond ? 2 : 0));
+            std::map<std::string, Shape> shapes = parameter_shapes(*model);
+            if (std::string(name) == "convvae") {
+                // 32: 32, 64, 128 channels down to 4x4; 16: 32, 64 down to 4x4.
+                const int64_t top = s == 32 ? 128 : 64;
+                CHECK(shapes["encoder.conv1.weight"] == Shape{32, c, 4, 4});
+                CHECK(shapes.count("encoder.conv3.weight") == (s == 32 ? 1u : 0u));
+                CHECK(shapes["encoder.fc.weight"] == Shape{8, top * 16});
+                CHECK(shapes["decoder.fc.weight"] == Shape{top * 16, 4});
+                CHECK(shapes[s == 32 ? "decoder.deconv3.weight" : "decoder.deconv2.weight"] == Shape{32, c, 4, 4});
+            } else {
+                CHECK(shapes["encoder.fc1.weight"] == Shape{32, dims + (cond ? 2 : 0)});
+                CHECK(shapes["decoder.fc2.weight"] == Shape{dims, 32});
+            }
+
+            // A step on the training split; a few on one fixed batch learn it.
+            models::ImageData d = models::load_image_data(spec);
+            REQUIRE(d.images.shape() == Shape{18, c, s, s});  // every 10th image of a class held out
+            data::Batch b;
+            b.images = data::to_float(d.images.slice(0, 0, 8), data::PixelRange::ZeroOne);
+            b.labels = d.labels.slice(0, 0, 8).contiguous();
+            Tensor eps = randn({8, 4});
+            models::Metrics first = vae.step(b, eps), last;
+            for (int i = 0; i < 5; ++i) last = vae.step(b, eps);
+            CHECK(std::isfinite(metric(first, "loss")));
+            CHECK(metric(last, "loss") < metric(first, "loss"));
+            CHECK(metric(first, "recon") > 0.3 * double(dims));  // BCE summed over C*S*S intensities
+
+            Tensor samples = model->sample(3);
+            REQUIRE(samples.shape() == Shape{3, c, s, s});
+            std::vector<float> v = samples.to_vector<float>();
+            CHECK(std::all_of(v.begin(), v.end(), [](float p) { return p >= 0 && p <= 1; }));
+            CHECK(model->interpolate(2, 3).shape() == Shape{6, c, s, s});
+            if (cond) CHECK(model->sample_with_labels(from_vector<int64_t>({0, 1})).shape() == Shape{2, c, s, s});
+            Tensor done = model->complete(b.images.slice(0, 0, 2), b.labels.slice(0, 0, 2), s / 2, 2);
+            REQUIRE(done.shape() == Shape{4, c, s, s});
+            CHECK(max_abs(sub(done.slice(0, 2, 3).slice(2, 0, s / 2), b.images.slice(0, 1, 2).slice(2, 0, s / 2))
+                              .to_vector<double>()) == 0);  // the known rows of every channel
+
+            // The likelihood of uint8 images: the bounds of objective.h for the same noise, per
+            // image in nats and per dimension (C*S*S) in bits.
+            models::Likelihood::Options opt;
+            opt.iwae_k = 3;
+            manual_seed(4);
+            models::Metrics m = model->likelihood(d.images, cond ? d.labels : Tensor(), opt);
+            manual_seed(4);
+            Tensor all_eps = randn({3, 18, 4});
+            Tensor x = data::to_float(d.images, data::PixelRange::ZeroOne);
+            Tensor onehot = cond ? one_hot(d.labels, 2) : Tensor();
+            models::LikelihoodBounds want = models::likelihood_bounds(vae.encoder(), vae.decoder(), x, onehot, all_eps);
+            CHECK(metric(m, "nll_nats") == doctest::Approx(-mean(want.iwae).item()).epsilon(1e-9));
+            CHECK(metric(m, "elbo") == doctest::Approx(mean(want.elbo).item()).epsilon(1e-9));
+            CHECK(metric(m, "nll_bits_per_dim") ==
+                  doctest::Approx(metric(m, "nll_nats") / (double(dims) * std::log(2.0))).epsilon(1e-12));
+            // Images of another shape are refused, naming the model's.
+            Tensor fashion = zeros({2, 1, 28, 28});
+            CHECK(test::error_of([&] { model->likelihood(fashion, cond ? from_vector<int64_t>({0, 1}) : Tensor(), opt); })
+                      .find(fmt::format("[N, {}, {}, {}]", c, s, s)) != std::string::npos);
+        }
+    // convvae's blocks need S = 7 or 4 times a power of two; the MLPs take any size.
+    CHECK(test::error_of([&] { make_model("convvae", image_options("convvae", sets[0].data, 30, 3)); })
+              .find("image size 30 is not offered") != std::string::npos);
+    CHECK(parameter_shapes(*make_model("vae", image_options("vae", sets[0].data, 30, 3)))["decoder.fc2.weight"] ==
+          Shape{2700, 32});
+}
+
+TEST_CASE("vae family on image data sets: a 32x32 RGB checkpoint rebuilds its networks; another size is an error") {
+    test::TempDir dir("vae-checkpoint");
+    const std::string rgb = write_npy_images(dir, "rgb32", 32, 3);
+    for (const char* name : {"vae", "cvae", "convvae"}) {
+        CAPTURE(name);
+        auto model = make_model(name, image_options(name, rgb, 32, 3));
+        models::ImageData d = models::load_image_data(model->data_spec());
+        data::Batch b;
+        b.images = data::to_float(d.images.slice(0, 0, 8), data::PixelRange::ZeroOne);
+        b.labels = d.labels.slice(0, 0, 8).contiguous();
+        model->train_step(b);
+        const std::string path = dir / (std::string(name) + ".safetensors");
+        models::save_model_checkpoint(*model, path, 1, 0, 1);
+
+        // As `minigen sample` does: the model from the checkpoint's config alone.
+        std::string trained_as;
+        models::ModelConfig config = tools::config_from_checkpoint(path, tools::CommonModelArgs{}, &trained_as);
+        CHECK(trained_as == name);
+        auto again = models::find_model(name).create(config);
+        models::load_model_checkpoint(*again, path, /*with_optimizers=*/true);
+        CHECK(again->data_spec().image_size == 32);
+        CHECK(again->data_spec().channels == 3);
+        manual_seed(3);
+        Tensor want = model->sample(2);
+        manual_seed(3);
+        Tensor got = as_vae(*again).sample(2);
+        REQUIRE(got.shape() == Shape{2, 3, 32, 32});
+        CHECK(max_abs(sub(got, want).to_vector<double>()) == 0);
+
+        // Another size, or other data, against the checkpoint: one clear error.
+        tools::CommonModelArgs other;
+        other.image_size = 16;
+        CHECK(test::error_of([&] { tools::config_from_checkpoint(path, other, &trained_as); })
+                  .find("--image-size 16: " + path + " was trained with image_size 32") != std::string::npos);
+        other = {};
+        other.data = "fashion-mnist";
+        CHECK(test::error_of([&] { tools::config_from_checkpoint(path, other, &trained_as); })
+                  .find("was trained with data") != std::string::npos);
+        // A model of another size cannot take these weights.
+        auto small = make_model(name, image_options(name, rgb, 16, 3));
+        CHECK(test::error_of([&] { models::load_model_checkpoint(*small, path, false); }).find(path) !=
+              std::string::npos);
+    }
+    // A Fashion-MNIST checkpoint records no data (its config is what it always was); an image
+    // data set against it is an error.
+    auto fashion = make_model("convvae", {});
+    CHECK_FALSE(fashion->config().contains("data"));
+    const std::string path = dir / "fashion.safetensors";
+    models::save_model_checkpoint(*fashion, path, 0, 0, 0);
+    tools::CommonModelArgs args;
+    args.data = rgb;
+    std::string trained_as;
+    CHECK(test::error_of([&] { tools::config_from_checkpoint(path, args, &trained_as); })
+              .find("was trained on Fashion-MNIST") != std::string::npos);
+}
+
+TEST_CASE("convvae on Fashion-MNIST keeps its 28x28 networks") {
+    auto model = make_model("convvae", {});
+    std::map<std::string, Shape> want = {
+        {"encoder.conv1.weight", {32, 1, 4, 4}}, {"encoder.conv1.bias", {32}},
+        {"encoder.conv2.weight", {64, 32, 4, 4}}, {"encoder.conv2.bias", {64}},
+        {"encoder.fc.weight", {40, 3136}},       {"encoder.fc.bias", {40}},
+        {"decoder.fc.weight", {3136, 20}},       {"decoder.fc.bias", {3136}},
+        {"decoder.deconv1.weight", {64, 32, 4, 4}}, {"decoder.deconv1.bias", {32}},
+        {"decoder.deconv2.weight", {32, 1, 4, 4}},  {"decoder.deconv2.bias", {1}}};
+    CHECK(parameter_shapes(*model) == want);
+    models::DataSpec spec = model->data_spec();
+    CHECK(spec.source == models::DataSpec::Source::FashionMnist);
+    CHECK(model->config() == make_model("convvae", {{"data", "fashion-mnist"}, {"image_size", 28}})->config());
+    CHECK(test::error_of([] { make_model("vae", {{"image_size", 32}}); }).find("Fashion-MNIST is 28x28") !=
+          std::string::npos);
 }

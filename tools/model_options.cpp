@@ -45,7 +45,8 @@ void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
             else if (v != "fashion-mnist" && !models::is_image_data_spec(v)) a.data_dir = v;
         });
     cmd.add_option("--image-size", a.image_size,
-                   "With an image data set: train at N x N (default 64; the GANs take 16, 28, 32, 56, 64, 128, ...)")
+                   "With an image data set: train at N x N (default 64; the convolutional models take 16, 28, 32, 56, 64, "
+                   "128, ...)")
         ->check(integer_range(1, 1024));
     cmd.add_option("--channels", a.channels, "With an image data set: 1 (grey) or 3 (RGB, the default)")
         ->check(CLI::IsMember({1, 3}));
@@ -150,6 +151,12 @@ models::ModelConfig config_from_checkpoint(const std::string& path, const Common
         models::is_image_data_spec(options["data"].get<std::string>()))
         MG_FAIL("--data {}: {} was trained with data {}", io::quote_short(a.data), path,
                 io::quote_short(options["data"].dump()));
+    // An image data set against a checkpoint that records none: one trained on Fashion-MNIST
+    // (the VAEs record their data only when it is not Fashion-MNIST's defaults).
+    if (c.options.contains("data") && c.options["data"].is_string() &&
+        models::is_image_data_spec(c.options["data"].get<std::string>()) && !options.contains("data"))
+        MG_FAIL("--data {}: {} was trained on Fashion-MNIST", io::quote_short(c.options["data"].get<std::string>()),
+                path);
     for (auto [key, flag] : {std::pair{"data", "--data"}, {"image_size", "--image-size"}, {"channels", "--channels"}})
         if (c.options.contains(key) && options.contains(key))
             MG_CHECK(c.options[key] == options[key], "{} {}: {} was trained with {} {}", flag,

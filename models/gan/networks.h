@@ -6,7 +6,7 @@
 // their weights read trunk.0.weight_orig, trunk.0.weight_u, ... as torch.nn.utils.spectral_norm
 // names them. `width` (64 in workloads.md) scales every hidden layer: w and 2w channels.
 //
-// Any square size S = base * 2^k, k >= 2 (image_shape): base 7 when S / 7 is a power of two
+// Any square size S = base * 2^k, k >= 2 (models/image_shape.h): base 7 when S / 7 is a power of two
 // (28: Fashion-MNIST's workloads.md networks exactly, 56), else base 4 (16, 32, 64, 128).
 // G starts at base x base with w * 2^(k-1) channels and has k up-blocks, each halving the
 // channels (the last one to the image's C); D mirrors it: k down-blocks from C to
@@ -16,15 +16,9 @@
 
 #include "core/nn/nn.h"
 #include "core/nn/spectral_norm.h"
+#include "models/image_shape.h"
 
 namespace mg::models {
-
-struct ImageShape {
-    int64_t base = 7;    // G's first and D's last feature map: base x base
-    int64_t blocks = 2;  // up-blocks of G, down-blocks of D (each a factor of 2)
-};
-// The networks' shape for S x S images; an mg::Error for a size they cannot make.
-ImageShape image_shape(int64_t size);
 
 // z (+ one-hot label) [B, z_dim + classes] -> Linear -> (2w,7,7) -> BN ReLU
 //   -> ConvT(2w,w,4,2,1) BN ReLU -> ConvT(w,1,4,2,1) Tanh -> [B, 1, 28, 28]

@@ -62,12 +62,12 @@ void write_latent_scatter(const std::string& path, const Tensor& points, const T
         }
     }
     for (size_t i = 0; i < y.size(); ++i) {
-        MG_CHECK(y[i] >= 0 && y[i] < 10, "write_latent_scatter: label {} of point {} not in 0..9", y[i], i);
+        MG_CHECK(y[i] >= 0, "write_latent_scatter: label {} of point {} is negative", y[i], i);
         double px = to_px(p[2 * i]), py = double(size - 1) - to_px(p[2 * i + 1]);
         if (!std::isfinite(px) || !std::isfinite(py)) continue;
         for (int64_t dy = -2; dy <= 2; ++dy)
             for (int64_t dx = -2; dx <= 2; ++dx)
-                if (dx * dx + dy * dy <= 4) c.set(int64_t(px) + dx, int64_t(py) + dy, kTab10[size_t(y[i])]);
+                if (dx * dx + dy * dy <= 4) c.set(int64_t(px) + dx, int64_t(py) + dy, kTab10[size_t(y[i] % 10)]);  // beyond 10 classes the colours repeat
     }
     for (int64_t x = 0; x < size; ++x)
         for (int64_t s = 0; s < strip; ++s) c.set(x, size + s, kTab10[size_t(std::min<int64_t>(x * 10 / size, 9))]);

@@ -9,7 +9,7 @@
 
 namespace mg::models {
 
-// points [n, 2] (any float dtype), labels int64 [n] in 0..9. The square shown is
+// points [n, 2] (any float dtype), labels int64 [n] >= 0 (coloured by label mod 10). The square shown is
 // [-r, r]^2 with r the largest |coordinate| rounded up to a whole number (at least 3).
 void write_latent_scatter(const std::string& path, const Tensor& points, const Tensor& labels, int64_t size = 480);
 

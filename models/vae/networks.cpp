@@ -1,12 +1,18 @@
 #include "models/vae/networks.h"
 
+#include <algorithm>
+
 #include "core/ops.h"
+#include "models/image_shape.h"
 
 namespace mg::models {
 
 using namespace nn;
 
 namespace {
+
+// Channels of the convolutional networks' block b (0: next to the image): 32, 64, 128, 256, 256, ...
+int64_t conv_channels(int64_t block) { return int64_t(32) << std::min<int64_t>(block, 3); }
 
 // [B, F] with the condition appended when there is one: [B, F + classes].
 Tensor with_condition(const Tensor& features, const Tensor& condition, int64_t classes, const char* who) {
@@ -53,32 +59,54 @@ Tensor MlpDecoder::decode(const Tensor& z, const Tensor& condition) {
     return (*fc2)(h).view({z.size(0), image_shape_[0], image_shape_[1], image_shape_[2]});
 }
 
-ConvEncoder::ConvEncoder(int64_t latent) : latent_(latent) {
+ConvEncoder::ConvEncoder(int64_t latent, int64_t channels, int64_t size)
+    : latent_(latent), channels_(channels), size_(size) {
     MG_CHECK(latent > 0, "ConvEncoder: latent size must be positive, got {}", latent);
-    conv1 = register_module("conv1", std::make_shared<Conv2d>(1, 32, 4, 2, 1));
-    conv2 = register_module("conv2", std::make_shared<Conv2d>(32, 64, 4, 2, 1));
-    fc = register_module("fc", std::make_shared<Linear>(64 * 7 * 7, 2 * latent));
+    MG_CHECK(channels == 1 || channels == 3, "ConvEncoder: channels must be 1 or 3, got {}", channels);
+    const ImageShape shape = image_shape(size);
+    // Made in order conv1, conv2, ..., fc: the 28x28 networks' weights draw as they always did.
+    int64_t in = channels;
+    for (int64_t b = 0; b < shape.blocks; ++b) {
+        convs.push_back(register_module(fmt::format("conv{}", b + 1),
+                                        std::make_shared<Conv2d>(in, conv_channels(b), 4, 2, 1)));
+        in = conv_channels(b);
+    }
+    fc = register_module("fc", std::make_shared<Linear>(in * shape.base * shape.base, 2 * latent));
 }
 
 DiagonalGaussian ConvEncoder::encode(const Tensor& x, const Tensor& condition) {
     MG_CHECK(!condition.defined(), "ConvEncoder: unconditional, but given a condition {}", condition.shape());
-    MG_CHECK(x.dim() == 4 && x.size(1) == 1 && x.size(2) == 28 && x.size(3) == 28,
-             "ConvEncoder: expects images [B, 1, 28, 28], got {}", x.shape());
-    Tensor h = (*fc)(relu((*conv2)(relu((*conv1)(x)))).flatten(1));
+    MG_CHECK(x.dim() == 4 && x.size(1) == channels_ && x.size(2) == size_ && x.size(3) == size_,
+             "ConvEncoder: expects images [B, {}, {}, {}], got {}", channels_, size_, size_, x.shape());
+    Tensor h = x;
+    for (auto& conv : convs) h = relu((*conv)(h));
+    h = (*fc)(h.flatten(1));
     return {h.slice(1, 0, latent_), h.slice(1, latent_, 2 * latent_)};
 }
 
-ConvDecoder::ConvDecoder(int64_t latent) {
+ConvDecoder::ConvDecoder(int64_t latent, int64_t channels, int64_t size) : channels_(channels), size_(size) {
     MG_CHECK(latent > 0, "ConvDecoder: latent size must be positive, got {}", latent);
-    fc = register_module("fc", std::make_shared<Linear>(latent, 64 * 7 * 7));
-    deconv1 = register_module("deconv1", std::make_shared<ConvTranspose2d>(64, 32, 4, 2, 1));
-    deconv2 = register_module("deconv2", std::make_shared<ConvTranspose2d>(32, 1, 4, 2, 1));
+    MG_CHECK(channels == 1 || channels == 3, "ConvDecoder: channels must be 1 or 3, got {}", channels);
+    const ImageShape shape = models::image_shape(size);  // not the member image_shape()
+    base_ = shape.base;
+    top_channels_ = conv_channels(shape.blocks - 1);
+    // Made in order fc, deconv1, deconv2, ...: as the 28x28 decoder always was.
+    fc = register_module("fc", std::make_shared<Linear>(latent, top_channels_ * base_ * base_));
+    for (int64_t b = shape.blocks - 1; b >= 0; --b) {
+        const int64_t out = b == 0 ? channels : conv_channels(b - 1);
+        deconvs.push_back(register_module(fmt::format("deconv{}", shape.blocks - b),
+                                          std::make_shared<ConvTranspose2d>(conv_channels(b), out, 4, 2, 1)));
+    }
 }
 
 Tensor ConvDecoder::decode(const Tensor& z, const Tensor& condition) {
     MG_CHECK(!condition.defined(), "ConvDecoder: unconditional, but given a condition {}", condition.shape());
-    Tensor h = relu((*fc)(z)).view({z.size(0), 64, 7, 7});
-    return (*deconv2)(relu((*deconv1)(h)));
+    Tensor h = relu((*fc)(z)).view({z.size(0), top_channels_, base_, base_});
+    for (size_t i = 0; i < deconvs.size(); ++i) {
+        h = (*deconvs[i])(h);
+        if (i + 1 < deconvs.size()) h = relu(h);
+    }
+    return h;
 }
 
 }  // namespace mg::models

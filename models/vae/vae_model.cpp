@@ -14,7 +14,6 @@ namespace mg::models {
 
 namespace {
 
-constexpr int64_t kPixels = 28 * 28;
 // Decoder rows per likelihood chunk: K samples x images; about 40 MB of logits.
 constexpr int64_t kLikelihoodRows = 12800;
 
@@ -47,23 +46,28 @@ void VaeOptions::update_from(const nlohmann::json& j, VaeKind kind) {
 
 // ---- set-up -----------------------------------------------------------------------------
 VaeModel::VaeModel(VaeKind kind, const ModelConfig& config) : kind_(kind), config_(config) {
-    options_.update_from(config.options, kind);
+    nlohmann::json own = config.options;
+    images_ = ImageDataOptions::take(own, "vae options", kind == VaeKind::Conditional);
+    options_.update_from(own, kind);
+    MG_CHECK(kind != VaeKind::Conditional || images_.classes >= 1, "cvae: the data has no classes");
     if (config.batch_size > 0) options_.batch_size = config.batch_size;
     if (config.lr > 0) options_.lr = config.lr;
     manual_seed(config.seed);
     const int64_t latent = options_.latent_dim, hidden = options_.hidden;
+    const int64_t c = images_.channels, size = images_.image_size;
+    const Shape image{c, size, size};
     switch (kind) {
         case VaeKind::Mlp:
-            encoder_ = std::make_shared<MlpEncoder>(kPixels, hidden, latent);
-            decoder_ = std::make_shared<MlpDecoder>(latent, hidden, Shape{1, 28, 28});
+            encoder_ = std::make_shared<MlpEncoder>(image.numel(), hidden, latent);
+            decoder_ = std::make_shared<MlpDecoder>(latent, hidden, image);
             break;
         case VaeKind::Conditional:
-            encoder_ = std::make_shared<MlpEncoder>(kPixels, hidden, latent, kClasses);
-            decoder_ = std::make_shared<MlpDecoder>(latent, hidden, Shape{1, 28, 28}, kClasses);
+            encoder_ = std::make_shared<MlpEncoder>(image.numel(), hidden, latent, images_.classes);
+            decoder_ = std::make_shared<MlpDecoder>(latent, hidden, image, images_.classes);
             break;
         case VaeKind::Conv:
-            encoder_ = std::make_shared<ConvEncoder>(latent);
-            decoder_ = std::make_shared<ConvDecoder>(latent);
+            encoder_ = std::make_shared<ConvEncoder>(latent, c, size);
+            decoder_ = std::make_shared<ConvDecoder>(latent, c, size);
             break;
     }
     encoder_->name_parameters("encoder.");
@@ -89,7 +93,7 @@ std::string VaeModel::name() const {
 }
 
 DataSpec VaeModel::data_spec() const {
-    DataSpec s;
+    DataSpec s = images_.spec();
     s.range = data::PixelRange::ZeroOne;
     // Labels: cvae's input; with a 2-D latent also the colours of the latent picture.
     s.labels = conditional() || options_.latent_dim == 2;
@@ -97,7 +101,11 @@ DataSpec VaeModel::data_spec() const {
 }
 
 nlohmann::json VaeModel::config() const {
-    return run_config(options_.to_json(kind_), config_);
+    nlohmann::json j = options_.to_json(kind_);
+    nlohmann::json fashion_defaults = nlohmann::json::object();
+    const nlohmann::json images = options_to_json(images_);
+    if (images != options_to_json(ImageDataOptions::take(fashion_defaults, "", conditional()))) j.update(images);
+    return run_config(j, config_);
 }
 
 std::vector<std::pair<std::string, nn::Module*>> VaeModel::modules() {
@@ -109,10 +117,10 @@ std::vector<std::pair<std::string, optim::Optimizer*>> VaeModel::optimizers() { 
 Tensor VaeModel::condition(const Tensor& labels, int64_t n) const {
     if (!conditional()) return {};
     MG_CHECK(labels.defined() && labels.dim() == 1 && labels.size(0) == n && labels.dtype() == DType::Int64,
-             "{}: needs int64 labels [{}] in 0..9, got {}", name(), n,
+             "{}: needs int64 labels [{}] in 0..{}, got {}", name(), n, images_.classes - 1,
              labels.defined() ? fmt::format("{} {}", labels.dtype(), labels.shape()) : std::string("none"));
     const TensorOptions f = float_options();
-    return one_hot(labels.to(Device::CPU), kClasses, f.dtype).to(f.device);
+    return one_hot(labels.to(Device::CPU), images_.classes, f.dtype).to(f.device);
 }
 
 Tensor VaeModel::decode_means(const Tensor& z, const Tensor& labels) {
@@ -127,9 +135,10 @@ TensorOptions VaeModel::float_options() const {
 }
 
 Tensor VaeModel::image_input(const Tensor& images, const char* op) const {
-    MG_CHECK(images.defined() && images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 &&
-                 images.size(3) == 28,
-             "{} {}: images must be [N, 1, 28, 28], got {}", name(), op,
+    const int64_t c = images_.channels, size = images_.image_size;
+    MG_CHECK(images.defined() && images.dim() == 4 && images.size(1) == c && images.size(2) == size &&
+                 images.size(3) == size,
+             "{} {}: images must be [N, {}, {}, {}] (the model's data), got {}", name(), op, c, size, size,
              images.defined() ? images.shape().str() : std::string("none"));
     const TensorOptions f = float_options();
     Tensor x = images.dtype() == DType::UInt8 ? data::to_float(images.to(Device::CPU), data::PixelRange::ZeroOne)
@@ -169,7 +178,7 @@ Metrics VaeModel::step(const data::Batch& batch, const Tensor& given_eps) {
 Tensor VaeModel::sample(int64_t n) {
     MG_CHECK(n >= 1, "{} sample: n must be positive, got {}", name(), n);
     Tensor z = randn({n, options_.latent_dim}, float_options());
-    Tensor labels = conditional() ? randint(0, kClasses, {n}) : Tensor();
+    Tensor labels = conditional() ? randint(0, images_.classes, {n}) : Tensor();
     return decode_means(z, labels);
 }
 
@@ -192,7 +201,7 @@ Tensor VaeModel::interpolate(int64_t rows, int64_t steps) {
     Tensor z = (z0 + t * (z1 - z0)).reshape({rows * steps, latent});  // [rows, steps, L] row-major
     Tensor labels;
     if (conditional()) {
-        std::vector<int64_t> row_labels = randint(0, kClasses, {rows}).to_vector<int64_t>(), all;
+        std::vector<int64_t> row_labels = randint(0, images_.classes, {rows}).to_vector<int64_t>(), all;
         for (int64_t r = 0; r < rows; ++r) all.insert(all.end(), size_t(steps), row_labels[size_t(r)]);
         labels = from_vector(all);
     }
@@ -200,13 +209,15 @@ Tensor VaeModel::interpolate(int64_t rows, int64_t steps) {
 }
 
 Tensor VaeModel::complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) {
-    MG_CHECK(keep_rows >= 0 && keep_rows <= 28, "{} complete: keep_rows {} not in [0, 28]", name(), keep_rows);
+    const int64_t c = images_.channels, size = images_.image_size;
+    MG_CHECK(keep_rows >= 0 && keep_rows <= size, "{} complete: keep_rows {} not in [0, {}]", name(), keep_rows,
+             size);
     MG_CHECK(per_image >= 1, "{} complete: per_image must be >= 1, got {}", name(), per_image);
     autograd::NoGradGuard no_grad;
     Tensor known = image_input(images, "complete");
     const int64_t n = known.size(0), m = n * per_image;
-    // Each image per_image times in a row: [n, 1, 28, 28] -> [n * per_image, 1, 28, 28].
-    known = known.unsqueeze(1).expand({n, per_image, 1, 28, 28}).reshape({m, 1, 28, 28});
+    // Each image per_image times in a row: [n, C, S, S] -> [n * per_image, C, S, S].
+    known = known.unsqueeze(1).expand({n, per_image, c, size, size}).reshape({m, c, size, size});
     Tensor labels_m;
     if (conditional()) {
         MG_CHECK(labels.defined() && labels.dim() == 1 && labels.size(0) == n,
@@ -216,9 +227,10 @@ Tensor VaeModel::complete(const Tensor& images, const Tensor& labels, int64_t ke
         labels_m = from_vector(all);
     }
     Tensor cond = condition(labels_m, m);
-    std::vector<uint8_t> rows(28);
-    for (int64_t r = 0; r < 28; ++r) rows[size_t(r)] = r < keep_rows ? 1 : 0;
-    Tensor keep = from_vector(rows, Shape{1, 1, 28, 1}).to(float_options().device);  // broadcast over images and columns
+    std::vector<uint8_t> rows(static_cast<size_t>(size));
+    for (int64_t r = 0; r < size; ++r) rows[size_t(r)] = r < keep_rows ? 1 : 0;
+    // Broadcast over images, channels and columns.
+    Tensor keep = from_vector(rows, Shape{1, 1, size, 1}).to(float_options().device);
     Tensor x = where(keep, known, 0.5);
     for (int64_t it = 0; it < kCompletionIterations; ++it) {
         DiagonalGaussian q = encoder_->encode(x, cond);
@@ -255,7 +267,7 @@ Metrics VaeModel::likelihood(const Tensor& images, const Tensor& labels, const L
             {"iwae", iwae},
             {"iwae_k", double(k)},
             {"nll_nats", -iwae},
-            {"nll_bits_per_dim", -iwae / (double(kPixels) * std::log(2.0))}};
+            {"nll_bits_per_dim", -iwae / (double(all.numel() / n) * std::log(2.0))}};
 }
 
 // ---- pictures ---------------------------------------------------------------------------

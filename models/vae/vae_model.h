@@ -1,5 +1,8 @@
-// The VAE family on Fashion-MNIST: vae (workloads.md), cvae (class-conditional) and
-// convvae (convolutional), one Model class with three pairs of networks.
+// The VAE family: vae (workloads.md), cvae (class-conditional) and convvae (convolutional),
+// one Model class with three pairs of networks, on Fashion-MNIST (the default) or any image
+// data set (models/image_data.h: --data, --image-size, --channels) at C x S x S. The MLPs
+// take C*S*S inputs and outputs; convvae has one stride-2 block per factor of 2 above its
+// 7x7 or 4x4 base (networks.h). Every C*S*S intensity in [0, 1] is a Bernoulli mean.
 //
 // Step: z = mu + sigma * eps, loss = (sum BCE-with-logits + beta * sum KL) / B (objective.h),
 // one Adam update of encoder and decoder together. Reported per step: loss, recon (BCE per
@@ -14,12 +17,16 @@
 //   binarize    false  dynamic binarization: each training image is a fresh Bernoulli
 //                      draw with its pixel intensities as probabilities, every batch
 //   batch_size  128,  lr 1e-3 (Adam, betas 0.9, 0.999)
+//   data, image_size, channels, classes, hflip, skip_bad: the image data (ImageDataOptions);
+//                      recorded in the config unless all are Fashion-MNIST's defaults (so a
+//                      Fashion-MNIST run's config and checkpoint are what they always were)
 #pragma once
 
 #include <memory>
 #include <vector>
 
 #include "models/capabilities.h"
+#include "models/image_data.h"
 #include "models/model.h"
 #include "models/vae/networks.h"
 #include "models/vae/objective.h"
@@ -65,16 +72,17 @@ public:
     // The step with given reparameterisation noise eps [B, latent] (undefined: drawn from
     // N(0, I)), so that a test can replay PyTorch's step exactly.
     Metrics step(const data::Batch& batch, const Tensor& eps);
-    // Bernoulli means sigmoid(decoder(z)), z ~ N(0, I): [n, 1, 28, 28] in [0, 1]. cvae: random labels.
+    // Bernoulli means sigmoid(decoder(z)), z ~ N(0, I): [n, C, S, S] in [0, 1]. cvae: random labels.
     Tensor sample(int64_t n) override;
     void write_visuals(const std::string& dir, int64_t step) override;
 
     bool conditional() const override { return kind_ == VaeKind::Conditional; }
     Tensor sample_with_labels(const Tensor& labels) override;
-    // Test ELBO and IWAE_K per image, averaged over every image, in nats:
-    // {"elbo", "iwae", "iwae_k", "nll_nats" = -iwae, "nll_bits_per_dim" = nll_nats / (784 ln 2)}.
+    // images [N, C, S, S] in [0, 1] (uint8: v/255). Test ELBO and IWAE_K per image, averaged
+    // over every image, in nats: {"elbo", "iwae", "iwae_k", "nll_nats" = -iwae,
+    // "nll_bits_per_dim" = nll_nats / (C*S*S ln 2)}, per dimension of the image.
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
-    // Iterative inpainting: the hidden rows start at 0.5; then kCompletionIterations times
+    // Iterative inpainting (keep_rows in [0, S]): the hidden rows start at 0.5; then kCompletionIterations times
     // encode, draw z, decode, put the known rows back and the decoder's means in the rest.
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
     // Straight lines in z between pairs of prior samples (cvae: one random label per row).
@@ -86,21 +94,23 @@ public:
     VaeEncoder& encoder() { return *encoder_; }
     VaeDecoder& decoder() { return *decoder_; }
     const VaeOptions& options() const { return options_; }
+    const ImageDataOptions& image_options() const { return images_; }
+    int64_t class_count() const override { return images_.classes; }
 
-    static constexpr int64_t kClasses = 10;
     static constexpr int64_t kCompletionIterations = 40;
     static constexpr int64_t kLatentPlotImages = 3000;
 
 private:
-    Tensor condition(const Tensor& labels, int64_t n) const;  // one-hot [n, 10] or undefined
+    Tensor condition(const Tensor& labels, int64_t n) const;  // one-hot [n, classes] or undefined
     Tensor decode_means(const Tensor& z, const Tensor& labels);  // sigmoid(decoder), on the CPU
-    // [n, 1, 28, 28] in [0, 1], in the parameters' dtype and on their device (uint8 taken as v/255).
+    // [n, C, S, S] in [0, 1], in the parameters' dtype and on their device (uint8 taken as v/255).
     Tensor image_input(const Tensor& images, const char* op) const;
     TensorOptions float_options() const;  // the parameters' float dtype and device
     void keep_for_latent_plot(const data::Batch& batch);
 
     VaeKind kind_;
     VaeOptions options_;
+    ImageDataOptions images_;
     ModelConfig config_;
     std::shared_ptr<VaeEncoder> encoder_;
     std::shared_ptr<VaeDecoder> decoder_;
