@@ -256,7 +256,7 @@ ok "python3 -c \"import json; c=json.load(open('$work/img-convvae/config.json'))
 expect 0 "png" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --out "$work/img-convvae.png" -n 4
 ok "[ \"\$(png_width '$work/img-convvae.png')\" -gt 32 ]" "convvae sample at 32x32: the grid is too small"
 expect 2 "--image-size 64: .*was trained with image_size 32" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --image-size 64
-expect 2 "--data npy:.*was trained on Fashion-MNIST" -- sample vae --checkpoint "$work/g4/checkpoint.safetensors" --data "npy:$work/rgb.npy"
+expect 2 "--data .*npy:.*was trained with data .fashion-mnist" -- sample vae --checkpoint "$work/g4/checkpoint.safetensors" --data "npy:$work/rgb.npy"
 expect 2 "image size 30 is not offered" -- train convvae --data "npy:$work/rgb.npy" --image-size 30 --steps 1 --out "$work/bad8"
 npm_dir="${MINIGEN_NPM_DIR:-$HOME/.cache/minigen/npm}"
 if [ -d "$npm_dir/node_modules/emoji-datasource-google" ]; then

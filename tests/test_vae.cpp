@@ -724,17 +724,16 @@ TEST_CASE("vae family on image data sets: a 32x32 RGB checkpoint rebuilds its ne
         CHECK(test::error_of([&] { models::load_model_checkpoint(*small, path, false); }).find(path) !=
               std::string::npos);
     }
-    // A Fashion-MNIST checkpoint records no data (its config is what it always was); an image
-    // data set against it is an error.
+    // A Fashion-MNIST checkpoint records its data; an image data set against it is an error.
     auto fashion = make_model("convvae", {});
-    CHECK_FALSE(fashion->config().contains("data"));
+    CHECK(fashion->config().at("data") == "fashion-mnist");
     const std::string path = dir / "fashion.safetensors";
     models::save_model_checkpoint(*fashion, path, 0, 0, 0);
     tools::CommonModelArgs args;
     args.data = rgb;
     std::string trained_as;
     CHECK(test::error_of([&] { tools::config_from_checkpoint(path, args, &trained_as); })
-              .find("was trained on Fashion-MNIST") != std::string::npos);
+              .find("was trained with data \"fashion-mnist\"") != std::string::npos);
 }
 
 TEST_CASE("convvae on Fashion-MNIST keeps its 28x28 networks") {

@@ -151,8 +151,8 @@ models::ModelConfig config_from_checkpoint(const std::string& path, const Common
         models::is_image_data_spec(options["data"].get<std::string>()))
         MG_FAIL("--data {}: {} was trained with data {}", io::quote_short(a.data), path,
                 io::quote_short(options["data"].dump()));
-    // An image data set against a checkpoint that records none: one trained on Fashion-MNIST
-    // (the VAEs record their data only when it is not Fashion-MNIST's defaults).
+    // An image data set against a checkpoint that records none: one written before the
+    // models took image data, so trained on Fashion-MNIST.
     if (c.options.contains("data") && c.options["data"].is_string() &&
         models::is_image_data_spec(c.options["data"].get<std::string>()) && !options.contains("data"))
         MG_FAIL("--data {}: {} was trained on Fashion-MNIST", io::quote_short(c.options["data"].get<std::string>()),

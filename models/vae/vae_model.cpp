@@ -102,9 +102,7 @@ DataSpec VaeModel::data_spec() const {
 
 nlohmann::json VaeModel::config() const {
     nlohmann::json j = options_.to_json(kind_);
-    nlohmann::json fashion_defaults = nlohmann::json::object();
-    const nlohmann::json images = options_to_json(images_);
-    if (images != options_to_json(ImageDataOptions::take(fashion_defaults, "", conditional()))) j.update(images);
+    j.update(options_to_json(images_));  // the data's shape: a checkpoint rebuilds the same networks
     return run_config(j, config_);
 }
 

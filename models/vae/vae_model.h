@@ -17,9 +17,8 @@
 //   binarize    false  dynamic binarization: each training image is a fresh Bernoulli
 //                      draw with its pixel intensities as probabilities, every batch
 //   batch_size  128,  lr 1e-3 (Adam, betas 0.9, 0.999)
-//   data, image_size, channels, classes, hflip, skip_bad: the image data (ImageDataOptions);
-//                      recorded in the config unless all are Fashion-MNIST's defaults (so a
-//                      Fashion-MNIST run's config and checkpoint are what they always were)
+//   data, image_size, channels, classes, hflip, skip_bad: the image data (ImageDataOptions),
+//                      recorded in the config
 #pragma once
 
 #include <memory>
