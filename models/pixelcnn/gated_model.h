@@ -6,7 +6,8 @@
 // (colour: R, then G given R, then B given R and G; gated_network.h), cross-entropy averaged
 // over the C*H*W values (nats/dim; bits/dim = nats / ln 2). Adam lr 1e-3, batch 64.
 // Options (--config JSON), defaults in GatedOptions; colour images round channels and
-// head_channels up to multiples of 3 (64 -> 66).
+// head_channels up to multiples of 3 (64 -> 66). On an image data set the stacks' width is
+// "width" and "channels" the images' (image_options.h).
 #pragma once
 
 #include <memory>
@@ -74,7 +75,6 @@ public:
     const GatedOptions& options() const { return options_; }
     // Which sampler sample/complete use from now on (tests and timings compare them).
     void set_sampler(GatedSampler sampler) { sampler_ = sampler; }
-    const ImageDataOptions& images() const { return images_; }
 
     // float [n, C, H, W] in [0, 1] -> int64 [n, C, H, W] levels round(255 x).
     static Tensor levels_of(const Tensor& images);

@@ -10,12 +10,14 @@
 //
 // Options (--config JSON; defaults are workloads.md's):
 //   channels 64, layers 7 (type-B blocks), kernel 7   the network's shape; colour images round
-//                                                      channels up to a multiple of 3 (66)
+//                                                      channels up to a multiple of 3 (66). On an
+//                                                      image data set the width is "width" and
+//                                                      "channels" the images' (image_options.h)
 //   batch_size 64, lr 1e-3
 //   sampler "cached" | "naive"                         (models/pixelcnn/pixelcnn_sampler.h)
 //   eval_batch 128                                     images per forward in likelihood()
 //
-// train_step reports "loss" (nats per pixel) and "bits_per_dim" (= loss / ln 2).
+// train_step reports "loss" (nats per dimension) and "bits_per_dim" (= loss / ln 2).
 // likelihood() reports "nll_nats" (per image), "nll_bits_per_dim" and "nll_nats_per_dim"
 // (over C*H*W) of images [N, C, H, W] in [0, 1].
 // complete() keeps the first rows of each image [N, C, S, S] and samples the rest.
@@ -68,7 +70,6 @@ public:
     PixelCnnNet& net() { return *net_; }
     const PixelCnnOptions& options() const { return options_; }
     void set_sampler(SamplerKind kind) { options_.sampler = kind; }
-    const ImageDataOptions& images() const { return images_; }
 
 private:
     // Samples the pixels from first_pixel on, in chunks of kChunk images; uniforms [n, C*S*S].
