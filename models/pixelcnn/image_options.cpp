@@ -16,6 +16,9 @@ bool names_image_data(const nlohmann::json& options) {
 ImageDataOptions take_image_options(nlohmann::json& options, const std::string& what, bool conditional) {
     const bool image_form = names_image_data(options);
     nlohmann::json width;  // the network's width, if given
+    if (image_form && options.contains("channels") && options["channels"].is_number() && options["channels"] > 3)
+        MG_FAIL("{}: 'channels' {} is the images' (1 or 3) on an image data set; give the network's width as "
+                "'width'", what, options["channels"].dump());
     if (!image_form && options.contains("channels")) {
         width = options["channels"];
         options.erase("channels");
