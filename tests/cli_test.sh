@@ -265,6 +265,28 @@ if [ -d "$npm_dir/node_modules/emoji-datasource-google" ]; then
 else
     echo "skip: emoji at 64x64 (no $npm_dir/node_modules/emoji-datasource-google)"
 fi
+# The PixelCNNs on one's own images: 12 RGB 8x8 images in an .npy, 2 steps, the shape in the
+# config, samples from the checkpoint; a checkpoint's channels contradicted is an error.
+python3 - "$work/rgb.npy" <<'PY'
+import sys
+n, s = 12, 8
+header = "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, 3), }" % (n, s, s)
+header += " " * (63 - (10 + len(header)) % 64) + "\n"
+pixels = bytes((i * 37 + y * 11 + x * 5 + c * 80) % 256 for i in range(n) for y in range(s) for x in range(s) for c in range(3))
+open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + pixels)
+PY
+expect 0 "checkpoint" -- train pixelcnn --data "npy:$work/rgb.npy" --image-size 8 --steps 2 --batch-size 4 \
+    --grid 4 --threads 1 --no-report --out "$work/img-pixelcnn"
+ok "python3 -c \"import json; c=json.load(open('$work/img-pixelcnn/config.json'))['config']; assert (c['image_size'], c['channels'], c['width']) == (8, 3, 66), c\"" \
+   "pixelcnn: config.json does not record the image shape (and the width rounded to 66)"
+expect 0 "png" -- sample pixelcnn --checkpoint "$work/img-pixelcnn/checkpoint.safetensors" --out "$work/img-pixelcnn.png" -n 2
+expect 2 "--channels 1: .*was trained with channels 3" -- sample pixelcnn --checkpoint "$work/img-pixelcnn/checkpoint.safetensors" --channels 1
+echo '{"channels": 64}' > "$work/width64.json"
+expect 2 "pixelcnn options: 'channels' 64 is the images' \\(1 or 3\\) on an image data set; give the network's width as 'width'" -- \
+    train pixelcnn --data "npy:$work/rgb.npy" --config "$work/width64.json" --steps 1 --out "$work/bad9"
+echo '{"width": 12, "channels": 12}' > "$work/both.json"
+expect 2 "gated-pixelcnn options: give the network's width as 'width' or 'channels', not both" -- \
+    train gated-pixelcnn --config "$work/both.json" --steps 1 --out "$work/bad8"
 unset MINIGEN_CACHE_DIR
 
 # Hostile input files: exit 2 and one line naming the file; a FIFO is refused, never waited on

@@ -223,10 +223,11 @@ TEST_CASE("gated-pixelcnn: steps lower the loss; likelihood matches a log-softma
         nats /= 5;
     }
     models::Metrics m = model->likelihood(images, Tensor(), {});
-    REQUIRE(m.size() == 2);
+    REQUIRE(m.size() == 3);
     CHECK(m[0].first == "nll_nats");
     CHECK(m[0].second == doctest::Approx(nats).epsilon(1e-5));
     CHECK(m[1].second == doctest::Approx(nats / 784 / std::numbers::ln2).epsilon(1e-5));
+    CHECK(m[2].second == doctest::Approx(nats / 784).epsilon(1e-5));
 
     // Batching does not change it.
     models::ModelConfig c;

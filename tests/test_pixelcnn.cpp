@@ -404,11 +404,13 @@ TEST_CASE("pixelcnn: likelihood() is the summed cross-entropy in eval mode, per 
         for (int k = 0; k < 256; ++k) s += std::exp(double(row[k]) - top);
         total += top + std::log(s) - double(row[target[p]]);
     }
-    REQUIRE(m.size() == 2);
+    REQUIRE(m.size() == 3);
     CHECK(m[0].first == "nll_nats");
     CHECK(m[0].second == doctest::Approx(total / 5).epsilon(1e-5));
     CHECK(m[1].first == "nll_bits_per_dim");
     CHECK(m[1].second == doctest::Approx(total / 5 / (784 * std::numbers::ln2)).epsilon(1e-5));
+    CHECK(m[2].first == "nll_nats_per_dim");
+    CHECK(m[2].second == doctest::Approx(total / 5 / 784).epsilon(1e-5));
     CHECK(contains(error_of([&] { model.likelihood(add(images, 0.3), Tensor(), {}); }), "not one of the levels"));
 }
 
@@ -439,7 +441,8 @@ TEST_CASE("pixelcnn: training steps on one batch lower its loss; options are che
         c.options = std::move(options);
         return error_of([&] { models::find_model("pixelcnn").create(c); });
     };
-    CHECK(contains(make({{"width", 3}}), "unknown option 'width'"));
+    CHECK(contains(make({{"depth", 3}}), "unknown option 'depth'"));
+    CHECK(contains(make({{"width", 3}, {"channels", 3}}), "'width' or 'channels', not both"));
     CHECK(contains(make({{"sampler", "fast"}}), "unknown sampler 'fast'"));
     CHECK(contains(make({{"kernel", 4}}), "odd"));
     CHECK(contains(make({{"channels", "many"}}), "wrong type"));

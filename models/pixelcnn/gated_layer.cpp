@@ -15,8 +15,10 @@ Tensor gated_activation(const Tensor& a) {
     return tanh(a.slice(1, 0, c2 / 2).contiguous()) * sigmoid(a.slice(1, c2 / 2, c2).contiguous());
 }
 
-GatedLayer::GatedLayer(int64_t in_channels_, int64_t channels_, int64_t kernel_, bool first_, int64_t classes_)
-    : in_channels(in_channels_), channels(channels_), kernel(kernel_), first(first_), classes(classes_) {
+GatedLayer::GatedLayer(int64_t in_channels_, int64_t channels_, int64_t kernel_, bool first_, int64_t classes_,
+                       int64_t colours_)
+    : in_channels(in_channels_), channels(channels_), kernel(kernel_), first(first_), classes(classes_),
+      colours(colours_) {
     MG_CHECK(in_channels > 0 && channels > 0, "GatedLayer: channels must be positive, got in {} and {}", in_channels,
              channels);
     MG_CHECK(kernel >= 3 && kernel % 2 == 1, "GatedLayer: kernel must be odd and >= 3, got {}", kernel);
@@ -28,11 +30,22 @@ GatedLayer::GatedLayer(int64_t in_channels_, int64_t channels_, int64_t kernel_,
     conv_v = register_module("conv_v", std::make_shared<nn::Conv2d>(in_channels, 2 * channels, Pair(h + 1, kernel),
                                                                     1, Pair(0, h)));
     conv_link = register_module("conv_link", std::make_shared<nn::Conv2d>(2 * channels, 2 * channels, 1));
-    // Symmetric padding h, then the first W output columns: column c sees c-h .. c (or c-1).
-    const int64_t hw = first ? h : h + 1;
+    // Symmetric padding h, then the first W output columns: column c sees c-h .. c (or c-1:
+    // the first grey layer; a colour one sees the centre column through its group mask).
+    const int64_t hw = first && colours == 1 ? h : h + 1;
     conv_h = register_module("conv_h", std::make_shared<nn::Conv2d>(in_channels, 2 * channels, Pair(1, hw), 1,
                                                                     Pair(0, h)));
-    conv_out = register_module("conv_out", std::make_shared<nn::Conv2d>(channels, channels, 1));
+    if (colours == 1) {
+        conv_out = register_module("conv_out", std::make_shared<nn::Conv2d>(channels, channels, 1));
+    } else {
+        conv_out = register_module(
+            "conv_out", std::make_shared<models::pixelcnn::MaskedConv2d>(channels, channels, 1, 'B', true, colours));
+        // Every column before the centre; the centre by the groups, the same for both gate halves.
+        Tensor centre = models::pixelcnn::colour_mask(channels, in_channels, first ? 'A' : 'B', colours);
+        Tensor m = ones({2 * channels, in_channels, 1, hw});
+        m.select(3, h).select(2, 0).copy_(cat({centre, centre}, 0));
+        mask_h = register_buffer("mask_h", m);
+    }
     if (classes > 0) {
         label_v = register_module("label_v", std::make_shared<nn::Embedding>(classes, 2 * channels));
         label_h = register_module("label_h", std::make_shared<nn::Embedding>(classes, 2 * channels));
@@ -42,6 +55,8 @@ GatedLayer::GatedLayer(int64_t in_channels_, int64_t channels_, int64_t kernel_,
         nn::init::uniform_(label_h->weight, -bound, bound);
     }
 }
+
+Tensor GatedLayer::conv_h_weight() const { return mask_h.defined() ? conv_h->weight * mask_h : conv_h->weight; }
 
 Tensor GatedLayer::label_bias(const std::shared_ptr<nn::Embedding>& table, const Tensor& labels) const {
     if (!table) {
@@ -78,7 +93,8 @@ Tensor GatedLayer::link(const Tensor& vp_rows) { return (*conv_link)(vp_rows); }
 Tensor GatedLayer::horizontal(const Tensor& h, const Tensor& link, const Tensor& labels) {
     MG_CHECK(h.dim() == 4 && h.size(1) == in_channels, "GatedLayer: horizontal input must be [N, {}, H, W], got {}",
              in_channels, h.shape());
-    return horizontal_rest((*conv_h)(h).slice(3, 0, h.size(3)), link, labels, h);
+    const Tensor a = mask_h.defined() ? conv2d(h, conv_h_weight(), conv_h->bias, conv_h->options) : (*conv_h)(h);
+    return horizontal_rest(a.slice(3, 0, h.size(3)), link, labels, h);
 }
 
 Tensor GatedLayer::horizontal_pair(const Tensor& h, const Tensor& link, const Tensor& labels) {
@@ -87,7 +103,7 @@ Tensor GatedLayer::horizontal_pair(const Tensor& h, const Tensor& link, const Te
              "GatedLayer: horizontal_pair input must be [N, {}, 1, {}], got {}", in_channels, half + 2, h.shape());
     // Without padding the conv's first two outputs are columns p and p+1 (mask A: 3 outputs,
     // the last one would need column p+2); the same taps as the padded conv, in the same order.
-    Tensor a = conv2d(h, conv_h->weight, conv_h->bias).slice(3, 0, 2);
+    Tensor a = conv2d(h, conv_h_weight(), conv_h->bias).slice(3, 0, 2);
     return horizontal_rest(a, link, labels, h.slice(3, half, half + 2));
 }
 
@@ -107,8 +123,9 @@ std::pair<Tensor, Tensor> GatedLayer::forward(const Tensor& v, const Tensor& h, 
 }
 
 std::string GatedLayer::extra_repr() const {
-    return fmt::format("in_channels={}, channels={}, kernel={}, mask={}, classes={}", in_channels, channels, kernel,
-                       first ? 'A' : 'B', classes);
+    const std::string base = fmt::format("in_channels={}, channels={}, kernel={}, mask={}, classes={}", in_channels,
+                                         channels, kernel, first ? 'A' : 'B', classes);
+    return colours == 1 ? base : fmt::format("{}, colours={}", base, colours);
 }
 
 }  // namespace mg::models

@@ -13,6 +13,12 @@
 // before both nonlinearities. The horizontal stack sees the vertical one only through the
 // down-shifted link, so nothing at or right of the current pixel in its row leaks in,
 // while the vertical stack covers every column of the rows above: no blind spot.
+//
+// Colour images (colours 3): the vertical stack sees only rows above, so every channel; the
+// horizontal stack's channels split into R, G, B groups (masked_conv.h; the 2C gate inputs
+// as two C halves, so a gate pairs channels of one group). Its conv then spans columns
+// c-h .. c in the first layer too, and the centre column is masked by the groups (A in the
+// first layer, B after), as is conv_out (B); the link and the class biases need no mask.
 #pragma once
 
 #include <memory>
@@ -21,14 +27,17 @@
 #include "core/nn/conv.h"
 #include "core/nn/embedding.h"
 #include "core/nn/module.h"
+#include "models/pixelcnn/masked_conv.h"
 
 namespace mg::models {
 
 class GatedLayer : public nn::Module {
 public:
     // first: the layer that reads the image (mask A: the horizontal conv excludes the
-    // current pixel, and there is no residual). classes > 0: a conditional layer.
-    GatedLayer(int64_t in_channels, int64_t channels, int64_t kernel, bool first, int64_t classes);
+    // current pixel, and there is no residual). classes > 0: a conditional layer. colours 1
+    // or 3: the channel groups of the horizontal stack (in_channels and channels multiples of it).
+    GatedLayer(int64_t in_channels, int64_t channels, int64_t kernel, bool first, int64_t classes,
+               int64_t colours = 1);
 
     // v [N, C_in, H, W] -> vp [N, 2C, H+1, W]: row o is the conv over input rows o-1-h .. o-1.
     Tensor vertical_conv(const Tensor& v);
@@ -52,11 +61,13 @@ public:
 
     const int64_t in_channels, channels, kernel;
     const bool first;
-    const int64_t classes;
-    std::shared_ptr<nn::Conv2d> conv_v, conv_link, conv_h, conv_out;
+    const int64_t classes, colours;
+    std::shared_ptr<nn::Conv2d> conv_v, conv_link, conv_h, conv_out;  // conv_out: a MaskedConv2d with colours
     std::shared_ptr<nn::Embedding> label_v, label_h;  // [classes, 2C]; null when unconditional
+    Tensor mask_h;  // colours: the buffer "mask_h" [2C, C_in, 1, h+1] over conv_h's taps; else undefined
 
 private:
+    Tensor conv_h_weight() const;  // conv_h's weight, masked with colours
     Tensor label_bias(const std::shared_ptr<nn::Embedding>& table, const Tensor& labels) const;
     // conv_h's output a (bias included) -> h_out: + link, + class bias, gate, 1x1 conv, + residual.
     Tensor horizontal_rest(const Tensor& a, const Tensor& link, const Tensor& labels, const Tensor& residual);

@@ -7,6 +7,7 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "models/options.h"
+#include "models/pixelcnn/image_options.h"
 
 namespace mg::models {
 
@@ -40,14 +41,25 @@ void GatedOptions::update_from(const nlohmann::json& j) {
 // ---- set-up ------------------------------------------------------------------------------
 GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default) : config_(config) {
     options_.conditional = conditional_default;
-    options_.update_from(config.options);
+    nlohmann::json options = config.options;
+    const bool conditional = options.contains("conditional") && options["conditional"].is_boolean()
+                                 ? options["conditional"].get<bool>()
+                                 : conditional_default;  // a wrong type: update_from names it
+    images_ = pixelcnn::take_image_options(options, "gated-pixelcnn options", conditional);
+    options_.update_from(options);
     if (config.batch_size > 0) options_.batch_size = config.batch_size;
     if (config.lr > 0) options_.lr = config.lr;
     sampler_ = parse_gated_sampler(options_.sampler);
     manual_seed(config.seed);
+    MG_CHECK(!options_.conditional || images_.classes >= 2, "{}: the data has {} class(es); it needs at least 2",
+             name(), images_.classes);
+    // Colour: equal R, G, B groups of the horizontal stack's channels (gated_layer.h).
+    options_.net.channels = pixelcnn::round_to_colours(options_.net.channels, images_.channels);
+    options_.net.head_channels = pixelcnn::round_to_colours(options_.net.head_channels, images_.channels);
     GatedNetOptions net = options_.net;
-    net.classes = options_.conditional ? kClasses : 0;
+    net.classes = options_.conditional ? images_.classes : 0;
     net.levels = kLevels;
+    net.colours = images_.channels;
     net_ = std::make_shared<GatedPixelCnnNet>(net);
     net_->name_parameters();
     if (config.device != Device::CPU) net_->to(config.device);
@@ -59,19 +71,19 @@ GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default
 std::string GatedPixelCnn::name() const { return options_.conditional ? "gated-pixelcnn-cond" : "gated-pixelcnn"; }
 
 DataSpec GatedPixelCnn::data_spec() const {
-    DataSpec s;
+    DataSpec s = images_.spec();
     s.range = data::PixelRange::ZeroOne;
     s.labels = options_.conditional;
     return s;
 }
 
 nlohmann::json GatedPixelCnn::config() const {
-    return run_config(options_.to_json(), config_);
+    return run_config(pixelcnn::config_with_images(options_.to_json(), images_, options_.conditional), config_);
 }
 
 Tensor GatedPixelCnn::levels_of(const Tensor& images) {
-    MG_CHECK(images.dim() == 4 && images.size(1) == 1 && is_floating(images.dtype()),
-             "gated-pixelcnn: images must be float [N, 1, H, W], got {} {}", images.dtype(), images.shape());
+    MG_CHECK(images.dim() == 4 && is_floating(images.dtype()),
+             "gated-pixelcnn: images must be float [N, C, H, W], got {} {}", images.dtype(), images.shape());
     const std::vector<double> x = images.to(Device::CPU).to_vector<double>();
     std::vector<int64_t> k(x.size());
     for (size_t i = 0; i < x.size(); ++i) {
@@ -80,17 +92,24 @@ Tensor GatedPixelCnn::levels_of(const Tensor& images) {
                  x[i]);
         k[i] = int64_t(level);
     }
-    return from_vector(k, Shape{images.size(0), images.size(2), images.size(3)});
+    return from_vector(k, images.shape());
+}
+
+Tensor GatedPixelCnn::loss_of(const Tensor& x, const Tensor& labels, Reduction reduction) {
+    const int64_t n = x.size(0), c = images_.channels;
+    Tensor logits = net_->forward(x.to(DType::Float32).to(config_.device), labels);  // [n, C*256, H, W]
+    // One softmax per value: [n*C, 256, H, W] against the levels [n*C, H, W].
+    logits = logits.reshape({n * c, kLevels, x.size(2), x.size(3)});
+    return cross_entropy(logits, levels_of(x).flatten(0, 1).to(config_.device), reduction);
 }
 
 // ---- training and likelihood -------------------------------------------------------------
 Metrics GatedPixelCnn::train_step(const data::Batch& batch) {
     MG_CHECK(!options_.conditional || batch.labels.defined(), "{}: the batch has no labels", name());
+    pixelcnn::check_image_batch(name() + " train_step", batch.images, images_.channels);
     net_->train();
-    Tensor target = levels_of(batch.images).to(config_.device);
     Tensor labels = options_.conditional ? batch.labels.to(config_.device) : Tensor();
-    Tensor x = batch.images.to(DType::Float32).to(config_.device);
-    Tensor loss = cross_entropy(net_->forward(x, labels), target);
+    Tensor loss = loss_of(batch.images, labels, Reduction::Mean);
     opt_->zero_grad();
     loss.backward();
     opt_->step();
@@ -100,6 +119,7 @@ Metrics GatedPixelCnn::train_step(const data::Batch& batch) {
 }
 
 Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
+    pixelcnn::check_image_batch(name() + " likelihood", images, images_.channels);
     const int64_t n = images.size(0);
     MG_CHECK(n > 0, "{}: likelihood of no images", name());
     MG_CHECK(!options_.conditional || (labels.defined() && labels.dim() == 1 && labels.size(0) == n),
@@ -112,20 +132,21 @@ Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, co
         const int64_t e = std::min(n, b + options_.eval_batch);
         Tensor x = images.slice(0, b, e);
         Tensor lab = options_.conditional ? labels.slice(0, b, e).to(config_.device) : Tensor();
-        Tensor logits = net_->forward(x.to(DType::Float32).to(config_.device), lab);
-        nats += cross_entropy(logits, levels_of(x).to(config_.device), Reduction::Sum).item();
+        nats += loss_of(x, lab, Reduction::Sum).item();
         if (options.progress) options.progress(e, n);
     }
     net_->train(was_training);
-    const double per_image = nats / double(n), dims = double(images.size(2) * images.size(3));
-    return {{"nll_nats", per_image}, {"nll_bits_per_dim", per_image / dims / std::numbers::ln2}};
+    const double per_image = nats / double(n), dims = double(images.size(1) * images.size(2) * images.size(3));
+    return {{"nll_nats", per_image},
+            {"nll_bits_per_dim", per_image / dims / std::numbers::ln2},
+            {"nll_nats_per_dim", per_image / dims}};
 }
 
 // ---- sampling ----------------------------------------------------------------------------
 Tensor GatedPixelCnn::draw(Tensor canvas, const Tensor& labels, int64_t start_row) {
     const bool was_training = net_->is_training();
     net_->eval();
-    Tensor u = rand({canvas.size(0), canvas.size(2), canvas.size(3)}, {DType::Float64});
+    Tensor u = rand({canvas.size(0), canvas.size(1), canvas.size(2), canvas.size(3)}, {DType::Float64});
     sample_gated(*net_, canvas, labels, start_row, u, sampler_, config_.device);
     net_->train(was_training);
     return canvas;
@@ -133,8 +154,8 @@ Tensor GatedPixelCnn::draw(Tensor canvas, const Tensor& labels, int64_t start_ro
 
 Tensor GatedPixelCnn::sample(int64_t n) {
     MG_CHECK(n > 0, "{}: sample count must be positive, got {}", name(), n);
-    Tensor labels = options_.conditional ? randint(0, kClasses, {n}) : Tensor();
-    return draw(zeros({n, 1, kSize, kSize}), labels, 0);
+    Tensor labels = options_.conditional ? randint(0, images_.classes, {n}) : Tensor();
+    return draw(zeros({n, images_.channels, images_.image_size, images_.image_size}), labels, 0);
 }
 
 Tensor GatedPixelCnn::sample_with_labels(const Tensor& labels) {
@@ -142,31 +163,34 @@ Tensor GatedPixelCnn::sample_with_labels(const Tensor& labels) {
     MG_CHECK(labels.defined() && labels.dtype() == DType::Int64 && labels.dim() == 1 && labels.size(0) > 0,
              "{}: sample_with_labels needs int64 labels [n]", name());
     for (int64_t y : labels.to(Device::CPU).to_vector<int64_t>())
-        MG_CHECK(y >= 0 && y < kClasses, "{}: label {} outside 0..{}", name(), y, kClasses - 1);
-    return draw(zeros({labels.size(0), 1, kSize, kSize}), labels.to(Device::CPU), 0);
+        MG_CHECK(y >= 0 && y < images_.classes, "{}: label {} outside 0..{}", name(), y, images_.classes - 1);
+    const int64_t s = images_.image_size;
+    return draw(zeros({labels.size(0), images_.channels, s, s}), labels.to(Device::CPU), 0);
 }
 
 Tensor GatedPixelCnn::complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) {
-    MG_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(2) == kSize && images.size(3) == kSize,
-             "{}: complete needs images [n, 1, {}, {}], got {}", name(), kSize, kSize, images.shape());
-    MG_CHECK(keep_rows >= 0 && keep_rows <= kSize, "{}: keep_rows {} outside 0..{}", name(), keep_rows, kSize);
+    const int64_t colours = images_.channels, size = images_.image_size;
+    pixelcnn::check_image_batch(name() + ": complete", images, colours, size);
+    MG_CHECK(keep_rows >= 0 && keep_rows <= size, "{}: keep_rows {} outside 0..{}", name(), keep_rows, size);
     MG_CHECK(per_image >= 1, "{}: per_image must be >= 1, got {}", name(), per_image);
-    const int64_t n = images.size(0), pixels = kSize * kSize;
+    const int64_t n = images.size(0), pixels = size * size, values = colours * pixels;
     MG_CHECK(!options_.conditional || (labels.defined() && labels.dim() == 1 && labels.size(0) == n),
              "{}: complete needs int64 labels [{}]", name(), n);
     levels_of(images);  // checks the range
     const std::vector<float> src = images.to(Device::CPU).to(DType::Float32).to_vector<float>();
-    std::vector<float> canvas(size_t(n * per_image * pixels), 0.0f);
+    std::vector<float> canvas(size_t(n * per_image * values), 0.0f);
     std::vector<int64_t> rep_labels;
     const std::vector<int64_t> lab =
         options_.conditional ? labels.to(Device::CPU).to_vector<int64_t>() : std::vector<int64_t>();
     for (int64_t i = 0; i < n; ++i)
         for (int64_t j = 0; j < per_image; ++j) {
-            std::copy_n(src.begin() + i * pixels, keep_rows * kSize, canvas.begin() + (i * per_image + j) * pixels);
+            for (int64_t ch = 0; ch < colours; ++ch)  // the first keep_rows rows of every channel
+                std::copy_n(src.begin() + i * values + ch * pixels, keep_rows * size,
+                            canvas.begin() + (i * per_image + j) * values + ch * pixels);
             if (options_.conditional) rep_labels.push_back(lab[size_t(i)]);
         }
     Tensor rep = options_.conditional ? from_vector(rep_labels) : Tensor();
-    return draw(from_vector(canvas, Shape{n * per_image, 1, kSize, kSize}), rep, keep_rows);
+    return draw(from_vector(canvas, Shape{n * per_image, colours, size, size}), rep, keep_rows);
 }
 
 }  // namespace mg::models

@@ -1,14 +1,20 @@
-// gated-pixelcnn and gated-pixelcnn-cond: the Gated PixelCNN on Fashion-MNIST, 256 levels.
+// gated-pixelcnn and gated-pixelcnn-cond: the Gated PixelCNN, 256 levels per value, on
+// Fashion-MNIST (the default) or any image data set, grey or colour, at any size (the shared
+// image options, models/image_data.h: --data, --image-size, --channels).
 //
-// Input: the levels scaled to [0, 1]; targets round(255 x); a 256-way softmax per pixel,
-// cross-entropy averaged over pixels (nats/pixel; bits/dim = nats / ln 2). Adam lr 1e-3,
-// batch 64. Options (--config JSON), defaults in GatedOptions.
+// Input: the levels scaled to [0, 1]; targets round(255 x); a 256-way softmax per value
+// (colour: R, then G given R, then B given R and G; gated_network.h), cross-entropy averaged
+// over the C*H*W values (nats/dim; bits/dim = nats / ln 2). Adam lr 1e-3, batch 64.
+// Options (--config JSON), defaults in GatedOptions; colour images round channels and
+// head_channels up to multiples of 3 (64 -> 66). On an image data set the stacks' width is
+// "width" and "channels" the images' (image_options.h).
 #pragma once
 
 #include <memory>
 #include <string>
 
 #include "models/capabilities.h"
+#include "models/image_data.h"
 #include "models/model.h"
 #include "models/pixelcnn/gated_network.h"
 #include "models/pixelcnn/gated_sampler.h"
@@ -41,7 +47,7 @@ class GatedPixelCnn : public Model,
                       public Likelihood,
                       public Completion {
 public:
-    static constexpr int64_t kClasses = 10, kLevels = 256, kSize = 28;
+    static constexpr int64_t kLevels = 256;
 
     // `conditional_default`: the registry name's default for the "conditional" option.
     GatedPixelCnn(const ModelConfig& config, bool conditional_default);
@@ -53,11 +59,12 @@ public:
 
     // Reports "loss" (nats/pixel) and "bits_per_dim".
     Metrics train_step(const data::Batch& batch) override;
-    // [n, 1, 28, 28] in [0, 1]; a conditional model draws labels uniformly.
+    // [n, C, S, S] in [0, 1]; a conditional model draws labels uniformly.
     Tensor sample(int64_t n) override;
     bool conditional() const override { return options_.conditional; }
     Tensor sample_with_labels(const Tensor& labels) override;
-    // {"nll_nats" (mean per image), "nll_bits_per_dim"} over all of `images` [n, 1, 28, 28].
+    // {"nll_nats" (mean per image), "nll_bits_per_dim", "nll_nats_per_dim" (over C*H*W)} over
+    // all of `images` [n, C, H, W] in [0, 1].
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
 
@@ -69,14 +76,17 @@ public:
     // Which sampler sample/complete use from now on (tests and timings compare them).
     void set_sampler(GatedSampler sampler) { sampler_ = sampler; }
 
-    // float [n, 1, H, W] in [0, 1] -> int64 [n, H, W] levels round(255 x).
+    // float [n, C, H, W] in [0, 1] -> int64 [n, C, H, W] levels round(255 x).
     static Tensor levels_of(const Tensor& images);
 
 private:
-    // Samples rows >= start_row of `canvas` [n, 1, 28, 28] (CPU float32), in eval mode.
+    // Samples rows >= start_row of `canvas` [n, C, S, S] (CPU float32), in eval mode.
     Tensor draw(Tensor canvas, const Tensor& labels, int64_t start_row);
+    // Cross-entropy of the logits of images x [n, C, H, W] (on the device) against their levels.
+    Tensor loss_of(const Tensor& x, const Tensor& labels, Reduction reduction);
 
     GatedOptions options_;
+    ImageDataOptions images_;  // the data, the images' size S and channels C, the classes
     ModelConfig config_;
     GatedSampler sampler_ = GatedSampler::Cached;
     std::shared_ptr<GatedPixelCnnNet> net_;

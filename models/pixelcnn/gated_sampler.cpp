@@ -40,21 +40,22 @@ int64_t inverse_cdf_level(const float* logits, int64_t levels, int64_t stride, d
 
 namespace {
 
-// Writes the sampled level of pixel (r, c) of every image from its logits [N, levels].
-// Each pixel written is reported as progress (report_work): pixels drawn of all to draw.
+// Writes the sampled level of channel ch of pixel (r, c) of every image from its logits
+// [N, colours * levels] (that channel's levels). Each pixel written (its last channel) is
+// reported as progress (report_work): pixels drawn of all to draw.
 struct PixelWriter {
     float* canvas;
     const double* uniforms;
-    int64_t n, height, width, levels, start_row;
+    int64_t n, colours, height, width, levels, start_row;
 
-    void write(const Tensor& logits, int64_t r, int64_t c) const {
+    void write(const Tensor& logits, int64_t r, int64_t c, int64_t ch) const {
         std::vector<float> l = logits.to(Device::CPU).contiguous().to_vector<float>();
         for (int64_t i = 0; i < n; ++i) {
-            const int64_t at = (i * height + r) * width + c;
-            const int64_t k = inverse_cdf_level(l.data() + i * levels, levels, 1, uniforms[at]);
+            const int64_t at = ((i * colours + ch) * height + r) * width + c;
+            const int64_t k = inverse_cdf_level(l.data() + (i * colours + ch) * levels, levels, 1, uniforms[at]);
             canvas[at] = float(double(k) / double(levels - 1));
         }
-        report_work((r - start_row) * width + c + 1, (height - start_row) * width);
+        if (ch + 1 == colours) report_work((r - start_row) * width + c + 1, (height - start_row) * width);
     }
 };
 
@@ -72,7 +73,8 @@ void sample_naive(GatedPixelCnnNet& net, const Tensor& canvas, const Tensor& lab
                   const PixelWriter& out, Device device) {
     for (int64_t r = start_row; r < out.height; ++r)
         for (int64_t c = 0; c < out.width; ++c)
-            out.write(net.forward(canvas.to(device), labels).select(3, c).select(2, r), r, c);
+            for (int64_t ch = 0; ch < out.colours; ++ch)
+                out.write(net.forward(canvas.to(device), labels).select(3, c).select(2, r), r, c, ch);
 }
 
 // The rows sampler: windows of rows for the vertical stack, of columns for the horizontal one.
@@ -89,8 +91,10 @@ void sample_rows(GatedPixelCnnNet& net, const Tensor& canvas, const Tensor& labe
             const int64_t col0 = std::max<int64_t>(0, c - radius), col1 = std::max(c + 1, col0 + 2);
             std::vector<Tensor> window;
             for (const Tensor& l : links) window.push_back(l.slice(3, col0, col1));
-            Tensor x = canvas.slice(2, r, r + 1).slice(3, col0, col1).to(device);
-            out.write(net.horizontal(x, window, labels).select(3, c - col0).select(2, 0), r, c);
+            for (int64_t ch = 0; ch < out.colours; ++ch) {
+                Tensor x = canvas.slice(2, r, r + 1).slice(3, col0, col1).to(device);
+                out.write(net.horizontal(x, window, labels).select(3, c - col0).select(2, 0), r, c, ch);
+            }
         }
     }
 }
@@ -122,16 +126,18 @@ void sample_cached(GatedPixelCnnNet& net, const Tensor& canvas, const Tensor& la
         for (int64_t c = 0; c < width; ++c) {
             // Columns p, p+1 (at least two, to stay off the GEMM's matrix-vector path); c is one of them.
             const int64_t p = std::max<int64_t>(0, c - 1);
-            Tensor x_row = canvas.slice(2, r, r + 1).slice(3, 0, p + 2).to(device);
-            Tensor pair;
-            for (size_t l = 0; l < depth; ++l) {
-                GatedLayer& layer = *net.layers[l];
-                const Tensor& source = l == 0 ? x_row : h[l];
-                pair = layer.horizontal_pair(window_with_zeros(source, 3, p - layer.kernel / 2, p + 2),
-                                             links[l].slice(3, p, p + 2), labels);
-                if (l + 1 < depth) h[l + 1].slice(3, c, c + 1).copy_(pair.slice(3, c - p, c - p + 1));
+            for (int64_t ch = 0; ch < out.colours; ++ch) {  // the last pass leaves column c's final values
+                Tensor x_row = canvas.slice(2, r, r + 1).slice(3, 0, p + 2).to(device);
+                Tensor pair;
+                for (size_t l = 0; l < depth; ++l) {
+                    GatedLayer& layer = *net.layers[l];
+                    const Tensor& source = l == 0 ? x_row : h[l];
+                    pair = layer.horizontal_pair(window_with_zeros(source, 3, p - layer.kernel / 2, p + 2),
+                                                 links[l].slice(3, p, p + 2), labels);
+                    if (l + 1 < depth) h[l + 1].slice(3, c, c + 1).copy_(pair.slice(3, c - p, c - p + 1));
+                }
+                out.write(net.head(pair).select(3, c - p).select(2, 0), r, c, ch);
             }
-            out.write(net.head(pair).select(3, c - p).select(2, 0), r, c);
         }
     }
 }
@@ -140,20 +146,22 @@ void sample_cached(GatedPixelCnnNet& net, const Tensor& canvas, const Tensor& la
 
 Tensor sample_gated(GatedPixelCnnNet& net, Tensor canvas, const Tensor& labels, int64_t start_row,
                     const Tensor& uniforms, GatedSampler sampler, Device device) {
-    MG_CHECK(canvas.dim() == 4 && canvas.size(1) == 1 && canvas.dtype() == DType::Float32 &&
+    const int64_t colours = net.options().colours;
+    MG_CHECK(canvas.dim() == 4 && canvas.size(1) == colours && canvas.dtype() == DType::Float32 &&
                  canvas.device() == Device::CPU && canvas.is_contiguous(),
-             "gated-pixelcnn sampler: canvas must be a contiguous CPU float32 [N, 1, H, W], got {} {}", canvas.dtype(),
-             canvas.shape());
+             "gated-pixelcnn sampler: canvas must be a contiguous CPU float32 [N, {}, H, W], got {} {}", colours,
+             canvas.dtype(), canvas.shape());
     const int64_t n = canvas.size(0), height = canvas.size(2), width = canvas.size(3);
     MG_CHECK(width >= 2, "gated-pixelcnn sampler: images must be at least 2 pixels wide, got {}", width);
-    MG_CHECK(uniforms.dtype() == DType::Float64 && uniforms.shape() == Shape({n, height, width}),
-             "gated-pixelcnn sampler: uniforms must be float64 [{}, {}, {}], got {} {}", n, height, width,
+    MG_CHECK(uniforms.dtype() == DType::Float64 && (uniforms.shape() == Shape({n, colours, height, width}) ||
+                                                    (colours == 1 && uniforms.shape() == Shape({n, height, width}))),
+             "gated-pixelcnn sampler: uniforms must be float64 [{}, {}, {}, {}], got {} {}", n, colours, height, width,
              uniforms.dtype(), uniforms.shape());
     MG_CHECK(start_row >= 0 && start_row <= height, "gated-pixelcnn sampler: start row {} outside 0..{}", start_row,
              height);
     autograd::NoGradGuard no_grad;
     const std::vector<double> u = uniforms.to(Device::CPU).to_vector<double>();
-    const PixelWriter out{canvas.data<float>(), u.data(), n, height, width, net.options().levels, start_row};
+    const PixelWriter out{canvas.data<float>(), u.data(), n, colours, height, width, net.options().levels, start_row};
     const Tensor lab = labels.defined() ? labels.to(device) : Tensor();
     switch (sampler) {
         case GatedSampler::Naive: sample_naive(net, canvas, lab, start_row, out, device); break;

@@ -1,6 +1,8 @@
-// Drawing images from a Gated PixelCNN, pixel by pixel in raster order.
+// Drawing images from a Gated PixelCNN, pixel by pixel in raster order and, in a colour
+// pixel, channel by channel (R, G, B): each channel's logits are computed again once the
+// channels before it are drawn (the last pass sees all that the pixel's activations see).
 //
-// Every sampler takes one uniform u per pixel (drawn up front, [N, H, W] float64, so the
+// Every sampler takes one uniform u per value (drawn up front, [N, C, H, W] float64, so the
 // draw order is the same whatever the sampler) and picks the level by the inverse CDF of a
 // float64 softmax of that pixel's logits. They compute the same logits bit for bit (the
 // same taps in the same order, and never a one-column product, whose GEMM path rounds
@@ -28,8 +30,9 @@ enum class GatedSampler { Naive, Rows, Cached };
 GatedSampler parse_gated_sampler(const std::string& name);  // "naive" | "rows" | "cached"
 std::string gated_sampler_name(GatedSampler sampler);
 
-// canvas: float32 [N, 1, H, W] on the CPU, values levels/(levels-1); pixels from row
-// `start_row` on are overwritten in raster order. uniforms: float64 [N, H, W] in [0, 1).
+// canvas: float32 [N, C, H, W] on the CPU, values levels/(levels-1); pixels from row
+// `start_row` on are overwritten in raster order. uniforms: float64 [N, C, H, W] in [0, 1)
+// (grey: [N, H, W] too).
 // labels: int64 [N] for a conditional net, else undefined. device: where the net lives.
 // Runs under NoGradGuard; returns the canvas (the same tensor, filled in). Reports each
 // pixel drawn through report_work (models/progress.h): pixels done of all to draw.

@@ -7,6 +7,7 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "models/options.h"
+#include "models/pixelcnn/image_options.h"
 
 namespace mg::models::pixelcnn {
 
@@ -27,11 +28,15 @@ private:
     bool was_training_;
 };
 
-void check_images(const char* op, const Tensor& images) {
-    MG_CHECK(images.defined() && images.dim() == 4 && images.size(1) == 1 && images.size(2) == PixelCnnModel::kSize &&
-                 images.size(3) == PixelCnnModel::kSize && images.dtype() == DType::Float32,
-             "pixelcnn {}: expected float32 images [N, 1, {}, {}] in [0, 1], got {}", op, PixelCnnModel::kSize,
-             PixelCnnModel::kSize, images.defined() ? images.shape() : Shape{});
+// logits [N, C*levels, H, W] -> [N*C, levels, H, W], each value's softmax along dim 1, as
+// cross_entropy takes them with targets [N*C, H, W].
+Tensor per_value(const Tensor& logits, int64_t colours) {
+    return logits.reshape({logits.size(0) * colours, logits.size(1) / colours, logits.size(2), logits.size(3)});
+}
+
+// The levels of images [N, C, H, W] as cross_entropy's targets [N*C, H, W], on `device`.
+Tensor targets_of(const Tensor& images, int64_t levels, Device device) {
+    return levels_of(images, levels).flatten(0, 1).to(device);
 }
 
 }  // namespace
@@ -60,9 +65,14 @@ void PixelCnnOptions::update_from(const nlohmann::json& j) {
 
 // ---- the model -----------------------------------------------------------------------------
 PixelCnnModel::PixelCnnModel(const ModelConfig& config) : config_(config) {
-    options_.update_from(config.options);
+    nlohmann::json options = config.options;
+    images_ = take_image_options(options, "pixelcnn options", /*conditional=*/false);
+    options_.update_from(options);
     if (config.batch_size > 0) options_.batch_size = config.batch_size;
     if (config.lr > 0) options_.lr = config.lr;
+    // Colour: equal R, G, B groups of hidden channels (masked_conv.h), so 64 becomes 66.
+    options_.net.colours = images_.channels;
+    options_.net.channels = round_to_colours(options_.net.channels, images_.channels);
     manual_seed(config.seed);
     net_ = std::make_shared<PixelCnnNet>(options_.net);
     net_->name_parameters("pixelcnn.");
@@ -73,18 +83,18 @@ PixelCnnModel::PixelCnnModel(const ModelConfig& config) : config_(config) {
 }
 
 DataSpec PixelCnnModel::data_spec() const {
-    DataSpec s;
+    DataSpec s = images_.spec();
     s.range = data::PixelRange::ZeroOne;
     return s;
 }
 
 nlohmann::json PixelCnnModel::config() const {
-    return run_config(options_.to_json(), config_);
+    return run_config(config_with_images(options_.to_json(), images_, /*conditional=*/false), config_);
 }
 
 Tensor levels_of(const Tensor& images, int64_t levels) {
-    MG_CHECK(images.defined() && images.dim() == 4 && images.size(1) == 1 && is_floating(images.dtype()),
-             "pixelcnn: expected float images [N, 1, H, W], got {}", images.defined() ? images.shape() : Shape{});
+    MG_CHECK(images.defined() && images.dim() == 4 && is_floating(images.dtype()),
+             "pixelcnn: expected float images [N, C, H, W], got {}", images.defined() ? images.shape() : Shape{});
     const std::vector<double> x = images.to_vector<double>();
     std::vector<int64_t> out(x.size());
     const double top = double(levels - 1);
@@ -95,15 +105,15 @@ Tensor levels_of(const Tensor& images, int64_t levels) {
                  "pixelcnn: pixel {} is {}, not one of the levels k/{} in [0, 1]", i, x[i], levels - 1);
         out[i] = int64_t(level);
     }
-    return from_vector(out, Shape{images.size(0), images.size(2), images.size(3)});
+    return from_vector(out, images.shape());
 }
 
 Metrics PixelCnnModel::train_step(const data::Batch& batch) {
-    check_images("train_step", batch.images);
-    Tensor x = batch.images.to(config_.device);
-    Tensor target = levels_of(batch.images, options_.net.levels).to(config_.device);
+    check_image_batch("pixelcnn train_step", batch.images, images_.channels);
+    Tensor x = batch.images.to(DType::Float32).to(config_.device);
+    Tensor target = targets_of(batch.images, options_.net.levels, config_.device);
     opt_->zero_grad();
-    Tensor loss = cross_entropy((*net_)(x), target);  // mean over N*28*28 pixels, in nats
+    Tensor loss = cross_entropy(per_value((*net_)(x), images_.channels), target);  // mean over N*C*H*W, nats
     loss.backward();
     opt_->step();
     const double nats = loss.item();
@@ -112,7 +122,7 @@ Metrics PixelCnnModel::train_step(const data::Batch& batch) {
 
 Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     (void)labels;  // unconditional, and exact: no importance samples
-    check_images("likelihood", images);
+    check_image_batch("pixelcnn likelihood", images, images_.channels);
     const int64_t n = images.size(0);
     MG_CHECK(n > 0, "pixelcnn likelihood: no images");
     EvalScope eval(*net_);
@@ -120,12 +130,15 @@ Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, co
     double total = 0.0;  // nats, summed over every pixel of every image
     for (int64_t start = 0; start < n; start += options_.eval_batch) {
         Tensor x = images.slice(0, start, std::min(n, start + options_.eval_batch));
-        Tensor target = levels_of(x, options_.net.levels).to(config_.device);
-        total += cross_entropy((*net_)(x.to(config_.device)), target, Reduction::Sum).item();
+        Tensor target = targets_of(x, options_.net.levels, config_.device);
+        Tensor logits = per_value((*net_)(x.to(DType::Float32).to(config_.device)), images_.channels);
+        total += cross_entropy(logits, target, Reduction::Sum).item();
         if (options.progress) options.progress(start + x.size(0), n);
     }
-    const double per_image = total / double(n);
-    return {{"nll_nats", per_image}, {"nll_bits_per_dim", per_image / (double(kSize * kSize) * std::numbers::ln2)}};
+    const double per_image = total / double(n), dims = double(images.size(1) * images.size(2) * images.size(3));
+    return {{"nll_nats", per_image},
+            {"nll_bits_per_dim", per_image / (dims * std::numbers::ln2)},
+            {"nll_nats_per_dim", per_image / dims}};
 }
 
 Tensor PixelCnnModel::sample_from(const Tensor& context, int64_t first_pixel, const Tensor& uniforms) {
@@ -141,26 +154,29 @@ Tensor PixelCnnModel::sample_from(const Tensor& context, int64_t first_pixel, co
 
 Tensor PixelCnnModel::sample(int64_t n) {
     MG_CHECK(n > 0, "pixelcnn sample: n must be positive, got {}", n);
-    // One uniform per pixel, drawn up front: the samples depend on the seed alone, not on
+    // One uniform per value, drawn up front: the samples depend on the seed alone, not on
     // the sampler or the chunking.
-    Tensor uniforms = rand({n, kSize * kSize}, {DType::Float64});
-    return sample_from(zeros({n, 1, kSize, kSize}), 0, uniforms);
+    const int64_t c = images_.channels, s = images_.image_size;
+    Tensor uniforms = rand({n, c * s * s}, {DType::Float64});
+    return sample_from(zeros({n, c, s, s}), 0, uniforms);
 }
 
 Tensor PixelCnnModel::complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) {
     (void)labels;
-    check_images("complete", images);
-    MG_CHECK(keep_rows >= 0 && keep_rows <= kSize, "pixelcnn complete: keep_rows {} not in [0, {}]", keep_rows, kSize);
+    const int64_t c = images_.channels, s = images_.image_size;
+    check_image_batch("pixelcnn complete", images, c, s);
+    MG_CHECK(keep_rows >= 0 && keep_rows <= s, "pixelcnn complete: keep_rows {} not in [0, {}]", keep_rows, s);
     MG_CHECK(per_image >= 1, "pixelcnn complete: per_image must be at least 1, got {}", per_image);
     const int64_t n = images.size(0);
     // Image i's completions at rows i*per_image ... (i+1)*per_image - 1.
     Tensor context = images.to(Device::CPU)
+                         .to(DType::Float32)
                          .unsqueeze(1)
-                         .expand({n, per_image, 1, kSize, kSize})
-                         .reshape({n * per_image, 1, kSize, kSize})
+                         .expand({n, per_image, c, s, s})
+                         .reshape({n * per_image, c, s, s})
                          .contiguous();
-    Tensor uniforms = rand({n * per_image, kSize * kSize}, {DType::Float64});
-    return sample_from(context, keep_rows * kSize, uniforms);
+    Tensor uniforms = rand({n * per_image, c * s * s}, {DType::Float64});
+    return sample_from(context, keep_rows * s, uniforms);
 }
 
 }  // namespace mg::models::pixelcnn

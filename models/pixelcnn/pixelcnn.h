@@ -1,24 +1,32 @@
-// pixelcnn (workloads.md): an autoregressive model of Fashion-MNIST's 256 grey levels.
+// pixelcnn (workloads.md): an autoregressive model of 256 levels per value, on Fashion-MNIST
+// (grey, 28x28: workloads.md) or any image data set (the shared image options,
+// models/image_data.h: --data, --image-size, --channels; grey or colour, any size).
 //
-//   p(x) = prod over pixels i in raster order of p(x_i | x_<i),  p(. | x_<i) = softmax(logits_i)
-//   logits = PixelCnnNet(x / 255)   [N, 256, 28, 28]    (models/pixelcnn/pixelcnn_net.h)
-//   loss   = cross-entropy of the 256 levels, averaged over pixels (nats per pixel)
+//   p(x) = prod over pixels i in raster order, then channels c (R, G, B) of
+//          p(x_ic | x_<i, x_i,<c),  p(. | ...) = softmax(logits_ic)
+//   logits = PixelCnnNet(x / 255)   [N, C*256, H, W], a view [N, C, 256, H, W]  (pixelcnn_net.h)
+//   loss   = cross-entropy of the 256 levels, averaged over the C*H*W values (nats per dim)
 //   Adam lr 1e-3, batch 64.
 //
 // Options (--config JSON; defaults are workloads.md's):
-//   channels 64, layers 7 (type-B blocks), kernel 7   the network's shape
+//   channels 64, layers 7 (type-B blocks), kernel 7   the network's shape; colour images round
+//                                                      channels up to a multiple of 3 (66). On an
+//                                                      image data set the width is "width" and
+//                                                      "channels" the images' (image_options.h)
 //   batch_size 64, lr 1e-3
 //   sampler "cached" | "naive"                         (models/pixelcnn/pixelcnn_sampler.h)
 //   eval_batch 128                                     images per forward in likelihood()
 //
-// train_step reports "loss" (nats per pixel) and "bits_per_dim" (= loss / ln 2).
-// likelihood() reports "nll_nats" (per image) and "nll_bits_per_dim" over the images given.
-// complete() keeps the first rows of each image and samples the rest.
+// train_step reports "loss" (nats per dimension) and "bits_per_dim" (= loss / ln 2).
+// likelihood() reports "nll_nats" (per image), "nll_bits_per_dim" and "nll_nats_per_dim"
+// (over C*H*W) of images [N, C, H, W] in [0, 1].
+// complete() keeps the first rows of each image [N, C, S, S] and samples the rest.
 #pragma once
 
 #include <memory>
 
 #include "models/capabilities.h"
+#include "models/image_data.h"
 #include "models/model.h"
 #include "models/pixelcnn/pixelcnn_net.h"
 #include "models/pixelcnn/pixelcnn_sampler.h"
@@ -43,8 +51,6 @@ struct PixelCnnOptions {
 
 class PixelCnnModel : public Model, public Sampler, public Likelihood, public Completion {
 public:
-    static constexpr int64_t kSize = 28;  // Fashion-MNIST images are 28x28, one channel
-
     explicit PixelCnnModel(const ModelConfig& config);
 
     std::string name() const override { return "pixelcnn"; }
@@ -53,7 +59,7 @@ public:
     nlohmann::json config() const override;
 
     Metrics train_step(const data::Batch& batch) override;
-    // [n, 1, 28, 28] in [0, 1]: levels / 255, drawn with the configured sampler.
+    // [n, C, S, S] in [0, 1]: levels / 255, drawn with the configured sampler.
     Tensor sample(int64_t n) override;
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
@@ -66,16 +72,17 @@ public:
     void set_sampler(SamplerKind kind) { options_.sampler = kind; }
 
 private:
-    // Samples the pixels from first_pixel on, in chunks of kChunk images; uniforms [n, 784].
+    // Samples the pixels from first_pixel on, in chunks of kChunk images; uniforms [n, C*S*S].
     Tensor sample_from(const Tensor& context, int64_t first_pixel, const Tensor& uniforms);
 
     PixelCnnOptions options_;
+    ImageDataOptions images_;  // the data, and the images' size S and channels C
     ModelConfig config_;
     std::shared_ptr<PixelCnnNet> net_;
     std::unique_ptr<optim::Adam> opt_;
 };
 
-// int64 [N, 28, 28] levels of images [N, 1, 28, 28] in [0, 1]: round(x * 255). Throws
+// int64 [N, C, H, W] levels of images [N, C, H, W] in [0, 1]: round(x * 255). Throws
 // naming the first pixel that is out of range or not within 1e-3 of a level.
 Tensor levels_of(const Tensor& images, int64_t levels = 256);
 

@@ -1,10 +1,15 @@
 // The PixelCNN network of workloads.md (van den Oord et al. 2016, without gating):
 //
-//   MaskedConv2d A (1 -> C, k, no bias) -> BatchNorm2d(C) -> ReLU
+//   MaskedConv2d A (colours -> C, k, no bias) -> BatchNorm2d(C) -> ReLU
 //   layers x [MaskedConv2d B (C -> C, k, no bias) -> BatchNorm2d(C) -> ReLU]
-//   Conv2d(C, levels, 1)                                  -> logits per pixel
+//   Conv2d(C, colours * levels, 1)                       -> logits per pixel
 //
-//   x [N, 1, H, W] (grey levels scaled to [0, 1]) -> logits [N, levels, H, W]
+//   x [N, colours, H, W] (levels scaled to [0, 1]) -> logits [N, colours * levels, H, W]
+//
+// The logits of channel c are rows c*levels .. (c+1)*levels - 1: a view [N, colours, levels,
+// H, W]. Grey (colours 1): the network of workloads.md. Colour (3): every layer's channels
+// split into R, G, B groups (masked_conv.h), the head a masked 1x1 conv of type B, so the
+// logits of G see R of the same pixel and those of B see R and G; C a multiple of 3.
 //
 // workloads.md: C = 64, layers = 7, k = 7, levels = 256. The children are numbered as
 // PyTorch's nn.Sequential numbers them ("0.weight", "0.mask", "1.running_mean", ...,
@@ -23,7 +28,8 @@ struct NetShape {
     int64_t channels = 64;  // C: the width of every hidden layer
     int64_t layers = 7;     // the type-B blocks after the type-A one
     int64_t kernel = 7;     // odd
-    int64_t levels = 256;   // grey levels: the softmax size
+    int64_t levels = 256;   // levels per channel: the softmax size
+    int64_t colours = 1;    // image channels: 1 (grey) or 3 (R, G, B)
 };
 
 class PixelCnnNet : public nn::Sequential {
@@ -32,10 +38,13 @@ public:
 
     NetShape shape;
     // The blocks, typed, for the cached sampler: convs[0] is type A, the others type B;
-    // norms[i] follows convs[i]; head is the 1x1 output convolution.
+    // norms[i] follows convs[i]; head is the 1x1 output convolution (a MaskedConv2d with colours).
     std::vector<std::shared_ptr<MaskedConv2d>> convs;
     std::vector<std::shared_ptr<nn::BatchNorm2d>> norms;
     std::shared_ptr<nn::Conv2d> head;
+
+    // The head as a matrix [colours * levels, C], masked with colours.
+    Tensor head_matrix() const;
 };
 
 }  // namespace mg::models::pixelcnn

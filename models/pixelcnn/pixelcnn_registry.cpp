@@ -1,5 +1,5 @@
 // The PixelCNN family's registry entries: the PixelCNN of workloads.md, and the Gated
-// PixelCNN, unconditional and class-conditional.
+// PixelCNN, unconditional and class-conditional; each on Fashion-MNIST or any image data set.
 #include "models/families.h"
 #include "models/pixelcnn/gated_model.h"
 #include "models/pixelcnn/pixelcnn.h"
@@ -9,15 +9,16 @@ namespace mg::models {
 std::vector<ModelInfo> pixelcnn_models() {
     return {
         {"pixelcnn",
-         "PixelCNN on Fashion-MNIST (workloads.md): masked 7x7 convs (A, then 7 x B) with BatchNorm, 256-way "
-         "softmax per pixel, Adam 1e-3, batch 64; cached fast sampler",
-         [](const ModelConfig& c) { return std::make_unique<pixelcnn::PixelCnnModel>(c); }, 1, 0},
+         "PixelCNN on Fashion-MNIST (workloads.md) or any image data set (--data; colour: R, G, B masks): masked "
+         "7x7 convs (A, then 7 x B) with BatchNorm, 256-way softmax per value, Adam 1e-3, batch 64; cached sampler",
+         [](const ModelConfig& c) { return std::make_unique<pixelcnn::PixelCnnModel>(c); }, 1, 0,
+         /*image_data=*/true},
         {"gated-pixelcnn",
          "Gated PixelCNN (van den Oord et al. 2016): vertical + horizontal stacks, tanh*sigmoid units, no blind "
          "spot; 256-way softmax, Adam 1e-3, batch 64",
-         [](const ModelConfig& c) { return std::make_unique<GatedPixelCnn>(c, false); }, 1, 0},
+         [](const ModelConfig& c) { return std::make_unique<GatedPixelCnn>(c, false); }, 1, 0, /*image_data=*/true},
         {"gated-pixelcnn-cond", "class-conditional Gated PixelCNN: a learned per-class bias in every gated unit",
-         [](const ModelConfig& c) { return std::make_unique<GatedPixelCnn>(c, true); }, 1, 0},
+         [](const ModelConfig& c) { return std::make_unique<GatedPixelCnn>(c, true); }, 1, 0, /*image_data=*/true},
     };
 }
 

@@ -37,19 +37,25 @@ int64_t draw_level(const float* logits, int64_t levels, double u) {
 namespace {
 
 struct Geometry {
-    int64_t n, h, w;
+    int64_t n, colours, h, w;
+    int64_t plane() const { return h * w; }
+    // The offset of (image i, channel ch, pixel p) in [N, colours, H, W].
+    int64_t at(int64_t i, int64_t ch, int64_t p) const { return (i * colours + ch) * h * w + p; }
 };
 
 Geometry check_arguments(const PixelCnnNet& net, const Tensor& images, int64_t first_pixel, const Tensor& uniforms) {
     MG_CHECK(images.defined(), "pixelcnn sampler: images are undefined");
-    MG_CHECK(images.dim() == 4 && images.size(1) == 1 && images.dtype() == DType::Float32,
-             "pixelcnn sampler: images must be float32 [N, 1, H, W], got {} {}", images.dtype(), images.shape());
-    Geometry g{images.size(0), images.size(2), images.size(3)};
+    const int64_t colours = net.shape.colours;
+    MG_CHECK(images.dim() == 4 && images.size(1) == colours && images.dtype() == DType::Float32,
+             "pixelcnn sampler: images must be float32 [N, {}, H, W], got {} {}", colours, images.dtype(),
+             images.shape());
+    Geometry g{images.size(0), colours, images.size(2), images.size(3)};
     MG_CHECK(g.h > 0 && g.w > 0, "pixelcnn sampler: empty image size {}x{}", g.h, g.w);
     MG_CHECK(first_pixel >= 0 && first_pixel <= g.h * g.w, "pixelcnn sampler: first pixel {} outside [0, {}]",
              first_pixel, g.h * g.w);
-    MG_CHECK(uniforms.defined() && uniforms.dtype() == DType::Float64 && uniforms.shape() == Shape({g.n, g.h * g.w}),
-             "pixelcnn sampler: uniforms must be float64 [{}, {}], got {}", g.n, g.h * g.w,
+    MG_CHECK(uniforms.defined() && uniforms.dtype() == DType::Float64 &&
+                 uniforms.shape() == Shape({g.n, colours * g.h * g.w}),
+             "pixelcnn sampler: uniforms must be float64 [{}, {}], got {}", g.n, colours * g.h * g.w,
              uniforms.defined() ? uniforms.shape() : Shape{});
     MG_CHECK(net.shape.kernel >= 3, "pixelcnn sampler: kernel {} leaves the first layer no taps", net.shape.kernel);
     return g;
@@ -60,21 +66,24 @@ Tensor context_of(const Tensor& images, const Geometry& g, int64_t first_pixel) 
     Tensor x = images.to(Device::CPU).contiguous().clone();
     float* px = x.data<float>();
     for (int64_t i = 0; i < g.n; ++i)
-        for (int64_t p = first_pixel; p < g.h * g.w; ++p) px[i * g.h * g.w + p] = 0.0f;
+        for (int64_t ch = 0; ch < g.colours; ++ch)
+            for (int64_t p = first_pixel; p < g.plane(); ++p) px[g.at(i, ch, p)] = 0.0f;
     return x;
 }
 
-// Draws pixel p of every image from logits [N, levels] and writes level / (levels - 1)
-// into x [N, 1, H, W] (CPU); returns the N values written.
-std::vector<float> draw_pixel(const Tensor& logits, const double* u, int64_t p, const Geometry& g, float* x) {
+// Draws channel ch of pixel p of every image from logits [N, colours * levels] (that
+// channel's levels) and writes level / (levels - 1) into x [N, colours, H, W] (CPU);
+// returns the N values written.
+std::vector<float> draw_pixel(const Tensor& logits, const double* u, int64_t p, int64_t ch, const Geometry& g,
+                              float* x) {
     Tensor host = logits.to(Device::CPU).contiguous();
-    const int64_t levels = host.size(1);
+    const int64_t row = host.size(1), levels = row / g.colours;
     const float* l = host.data<float>();
     std::vector<float> values(size_t(g.n));
     for (int64_t i = 0; i < g.n; ++i) {
-        int64_t level = draw_level(l + i * levels, levels, u[i * g.h * g.w + p]);
+        int64_t level = draw_level(l + i * row + ch * levels, levels, u[g.at(i, ch, p)]);
         values[size_t(i)] = float(level) / float(levels - 1);
-        x[i * g.h * g.w + p] = values[size_t(i)];
+        x[g.at(i, ch, p)] = values[size_t(i)];
     }
     return values;
 }
@@ -83,8 +92,10 @@ Tensor sample_naive(PixelCnnNet& net, Tensor x, int64_t first_pixel, const doubl
     const Device device = net.head->weight.device();
     float* px = x.data<float>();
     for (int64_t p = first_pixel; p < g.h * g.w; ++p) {
-        Tensor logits = net(x.to(device));  // [N, levels, H, W]
-        draw_pixel(logits.select(3, p % g.w).select(2, p / g.w), u, p, g, px);
+        for (int64_t ch = 0; ch < g.colours; ++ch) {
+            Tensor logits = net(x.to(device));  // [N, colours * levels, H, W]
+            draw_pixel(logits.select(3, p % g.w).select(2, p / g.w), u, p, ch, g, px);
+        }
         report_work(p - first_pixel + 1, g.h * g.w - first_pixel);
     }
     return x;
@@ -102,7 +113,7 @@ struct CachedBlock {
     std::vector<Tensor> w_rows;  // pad + 1 of [taps*C_in, C_out]: each kernel row's kept taps, (kw, ci) order
     Tensor bias;                 // [C_out] or undefined
     nn::BatchNorm2d* norm = nullptr;
-    int64_t m = 0;               // taps kept in the centre row: pad (type A) or pad + 1 (type B)
+    int64_t m = 0;               // taps kept in the centre row: pad (type A) or pad + 1 (type B, or colour)
 
     // The block's output at (r, c) for every image: [N, C_out].
     Tensor at(int64_t r, int64_t c, int64_t k) const {
@@ -129,7 +140,7 @@ Tensor sample_cached(PixelCnnNet& net, Tensor x, int64_t first_pixel, const doub
         MG_CHECK(net.norms[i]->track_running_stats, "pixelcnn sampler: BatchNorm {} keeps no running statistics", i);
         Tensor w = conv.masked_weight().permute({0, 2, 3, 1});  // [C_out, k, k, C_in], as the cache is laid out
         CachedBlock b;
-        b.m = conv.mask_type == 'A' ? pad : pad + 1;
+        b.m = conv.mask_type == 'A' && conv.colours == 1 ? pad : pad + 1;  // colour A: the centre's groups
         for (int64_t dy = 0; dy <= pad; ++dy)
             b.w_rows.push_back(
                 w.select(1, dy).slice(1, 0, dy < pad ? k : b.m).reshape({conv.out_channels, -1}).t().contiguous());
@@ -140,20 +151,24 @@ Tensor sample_cached(PixelCnnNet& net, Tensor x, int64_t first_pixel, const doub
     }
     // The image (the context; drawn pixels are written as they come) in block 0's padded input.
     blocks[0].input.slice(1, pad, pad + g.h).slice(2, pad, pad + g.w).copy_(x.to(device).permute({0, 2, 3, 1}));
-    Tensor head_w = net.head->weight.reshape({net.shape.levels, net.shape.channels});
+    Tensor head_w = net.head_matrix();
     float* px = x.data<float>();
 
     for (int64_t p = 0; p < g.h * g.w; ++p) {
         const int64_t r = p / g.w, c = p % g.w;
-        Tensor h;
-        for (size_t i = 0; i < blocks.size(); ++i) {
-            h = blocks[i].at(r, c, k);
-            if (i + 1 < blocks.size()) blocks[i + 1].input.select(1, r + pad).select(1, c + pad).copy_(h);
+        // A context pixel is computed once; a drawn one once per channel, each pass seeing the
+        // channels drawn before it (the last pass leaves the final activations in the caches).
+        for (int64_t ch = 0; ch < (p < first_pixel ? 1 : g.colours); ++ch) {
+            Tensor h;
+            for (size_t i = 0; i < blocks.size(); ++i) {
+                h = blocks[i].at(r, c, k);
+                if (i + 1 < blocks.size()) blocks[i + 1].input.select(1, r + pad).select(1, c + pad).copy_(h);
+            }
+            if (p < first_pixel) continue;  // context: its activations are cached, nothing to draw
+            std::vector<float> drawn = draw_pixel(linear(h, head_w, net.head->bias), u, p, ch, g, px);
+            blocks[0].input.select(1, r + pad).select(1, c + pad).select(1, ch).copy_(from_vector(drawn).to(device));
         }
-        if (p < first_pixel) continue;  // context: its activations are cached, nothing to draw
-        std::vector<float> drawn = draw_pixel(linear(h, head_w, net.head->bias), u, p, g, px);
-        blocks[0].input.select(1, r + pad).select(1, c + pad).select(1, 0).copy_(from_vector(drawn).to(device));
-        report_work(p - first_pixel + 1, g.h * g.w - first_pixel);
+        if (p >= first_pixel) report_work(p - first_pixel + 1, g.h * g.w - first_pixel);
     }
     return x;
 }

@@ -1,4 +1,5 @@
-// Ancestral sampling from a PixelCNN, pixel by pixel in raster order, two ways:
+// Ancestral sampling from a PixelCNN, pixel by pixel in raster order and, in a colour
+// pixel, channel by channel (R, G, B), two ways:
 //
 //   naive   every pixel runs the whole network on the whole image and reads the logits
 //           of that one pixel: H*W full forward passes (784 for Fashion-MNIST).
@@ -9,9 +10,12 @@
 //           the previous layer at positions <= q (raster order), the image at positions
 //           < q for the first (type-A) layer. So when pixel p is drawn, every layer's value
 //           at p is final and never recomputed: one position per layer per pixel, and each
-//           position touches only the kept taps of its mask.
+//           position touches only the kept taps of its mask. A colour pixel computes its
+//           position once per channel (the drawn channels feed the next one's logits); the
+//           last pass sees every channel that any activation of the pixel depends on
+//           (masked_conv.h), so what it leaves in the caches is final.
 //
-// Both draw the same random numbers in the same order: one float64 uniform u per pixel,
+// Both draw the same random numbers in the same order: one float64 uniform u per value,
 // given by the caller, and the level is the inverse CDF of the softmax of the pixel's
 // logits, computed in float64 (draw_level). The logits of the two samplers agree to
 // float32 rounding (~1e-6), so a draw can differ only when u falls within that distance
@@ -33,10 +37,11 @@ std::string sampler_name(SamplerKind kind);
 int64_t draw_level(const float* logits, int64_t levels, double u);
 
 // Fills every pixel at raster index >= first_pixel of `images` and returns the result.
-//   images    float32 [N, 1, H, W], grey levels / (levels - 1); pixels before first_pixel
-//             are the given context, the rest are ignored
-//   uniforms  float64 [N, H*W] in [0, 1): the draw of each pixel (the context's are unused)
-//   returns   float32 [N, 1, H, W] on the CPU, every pixel a level / (levels - 1)
+//   images    float32 [N, colours, H, W], levels / (levels - 1); pixels before first_pixel
+//             are the given context (all their channels), the rest are ignored
+//   uniforms  float64 [N, colours*H*W] in [0, 1): the draw of each value, laid out as the
+//             image (the context's are unused)
+//   returns   float32 [N, colours, H, W] on the CPU, every value a level / (levels - 1)
 // Runs the network in eval mode without a graph, and puts its mode back. Reports each
 // pixel drawn through report_work (models/progress.h): pixels done of all to draw.
 Tensor sample_pixels(PixelCnnNet& net, const Tensor& images, int64_t first_pixel, const Tensor& uniforms,
