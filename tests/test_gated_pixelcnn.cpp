@@ -29,7 +29,7 @@ models::GatedNetOptions tiny_net(int64_t classes = 0) {
 std::unique_ptr<GatedPixelCnn> tiny_model(bool conditional, uint64_t seed = 3) {
     models::ModelConfig c;
     c.seed = seed;
-    c.options = {{"channels", 8}, {"layers", 3}, {"first_kernel", 5}, {"kernel", 3}, {"head_channels", 16}};
+    c.options = {{"width", 8}, {"layers", 3}, {"first_kernel", 5}, {"kernel", 3}, {"head_channels", 16}};
     return std::make_unique<GatedPixelCnn>(c, conditional);
 }
 
@@ -127,7 +127,7 @@ TEST_CASE("gated-pixelcnn: the label changes the logits, and training makes samp
     // training ties the colour to the label, and 28 x 28 samples follow it.
     models::ModelConfig c;
     c.seed = 5;
-    c.options = {{"channels", 8}, {"layers", 2}, {"first_kernel", 3}, {"head_channels", 16}, {"lr", 3e-2}};
+    c.options = {{"width", 8}, {"layers", 2}, {"first_kernel", 3}, {"head_channels", 16}, {"lr", 3e-2}};
     auto trained = models::find_model("gated-pixelcnn-cond").create(c);
     data::Batch b;
     b.labels = from_vector(std::vector<int64_t>{0, 1, 0, 1, 0, 1, 0, 1});
@@ -232,7 +232,7 @@ TEST_CASE("gated-pixelcnn: steps lower the loss; likelihood matches a log-softma
     // Batching does not change it.
     models::ModelConfig c;
     c.seed = 3;
-    c.options = {{"channels", 8}, {"layers", 3}, {"first_kernel", 5}, {"kernel", 3}, {"head_channels", 16},
+    c.options = {{"width", 8}, {"layers", 3}, {"first_kernel", 5}, {"kernel", 3}, {"head_channels", 16},
                  {"eval_batch", 2}};
     GatedPixelCnn small_batches(c, false);
     small_batches.net().load_state_dict(model->net().state_dict());
@@ -242,7 +242,7 @@ TEST_CASE("gated-pixelcnn: steps lower the loss; likelihood matches a log-softma
 TEST_CASE("gated-pixelcnn: options are checked and reported") {
     auto model = tiny_model(false);
     nlohmann::json cfg = model->config();
-    CHECK(cfg["channels"] == 8);
+    CHECK(cfg["width"] == 8);
     CHECK(cfg["sampler"] == "cached");
     CHECK(model->net().receptive_radius() == 5 / 2 + 2 * (3 / 2));
     // config() read back as options (what `minigen sample` does with a checkpoint) builds the same model.

@@ -309,8 +309,8 @@ TEST_CASE("pixelcnn family colour: a checkpoint round trip, and a grey checkpoin
 
         // The same network on grey images: its checkpoint does not fit the colour model.
         models::ModelConfig grey;
-        grey.options = gated ? nlohmann::json{{"channels", 6}, {"layers", 2}, {"first_kernel", 3}, {"head_channels", 6}}
-                             : nlohmann::json{{"channels", 12}, {"layers", 2}, {"kernel", 3}};
+        grey.options = gated ? nlohmann::json{{"width", 6}, {"layers", 2}, {"first_kernel", 3}, {"head_channels", 6}}
+                             : nlohmann::json{{"width", 12}, {"layers", 2}, {"kernel", 3}};
         std::unique_ptr<models::Model> g;
         if (gated) g = std::make_unique<models::GatedPixelCnn>(grey, false);
         else g = std::make_unique<models::pixelcnn::PixelCnnModel>(grey);

@@ -14,7 +14,7 @@ namespace mg::models {
 // ---- options ---------------------------------------------------------------------------
 template <class Self, class F>
 void GatedOptions::fields(Self& o, F&& f) {
-    f("channels", o.net.channels, IntRange{1, kMaxWidth});
+    f("width", o.net.channels, IntRange{1, kMaxWidth});
     f("layers", o.net.layers, IntRange{1, kMaxLayers});
     f("first_kernel", o.net.first_kernel, IntRange{3, kMaxKernel});
     f("kernel", o.net.kernel, IntRange{3, kMaxKernel});
@@ -78,7 +78,7 @@ DataSpec GatedPixelCnn::data_spec() const {
 }
 
 nlohmann::json GatedPixelCnn::config() const {
-    return run_config(pixelcnn::config_with_images(options_.to_json(), images_, options_.conditional), config_);
+    return run_config(pixelcnn::config_with_images(options_.to_json(), images_), config_);
 }
 
 Tensor GatedPixelCnn::levels_of(const Tensor& images) {

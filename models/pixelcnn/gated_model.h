@@ -5,9 +5,9 @@
 // Input: the levels scaled to [0, 1]; targets round(255 x); a 256-way softmax per value
 // (colour: R, then G given R, then B given R and G; gated_network.h), cross-entropy averaged
 // over the C*H*W values (nats/dim; bits/dim = nats / ln 2). Adam lr 1e-3, batch 64.
-// Options (--config JSON), defaults in GatedOptions; colour images round channels and
-// head_channels up to multiples of 3 (64 -> 66). On an image data set the stacks' width is
-// "width" and "channels" the images' (image_options.h).
+// Options (--config JSON), defaults in GatedOptions; colour images round the width and
+// head_channels up to multiples of 3 (64 -> 66). The stacks' width is "width", "channels"
+// the images' (image_options.h).
 #pragma once
 
 #include <memory>

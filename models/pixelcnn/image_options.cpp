@@ -4,47 +4,17 @@
 
 namespace mg::models::pixelcnn {
 
-namespace {
-
-bool names_image_data(const nlohmann::json& options) {
-    return options.contains("data") && options["data"].is_string() &&
-           is_image_data_spec(options["data"].get<std::string>());
-}
-
-}  // namespace
-
 ImageDataOptions take_image_options(nlohmann::json& options, const std::string& what, bool conditional) {
-    const bool image_form = names_image_data(options);
-    nlohmann::json width;  // the network's width, if given
-    if (image_form && options.contains("channels") && options["channels"].is_number() && options["channels"] > 3)
-        MG_FAIL("{}: 'channels' {} is the images' (1 or 3) on an image data set; give the network's width as "
-                "'width'", what, options["channels"].dump());
-    if (!image_form && options.contains("channels")) {
-        width = options["channels"];
+    if (options.contains("channels") && options["channels"].is_number_integer() && options["channels"] > 3 &&
+        !options.contains("width")) {
+        options["width"] = options["channels"];  // an old checkpoint's width
         options.erase("channels");
     }
-    if (options.contains("width")) {
-        MG_CHECK(width.is_null(), "{}: give the network's width as 'width' or 'channels', not both", what);
-        width = options["width"];
-        options.erase("width");
-    }
-    ImageDataOptions images = ImageDataOptions::take(options, what, conditional);
-    if (!width.is_null()) options["channels"] = width;
-    return images;
+    return ImageDataOptions::take(options, what, conditional);
 }
 
-nlohmann::json config_with_images(nlohmann::json own, const ImageDataOptions& images, bool conditional) {
-    nlohmann::json none = nlohmann::json::object();
-    nlohmann::json mine = options_to_json(images);
-    const nlohmann::json fashion = options_to_json(ImageDataOptions::take(none, "", conditional));
-    if (mine == fashion) return own;
-    if (images.fashion()) {
-        mine.erase("channels");  // 1; "channels" stays the width
-    } else {
-        own["width"] = own["channels"];
-        own.erase("channels");
-    }
-    own.update(mine);
+nlohmann::json config_with_images(nlohmann::json own, const ImageDataOptions& images) {
+    own.update(options_to_json(images));
     return own;
 }
 

@@ -44,7 +44,7 @@ Tensor targets_of(const Tensor& images, int64_t levels, Device device) {
 // ---- options ---------------------------------------------------------------------------
 template <class Self, class F>
 void PixelCnnOptions::fields(Self& o, F&& f) {
-    f("channels", o.net.channels, IntRange{1, kMaxWidth});
+    f("width", o.net.channels, IntRange{1, kMaxWidth});
     f("layers", o.net.layers, IntRange{0, kMaxLayers});
     f("kernel", o.net.kernel, IntRange{3, kMaxKernel});
     f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
@@ -89,7 +89,7 @@ DataSpec PixelCnnModel::data_spec() const {
 }
 
 nlohmann::json PixelCnnModel::config() const {
-    return run_config(config_with_images(options_.to_json(), images_, /*conditional=*/false), config_);
+    return run_config(config_with_images(options_.to_json(), images_), config_);
 }
 
 Tensor levels_of(const Tensor& images, int64_t levels) {

@@ -9,10 +9,9 @@
 //   Adam lr 1e-3, batch 64.
 //
 // Options (--config JSON; defaults are workloads.md's):
-//   channels 64, layers 7 (type-B blocks), kernel 7   the network's shape; colour images round
-//                                                      channels up to a multiple of 3 (66). On an
-//                                                      image data set the width is "width" and
-//                                                      "channels" the images' (image_options.h)
+//   width 64, layers 7 (type-B blocks), kernel 7      the network's shape; colour images round
+//                                                      the width up to a multiple of 3 (66);
+//                                                      "channels" is the images' (image_options.h)
 //   batch_size 64, lr 1e-3
 //   sampler "cached" | "naive"                         (models/pixelcnn/pixelcnn_sampler.h)
 //   eval_batch 128                                     images per forward in likelihood()
