@@ -325,6 +325,7 @@ train, test = imgs(data('ex_train.npy')), imgs(data('ex_test.npy'))
 assert sorted(train + test) == sorted(imgs(src)) and not set(train) & set(test)
 assert labs(data('ex_train_labels.npy')) == [imgs(src).index(x) % 3 for x in train]
 PY
+expect 0 "Usage" -- data export --help
 expect 2 "--data fashion-mnist: not an image data set" -- data export --data fashion-mnist --out "$work/ex_bad.npy"
 expect 2 "--out .*: directory .*no-dir.* does not exist" -- data export --data "$tiny" --out "$work/no-dir/x.npy"
 expect 2 "--out .*: is a directory" -- data export --data "$tiny" --out "$work"

@@ -83,14 +83,18 @@ class DCGenerator(nn.Module):
 class DCDiscriminator(nn.Module):
     """minigen's DcDiscriminator: Conv(channels, w, 4, 2, 1) LReLU(0.2) -> blocks - 1 x
     [Conv(c, 2c, 4, 2, 1) [BN] LReLU(0.2)] -> Flatten = h -> fc(h (+ one-hot label)) -> logit,
-    plus <embed(y), h> with `projection` (Miyato & Koyama 2018; minigen's cgan default)."""
+    plus <embed(y), h> with `projection` (Miyato & Koyama 2018; minigen's cgan default).
+    spectral_norm wraps every conv and linear layer (torch.nn.utils.spectral_norm: weight_orig,
+    weight_u, weight_v, as minigen's nn::SpectralNorm names them)."""
 
-    def __init__(self, batchnorm=True, n_classes=0, width=64, channels=1, size=28, projection=False):
+    def __init__(self, batchnorm=True, n_classes=0, width=64, channels=1, size=28, projection=False,
+                 spectral_norm=False):
         super().__init__()
         base, blocks = image_shape(size)
-        layers, c = [nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2)], width
+        sn = nn.utils.spectral_norm if spectral_norm else (lambda layer: layer)
+        layers, c = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2)], width
         for _ in range(blocks - 1):
-            layers.append(nn.Conv2d(c, 2 * c, 4, 2, 1))
+            layers.append(sn(nn.Conv2d(c, 2 * c, 4, 2, 1)))
             if batchnorm:
                 layers.append(nn.BatchNorm2d(2 * c))
             layers.append(nn.LeakyReLU(0.2))
@@ -98,10 +102,10 @@ class DCDiscriminator(nn.Module):
         layers.append(nn.Flatten())
         self.trunk = nn.Sequential(*layers)
         features = c * base * base
-        self.fc = nn.Linear(features + n_classes, 1)
+        self.fc = sn(nn.Linear(features + n_classes, 1))
         if projection:
             assert n_classes > 0, "the projection term needs classes"
-            self.embed = nn.Linear(n_classes, features, bias=False)
+            self.embed = sn(nn.Linear(n_classes, features, bias=False))
 
     def forward(self, x, y_onehot=None):
         h = self.trunk(x)
@@ -114,10 +118,11 @@ class DCDiscriminator(nn.Module):
 
 
 def dcgan_init(net):
-    """N(0, 0.02) conv/linear weights, N(1, 0.02) BatchNorm scale, shift 0."""
+    """N(0, 0.02) conv/linear weights (spectral_norm's weight_orig), N(1, 0.02) BatchNorm
+    scale, shift 0."""
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.normal_(m.weight_orig if hasattr(m, "weight_orig") else m.weight, 0.0, 0.02)
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)
