@@ -31,7 +31,8 @@ The emoji comparison, end to end (the lead runs the long trainings):
   # 3. minigen trains the same model and steps (its width is an option)
   echo '{"width": 32}' > w32.json
   build/tools/minigen train cgan --data emoji --config w32.json --steps 20000 --threads 2 --out runs/cgan32
-  # 4. score both against the emoji data set with minigen's evaluator
+  # 4. score both with minigen's evaluator of the emoji set (the same classifier and the
+  #    same held-out images for both)
   build/tools/minigen eval --samples torch_cgan.npy --data emoji
   build/tools/minigen eval cgan --checkpoint runs/cgan32/checkpoint.safetensors
 The script prints the minigen command of step 3 for the options it was given.
