@@ -312,5 +312,95 @@ expect 2 "--config $work/half.json: gan options: 'z_dim' must be an integer, got
     train gan2d --config "$work/half.json" --out "$work/h5"
 minigen="$real_minigen"
 
+# minigen data export: an image set's split as .npy, exactly the images training sees. A tiny
+# npy: set of 30 RGB 64x64 images in 3 classes (the 10th of each class held out: 3 test images).
+export MINIGEN_CACHE_DIR="$work/cache"
+python3 - "$work/tiny" <<'PY'
+import struct, sys
+def npy(path, descr, shape, data):
+    head = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, ", ".join(map(str, shape)) + ("," if len(shape) == 1 else ""))
+    head += " " * (-(10 + len(head) + 1) % 64) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(head)) + head.encode() + data)
+n = 30
+npy(sys.argv[1] + "_images.npy", "|u1", (n, 3, 64, 64), bytes((i * 37 + p * 11 + (p >> 12) * 50) % 256 for i in range(n) for p in range(3 * 64 * 64)))
+npy(sys.argv[1] + "_labels.npy", "<i8", (n,), b"".join(struct.pack("<q", i % 3) for i in range(n)))
+PY
+tiny="npy:$work/tiny_images.npy,labels=$work/tiny_labels.npy"
+py_ok() {  # py_ok MESSAGE ARGS... <<'PY' (a Python check on stdin that must pass)
+    local message="$1"; shift
+    if python3 - "$@"; then passes=$((passes + 1)); else echo "FAIL: $message"; failures=$((failures + 1)); fi
+}
+# npy_summary FILE: "dtype shape" from the header (no numpy needed)
+npy_summary() {
+    python3 - "$1" <<'PY'
+import ast, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<H", b[8:10])[0]
+h = ast.literal_eval(b[10:10 + n].decode())
+print(h["descr"], list(h["shape"]))
+PY
+}
+expect 0 "ex_train.npy: 27 images uint8 \[27, 3, 64, 64\] \(train split of .*\), 3 classes; labels int64 \[27\]" -- \
+    data export --data "$tiny" --out "$work/ex_train.npy" --labels "$work/ex_train_labels.npy"
+expect 0 "\"images\":3" -- data export --data "$tiny" --split test --out "$work/ex_test.npy" --json
+expect 0 "\"shape\":\[30,1,32,32\]" -- data export --data "$tiny" --split all --image-size 32 --channels 1 --out "$work/ex_all32.npy" --json
+expect 0 "30 images" -- data export --data "$tiny" --split all --out "$work/ex_all.npy" --labels "$work/ex_all_labels.npy"
+ok "[ \"\$(npy_summary '$work/ex_train.npy')\" = '|u1 [27, 3, 64, 64]' ] && [ \"\$(npy_summary '$work/ex_train_labels.npy')\" = '<i8 [27]' ]" \
+   "data export: the train split's files have the wrong type or shape"
+# The images and labels are the source's own, unchanged at their size; the split is held out
+# as training does it (the same images every time), train and test together are all of them.
+py_ok "data export: the exported split is not the source's images and labels" "$work" <<'PY'
+import struct, sys
+d = sys.argv[1]
+def data(name):
+    b = open(d + '/' + name, 'rb').read()
+    return b[10 + struct.unpack('<H', b[8:10])[0]:]
+src, size = data('tiny_images.npy'), 3 * 64 * 64
+imgs = lambda b: [b[i:i + size] for i in range(0, len(b), size)]
+labs = lambda b: [struct.unpack('<q', b[i:i + 8])[0] for i in range(0, len(b), 8)]
+assert data('ex_all.npy') == src and labs(data('ex_all_labels.npy')) == [i % 3 for i in range(30)]
+train, test = imgs(data('ex_train.npy')), imgs(data('ex_test.npy'))
+assert sorted(train + test) == sorted(imgs(src)) and not set(train) & set(test)
+assert labs(data('ex_train_labels.npy')) == [imgs(src).index(x) % 3 for x in train]
+PY
+expect 0 "Usage" -- data export --help
+expect 2 "--data fashion-mnist: not an image data set" -- data export --data fashion-mnist --out "$work/ex_bad.npy"
+expect 2 "--out .*: directory .*no-dir.* does not exist" -- data export --data "$tiny" --out "$work/no-dir/x.npy"
+expect 2 "--out .*: is a directory" -- data export --data "$tiny" --out "$work"
+expect 2 "--labels .*: the same file as --out" -- data export --data "$tiny" --out "$work/ex_same.npy" --labels "$work/ex_same.npy"
+expect 2 "--split" -- data export --data "$tiny" --split validation --out "$work/ex_bad.npy"
+expect 2 "--image-size" -- data export --data "$tiny" --image-size 0 --out "$work/ex_bad.npy"
+expect 2 "--out.*required|required.*--out" -- data export --data "$tiny"
+expect 2 "missing_images.npy" -- data export --data "npy:$work/missing_images.npy" --out "$work/ex_bad.npy"
+cp "$work/ex_test.npy" "$work/ex_keep.npy"; keep_sum="$(cksum < "$work/ex_keep.npy")"
+expect 2 "missing_images.npy" -- data export --data "npy:$work/missing_images.npy" --out "$work/ex_keep.npy"
+ok "[ ! -e '$work/ex_bad.npy' ] && [ \"\$(cksum < '$work/ex_keep.npy')\" = '$keep_sum' ]" \
+   "a failed data export wrote or damaged its --out file"
+# The PyTorch reference's networks are minigen's (tests/reference/make_gan_network_fixture.py):
+# every parameter and buffer of G and D with the same name and shape in a checkpoint minigen
+# writes for the same model, size and options.
+fixture="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/reference/fixtures/gan_networks.json"
+for case in dcgan-rgb32 dcgan-rgb64 cgan-w32-rgb64; do
+    python3 -c "import json,sys; c=json.load(open(sys.argv[1]))[sys.argv[2]]; json.dump(c['options'], open(sys.argv[3], 'w')); print(c['model'], c['image_size'], c['channels'])" \
+        "$fixture" "$case" "$work/net-$case.json" > "$work/net-$case.txt"
+    read -r model size channels < "$work/net-$case.txt"
+    "$minigen" train "$model" --data "$tiny" --image-size "$size" --channels "$channels" --config "$work/net-$case.json" \
+        --batch-size 2 --steps 1 --grid 1 --threads 1 --no-report --out "$work/net-$case" >/dev/null 2>&1
+    py_ok "$case: minigen's networks differ from the PyTorch reference's (names or shapes)" \
+        "$fixture" "$case" "$work/net-$case/checkpoint.safetensors" <<'PY'
+import json, struct, sys
+want = json.load(open(sys.argv[1]))[sys.argv[2]]
+b = open(sys.argv[3], 'rb').read()
+header = json.loads(b[8:8 + struct.unpack('<Q', b[:8])[0]])
+got = {k[len('model.'):]: v['shape'] for k, v in header.items() if k.startswith('model.')}
+for net in ('G', 'D'):
+    mine = {k[2:]: s for k, s in got.items() if k.startswith(net + '.')}
+    ref = want[net]['state_dict']
+    diff = [(k, mine.get(k), ref.get(k)) for k in sorted(set(mine) | set(ref)) if mine.get(k) != ref.get(k)]
+    assert not diff, f'{net} (name, minigen, PyTorch): {diff[:5]}'
+PY
+done
+unset MINIGEN_CACHE_DIR
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

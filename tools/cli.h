@@ -18,6 +18,7 @@ void add_report_command(CLI::App& app);
 void add_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
+void add_data_command(CLI::App& app);
 
 // --threads N, shared by the commands that compute.
 void add_threads_option(CLI::App& cmd, int& threads);

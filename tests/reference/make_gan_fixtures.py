@@ -49,63 +49,15 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from fixture_io import regenerate, write_fixture
+from fixture_io import regenerate, write_fixture  # also puts tools/reference on the import path
+from common import DCDiscriminator, DCGenerator, dcgan_init
 
-# ---- the networks (tools/reference/torch_ref.py, with a width and spectral norm) -------------
+# ---- the networks: tools/reference/common.py's (DCGenerator, DCDiscriminator, dcgan_init), at
+# 28x28x1 with a width, spectral norm and the projection term; gan2d's here.
 
 
 def sn(layer, on):
     return nn.utils.spectral_norm(layer) if on else layer
-
-
-class DCGenerator(nn.Module):
-    def __init__(self, z_dim, n_classes, width):
-        super().__init__()
-        self.width = width
-        self.fc = nn.Linear(z_dim + n_classes, 2 * width * 7 * 7)
-        self.net = nn.Sequential(
-            nn.BatchNorm2d(2 * width), nn.ReLU(),
-            nn.ConvTranspose2d(2 * width, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),
-            nn.ConvTranspose2d(width, 1, 4, 2, 1), nn.Tanh())
-
-    def forward(self, z):
-        return self.net(self.fc(z).view(-1, 2 * self.width, 7, 7))
-
-
-class DCDiscriminator(nn.Module):
-    """projection: + <embed(y), h> (Miyato & Koyama 2018), minigen's cgan default."""
-
-    def __init__(self, batchnorm, n_classes, width, spectral_norm, projection=False):
-        super().__init__()
-        layers = [sn(nn.Conv2d(1, width, 4, 2, 1), spectral_norm), nn.LeakyReLU(0.2),
-                  sn(nn.Conv2d(width, 2 * width, 4, 2, 1), spectral_norm)]
-        if batchnorm:
-            layers.append(nn.BatchNorm2d(2 * width))
-        layers += [nn.LeakyReLU(0.2), nn.Flatten()]
-        self.trunk = nn.Sequential(*layers)
-        self.fc = sn(nn.Linear(2 * width * 7 * 7 + n_classes, 1), spectral_norm)
-        if projection:
-            self.embed = sn(nn.Linear(n_classes, 2 * width * 7 * 7, bias=False), spectral_norm)
-
-    def forward(self, x, y_onehot=None):
-        h = self.trunk(x)
-        if y_onehot is None:
-            return self.fc(h)
-        logit = self.fc(torch.cat([h, y_onehot], dim=1))
-        if hasattr(self, "embed"):
-            logit = logit + (self.embed(y_onehot) * h).sum(1, keepdim=True)
-        return logit
-
-
-def dcgan_init(net):
-    for m in net.modules():
-        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            w = m.weight_orig if hasattr(m, "weight_orig") else m.weight
-            nn.init.normal_(w, 0.0, 0.02)
-        elif isinstance(m, nn.BatchNorm2d):
-            nn.init.normal_(m.weight, 1.0, 0.02)
-            nn.init.zeros_(m.bias)
-    return net
 
 
 def gan2d_generator(z_dim, width):
@@ -168,8 +120,8 @@ def build(case):
     else:
         width = case["options"]["width"]
         G = dcgan_init(DCGenerator(case["z_dim"], classes, width))
-        D = dcgan_init(DCDiscriminator(case["model"] != "wgan-gp", classes, width, spectral,
-                                       case.get("projection", False)))
+        D = dcgan_init(DCDiscriminator(case["model"] != "wgan-gp", classes, width,
+                                       projection=case.get("projection", False), spectral_norm=spectral))
         randomize_running_stats(G)
         randomize_running_stats(D)
     return G, D

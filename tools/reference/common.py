@@ -43,11 +43,86 @@ def pixelcnn_net(channels=64, layers=7, k=7, levels=256):
     return nn.Sequential(*blocks)
 
 
+def image_shape(size):
+    """minigen's models/gan/networks.cpp image_shape: (base, blocks) with size = base * 2^blocks,
+    blocks >= 2, base 7 when size / 7 is a power of two (28, 56), else 4 (16, 32, 64, ...)."""
+    for base in (7, 4):
+        blocks, s = 0, size
+        while s > base and s % 2 == 0:
+            s //= 2
+            blocks += 1
+        if s == base and blocks >= 2:
+            return base, blocks
+    raise ValueError(f"image size {size} is not offered (7 * 2^k or 4 * 2^k, k >= 2)")
+
+
+class DCGenerator(nn.Module):
+    """minigen's DcGenerator (models/gan/networks.h), parameter names included:
+    z (+ one-hot label) -> fc -> (w * 2^(blocks-1), base, base) -> BN ReLU
+    -> blocks - 1 x [ConvT(c, c/2, 4, 2, 1) BN ReLU] -> ConvT(w, channels, 4, 2, 1) Tanh.
+    28x28x1, width 64: workloads.md's dcgan generator; 64x64: the DCGAN paper's."""
+
+    def __init__(self, z_dim=100, n_classes=0, width=64, channels=1, size=28):
+        super().__init__()
+        self.base, blocks = image_shape(size)
+        self.base_channels = width << (blocks - 1)
+        self.fc = nn.Linear(z_dim + n_classes, self.base_channels * self.base * self.base)
+        layers, c = [nn.BatchNorm2d(self.base_channels), nn.ReLU()], self.base_channels
+        while c > width:
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1), nn.BatchNorm2d(c // 2), nn.ReLU()]
+            c //= 2
+        layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z, y_onehot=None):
+        if y_onehot is not None:
+            z = torch.cat([z, y_onehot], dim=1)
+        return self.net(self.fc(z).view(-1, self.base_channels, self.base, self.base))
+
+
+class DCDiscriminator(nn.Module):
+    """minigen's DcDiscriminator: Conv(channels, w, 4, 2, 1) LReLU(0.2) -> blocks - 1 x
+    [Conv(c, 2c, 4, 2, 1) [BN] LReLU(0.2)] -> Flatten = h -> fc(h (+ one-hot label)) -> logit,
+    plus <embed(y), h> with `projection` (Miyato & Koyama 2018; minigen's cgan default).
+    spectral_norm wraps every conv and linear layer (torch.nn.utils.spectral_norm: weight_orig,
+    weight_u, weight_v, as minigen's nn::SpectralNorm names them)."""
+
+    def __init__(self, batchnorm=True, n_classes=0, width=64, channels=1, size=28, projection=False,
+                 spectral_norm=False):
+        super().__init__()
+        base, blocks = image_shape(size)
+        sn = nn.utils.spectral_norm if spectral_norm else (lambda layer: layer)
+        layers, c = [sn(nn.Conv2d(channels, width, 4, 2, 1)), nn.LeakyReLU(0.2)], width
+        for _ in range(blocks - 1):
+            layers.append(sn(nn.Conv2d(c, 2 * c, 4, 2, 1)))
+            if batchnorm:
+                layers.append(nn.BatchNorm2d(2 * c))
+            layers.append(nn.LeakyReLU(0.2))
+            c *= 2
+        layers.append(nn.Flatten())
+        self.trunk = nn.Sequential(*layers)
+        features = c * base * base
+        self.fc = sn(nn.Linear(features + n_classes, 1))
+        if projection:
+            assert n_classes > 0, "the projection term needs classes"
+            self.embed = sn(nn.Linear(n_classes, features, bias=False))
+
+    def forward(self, x, y_onehot=None):
+        h = self.trunk(x)
+        if y_onehot is None:
+            return self.fc(h)
+        logit = self.fc(torch.cat([h, y_onehot], dim=1))
+        if hasattr(self, "embed"):
+            logit = logit + (self.embed(y_onehot) * h).sum(1, keepdim=True)
+        return logit
+
+
 def dcgan_init(net):
-    """N(0, 0.02) conv/linear weights, N(1, 0.02) BatchNorm scale, shift 0."""
+    """N(0, 0.02) conv/linear weights (spectral_norm's weight_orig), N(1, 0.02) BatchNorm
+    scale, shift 0."""
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, 0.02)
+            nn.init.normal_(m.weight_orig if hasattr(m, "weight_orig") else m.weight, 0.0, 0.02)
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.normal_(m.weight, 1.0, 0.02)
             nn.init.zeros_(m.bias)

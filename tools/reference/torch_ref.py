@@ -2,7 +2,10 @@
 """PyTorch reference timings for the minigen workloads and kernels (CPU).
 
 Implements in plain PyTorch every reference workload of docs/workloads.md
-(gan2d, dcgan, wgan-gp, cgan, vae, pixelcnn, classifier) and every kernel
+(gan2d, dcgan, wgan-gp, cgan, vae, pixelcnn, classifier), the dcgan networks at
+32x32 and 64x64 RGB (dcgan-rgb32, dcgan-rgb64: the rows of minigen bench's
+workloads on "npy:random" data; networks as models/gan/networks.h builds them for
+that size, tools/reference/common.py), and every kernel
 shape listed there, and times them.  The numbers are the anchors a minigen
 benchmark of the same workload is compared against.
 
@@ -10,7 +13,7 @@ What is timed
 -------------
 Models: one "step" is one full optimizer update of every network the model
 trains (forward, backward, optimizer), on data already in memory:
-  * gan2d, dcgan, cgan: one D update + one G update.  G(z) is computed once
+  * gan2d, dcgan (and its RGB rows), cgan: one D update + one G update.  G(z) is computed once
     per step; D is trained on real and on fake.detach(), then G is trained
     through D(fake) with the non-saturating loss.  D's parameters are frozen
     during the G update (no D weight gradients are computed there).
@@ -85,7 +88,8 @@ import statistics
 import sys
 import time
 
-MODELS = ["gan2d", "dcgan", "wgan-gp", "cgan", "vae", "pixelcnn", "classifier"]
+MODELS = ["gan2d", "dcgan", "dcgan-rgb32", "dcgan-rgb64", "wgan-gp", "cgan", "vae", "pixelcnn",
+          "classifier"]
 KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum",
            "softmax_xent", "overhead"]
 
@@ -93,6 +97,8 @@ KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum"
 MODEL_STEPS = {
     "gan2d": (300, 20),
     "dcgan": (40, 5),
+    "dcgan-rgb32": (10, 2),
+    "dcgan-rgb64": (5, 1),
     "wgan-gp": (30, 5),
     "cgan": (40, 5),
     "vae": (300, 20),
@@ -149,7 +155,8 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
-from common import MaskedConv2d, dcgan_init, pixelcnn_net  # noqa: E402  (tools/reference/common.py)
+from common import (DCDiscriminator, DCGenerator, MaskedConv2d, dcgan_init,  # noqa: E402
+                    pixelcnn_net)  # (tools/reference/common.py)
 
 
 # --------------------------------------------------------------------------
@@ -216,42 +223,6 @@ class FlopCounter:
 # Networks
 # --------------------------------------------------------------------------
 
-class DCGenerator(nn.Module):
-    """z (+ one-hot label) -> Linear -> (128,7,7) -> BN ReLU -> ConvT BN ReLU -> ConvT Tanh."""
-
-    def __init__(self, z_dim=100, n_classes=0):
-        super().__init__()
-        self.fc = nn.Linear(z_dim + n_classes, 128 * 7 * 7)
-        self.net = nn.Sequential(
-            nn.BatchNorm2d(128), nn.ReLU(),
-            nn.ConvTranspose2d(128, 64, 4, 2, 1), nn.BatchNorm2d(64), nn.ReLU(),
-            nn.ConvTranspose2d(64, 1, 4, 2, 1), nn.Tanh())
-
-    def forward(self, z, y_onehot=None):
-        if y_onehot is not None:
-            z = torch.cat([z, y_onehot], dim=1)
-        return self.net(self.fc(z).view(-1, 128, 7, 7))
-
-
-class DCDiscriminator(nn.Module):
-    """Conv LReLU -> Conv [BN] LReLU -> Flatten (+ one-hot label) -> Linear -> logit."""
-
-    def __init__(self, batchnorm=True, n_classes=0):
-        super().__init__()
-        layers = [nn.Conv2d(1, 64, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(64, 128, 4, 2, 1)]
-        if batchnorm:
-            layers.append(nn.BatchNorm2d(128))
-        layers += [nn.LeakyReLU(0.2), nn.Flatten()]
-        self.trunk = nn.Sequential(*layers)
-        self.fc = nn.Linear(128 * 7 * 7 + n_classes, 1)
-
-    def forward(self, x, y_onehot=None):
-        h = self.trunk(x)
-        if y_onehot is not None:
-            h = torch.cat([h, y_onehot], dim=1)
-        return self.fc(h)
-
-
 class VAE(nn.Module):
     def __init__(self):
         super().__init__()
@@ -299,8 +270,8 @@ def eight_gaussians(n):
     return means + 0.02 * torch.randn(n, 2)
 
 
-def gan_images(batch):
-    return Cycle([torch.rand(batch, 1, 28, 28) * 2 - 1 for _ in range(POOL)])
+def gan_images(batch, channels=1, size=28):
+    return Cycle([torch.rand(batch, channels, size, size) * 2 - 1 for _ in range(POOL)])
 
 
 def labelled_gan_images(batch):
@@ -364,10 +335,11 @@ def build_gan2d():
     return step, batch, "samples"
 
 
-def build_dcgan():
+def build_dcgan(channels=1, size=28):
     batch = 64
-    G, D = dcgan_init(DCGenerator()), dcgan_init(DCDiscriminator())
-    data = gan_images(batch)
+    G = dcgan_init(DCGenerator(channels=channels, size=size))
+    D = dcgan_init(DCDiscriminator(channels=channels, size=size))
+    data = gan_images(batch, channels, size)
     step = make_gan_step(G, D, 2e-4, batch, sample_real=lambda: (data.next(), ()),
                          sample_z=lambda: torch.randn(batch, 100))
     return step, batch, "images"
@@ -477,7 +449,10 @@ def build_classifier():
 
 
 BUILDERS = {
-    "gan2d": build_gan2d, "dcgan": build_dcgan, "wgan-gp": build_wgan_gp,
+    "gan2d": build_gan2d, "dcgan": build_dcgan,
+    "dcgan-rgb32": lambda: build_dcgan(channels=3, size=32),  # 4w at 4x4, 3 blocks
+    "dcgan-rgb64": lambda: build_dcgan(channels=3, size=64),  # 8w at 4x4, 4 blocks
+    "wgan-gp": build_wgan_gp,
     "cgan": build_cgan, "vae": build_vae, "pixelcnn": build_pixelcnn,
     "classifier": build_classifier,
 }
