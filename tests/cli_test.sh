@@ -255,6 +255,11 @@ ok "python3 -c \"import json; c=json.load(open('$work/img-convvae/config.json'))
    "convvae: config.json does not record the image size"
 expect 0 "png" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --out "$work/img-convvae.png" -n 4
 ok "[ \"\$(png_width '$work/img-convvae.png')\" -gt 32 ]" "convvae sample at 32x32: the grid is too small"
+expect 0 "png" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --complete test:1 --per-image 2 \
+    --out "$work/img-convvae-complete.png"
+ok "[ \"\$(png_width '$work/img-convvae-complete.png')\" -gt 128 ]" "convvae --complete at 32x32: the grid is too small"
+expect 2 "--complete test:5: the held-out images are only 1" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --complete test:5
+expect 2 "--keep-rows 32: the images have 32 rows" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --complete test:1 --keep-rows 32
 expect 2 "--image-size 64: .*was trained with image_size 32" -- sample convvae --checkpoint "$work/img-convvae/checkpoint.safetensors" --image-size 64
 expect 2 "--data .*npy:.*was trained with data .fashion-mnist" -- sample vae --checkpoint "$work/g4/checkpoint.safetensors" --data "npy:$work/rgb.npy"
 expect 2 "image size 30 is not offered" -- train convvae --data "npy:$work/rgb.npy" --image-size 30 --steps 1 --out "$work/bad8"

@@ -29,12 +29,23 @@ struct SampleArgs {
     int64_t n = 64;
     int64_t class_index = -1;
     bool by_class = false, interpolate = false;
-    int64_t keep_rows = 14, per_image = 6, steps = 10;
+    int64_t keep_rows = -1, per_image = 6, steps = 10;  // keep_rows -1: the top half
 };
 
-// --complete: "test:K" (the first K test images) or a PNG of 28x28 tiles (one image, or a
-// borderless grid of them) -> images [N,1,28,28] in [0,1] and their labels (test only).
-std::pair<Tensor, Tensor> images_to_complete(const SampleArgs& a) {
+// The images a model makes: C x S x S (Fashion-MNIST's 1 x 28 x 28, or its image data's).
+struct ImageFormat {
+    int64_t channels = 1, size = 28;
+};
+ImageFormat image_format(const models::DataSpec& spec) {
+    if (spec.source == models::DataSpec::Source::Images) return {spec.channels, spec.image_size};
+    return {};
+}
+
+// --complete: "test:K" (the first K held-out images of the model's data) or a PNG of S x S
+// tiles (one image, or a borderless grid of them) -> images [N, C, S, S] in [0, 1] and their
+// labels (test:K only).
+std::pair<Tensor, Tensor> images_to_complete(const SampleArgs& a, const models::DataSpec& spec) {
+    const auto [c, size] = image_format(spec);
     if (a.complete.rfind("test:", 0) == 0) {
         int64_t k = 0;
         try {
@@ -43,19 +54,28 @@ std::pair<Tensor, Tensor> images_to_complete(const SampleArgs& a) {
             MG_FAIL("--complete {}: expected test:K with K a number of test images", a.complete);
         }
         MG_CHECK(k >= 1 && k <= 10000, "--complete {}: K must be in 1..10000", a.complete);
-        data::Dataset test = data::load_fashion_mnist(data::Split::Test, a.common.data_dir);
-        return {data::to_float(test.images.slice(0, 0, k), data::PixelRange::ZeroOne),
-                test.labels.slice(0, 0, k).contiguous()};
+        Tensor images, labels;
+        if (spec.source == models::DataSpec::Source::Images) {
+            models::ImageData held_out = models::load_image_data(spec, models::ImageSplit::Test);
+            images = held_out.images, labels = held_out.labels;
+        } else {
+            data::Dataset test = data::load_fashion_mnist(data::Split::Test, a.common.data_dir);
+            images = test.images, labels = test.labels;
+        }
+        MG_CHECK(k <= images.size(0), "--complete {}: the held-out images are only {}", a.complete, images.size(0));
+        return {data::to_float(images.slice(0, 0, k), data::PixelRange::ZeroOne), labels.slice(0, 0, k).contiguous()};
     }
     MG_CHECK(std::filesystem::exists(a.complete), "--complete {}: no such file (a PNG, or test:K)", a.complete);
     Tensor png = io::read_png(a.complete, DType::Float32, 0.0, 1.0);  // [1, C, H, W]
-    if (png.size(1) == 3) png = mean(png, {1}, true);
+    if (png.size(1) == 3 && c == 1) png = mean(png, {1}, true);
+    if (png.size(1) == 1 && c == 3) png = png.expand({1, 3, png.size(2), png.size(3)}).contiguous();
     const int64_t h = png.size(2), w = png.size(3);
-    MG_CHECK(h % 28 == 0 && w % 28 == 0, "--complete {}: image is {}x{}; expected 28x28 tiles (a multiple of 28 each way)",
-             a.complete, w, h);
-    // [1,1,R*28,C*28] -> [R*C,1,28,28], tiles in reading order.
-    Tensor tiles = png.reshape({h / 28, 28, w / 28, 28}).permute({0, 2, 1, 3}).contiguous();
-    return {tiles.reshape({(h / 28) * (w / 28), 1, 28, 28}), Tensor()};
+    MG_CHECK(h % size == 0 && w % size == 0,
+             "--complete {}: image is {}x{}; expected {}x{} tiles (a multiple of {} each way)", a.complete, w, h, size,
+             size, size);
+    // [1, C, R*S, K*S] -> [R*K, C, S, S], tiles in reading order.
+    Tensor tiles = png.reshape({c, h / size, size, w / size, size}).permute({1, 3, 0, 2, 4}).contiguous();
+    return {tiles.reshape({(h / size) * (w / size), c, size, size}), Tensor()};
 }
 
 // The training data's per-channel histograms (--post histmatch): the data the model
@@ -102,18 +122,21 @@ int run_sample(const SampleArgs& a) {
     int64_t nrow = 8;
     if (!a.complete.empty()) {
         models::Completion& completion = models::require<models::Completion>(*model, "sample --complete");
-        auto [images, labels] = images_to_complete(a);
+        const int64_t size = image_format(model->data_spec()).size;
+        const int64_t keep_rows = a.keep_rows < 0 ? size / 2 : a.keep_rows;
+        MG_CHECK(keep_rows < size, "--keep-rows {}: the images have {} rows", keep_rows, size);
+        auto [images, labels] = images_to_complete(a, model->data_spec());
         if (models::as<models::ClassConditional>(*model) && !labels.defined())
             labels = zeros({images.size(0)}, {DType::Int64});
         const int64_t n = images.size(0), p = a.per_image;
         Tensor range_images = model->data_spec().range == data::PixelRange::MinusOneOne ? images * 2.0 - 1.0 : images;
-        Tensor done = completion.complete(range_images, labels, a.keep_rows, p).to(Device::CPU);
+        Tensor done = completion.complete(range_images, labels, keep_rows, p).to(Device::CPU);
         // One row per image: what the model saw (hidden rows grey), its completions, the original.
         Tensor shown = range_images.clone();
         {
             autograd::NoGradGuard no_grad;
             double grey = model->data_spec().range == data::PixelRange::MinusOneOne ? 0.0 : 0.5;
-            shown.slice(2, a.keep_rows, 28).fill_(grey);
+            shown.slice(2, keep_rows, size).fill_(grey);
         }
         std::vector<Tensor> rows;
         for (int64_t i = 0; i < n; ++i) {
@@ -168,9 +191,11 @@ void add_sample_command(CLI::App& app) {
                   "Latent-variable models: rows of interpolations between prior samples (count/steps rows)");
     cmd->add_option("--steps", a.steps, "--interpolate: images per row")->check(integer_range(2, 64));
     cmd->add_option("--complete", a.complete,
-                    "Fill in everything below --keep-rows of these images: a PNG of 28x28 tiles, or test:K "
-                    "for the first K test images; one row per image (input, completions, original)");
-    cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image")->check(integer_range(0, 27));
+                    "Fill in everything below --keep-rows of these images: a PNG of tiles of the model's image "
+                    "size (28x28 for Fashion-MNIST), or test:K for the first K held-out images of its data; one row "
+                    "per image (input, completions, original)");
+    cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image (default: the top half)")
+        ->check(integer_range(0, 1023));
     cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(integer_range(1, 32));
     cmd->add_option("--sampler", a.sampler, "PixelCNN models: naive (a full forward per pixel) or cached "
                                              "(the default; gated-pixelcnn also has rows)");
