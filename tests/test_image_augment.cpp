@@ -99,6 +99,62 @@ TEST_CASE("augment: colour jitter, translation and cutout are reproducible from 
     CHECK((back.pixels[21] == grey.pixels[7] && back.pixels[23] == grey.pixels[7]));
 }
 
+// Pillow's hue round trip as written in libImaging/Convert.c (rgb2hsv_row, hsv2rgb), libm
+// calls and all: the reference for augment.cpp's version without them.
+io::Rgb pillow_hue_shift(io::Rgb in, uint8_t shift) {
+    const uint8_t r = in[0], g = in[1], b = in[2];
+    const uint8_t maxc = std::max({r, g, b}), minc = std::min({r, g, b});
+    uint8_t h = 0, s = 0;
+    const uint8_t v = maxc;
+    if (minc != maxc) {
+        const float cr = float(maxc - minc);
+        const float sf = cr / float(maxc);
+        const float rc = float(maxc - r) / cr, gc = float(maxc - g) / cr, bc = float(maxc - b) / cr;
+        float hf;
+        if (r == maxc) hf = bc - gc;
+        else if (g == maxc) hf = float(2.0 + rc - bc);
+        else hf = float(4.0 + gc - rc);
+        hf = float(std::fmod(hf / 6.0 + 1.0, 1.0));
+        h = uint8_t(std::clamp(int(hf * 255.0), 0, 255));
+        s = uint8_t(std::clamp(int(sf * 255.0), 0, 255));
+    }
+    h = uint8_t(h + shift);
+    if (s == 0) return {v, v, v};
+    const int i = int(std::floor(float(h) * 6.0 / 255.0));
+    const float f = float(float(h) * 6.0 / 255.0 - float(i));
+    const float fs = float(float(s) / 255.0);
+    const auto clip = [](double x) { return uint8_t(std::clamp(int(std::round(x)), 0, 255)); };
+    const uint8_t p = clip(float(v) * (1.0 - fs)), q = clip(float(v) * (1.0 - fs * f)),
+                  t = clip(float(v) * (1.0 - fs * (1.0 - f)));
+    switch (i % 6) {
+        case 0: return {v, t, p};
+        case 1: return {q, v, p};
+        case 2: return {p, v, t};
+        case 3: return {p, q, v};
+        case 4: return {t, p, v};
+        default: return {v, p, q};
+    }
+}
+
+TEST_CASE("augment: hue is Pillow's arithmetic on every red-green pair at several blues and shifts") {
+    // (The whole RGB cube and every HSV triple were compared once, offline: no difference.)
+    io::ImageU8 im{256, 256 * 6, 3, {}};
+    for (int r = 0; r < 256; ++r)
+        for (int b : {0, 1, 77, 128, 254, 255})
+            for (int g = 0; g < 256; ++g) im.pixels.insert(im.pixels.end(), {uint8_t(r), uint8_t(g), uint8_t(b)});
+    for (double hue : {-0.5, -0.13, 0.0, 0.07, 0.31, 0.5}) {
+        const io::ImageU8 got = adjust_hue(im, hue);
+        const uint8_t shift = uint8_t(int64_t(hue * 255.0) & 255);
+        int64_t differ = 0;
+        for (size_t i = 0; i < im.pixels.size(); i += 3) {
+            const io::Rgb want = pillow_hue_shift({im.pixels[i], im.pixels[i + 1], im.pixels[i + 2]}, shift);
+            differ += got.pixels[i] != want[0] || got.pixels[i + 1] != want[1] || got.pixels[i + 2] != want[2];
+        }
+        INFO("hue " << hue);
+        CHECK(differ == 0);
+    }
+}
+
 TEST_CASE("augment: jitter in place on planar pixels is color_jitter's, byte for byte") {
     const ColorJitter j{0.5, 0.6, 0.7, 0.2};
     for (const char* kind : {"grey", "rgb"}) {

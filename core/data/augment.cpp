@@ -44,7 +44,9 @@ void check_factor(double factor, const char* op) {
     MG_CHECK(std::isfinite(factor) && factor >= 0.0, "{}: factor {} must be >= 0", op, factor);
 }
 
-// Pillow's rgb2hsv_row (libImaging/Convert.c), float and double where it uses them.
+// Pillow's rgb2hsv_row (libImaging/Convert.c), float and double where it uses them, without
+// its libm calls (the hot loop of hue): h / 6 + 1 lies in [5/6, 11/6), where fmod(x, 1) is
+// x - 1 from 1 on, exactly.
 void rgb_to_hsv(const uint8_t* in, uint8_t* out) {
     const uint8_t r = in[0], g = in[1], b = in[2];
     const uint8_t maxc = std::max({r, g, b}), minc = std::min({r, g, b});
@@ -60,10 +62,32 @@ void rgb_to_hsv(const uint8_t* in, uint8_t* out) {
     if (r == maxc) h = bc - gc;
     else if (g == maxc) h = float(2.0 + rc - bc);
     else h = float(4.0 + gc - rc);
-    h = float(std::fmod(h / 6.0 + 1.0, 1.0));
+    const double turn = h / 6.0 + 1.0;
+    h = float(turn >= 1.0 ? turn - 1.0 : turn);
     out[0] = uint8_t(std::clamp(int(h * 255.0), 0, 255));
     out[1] = uint8_t(std::clamp(int(s * 255.0), 0, 255));
 }
+
+// std::round of x >= 0 (half away from zero) without the libm call: x - trunc(x) is exact.
+inline int round_non_negative(double x) {
+    const int t = int(x);
+    return x - double(t) >= 0.5 ? t + 1 : t;
+}
+
+// What hsv2rgb computes from h alone (its sector and the fraction in it) and from s alone,
+// for each byte value: the same expressions, once. Floor of a non-negative value is the truncation.
+struct HsvTables {
+    int sector[256];
+    float fraction[256], saturation[256];
+    HsvTables() {
+        for (int x = 0; x < 256; ++x) {
+            sector[x] = int(float(x) * 6.0 / 255.0);
+            fraction[x] = float(float(x) * 6.0 / 255.0 - float(sector[x]));
+            saturation[x] = float(float(x) / 255.0);
+        }
+    }
+};
+const HsvTables kHsv;
 
 // Pillow's hsv2rgb.
 void hsv_to_rgb(const uint8_t* in, uint8_t* out) {
@@ -72,10 +96,9 @@ void hsv_to_rgb(const uint8_t* in, uint8_t* out) {
         out[0] = out[1] = out[2] = v;
         return;
     }
-    const int i = int(std::floor(float(h) * 6.0 / 255.0));
-    const float f = float(float(h) * 6.0 / 255.0 - float(i));
-    const float fs = float(float(s) / 255.0);
-    const auto clip = [](double x) { return uint8_t(std::clamp(int(std::round(x)), 0, 255)); };
+    const int i = kHsv.sector[h];
+    const float f = kHsv.fraction[h], fs = kHsv.saturation[s];
+    const auto clip = [](double x) { return uint8_t(std::clamp(round_non_negative(x), 0, 255)); };  // x >= 0
     const uint8_t p = clip(float(v) * (1.0 - fs)), q = clip(float(v) * (1.0 - fs * f)),
                   t = clip(float(v) * (1.0 - fs * (1.0 - f)));
     switch (i % 6) {
