@@ -107,13 +107,9 @@ io::Rgb pillow_hue_shift(io::Rgb in, uint8_t shift) {
     uint8_t h = 0, s = 0;
     const uint8_t v = maxc;
     if (minc != maxc) {
-        const float cr = float(maxc - minc);
-        const float sf = cr / float(maxc);
-        const float rc = float(maxc - r) / cr, gc = float(maxc - g) / cr, bc = float(maxc - b) / cr;
-        float hf;
-        if (r == maxc) hf = bc - gc;
-        else if (g == maxc) hf = float(2.0 + rc - bc);
-        else hf = float(4.0 + gc - rc);
+        const float cr = float(maxc - minc), sf = cr / float(maxc);
+        const auto c = [&](uint8_t x) { return float(maxc - x) / cr; };  // Pillow's rc, gc, bc
+        float hf = r == maxc ? c(b) - c(g) : g == maxc ? float(2.0 + c(r) - c(b)) : float(4.0 + c(g) - c(r));
         hf = float(std::fmod(hf / 6.0 + 1.0, 1.0));
         h = uint8_t(std::clamp(int(hf * 255.0), 0, 255));
         s = uint8_t(std::clamp(int(sf * 255.0), 0, 255));
