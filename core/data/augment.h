@@ -42,7 +42,8 @@ io::ImageU8 color_jitter(const io::ImageU8& image, const ColorJitter& jitter, Ra
 void check_color_jitter(const ColorJitter& jitter, const std::string& what);
 
 // "B,C,S,H" (brightness, contrast, saturation, hue) or one number B for the first three
-// (hue 0); "" is no jitter. Checked as check_color_jitter does. Errors open with `what` (a flag or an option) and quote the text.
+// (hue 0); "" is no jitter. Checked as check_color_jitter does; errors open with `what` (a
+// flag or an option) and the text.
 ColorJitter parse_color_jitter(const std::string& text, const std::string& what);
 
 // The same operations in place on one image in either layout, for a batch's images without
