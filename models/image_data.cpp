@@ -21,8 +21,10 @@ DataSpec ImageDataOptions::spec() const {
     }
     s.image_size = image_size;
     s.channels = channels;
-    s.hflip = hflip;
     s.skip_bad = skip_bad;
+    s.hflip = hflip;
+    s.crop = crop;
+    s.jitter = data::parse_color_jitter(jitter, "'jitter'");
     return s;
 }
 
@@ -37,6 +39,7 @@ ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::stri
             options.erase(it.key());
         }
     read_options(o, OptionReader(what, mine, known));
+    data::parse_color_jitter(o.jitter, what + ": 'jitter'");
     MG_CHECK(o.fashion() || is_image_data_spec(o.data),
              "{}: 'data' {} is not a data set (fashion-mnist, folder:DIR, npy:FILE, emoji[:VENDORS])", what,
              io::quote_short(o.data));
@@ -53,6 +56,7 @@ ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::stri
         if (o.channels == 0) o.channels = 3;
         if (o.classes == 0 && conditional) o.classes = int64_t(load_image_data(o.spec()).classes.size());
     }
+    MG_CHECK(o.crop < o.image_size, "{}: 'crop' {} must be smaller than the image size {}", what, o.crop, o.image_size);
     return o;
 }
 

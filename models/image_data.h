@@ -34,6 +34,11 @@ struct ImageDataOptions {
     int64_t classes = 0;    // conditional models: labels in [0, classes)
     bool hflip = false;     // random left-right flips of the real images
     bool skip_bad = false;  // images that do not decode are left out (else an error)
+    // Training augmentation of the real images (core/data/transforms.h's augment): reflect-pad
+    // by `crop` pixels and crop back at random (0: off; below image_size), and colour jitter
+    // "B,C,S,H" or "B" (core/data/augment.h's parse_color_jitter; "": off).
+    int64_t crop = 0;
+    std::string jitter;
 
     template <class Self, class F>
     static void fields(Self& o, F&& f) {
@@ -43,9 +48,11 @@ struct ImageDataOptions {
         f("classes", o.classes, IntRange{0, 1 << 20});
         f("hflip", o.hflip);
         f("skip_bad", o.skip_bad);
+        f("crop", o.crop, IntRange{0, 1023});
+        f("jitter", o.jitter);
     }
     bool fashion() const { return data == "fashion-mnist"; }
-    DataSpec spec() const;  // source, images, size, channels, hflip, skip_bad (range and labels: the model's)
+    DataSpec spec() const;  // source, images, size, channels, skip_bad, augmentation (range and labels: the model's)
 
     // Takes this struct's keys out of `options` (the rest are the model's own), checks them
     // (errors open with `what`, e.g. "image gan options") and fills in the defaults; the

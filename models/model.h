@@ -32,10 +32,16 @@ struct DataSpec {
     int64_t toy2d_size = 100000;                             // Toy2d: points per epoch
     bool labels = false;                                     // the step needs class labels
     // Images: an image data set (core/data/image_dataset.h: "folder:DIR", "npy:FILE", "emoji"),
-    // fitted to size x size with `channels`, flipped left-right at random when hflip.
+    // fitted to size x size with `channels`.
     std::string images;
     int64_t image_size = 0, channels = 0;
-    bool hflip = false, skip_bad = false;
+    bool skip_bad = false;
+    // Training augmentation of images (core/data/transforms.h's AugmentOptions): flipped
+    // left-right at random when hflip, reflect-padded by `crop` and cropped back at random,
+    // colour-jittered.
+    bool hflip = false;
+    int64_t crop = 0;
+    data::ColorJitter jitter = {};
 };
 
 // Common settings every model takes, plus its own options as JSON (--config FILE).

@@ -112,8 +112,9 @@ TrainingData load_data(const DataSpec& spec, const std::optional<std::string>& d
 
 data::Transform transform_for(const DataSpec& spec) {
     if (spec.source == DataSpec::Source::Toy2d) return {};  // points are float already
-    if (spec.hflip) return data::transforms::compose({data::transforms::hflip(), data::transforms::to_float(spec.range)});
-    return data::transforms::to_float(spec.range);
+    if (!spec.hflip && spec.crop == 0 && !spec.jitter.any()) return data::transforms::to_float(spec.range);
+    // One pass per image; with only hflip, the bytes of hflip then to_float.
+    return data::transforms::augment({.crop = spec.crop, .hflip = spec.hflip, .jitter = spec.jitter, .range = spec.range});
 }
 
 // ---- metrics --------------------------------------------------------------------------

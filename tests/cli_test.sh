@@ -238,6 +238,17 @@ expect 2 "--channels" -- train dcgan --data "folder:$work/pics" --channels 2 --s
 expect 2 "--data .*'gan2d' trains on Fashion-MNIST only" -- train gan2d --data "folder:$work/pics" --steps 1 --out "$work/bad4"
 expect 2 "Fashion-MNIST is 28x28" -- train dcgan --image-size 32 --steps 1 --out "$work/bad5"
 expect 2 "diffaug.*'colour'" -- train dcgan --diffaug colour --steps 1 --out "$work/bad6"
+# Training augmentation: recorded in the config; bad values are one line naming the flag.
+expect 0 "checkpoint" -- train dcgan --data "folder:$work/pics" --image-size 32 --batch-size 4 --steps 2 --threads 1 \
+    --no-report --hflip --crop 4 --jitter 0.2,0.2,0.2,0.05 --out "$work/img-aug"
+ok "python3 -c \"import json; c=json.load(open('$work/img-aug/config.json'))['config']; assert (c['crop'], c['jitter'], c['hflip']) == (4, '0.2,0.2,0.2,0.05', True), c\"" \
+   "--crop/--jitter are not recorded in config.json"
+expect 2 "'crop' 32 must be smaller than the image size 32" -- train dcgan --data "folder:$work/pics" --image-size 32 --crop 32 --steps 1 --out "$work/bad8"
+expect 2 "--crop" -- train dcgan --crop -1 --steps 1 --out "$work/bad9"
+expect 2 "--jitter 0.2,0.2: expected one number .* or four" -- train dcgan --jitter 0.2,0.2 --steps 1 --out "$work/bad10"
+expect 2 "--jitter 0.1,0.1,0.1,0.7: .*hue 0.7 in \[0, 0.5\]" -- train dcgan --jitter 0.1,0.1,0.1,0.7 --steps 1 --out "$work/bad11"
+expect 2 "--jitter bright: bright is not a number" -- train dcgan --jitter bright --steps 1 --out "$work/bad12"
+expect 2 "--crop: 'gan2d' takes no image augmentation \(models that do: .*dcgan" -- train gan2d --crop 2 --steps 1 --out "$work/bad13"
 expect 2 "folder.*(does not exist|no such|not a directory)" -- train dcgan --data "folder:$work/none" --steps 1 --out "$work/bad7"
 # The VAEs on one's own images: an RGB .npy of 10 images, convvae at 32x32 (3 down-blocks),
 # sampled from its checkpoint; another size, or a Fashion-MNIST checkpoint, is an error.

@@ -646,6 +646,52 @@ TEST_CASE("transforms: dynamic binarization") {
     CHECK(d1 != binarize(half, s1).to_vector<float>());
 }
 
+TEST_CASE("transforms: augment with only hflip is hflip then to_float; with nothing, to_float") {
+    RandomStream fill(8);
+    std::vector<uint8_t> px(40 * 3 * 5 * 6);
+    for (uint8_t& v : px) v = uint8_t(fill.next_u32());
+    const Tensor x = from_vector(px, Shape{40, 3, 5, 6});
+    for (PixelRange range : {PixelRange::ZeroOne, PixelRange::MinusOneOne}) {
+        RandomStream a(5), b(5), c(5);
+        const std::vector<float> flipped = augment(x, {.hflip = true, .range = range}, a).to_vector<float>();
+        CHECK(flipped == to_float(random_hflip(x, b, 0.5), range).to_vector<float>());
+        CHECK(flipped != to_float(x, range).to_vector<float>());
+        CHECK(augment(x, {.range = range}, c).to_vector<float>() == to_float(x, range).to_vector<float>());
+    }
+}
+
+TEST_CASE("loader: augmented batches are reproducible, differ from batch to batch, and stay on the pixel grid") {
+    // 64 copies of one RGB 16x16 image: batches differ only by their augmentation.
+    RandomStream fill(3);
+    std::vector<uint8_t> one(3 * 16 * 16), px;
+    for (uint8_t& v : one) v = uint8_t(fill.next_u32());
+    for (int i = 0; i < 64; ++i) px.insert(px.end(), one.begin(), one.end());
+    const Tensor images = from_vector(px, Shape{64, 3, 16, 16});
+    const Transform t = transforms::augment({.crop = 4, .hflip = true, .jitter = {0.2, 0.2, 0.2, 0.05}});
+    const LoaderOptions o{.batch_size = 8, .seed = 7, .transform = t, .background = false};
+    DataLoader a(images, Tensor(), o), b(images, Tensor(), o), other(images, Tensor(), {.batch_size = 8, .seed = 8, .transform = t});
+    std::vector<std::vector<float>> batches;
+    for (int i = 0; i < 8; ++i) {
+        const std::vector<float> x = a.next()->images.to_vector<float>();
+        CHECK(x == b.next()->images.to_vector<float>());
+        CHECK(x != other.next()->images.to_vector<float>());
+        for (float v : x) {  // (v + 1) * 127.5 is a byte: the 256 levels of to_float, nothing between
+            const float level = (v + 1.0f) * 127.5f;
+            REQUIRE((level >= 0.0f && level <= 255.0f && std::abs(level - std::round(level)) < 1e-3f));
+        }
+        batches.push_back(x);
+    }
+    for (size_t i = 1; i < batches.size(); ++i) CHECK(batches[i] != batches[0]);
+    // Images of one batch differ from each other too (their own crop, flip and jitter).
+    const size_t image = 3 * 16 * 16;
+    CHECK(std::vector<float>(batches[0].begin(), batches[0].begin() + image) !=
+          std::vector<float>(batches[0].begin() + image, batches[0].begin() + 2 * image));
+    // A resumed loader (seek) and the worker thread give the same bytes.
+    DataLoader resumed(images, Tensor(), {.batch_size = 8, .seed = 7, .transform = t, .background = true});
+    resumed.seek(0, 5);
+    CHECK(resumed.next()->images.to_vector<float>() == batches[5]);
+}
+
 TEST_CASE("loader: device cuda without a usable GPU is a clear error at construction") {
     if (kernels::cuda::available()) return;  // tests/gpu checks the uploads where there is a GPU
     Tensor images = zeros({4, 1, 2, 2}, {DType::UInt8});

@@ -4,7 +4,9 @@
 #include <cmath>
 
 #include "core/data/augment.h"
+#include "core/data/image_ops.h"
 #include "core/data/postprocess.h"
+#include "core/data/transforms.h"
 #include "image_test_util.h"
 
 using namespace mg;
@@ -21,6 +23,22 @@ void check_exact(const io::ImageU8& got, const std::string& fixture) {
 }
 
 io::ImageU8 source(const char* kind) { return npy_image(image_fixture(std::string("augment_") + kind + "_src.npy")); }
+
+// [H, W, C] -> [C, H, W] and back: a batch's layout.
+std::vector<uint8_t> planar(const io::ImageU8& im) {
+    std::vector<uint8_t> out(im.pixels.size());
+    const size_t p = size_t(im.height * im.width), c = size_t(im.channels);
+    for (size_t i = 0; i < p; ++i)
+        for (size_t ch = 0; ch < c; ++ch) out[ch * p + i] = im.pixels[i * c + ch];
+    return out;
+}
+io::ImageU8 interleaved(const std::vector<uint8_t>& chw, int64_t h, int64_t w, int64_t c) {
+    io::ImageU8 im{h, w, c, std::vector<uint8_t>(chw.size())};
+    const size_t p = size_t(h * w);
+    for (size_t i = 0; i < p; ++i)
+        for (size_t ch = 0; ch < size_t(c); ++ch) im.pixels[i * size_t(c) + ch] = chw[ch * p + i];
+    return im;
+}
 
 // The fixture names print factors as Python's str(float) does.
 std::string num(double f) {
@@ -79,6 +97,127 @@ TEST_CASE("augment: colour jitter, translation and cutout are reproducible from 
     const io::ImageU8 back = to_rgb(grey);
     CHECK(back.channels == 3);
     CHECK((back.pixels[21] == grey.pixels[7] && back.pixels[23] == grey.pixels[7]));
+}
+
+// Pillow's hue round trip as written in libImaging/Convert.c (rgb2hsv_row, hsv2rgb), libm
+// calls and all: the reference for augment.cpp's version without them.
+io::Rgb pillow_hue_shift(io::Rgb in, uint8_t shift) {
+    const uint8_t r = in[0], g = in[1], b = in[2];
+    const uint8_t maxc = std::max({r, g, b}), minc = std::min({r, g, b});
+    uint8_t h = 0, s = 0;
+    const uint8_t v = maxc;
+    if (minc != maxc) {
+        const float cr = float(maxc - minc), sf = cr / float(maxc);
+        const auto c = [&](uint8_t x) { return float(maxc - x) / cr; };  // Pillow's rc, gc, bc
+        float hf = r == maxc ? c(b) - c(g) : g == maxc ? float(2.0 + c(r) - c(b)) : float(4.0 + c(g) - c(r));
+        hf = float(std::fmod(hf / 6.0 + 1.0, 1.0));
+        h = uint8_t(std::clamp(int(hf * 255.0), 0, 255));
+        s = uint8_t(std::clamp(int(sf * 255.0), 0, 255));
+    }
+    h = uint8_t(h + shift);
+    if (s == 0) return {v, v, v};
+    const int i = int(std::floor(float(h) * 6.0 / 255.0));
+    const float f = float(float(h) * 6.0 / 255.0 - float(i));
+    const float fs = float(float(s) / 255.0);
+    const auto clip = [](double x) { return uint8_t(std::clamp(int(std::round(x)), 0, 255)); };
+    const uint8_t p = clip(float(v) * (1.0 - fs)), q = clip(float(v) * (1.0 - fs * f)),
+                  t = clip(float(v) * (1.0 - fs * (1.0 - f)));
+    switch (i % 6) {
+        case 0: return {v, t, p};
+        case 1: return {q, v, p};
+        case 2: return {p, v, t};
+        case 3: return {p, q, v};
+        case 4: return {t, p, v};
+        default: return {v, p, q};
+    }
+}
+
+TEST_CASE("augment: hue is Pillow's arithmetic on every red-green pair at several blues and shifts") {
+    // (The whole RGB cube and every HSV triple were compared once, offline: no difference.)
+    io::ImageU8 im{256, 256 * 6, 3, {}};
+    for (int r = 0; r < 256; ++r)
+        for (int b : {0, 1, 77, 128, 254, 255})
+            for (int g = 0; g < 256; ++g) im.pixels.insert(im.pixels.end(), {uint8_t(r), uint8_t(g), uint8_t(b)});
+    for (double hue : {-0.5, -0.13, 0.0, 0.07, 0.31, 0.5}) {
+        const io::ImageU8 got = adjust_hue(im, hue);
+        const uint8_t shift = uint8_t(int64_t(hue * 255.0) & 255);
+        int64_t differ = 0;
+        for (size_t i = 0; i < im.pixels.size(); i += 3) {
+            const io::Rgb want = pillow_hue_shift({im.pixels[i], im.pixels[i + 1], im.pixels[i + 2]}, shift);
+            differ += got.pixels[i] != want[0] || got.pixels[i + 1] != want[1] || got.pixels[i + 2] != want[2];
+        }
+        INFO("hue " << hue);
+        CHECK(differ == 0);
+    }
+}
+
+TEST_CASE("augment: jitter in place on planar pixels is color_jitter's, byte for byte") {
+    const ColorJitter j{0.5, 0.6, 0.7, 0.2};
+    for (const char* kind : {"grey", "rgb"}) {
+        const io::ImageU8 src = source(kind);
+        for (uint64_t seed = 0; seed < 12; ++seed) {
+            RandomStream a(seed), b(seed);
+            const io::ImageU8 want = color_jitter(src, j, a);
+            std::vector<uint8_t> chw = planar(src);
+            apply_color_jitter({chw.data(), src.height * src.width, src.channels, /*planar=*/true},
+                               draw_color_jitter(j, b));
+            INFO(kind << " seed " << seed);
+            CHECK(interleaved(chw, src.height, src.width, src.channels).pixels == want.pixels);
+            CHECK(a.next_u32() == b.next_u32());  // the same number of draws
+        }
+    }
+}
+
+TEST_CASE("augment: a jitter spec is one number or four, each in range") {
+    const ColorJitter one = parse_color_jitter("0.25", "--jitter");
+    CHECK((one.brightness == 0.25 && one.contrast == 0.25 && one.saturation == 0.25 && one.hue == 0));
+    const ColorJitter four = parse_color_jitter("0.1,0.2,0.3,0.05", "--jitter");
+    CHECK((four.brightness == 0.1 && four.contrast == 0.2 && four.saturation == 0.3 && four.hue == 0.05));
+    CHECK(!parse_color_jitter("", "--jitter").any());
+    CHECK(!parse_color_jitter("0,0,0,0", "--jitter").any());
+    const std::pair<const char*, const char*> bad[] = {
+        {"0.2,0.2", "--jitter 0.2,0.2: expected one number"},
+        {"0.2,0.2,0.2,0.1,0.1", "more than four"},
+        {"abc", "--jitter abc: abc is not a number"},
+        {"0.2,,0.2,0.1", "is not a number"},
+        {"0.2,", "is not a number"},
+        {"nan", "nan is not a number"},
+        {"-0.1", "must be in [0, 10]"},
+        {"11", "must be in [0, 10]"},
+        {"0.1,0.1,0.1,0.6", "hue 0.6 in [0, 0.5]"},
+    };
+    for (auto [text, message] : bad) CHECK_THROWS_WITH_AS(parse_color_jitter(text, "--jitter"), doctest::Contains(message), Error);
+}
+
+TEST_CASE("augment: a batch's crop, flip and jitter are reflect-pad, crop, hflip and color_jitter of each image") {
+    // 6 RGB 9x7 images of distinct bytes; reference: image_ops' pad/crop/hflip and the
+    // ImageU8 jitter, drawing from one stream in augment's order.
+    const int64_t n = 6, c = 3, h = 9, w = 7;
+    RandomStream fill(42);
+    std::vector<uint8_t> px(size_t(n * c * h * w));
+    for (uint8_t& v : px) v = uint8_t(fill.next_u32());
+    const Tensor batch = from_vector(px, Shape{n, c, h, w});
+    const AugmentOptions o{.crop = 3, .hflip = true, .jitter = {0.4, 0.4, 0.4, 0.1}, .range = PixelRange::ZeroOne};
+    for (uint64_t seed : {1, 2, 3}) {
+        RandomStream rng(seed), ref(seed);
+        const std::vector<float> got = augment(batch, o, rng).to_vector<float>();
+        for (int64_t i = 0; i < n; ++i) {
+            const std::vector<uint8_t> chw(px.begin() + i * c * h * w, px.begin() + (i + 1) * c * h * w);
+            const int64_t dy = int64_t(ref.below(7)) - 3, dx = int64_t(ref.below(7)) - 3;
+            io::ImageU8 im = crop(pad(interleaved(chw, h, w, c), 3, 3, 3, 3, PadMode::reflect), 3 + dy, 3 + dx, h, w);
+            if (ref.bernoulli(0.5)) im = hflip(im);
+            const std::vector<uint8_t> want = planar(color_jitter(im, o.jitter, ref));
+            for (size_t k = 0; k < want.size(); ++k) {
+                INFO("seed " << seed << " image " << i << " byte " << k);
+                REQUIRE(got[size_t(i * c * h * w) + k] == float(want[k]) / 255.0f);
+            }
+        }
+    }
+    RandomStream r(0);
+    CHECK_THROWS_WITH_AS(augment(batch, {.crop = 7}, r), doctest::Contains("crop 7 must be smaller than the image (9x7)"), Error);
+    CHECK_THROWS_WITH_AS(augment(batch.to(DType::Float32), {}, r), doctest::Contains("expected uint8"), Error);
+    CHECK_THROWS_WITH_AS(augment(zeros({1, 2, 4, 4}, {DType::UInt8}), {}, r), doctest::Contains("1 or 3 channels"), Error);
+    CHECK_THROWS_WITH_AS(transforms::augment({.jitter = {0, 0, 0, 0.7}}), doctest::Contains("hue 0.7"), Error);
 }
 
 TEST_CASE("augment: a batch is normalised per channel, or to [-1, 1]") {

@@ -4,6 +4,9 @@
 // is the step alone: forward, backward and optimizer work for every network it trains.
 #include <fmt/format.h>
 
+#include <map>
+
+#include "core/data/loader.h"
 #include "core/data/toy2d.h"
 #include "core/data/transforms.h"
 #include "core/random.h"
@@ -40,6 +43,20 @@ const WorkloadSpec kWorkloads[] = {
     {"vae", "vae", "{}", 300, 20, ""},
     {"pixelcnn", "pixelcnn", "{}", 6, 2, ""},
     {"classifier", "classifier", "{}", 40, 5, ""},
+};
+
+// The loader's share of a step: one batch prepared as the trainer's loader prepares it
+// (gathered from uint8 images in memory, then the transform of --crop 4 --hflip --jitter
+// 0.2,0.2,0.2,0.05, on the loader's one worker thread), beside the step it feeds.
+struct LoaderSpec {
+    const char* name;
+    const char* step;  // the workload whose step it is compared with
+    int64_t batch, channels, size;
+    data::AugmentOptions augment;
+};
+
+const LoaderSpec kLoaders[] = {
+    {"loader-rgb64", "dcgan-rgb64", 64, 3, 64, {.crop = 4, .hflip = true, .jitter = {0.2, 0.2, 0.2, 0.05}}},
 };
 
 constexpr int kPool = 8;  // batches kept in memory and cycled
@@ -116,7 +133,52 @@ WorkloadSteps prepare_workload(const std::string& name, const RunOptions& opt, R
     return out;
 }
 
+namespace {
+
+// One row per loader spec: the median time of a batch, and its share of the step's median.
+void run_loader_rows(const RunOptions& opt, const std::map<std::string, double>& step_ms) {
+    for (const LoaderSpec& l : kLoaders) {
+        if (!opt.selected(l.name)) continue;
+        opt.progress(fmt::format("{}: timing batch preparation", l.name));
+        Result r;
+        r.kind = "model";
+        r.name = l.name;
+        r.threads = opt.threads;  // the run's setting; the preparation itself is one thread
+        r.batch = l.batch;
+        r.unit = "images";
+        r.shape = fmt::format("batch {}, {}x{}x{}", l.batch, l.channels, l.size, l.size);
+        manual_seed(0);
+        data::LoaderOptions lo;
+        lo.batch_size = l.batch;
+        lo.drop_last = true;
+        lo.background = false;  // timed on this thread, as the worker would run it
+        lo.transform = data::transforms::augment(l.augment);
+        lo.device = opt.device;
+        data::DataLoader loader(randint(0, 256, {kPool * l.batch, l.channels, l.size, l.size}, {DType::UInt8}),
+                                Tensor(), lo);
+        TimingOptions t;
+        t.samples = opt.repeat > 0 ? opt.repeat : 30;
+        t.warmup = 2;
+        r.timing = time_calls(
+            [&] {
+                if (!loader.next()) loader.next();  // past an epoch's end: the next epoch's first batch
+            },
+            t);
+        r.timed = true;
+        r.items_per_s = double(r.batch) / (r.timing.median_ms * 1e-3);
+        r.note = fmt::format("crop {} (reflect), hflip, jitter {},{},{},{}, to_float; 1 thread (the loader's worker)",
+                             l.augment.crop, l.augment.jitter.brightness, l.augment.jitter.contrast,
+                             l.augment.jitter.saturation, l.augment.jitter.hue);
+        if (auto it = step_ms.find(l.step); it != step_ms.end())
+            r.note += fmt::format("; {:.1f}% of a {} step", 100.0 * r.timing.median_ms / it->second, l.step);
+        opt.emit(std::move(r));
+    }
+}
+
+}  // namespace
+
 void run_workload_group(const RunOptions& opt) {
+    std::map<std::string, double> step_ms;  // the median step of each workload timed
     for (const WorkloadSpec& w : kWorkloads) {
         if (!opt.selected(w.name)) continue;
         Result r;
@@ -134,8 +196,10 @@ void run_workload_group(const RunOptions& opt) {
         r.timing = time_calls(steps.step, t);
         r.timed = true;
         r.items_per_s = double(r.batch) / (r.timing.median_ms * 1e-3);
+        step_ms[w.name] = r.timing.median_ms;
         opt.emit(std::move(r));
     }
+    run_loader_rows(opt, step_ms);
 }
 
 }  // namespace mg::tools::bench

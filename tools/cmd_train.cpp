@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/allocator.h"
+#include "core/data/augment.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/toy2d.h"
 #include "core/runtime.h"
@@ -34,7 +35,8 @@ struct TrainArgs {
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
     bool hflip = false;
-    std::string diffaug;
+    int64_t crop = 0;
+    std::string jitter, diffaug;
 };
 
 // Dumps the autograd graphs of one D step and one G step (GAN models).
@@ -78,6 +80,8 @@ models::ModelConfig model_config(const TrainArgs& a, const std::string& out_dir)
     if (!a.resume || !fs::is_regular_file(ckpt)) {
         models::ModelConfig config = make_model_config(a.common);
         if (a.hflip) config.options["hflip"] = true;
+        if (a.crop > 0) config.options["crop"] = a.crop;
+        if (!a.jitter.empty()) config.options["jitter"] = a.jitter;
         if (!a.diffaug.empty()) config.options["diffaug"] = a.diffaug;
         return config;
     }
@@ -103,6 +107,10 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.out_dir = a.out.empty() ? "runs/" + a.model : a.out;
     models::ModelConfig config = model_config(a, opt.out_dir);
     check_model_takes_data(info, a.common);
+    if (!info.image_data)
+        for (auto [flag, given] : {std::pair{"--hflip", a.hflip}, {"--crop", a.crop > 0}, {"--jitter", !a.jitter.empty()}})
+            MG_CHECK(!given, "{}: '{}' takes no image augmentation (models that do: {})", flag, a.model,
+                     image_data_models());
     std::unique_ptr<models::Model> model = info.create(config);
     MG_CHECK(a.eval_samples == 0 || model->data_spec().source != models::DataSpec::Source::Images,
              "--eval {}: FID/KID use a Fashion-MNIST classifier; for {} there is none yet (a classifier of "
@@ -200,6 +208,13 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
                    "NLL on N test images (likelihood models); the classifier always reports test accuracy")
         ->check(integer_range(0, 100000));
     cmd.add_flag("--hflip", a.hflip, "GANs: flip the real images left-right at random");
+    cmd.add_option("--crop", a.crop,
+                   "GANs: pad the real images by N pixels (mirrored) and crop them back at a random offset")
+        ->check(integer_range(0, 1023));
+    cmd.add_option("--jitter", a.jitter,
+                   "GANs: colour jitter of the real images, brightness,contrast,saturation,hue strengths "
+                   "(e.g. 0.2,0.2,0.2,0.05; one number: the first three)")
+        ->each([](const std::string& v) { data::parse_color_jitter(v, "--jitter"); });
     cmd.add_option("--diffaug", a.diffaug,
                    "GANs: DiffAugment policy for every image D sees, real and fake, e.g. color,translation,cutout");
     cmd.add_option("--checkpoint-every", a.checkpoint_every, "Write a checkpoint every N steps (default: 4 per run)")

@@ -16,8 +16,7 @@ namespace mg::tools {
 // A model's options fit in a few kilobytes.
 constexpr uint64_t kMaxConfigBytes = uint64_t(1) << 20;
 
-// "dcgan, cgan, ...": the models that train on any image data set (the registry's image_data).
-static std::string image_data_models() {
+std::string image_data_models() {
     std::string names;
     for (const models::ModelInfo& m : models::all_models())
         if (m.image_data) names += (names.empty() ? "" : ", ") + m.name;

@@ -30,6 +30,8 @@ struct CommonModelArgs {
 };
 
 void add_common_model_args(CLI::App& cmd, CommonModelArgs& a);
+// "dcgan, cgan, ...": the models that train on any image data set (the registry's image_data).
+std::string image_data_models();
 // Reads --config (a JSON object of the model's options), checks --device, and puts an image
 // data set's --data, --image-size, --channels and --skip-bad into the options ("data", ...).
 models::ModelConfig make_model_config(const CommonModelArgs& a);

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <numeric>
+#include <cstdlib>
 
+#include "core/io/input.h"
 #include "kernels/base.h"
 
 namespace mg::data {
@@ -11,25 +12,41 @@ namespace mg::data {
 namespace {
 
 // Pillow's ImagingBlend (libImaging/Blend.c): computed in float, truncated, clipped.
-uint8_t blend(uint8_t degenerate, uint8_t in, float factor) {
+inline uint8_t blend(uint8_t degenerate, uint8_t in, float factor) {
     const float v = float(int(degenerate)) + factor * float(int(in) - int(degenerate));
     if (v <= 0.0f) return 0;
     if (v >= 255.0f) return 255;
     return uint8_t(v);
 }
 
-io::ImageU8 blend_with(const io::ImageU8& image, const io::ImageU8& degenerate, double factor) {
-    io::ImageU8 out = image;
-    const float f = float(factor);
-    for (size_t i = 0; i < out.pixels.size(); ++i) out.pixels[i] = blend(degenerate.pixels[i], image.pixels[i], f);
-    return out;
+// Blending with one grey level everywhere (black for brightness, the mean for contrast)
+// depends on the byte alone: a table of the 256 results, then one lookup per byte.
+void blend_with_level(const PixelsView& im, uint8_t level, double factor) {
+    uint8_t table[256];
+    for (int v = 0; v < 256; ++v) table[v] = blend(level, uint8_t(v), float(factor));
+    const int64_t n = im.pixels * im.channels;
+    for (int64_t i = 0; i < n; ++i) im.data[i] = table[im.data[i]];
+}
+
+// Calls f(r, g, b) with references to each pixel's three bytes, in either layout.
+template <class F>
+void for_each_rgb(const PixelsView& im, F&& f) {
+    if (im.planar) {
+        uint8_t *r = im.data, *g = r + im.pixels, *b = g + im.pixels;
+        for (int64_t i = 0; i < im.pixels; ++i) f(r[i], g[i], b[i]);
+    } else {
+        uint8_t* p = im.data;
+        for (int64_t i = 0; i < im.pixels; ++i, p += 3) f(p[0], p[1], p[2]);
+    }
 }
 
 void check_factor(double factor, const char* op) {
     MG_CHECK(std::isfinite(factor) && factor >= 0.0, "{}: factor {} must be >= 0", op, factor);
 }
 
-// Pillow's rgb2hsv_row (libImaging/Convert.c), float and double where it uses them.
+// Pillow's rgb2hsv_row (libImaging/Convert.c), float and double where it uses them, without
+// its libm calls (the hot loop of hue): h / 6 + 1 lies in [5/6, 11/6), where fmod(x, 1) is
+// x - 1 from 1 on, exactly.
 void rgb_to_hsv(const uint8_t* in, uint8_t* out) {
     const uint8_t r = in[0], g = in[1], b = in[2];
     const uint8_t maxc = std::max({r, g, b}), minc = std::min({r, g, b});
@@ -45,10 +62,32 @@ void rgb_to_hsv(const uint8_t* in, uint8_t* out) {
     if (r == maxc) h = bc - gc;
     else if (g == maxc) h = float(2.0 + rc - bc);
     else h = float(4.0 + gc - rc);
-    h = float(std::fmod(h / 6.0 + 1.0, 1.0));
+    const double turn = h / 6.0 + 1.0;
+    h = float(turn >= 1.0 ? turn - 1.0 : turn);
     out[0] = uint8_t(std::clamp(int(h * 255.0), 0, 255));
     out[1] = uint8_t(std::clamp(int(s * 255.0), 0, 255));
 }
+
+// std::round of x >= 0 (half away from zero) without the libm call: x - trunc(x) is exact.
+inline int round_non_negative(double x) {
+    const int t = int(x);
+    return x - double(t) >= 0.5 ? t + 1 : t;
+}
+
+// What hsv2rgb computes from h alone (its sector and the fraction in it) and from s alone,
+// for each byte value: the same expressions, once. Floor of a non-negative value is the truncation.
+struct HsvTables {
+    int sector[256];
+    float fraction[256], saturation[256];
+    HsvTables() {
+        for (int x = 0; x < 256; ++x) {
+            sector[x] = int(float(x) * 6.0 / 255.0);
+            fraction[x] = float(float(x) * 6.0 / 255.0 - float(sector[x]));
+            saturation[x] = float(float(x) / 255.0);
+        }
+    }
+};
+const HsvTables kHsv;
 
 // Pillow's hsv2rgb.
 void hsv_to_rgb(const uint8_t* in, uint8_t* out) {
@@ -57,10 +96,9 @@ void hsv_to_rgb(const uint8_t* in, uint8_t* out) {
         out[0] = out[1] = out[2] = v;
         return;
     }
-    const int i = int(std::floor(float(h) * 6.0 / 255.0));
-    const float f = float(float(h) * 6.0 / 255.0 - float(i));
-    const float fs = float(float(s) / 255.0);
-    const auto clip = [](double x) { return uint8_t(std::clamp(int(std::round(x)), 0, 255)); };
+    const int i = kHsv.sector[h];
+    const float f = kHsv.fraction[h], fs = kHsv.saturation[s];
+    const auto clip = [](double x) { return uint8_t(std::clamp(round_non_negative(x), 0, 255)); };  // x >= 0
     const uint8_t p = clip(float(v) * (1.0 - fs)), q = clip(float(v) * (1.0 - fs * f)),
                   t = clip(float(v) * (1.0 - fs * (1.0 - f)));
     switch (i % 6) {
@@ -84,66 +122,148 @@ void check_grey_or_rgb(const io::ImageU8& image, const char* op) {
              image.channels, image.pixels.size());
 }
 
+namespace {
+
+constexpr double kMaxJitter = 10.0;  // brightness, contrast, saturation: factors up to 1 + 10
+
+void brightness_in_place(const PixelsView& im, double factor) { blend_with_level(im, 0, factor); }
+
+void contrast_in_place(const PixelsView& im, double factor) {
+    int64_t sum = 0;  // of the grey levels (io::luma), as Pillow's ImageStat of convert("L")
+    if (im.channels == 1)
+        for (int64_t i = 0; i < im.pixels; ++i) sum += im.data[i];
+    else
+        for_each_rgb(im, [&](uint8_t r, uint8_t g, uint8_t b) { sum += io::luma(r, g, b); });
+    const int level = int(double(sum) / double(im.pixels) + 0.5);  // Pillow: int(mean + 0.5)
+    blend_with_level(im, uint8_t(level), factor);
+}
+
+void saturation_in_place(const PixelsView& im, double factor) {
+    if (im.channels == 1) return;
+    const float f = float(factor);
+    for_each_rgb(im, [f](uint8_t& r, uint8_t& g, uint8_t& b) {
+        const uint8_t grey = io::luma(r, g, b);
+        r = blend(grey, r, f), g = blend(grey, g, f), b = blend(grey, b, f);
+    });
+}
+
+void hue_in_place(const PixelsView& im, double hue) {
+    if (im.channels == 1) return;
+    const uint8_t shift = uint8_t(int64_t(hue * 255.0) & 255);  // numpy's uint8 wrap of trunc(hue * 255)
+    for_each_rgb(im, [shift](uint8_t& r, uint8_t& g, uint8_t& b) {
+        const uint8_t rgb[3] = {r, g, b};
+        uint8_t hsv[3], out[3];
+        rgb_to_hsv(rgb, hsv);
+        hsv[0] = uint8_t(hsv[0] + shift);
+        hsv_to_rgb(hsv, out);
+        r = out[0], g = out[1], b = out[2];
+    });
+}
+
+PixelsView view_of(io::ImageU8& image) { return {image.pixels.data(), image.height * image.width, image.channels, false}; }
+
+// A copy of `image` with `op` applied in place.
+template <class Op>
+io::ImageU8 adjusted(const io::ImageU8& image, Op&& op) {
+    io::ImageU8 out = image;
+    op(view_of(out));
+    return out;
+}
+
+}  // namespace
+
 io::ImageU8 adjust_brightness(const io::ImageU8& image, double factor) {
     check_grey_or_rgb(image, "adjust_brightness");
     check_factor(factor, "adjust_brightness");
-    io::ImageU8 black = image;
-    std::fill(black.pixels.begin(), black.pixels.end(), uint8_t(0));
-    return blend_with(image, black, factor);
+    return adjusted(image, [&](const PixelsView& v) { brightness_in_place(v, factor); });
 }
 
 io::ImageU8 adjust_contrast(const io::ImageU8& image, double factor) {
     check_grey_or_rgb(image, "adjust_contrast");
     check_factor(factor, "adjust_contrast");
-    const io::ImageU8 grey = to_grey(image);
-    const double sum = std::accumulate(grey.pixels.begin(), grey.pixels.end(), 0.0);
-    const int level = int(sum / double(grey.pixels.size()) + 0.5);  // Pillow: int(ImageStat mean + 0.5)
-    io::ImageU8 degenerate = image;
-    std::fill(degenerate.pixels.begin(), degenerate.pixels.end(), uint8_t(level));
-    return blend_with(image, degenerate, factor);
+    return adjusted(image, [&](const PixelsView& v) { contrast_in_place(v, factor); });
 }
 
 io::ImageU8 adjust_saturation(const io::ImageU8& image, double factor) {
     check_grey_or_rgb(image, "adjust_saturation");
     check_factor(factor, "adjust_saturation");
-    if (image.channels == 1) return image;
-    return blend_with(image, to_rgb(to_grey(image)), factor);
+    return adjusted(image, [&](const PixelsView& v) { saturation_in_place(v, factor); });
 }
 
 io::ImageU8 adjust_hue(const io::ImageU8& image, double hue) {
     check_grey_or_rgb(image, "adjust_hue");
     MG_CHECK(hue >= -0.5 && hue <= 0.5, "adjust_hue: hue {} is outside [-0.5, 0.5]", hue);
-    if (image.channels == 1) return image;
-    const uint8_t shift = uint8_t(int64_t(hue * 255.0) & 255);  // numpy's uint8 wrap of trunc(hue * 255)
-    io::ImageU8 out = image;
-    for (size_t i = 0; i < out.pixels.size(); i += 3) {
-        uint8_t hsv[3];
-        rgb_to_hsv(&image.pixels[i], hsv);
-        hsv[0] = uint8_t(hsv[0] + shift);
-        hsv_to_rgb(hsv, &out.pixels[i]);
+    return adjusted(image, [&](const PixelsView& v) { hue_in_place(v, hue); });
+}
+
+void check_color_jitter(const ColorJitter& j, const std::string& what) {
+    const auto amount_ok = [](double a) { return a >= 0 && a <= kMaxJitter; };  // false for NaN
+    MG_CHECK(amount_ok(j.brightness) && amount_ok(j.contrast) && amount_ok(j.saturation) && j.hue >= 0 && j.hue <= 0.5,
+             "{}: brightness {}, contrast {}, saturation {} must be in [0, {}] and hue {} in [0, 0.5]", what,
+             j.brightness, j.contrast, j.saturation, kMaxJitter, j.hue);
+}
+
+JitterDraw draw_color_jitter(const ColorJitter& j, RandomStream& random) {
+    check_color_jitter(j, "color_jitter");
+    // torchvision's order: a random permutation of the four, then each factor drawn.
+    JitterDraw d;
+    for (int i = 3; i > 0; --i) std::swap(d.order[i], d.order[random.below(uint64_t(i + 1))]);
+    const double amounts[4] = {j.brightness, j.contrast, j.saturation, j.hue};
+    for (int op : d.order) {
+        const double amount = amounts[op];
+        d.enabled[op] = amount > 0;
+        if (!d.enabled[op]) continue;
+        if (op == 3) {
+            d.value[op] = -amount + 2.0 * amount * random.uniform();
+        } else {  // uniform in [max(0, 1 - amount), 1 + amount]
+            const double low = std::max(0.0, 1.0 - amount);
+            d.value[op] = low + random.uniform() * (1.0 + amount - low);
+        }
     }
-    return out;
+    return d;
+}
+
+void apply_color_jitter(const PixelsView& image, const JitterDraw& d) {
+    for (int op : d.order) {
+        if (!d.enabled[op]) continue;
+        switch (op) {
+            case 0: brightness_in_place(image, d.value[op]); break;
+            case 1: contrast_in_place(image, d.value[op]); break;
+            case 2: saturation_in_place(image, d.value[op]); break;
+            default: hue_in_place(image, d.value[op]); break;
+        }
+    }
 }
 
 io::ImageU8 color_jitter(const io::ImageU8& image, const ColorJitter& j, RandomStream& random) {
-    MG_CHECK(j.brightness >= 0 && j.contrast >= 0 && j.saturation >= 0 && j.hue >= 0 && j.hue <= 0.5,
-             "color_jitter: brightness {}, contrast {}, saturation {} must be >= 0 and hue {} in [0, 0.5]",
-             j.brightness, j.contrast, j.saturation, j.hue);
-    // torchvision's order: a random permutation of the four, then each factor drawn.
-    int order[4] = {0, 1, 2, 3};
-    for (int i = 3; i > 0; --i) std::swap(order[i], order[random.below(uint64_t(i + 1))]);
-    const auto factor = [&](double amount) {  // uniform in [max(0, 1 - amount), 1 + amount]
-        const double low = std::max(0.0, 1.0 - amount);
-        return low + random.uniform() * (1.0 + amount - low);
-    };
-    io::ImageU8 out = image;
-    for (int op : order) {
-        if (op == 0 && j.brightness > 0) out = adjust_brightness(out, factor(j.brightness));
-        if (op == 1 && j.contrast > 0) out = adjust_contrast(out, factor(j.contrast));
-        if (op == 2 && j.saturation > 0) out = adjust_saturation(out, factor(j.saturation));
-        if (op == 3 && j.hue > 0) out = adjust_hue(out, -j.hue + 2.0 * j.hue * random.uniform());
+    const JitterDraw d = draw_color_jitter(j, random);
+    if (j.any()) check_grey_or_rgb(image, "color_jitter");
+    return adjusted(image, [&](const PixelsView& v) { apply_color_jitter(v, d); });
+}
+
+ColorJitter parse_color_jitter(const std::string& text, const std::string& what) {
+    if (text.empty()) return {};
+    const std::string shown = io::quote_short(text);
+    std::vector<double> values;
+    for (size_t begin = 0; begin <= text.size();) {
+        const size_t comma = std::min(text.find(',', begin), text.size());
+        const std::string piece = text.substr(begin, comma - begin);
+        char* end = nullptr;
+        const double v = piece.empty() ? 0.0 : std::strtod(piece.c_str(), &end);
+        MG_CHECK(!piece.empty() && end == piece.c_str() + piece.size() && std::isfinite(v),
+                 "{} {}: {} is not a number (expected B,C,S,H or one number, e.g. 0.2,0.2,0.2,0.05)", what, shown,
+                 io::quote_short(piece));
+        MG_CHECK(values.size() < 4, "{} {}: more than four numbers (brightness, contrast, saturation, hue)", what, shown);
+        values.push_back(v);
+        begin = comma + 1;
     }
-    return out;
+    MG_CHECK(values.size() == 1 || values.size() == 4,
+             "{} {}: expected one number (brightness, contrast and saturation) or four (B,C,S,H), got {}", what,
+             shown, values.size());
+    const ColorJitter j = values.size() == 1 ? ColorJitter{values[0], values[0], values[0], 0.0}
+                                             : ColorJitter{values[0], values[1], values[2], values[3]};
+    check_color_jitter(j, what + " " + shown);
+    return j;
 }
 
 io::ImageU8 translate(const io::ImageU8& image, int64_t dy, int64_t dx, io::Rgb fill) {

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "core/data/random_stream.h"
@@ -33,8 +34,35 @@ io::ImageU8 adjust_hue(const io::ImageU8& image, double hue);            // hue 
 // saturation), hue uniform in [-hue, hue]; the four applied in a random order. 0 disables one.
 struct ColorJitter {
     double brightness = 0, contrast = 0, saturation = 0, hue = 0;  // hue <= 0.5
+    bool any() const { return brightness > 0 || contrast > 0 || saturation > 0 || hue > 0; }
 };
 io::ImageU8 color_jitter(const io::ImageU8& image, const ColorJitter& jitter, RandomStream& random);
+// Throws (the message opens with `what`) unless brightness, contrast and saturation are in
+// [0, 10] (factors up to 11) and hue in [0, 0.5].
+void check_color_jitter(const ColorJitter& jitter, const std::string& what);
+
+// "B,C,S,H" (brightness, contrast, saturation, hue) or one number B for the first three
+// (hue 0); "" is no jitter. Checked as check_color_jitter does; errors open with `what` (a
+// flag or an option) and the text.
+ColorJitter parse_color_jitter(const std::string& text, const std::string& what);
+
+// The same operations in place on one image in either layout, for a batch's images without
+// a copy: `pixels` pixels of `channels` (1 or 3) bytes, interleaved [P, C] as ImageU8 holds
+// them, or planar [C, P] as a [C, H, W] batch does.
+struct PixelsView {
+    uint8_t* data = nullptr;
+    int64_t pixels = 0, channels = 0;
+    bool planar = false;
+};
+// ColorJitter's random choices for one image, drawn in color_jitter's order: the order of the
+// four, then the factor of each enabled one in that order.
+struct JitterDraw {
+    int order[4] = {0, 1, 2, 3};  // 0 brightness, 1 contrast, 2 saturation, 3 hue
+    bool enabled[4] = {};
+    double value[4] = {};  // the factor (hue: the shift)
+};
+JitterDraw draw_color_jitter(const ColorJitter& jitter, RandomStream& random);
+void apply_color_jitter(const PixelsView& image, const JitterDraw& draw);
 
 // Moves the content by (dy, dx) pixels: out[y, x] = in[y - dy, x - dx], `fill` where that
 // lies outside (grey images use fill[0]).

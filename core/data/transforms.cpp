@@ -30,17 +30,30 @@ template <class F> void with_dtype(const Tensor& t, F&& f) {
     }
 }
 
-}  // namespace
-
-Tensor to_float(const Tensor& u8, PixelRange range) {
-    Tensor in = cpu_contiguous(u8, "to_float");
-    MG_CHECK(in.dtype() == DType::UInt8, "to_float: expected uint8 pixels, got {}", in.dtype());
-    // One table of the 256 values: exact and the same on every call.
+// The float of each byte value: one table, exact and the same on every call.
+std::array<float, 256> pixel_values(PixelRange range) {
     std::array<float, 256> lut;
     for (int v = 0; v < 256; ++v) {
         float x = float(v) / 255.0f;
         lut[size_t(v)] = range == PixelRange::ZeroOne ? x : (x - 0.5f) / 0.5f;
     }
+    return lut;
+}
+
+// Mirrors i into [0, n) without repeating the border pixel: -1 -> 1, n -> n - 2 (|overhang| < n).
+int64_t reflect(int64_t i, int64_t n) { return i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i; }
+
+void check_augment_options(const AugmentOptions& o, const char* op) {
+    MG_CHECK(o.crop >= 0, "{}: crop must be >= 0, got {}", op, o.crop);
+    check_color_jitter(o.jitter, op);
+}
+
+}  // namespace
+
+Tensor to_float(const Tensor& u8, PixelRange range) {
+    Tensor in = cpu_contiguous(u8, "to_float");
+    MG_CHECK(in.dtype() == DType::UInt8, "to_float: expected uint8 pixels, got {}", in.dtype());
+    const std::array<float, 256> lut = pixel_values(range);
     Tensor out = empty(in.shape(), {DType::Float32});
     const uint8_t* src = in.data<uint8_t>();
     float* dst = out.data<float>();
@@ -129,6 +142,47 @@ Tensor binarize(const Tensor& batch, RandomStream& rng) {
     return out;
 }
 
+Tensor augment(const Tensor& u8, const AugmentOptions& o, RandomStream& rng) {
+    check_augment_options(o, "augment");
+    Tensor in = cpu_contiguous(u8, "augment");
+    check_images(in, "augment");
+    MG_CHECK(in.dtype() == DType::UInt8, "augment: expected uint8 pixels, got {}", in.dtype());
+    const int64_t B = in.size(0), C = in.size(1), H = in.size(2), W = in.size(3);
+    MG_CHECK(C == 1 || C == 3, "augment: expected 1 or 3 channels, got {}", C);
+    MG_CHECK(o.crop < std::min(H, W), "augment: crop {} must be smaller than the image ({}x{})", o.crop, H, W);
+    const bool jitter = o.jitter.any();
+    const std::array<float, 256> value = pixel_values(o.range);
+    Tensor out = empty(in.shape(), {DType::Float32});
+    const int64_t plane = H * W, image = C * plane;
+    // One image at a time through a buffer that stays in cache: crop and flip in one
+    // gather (a source row and column for each output pixel), jitter in place, to float.
+    std::vector<uint8_t> work(static_cast<size_t>(image));
+    std::vector<int64_t> rows(static_cast<size_t>(H)), cols(static_cast<size_t>(W));
+    const uint8_t* src = in.data<uint8_t>();
+    float* dst = out.data<float>();
+    for (int64_t b = 0; b < B; ++b) {
+        int64_t dy = 0, dx = 0;
+        if (o.crop > 0) {
+            dy = int64_t(rng.below(uint64_t(2 * o.crop + 1))) - o.crop;
+            dx = int64_t(rng.below(uint64_t(2 * o.crop + 1))) - o.crop;
+        }
+        const bool flip = o.hflip && rng.bernoulli(0.5);
+        const JitterDraw draw = jitter ? draw_color_jitter(o.jitter, rng) : JitterDraw{};
+        for (int64_t y = 0; y < H; ++y) rows[size_t(y)] = reflect(y + dy, H) * W;
+        for (int64_t x = 0; x < W; ++x) cols[size_t(x)] = reflect((flip ? W - 1 - x : x) + dx, W);
+        for (int64_t c = 0; c < C; ++c)
+            for (int64_t y = 0; y < H; ++y) {
+                const uint8_t* s = src + b * image + c * plane + rows[size_t(y)];
+                uint8_t* w = work.data() + c * plane + y * W;
+                for (int64_t x = 0; x < W; ++x) w[x] = s[cols[size_t(x)]];
+            }
+        if (jitter) apply_color_jitter({work.data(), plane, C, /*planar=*/true}, draw);
+        float* d = dst + b * image;
+        for (int64_t i = 0; i < image; ++i) d[i] = value[work[size_t(i)]];
+    }
+    return out;
+}
+
 namespace transforms {
 
 Transform to_float(PixelRange range) {
@@ -144,6 +198,10 @@ Transform crop(int64_t padding, double fill) {
 }
 Transform binarize() {
     return [](const Tensor& batch, RandomStream& rng) { return data::binarize(batch, rng); };
+}
+Transform augment(const AugmentOptions& options) {
+    check_augment_options(options, "transforms::augment");
+    return [options](const Tensor& batch, RandomStream& rng) { return data::augment(batch, options, rng); };
 }
 Transform compose(std::vector<Transform> steps) {
     for (size_t i = 0; i < steps.size(); ++i)
