@@ -21,6 +21,7 @@
 #include "models/image_data.h"
 #include "models/plot2d.h"
 #include "models/progress.h"
+#include "models/registry.h"
 #include "models/run_dir.h"
 
 namespace fs = std::filesystem;
@@ -300,11 +301,27 @@ std::string describe_changes(const nlohmann::json& changes) {
 // Loads the run's checkpoint into the model and the loader after checking that this
 // resume agrees with it (settings, a total beyond its step); returns its step and fills
 // the entry for config.json's history.
+// A checkpoint written before an option existed does not record it: it trained with the
+// option's default, which is what a model of its name records when built without options.
+nlohmann::json with_defaults_of_newer_options(nlohmann::json recorded, const Model& model) {
+    const nlohmann::json now = model.config();
+    bool missing = false;
+    for (const auto& [k, v] : now.items()) missing = missing || !recorded.contains(k);
+    if (!missing) return recorded;
+    const GeneratorState rng = default_generator().state();  // building a model seeds the generator
+    const nlohmann::json defaults = find_model(model.name()).create(ModelConfig{})->config();
+    default_generator().set_state(rng);
+    for (const auto& [k, v] : defaults.items())
+        if (!recorded.contains(k)) recorded[k] = v;
+    return recorded;
+}
+
 int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataLoader& loader,
                nlohmann::json* history_entry) {
     const std::string ckpt = checkpoint_path(opt.out_dir);
     io::Checkpoint ck = io::load_checkpoint(ckpt);
-    nlohmann::json changes = run_dir::changed_settings(checkpoint_config(ck, ckpt), model.config());
+    nlohmann::json changes =
+        run_dir::changed_settings(with_defaults_of_newer_options(checkpoint_config(ck, ckpt), model), model.config());
     MG_CHECK(changes.empty() || opt.allow_changes,
              "train --resume: {} was trained with other settings: {}; pass --allow-changes to resume with them", ckpt,
              describe_changes(changes));

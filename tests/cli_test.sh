@@ -129,6 +129,23 @@ expect 2 "other settings: batch_size [0-9]+ -> 16.*--allow-changes" -- train gan
 expect 2 "other settings: seed 0 -> 5" -- train gan2d --resume --steps 30 --seed 5 --out "$run" --threads 1
 ok unchanged "a refused resume touched the run"
 expect 2 "--resume.*--overwrite|excludes" -- train gan2d --resume --overwrite --out "$run"
+# A checkpoint written before an option existed resumes: the option counts as its default.
+old="$work/older"
+expect 0 "checkpoint" -- train dcgan --steps 1 --threads 1 --no-report --out "$old"
+python3 - "$old/checkpoint.safetensors" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+c = json.loads(h["__metadata__"]["config"])
+for k in ("crop", "jitter", "hflip"):
+    del c[k]
+h["__metadata__"]["config"] = json.dumps(c)
+head = json.dumps(h).encode()
+head += b" " * (-len(head) % 8)
+open(sys.argv[1], "wb").write(struct.pack("<Q", len(head)) + head + b[8 + n:])
+PY
+expect 0 "resumed .* at step 1" -- train dcgan --resume --steps 2 --threads 1 --no-report --out "$old"
 # What kill -9 during a save leaves: a temporary of a dead pid, metrics past the checkpoint.
 dead="$(sh -c 'echo $$')"
 echo "half a file" > "$run/checkpoint.safetensors.tmp.$dead"
