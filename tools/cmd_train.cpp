@@ -104,10 +104,6 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     models::ModelConfig config = model_config(a, opt.out_dir);
     check_model_takes_data(info, a.common);
     std::unique_ptr<models::Model> model = info.create(config);
-    MG_CHECK(a.eval_samples == 0 || model->data_spec().source != models::DataSpec::Source::Images,
-             "--eval {}: FID/KID use a Fashion-MNIST classifier; for {} there is none yet (a classifier of "
-             "that data, minigen train classifier --data, is not offered yet)",
-             a.eval_samples, model->data_spec().images);
 
     opt.epochs = a.epochs;
     opt.steps = a.steps;

@@ -1,6 +1,7 @@
 // What the trainer measures at every sample point beyond the model's own evaluate():
 //   classifier               test accuracy (always)
-//   image generators         fid, kid on `samples` samples vs the test set (samples > 0)
+//   image generators         fid, kid on `samples` samples vs the test images (samples > 0), scored
+//                            by the classifier of the model's data (reference_classifier.h)
 //   likelihood models        test NLL on the first `samples` test images (samples > 0)
 #pragma once
 
