@@ -57,7 +57,7 @@ int64_t metadata_int(const std::string& text, const std::string& key, int64_t lo
     int64_t v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     MG_CHECK(ec == std::errc() && end == text.data() + text.size() && v >= lo && v <= hi,
-             "{}: metadata '{}' must be an integer in {}..{}, got {}", what, key, lo, hi, io::quote_short(text));
+             "{}: metadata '{}' must be an integer in {}..{}, got '{}'", what, key, lo, hi, io::quote_short(text));
     return v;
 }
 
@@ -65,7 +65,7 @@ double metadata_fraction(const std::string& text, const std::string& key, const 
     double v = 0;
     auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
     MG_CHECK(ec == std::errc() && end == text.data() + text.size() && std::isfinite(v) && v >= 0 && v <= 1,
-             "{}: metadata '{}' must be a number in [0, 1], got {}", what, key, io::quote_short(text));
+             "{}: metadata '{}' must be a number in [0, 1], got '{}'", what, key, io::quote_short(text));
     return v;
 }
 
@@ -117,7 +117,7 @@ ReferenceInfo read_reference_info(const std::map<std::string, std::string>& meta
     MG_CHECK(model && *model == "classifier",
              "{}: not a minigen reference classifier (metadata 'model' is {}, expected \"classifier\"; freeze a "
              "trained classifier with minigen eval classifier --checkpoint F --save-reference FILE)",
-             what, model ? io::quote_short(*model) : "missing");
+             what, model ? fmt::format("'{}'", io::quote_short(*model)) : std::string("missing"));
     ReferenceInfo info;
     const std::string* accuracy = find("test_accuracy");
     MG_CHECK(accuracy, "{}: metadata 'test_accuracy' is missing", what);
@@ -151,7 +151,7 @@ ReferenceInfo read_reference_info(const std::map<std::string, std::string>& meta
     }
     info.data = *find("data");
     MG_CHECK(info.data.size() <= 4096 && (info.data == "fashion-mnist" || models::is_image_data_spec(info.data)),
-             "{}: metadata 'data' is not a data set (fashion-mnist, folder:DIR, npy:FILE, emoji[:VENDORS]): {}", what,
+             "{}: metadata 'data' is not a data set (fashion-mnist, folder:DIR, npy:FILE, emoji[:VENDORS]): '{}'", what,
              io::quote_short(info.data));
     return info;
 }
