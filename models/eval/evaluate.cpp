@@ -103,10 +103,10 @@ const TestSet& test_set(const EvalOptions& o) {
     static std::mutex mutex;
     static std::map<std::string, TestSet> cache;
     std::lock_guard<std::mutex> lock(mutex);
-    std::string key = is_images(o) ? fmt::format("{}|{}|{}|{}", o.data.images, o.data.image_size, o.data.channels,
-                                                 o.data.skip_bad)
-                                   : "fashion-mnist|" + o.data_dir.value_or("");
-    key += "|" + o.classifier.value_or("");
+    const std::string key = is_images(o) ? fmt::format("{}|{}|{}|{}|{}", o.data.images, o.data.image_size,
+                                                       o.data.channels, o.data.skip_bad, o.classifier.value_or(""))
+                                         : fmt::format("fashion-mnist|{}|{}", o.data_dir.value_or(""),
+                                                       o.classifier.value_or(""));
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
     TestSet t;
@@ -237,6 +237,10 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options) 
     const models::DataSpec spec = model.data_spec();
     EvalOptions o = options;
     o.data = spec;
+    // Which classifier scores the samples is settled first: none for this data is an error
+    // before any work.
+    if (o.samples > 0 && spec.source != models::DataSpec::Source::Toy2d && models::as<models::Sampler>(model))
+        classifier(o);
     nlohmann::json j = {{"model", model.name()}};
     if (spec.source == models::DataSpec::Source::Toy2d) {
         if (auto* measures = models::as<models::SampleQuality>(model))
