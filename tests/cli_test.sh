@@ -272,6 +272,12 @@ ok "python3 -c \"import json, math; j=json.load(open('$work/npy-eval.json')); as
    "eval --samples --data npy: did not score the samples against the npy set"
 expect 2 "no classifier of .*npy:.*minigen train classifier --data npy:.*--save-reference" -- \
     eval --samples "$work/npyset/samples.npy" --data "$npyset" --threads 1
+expect 2 "no classifier of .*npy:" -- train dcgan --data "$npyset" --image-size 16 --eval 8 --steps 1 --threads 1 \
+    --out "$work/npy-dcgan"
+ok "[ ! -e '$work/npy-dcgan/checkpoint.safetensors' ]" "train --eval without a classifier of the data trained anyway"
+expect 0 "checkpoint" -- train dcgan --data "$npyset" --image-size 16 --eval 8 --classifier "$work/npy-cls.safetensors" \
+    --steps 1 --batch-size 8 --threads 1 --no-report --out "$work/npy-dcgan"
+ok "grep -q '\"fid\"' '$work/npy-dcgan/metrics.jsonl'" "train --eval --classifier FILE logged no FID"
 expect 2 "samples must be images \\[N, 1, H, W\\]" -- eval --samples "$work/npyset/samples.npy" --threads 1
 unset MINIGEN_CACHE_DIR
 

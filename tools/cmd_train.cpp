@@ -33,6 +33,7 @@ struct TrainArgs {
     bool resume = false, overwrite = false, allow_changes = false, json = false, trace = false, no_report = false;
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
+    std::string classifier;
     bool hflip = false;
     std::string diffaug;
 };
@@ -123,7 +124,8 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.device = config.device;
     opt.command = command_line();
     if (!banner.empty()) opt.run_info["banner"] = banner;
-    opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples);
+    opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples,
+                                             a.classifier.empty() ? std::nullopt : std::optional(a.classifier));
     if (!banner.empty()) std::fprintf(stderr, "%s\n", banner.c_str());
     if (a.trace) opt.on_start = [&](models::Model& m) { write_trace(m, opt.out_dir, opt.data_dir); };
 
@@ -195,6 +197,9 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
                    "At each sample point also measure FID/KID on N samples (image generators) or the test "
                    "NLL on N test images (likelihood models); the classifier always reports test accuracy")
         ->check(integer_range(0, 100000));
+    cmd.add_option("--classifier", a.classifier,
+                   "With --eval: the reference classifier, a built-in's name (fashion-mnist, emoji) or a weights "
+                   "file (default: the built-in trained on the data)");
     cmd.add_flag("--hflip", a.hflip, "GANs: flip the real images left-right at random");
     cmd.add_option("--diffaug", a.diffaug,
                    "GANs: DiffAugment policy for every image D sees, real and fake, e.g. color,translation,cutout");

@@ -13,7 +13,8 @@ namespace mg::eval {
 
 std::function<models::Metrics(models::Model&)> training_evaluator(models::Model& model,
                                                                   const std::optional<std::string>& data_dir,
-                                                                  int64_t samples) {
+                                                                  int64_t samples,
+                                                                  const std::optional<std::string>& classifier) {
     if (model.name() == "classifier") {
         // The test set (an image set's held-out split) is loaded once, when the run starts,
         // not at every sample point.
@@ -27,10 +28,11 @@ std::function<models::Metrics(models::Model&)> training_evaluator(models::Model&
     if (samples <= 0 || spec.source == models::DataSpec::Source::Toy2d) return {};
     // The classifier of the model's data, chosen as minigen eval chooses it: none is an
     // error now, before training starts.
-    if (models::as<models::Sampler>(model)) ReferenceClassifier::select(std::nullopt, data_name(spec));
+    if (models::as<models::Sampler>(model)) ReferenceClassifier::select(classifier, data_name(spec));
     EvalOptions options;
     options.data_dir = data_dir;
     options.data = spec;
+    options.classifier = classifier;
     options.samples = samples;
     options.likelihood_images = samples;
     options.floors = false;

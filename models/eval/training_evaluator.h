@@ -13,8 +13,9 @@
 
 namespace mg::eval {
 
-std::function<models::Metrics(models::Model&)> training_evaluator(models::Model& model,
-                                                                  const std::optional<std::string>& data_dir,
-                                                                  int64_t samples);
+// classifier: a built-in's name or a weights file (default: the built-in of the model's data).
+std::function<models::Metrics(models::Model&)> training_evaluator(
+    models::Model& model, const std::optional<std::string>& data_dir, int64_t samples,
+    const std::optional<std::string>& classifier = std::nullopt);
 
 }  // namespace mg::eval
