@@ -335,6 +335,15 @@ TEST_CASE("eval: a tiny dcgan on a tiny npy set, scored by a tiny classifier of 
         for (const char* key : {"fid", "kid", "precision", "recall"}) CHECK(std::isfinite(j[part][key].get<double>()));
     CHECK(j["floor"]["what"] == "8 training images vs the 8 test images");
     CHECK(j["floor"]["fid"].get<double>() < j["ceiling"]["fid"].get<double>());
+
+    // Samples of another size (a sample file's) are resized to the classifier's, and say so.
+    o.data = dcgan->data_spec();
+    manual_seed(2);
+    nlohmann::json big = eval::score_images(rand({10, 3, 32, 32}), Tensor(), o);
+    CHECK(big["classifier_resize_samples"] == "32x32 samples resized to 16x16 (area filter, through 8 bits)");
+    CHECK(std::isfinite(big["fid"].get<double>()));
+    CHECK(has(error_of([&] { eval::score_images(rand({10, 1, 16, 16}), Tensor(), o); }),
+              "samples must be images [N, 3, H, W]"));
 }
 
 TEST_CASE("reference classifier: the built-in emoji classifier is chosen for emoji data") {

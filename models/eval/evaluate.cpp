@@ -203,6 +203,11 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
         j["class_accuracy"] = sum(hit.to(DType::Float64)).item() / double(images.size(0));
     }
     add_classifier_info(j, o);
+    const ReferenceClassifier& c = classifier(o);
+    if ((images.size(2) != want[2] || images.size(3) != want[3]) && c.resizes(images.size(2), images.size(3)))
+        j["classifier_resize_samples"] =
+            fmt::format("{}x{} samples resized to {}x{} (area filter, through 8 bits)", images.size(2),
+                        images.size(3), c.info().shape.height, c.info().shape.width);
     say(o, fmt::format("scored {} samples in {:.1f} s", images.size(0),
                        std::chrono::duration<double>(Clock::now() - t0).count()));
     return j;
@@ -250,12 +255,12 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options) 
     }
 
     // Likelihood on the test images.
-    RealImages test = load_real_images(spec, RealSplit::HeldOut, o.data_dir);
-    const int64_t n_all = test.images.size(0);
-    const int64_t n_test = o.likelihood_images > 0 ? std::min(o.likelihood_images, n_all) : n_all;
     models::Likelihood::Options lo;
     lo.iwae_k = o.iwae_k;
     if (auto* likelihood = models::as<models::Likelihood>(model)) {
+        RealImages test = load_real_images(spec, RealSplit::HeldOut, o.data_dir);
+        const int64_t n_all = test.images.size(0);
+        const int64_t n_test = o.likelihood_images > 0 ? std::min(o.likelihood_images, n_all) : n_all;
         Tensor images = data::to_float(test.images.slice(0, 0, n_test), spec.range);
         auto t = Clock::now();
         PhaseProgress progress(o, "test likelihood", n_test, "img");
