@@ -219,7 +219,7 @@ png_width() { python3 -c "import struct,sys; print(struct.unpack('>I', open(sys.
 ok "[ \"\$(png_width '$work/g4/samples/step_0000001.png')\" -lt \"\$(png_width '$work/g16/samples/step_0000001.png')\" ]" \
    "--grid does not change the sample grid"
 # GANs on one's own images: a folder of 2 classes, trained at 32x32x3 for 2 steps, sampled
-# (with --post), and refused by eval (no classifier of that data); a size mismatch with the
+# (with --post), and refused by eval (no classifier of that data: exit 2); a size mismatch with the
 # checkpoint and bad --data values are errors. The image cache goes to the test's folder.
 export MINIGEN_CACHE_DIR="$work/cache"
 python3 - "$work/pics" <<'PY'
@@ -240,7 +240,7 @@ for model in dcgan cgan; do
     ok "python3 -c \"import json; c=json.load(open('$work/img-$model/config.json'))['config']; assert (c['image_size'], c['channels'], c['data']) == (32, 3, 'folder:$work/pics'), c\"" \
        "$model: config.json does not record the image data"
     expect 0 "png" -- sample $model --checkpoint "$work/img-$model/checkpoint.safetensors" --out "$work/img-$model.png" -n 4
-    expect 2 "eval $model: .*folder:.*minigen train classifier --data" -- eval $model --checkpoint "$work/img-$model/checkpoint.safetensors"
+    expect 2 "no classifier of .*folder:.*minigen train classifier --data" -- eval $model --checkpoint "$work/img-$model/checkpoint.safetensors"
 done
 ok "[ \"\$(png_width '$work/img-dcgan.png')\" -gt 32 ]" "sample at 32x32: the grid is too small"
 expect 0 "png" -- sample dcgan --checkpoint "$work/img-dcgan/checkpoint.safetensors" --out "$work/img-post.png" -n 4 \
@@ -317,6 +317,39 @@ expect 2 "--channels 1: .*was trained with channels 3" -- sample pixelcnn --chec
 expect 2 "Fashion-MNIST is grey; .channels. 3 needs an image data set" -- train pixelcnn --channels 3 --steps 1 --out "$work/bad9"
 echo '{"width": 12, "channels": 12}' > "$work/both.json"
 expect 2 "gated-pixelcnn options: 'channels' = 12 is out of range" -- train gated-pixelcnn --config "$work/both.json" --steps 1 --out "$work/bad8"
+# A classifier of one's own images (an npy set of 2 classes at 16x16 RGB), frozen and used to
+# score a sample file of NHWC uint8 images against that set's held-out images.
+python3 - "$work/npyset" <<'PY'
+import os, random, struct, sys
+def npy(path, descr, shape, data):
+    header = "{'descr': '%s', 'fortran_order': False, 'shape': (%s), }" % (descr, "".join(f"{d}, " for d in shape))
+    header += " " * (63 - (10 + len(header)) % 64) + "\n"
+    open(path, "wb").write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode() + data)
+os.makedirs(sys.argv[1])
+random.seed(1)
+image = lambda c: bytes(min(255, (8 * x if c == 0 else 120 + 8 * y) + random.randrange(30)) for y in range(16) for x in range(16) for _ in range(3))
+npy(os.path.join(sys.argv[1], "images.npy"), "|u1", (40, 16, 16, 3), b"".join(image(i % 2) for i in range(40)))
+npy(os.path.join(sys.argv[1], "labels.npy"), "<i8", (40,), b"".join(struct.pack("<q", i % 2) for i in range(40)))
+npy(os.path.join(sys.argv[1], "samples.npy"), "|u1", (12, 16, 16, 3), b"".join(image(i % 2) for i in range(12)))
+PY
+npyset="npy:$work/npyset/images.npy,labels=$work/npyset/labels.npy"
+expect 0 "checkpoint" -- train classifier --data "$npyset" --image-size 16 --batch-size 8 --steps 2 --threads 1 \
+    --no-report --out "$work/npy-cls"
+expect 0 "\"reference_sha256\"" -- eval classifier --checkpoint "$work/npy-cls/checkpoint.safetensors" \
+    --save-reference "$work/npy-cls.safetensors" --json
+"$minigen" eval --samples "$work/npyset/samples.npy" --data "$npyset" --classifier "$work/npy-cls.safetensors" \
+    --threads 1 --json > "$work/npy-eval.json" 2>/dev/null
+ok "python3 -c \"import json, math; j=json.load(open('$work/npy-eval.json')); assert j['data'] == '$npyset' and j['classifier_input'] == [3, 16, 16] and j['test_images'] == 4 and j['samples'] == 12, j; assert all(math.isfinite(j[k]) for k in ('fid', 'kid', 'classifier_test_accuracy')), j; assert j['floor']['fid'] < j['ceiling']['fid'], j\"" \
+   "eval --samples --data npy: did not score the samples against the npy set"
+expect 2 "no classifier of .*npy:.*minigen train classifier --data npy:.*--save-reference" -- \
+    eval --samples "$work/npyset/samples.npy" --data "$npyset" --threads 1
+expect 2 "no classifier of .*npy:" -- train dcgan --data "$npyset" --image-size 16 --eval 8 --steps 1 --threads 1 \
+    --out "$work/npy-dcgan"
+ok "[ ! -e '$work/npy-dcgan/checkpoint.safetensors' ]" "train --eval without a classifier of the data trained anyway"
+expect 0 "checkpoint" -- train dcgan --data "$npyset" --image-size 16 --eval 8 --classifier "$work/npy-cls.safetensors" \
+    --steps 1 --batch-size 8 --threads 1 --no-report --out "$work/npy-dcgan"
+ok "grep -q '\"fid\"' '$work/npy-dcgan/metrics.jsonl'" "train --eval --classifier FILE logged no FID"
+expect 2 "samples must be images \\[N, 1, H, W\\]" -- eval --samples "$work/npyset/samples.npy" --threads 1
 unset MINIGEN_CACHE_DIR
 
 # Hostile input files: exit 2 and one line naming the file; a FIFO is refused, never waited on

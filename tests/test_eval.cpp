@@ -77,8 +77,8 @@ TEST_CASE("eval: sample files are checked for shape, dtype and range") {
     io::write_npy(dir / "pm.npy", rand({4, 28, 28}) * 2.0 - 1.0);
     CHECK(contains(error_of([&] { eval::load_sample_file(dir / "pm.npy"); }), "--range=-1,1"));
     CHECK(amin(eval::load_sample_file(dir / "pm.npy", true)).item() >= 0.0);
-    io::write_npy(dir / "shape.npy", rand({5, 32, 32}));
-    CHECK(contains(error_of([&] { eval::load_sample_file(dir / "shape.npy"); }), "expected images [N, 28, 28]"));
+    io::write_npy(dir / "shape.npy", rand({5, 2, 32, 32}));
+    CHECK(contains(error_of([&] { eval::load_sample_file(dir / "shape.npy"); }), "expected images [N, H, W], [N, C, H, W]"));
     io::write_npy(dir / "nan.npy", full({2, 28, 28}, std::nan("")));
     CHECK(contains(error_of([&] { eval::load_sample_file(dir / "nan.npy"); }), "NaN"));
     Tensor u8 = zeros({3, 28, 28}, {DType::UInt8});
@@ -120,7 +120,10 @@ TEST_CASE("reference classifier: frozen weights round trip with their hash, and 
     CHECK(contains(error_of([&] { net.features(rand({2, 1, 32, 32})); }), "[N, 1, 28, 28]"));
 
     TempDir dir("ref");
-    eval::write_reference_classifier(net, dir / "ref.safetensors", 0.5, "test");
+    eval::ReferenceInfo info;
+    info.class_names = std::vector<std::string>(10, "c");
+    info.test_accuracy = 0.5;
+    eval::write_reference_classifier(net, dir / "ref.safetensors", info);
     eval::ReferenceClassifier& ref = eval::ReferenceClassifier::get(dir / "ref.safetensors");
     CHECK(ref.sha256() == io::sha256_file(dir / "ref.safetensors"));
     CHECK(ref.test_accuracy() == doctest::Approx(0.5));

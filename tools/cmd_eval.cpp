@@ -4,14 +4,15 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/data/fashion_mnist.h"
 #include "core/data/transforms.h"
 #include "core/io/input.h"
 #include "core/io/sha256.h"
 #include "core/random.h"
 #include "models/classifier/classifier.h"
 #include "models/eval/evaluate.h"
+#include "models/eval/real_images.h"
 #include "models/eval/reference_classifier.h"
+#include "models/image_data.h"
 #include "models/registry.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
@@ -51,10 +52,56 @@ void print_text(const nlohmann::json& j) {
         std::printf("floor:   %s\n", j["floor"]["what"].get<std::string>().c_str());
         std::printf("ceiling: %s\n", j["ceiling"]["what"].get<std::string>().c_str());
     }
-    if (j.contains("classifier"))
-        std::printf("classifier: sha256 %s (%s)\n", j["classifier"].get<std::string>().c_str(),
-                    j["classifier_source"].get<std::string>().c_str());
+    if (j.contains("classifier")) {
+        std::printf("data: %s, %lld test images\n", j["data"].get<std::string>().c_str(),
+                    (long long)j["test_images"].get<int64_t>());
+        std::printf("classifier: %s, sha256 %s (%s), trained on %s\n", j["classifier_name"].get<std::string>().c_str(),
+                    j["classifier"].get<std::string>().c_str(), j["classifier_source"].get<std::string>().c_str(),
+                    j["classifier_data"].get<std::string>().c_str());
+        if (j.contains("classifier_resize"))
+            std::printf("classifier input: %s\n", j["classifier_resize"].get<std::string>().c_str());
+    }
     if (j.contains("seconds")) std::printf("time: %.1f s\n", j["seconds"].get<double>());
+}
+
+// The data a sample file is scored against: Fashion-MNIST, or --data's image set at
+// --image-size (default: the samples' height) with the samples' channels.
+models::DataSpec sample_data(const EvalArgs& a, const Tensor& images) {
+    models::DataSpec spec;
+    if (!models::is_image_data_spec(a.common.data)) {
+        MG_CHECK(a.common.image_size == 0 && a.common.channels == 0,
+                 "--samples {}: --image-size and --channels go with an image data set (--data)", a.samples_file);
+        return spec;
+    }
+    spec.source = models::DataSpec::Source::Images;
+    spec.images = a.common.data;
+    spec.image_size = a.common.image_size > 0 ? a.common.image_size : images.size(2);
+    spec.channels = a.common.channels > 0 ? a.common.channels : images.size(1);
+    spec.skip_bad = a.common.skip_bad;
+    return spec;
+}
+
+// `minigen eval classifier`: its accuracy on the test images of its data, and optionally
+// the checkpoint frozen into a reference classifier.
+nlohmann::json eval_classifier(const EvalArgs& a, models::Model& model, const models::Position& pos,
+                               uint64_t seed) {
+    eval::RealImages test = eval::load_real_images(model.data_spec(), eval::RealSplit::HeldOut, a.common.data_dir);
+    models::ClassifierNet& net = models::classifier_network(model);
+    const double acc =
+        models::classifier_accuracy(net, data::to_float(test.images, data::PixelRange::ZeroOne), test.labels);
+    nlohmann::json j = {{"model", a.model}, {"test_accuracy", acc}, {"test_images", test.images.size(0)},
+                        {"data", test.data}};
+    if (!a.save_reference.empty()) {
+        eval::ReferenceInfo info;
+        info.class_names = test.classes;
+        info.data = test.data;
+        info.test_accuracy = acc;
+        info.provenance = fmt::format("minigen train classifier, step {}, seed {}", pos.step, seed);
+        eval::write_reference_classifier(net, a.save_reference, info);
+        j["reference"] = a.save_reference;
+        j["reference_sha256"] = io::sha256_file(a.save_reference);
+    }
+    return j;
 }
 
 int run_eval(const EvalArgs& a) {
@@ -75,6 +122,7 @@ int run_eval(const EvalArgs& a) {
         MG_CHECK(a.range == "0,1" || a.range == "-1,1", "--range {}: must be 0,1 or -1,1", a.range);
         io::require_regular_file(a.samples_file, "--samples");  // a FIFO would block, a directory is a mistake
         Tensor images = eval::load_sample_file(a.samples_file, a.range == "-1,1");
+        o.data = sample_data(a, images);
         j = eval::score_images(images, Tensor(), o);
         j["samples_file"] = a.samples_file;
         if (o.floors) j.update(eval::floors_and_ceilings(o));
@@ -87,25 +135,10 @@ int run_eval(const EvalArgs& a) {
                  a.model);
         check_model_takes_data(models::find_model(a.model), a.common);
         std::unique_ptr<models::Model> model = models::find_model(a.model).create(config);
-        MG_CHECK(model->data_spec().source != models::DataSpec::Source::Images,
-                 "eval {}: {} was trained on {}; FID/KID here use a Fashion-MNIST classifier, and a classifier "
-                 "of that data (minigen train classifier --data) is not offered yet",
-                 a.model, a.checkpoint, model->data_spec().images);
         models::Position pos = models::load_model_checkpoint(*model, a.checkpoint, /*with_optimizers=*/false,
                                                              a.common.allow_nonfinite);
         if (a.model == "classifier") {
-            data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
-            models::ClassifierNet& net = models::classifier_network(*model);
-            double acc = models::classifier_accuracy(net, data::to_float(test.images, data::PixelRange::ZeroOne),
-                                                     test.labels);
-            j = {{"model", a.model}, {"test_accuracy", acc}, {"test_images", test.size()}};
-            if (!a.save_reference.empty()) {
-                eval::write_reference_classifier(
-                    net, a.save_reference, acc,
-                    fmt::format("minigen train classifier, step {}, seed {}", pos.step, config.seed));
-                j["reference"] = a.save_reference;
-                j["reference_sha256"] = io::sha256_file(a.save_reference);
-            }
+            j = eval_classifier(a, *model, pos, config.seed);
         } else {
             MG_CHECK(a.save_reference.empty(), "--save-reference: only for the classifier, not '{}'", a.model);
             j = eval::evaluate_model(*model, o);
@@ -129,15 +162,18 @@ void add_eval_command(CLI::App& app) {
     cmd->add_option("model", a.model, "Model name");
     cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (a run's checkpoint.safetensors)");
     cmd->add_option("--samples", a.samples_file,
-                    "Score this sample file instead of a model: .npy or IDX (.gz), [N,28,28] or [N,1,28,28], "
-                    "uint8 or float in [0,1]");
+                    "Score this sample file instead of a model: .npy or IDX (.gz), [N,H,W], [N,C,H,W] or uint8 "
+                    "[N,H,W,C], uint8 or float in [0,1], against Fashion-MNIST or --data's held-out images "
+                    "(at --image-size, default the samples' size)");
     cmd->add_option("--range", a.range, "Value range of a float sample file: 0,1 (default) or -1,1");
     cmd->add_option("-n,--count", a.count, "Samples to generate and score (0: none)")->check(integer_range(0, 100000));
     cmd->add_option("--test-images", a.test_images, "Test images for likelihoods (default: all 10,000)")
         ->check(integer_range(0, 10000));
     cmd->add_option("--iwae-k", a.iwae_k, "Importance samples of the IWAE bound (VAEs)")->check(integer_range(1, 100000));
     cmd->add_flag("--no-floors", a.no_floors, "Skip the floor (training vs test images) and ceiling (noise)");
-    cmd->add_option("--classifier", a.classifier, "Reference classifier weights (default: the built-in ones)");
+    cmd->add_option("--classifier", a.classifier,
+                    "Reference classifier: a built-in's name (fashion-mnist, emoji) or a weights file (default: "
+                    "the built-in trained on the data)");
     cmd->add_option("--save-reference", a.save_reference,
                     "classifier only: freeze the checkpoint into a reference weights file");
     cmd->add_flag("--json", a.json, "Print one JSON object on stdout");

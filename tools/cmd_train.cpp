@@ -34,6 +34,7 @@ struct TrainArgs {
     bool resume = false, overwrite = false, allow_changes = false, json = false, trace = false, no_report = false;
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
+    std::string classifier;
     bool hflip = false;
     int64_t crop = 0;
     std::string jitter, diffaug;
@@ -112,10 +113,6 @@ int run_train(const TrainArgs& a, const std::string& banner) {
             MG_CHECK(!given, "{}: '{}' takes no image augmentation (models that do: {})", flag, a.model,
                      image_data_models());
     std::unique_ptr<models::Model> model = info.create(config);
-    MG_CHECK(a.eval_samples == 0 || model->data_spec().source != models::DataSpec::Source::Images,
-             "--eval {}: FID/KID use a Fashion-MNIST classifier; for {} there is none yet (a classifier of "
-             "that data, minigen train classifier --data, is not offered yet)",
-             a.eval_samples, model->data_spec().images);
 
     opt.epochs = a.epochs;
     opt.steps = a.steps;
@@ -135,7 +132,8 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.device = config.device;
     opt.command = command_line();
     if (!banner.empty()) opt.run_info["banner"] = banner;
-    opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples);
+    opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples,
+                                             a.classifier.empty() ? std::nullopt : std::optional(a.classifier));
     if (!banner.empty()) std::fprintf(stderr, "%s\n", banner.c_str());
     if (a.trace) opt.on_start = [&](models::Model& m) { write_trace(m, opt.out_dir, opt.data_dir); };
 
@@ -207,6 +205,9 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
                    "At each sample point also measure FID/KID on N samples (image generators) or the test "
                    "NLL on N test images (likelihood models); the classifier always reports test accuracy")
         ->check(integer_range(0, 100000));
+    cmd.add_option("--classifier", a.classifier,
+                   "With --eval: the reference classifier, a built-in's name (fashion-mnist, emoji) or a weights "
+                   "file (default: the built-in trained on the data)");
     cmd.add_flag("--hflip", a.hflip, "GANs: flip the real images left-right at random");
     cmd.add_option("--crop", a.crop,
                    "GANs: pad the real images by N pixels (mirrored) and crop them back at a random offset")

@@ -18,6 +18,7 @@
 #include "core/random.h"
 #include "models/capabilities.h"
 #include "models/eval/feature_metrics.h"
+#include "models/eval/real_images.h"
 #include "models/eval/reference_classifier.h"
 #include "models/progress.h"
 
@@ -60,12 +61,19 @@ private:
     models::ProgressLine line_;
 };
 
+ReferenceClassifier& classifier(const EvalOptions& o) {
+    return ReferenceClassifier::select(o.classifier, data_name(o.data));
+}
+
 // The classifier's features (and class probabilities, when probs is given) of images
-// [N,1,28,28] in [0,1], a phase of its own. Fed in the classifier's own batches of 500, so
+// [N,C,H,W] in [0,1], a phase of its own. Fed in the classifier's own batches of 500, so
 // the result is bit for bit that of one call.
 void classify(const EvalOptions& o, const std::string& what, const Tensor& images, Tensor* features,
               Tensor* probs) {
-    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
+    ReferenceClassifier& c = classifier(o);
+    MG_CHECK(images.dim() == 4 && images.size(1) == c.info().shape.channels,
+             "eval: the {} are images {}, but the classifier {} takes {} channel(s) (trained on {})", what,
+             images.shape(), c.name(), c.info().shape.channels, c.info().data);
     const int64_t n = images.size(0), chunk = 500;
     PhaseProgress progress(o, what, n, "img");
     std::vector<Tensor> f, p;
@@ -77,21 +85,35 @@ void classify(const EvalOptions& o, const std::string& what, const Tensor& image
         progress.update(std::min(n, i + chunk));
     }
     progress.finish(n);
-    *features = f.empty() ? zeros({0, 128}) : cat(f, 0);
-    if (probs) *probs = p.empty() ? zeros({0, 10}) : cat(p, 0);
+    *features = f.empty() ? zeros({0, models::ClassifierNet::kFeatures}) : cat(f, 0);
+    if (probs) *probs = p.empty() ? zeros({0, c.info().shape.classes}) : cat(p, 0);
 }
 
-// The test set's classifier features, computed once per (data dir, classifier).
-const Tensor& test_features(const EvalOptions& o) {
+// The test images' classifier features and what the metrics need to know of them.
+struct TestSet {
+    Tensor features;
+    Shape image_shape;  // [N, C, H, W]
+    std::vector<std::string> classes;
+};
+
+bool is_images(const EvalOptions& o) { return o.data.source == models::DataSpec::Source::Images; }
+
+// Computed once per (data, classifier).
+const TestSet& test_set(const EvalOptions& o) {
     static std::mutex mutex;
-    static std::map<std::string, Tensor> cache;
+    static std::map<std::string, TestSet> cache;
     std::lock_guard<std::mutex> lock(mutex);
-    std::string key = o.data_dir.value_or("") + "|" + o.classifier.value_or("");
+    const std::string key = is_images(o) ? fmt::format("{}|{}|{}|{}|{}", o.data.images, o.data.image_size,
+                                                       o.data.channels, o.data.skip_bad, o.classifier.value_or(""))
+                                         : fmt::format("fashion-mnist|{}|{}", o.data_dir.value_or(""),
+                                                       o.classifier.value_or(""));
     if (auto it = cache.find(key); it != cache.end()) return it->second;
-    data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
-    Tensor f;
-    classify(o, "test-set features", data::to_float(test.images, data::PixelRange::ZeroOne), &f, nullptr);
-    return cache.emplace(key, f).first->second;
+    RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
+    TestSet t;
+    t.image_shape = test.images.shape();
+    t.classes = test.classes;
+    classify(o, "test-set features", data::to_float(test.images, data::PixelRange::ZeroOne), &t.features, nullptr);
+    return cache.emplace(key, std::move(t)).first->second;
 }
 
 // The metrics of features/probs of a set against the test features; `what` names the set.
@@ -122,10 +144,22 @@ nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor
     return j;
 }
 
+// Which classifier scored what: numbers of different classifiers, data or sizes differ.
 void add_classifier_info(nlohmann::json& j, const EvalOptions& o) {
-    ReferenceClassifier& c = ReferenceClassifier::get(o.classifier);
+    ReferenceClassifier& c = classifier(o);
+    const ReferenceInfo& info = c.info();
     j["classifier"] = c.sha256();
     j["classifier_source"] = c.source();
+    j["classifier_name"] = c.name();
+    j["classifier_data"] = info.data;
+    j["classifier_test_accuracy"] = info.test_accuracy;
+    j["classifier_input"] = {info.shape.channels, info.shape.height, info.shape.width};
+    j["data"] = data_name(o.data);
+    const Shape& s = test_set(o).image_shape;
+    j["test_images"] = s[0];
+    if (c.resizes(s[2], s[3]))
+        j["classifier_resize"] = fmt::format("{}x{} images resized to {}x{} (area filter, through 8 bits)", s[2],
+                                             s[3], info.shape.height, info.shape.width);
 }
 
 // n distinct rows of uint8 images [N, ...], chosen by a seeded shuffle.
@@ -151,20 +185,29 @@ Tensor to_unit_range(const Tensor& x, data::PixelRange range) {
 }  // namespace
 
 nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels, const EvalOptions& o) {
-    MG_CHECK(images.dim() == 4 && images.size(1) == 1 && images.size(2) == 28 && images.size(3) == 28,
-             "eval: samples must be images [N, 1, 28, 28], got {}", images.shape());
+    const TestSet& test = test_set(o);
+    const Shape& want = test.image_shape;
+    MG_CHECK(images.dim() == 4 && images.size(1) == want[1],
+             "eval: samples must be images [N, {}, H, W] like the test images of {} ({}), got {}", want[1],
+             data_name(o.data), want, images.shape());
     MG_CHECK(images.size(0) > o.pr_k, "eval: {} samples are too few (need more than {})", images.size(0), o.pr_k);
     auto t0 = Clock::now();
-    const Tensor& real = test_features(o);
+    const Tensor& real = test.features;
     Tensor features, probs;
     classify(o, "sample features", images, &features, &probs);
     nlohmann::json j = compare(features, probs, real, o, "the samples");
     j["samples"] = images.size(0);
-    if (intended_labels.defined()) {
+    // The intended labels index the data's classes: comparable when the classifier has them.
+    if (intended_labels.defined() && classifier(o).info().class_names == test.classes) {
         Tensor hit = eq(argmax(probs, 1), intended_labels.to(Device::CPU));
         j["class_accuracy"] = sum(hit.to(DType::Float64)).item() / double(images.size(0));
     }
     add_classifier_info(j, o);
+    const ReferenceClassifier& c = classifier(o);
+    if ((images.size(2) != want[2] || images.size(3) != want[3]) && c.resizes(images.size(2), images.size(3)))
+        j["classifier_resize_samples"] =
+            fmt::format("{}x{} samples resized to {}x{} (area filter, through 8 bits)", images.size(2),
+                        images.size(3), c.info().shape.height, c.info().shape.width);
     say(o, fmt::format("scored {} samples in {:.1f} s", images.size(0),
                        std::chrono::duration<double>(Clock::now() - t0).count()));
     return j;
@@ -172,18 +215,21 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
 
 nlohmann::json floors_and_ceilings(const EvalOptions& o) {
     auto t0 = Clock::now();
-    const Tensor& real = test_features(o);
+    const TestSet& test = test_set(o);
+    const Tensor& real = test.features;
     const int64_t n = real.size(0);
     // Floor: n training images (a seeded random subset) scored like samples.
-    data::Dataset train = data::load_fashion_mnist(data::Split::Train, o.data_dir);
-    Tensor train_images = data::to_float(random_rows(train.images, n, o.seed), data::PixelRange::ZeroOne);
+    RealImages train = load_real_images(o.data, RealSplit::Training, o.data_dir);
+    const int64_t n_train = std::min(n, train.images.size(0));
+    Tensor train_images = data::to_float(random_rows(train.images, n_train, o.seed), data::PixelRange::ZeroOne);
     Tensor f, p;
     classify(o, "floor features", train_images, &f, &p);
     nlohmann::json floor = compare(f, p, real, o, "the floor");
-    floor["what"] = fmt::format("{} training images vs the {} test images", n, n);
+    floor["what"] = fmt::format("{} training images vs the {} test images", n_train, n);
     // Ceiling: uniform noise images.
     manual_seed(o.seed + 1);
-    Tensor noise = rand({n, 1, 28, 28});
+    const Shape& s = test.image_shape;
+    Tensor noise = rand({n, s[1], s[2], s[3]});
     classify(o, "ceiling features", noise, &f, &p);
     nlohmann::json ceiling = compare(f, p, real, o, "the ceiling");
     ceiling["what"] = fmt::format("{} images of uniform noise vs the {} test images", n, n);
@@ -191,9 +237,15 @@ nlohmann::json floors_and_ceilings(const EvalOptions& o) {
     return {{"floor", floor}, {"ceiling", ceiling}};
 }
 
-nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
+nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options) {
     auto t0 = Clock::now();
     const models::DataSpec spec = model.data_spec();
+    EvalOptions o = options;
+    o.data = spec;
+    // Which classifier scores the samples is settled first: none for this data is an error
+    // before any work.
+    if (o.samples > 0 && spec.source != models::DataSpec::Source::Toy2d && models::as<models::Sampler>(model))
+        classifier(o);
     nlohmann::json j = {{"model", model.name()}};
     if (spec.source == models::DataSpec::Source::Toy2d) {
         if (auto* measures = models::as<models::SampleQuality>(model))
@@ -202,12 +254,13 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
         return j;
     }
 
-    // Likelihood on the test set.
-    data::Dataset test = data::load_fashion_mnist(data::Split::Test, o.data_dir);
-    const int64_t n_test = o.likelihood_images > 0 ? std::min(o.likelihood_images, test.size()) : test.size();
+    // Likelihood on the test images.
     models::Likelihood::Options lo;
     lo.iwae_k = o.iwae_k;
     if (auto* likelihood = models::as<models::Likelihood>(model)) {
+        RealImages test = load_real_images(spec, RealSplit::HeldOut, o.data_dir);
+        const int64_t n_all = test.images.size(0);
+        const int64_t n_test = o.likelihood_images > 0 ? std::min(o.likelihood_images, n_all) : n_all;
         Tensor images = data::to_float(test.images.slice(0, 0, n_test), spec.range);
         auto t = Clock::now();
         PhaseProgress progress(o, "test likelihood", n_test, "img");
@@ -236,7 +289,8 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
             const int64_t m = std::min(chunk, o.samples - i);
             if (conditional) {
                 std::vector<int64_t> y;
-                for (int64_t k = 0; k < m; ++k) y.push_back((i + k) % 10);  // every class equally often
+                const int64_t classes = conditional->class_count();
+                for (int64_t k = 0; k < m; ++k) y.push_back((i + k) % classes);  // every class equally often
                 labels.insert(labels.end(), y.begin(), y.end());
                 parts.push_back(to_unit_range(conditional->sample_with_labels(from_vector(y)), spec.range));
             } else {
@@ -256,22 +310,31 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& o) {
 }
 
 Tensor load_sample_file(const std::string& path, bool minus_one_one) {
+    // Sides up to 1024, and at most 2^30 values in all: a header's promise beyond that is
+    // refused before the data is read.
+    constexpr int64_t kMaxSide = 1024, kMaxValues = int64_t(1) << 30;
+    const std::string expected = "expected images [N, H, W], [N, C, H, W] (C 1 or 3) or uint8 [N, H, W, C]";
     Tensor t;
     const bool npy = path.size() >= 4 && path.substr(path.size() - 4) == ".npy";
     if (npy) {
         t = io::read_npy(path);
     } else {
-        // IDX images [N, 28, 28] (gzip or not); the size is checked on the header, before the data is read.
+        // IDX images [N, H, W] (gzip or not); the size is checked on the header, before the data is read.
         t = data::read_idx_uint8(path, 3, [&](const std::vector<int64_t>& dims) {
-            MG_CHECK(dims[1] == 28 && dims[2] == 28, "--samples {}: expected images [N, 28, 28], got {}", path,
-                     Shape(dims));
+            MG_CHECK(dims[1] <= kMaxSide && dims[2] <= kMaxSide && dims[0] * dims[1] * dims[2] <= kMaxValues,
+                     "--samples {}: expected images [N, H, W] with sides up to {} and at most {} pixels in all, "
+                     "got {}", path, kMaxSide, kMaxValues, Shape(dims));
         });
     }
-    MG_CHECK((t.dim() == 3 && t.size(1) == 28 && t.size(2) == 28) ||
-                 (t.dim() == 4 && t.size(1) == 1 && t.size(2) == 28 && t.size(3) == 28),
-             "--samples {}: expected images [N, 28, 28] or [N, 1, 28, 28], got {}", path, t.shape());
+    if (t.dim() == 3) t = t.reshape({t.size(0), 1, t.size(1), t.size(2)});
+    MG_CHECK(t.dim() == 4, "--samples {}: {}, got {}", path, expected, t.shape());
+    const bool channels_first = t.size(1) == 1 || t.size(1) == 3;
+    if (!channels_first && t.dtype() == DType::UInt8 && (t.size(3) == 1 || t.size(3) == 3))
+        t = t.permute({0, 3, 1, 2}).contiguous();  // NHWC
+    MG_CHECK(t.size(1) == 1 || t.size(1) == 3, "--samples {}: {}, got {}", path, expected, t.shape());
+    MG_CHECK(t.size(2) >= 1 && t.size(2) <= kMaxSide && t.size(3) >= 1 && t.size(3) <= kMaxSide,
+             "--samples {}: image sides must lie in 1..{}, got {}", path, kMaxSide, t.shape());
     MG_CHECK(t.size(0) > 0, "--samples {}: the file holds no images", path);
-    t = t.reshape({t.size(0), 1, 28, 28});
     if (t.dtype() == DType::UInt8) return t.to(DType::Float32) * (1.0 / 255.0);
     MG_CHECK(t.dtype() == DType::Float32 || t.dtype() == DType::Float64,
              "--samples {}: images must be uint8 or float, got int64", path);

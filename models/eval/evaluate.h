@@ -2,13 +2,15 @@
 //
 //   image generators   fid, kid, kid_std, is, is_std, precision, recall, class_kl,
 //                      class_histogram (+ class_accuracy for conditional models), on
-//                      `samples` samples vs the 10,000 test images, in the feature space of
-//                      the reference classifier (whose SHA-256 is reported as "classifier")
-//   likelihood models  nll_nats, nll_bits_per_dim (+ elbo, iwae for VAEs) on the test set
+//                      `samples` samples vs the real test images (Fashion-MNIST's 10,000, or
+//                      an image data set's held-out split), in the feature space of the
+//                      reference classifier of that data (reference_classifier.h; its SHA-256
+//                      is reported as "classifier", with its name, input size and accuracy)
+//   likelihood models  nll_nats, nll_bits_per_dim (+ elbo, iwae for VAEs) on the test images
 //   gan2d              modes_covered, hq_fraction
-//   floors             the same sample metrics for 10,000 training images vs the test
-//                      images ("floor": what a perfect generator would score) and for
-//                      uniform noise ("ceiling")
+//   floors             the same sample metrics for as many training images as there are test
+//                      images ("floor": what a perfect generator would score) and for uniform
+//                      noise ("ceiling")
 #pragma once
 
 #include <optional>
@@ -29,25 +31,31 @@ struct EvalOptions {
     int64_t pr_k = 3;
     bool floors = true;
     uint64_t seed = 0;
-    std::optional<std::string> data_dir;
-    std::optional<std::string> classifier;  // weights file; default: the built-in one
+    std::optional<std::string> data_dir;    // Fashion-MNIST's directory
+    // The real images scored against: Fashion-MNIST (the default), or an image data set
+    // (source Images: its spec, size and channels). evaluate_model takes the model's.
+    models::DataSpec data;
+    // A built-in's name or a weights file; default: the built-in trained on `data`.
+    std::optional<std::string> classifier;
     bool progress = true;                   // a line per phase on stderr
     double progress_after_s = 3.0;          // a phase running longer shows done/total, rate, ETA
 };
 
 nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options);
 
-// Scores images [N,1,28,28] in [0,1] against the test set. intended_labels: int64 [N], the
-// classes a conditional model was asked for (adds class_accuracy), or undefined.
+// Scores images [N,C,H,W] in [0,1] against the test images of options.data. intended_labels:
+// int64 [N], the classes a conditional model was asked for (adds class_accuracy when the
+// classifier knows the data's classes), or undefined.
 nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels, const EvalOptions& options);
 
 // {"floor": {...}, "ceiling": {...}}: see above.
 nlohmann::json floors_and_ceilings(const EvalOptions& options);
 
 // A sample file (.npy, or IDX as Fashion-MNIST's, optionally gzipped) as images
-// [N,1,28,28] float32 in [0,1]. Accepts uint8 (0..255) or float data in [0,1] (or [-1,1]
-// when `minus_one_one`), shaped [N,28,28] or [N,1,28,28]; anything else is an error
-// naming the file and what is wrong.
+// [N,C,H,W] float32 in [0,1]. Accepts uint8 (0..255) or float data in [0,1] (or [-1,1]
+// when `minus_one_one`), shaped [N,H,W], [N,C,H,W] (C 1 or 3) or, uint8 only, [N,H,W,C] as
+// PyTorch and NumPy images are saved; anything else is an error naming the file and what is
+// wrong.
 Tensor load_sample_file(const std::string& path, bool minus_one_one = false);
 
 }  // namespace mg::eval

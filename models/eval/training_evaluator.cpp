@@ -2,27 +2,37 @@
 
 #include <memory>
 
-#include "core/data/fashion_mnist.h"
 #include "core/data/transforms.h"
 #include "models/classifier/classifier.h"
 #include "models/eval/evaluate.h"
+#include "models/eval/real_images.h"
+#include "models/eval/reference_classifier.h"
+#include "models/capabilities.h"
 
 namespace mg::eval {
 
 std::function<models::Metrics(models::Model&)> training_evaluator(models::Model& model,
                                                                   const std::optional<std::string>& data_dir,
-                                                                  int64_t samples) {
+                                                                  int64_t samples,
+                                                                  const std::optional<std::string>& classifier) {
     if (model.name() == "classifier") {
-        // The test set is loaded once, when the run starts, not at every sample point.
-        auto test = std::make_shared<data::Dataset>(data::load_fashion_mnist(data::Split::Test, data_dir));
+        // The test set (an image set's held-out split) is loaded once, when the run starts,
+        // not at every sample point.
+        auto test = std::make_shared<RealImages>(load_real_images(model.data_spec(), RealSplit::HeldOut, data_dir));
         auto images = std::make_shared<Tensor>(data::to_float(test->images, data::PixelRange::ZeroOne));
         return [test, images](models::Model& m) -> models::Metrics {
             return {{"test_accuracy", models::classifier_accuracy(models::classifier_network(m), *images, test->labels)}};
         };
     }
-    if (samples <= 0 || model.data_spec().source != models::DataSpec::Source::FashionMnist) return {};
+    const models::DataSpec spec = model.data_spec();
+    if (samples <= 0 || spec.source == models::DataSpec::Source::Toy2d) return {};
+    // The classifier of the model's data, chosen as minigen eval chooses it: none is an
+    // error now, before training starts.
+    if (models::as<models::Sampler>(model)) ReferenceClassifier::select(classifier, data_name(spec));
     EvalOptions options;
     options.data_dir = data_dir;
+    options.data = spec;
+    options.classifier = classifier;
     options.samples = samples;
     options.likelihood_images = samples;
     options.floors = false;
