@@ -120,8 +120,7 @@ public:
     int64_t batch_size() const override { return options_.batch_size; }
     nlohmann::json config() const override {
         nlohmann::json j = options_to_json(options_);
-        // Fashion-MNIST runs record what they always did (their checkpoints stay byte for byte).
-        if (!images_.fashion() || images_.hflip) j.update(options_to_json(images_));
+        j.update(options_to_json(images_));  // the data's shape: a checkpoint rebuilds the same network
         j["seed"] = config_.seed;
         return j;
     }
