@@ -263,8 +263,8 @@ void draw_roofline(const ProfileReport& r, const std::string& png_path) {
         x_lo, x_hi, y_lo, r.peak_gflops * 3,
         gnuplot_quote("How to read: each point is a kernel at its FLOP per byte (x) and achieved GFLOP/s (y); the bigger "
                       "the point, the larger its share of the step time."),
-        gnuplot_quote("Left of the ridge the slanted roof (measured copy bandwidth) limits a kernel, right of it the flat "
-                      "roof (measured FMA peak); the gap below the roof is what a better kernel could win."),
+        gnuplot_quote("Left of the ridge the slanted roof (copy bandwidth) limits a kernel, right of it the flat roof "
+                      "(FMA peak): the gap below is what a better kernel could win."),
         gnuplot_quote("Bytes count each operand once: small operands that stay in cache can sit above the slanted roof."),
         gnuplot_quote(plot_label(fmt::format("FMA peak {:.1f} GFLOP/s ({})", r.peak_gflops, r.peaks.isa))), ridge * 1.1,
         r.peak_gflops,
@@ -272,9 +272,11 @@ void draw_roofline(const ProfileReport& r, const std::string& png_path) {
         x_lo * 1.5 * r.bandwidth_gbps, r.peak_gflops, r.bandwidth_gbps);
     script += "$points << EOD\n" + points + "EOD\n";
     script += "plot roof(x) with lines lw 2 lc rgb '#444444' title 'roof: min(peak, FLOP/byte x bandwidth)'";
+    // gnuplot cycles 8 colours: a new point shape for each round of them.
+    const int shapes[] = {7, 5, 9, 11, 13};
     for (size_t i = 0; i < titles.size(); ++i)
-        script += fmt::format(", $points every ::{}::{} using 1:2:3 with points pt 7 ps variable title {}", i, i,
-                              titles[i]);
+        script += fmt::format(", $points every ::{}::{} using 1:2:3 with points pt {} ps variable title {}", i, i,
+                              shapes[(i / 8) % 5], titles[i]);
     script += "\nunset output\n";
     // gnuplot reads the script on stdin and runs in the output's directory: no path reaches a shell.
     const std::string dir = png.parent_path().empty() ? "." : png.parent_path().string();
