@@ -93,7 +93,7 @@ template <class Fn, auto Table, DType T>
 struct Profiled;
 template <class... Args, auto Table, DType T>
 struct Profiled<void(Args...), Table, T> {
-    static void call(Args... args) {
+    [[gnu::cold]] static void call(Args... args) {  // cold: kept away from the hot kernels' code
         auto& table = Table();
         auto* fn = table.active_variant(Device::CPU, T);
         profile::KernelScope scope(table, T, KernelCost<void(Args...)>::of(T, args...));
@@ -117,8 +117,7 @@ public:
         if (!g_initialized.load(std::memory_order_acquire)) [[unlikely]] init();
         void (*f)() = active_[slot(d, t)];
         MG_CHECK(f != nullptr, "{}: no kernel registered for device {} and dtype {}", name_, d, t);
-        if (profile::enabled()) [[unlikely]]  // the one test profiling costs when off
-            if (d == Device::CPU && profiled_[int(t)]) return profiled_[int(t)];
+        if (profile::enabled()) [[unlikely]] return profiled(d, t);  // the one test profiling costs when off
         return reinterpret_cast<Fn*>(f);
     }
     // The active variant itself, never a trampoline (for the trampolines).
@@ -132,6 +131,10 @@ public:
     }
 
 private:
+    // Out of line, so that get() stays as small as it was without the profiler.
+    [[gnu::cold, gnu::noinline]] Fn* profiled(Device d, DType t) const {
+        return d == Device::CPU && profiled_[int(t)] ? profiled_[int(t)] : active_variant(d, t);
+    }
     std::array<Fn*, kDTypes> profiled_;
 };
 

@@ -52,6 +52,23 @@ std::string cost_cell(const ProfileRow& row, double value, double scale, const c
     return row.has_cost ? fmt::format(fmt::runtime(format), value * scale) : std::string("-");
 }
 
+// The first report.top rows as `line` formats them, then one line summing the rest (its self
+// time under the tables' third column).
+template <class Line>
+std::string top_rows(const ProfileReport& r, const std::vector<ProfileRow>& rows, const char* what,
+                     int second_column_width, Line&& line) {
+    std::string out;
+    double rest_s = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        if (int(i) < r.top) out += line(rows[i]);
+        else rest_s += rows[i].self_s;
+    }
+    if (rows.size() > size_t(r.top))
+        out += fmt::format("{:<44} {:>{}} {:>8.3f} {:>5.1f}%\n", fmt::format("other ({} {})", rows.size() - size_t(r.top), what),
+                           "", second_column_width, rest_s * 1e3, share(rest_s, r));
+    return out;
+}
+
 }  // namespace
 
 ProfileReport make_profile_report(const kernels::profile::Summary& summary, const bench::Peaks& peaks, int top) {
@@ -168,47 +185,27 @@ std::string profile_table(const ProfileReport& r) {
     out += fmt::format("{:<44} {:>7} {:>8} {:>6} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}  {}\n",
                        "kernel (table/variant dtype)", "calls", "self ms", "share", "total ms", "MFLOP", "MB",
                        "GFLOP/s", "GB/s", "FLOP/B", "%roof", "bound");
-    double other_self = 0;
-    size_t other_rows = 0;
-    for (size_t i = 0; i < r.kernels.size(); ++i) {
-        const ProfileRow& k = r.kernels[i];
-        if (int(i) >= r.top) {
-            other_self += k.self_s;
-            ++other_rows;
-            continue;
-        }
+    out += top_rows(r, r.kernels, "kernels", 7, [&](const ProfileRow& k) {
         const Roofline f = roofline(k, r);
         const bool rated = k.has_cost && f.roof_gflops > 0;
-        out += fmt::format("{:<44} {:>7.4g} {:>8.3f} {:>5.1f}% {:>8.3f} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}  {}\n", k.name,
+        return fmt::format("{:<44} {:>7.4g} {:>8.3f} {:>5.1f}% {:>8.3f} {:>8} {:>8} {:>8} {:>7} {:>7} {:>6}  {}\n", k.name,
                            k.calls, k.self_s * 1e3, share(k.self_s, r), k.total_s * 1e3,
                            cost_cell(k, k.flop, 1e-6, "{:.1f}"), cost_cell(k, k.bytes, 1e-6, "{:.2f}"),
                            rated ? fmt::format("{:.2f}", f.gflops) : "-", rated ? fmt::format("{:.2f}", f.gbps) : "-",
                            rated ? fmt::format("{:.2f}", f.intensity) : "-",
                            rated ? fmt::format("{:.0f}%", 100.0 * f.gflops / f.roof_gflops) : "-",
                            rated ? (f.memory_bound ? "memory" : "compute") : "");
-    }
-    if (other_rows > 0)
-        out += fmt::format("{:<44} {:>7} {:>8.3f} {:>5.1f}%\n", fmt::format("other ({} kernels)", other_rows), "",
-                           other_self * 1e3, share(other_self, r));
+    });
 
-    out += fmt::format("\n{:<34} {:>9} {:>8} {:>6}  {}\n", "autograd node (or region)", "phase", "self ms", "share",
+    out += fmt::format("\n{:<44} {:>9} {:>8} {:>6}  {}\n", "autograd node (or region)", "phase", "self ms", "share",
                        "kernels (calls per step)");
-    other_self = 0, other_rows = 0;
-    for (size_t i = 0; i < r.nodes.size(); ++i) {
-        const ProfileRow& n = r.nodes[i];
-        if (int(i) >= r.top) {
-            other_self += n.self_s;
-            ++other_rows;
-            continue;
-        }
+    out += top_rows(r, r.nodes, "nodes", 9, [&](const ProfileRow& n) {
         std::string list;
         for (const auto& [name, calls] : n.kernels)
             list += fmt::format("{}{} x{:.4g}", list.empty() ? "" : ", ", name.substr(0, name.find('/')), calls);
-        out += fmt::format("{:<34} {:>9} {:>8.3f} {:>5.1f}%  {}\n", n.name, n.phase, n.self_s * 1e3, share(n.self_s, r), list);
-    }
-    if (other_rows > 0)
-        out += fmt::format("{:<34} {:>9} {:>8.3f} {:>5.1f}%\n", fmt::format("other ({} nodes)", other_rows), "",
-                           other_self * 1e3, share(other_self, r));
+        return fmt::format("{:<44} {:>9} {:>8.3f} {:>5.1f}%  {}\n", n.name, n.phase, n.self_s * 1e3, share(n.self_s, r),
+                           list);
+    });
 
     out += fmt::format("\n{:<52} {:>8} {:>6}\n", "where the step went", "ms", "share");
     double accounted = 0;
