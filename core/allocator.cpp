@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernels/device.h"
+#include "kernels/profile.h"
 
 namespace mg {
 
@@ -33,6 +34,7 @@ public:
     }
 
     void* allocate(size_t bytes) override {
+        kernels::profile::Scope profiled(kernels::profile::Region::Allocator);
         size_t size = allocation_size_class(bytes);
         std::lock_guard<std::mutex> lock(mutex_);
         ++stats_.allocations;
@@ -59,6 +61,7 @@ public:
 
     void deallocate(void* ptr, size_t bytes) override {
         if (!ptr) return;
+        kernels::profile::Scope profiled(kernels::profile::Region::Allocator);
         size_t size = allocation_size_class(bytes);
         std::lock_guard<std::mutex> lock(mutex_);
         free_[size].push_back(ptr);

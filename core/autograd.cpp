@@ -184,6 +184,7 @@ struct RunOptions {
 
 // Runs backward from (root node, gradient) pairs. Returns the captured gradients.
 std::vector<Tensor> run(const std::vector<std::pair<std::shared_ptr<Node>, Tensor>>& roots, const RunOptions& opt) {
+    kernels::profile::Scope profiled(kernels::profile::Region::AutogradEngine, "autograd engine");
     // 1. Discover the graph and count, for each node, the edges that feed it.
     std::unordered_map<Node*, int> deps;
     std::vector<Node*> stack;
@@ -284,6 +285,7 @@ std::vector<Tensor> run(const std::vector<std::pair<std::shared_ptr<Node>, Tenso
         {
             const char* outer = t_backward_of;
             t_backward_of = n->name.c_str();
+            kernels::profile::Scope profiled(kernels::profile::Region::Backward, n->name.c_str());
             try {
                 grads = n->backward(g, Saved(*n));
             } catch (...) {

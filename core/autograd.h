@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/tensor.h"
+#include "kernels/profile.h"
 
 namespace mg::autograd {
 
@@ -124,6 +125,7 @@ Tensor attach(const char* name, Tensor out, const Tensor* inputs, size_t count, 
 template <class Backward>
 Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs, Backward&& backward,
               Keep keep = Keep::Inputs) {
+    if (kernels::profile::enabled()) [[unlikely]] kernels::profile::forward_op_recorded(name);
     if (!needs_grad(inputs.begin(), inputs.size())) return out;
     return attach(name, std::move(out), inputs.begin(), inputs.size(), BackwardFn(std::forward<Backward>(backward)),
                   keep);
@@ -131,6 +133,7 @@ Tensor record(const char* name, Tensor out, std::initializer_list<Tensor> inputs
 template <class Backward>
 Tensor record(const char* name, Tensor out, const std::vector<Tensor>& inputs, Backward&& backward,
               Keep keep = Keep::Inputs) {
+    if (kernels::profile::enabled()) [[unlikely]] kernels::profile::forward_op_recorded(name);
     if (!needs_grad(inputs.data(), inputs.size())) return out;
     return attach(name, std::move(out), inputs.data(), inputs.size(), BackwardFn(std::forward<Backward>(backward)),
                   keep);

@@ -18,6 +18,7 @@
 #pragma once
 
 #include "kernels/args/batch_norm.h"
+#include "kernels/cost.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
@@ -25,6 +26,12 @@ namespace mg::kernels {
 using BatchNormForwardFn = void(const BatchNormForwardArgs& a);
 using BatchNormBackwardFn = void(const BatchNormBackwardArgs& a);
 
+template <> struct KernelCost<BatchNormForwardFn> {
+    static Cost of(DType t, const BatchNormForwardArgs& a) { return batch_norm_forward_cost(a, t); }
+};
+template <> struct KernelCost<BatchNormBackwardFn> {
+    static Cost of(DType t, const BatchNormBackwardArgs& a) { return batch_norm_backward_cost(a, t); }
+};
 MG_KERNEL_TABLE(batch_norm_forward, BatchNormForwardFn)
 MG_KERNEL_TABLE(batch_norm_backward, BatchNormBackwardFn)
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include "kernels/args/bias_act.h"
+#include "kernels/cost.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
@@ -16,6 +17,14 @@ namespace mg::kernels {
 using BiasActForwardFn = void(const BiasActShape& s, const void* y, const void* bias, void* out);
 using BiasActBackwardFn = void(const BiasActShape& s, const void* out, const void* g, void* gy, void* gbias);
 
+template <> struct KernelCost<BiasActForwardFn> {
+    static Cost of(DType t, const BiasActShape& s, const void*, const void*, void*) { return bias_act_forward_cost(s, t); }
+};
+template <> struct KernelCost<BiasActBackwardFn> {
+    static Cost of(DType t, const BiasActShape& s, const void*, const void*, void*, void*) {
+        return bias_act_backward_cost(s, t);
+    }
+};
 MG_KERNEL_TABLE(bias_act_forward, BiasActForwardFn)
 MG_KERNEL_TABLE(bias_act_backward, BiasActBackwardFn)
 

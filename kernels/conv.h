@@ -8,6 +8,7 @@
 #pragma once
 
 #include "kernels/args/conv.h"
+#include "kernels/cost.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
@@ -15,6 +16,10 @@ namespace mg::kernels {
 // The three kernels share one signature: the two inputs in the order above, then the output:
 // forward (x, w) -> y, backward_input (gy, w) -> gx, backward_weight (x, gy) -> gw.
 using Conv2dFn = void(const Conv2dShape& s, const void* a, const void* b, void* out);
+// The three faces do the same multiply-adds over the same three arrays.
+template <> struct KernelCost<Conv2dFn> {
+    static Cost of(DType t, const Conv2dShape& s, const void*, const void*, void*) { return conv2d_cost(s, t); }
+};
 MG_KERNEL_TABLE(conv2d_forward, Conv2dFn)
 MG_KERNEL_TABLE(conv2d_backward_input, Conv2dFn)
 MG_KERNEL_TABLE(conv2d_backward_weight, Conv2dFn)

@@ -7,6 +7,7 @@
 #include <type_traits>
 
 #include "kernels/args/elementwise.h"
+#include "kernels/cost.h"
 #include "kernels/elementwise_ops.h"
 #include "kernels/registry.h"
 
@@ -20,6 +21,33 @@ using CopyFn = void(const Iter& it, void* out, const void* in, DType in_dtype);
 using FillFn = void(const Iter& it, void* out, double value);
 
 using BinaryScalarFn = void(const Iter& it, void* out, const void* a, const void* b, Scalars s);
+
+// Every operand counted at the table's dtype (a compare's uint8 output too); copy reads its
+// input at its own dtype; fill and copy do no arithmetic.
+template <> struct KernelCost<UnaryFn> {
+    static Cost of(DType t, const Iter& it, void*, const void*, Scalars) { return elementwise_cost(it, t, 2); }
+};
+template <> struct KernelCost<BinaryFn> {
+    static Cost of(DType t, const Iter& it, void*, const void*, const void*) { return elementwise_cost(it, t, 3); }
+};
+template <> struct KernelCost<BinaryScalarFn> {
+    static Cost of(DType t, const Iter& it, void*, const void*, const void*, Scalars) {
+        return elementwise_cost(it, t, 3);
+    }
+};
+template <> struct KernelCost<WhereFn> {
+    static Cost of(DType t, const Iter& it, void*, const void*, const void*, const void*) {
+        return elementwise_cost(it, t, 4);
+    }
+};
+template <> struct KernelCost<CopyFn> {
+    static Cost of(DType t, const Iter& it, void*, const void*, DType in) {
+        return {0.0, double(it.numel) * double(dtype_size(t) + dtype_size(in))};
+    }
+};
+template <> struct KernelCost<FillFn> {
+    static Cost of(DType t, const Iter& it, void*, double) { return {0.0, double(it.numel) * double(dtype_size(t))}; }
+};
 
 // One table per op of kernels/elementwise_ops.h's lists (what each computes, and on which
 // dtypes, is written there): unary ops (float32/float64, some int64), binary and compare ops

@@ -9,12 +9,16 @@
 #pragma once
 
 #include "kernels/args/gemm.h"
+#include "kernels/cost.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
 
 // a, b, c point to float or double, as the table's dtype says.
 using GemmFn = void(const GemmArgs& args, const void* a, const void* b, void* c);
+template <> struct KernelCost<GemmFn> {
+    static Cost of(DType t, const GemmArgs& g, const void*, const void*, void*) { return gemm_cost(g, t); }
+};
 MG_KERNEL_TABLE(gemm, GemmFn)
 
 }  // namespace mg::kernels

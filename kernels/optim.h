@@ -7,6 +7,7 @@
 #pragma once
 
 #include "kernels/args/optim.h"
+#include "kernels/cost.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
@@ -23,6 +24,11 @@ namespace mg::kernels {
 //   p -= step_size * m / (sqrt(v_hat) / sqrt(bc2) + eps)
 using AdamUpdateFn = void(void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
                           int64_t n, const AdamHyper& h);
+template <> struct KernelCost<AdamUpdateFn> {
+    static Cost of(DType t, void*, const void*, void*, void*, void* vmax, int64_t n, const AdamHyper& h) {
+        return adam_cost(n, t, h, vmax != nullptr);
+    }
+};
 MG_KERNEL_TABLE(adam_update, AdamUpdateFn)
 
 // One Adam/AdamW step (one AdamHyper, so one step count) over every tensor of the list,
@@ -31,6 +37,9 @@ MG_KERNEL_TABLE(adam_update, AdamUpdateFn)
 //   "reference" (CPU): the active CPU adam_update, tensor after tensor.
 //   "cuda":            kernels/cuda/adam.cu.
 using AdamUpdateMultiFn = void(const AdamTensorList& list, const AdamHyper& h);
+template <> struct KernelCost<AdamUpdateMultiFn> {
+    static Cost of(DType t, const AdamTensorList& list, const AdamHyper& h) { return adam_multi_cost(list, t, h); }
+};
 MG_KERNEL_TABLE(adam_update_multi, AdamUpdateMultiFn)
 
 }  // namespace mg::kernels

@@ -11,6 +11,9 @@
 namespace mg::kernels {
 
 using ReduceFn = void(const ReduceArgs& args, void* out, const void* in);
+template <> struct KernelCost<ReduceFn> {
+    static Cost of(DType t, const ReduceArgs& r, void*, const void*) { return reduce_cost(r, t); }
+};
 MG_KERNEL_TABLE(sum, ReduceFn)  // float32 sums accumulate in double
 MG_KERNEL_TABLE(max, ReduceFn)
 MG_KERNEL_TABLE(min, ReduceFn)

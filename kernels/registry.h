@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "kernels/base.h"
+#include "kernels/profile.h"
 
 namespace mg::kernels {
 
@@ -74,11 +75,39 @@ protected:
     std::array<void (*)(), kDevices * kDTypes> active_{};
 };
 
+// The cost model of the tables of function type Fn: KernelCost<Fn>::of(dtype, args...) gives
+// one call's FLOPs and bytes. The header that declares a table specializes it beside the
+// table (the definitions are in kernels/cost.cpp); a table without one reports time only.
+template <class Fn>
+struct KernelCost {
+    template <class... Args>
+    static Cost of(DType, const Args&...) {
+        return {};
+    }
+};
+
+// The trampoline the profiler's get() hands out for a CPU table of Fn: times the active
+// variant of Table()'s (CPU, T) inside a KernelScope (kernels/profile.h). A trampoline
+// called on a thread that is not recording (an OpenMP worker) only calls the variant.
+template <class Fn, auto Table, DType T>
+struct Profiled;
+template <class... Args, auto Table, DType T>
+struct Profiled<void(Args...), Table, T> {
+    [[gnu::cold]] static void call(Args... args) {  // cold: kept away from the hot kernels' code
+        auto& table = Table();
+        auto* fn = table.active_variant(Device::CPU, T);
+        profile::KernelScope scope(table, T, KernelCost<void(Args...)>::of(T, args...));
+        fn(args...);
+    }
+};
+
 // A table of variants that share the function type Fn.
 template <class Fn>
 class OpTable : public OpTableBase {
 public:
-    using OpTableBase::OpTableBase;
+    // profiled: the trampolines of the CPU dtypes, in DType order (MG_KERNEL_TABLE fills them).
+    explicit OpTable(std::string_view name, std::array<Fn*, kDTypes> profiled = {})
+        : OpTableBase(name), profiled_(profiled) {}
 
     void add(std::string_view variant, Device d, DType t, Fn* fn, int priority, std::string_view doc) {
         add_entry({std::string(variant), d, t, priority, std::string(doc), reinterpret_cast<void (*)()>(fn)});
@@ -88,8 +117,11 @@ public:
         if (!g_initialized.load(std::memory_order_acquire)) [[unlikely]] init();
         void (*f)() = active_[slot(d, t)];
         MG_CHECK(f != nullptr, "{}: no kernel registered for device {} and dtype {}", name_, d, t);
+        if (profile::enabled()) [[unlikely]] return profiled(d, t);  // the one test profiling costs when off
         return reinterpret_cast<Fn*>(f);
     }
+    // The active variant itself, never a trampoline (for the trampolines).
+    Fn* active_variant(Device d, DType t) const { return reinterpret_cast<Fn*>(active_[slot(d, t)]); }
     // A named variant, for benchmarks and cross-checks.
     Fn* get(std::string_view variant, Device d, DType t) {
         if (!g_initialized.load(std::memory_order_acquire)) [[unlikely]] init();
@@ -97,7 +129,20 @@ public:
         MG_CHECK(e != nullptr, "{}: no variant '{}' for device {} and dtype {}", name_, variant, d, t);
         return reinterpret_cast<Fn*>(e->fn);
     }
+
+private:
+    // Out of line, so that get() stays as small as it was without the profiler.
+    [[gnu::cold, gnu::noinline]] Fn* profiled(Device d, DType t) const {
+        return d == Device::CPU && profiled_[int(t)] ? profiled_[int(t)] : active_variant(d, t);
+    }
+    std::array<Fn*, kDTypes> profiled_;
 };
+
+template <class Fn, auto Table>
+constexpr std::array<Fn*, 4> profiled_variants() {
+    return {&Profiled<Fn, Table, DType::Float32>::call, &Profiled<Fn, Table, DType::Float64>::call,
+            &Profiled<Fn, Table, DType::Int64>::call, &Profiled<Fn, Table, DType::UInt8>::call};
+}
 
 // All tables, for `minigen info`, `minigen bench` and selection by name.
 std::vector<OpTableBase*>& all_tables();
@@ -109,10 +154,10 @@ void select_defaults();                                      // undo every selec
 void select_from_spec(std::string_view spec);
 
 // Declares a table accessor: MG_KERNEL_TABLE(gemm, GemmFn) gives `OpTable<GemmFn>& gemm_table()`.
-#define MG_KERNEL_TABLE(op, Fn)                                  \
-    inline ::mg::kernels::OpTable<Fn>& op##_table() {            \
-        static ::mg::kernels::OpTable<Fn> table(#op);            \
-        return table;                                            \
+#define MG_KERNEL_TABLE(op, Fn)                                                                          \
+    inline ::mg::kernels::OpTable<Fn>& op##_table() {                                                    \
+        static ::mg::kernels::OpTable<Fn> table(#op, ::mg::kernels::profiled_variants<Fn, &op##_table>()); \
+        return table;                                                                                    \
     }
 
 }  // namespace mg::kernels

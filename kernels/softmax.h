@@ -18,6 +18,7 @@
 #pragma once
 
 #include "kernels/args/softmax.h"
+#include "kernels/cost.h"
 #include "kernels/registry.h"
 
 namespace mg::kernels {
@@ -37,6 +38,25 @@ using CrossEntropyForwardFn = void(const SoftmaxShape& s, const void* x, const i
 using CrossEntropyBackwardFn = void(const SoftmaxShape& s, const void* x, const int64_t* target, const void* lse,
                                     const void* grad_loss, int64_t grad_stride, double scale, void* grad_x);
 
+template <> struct KernelCost<SoftmaxForwardFn> {
+    static Cost of(DType t, const SoftmaxShape& s, const void*, void*, bool log) { return softmax_forward_cost(s, t, log); }
+};
+template <> struct KernelCost<SoftmaxBackwardFn> {
+    static Cost of(DType t, const SoftmaxShape& s, const void*, const void*, void*, bool log) {
+        return softmax_backward_cost(s, t, log);
+    }
+};
+template <> struct KernelCost<CrossEntropyForwardFn> {
+    static Cost of(DType t, const SoftmaxShape& s, const void*, const int64_t*, void*, void*) {
+        return cross_entropy_forward_cost(s, t);
+    }
+};
+template <> struct KernelCost<CrossEntropyBackwardFn> {
+    static Cost of(DType t, const SoftmaxShape& s, const void*, const int64_t*, const void*, const void*, int64_t,
+                   double, void*) {
+        return cross_entropy_backward_cost(s, t);
+    }
+};
 MG_KERNEL_TABLE(softmax_forward, SoftmaxForwardFn)
 MG_KERNEL_TABLE(softmax_backward, SoftmaxBackwardFn)
 MG_KERNEL_TABLE(cross_entropy_forward, CrossEntropyForwardFn)

@@ -6,6 +6,7 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
+#include "kernels/profile.h"
 
 namespace mg::optim {
 
@@ -72,6 +73,7 @@ Tensor& Optimizer::buffer(ParamState& state, const std::string& name, const Tens
 }
 
 void Optimizer::step() {
+    kernels::profile::Scope profiled(kernels::profile::Region::Optimizer, "optimizer step");
     autograd::NoGradGuard no_grad;
     // Every gradient is checked before any parameter changes: a bad one fails the whole step.
     std::vector<Tensor> grads;

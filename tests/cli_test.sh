@@ -48,7 +48,7 @@ echo '{"no_such_option": 1}' > "$work/unknown.json"
 expect 2 "unknown option 'no_such_option'" -- train gan2d --config "$work/unknown.json" --out "$work/y"
 expect 2 "is not a directory|does not exist" -- report "$work/nothing-here"
 expect 2 "" --
-for cmd in train sample report info demo; do expect 0 "Usage" -- "$cmd" --help; done
+for cmd in train sample report info demo profile; do expect 0 "Usage" -- "$cmd" --help; done
 
 # A short real run: train, JSON summary, sample from its checkpoint, report.
 out="$("$minigen" train gan2d --steps 20 --out "$work/run" --json --threads 1 2>/dev/null)"
@@ -60,6 +60,23 @@ fi
 expect 0 "png" -- sample gan2d --checkpoint "$work/run/checkpoint.safetensors" --out "$work/s.png"
 [ -s "$work/s.png" ] && passes=$((passes + 1)) || { echo "FAIL: no sample PNG"; failures=$((failures + 1)); }
 [ -s "$work/run/report/index.html" ] && passes=$((passes + 1)) || { echo "FAIL: no report"; failures=$((failures + 1)); }
+
+# The step profiler: JSON whose parts sum to the step, a roofline PNG with --out; bad input exits 2.
+out="$("$minigen" profile gan2d --steps 2 --warmup 1 --threads 1 --json --out "$work/prof" 2>/dev/null)"
+if python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+assert d['model'] == 'gan2d' and d['steps'] == 2 and d['kernels'] and d['nodes']
+assert abs(d['accounted_ms'] - d['step_ms']) <= 0.05 * d['step_ms'], d
+assert any(k['name'].startswith('gemm/') for k in d['kernels'])
+" "$out" && [ -s "$work/prof/roofline.png" ] && [ -s "$work/prof/profile.json" ]; then
+    passes=$((passes + 1))
+else
+    echo "FAIL: profile gan2d --json printed: ${out:0:300}"; failures=$((failures + 1))
+fi
+expect 2 "unknown model 'nosuchmodel'" -- profile nosuchmodel
+expect 2 "--steps" -- profile gan2d --steps 0
+expect 2 "--device cuda: the profiler times CPU kernels only" -- profile gan2d --device cuda
 expect 2 "checkpoint of 'gan2d', not 'dcgan'" -- sample dcgan --checkpoint "$work/run/checkpoint.safetensors"
 # What a model cannot do is a request refused (exit 2), naming the models that can.
 expect 2 "sample --complete: model 'gan2d' cannot complete images; models that can: vae, cvae, convvae, pixelcnn" -- \

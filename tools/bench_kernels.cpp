@@ -109,9 +109,9 @@ public:
         name = "sgemm";
         shape = fmt::format("{}x{}x{}", m, n, k);
         op = "gemm";
-        flop = 2.0 * m * n * k;
         args_.m = m, args_.n = n, args_.k = k;
         args_.lda = k, args_.ldb = n, args_.ldc = n;
+        flop = kernels::gemm_cost(args_, kF32).flop;
         a_.fill_uniform(1, -1, 1);
         b_.fill_uniform(2, -1, 1);
         rows_ = units_within(budget, 2.0 * n * k, m);
@@ -185,7 +185,7 @@ public:
         shape = std::move(label);
         op = face_op(face, mask_ != 0);
         const double taps = mask_ ? double(kernels::masked_conv_taps(s.kh, mask_)) : double(s.kh * s.kw);
-        flop = 2.0 * s.n * s.c_out * s.oh * s.ow * (s.c_in / s.groups) * taps;
+        flop = kernels::conv2d_cost(s, kF32).flop * taps / double(s.kh * s.kw);  // the profiler's count
         x_.fill_uniform(3, -1, 1);
         w_.fill_uniform(4, -0.1f, 0.1f);
         gy_.fill_uniform(5, -1, 1);

@@ -1,4 +1,4 @@
-// minigen: train · sample · eval · bench · report · info · demo · data
+// minigen: train · sample · eval · bench · profile · report · info · demo · data
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     mg::tools::add_info_command(app);
     mg::tools::add_demo_command(app);
     mg::tools::add_bench_command(app);
+    mg::tools::add_profile_command(app);
     mg::tools::add_data_command(app);
     mg::tools::set_command_line(argc, argv);
     try {

@@ -60,19 +60,6 @@ std::string url_path(const std::string& s) {
     return out;
 }
 
-std::string shell_quote(const std::string& s) {
-    std::string out = "'";
-    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
-}
-
-// A gnuplot single-quoted string of text that plot_label made safe (or our own file names).
-std::string gnuplot_quote(const std::string& safe) {
-    MG_CHECK(safe.find_first_of("'\n\r`!@$\\") == std::string::npos, "report: unsafe gnuplot text {}",
-             io::quote_short(printable(safe)));
-    return fmt::format("'{}'", safe);
-}
-
 std::string to_lower(std::string s) {
     for (char& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
     return s;
@@ -441,6 +428,19 @@ figcaption b, p.read b { color: #333; }
 )";
 
 }  // namespace
+
+std::string shell_quote(const std::string& s) {
+    std::string out = "'";
+    for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+// A gnuplot single-quoted string of text that plot_label made safe (or our own file names).
+std::string gnuplot_quote(const std::string& safe) {
+    MG_CHECK(safe.find_first_of("'\n\r`!@$\\") == std::string::npos, "report: unsafe gnuplot text {}",
+             io::quote_short(printable(safe)));
+    return fmt::format("'{}'", safe);
+}
 
 // ---- public ------------------------------------------------------------------------------
 

@@ -113,5 +113,9 @@ std::string metrics_table(const MetricsLog& log, const TableOptions& options = {
 
 // Whether an executable named gnuplot is on PATH.
 bool gnuplot_available();
+// A string in single quotes for sh; one for gnuplot of text that plot_label made safe (or our
+// own file names: anything else is an mg::Error).
+std::string shell_quote(const std::string& s);
+std::string gnuplot_quote(const std::string& safe);
 
 }  // namespace mg::tools
