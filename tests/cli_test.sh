@@ -286,14 +286,18 @@ expect 2 "--crop: 'gan2d' takes no image augmentation \(models that do: .*dcgan"
 expect 2 "folder.*(does not exist|no such|not a directory)" -- train dcgan --data "folder:$work/none" --steps 1 --out "$work/bad7"
 # The VAEs on one's own images: an RGB .npy of 10 images, convvae at 32x32 (3 down-blocks),
 # sampled from its checkpoint; another size, or a Fashion-MNIST checkpoint, is an error.
-python3 - "$work/rgb.npy" <<'PY'
+# rgb_npy FILE N S: N uint8 RGB images of S x S (NHWC) in an .npy, a fixed pattern.
+rgb_npy() {
+    python3 - "$@" <<'PY'
 import sys
-n, s = 10, 32
+path, n, s = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 header = "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, 3), }" % (n, s, s)
 header += " " * (63 - (10 + len(header)) % 64) + "\n"
-pixels = bytes((i * 25 + y * 7 + x * 3 + c * 80) % 256 for i in range(n) for y in range(s) for x in range(s) for c in range(3))
-open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + pixels)
+pixels = bytes((i * 37 + y * 11 + x * 5 + c * 80) % 256 for i in range(n) for y in range(s) for x in range(s) for c in range(3))
+open(path, "wb").write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + pixels)
 PY
+}
+rgb_npy "$work/rgb.npy" 10 32
 expect 0 "checkpoint" -- train convvae --data "npy:$work/rgb.npy" --image-size 32 --batch-size 4 --steps 2 \
     --threads 1 --no-report --out "$work/img-convvae"
 ok "python3 -c \"import json; c=json.load(open('$work/img-convvae/config.json'))['config']; assert (c['image_size'], c['channels']) == (32, 3), c\"" \
@@ -317,14 +321,7 @@ else
 fi
 # The PixelCNNs on one's own images: 12 RGB 8x8 images in an .npy, 2 steps, the shape in the
 # config, samples from the checkpoint; a checkpoint's channels contradicted is an error.
-python3 - "$work/rgb.npy" <<'PY'
-import sys
-n, s = 12, 8
-header = "{'descr': '|u1', 'fortran_order': False, 'shape': (%d, %d, %d, 3), }" % (n, s, s)
-header += " " * (63 - (10 + len(header)) % 64) + "\n"
-pixels = bytes((i * 37 + y * 11 + x * 5 + c * 80) % 256 for i in range(n) for y in range(s) for x in range(s) for c in range(3))
-open(sys.argv[1], "wb").write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header.encode() + pixels)
-PY
+rgb_npy "$work/rgb.npy" 12 8
 expect 0 "checkpoint" -- train pixelcnn --data "npy:$work/rgb.npy" --image-size 8 --steps 2 --batch-size 4 \
     --grid 4 --threads 1 --no-report --out "$work/img-pixelcnn"
 ok "python3 -c \"import json; c=json.load(open('$work/img-pixelcnn/config.json'))['config']; assert (c['image_size'], c['channels'], c['width']) == (8, 3, 66), c\"" \
