@@ -14,18 +14,14 @@ bool is_image_data_spec(const std::string& spec) {
 }
 
 DataSpec ImageDataOptions::spec() const {
-    DataSpec s;
-    if (!fashion()) {
-        s.source = DataSpec::Source::Images;
-        s.images = data;
-    }
-    s.image_size = image_size;
-    s.channels = channels;
-    s.skip_bad = skip_bad;
-    s.hflip = hflip;
-    s.crop = crop;
-    s.jitter = data::parse_color_jitter(jitter, "'jitter'");
-    return s;
+    return {.source = fashion() ? DataSpec::Source::FashionMnist : DataSpec::Source::Images,
+            .images = fashion() ? std::string() : data,
+            .image_size = image_size,
+            .channels = channels,
+            .skip_bad = skip_bad,
+            .hflip = hflip,
+            .crop = crop,
+            .jitter = data::parse_color_jitter(jitter, "'jitter'")};
 }
 
 ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::string& what, bool conditional) {
