@@ -13,6 +13,25 @@ bool is_image_data_spec(const std::string& spec) {
            spec.rfind("emoji:", 0) == 0;
 }
 
+namespace {
+
+// The data set of `spec`, fitted to its size and channels (a view of the cache: nothing copied).
+data::ImageDataset open_dataset(const DataSpec& spec) {
+    MG_CHECK(spec.image_size > 0 && (spec.channels == 1 || spec.channels == 3),
+             "image data {}: needs a size and 1 or 3 channels (got {} and {})", spec.images, spec.image_size,
+             spec.channels);
+    data::ImageDatasetOptions o;
+    o.cache.cache_dir = data::default_image_cache_dir();
+    o.cache.height = o.cache.width = spec.image_size;
+    o.cache.channels = spec.channels;
+    o.cache.skip_bad = spec.skip_bad;
+    data::ImageDataset ds = data::open_image_dataset(spec.images, o);
+    MG_CHECK(ds.images.size() > 0, "image data {}: no images", spec.images);
+    return ds;
+}
+
+}  // namespace
+
 DataSpec ImageDataOptions::spec() const {
     return {.source = fashion() ? DataSpec::Source::FashionMnist : DataSpec::Source::Images,
             .images = fashion() ? std::string() : data,
@@ -50,24 +69,15 @@ ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::stri
     } else {
         if (o.image_size == 0) o.image_size = 64;
         if (o.channels == 0) o.channels = 3;
-        if (o.classes == 0 && conditional) o.classes = int64_t(load_image_data(o.spec()).classes.size());
+        if (o.classes == 0 && conditional) o.classes = int64_t(open_dataset(o.spec()).images.classes().size());
     }
     MG_CHECK(o.crop < o.image_size, "{}: 'crop' {} must be smaller than the image size {}", what, o.crop, o.image_size);
     return o;
 }
 
 ImageData load_image_data(const DataSpec& spec, ImageSplit split) {
-    MG_CHECK(spec.image_size > 0 && (spec.channels == 1 || spec.channels == 3),
-             "image data {}: needs a size and 1 or 3 channels (got {} and {})", spec.images, spec.image_size,
-             spec.channels);
-    data::ImageDatasetOptions o;
-    o.cache.cache_dir = data::default_image_cache_dir();
-    o.cache.height = o.cache.width = spec.image_size;
-    o.cache.channels = spec.channels;
-    o.cache.skip_bad = spec.skip_bad;
-    data::ImageDataset ds = data::open_image_dataset(spec.images, o);
+    data::ImageDataset ds = open_dataset(spec);
     const data::PackedImages& p = ds.images;
-    MG_CHECK(p.size() > 0, "image data {}: no images", spec.images);
     std::vector<int64_t> all_labels(size_t(p.size()));
     for (int64_t i = 0; i < p.size(); ++i) all_labels[size_t(i)] = p.label(i);
     std::vector<int64_t> keep;
