@@ -42,13 +42,11 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "reference"))
+from torch_env import TORCH_ENV, tuned_env  # noqa: E402  (tools/reference/torch_env.py)
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-TORCH_ENV = {
-    "LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
-    "MALLOC_CONF": "dirty_decay_ms:-1,muzzy_decay_ms:-1",
-    "LD_LIBRARY_PATH": "/usr/lib/x86_64-linux-gnu/openblas-openmp",
-}
 TORCH_MODELS = ["gan2d", "dcgan", "dcgan-rgb32", "dcgan-rgb64", "wgan-gp", "cgan", "vae", "pixelcnn",
                 "classifier"]
 TORCH_KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum",
@@ -209,15 +207,7 @@ def record_command(args, line):
 
 
 def run_torch(args, workloads):
-    env = dict(os.environ)
-    for key, value in TORCH_ENV.items():
-        if key == "LD_PRELOAD" and not os.path.exists(value):
-            log(f"  warning: {value} missing (apt-get install libjemalloc2); torch runs with glibc malloc")
-            continue
-        if key == "LD_LIBRARY_PATH" and not os.path.isdir(value):
-            log(f"  warning: {value} missing (apt-get install libopenblas0-openmp)")
-            continue
-        env[key] = value
+    env = tuned_env(os.environ, lambda message: log(f"  warning: {message}"))
     cmd = [args.python, args.torch_ref, "--json", "-", "--threads", str(args.threads),
            "--workload", ",".join(workloads)]
     if args.device == "cuda":  # the same script, every tensor on the GPU

@@ -22,6 +22,7 @@ import time
 import numpy as np
 
 from idx import read_idx  # tools/reference/idx.py
+from torch_env import reexec_in_tuned_env  # tools/reference/torch_env.py
 
 
 def parse_args():
@@ -106,4 +107,5 @@ def main():
 
 
 if __name__ == "__main__":
+    reexec_in_tuned_env()  # before torch loads: OpenBLAS (OpenMP) and jemalloc
     main()

@@ -37,7 +37,11 @@ The emoji comparison, end to end (the lead runs the long trainings):
   build/tools/minigen eval cgan --checkpoint runs/cgan32/checkpoint.safetensors
 The script prints the minigen command of step 3 for the options it was given.
 
-Needs only Debian's python3-torch and numpy (Pillow for --grid).
+Needs Debian's python3-torch and numpy (Pillow for --grid). It runs torch in the reference
+configuration of torch_env.py (OpenBLAS's OpenMP build and jemalloc: apt-get install
+libopenblas0-openmp libjemalloc2), re-executing itself once to preload them; with the
+reference BLAS that Debian may select instead, PyTorch's steps are about 4x slower.
+MINIGEN_TORCH_PLAIN=1 keeps the environment as it is.
 """
 
 import argparse
@@ -48,6 +52,8 @@ import sys
 import time
 
 import numpy as np
+
+from torch_env import reexec_in_tuned_env  # tools/reference/torch_env.py
 
 
 def parse_args():
@@ -250,4 +256,5 @@ def main():
 
 
 if __name__ == "__main__":
+    reexec_in_tuned_env()  # before torch loads: OpenBLAS (OpenMP) and jemalloc
     main()

@@ -25,6 +25,7 @@ import sys
 import time
 
 from idx import read_split, set_thread_env, training_arg_parser  # tools/reference/idx.py
+from torch_env import reexec_in_tuned_env  # tools/reference/torch_env.py
 
 
 def parse_args():
@@ -34,6 +35,7 @@ def parse_args():
     return p.parse_args()
 
 
+reexec_in_tuned_env()  # before torch loads: OpenBLAS (OpenMP) and jemalloc
 ARGS = parse_args()
 set_thread_env(ARGS.threads)
 
