@@ -11,8 +11,9 @@
 set -eu
 row="$1"; a="$2"; b="$3"; rounds="${4:-3}"; minigen="${5:-build/tools/minigen}"
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-torch_env=(env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1
-           LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp)
+# PyTorch's reference configuration, as torch_env.py defines it (one definition).
+read -r -a torch_env < <(cd "$here" && /usr/bin/python3 -c \
+    'from torch_env import TORCH_ENV; print("env", *(f"{k}={v}" for k, v in TORCH_ENV.items()))')
 cpu_ms() {  # cpu_ms COMMAND...: the command's task-clock in ms
     perf stat -x, -e task-clock "$@" 2>&1 >/dev/null | awk -F, '/task-clock/ {print $1}'
 }
