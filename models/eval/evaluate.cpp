@@ -218,10 +218,10 @@ const TrainingSet& training_set(const EvalOptions& o) {
     auto unit = [&](int64_t begin, int64_t end) {
         return data::to_float(t.images.slice(0, begin, end), data::PixelRange::ZeroOne);
     };
-    classify(o, "floor features", unit(0, t.floor_rows), &t.features, &t.floor_probs);
+    classify(o, "training-set features", unit(0, t.floor_rows), &t.features, &t.floor_probs);
     if (int64_t(rows.size()) > t.floor_rows) {
         Tensor more;
-        classify(o, "training-set features", unit(t.floor_rows, int64_t(rows.size())), &more, nullptr);
+        classify(o, "more training-set features", unit(t.floor_rows, int64_t(rows.size())), &more, nullptr);
         t.features = cat({t.features, more}, 0);
     }
     return cache.emplace(key, std::move(t)).first->second;
