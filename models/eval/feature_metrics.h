@@ -86,9 +86,9 @@ InceptionScore inception_score(const Tensor& probs, int64_t splits = 10);
 // nearest neighbour in its own set (the point itself excluded). precision: share of fake
 // points inside some real ball; recall: share of real points inside some fake ball (both
 // boundaries included). density: real balls containing a fake point, per fake point, over k
-// (1 on average for fake = real; above 1 where samples crowd dense regions); coverage: share
-// of real points whose nearest fake point lies inside their ball (both strict, as the
-// reference `prdc` code).
+// (about 1 when both sets come from one distribution; above 1 where samples crowd dense
+// regions); coverage: share of real points whose nearest fake point lies inside their ball
+// (both strict, as the reference `prdc` code).
 struct PrecisionRecall {
     double precision = 0, recall = 0, density = 0, coverage = 0;
     int64_t k = 0;
