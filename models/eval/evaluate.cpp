@@ -131,7 +131,7 @@ nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor
     PhaseProgress progress(o, "metrics of " + what, probs.defined() ? 4 : 3, "metrics");
     const FeatureStats real_stats = feature_stats(real);
     j["fid"] = frechet_distance(real_stats, feature_stats(features));
-    if (features.size(0) >= 2 * o.fid_infinity_points) {
+    if (o.fid_infinity_points >= 2 && features.size(0) >= 2 * o.fid_infinity_points) {
         FidInfinity fi = fid_infinity(real_stats, features, o.fid_infinity_points, o.seed);
         j["fid_infinity"] = fi.fid_infinity;
         for (size_t i = 0; i < fi.sizes.size(); ++i) j["fid_infinity_points"].push_back({fi.sizes[i], fi.fids[i]});

@@ -31,7 +31,7 @@ struct EvalOptions {
     int64_t iwae_k = 100;
     int64_t kid_subsets = 100, kid_subset_size = 1000;
     int64_t pr_k = 3;                   // k of precision/recall and density/coverage
-    int64_t fid_infinity_points = 5;
+    int64_t fid_infinity_points = 5;   // 0: no FID-infinity
     // Training images (a seeded subset) the memorisation check searches (0: no check), and
     // where to write its grid of the nearest 16 pairs (PNG; none when unset).
     int64_t memorisation_images = 10000;
