@@ -355,6 +355,14 @@ expect 0 "\"reference_sha256\"" -- eval classifier --checkpoint "$work/npy-cls/c
     --threads 1 --json > "$work/npy-eval.json" 2>/dev/null
 ok "python3 -c \"import json, math; j=json.load(open('$work/npy-eval.json')); assert j['data'] == '$npyset' and j['classifier_input'] == [3, 16, 16] and j['test_images'] == 4 and j['samples'] == 12, j; assert all(math.isfinite(j[k]) for k in ('fid', 'kid', 'classifier_test_accuracy')), j; assert j['floor']['fid'] < j['ceiling']['fid'], j\"" \
    "eval --samples --data npy: did not score the samples against the npy set"
+"$minigen" eval --samples "$work/npyset/samples.npy" --data "$npyset" --classifier "$work/npy-cls.safetensors" \
+    --memorisation-grid "$work/npy-nearest.png" --no-floors --threads 1 --json > "$work/npy-eval-m.json" 2>/dev/null
+ok "python3 -c \"import json, math; j=json.load(open('$work/npy-eval-m.json')); m=j['memorisation']; assert m['train_images'] == 36 and 0 <= m['closer_than_test_p1'] <= 1, j; assert all(math.isfinite(j[k]) for k in ('density', 'coverage', 'fid_infinity')), j; assert len(j['fid_infinity_points']) == 5, j\" && [ -s '$work/npy-nearest.png' ]" \
+   "eval --samples --memorisation-grid: no memorisation check, density, coverage or FID-infinity, or no grid"
+expect 2 "--cas: needs a conditional model's labelled samples, not --samples" -- \
+    eval --samples "$work/npyset/samples.npy" --data "$npyset" --cas --threads 1
+expect 2 "--memorisation-grid $work/g.png: needs --memorisation-images > 0" -- \
+    eval --samples "$work/npyset/samples.npy" --memorisation-images 0 --memorisation-grid "$work/g.png"
 expect 2 "no classifier of .*npy:.*minigen train classifier --data npy:.*--save-reference" -- \
     eval --samples "$work/npyset/samples.npy" --data "$npyset" --threads 1
 expect 2 "no classifier of .*npy:" -- train dcgan --data "$npyset" --image-size 16 --eval 8 --steps 1 --threads 1 \
@@ -363,6 +371,8 @@ ok "[ ! -e '$work/npy-dcgan/checkpoint.safetensors' ]" "train --eval without a c
 expect 0 "checkpoint" -- train dcgan --data "$npyset" --image-size 16 --eval 8 --classifier "$work/npy-cls.safetensors" \
     --steps 1 --batch-size 8 --threads 1 --no-report --out "$work/npy-dcgan"
 ok "grep -q '\"fid\"' '$work/npy-dcgan/metrics.jsonl'" "train --eval --classifier FILE logged no FID"
+expect 2 "--cas: 'dcgan' is not a conditional model" -- eval dcgan --checkpoint "$work/npy-dcgan/checkpoint.safetensors" \
+    --cas --threads 1
 expect 2 "samples must be images \\[N, 1, H, W\\]" -- eval --samples "$work/npyset/samples.npy" --threads 1
 unset MINIGEN_CACHE_DIR
 

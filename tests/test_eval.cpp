@@ -20,6 +20,7 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "models/classifier/classifier.h"
+#include "models/eval/cas.h"
 #include "models/eval/evaluate.h"
 #include "models/eval/reference_classifier.h"
 #include "tests/helpers.h"
@@ -159,6 +160,7 @@ TEST_CASE("eval: test images score near the floor, noise near the ceiling") {
     eval::EvalOptions o;
     o.progress = false;
     o.kid_subsets = 10;
+    o.memorisation_images = 0;  // 10,000 more images to classify; tests/test_eval_image_data.cpp runs it
     data::Dataset train = data::load_fashion_mnist(data::Split::Train);
     Tensor real = data::to_float(train.images.slice(0, 0, 2000), data::PixelRange::ZeroOne);
     nlohmann::json good = eval::score_images(real, Tensor(), o);
@@ -167,6 +169,13 @@ TEST_CASE("eval: test images score near the floor, noise near the ceiling") {
     CHECK(good["fid"].get<double>() < 0.05 * bad["fid"].get<double>());
     CHECK(good["kid"].get<double>() < 0.05 * bad["kid"].get<double>());
     CHECK(good["precision"].get<double>() > 0.5);
+    // 2,000 samples against 10,000 real points: a perfect generator's expected coverage is
+    // 1 - (10000/12000)^3 = 0.42 (Naeem et al.), not 1.
+    CHECK(good["coverage"].get<double>() > 0.35);
+    CHECK(bad["coverage"].get<double>() < 0.05);
+    CHECK(good["density"].get<double>() > 5 * bad["density"].get<double>());
+    CHECK(std::abs(good["fid_infinity"].get<double>()) < good["fid"].get<double>());  // FID's 1/N bias removed
+    CHECK(!good.contains("memorisation"));
     // Noise collapses onto one class in feature space: recall is ~0; precision is not a
     // reliable ceiling (outliers among the real images have wide k-NN balls).
     CHECK(bad["recall"].get<double>() < 0.05);
@@ -217,4 +226,35 @@ TEST_CASE("eval: a phase that runs longer than progress_after_s shows its progre
     CHECK(contains(text, "eta"));
     CHECK(contains(text, "eval: metrics of the samples 100% 4/4"));
     CHECK(contains(text, "eval: scored 1200 samples"));
+}
+
+TEST_CASE("eval: CAS of real images is high, of images with the wrong labels near 0") {
+    if (!have_fashion_mnist()) {
+        MESSAGE("no Fashion-MNIST: skipped");
+        return;
+    }
+    data::Dataset train = data::load_fashion_mnist(data::Split::Train);
+    data::Dataset test = data::load_fashion_mnist(data::Split::Test);
+    const Tensor images = data::to_float(train.images.slice(0, 0, 3000), data::PixelRange::ZeroOne);
+    const Tensor labels = train.labels.slice(0, 0, 3000).contiguous();
+    const Tensor test_images = data::to_float(test.images.slice(0, 0, 1000), data::PixelRange::ZeroOne);
+    const Tensor test_labels = test.labels.slice(0, 0, 1000).contiguous();
+    eval::CasBudget budget;
+    budget.steps = 40;
+    budget.batch_size = 64;
+    const models::ClassifierShape shape;  // 1x28x28, 10 classes
+    const double right = eval::train_and_test_classifier(shape, images, labels, test_images, test_labels, budget);
+    // Every image labelled as the next class: a generator that draws class c + 1 when asked for c.
+    std::vector<int64_t> next = labels.to_vector<int64_t>();
+    for (int64_t& y : next) y = (y + 1) % 10;
+    const Tensor shifted = from_vector(next);
+    const double wrong = eval::train_and_test_classifier(shape, images, shifted, test_images, test_labels, budget);
+    MESSAGE("CAS after " << budget.steps << " steps: right labels " << right << ", shifted labels " << wrong);
+    CHECK(right > 0.6);
+    CHECK(wrong < 0.1);
+    CHECK(contains(error_of([&] {
+                       eval::train_and_test_classifier(shape, images.slice(0, 0, 10), labels, test_images,
+                                                       test_labels, budget);
+                   }),
+                   "cas: training labels must be int64 [10]"));
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <filesystem>
 
+#include "core/io/image.h"
 #include "core/io/npy.h"
 #include "core/io/safetensors.h"
 #include "core/io/sha256.h"
@@ -316,9 +317,11 @@ TEST_CASE("eval: a tiny dcgan on a tiny npy set, scored by a tiny classifier of 
     CHECK(has(e, "--save-reference"));
 
     o.classifier = dir / "tiny.safetensors";
+    o.memorisation_grid = dir / "nearest.png";
     nlohmann::json j = eval::evaluate_model(*dcgan, o);
     INFO(j.dump(1));
-    for (const char* key : {"fid", "kid", "kid_std", "precision", "recall", "is", "class_kl", "classifier_test_accuracy"}) {
+    for (const char* key : {"fid", "fid_infinity", "kid", "kid_std", "precision", "recall", "density", "coverage", "is",
+                            "class_kl", "classifier_test_accuracy"}) {
         CAPTURE(key);
         REQUIRE(j.contains(key));
         CHECK(std::isfinite(j[key].get<double>()));
@@ -335,8 +338,19 @@ TEST_CASE("eval: a tiny dcgan on a tiny npy set, scored by a tiny classifier of 
         for (const char* key : {"fid", "kid", "precision", "recall"}) CHECK(std::isfinite(j[part][key].get<double>()));
     CHECK(j["floor"]["what"] == "8 training images vs the 8 test images");
     CHECK(j["floor"]["fid"].get<double>() < j["ceiling"]["fid"].get<double>());
+    CHECK(j["fid_infinity_points"].size() == 5);
+    CHECK(j["fid_infinity_points"][4][0] == 40);
+    CHECK(j["fid_infinity_points"][4][1].get<double>() == doctest::Approx(j["fid"].get<double>()).epsilon(1e-9));
+    // Every training image (fewer than the default cap), each sample's nearest, and the grid
+    // of the 16 nearest pairs: 4 rows of 8 tiles of 16 px scaled by 4, 2 px borders.
+    const nlohmann::json& m = j["memorisation"];
+    CHECK(m["train_images"] == 72);
+    CHECK(m["sample_distance"]["p1"].get<double>() <= m["sample_distance"]["p50"].get<double>());
+    CHECK(m["closer_than_test_p1"].get<double>() >= 0);
+    CHECK(io::read_png(dir / "nearest.png").shape() == Shape{1, 3, 4 * 66 + 2, 8 * 66 + 2});
 
     // Samples of another size (a sample file's) are resized to the classifier's, and say so.
+    o.memorisation_grid.reset();  // a grid needs samples of the training images' size
     o.data = dcgan->data_spec();
     manual_seed(2);
     nlohmann::json big = eval::score_images(rand({10, 3, 32, 32}), Tensor(), o);
@@ -344,6 +358,19 @@ TEST_CASE("eval: a tiny dcgan on a tiny npy set, scored by a tiny classifier of 
     CHECK(std::isfinite(big["fid"].get<double>()));
     CHECK(has(error_of([&] { eval::score_images(rand({10, 1, 16, 16}), Tensor(), o); }),
               "samples must be images [N, 3, H, W]"));
+
+    // A conditional model: intra-class FID per class name, and CAS beside its real baseline.
+    auto cgan = train_two_steps(dir, "cgan", data, {{"width", 4}, {"z_dim", 8}, {"batch_size", 8}});
+    o.cas = true;
+    o.cas_steps = 3;
+    nlohmann::json c = eval::evaluate_model(*cgan, o);
+    INFO(c.dump(1));
+    CHECK(c["intra_fid_per_class"].size() == 2);
+    CHECK(c["intra_fid"].get<double>() ==
+          doctest::Approx((c["intra_fid_per_class"]["0"].get<double>() + c["intra_fid_per_class"]["1"].get<double>()) / 2));
+    for (const char* key : {"cas", "cas_real"}) CHECK((c[key].get<double>() >= 0 && c[key].get<double>() <= 1));
+    CHECK(c["cas_steps"] == 3);
+    CHECK(c["cas_real_images"] == 40);
 }
 
 TEST_CASE("reference classifier: the built-in emoji classifier is chosen for emoji data") {

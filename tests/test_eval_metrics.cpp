@@ -5,12 +5,15 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <numeric>
 #include <tuple>
 #include <utility>
 
 #include "core/data/random_stream.h"
+#include "core/data/transforms.h"
 #include "helpers.h"
 #include "models/eval/feature_metrics.h"
+#include "models/eval/memorisation.h"
 #include "models/eval/symmetric_eigen.h"
 
 using namespace mg;
@@ -138,8 +141,9 @@ double brute_force_mmd2(const Tensor& x, const Tensor& y) {
     return xx / double(m * (m - 1)) + yy / double(m * (m - 1)) - 2 * xy / double(m * m);
 }
 
-// Precision and recall by sorting every row of the exact squared-distance matrix.
-std::pair<double, double> brute_force_precision_recall(const Tensor& real, const Tensor& fake, int64_t k) {
+// Precision, recall, density and coverage by sorting every row of the exact squared-distance
+// matrix; density and coverage with prdc's strict comparisons.
+eval::PrecisionRecall brute_force_prdc(const Tensor& real, const Tensor& fake, int64_t k) {
     const std::vector<double> r = real.to_vector<double>(), f = fake.to_vector<double>();
     const int64_t nr = real.size(0), nf = fake.size(0), d = real.size(1);
     auto dist2 = [&](const std::vector<double>& p, int64_t i, const std::vector<double>& q, int64_t j) {
@@ -162,18 +166,31 @@ std::pair<double, double> brute_force_precision_recall(const Tensor& real, const
         return out;
     };
     const std::vector<double> rr = radii(r, nr), rf = radii(f, nf);
-    int64_t precise = 0, recalled = 0;
+    int64_t precise = 0, recalled = 0, balls = 0, covered = 0;
     for (int64_t i = 0; i < nf; ++i) {
         bool in = false;
-        for (int64_t j = 0; j < nr && !in; ++j) in = dist2(f, i, r, j) <= rr[size_t(j)];
+        for (int64_t j = 0; j < nr; ++j) {
+            in = in || dist2(f, i, r, j) <= rr[size_t(j)];
+            balls += dist2(f, i, r, j) < rr[size_t(j)];
+        }
         precise += in;
     }
     for (int64_t j = 0; j < nr; ++j) {
         bool in = false;
-        for (int64_t i = 0; i < nf && !in; ++i) in = dist2(f, i, r, j) <= rf[size_t(i)];
+        double nearest = INFINITY;
+        for (int64_t i = 0; i < nf; ++i) {
+            in = in || dist2(f, i, r, j) <= rf[size_t(i)];
+            nearest = std::min(nearest, dist2(f, i, r, j));
+        }
         recalled += in;
+        covered += nearest < rr[size_t(j)];
     }
-    return {double(precise) / double(nf), double(recalled) / double(nr)};
+    eval::PrecisionRecall out;
+    out.precision = double(precise) / double(nf);
+    out.recall = double(recalled) / double(nr);
+    out.density = double(balls) / double(k * nf);
+    out.coverage = double(covered) / double(nr);
+    return out;
 }
 
 // The error message contains `text` (an empty message means nothing was thrown).
@@ -388,19 +405,30 @@ TEST_CASE("eval metrics: Inception Score") {
     }
 }
 
-TEST_CASE("eval metrics: improved precision and recall") {
+TEST_CASE("eval metrics: improved precision and recall, density and coverage") {
     SUBCASE("identical sets: 1 and 1") {
         const Tensor x = isotropic_samples(500, 16, 0.0, 8);
         eval::PrecisionRecall pr = eval::precision_recall(x, x);
         CHECK(pr.precision == 1.0);
         CHECK(pr.recall == 1.0);
+        CHECK(pr.coverage == 1.0);  // each point is its own nearest fake point
         CHECK(pr.k == 3);
+    }
+    SUBCASE("two draws of one distribution: density near 1, coverage near its expectation") {
+        // Naeem et al.: E[density] = 1 and E[coverage] = 1 - (N-1)...(N-k) / ((M+N-1)...(M+N-k))
+        // for identical real and fake distributions, M = N = 2000, k = 3: 1 - 1/8 (nearly).
+        eval::PrecisionRecall pr =
+            eval::precision_recall(isotropic_samples(2000, 8, 0.0, 3), isotropic_samples(2000, 8, 0.0, 4));
+        CHECK(pr.density == doctest::Approx(1.0).epsilon(0.1));
+        CHECK(pr.coverage == doctest::Approx(0.875).epsilon(0.03));
     }
     SUBCASE("far apart sets: 0 and 0") {
         eval::PrecisionRecall pr =
             eval::precision_recall(isotropic_samples(100, 8, 0.0, 1), isotropic_samples(100, 8, 50.0, 2));
         CHECK(pr.precision == 0.0);
         CHECK(pr.recall == 0.0);
+        CHECK(pr.density == 0.0);
+        CHECK(pr.coverage == 0.0);
     }
     SUBCASE("brute-force k-NN on integer points (exact ties and duplicates)") {
         for (auto [rows_real, rows_fake, neighbours] : {std::tuple{60, 50, 3}, {40, 70, 1}, {1100, 1050, 3}}) {
@@ -410,14 +438,129 @@ TEST_CASE("eval metrics: improved precision and recall") {
             CAPTURE(k);
             const Tensor real = integer_grid_points(n_real, 5, 0, 8, 21);
             const Tensor fake = integer_grid_points(n_fake, 5, 2, 9, 22);
-            auto [precision, recall] = brute_force_precision_recall(real, fake, k);
+            const eval::PrecisionRecall want = brute_force_prdc(real, fake, k);
             eval::PrecisionRecall pr = eval::precision_recall(real, fake, k);
-            CHECK(pr.precision == precision);
-            CHECK(pr.recall == recall);
-            CHECK(precision > 0.05);  // the case is not degenerate
-            CHECK(precision < 0.95);
+            CHECK(pr.precision == want.precision);
+            CHECK(pr.recall == want.recall);
+            CHECK(pr.density == doctest::Approx(want.density).epsilon(1e-12));
+            CHECK(pr.coverage == want.coverage);
+            CHECK(want.precision > 0.05);  // the case is not degenerate
+            CHECK(want.precision < 0.95);
+            CHECK(want.coverage > 0.05);
+            CHECK(want.coverage < 0.95);
         }
     }
+}
+
+TEST_CASE("eval metrics: FID-infinity removes the 1/N bias of FID") {
+    // Both sets from one distribution: FID_N is all bias, ~ c / N; the intercept is near 0.
+    const Tensor real = isotropic_samples(4000, 8, 0.0, 31), fake = isotropic_samples(1000, 8, 0.0, 32);
+    const FeatureStats real_stats = eval::feature_stats(real);
+    const eval::FidInfinity fi = eval::fid_infinity(real_stats, fake, 5, 7);
+    CHECK(fi.sizes == std::vector<int64_t>{200, 400, 600, 800, 1000});
+    // The last point is every row (in another order): the plain FID.
+    CHECK(fi.fids.back() == doctest::Approx(eval::frechet_distance(real_stats, eval::feature_stats(fake))).epsilon(1e-9));
+    CHECK(fi.fids.front() > fi.fids.back());  // fewer rows, more bias
+    CHECK(fi.slope > 0);
+    CHECK(std::abs(fi.fid_infinity) < 0.3 * fi.fids.back());
+    // The line passes through the points' centroid.
+    double mx = 0, my = 0;
+    for (size_t i = 0; i < 5; ++i) mx += 1.0 / double(fi.sizes[i]) / 5, my += fi.fids[i] / 5;
+    CHECK(fi.fid_infinity + fi.slope * mx == doctest::Approx(my).epsilon(1e-12));
+    check_mentions(test::error_of([&] { eval::fid_infinity(real_stats, isotropic_samples(9, 8, 0.0, 1), 5); }),
+                   "fid_infinity: 9 fake rows are too few");
+    check_mentions(test::error_of([&] { eval::fid_infinity(real_stats, fake, 1); }), "fid_infinity: needs at least 2");
+}
+
+TEST_CASE("eval metrics: intra-class FID is the FID of each class's rows") {
+    // Class c: mean shift 3c on both sides; fake class 1 is drawn around the wrong mean.
+    std::vector<Tensor> real_parts, fake_parts;
+    std::vector<int64_t> real_labels, fake_labels;
+    for (int64_t c = 0; c < 3; ++c) {
+        real_parts.push_back(isotropic_samples(60, 4, 3.0 * double(c), uint64_t(40 + c)));
+        fake_parts.push_back(isotropic_samples(50, 4, c == 1 ? 6.0 : 3.0 * double(c), uint64_t(50 + c)));
+        real_labels.insert(real_labels.end(), 60, c);
+        fake_labels.insert(fake_labels.end(), 50, c);
+    }
+    const eval::IntraClassFid intra = eval::intra_class_fid(cat(real_parts, 0), from_vector(real_labels),
+                                                            cat(fake_parts, 0), from_vector(fake_labels), 3);
+    REQUIRE(intra.per_class.size() == 3);
+    for (int64_t c = 0; c < 3; ++c)
+        CHECK(intra.per_class[size_t(c)] == doctest::Approx(eval::frechet_distance(
+                                                eval::feature_stats(real_parts[size_t(c)]),
+                                                eval::feature_stats(fake_parts[size_t(c)])))
+                                                .epsilon(1e-12));
+    CHECK(intra.per_class[1] > 20 * intra.per_class[0]);  // 4 dims shifted by 3: ~36
+    CHECK(intra.mean == doctest::Approx((intra.per_class[0] + intra.per_class[1] + intra.per_class[2]) / 3));
+    const Tensor x = cat(real_parts, 0), y = from_vector(real_labels);
+    check_mentions(test::error_of([&] { eval::intra_class_fid(x, y, x, y, 4); }),
+                   "intra_class_fid: class 3 has 0 real and 0 fake rows");
+    check_mentions(test::error_of([&] { eval::intra_class_fid(x, y, x, y, 2); }),
+                   "intra_class_fid: real label 2 at row 120 is outside [0, 2)");
+    check_mentions(test::error_of([&] { eval::intra_class_fid(x, y.slice(0, 0, 5), x, y, 3); }),
+                   "intra_class_fid: real labels must be int64 [180]");
+}
+
+TEST_CASE("eval metrics: memorisation check finds copied training rows") {
+    const Tensor train = isotropic_samples(500, 8, 0.0, 61), test = isotropic_samples(200, 8, 0.0, 62);
+    // 20 samples copy training rows 7, 32, 57, ...; 80 are new draws.
+    std::vector<int64_t> copied;
+    for (int64_t i = 0; i < 20; ++i) copied.push_back(7 + 25 * i);
+    const Tensor samples = cat({eval::gather_rows(train, copied), isotropic_samples(80, 8, 0.0, 63)}, 0);
+    const eval::Memorisation m = eval::memorisation_check(samples, test, train);
+    for (int64_t i = 0; i < 20; ++i) {
+        CHECK(m.samples.index[size_t(i)] == copied[size_t(i)]);
+        CHECK(m.samples.distance[size_t(i)] < 1e-2);
+    }
+    // The new draws lie as far from the training rows as the test rows do.
+    const double p50_new = eval::quantile({m.samples.distance.begin() + 20, m.samples.distance.end()}, 0.5);
+    CHECK(p50_new == doctest::Approx(eval::quantile(m.test, 0.5)).epsilon(0.15));
+    CHECK(m.closer_than_test_p1 >= 0.2);
+    CHECK(m.closer_than_test_p1 <= 0.25);
+    // Exact distances of the other rows, by brute force.
+    const std::vector<double> s = samples.to_vector<double>(), t = train.to_vector<double>();
+    for (int64_t i = 20; i < 100; i += 13) {
+        double best = INFINITY;
+        for (int64_t j = 0; j < 500; ++j) {
+            double d2 = 0;
+            for (int64_t c = 0; c < 8; ++c) d2 += (s[size_t(i * 8 + c)] - t[size_t(j * 8 + c)]) * (s[size_t(i * 8 + c)] - t[size_t(j * 8 + c)]);
+            best = std::min(best, std::sqrt(d2));
+        }
+        CHECK(m.samples.distance[size_t(i)] == doctest::Approx(best).epsilon(1e-4));
+    }
+    nlohmann::json j = eval::memorisation_json(m, 500);
+    CHECK(j["train_images"] == 500);
+    CHECK(j["closer_than_test_p1"].get<double>() == m.closer_than_test_p1);
+    CHECK(j["sample_distance"]["p1"].get<double>() < 1e-2);
+
+    // The grid's tiles: the copies first (nearest), each beside its training image.
+    const Tensor images = rand({100, 1, 2, 2});
+    Tensor train_images = randint(0, 256, {500, 1, 2, 2}).to(DType::UInt8);
+    const Tensor pairs = eval::nearest_pairs(m, images, train_images, 4);
+    REQUIRE(pairs.shape() == Shape{8, 1, 2, 2});
+    std::vector<int64_t> order(100);
+    std::iota(order.begin(), order.end(), 0);
+    std::stable_sort(order.begin(), order.end(),
+                     [&](int64_t x, int64_t y) { return m.samples.distance[size_t(x)] < m.samples.distance[size_t(y)]; });
+    for (int64_t p = 0; p < 4; ++p) {
+        const int64_t sample = order[size_t(p)], nearest = m.samples.index[size_t(sample)];
+        CHECK(sample < 20);  // a copy
+        CHECK(pairs.slice(0, 2 * p, 2 * p + 1).to_vector<float>() ==
+              images.slice(0, sample, sample + 1).to_vector<float>());
+        CHECK(pairs.slice(0, 2 * p + 1, 2 * p + 2).to_vector<float>() ==
+              data::to_float(train_images.slice(0, nearest, nearest + 1), data::PixelRange::ZeroOne).to_vector<float>());
+    }
+    check_mentions(test::error_of([&] { eval::nearest_pairs(m, rand({100, 1, 3, 3}), train_images); }),
+                   "memorisation grid: samples [100, 1, 3, 3] and training images [500, 1, 2, 2] differ");
+}
+
+TEST_CASE("eval metrics: quantiles as numpy.quantile") {
+    CHECK(eval::quantile({4, 1, 3, 2}, 0.5) == 2.5);
+    CHECK(eval::quantile({4, 1, 3, 2}, 0.0) == 1.0);
+    CHECK(eval::quantile({4, 1, 3, 2}, 1.0) == 4.0);
+    CHECK(eval::quantile({4, 1, 3, 2}, 0.01) == doctest::Approx(1.03).epsilon(1e-12));
+    CHECK(eval::quantile({5}, 0.3) == 5.0);
+    check_mentions(test::error_of([&] { eval::quantile({}, 0.5); }), "quantile");
 }
 
 TEST_CASE("eval metrics: class histogram and its KL to uniform") {

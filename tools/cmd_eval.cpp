@@ -8,6 +8,7 @@
 #include "core/io/input.h"
 #include "core/io/sha256.h"
 #include "core/random.h"
+#include "models/capabilities.h"
 #include "models/classifier/classifier.h"
 #include "models/eval/evaluate.h"
 #include "models/eval/real_images.h"
@@ -23,10 +24,10 @@ namespace mg::tools {
 namespace {
 
 struct EvalArgs {
-    std::string model, checkpoint, samples_file, range = "0,1", classifier, save_reference;
+    std::string model, checkpoint, samples_file, range = "0,1", classifier, save_reference, memorisation_grid;
     CommonModelArgs common;
-    int64_t count = 10000, test_images = 0, iwae_k = 100;
-    bool no_floors = false, json = false;
+    int64_t count = 10000, test_images = 0, iwae_k = 100, memorisation_images = 10000, cas_steps = 600;
+    bool no_floors = false, json = false, cas = false;
 };
 
 std::string number(const nlohmann::json& v) {
@@ -47,6 +48,13 @@ void print_text(const nlohmann::json& j) {
         if (floors && j["floor"].contains(k))
             std::printf(" %14s %14s", number(j["floor"][k]).c_str(), number(j["ceiling"][k]).c_str());
         std::printf("\n");
+    }
+    if (j.contains("memorisation")) {
+        const nlohmann::json& m = j["memorisation"];
+        std::printf("memorisation: %s of samples nearer a training image than 99%% of test images are; median "
+                    "distance %s (test images: %s), %lld training images\n",
+                    number(m["closer_than_test_p1"]).c_str(), number(m["sample_distance"]["p50"]).c_str(),
+                    number(m["test_distance"]["p50"]).c_str(), (long long)m["train_images"].get<int64_t>());
     }
     if (floors) {
         std::printf("floor:   %s\n", j["floor"]["what"].get<std::string>().c_str());
@@ -114,6 +122,16 @@ int run_eval(const EvalArgs& a) {
     o.seed = a.common.seed;
     o.data_dir = a.common.data_dir;
     if (!a.classifier.empty()) o.classifier = a.classifier;
+    o.memorisation_images = a.memorisation_images;
+    if (!a.memorisation_grid.empty()) {
+        MG_CHECK(a.memorisation_images > 0, "--memorisation-grid {}: needs --memorisation-images > 0",
+                 a.memorisation_grid);
+        o.memorisation_grid = a.memorisation_grid;
+    }
+    o.cas = a.cas;
+    o.cas_steps = a.cas_steps;
+    MG_CHECK(!a.cas || a.samples_file.empty(), "--cas: needs a conditional model's labelled samples, not --samples {}",
+             a.samples_file);
 
     nlohmann::json j;
     if (!a.samples_file.empty()) {
@@ -141,6 +159,8 @@ int run_eval(const EvalArgs& a) {
             j = eval_classifier(a, *model, pos, config.seed);
         } else {
             MG_CHECK(a.save_reference.empty(), "--save-reference: only for the classifier, not '{}'", a.model);
+            MG_CHECK(!a.cas || models::as<models::ClassConditional>(*model),
+                     "--cas: '{}' is not a conditional model (CAS trains on samples of asked-for classes)", a.model);
             j = eval::evaluate_model(*model, o);
         }
         j["checkpoint"] = a.checkpoint;
@@ -176,6 +196,16 @@ void add_eval_command(CLI::App& app) {
                     "the built-in trained on the data)");
     cmd->add_option("--save-reference", a.save_reference,
                     "classifier only: freeze the checkpoint into a reference weights file");
+    cmd->add_option("--memorisation-images", a.memorisation_images,
+                    "Training images the memorisation check searches for each sample's nearest (0: no check)")
+        ->check(integer_range(0, 100000));
+    cmd->add_option("--memorisation-grid", a.memorisation_grid,
+                    "Write a PNG of the 16 samples nearest a training image, each beside that image");
+    cmd->add_flag("--cas", a.cas,
+                  "Conditional models: classification accuracy score (train a classifier on the samples, test on "
+                  "real images; beside it one trained on as many real images)");
+    cmd->add_option("--cas-steps", a.cas_steps, "Training steps (batches of 128) of each CAS classifier")
+        ->check(integer_range(1, 100000));
     cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
     add_common_model_args(*cmd, a.common);
     cmd->callback([] { std::exit(run_eval(a)); });

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <cstring>
 #include <numeric>
 #include <random>
 #include <cstdio>
@@ -17,7 +16,10 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "models/capabilities.h"
+#include "core/io/image.h"
+#include "models/eval/cas.h"
 #include "models/eval/feature_metrics.h"
+#include "models/eval/memorisation.h"
 #include "models/eval/real_images.h"
 #include "models/eval/reference_classifier.h"
 #include "models/progress.h"
@@ -92,24 +94,30 @@ void classify(const EvalOptions& o, const std::string& what, const Tensor& image
 // The test images' classifier features and what the metrics need to know of them.
 struct TestSet {
     Tensor features;
+    Tensor labels;      // int64 [N]
     Shape image_shape;  // [N, C, H, W]
     std::vector<std::string> classes;
 };
 
 bool is_images(const EvalOptions& o) { return o.data.source == models::DataSpec::Source::Images; }
 
+// Names the (data, classifier) pair whose features a cache holds.
+std::string data_key(const EvalOptions& o) {
+    return is_images(o) ? fmt::format("{}|{}|{}|{}|{}", o.data.images, o.data.image_size, o.data.channels,
+                                      o.data.skip_bad, o.classifier.value_or(""))
+                        : fmt::format("fashion-mnist|{}|{}", o.data_dir.value_or(""), o.classifier.value_or(""));
+}
+
 // Computed once per (data, classifier).
 const TestSet& test_set(const EvalOptions& o) {
     static std::mutex mutex;
     static std::map<std::string, TestSet> cache;
     std::lock_guard<std::mutex> lock(mutex);
-    const std::string key = is_images(o) ? fmt::format("{}|{}|{}|{}|{}", o.data.images, o.data.image_size,
-                                                       o.data.channels, o.data.skip_bad, o.classifier.value_or(""))
-                                         : fmt::format("fashion-mnist|{}|{}", o.data_dir.value_or(""),
-                                                       o.classifier.value_or(""));
+    const std::string key = data_key(o);
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
     TestSet t;
+    t.labels = test.labels;
     t.image_shape = test.images.shape();
     t.classes = test.classes;
     classify(o, "test-set features", data::to_float(test.images, data::PixelRange::ZeroOne), &t.features, nullptr);
@@ -121,7 +129,13 @@ nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor
                        const std::string& what) {
     nlohmann::json j;
     PhaseProgress progress(o, "metrics of " + what, probs.defined() ? 4 : 3, "metrics");
-    j["fid"] = frechet_distance(feature_stats(real), feature_stats(features));
+    const FeatureStats real_stats = feature_stats(real);
+    j["fid"] = frechet_distance(real_stats, feature_stats(features));
+    if (o.fid_infinity_points >= 2 && features.size(0) >= 2 * o.fid_infinity_points) {
+        FidInfinity fi = fid_infinity(real_stats, features, o.fid_infinity_points, o.seed);
+        j["fid_infinity"] = fi.fid_infinity;
+        for (size_t i = 0; i < fi.sizes.size(); ++i) j["fid_infinity_points"].push_back({fi.sizes[i], fi.fids[i]});
+    }
     progress.update(1);
     Kid kid = kernel_inception_distance(real, features, o.kid_subsets, o.kid_subset_size, o.seed);
     j["kid"] = kid.mean;
@@ -130,6 +144,8 @@ nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor
     PrecisionRecall pr = precision_recall(real, features, o.pr_k);
     j["precision"] = pr.precision;
     j["recall"] = pr.recall;
+    j["density"] = pr.density;
+    j["coverage"] = pr.coverage;
     progress.update(3);
     if (probs.defined()) {
         InceptionScore is = inception_score(probs, std::min<int64_t>(10, probs.size(0)));
@@ -162,24 +178,96 @@ void add_classifier_info(nlohmann::json& j, const EvalOptions& o) {
                                              s[3], info.shape.height, info.shape.width);
 }
 
-// n distinct rows of uint8 images [N, ...], chosen by a seeded shuffle.
-Tensor random_rows(const Tensor& images, int64_t n, uint64_t seed) {
-    const int64_t total = images.size(0), row = images.numel() / std::max<int64_t>(total, 1);
+// n distinct rows of [0, total), chosen by a seeded shuffle.
+std::vector<int64_t> random_rows(int64_t total, int64_t n, uint64_t seed) {
     MG_CHECK(n <= total, "eval: {} rows requested of {}", n, total);
     std::vector<int64_t> order(static_cast<size_t>(total));
     std::iota(order.begin(), order.end(), 0);
     std::shuffle(order.begin(), order.end(), std::mt19937_64(seed + 12345));
-    Tensor src = images.contiguous();
-    Tensor out = empty({n, images.size(1), images.size(2), images.size(3)}, {DType::UInt8});
-    for (int64_t i = 0; i < n; ++i)
-        std::memcpy(out.data<uint8_t>() + i * row, src.data<uint8_t>() + order[size_t(i)] * row, size_t(row));
-    return out;
+    order.resize(size_t(n));
+    return order;
+}
+
+// The training images the floor, the memorisation check and CAS's real baseline use: a
+// seeded random subset, the floor's rows (as many as test images) first. Those are
+// classified on their own, as the floor always was; the rest only for the memorisation check.
+struct TrainingSet {
+    Tensor images, labels;  // uint8 [M, C, H, W], int64 [M]
+    Tensor features;        // [M, 128]
+    Tensor floor_probs;     // [floor_rows, K]
+    int64_t floor_rows = 0;
+};
+
+// Computed once per (data, classifier, seed, memorisation_images).
+const TrainingSet& training_set(const EvalOptions& o) {
+    static std::mutex mutex;
+    static std::map<std::string, TrainingSet> cache;
+    const int64_t n_test = test_set(o).features.size(0);
+    std::lock_guard<std::mutex> lock(mutex);
+    const std::string key = fmt::format("{}|{}|{}", data_key(o), o.seed, o.memorisation_images);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    RealImages train = load_real_images(o.data, RealSplit::Training, o.data_dir);
+    TrainingSet t;
+    const int64_t total = train.images.size(0);
+    t.floor_rows = std::min(n_test, total);
+    const std::vector<int64_t> rows =
+        random_rows(total, std::min(total, std::max(t.floor_rows, o.memorisation_images)), o.seed);
+    t.images = gather_rows(train.images.contiguous(), rows);
+    t.labels = gather_rows(train.labels.contiguous(), rows);
+    auto unit = [&](int64_t begin, int64_t end) {
+        return data::to_float(t.images.slice(0, begin, end), data::PixelRange::ZeroOne);
+    };
+    classify(o, "training-set features", unit(0, t.floor_rows), &t.features, &t.floor_probs);
+    if (int64_t(rows.size()) > t.floor_rows) {
+        Tensor more;
+        classify(o, "more training-set features", unit(t.floor_rows, int64_t(rows.size())), &more, nullptr);
+        t.features = cat({t.features, more}, 0);
+    }
+    return cache.emplace(key, std::move(t)).first->second;
+}
+
+// The memorisation check of sample features against the training set, and its grid.
+nlohmann::json memorisation(const Tensor& images, const Tensor& features, const EvalOptions& o) {
+    const TrainingSet& train = training_set(o);
+    const int64_t m = std::min(o.memorisation_images, train.features.size(0));
+    const Memorisation check =
+        memorisation_check(features, test_set(o).features, train.features.slice(0, 0, m).contiguous());
+    if (o.memorisation_grid) {
+        io::GridOptions grid;
+        grid.lo = 0.0;
+        grid.scale = std::max<int64_t>(1, 64 / images.size(2));
+        io::write_png_grid(*o.memorisation_grid, nearest_pairs(check, images, train.images.slice(0, 0, m)), grid);
+    }
+    return memorisation_json(check, m);
 }
 
 // Samples in the model's range -> [0,1].
 Tensor to_unit_range(const Tensor& x, data::PixelRange range) {
     Tensor y = range == data::PixelRange::MinusOneOne ? (x + 1.0) * 0.5 : x;
     return clamp(y.to(Device::CPU).to(DType::Float32), 0.0, 1.0);
+}
+
+// CAS: the data's classifier architecture trained on the labelled samples, and for the same
+// budget on as many real training images, each tested on the held-out real images.
+nlohmann::json classification_accuracy_score(const Tensor& samples, const Tensor& labels, const EvalOptions& o) {
+    auto t0 = Clock::now();
+    RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
+    const Tensor test_images = data::to_float(test.images, data::PixelRange::ZeroOne);
+    const Shape& s = test_images.shape();
+    const models::ClassifierShape shape{s[1], s[2], s[3], int64_t(test.classes.size())};
+    CasBudget budget;
+    budget.steps = o.cas_steps;
+    budget.seed = o.seed;
+    const double cas = train_and_test_classifier(shape, samples, labels, test_images, test.labels, budget);
+    const TrainingSet& train = training_set(o);
+    const int64_t n_real = std::min(samples.size(0), train.images.size(0));
+    const double real = train_and_test_classifier(
+        shape, data::to_float(train.images.slice(0, 0, n_real), data::PixelRange::ZeroOne),
+        train.labels.slice(0, 0, n_real), test_images, test.labels, budget);
+    say(o, fmt::format("CAS: two classifiers of {} steps in {:.1f} s", budget.steps,
+                       std::chrono::duration<double>(Clock::now() - t0).count()));
+    return {{"cas", cas}, {"cas_real", real}, {"cas_steps", budget.steps}, {"cas_batch_size", budget.batch_size},
+            {"cas_real_images", n_real}};
 }
 
 }  // namespace
@@ -201,7 +289,17 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
     if (intended_labels.defined() && classifier(o).info().class_names == test.classes) {
         Tensor hit = eq(argmax(probs, 1), intended_labels.to(Device::CPU));
         j["class_accuracy"] = sum(hit.to(DType::Float64)).item() / double(images.size(0));
+        const int64_t classes = int64_t(test.classes.size());
+        std::vector<int64_t> real_counts(size_t(classes), 0);
+        for (int64_t y : test.labels.to_vector<int64_t>()) ++real_counts[size_t(y)];
+        // Every class asked for at least twice and held out at least twice.
+        if (images.size(0) >= 2 * classes && *std::min_element(real_counts.begin(), real_counts.end()) >= 2) {
+            IntraClassFid intra = intra_class_fid(real, test.labels, features, intended_labels, classes);
+            j["intra_fid"] = intra.mean;
+            for (int64_t c = 0; c < classes; ++c) j["intra_fid_per_class"][test.classes[size_t(c)]] = intra.per_class[size_t(c)];
+        }
     }
+    if (o.memorisation_images > 0) j["memorisation"] = memorisation(images, features, o);
     add_classifier_info(j, o);
     const ReferenceClassifier& c = classifier(o);
     if ((images.size(2) != want[2] || images.size(3) != want[3]) && c.resizes(images.size(2), images.size(3)))
@@ -219,17 +317,16 @@ nlohmann::json floors_and_ceilings(const EvalOptions& o) {
     const Tensor& real = test.features;
     const int64_t n = real.size(0);
     // Floor: n training images (a seeded random subset) scored like samples.
-    RealImages train = load_real_images(o.data, RealSplit::Training, o.data_dir);
-    const int64_t n_train = std::min(n, train.images.size(0));
-    Tensor train_images = data::to_float(random_rows(train.images, n_train, o.seed), data::PixelRange::ZeroOne);
-    Tensor f, p;
-    classify(o, "floor features", train_images, &f, &p);
-    nlohmann::json floor = compare(f, p, real, o, "the floor");
+    const TrainingSet& train = training_set(o);
+    const int64_t n_train = train.floor_rows;
+    nlohmann::json floor =
+        compare(train.features.slice(0, 0, n_train).contiguous(), train.floor_probs, real, o, "the floor");
     floor["what"] = fmt::format("{} training images vs the {} test images", n_train, n);
     // Ceiling: uniform noise images.
     manual_seed(o.seed + 1);
     const Shape& s = test.image_shape;
     Tensor noise = rand({n, s[1], s[2], s[3]});
+    Tensor f, p;
     classify(o, "ceiling features", noise, &f, &p);
     nlohmann::json ceiling = compare(f, p, real, o, "the ceiling");
     ceiling["what"] = fmt::format("{} images of uniform noise vs the {} test images", n, n);
@@ -300,8 +397,9 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options) 
         }
         progress.finish(o.samples);
         say(o, fmt::format("{} samples in {:.1f} s", o.samples, std::chrono::duration<double>(Clock::now() - t).count()));
-        nlohmann::json s = score_images(cat(parts, 0), labels.empty() ? Tensor() : from_vector(labels), o);
-        j.update(s);
+        const Tensor samples = cat(parts, 0);
+        j.update(score_images(samples, labels.empty() ? Tensor() : from_vector(labels), o));
+        if (o.cas && conditional) j.update(classification_accuracy_score(samples, from_vector(labels), o));
     }
     if (o.floors && o.samples > 0) j.update(floors_and_ceilings(o));
     if (!j.contains("classifier") && o.samples > 0) add_classifier_info(j, o);

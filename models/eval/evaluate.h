@@ -1,7 +1,9 @@
 // `minigen eval`: every metric that applies to a model, as one JSON object.
 //
-//   image generators   fid, kid, kid_std, is, is_std, precision, recall, class_kl,
-//                      class_histogram (+ class_accuracy for conditional models), on
+//   image generators   fid, fid_infinity (+ fid_infinity_points), kid, kid_std, is, is_std,
+//                      precision, recall, density, coverage, class_kl, class_histogram,
+//                      memorisation (+ class_accuracy, intra_fid, intra_fid_per_class and,
+//                      with cas, cas and cas_real for conditional models), on
 //                      `samples` samples vs the real test images (Fashion-MNIST's 10,000, or
 //                      an image data set's held-out split), in the feature space of the
 //                      reference classifier of that data (reference_classifier.h; its SHA-256
@@ -28,7 +30,14 @@ struct EvalOptions {
     int64_t likelihood_images = 10000;  // test images for NLL (0: all)
     int64_t iwae_k = 100;
     int64_t kid_subsets = 100, kid_subset_size = 1000;
-    int64_t pr_k = 3;
+    int64_t pr_k = 3;                   // k of precision/recall and density/coverage
+    int64_t fid_infinity_points = 5;   // 0: no FID-infinity
+    // Training images (a seeded subset) the memorisation check searches (0: no check), and
+    // where to write its grid of the nearest 16 pairs (PNG; none when unset).
+    int64_t memorisation_images = 10000;
+    std::optional<std::string> memorisation_grid;
+    bool cas = false;                   // train a classifier on the samples (conditional models)
+    int64_t cas_steps = 600;
     bool floors = true;
     uint64_t seed = 0;
     std::optional<std::string> data_dir;    // Fashion-MNIST's directory

@@ -59,6 +59,12 @@ inline std::vector<float> row_squared_norms(const Tensor& x) {
     return out;
 }
 
+// Overwrites a Gram row g [n] with the squared distances |x_i|^2 + |y_j|^2 - 2 g_j >= 0.
+inline void gram_row_to_distances(float* g, float norm_i, const std::vector<float>& norms_y) {
+    const int64_t n = int64_t(norms_y.size());
+    for (int64_t j = 0; j < n; ++j) g[j] = std::max(0.0f, norm_i + norms_y[size_t(j)] - 2 * g[j]);
+}
+
 // Calls visit(row0, rows, gram) for consecutive row blocks of x, where gram points to
 // the [rows, N_y] row-major block x[row0 : row0 + rows] · y^T (float32 GEMM), which the
 // visitor may overwrite. x [N_x, D], y [N_y, D]: dense float32 CPU tensors.

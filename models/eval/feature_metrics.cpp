@@ -1,6 +1,6 @@
-// The metrics that need no pairwise work: feature statistics and the FID (float64), the
-// Inception Score and the class histogram. KID is in kid.cpp, precision/recall in
-// precision_recall.cpp.
+// The metrics that need no pairwise work: feature statistics and the FID (float64, and per
+// class), the Inception Score and the class histogram. KID is in kid.cpp, precision/recall,
+// density and coverage in precision_recall.cpp, FID-infinity in fid_infinity.cpp.
 #include "models/eval/feature_metrics.h"
 
 #include <algorithm>
@@ -105,6 +105,37 @@ double frechet_distance(const FeatureStats& a, const FeatureStats& b) {
     }
     // A squared distance: round-off can take equal statistics a hair below 0.
     return std::max(0.0, mean_term + trace_a + trace_b - 2 * trace_root);
+}
+
+IntraClassFid intra_class_fid(const Tensor& real, const Tensor& real_labels, const Tensor& fake,
+                              const Tensor& fake_labels, int64_t classes) {
+    const auto [r, f] = detail::checked_real_fake(real, fake, "intra_class_fid");
+    MG_CHECK(classes >= 1, "intra_class_fid: needs at least 1 class, got {}", classes);
+    // Row indices of each class of one set, its labels checked against the set and `classes`.
+    auto rows_by_class = [&](const Tensor& x, const Tensor& labels, const char* which) {
+        MG_CHECK(labels.defined() && labels.dim() == 1 && labels.dtype() == DType::Int64 && labels.size(0) == x.size(0),
+                 "intra_class_fid: {} labels must be int64 [{}], got {}", which, x.size(0),
+                 labels.defined() ? fmt::format("{} {}", labels.dtype(), labels.shape()) : std::string("none"));
+        std::vector<std::vector<int64_t>> rows(static_cast<size_t>(classes));
+        const std::vector<int64_t> v = labels.to(Device::CPU).contiguous().to_vector<int64_t>();
+        for (size_t i = 0; i < v.size(); ++i) {
+            MG_CHECK(v[i] >= 0 && v[i] < classes, "intra_class_fid: {} label {} at row {} is outside [0, {})", which,
+                     v[i], i, classes);
+            rows[size_t(v[i])].push_back(int64_t(i));
+        }
+        return rows;
+    };
+    const auto real_rows = rows_by_class(r, real_labels, "real"), fake_rows = rows_by_class(f, fake_labels, "fake");
+    IntraClassFid out;
+    for (int64_t c = 0; c < classes; ++c) {
+        const auto& rc = real_rows[size_t(c)];
+        const auto& fc = fake_rows[size_t(c)];
+        MG_CHECK(rc.size() >= 2 && fc.size() >= 2, "intra_class_fid: class {} has {} real and {} fake rows (needs 2 each)",
+                 c, rc.size(), fc.size());
+        out.per_class.push_back(frechet_distance(feature_stats(gather_rows(r, rc)), feature_stats(gather_rows(f, fc))));
+        out.mean += out.per_class.back() / double(classes);
+    }
+    return out;
 }
 
 namespace {

@@ -15,10 +15,8 @@
 
 namespace mg::eval {
 
-namespace {
-
-// m distinct row indices of [0, n), by a partial Fisher-Yates shuffle.
-std::vector<int64_t> sample_without_replacement(int64_t n, int64_t m, data::RandomStream& rng) {
+std::vector<int64_t> draw_rows(int64_t n, int64_t m, data::RandomStream& rng) {
+    MG_CHECK(m >= 0 && m <= n, "draw_rows: {} rows requested of {}", m, n);
     std::vector<int64_t> index(static_cast<size_t>(n));
     std::iota(index.begin(), index.end(), 0);
     for (int64_t i = 0; i < m; ++i) std::swap(index[size_t(i)], index[size_t(i + int64_t(rng.below(uint64_t(n - i))))]);
@@ -26,16 +24,23 @@ std::vector<int64_t> sample_without_replacement(int64_t n, int64_t m, data::Rand
     return index;
 }
 
-// rows of x [N, D] (dense float32) -> [rows.size(), D]
 Tensor gather_rows(const Tensor& x, const std::vector<int64_t>& rows) {
-    const int64_t d = x.size(1);
-    Tensor out = empty(Shape{int64_t(rows.size()), d});
-    const float* src = x.data<float>();
-    float* dst = out.data<float>();
-    for (size_t i = 0; i < rows.size(); ++i)
-        std::memcpy(dst + int64_t(i) * d, src + rows[i] * d, size_t(d) * sizeof(float));
+    MG_CHECK(x.dim() >= 1 && x.is_contiguous() && x.device() == Device::CPU,
+             "gather_rows: needs a dense CPU tensor of at least 1 dimension, got {}", x.shape());
+    Shape shape = x.shape();
+    shape[0] = int64_t(rows.size());
+    Tensor out = empty(shape, {x.dtype()});
+    const int64_t bytes = (x.size(0) > 0 ? x.numel() / x.size(0) : 0) * x.element_size();
+    const auto* src = static_cast<const char*>(x.raw_data());
+    auto* dst = static_cast<char*>(out.raw_data());
+    for (size_t i = 0; i < rows.size(); ++i) {
+        MG_CHECK(rows[i] >= 0 && rows[i] < x.size(0), "gather_rows: row {} of {}", rows[i], x.size(0));
+        std::memcpy(dst + int64_t(i) * bytes, src + rows[i] * bytes, size_t(bytes));
+    }
     return out;
 }
+
+namespace {
 
 // sum over count Gram entries g of (g / D + 1)^3, in double. Four independent partial
 // sums so that the compiler may vectorise without reassociating one long chain.
@@ -93,8 +98,8 @@ Kid kernel_inception_distance(const Tensor& real, const Tensor& fake, int64_t su
     const double pairs_within = double(m) * double(m - 1), pairs_across = double(m) * double(m);
     for (int64_t s = 0; s < subsets; ++s) {
         data::RandomStream rng(seed, uint64_t(s));  // subset s is the same whatever `subsets` is
-        const Tensor xs = gather_rows(x, sample_without_replacement(x.size(0), m, rng));
-        const Tensor ys = gather_rows(y, sample_without_replacement(y.size(0), m, rng));
+        const Tensor xs = gather_rows(x, draw_rows(x.size(0), m, rng));
+        const Tensor ys = gather_rows(y, draw_rows(y.size(0), m, rng));
         mmd[size_t(s)] = kernel_sum_within(xs) / pairs_within + kernel_sum_within(ys) / pairs_within -
                          2 * kernel_sum_across(xs, ys) / pairs_across;
     }

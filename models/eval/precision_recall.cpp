@@ -1,9 +1,11 @@
-// Improved precision and recall (Kynkaanniemi et al. 2019). Each set's manifold is the
-// union of balls around its points, the radius of a ball being the distance to the k-th
-// nearest other point of the same set. Squared distances come from one float32 GEMM per
-// row block: |x|^2 + |y|^2 - 2 x.y, clamped at 0.
+// Improved precision and recall (Kynkaanniemi et al. 2019), density and coverage (Naeem
+// et al. 2020). Each set's manifold is the union of balls around its points, the radius
+// of a ball being the distance to the k-th nearest other point of the same set. Squared
+// distances come from one float32 GEMM per row block: |x|^2 + |y|^2 - 2 x.y, clamped at 0.
 //   pass 1, 2: k-NN radii of the real and of the fake set (each set against itself);
-//   pass 3:    fake against real, deciding precision (rows) and recall (columns) at once.
+//   pass 3:    fake against real, deciding all four at once: precision and density from
+//              the real balls each fake point is in (rows), recall and coverage from each
+//              real point's fake balls and nearest fake point (columns).
 #include <algorithm>
 #include <limits>
 
@@ -13,12 +15,6 @@
 namespace mg::eval {
 
 namespace {
-
-// Overwrites a Gram row g [n] with the squared distances |x_i|^2 + |y_j|^2 - 2 g_j >= 0.
-void gram_row_to_distances(float* g, float norm_i, const std::vector<float>& norms_y) {
-    const int64_t n = int64_t(norms_y.size());
-    for (int64_t j = 0; j < n; ++j) g[j] = std::max(0.0f, norm_i + norms_y[size_t(j)] - 2 * g[j]);
-}
 
 // The k-th smallest of d [n], keeping an ascending list of the k smallest so far. Chunks
 // with no value below the current k-th are skipped by a vectorisable test, which is
@@ -54,7 +50,7 @@ std::vector<float> knn_radii_squared(const Tensor& x, const std::vector<float>& 
     detail::for_each_gram_block(x, x, [&](int64_t row0, int64_t rows, float* gram) {
         for (int64_t i = 0; i < rows; ++i) {
             float* d = gram + i * n;
-            gram_row_to_distances(d, norms[size_t(row0 + i)], norms);
+            detail::gram_row_to_distances(d, norms[size_t(row0 + i)], norms);
             d[row0 + i] = std::numeric_limits<float>::infinity();  // the point itself is no neighbour
             radii[size_t(row0 + i)] = kth_smallest(d, n, nearest);
         }
@@ -77,26 +73,36 @@ PrecisionRecall precision_recall(const Tensor& real, const Tensor& fake, int64_t
 
     const int64_t n_real = r.size(0), n_fake = f.size(0);
     std::vector<int32_t> real_covered(size_t(n_real), 0);  // inside some fake ball
+    std::vector<float> nearest_fake(size_t(n_real), std::numeric_limits<float>::infinity());
     int64_t fake_inside = 0;                               // fake points inside some real ball
+    int64_t real_balls = 0;  // (fake point, real ball around it) pairs, ball boundary excluded
     detail::for_each_gram_block(f, r, [&](int64_t row0, int64_t rows, float* gram) {
         for (int64_t i = 0; i < rows; ++i) {
             float* d = gram + i * n_real;
-            gram_row_to_distances(d, fake_norms[size_t(row0 + i)], real_norms);
+            detail::gram_row_to_distances(d, fake_norms[size_t(row0 + i)], real_norms);
             const float radius = fake_radii[size_t(row0 + i)];
-            int inside = 0;
+            int inside = 0, balls = 0;
             for (int64_t j = 0; j < n_real; ++j) {  // branch-free so that it vectorises
                 inside |= d[j] <= real_radii[size_t(j)];
+                balls += d[j] < real_radii[size_t(j)];
                 real_covered[size_t(j)] |= d[j] <= radius;
+                nearest_fake[size_t(j)] = std::min(nearest_fake[size_t(j)], d[j]);
             }
             fake_inside += inside;
+            real_balls += balls;
         }
     });
-    int64_t covered = 0;
-    for (int32_t c : real_covered) covered += c;
+    int64_t covered = 0, coverage = 0;
+    for (int64_t j = 0; j < n_real; ++j) {
+        covered += real_covered[size_t(j)];
+        coverage += nearest_fake[size_t(j)] < real_radii[size_t(j)];
+    }
 
     PrecisionRecall out;
     out.precision = double(fake_inside) / double(n_fake);
     out.recall = double(covered) / double(n_real);
+    out.density = double(real_balls) / (double(k) * double(n_fake));
+    out.coverage = double(coverage) / double(n_real);
     out.k = k;
     return out;
 }

@@ -39,6 +39,8 @@ std::function<models::Metrics(models::Model&)> training_evaluator(models::Model&
     options.kid_subset_size = std::min<int64_t>(1000, samples);
     options.kid_subsets = 20;
     options.iwae_k = 10;
+    options.fid_infinity_points = 0;   // reported as fid and kid only: skip what nobody reads
+    options.memorisation_images = 0;
     return [options](models::Model& m) -> models::Metrics {
         nlohmann::json j = evaluate_model(m, options);
         models::Metrics out;
