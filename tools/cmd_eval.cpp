@@ -1,6 +1,8 @@
 // minigen eval MODEL --checkpoint F · minigen eval --samples FILE: every metric that
 // applies, with the floor and ceiling beside the sample metrics (models/eval/evaluate.h).
+#include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +12,7 @@
 #include "core/random.h"
 #include "models/classifier/classifier.h"
 #include "models/eval/evaluate.h"
+#include "models/eval/protocol.h"
 #include "models/eval/real_images.h"
 #include "models/eval/reference_classifier.h"
 #include "models/image_data.h"
@@ -24,8 +27,9 @@ namespace {
 
 struct EvalArgs {
     std::string model, checkpoint, samples_file, range = "0,1", classifier, save_reference;
+    std::vector<std::string> compare;
     CommonModelArgs common;
-    int64_t count = 10000, test_images = 0, iwae_k = 100;
+    int64_t count = 10000, test_images = 0, iwae_k = 100, eval_batch = 500;
     bool no_floors = false, json = false;
 };
 
@@ -104,7 +108,59 @@ nlohmann::json eval_classifier(const EvalArgs& a, models::Model& model, const mo
     return j;
 }
 
+// Numbers of a result that are not metrics: counts the protocol card already holds.
+bool is_metric(const std::string& key, const nlohmann::json& v) {
+    static const std::set<std::string> not_metrics = {"seconds", "step", "samples", "test_images", "likelihood_images"};
+    return v.is_number() && !not_metrics.count(key);
+}
+
+// `minigen eval --compare A B ...`: the metrics of eval results side by side, refused when
+// their protocol cards differ (each differing field on stderr, then exit 2).
+int run_compare(const EvalArgs& a) {
+    MG_CHECK(a.compare.size() >= 2, "eval --compare: give two or more eval results (minigen eval --json output)");
+    MG_CHECK(a.model.empty() && a.samples_file.empty(), "eval --compare: compares result files, not a model or --samples");
+    std::vector<nlohmann::json> results;
+    for (const std::string& path : a.compare) results.push_back(eval::read_eval_result(path));
+    const nlohmann::json& card = results[0]["protocol"];
+    std::vector<std::string> refused, warnings;
+    for (size_t i = 1; i < results.size(); ++i)
+        for (const eval::ProtocolDifference& d : eval::protocol_differences(card, results[i]["protocol"])) {
+            const std::string line = fmt::format("protocol field {}: {} in {}, {} in {}", d.field, d.a, a.compare[0],
+                                                 d.b, a.compare[i]);
+            std::fprintf(stderr, "eval --compare: %s%s\n", d.refuses ? "" : "warning: ", line.c_str());
+            (d.refuses ? refused : warnings).push_back(d.field);
+        }
+    MG_CHECK(refused.empty(), "eval --compare: the protocols differ ({}): these results are not comparable",
+             fmt::join(refused, ", "));
+
+    std::vector<std::string> metrics;  // in the first file's order, then any others'
+    for (const nlohmann::json& r : results)
+        for (const auto& [k, v] : r.items())
+            if (is_metric(k, v) && std::find(metrics.begin(), metrics.end(), k) == metrics.end()) metrics.push_back(k);
+    if (a.json) {
+        nlohmann::json table = nlohmann::json::object();
+        for (const std::string& m : metrics)
+            for (const nlohmann::json& r : results) table[m].push_back(r.contains(m) ? r[m] : nlohmann::json());
+        nlohmann::json out = {{"files", a.compare}, {"protocol", card}, {"metrics", table}, {"warnings", warnings}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::vector<size_t> width;
+    for (const std::string& path : a.compare) width.push_back(std::max<size_t>(14, path.size()));
+    std::printf("%-18s", "metric");
+    for (size_t i = 0; i < a.compare.size(); ++i) std::printf(" %*s", int(width[i]), a.compare[i].c_str());
+    std::printf("\n");
+    for (const std::string& m : metrics) {
+        std::printf("%-18s", m.c_str());
+        for (size_t i = 0; i < results.size(); ++i)
+            std::printf(" %*s", int(width[i]), results[i].contains(m) ? number(results[i][m]).c_str() : "-");
+        std::printf("\n");
+    }
+    return 0;
+}
+
 int run_eval(const EvalArgs& a) {
+    if (!a.compare.empty()) return run_compare(a);
     apply_threads(a.common.threads);
     eval::EvalOptions o;
     o.samples = a.count;
@@ -112,6 +168,7 @@ int run_eval(const EvalArgs& a) {
     o.iwae_k = a.iwae_k;
     o.floors = !a.no_floors;
     o.seed = a.common.seed;
+    o.eval_batch = a.eval_batch;
     o.data_dir = a.common.data_dir;
     if (!a.classifier.empty()) o.classifier = a.classifier;
 
@@ -121,7 +178,7 @@ int run_eval(const EvalArgs& a) {
                  a.samples_file);
         MG_CHECK(a.range == "0,1" || a.range == "-1,1", "--range {}: must be 0,1 or -1,1", a.range);
         io::require_regular_file(a.samples_file, "--samples");  // a FIFO would block, a directory is a mistake
-        Tensor images = eval::load_sample_file(a.samples_file, a.range == "-1,1");
+        Tensor images = eval::load_sample_file(a.samples_file, a.range == "-1,1", &o.sample_values);
         o.data = sample_data(a, images);
         j = eval::score_images(images, Tensor(), o);
         j["samples_file"] = a.samples_file;
@@ -176,6 +233,12 @@ void add_eval_command(CLI::App& app) {
                     "the built-in trained on the data)");
     cmd->add_option("--save-reference", a.save_reference,
                     "classifier only: freeze the checkpoint into a reference weights file");
+    cmd->add_option("--eval-batch", a.eval_batch,
+                    "Images per classifier call (default 500; the results are the same at any size)")
+        ->check(integer_range(1, 100000));
+    cmd->add_option("--compare", a.compare,
+                    "Put the metrics of two or more eval results (minigen eval --json files) side by side; refused "
+                    "(exit 2) when their protocol cards differ, naming each differing field");
     cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
     add_common_model_args(*cmd, a.common);
     cmd->callback([] { std::exit(run_eval(a)); });
