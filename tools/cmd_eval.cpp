@@ -1,6 +1,5 @@
 // minigen eval MODEL --checkpoint F · minigen eval --samples FILE: every metric that
 // applies, with the floor and ceiling beside the sample metrics (models/eval/evaluate.h).
-#include <algorithm>
 #include <cstdio>
 #include <set>
 
@@ -20,6 +19,7 @@
 #include "models/trainer.h"
 #include "tools/cli.h"
 #include "tools/model_options.h"
+#include "tools/report.h"
 
 namespace mg::tools {
 
@@ -108,9 +108,11 @@ nlohmann::json eval_classifier(const EvalArgs& a, models::Model& model, const mo
     return j;
 }
 
-// Numbers of a result that are not metrics: counts the protocol card already holds.
+// The numbers of a result that are metrics: not its counts and classifier facts (the card
+// holds those) nor its time.
 bool is_metric(const std::string& key, const nlohmann::json& v) {
-    static const std::set<std::string> not_metrics = {"seconds", "step", "samples", "test_images", "likelihood_images"};
+    static const std::set<std::string> not_metrics = {"seconds", "step", "samples", "test_images", "likelihood_images",
+                                                      "classifier_test_accuracy"};
     return v.is_number() && !not_metrics.count(key);
 }
 
@@ -134,9 +136,10 @@ int run_compare(const EvalArgs& a) {
              fmt::join(refused, ", "));
 
     std::vector<std::string> metrics;  // in the first file's order, then any others'
+    std::set<std::string> seen;
     for (const nlohmann::json& r : results)
         for (const auto& [k, v] : r.items())
-            if (is_metric(k, v) && std::find(metrics.begin(), metrics.end(), k) == metrics.end()) metrics.push_back(k);
+            if (is_metric(k, v) && seen.insert(k).second) metrics.push_back(k);
     if (a.json) {
         nlohmann::json table = nlohmann::json::object();
         for (const std::string& m : metrics)
@@ -151,7 +154,7 @@ int run_compare(const EvalArgs& a) {
     for (size_t i = 0; i < a.compare.size(); ++i) std::printf(" %*s", int(width[i]), a.compare[i].c_str());
     std::printf("\n");
     for (const std::string& m : metrics) {
-        std::printf("%-18s", m.c_str());
+        std::printf("%-18s", printable(m).c_str());  // a name from the file: no control characters
         for (size_t i = 0; i < results.size(); ++i)
             std::printf(" %*s", int(width[i]), results[i].contains(m) ? number(results[i][m]).c_str() : "-");
         std::printf("\n");
