@@ -65,6 +65,11 @@ void print_text(const nlohmann::json& j) {
         if (j.contains("classifier_resize"))
             std::printf("classifier input: %s\n", j["classifier_resize"].get<std::string>().c_str());
     }
+    if (j.contains("protocol")) {
+        const nlohmann::json& build = j["protocol"]["minigen"];
+        std::printf("minigen %s, commit %s (the whole protocol card: --json)\n",
+                    build["version"].get<std::string>().c_str(), build["commit"].get<std::string>().c_str());
+    }
     if (j.contains("seconds")) std::printf("time: %.1f s\n", j["seconds"].get<double>());
 }
 
