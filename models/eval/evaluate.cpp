@@ -107,10 +107,11 @@ const TestSet& test_set(const EvalOptions& o) {
     static std::mutex mutex;
     static std::map<std::string, TestSet> cache;
     std::lock_guard<std::mutex> lock(mutex);
-    const std::string key = fmt::format("{}|{}|", o.eval_batch, num_threads()) + (is_images(o) ? fmt::format("{}|{}|{}|{}|{}", o.data.images, o.data.image_size,
-                                                       o.data.channels, o.data.skip_bad, o.classifier.value_or(""))
-                                         : fmt::format("fashion-mnist|{}|{}", o.data_dir.value_or(""),
-                                                       o.classifier.value_or("")));
+    const std::string data = is_images(o) ? fmt::format("{}|{}|{}|{}", o.data.images, o.data.image_size,
+                                                        o.data.channels, o.data.skip_bad)
+                                          : fmt::format("fashion-mnist|{}", o.data_dir.value_or(""));
+    const std::string key =
+        fmt::format("{}|{}|{}|{}", data, o.classifier.value_or(""), o.eval_batch, num_threads());
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
     TestSet t;
@@ -136,7 +137,7 @@ nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor
     j["recall"] = pr.recall;
     progress.update(3);
     if (probs.defined()) {
-        InceptionScore is = inception_score(probs, std::min<int64_t>(10, probs.size(0)));  // as the card says
+        InceptionScore is = inception_score(probs, std::min<int64_t>(10, probs.size(0)));
         j["is"] = is.mean;
         j["is_std"] = is.std;
         ClassHistogram h = class_histogram(probs);
