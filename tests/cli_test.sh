@@ -351,6 +351,7 @@ expect 0 "checkpoint" -- train classifier --data "$npyset" --image-size 16 --bat
     --no-report --out "$work/npy-cls"
 expect 0 "\"reference_sha256\"" -- eval classifier --checkpoint "$work/npy-cls/checkpoint.safetensors" \
     --save-reference "$work/npy-cls.safetensors" --json
+expect 0 "\"protocol\"" -- eval classifier --checkpoint "$work/npy-cls/checkpoint.safetensors" --json
 "$minigen" eval --samples "$work/npyset/samples.npy" --data "$npyset" --classifier "$work/npy-cls.safetensors" \
     --threads 1 --json > "$work/npy-eval.json" 2>/dev/null
 ok "python3 -c \"import json, math; j=json.load(open('$work/npy-eval.json')); assert j['data'] == '$npyset' and j['classifier_input'] == [3, 16, 16] and j['test_images'] == 4 and j['samples'] == 12, j; assert all(math.isfinite(j[k]) for k in ('fid', 'kid', 'classifier_test_accuracy')), j; assert j['floor']['fid'] < j['ceiling']['fid'], j\"" \

@@ -100,6 +100,8 @@ nlohmann::json eval_classifier(const EvalArgs& a, models::Model& model, const mo
         models::classifier_accuracy(net, data::to_float(test.images, data::PixelRange::ZeroOne), test.labels);
     nlohmann::json j = {{"model", a.model}, {"test_accuracy", acc}, {"test_images", test.images.size(0)},
                         {"data", test.data}};
+    j["protocol"] = {{"reference", {{"data", test.data}, {"count", test.images.size(0)}}},
+                     {"minigen", eval::minigen_build_card()}};
     if (!a.save_reference.empty()) {
         eval::ReferenceInfo info;
         info.class_names = test.classes;
