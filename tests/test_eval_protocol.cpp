@@ -216,4 +216,8 @@ TEST_CASE("eval protocol: result files without a card, corrupt or hostile are re
     const std::string scalar = write("scalar.json", R"({"protocol": 3})");
     CHECK(has(error_of([&] { eval::read_eval_result(scalar); }), "'protocol' is not a protocol card: 3"));
     CHECK(has(error_of([&] { eval::read_eval_result(dir / "missing.json"); }), "missing.json"));
+    // Long nested names would flatten to a huge field list: the card's size is bounded first.
+    const std::string key(70000, 'k');
+    const std::string huge = write("huge.json", R"({"protocol": {")" + key + R"(": {"a": 1, "b": 2}}})");
+    CHECK(has(error_of([&] { eval::read_eval_result(huge); }), "the protocol card is 70"));
 }

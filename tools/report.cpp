@@ -22,6 +22,7 @@
 
 #include "core/io/input.h"
 #include "kernels/base.h"
+#include "models/eval/protocol.h"
 #include "models/progress.h"
 
 namespace mg::tools {
@@ -759,6 +760,8 @@ std::string evaluation_html(const json* eval) {
     html += "</table>\n";
     if (!eval->contains("protocol") || !(*eval)["protocol"].is_object())
         return html + "<p class=\"meta warn\">eval.json has no protocol card: rerun minigen eval.</p>\n";
+    if ((*eval)["protocol"].dump().size() > eval::kMaxProtocolCardBytes)
+        return html + "<p class=\"meta warn\">eval.json's protocol card is too large to be one.</p>\n";
     return html + "<p class=\"meta\">Protocol card: what these numbers depend on besides the model (minigen eval "
                   "--compare refuses to set results side by side when their cards differ).</p>\n" +
            config_html(&(*eval)["protocol"]);

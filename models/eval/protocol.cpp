@@ -56,8 +56,11 @@ nlohmann::json read_eval_result(const std::string& path) {
     const nlohmann::json j = io::parse_json(io::read_text_file(path, what, 16ull << 20), what);
     MG_CHECK(j.is_object(), "{}: not an eval result (a JSON object from minigen eval --json)", what);
     MG_CHECK(j.contains("protocol"), "{}: has no protocol card: rerun minigen eval --json", what);
+    const std::string card = j["protocol"].dump();
     MG_CHECK(j["protocol"].is_object() && !j["protocol"].empty(), "{}: 'protocol' is not a protocol card: {}", what,
-             io::quote_short(j["protocol"].dump()));
+             io::quote_short(card));
+    MG_CHECK(card.size() <= kMaxProtocolCardBytes, "{}: the protocol card is {} bytes, more than the {} of any card",
+             what, card.size(), kMaxProtocolCardBytes);
     return j;
 }
 

@@ -22,6 +22,10 @@
 
 namespace mg::eval {
 
+// A card minigen writes is about 1 KB; a file's card beyond this is refused before its
+// fields are listed (a hostile one of long nested names would list to terabytes).
+inline constexpr size_t kMaxProtocolCardBytes = 64 << 10;
+
 // This build's {"version": "0.1.0", "commit": "<sha>[-dirty]" or "unknown"}.
 nlohmann::json minigen_build_card();
 
