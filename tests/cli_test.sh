@@ -38,6 +38,7 @@ expect 2 "--threads" -- info --threads 0
 # A bench filter that matches nothing says so (before measuring anything) and lists the rows.
 expect 2 "--filter 'conv2d_forward.*zzz' matches no row.*conv2d \(conv2d_backward_input, conv2d_backward_weight, conv2d_forward\)" -- bench --kernels --filter 'conv2d_forward.*zzz'
 expect 2 "--filter 'nothing-here' matches no row.*busy-machine rows: dcgan, gan2d, vae; models: .*dcgan" -- bench --workloads --filter nothing-here
+expect 2 "bench --eval: .*--filter and --device do not apply" -- bench --eval --filter fid
 expect 2 "no such file" -- sample dcgan --checkpoint "$work/missing.safetensors"
 echo "not a checkpoint" > "$work/bad.safetensors"
 expect 2 "bad.safetensors" -- sample dcgan --checkpoint "$work/bad.safetensors"

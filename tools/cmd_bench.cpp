@@ -348,6 +348,8 @@ int run_bench(const BenchArgs& a) {
     bool kernels = a.kernels || a.all || !a.workloads;
     bool workloads = a.workloads || a.all || !a.kernels;
 
+    MG_CHECK(!a.eval || (a.filter.empty() && a.device == "cpu"),
+             "bench --eval: times the evaluator, which runs on the CPU; --filter and --device do not apply");
     RowFilter filter(a.filter);
     if (a.device == "cuda") return run_cuda_bench(a, kernels, workloads, filter);
     // A dry pass that selects nothing: the groups ask about every row before building any,
