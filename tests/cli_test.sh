@@ -38,6 +38,7 @@ expect 2 "--threads" -- info --threads 0
 # A bench filter that matches nothing says so (before measuring anything) and lists the rows.
 expect 2 "--filter 'conv2d_forward.*zzz' matches no row.*conv2d \(conv2d_backward_input, conv2d_backward_weight, conv2d_forward\)" -- bench --kernels --filter 'conv2d_forward.*zzz'
 expect 2 "--filter 'nothing-here' matches no row.*busy-machine rows: dcgan, gan2d, vae; models: .*dcgan" -- bench --workloads --filter nothing-here
+expect 2 "bench --eval: .*--filter and --device do not apply" -- bench --eval --filter fid
 expect 2 "no such file" -- sample dcgan --checkpoint "$work/missing.safetensors"
 echo "not a checkpoint" > "$work/bad.safetensors"
 expect 2 "bad.safetensors" -- sample dcgan --checkpoint "$work/bad.safetensors"
@@ -351,6 +352,7 @@ expect 0 "checkpoint" -- train classifier --data "$npyset" --image-size 16 --bat
     --no-report --out "$work/npy-cls"
 expect 0 "\"reference_sha256\"" -- eval classifier --checkpoint "$work/npy-cls/checkpoint.safetensors" \
     --save-reference "$work/npy-cls.safetensors" --json
+expect 0 "\"protocol\"" -- eval classifier --checkpoint "$work/npy-cls/checkpoint.safetensors" --json
 "$minigen" eval --samples "$work/npyset/samples.npy" --data "$npyset" --classifier "$work/npy-cls.safetensors" \
     --threads 1 --json > "$work/npy-eval.json" 2>/dev/null
 ok "python3 -c \"import json, math; j=json.load(open('$work/npy-eval.json')); assert j['data'] == '$npyset' and j['classifier_input'] == [3, 16, 16] and j['test_images'] == 4 and j['samples'] == 12, j; assert all(math.isfinite(j[k]) for k in ('fid', 'kid', 'classifier_test_accuracy')), j; assert j['floor']['fid'] < j['ceiling']['fid'], j\"" \
@@ -363,6 +365,34 @@ expect 2 "--cas: needs a conditional model's labelled samples, not --samples" --
     eval --samples "$work/npyset/samples.npy" --data "$npyset" --cas --threads 1
 expect 2 "--memorisation-grid $work/g.png: needs --memorisation-images > 0" -- \
     eval --samples "$work/npyset/samples.npy" --memorisation-images 0 --memorisation-grid "$work/g.png"
+# The protocol card, and eval --compare: agreeing results side by side; a differing field, a
+# file without a card or a corrupt one refused (exit 2) naming the field or the file; another
+# commit only warned about. The same evaluation at another batch size and thread count agrees.
+"$minigen" eval --samples "$work/npyset/samples.npy" --data "$npyset" --classifier "$work/npy-cls.safetensors" \
+    --threads 2 --eval-batch 1 --json > "$work/npy-eval-b1.json" 2>/dev/null
+ok "python3 -c \"import json; a=json.load(open('$work/npy-eval.json')); b=json.load(open('$work/npy-eval-b1.json')); p=a['protocol']; assert p['generated']['count'] == 12 and p['preprocessing']['values'] == 'uint8 from the file, / 255' and p['reference']['count'] == 4 and len(p['feature_extractor']['sha256']) == 64 and 'commit' in p['minigen'], p; a.pop('seconds', 0); b.pop('seconds', 0); assert a == b, (a, b)\"" \
+   "eval --samples: no protocol card, or --eval-batch 1 --threads 2 changed the results"
+python3 - "$work" <<'PY'
+import json, os, sys
+w = sys.argv[1]
+a = json.load(open(os.path.join(w, "npy-eval.json")))
+def save(name, j): json.dump(j, open(os.path.join(w, name), "w"))
+b = json.loads(json.dumps(a)); b["fid"] = 123.5; save("cmp-b.json", b)
+c = json.loads(json.dumps(a)); c["protocol"]["generated"]["seed"] = 7; c["protocol"]["metrics"]["pr_k"] = 5; save("cmp-seed.json", c)
+d = json.loads(json.dumps(a)); d["protocol"]["minigen"]["commit"] = "0" * 40; save("cmp-commit.json", d)
+e = json.loads(json.dumps(a)); del e["protocol"]; save("cmp-old.json", e)
+open(os.path.join(w, "cmp-corrupt.json"), "w").write(json.dumps(a)[:100])
+PY
+expect 0 "^fid .* 123\.5" -- eval --compare "$work/npy-eval.json" "$work/cmp-b.json"
+expect 0 "\"metrics\"" -- eval --compare "$work/npy-eval.json" "$work/cmp-b.json" --json
+expect 2 "generated.seed: 0 in .*npy-eval.json, 7 in .*cmp-seed.json" -- eval --compare "$work/npy-eval.json" "$work/cmp-seed.json"
+expect 2 "metrics.pr_k: 3 in .*npy-eval.json, 5 in .*cmp-seed.json" -- eval --compare "$work/npy-eval.json" "$work/cmp-seed.json"
+expect 2 "protocols differ \(generated.seed, metrics.pr_k\)" -- eval --compare "$work/npy-eval.json" "$work/cmp-seed.json"
+expect 0 "warning: protocol field minigen.commit" -- eval --compare "$work/npy-eval.json" "$work/cmp-commit.json"
+expect 2 "cmp-old.json: has no protocol card: rerun minigen eval" -- eval --compare "$work/npy-eval.json" "$work/cmp-old.json"
+expect 2 "cmp-corrupt.json" -- eval --compare "$work/npy-eval.json" "$work/cmp-corrupt.json"
+expect 2 "two or more eval results" -- eval --compare "$work/npy-eval.json"
+expect 2 "no such file|cannot open|does not exist" -- eval --compare "$work/npy-eval.json" "$work/none.json"
 expect 2 "no classifier of .*npy:.*minigen train classifier --data npy:.*--save-reference" -- \
     eval --samples "$work/npyset/samples.npy" --data "$npyset" --threads 1
 expect 2 "no classifier of .*npy:" -- train dcgan --data "$npyset" --image-size 16 --eval 8 --steps 1 --threads 1 \

@@ -153,6 +153,29 @@ TEST_CASE("report: SVG plots, every plot and sample referenced") {
     check_report(dir.path, ".svg");
 }
 
+TEST_CASE("report: a run's eval.json shows its metrics with the protocol card under them") {
+    TempDir dir;
+    make_run(dir.path);
+    write_report(dir.path.string(), {.plots = PlotFormat::Svg});
+    CHECK(!contains(read_file(dir.path / "report" / "index.html"), "Evaluation"));
+    std::ofstream(dir.path / "eval.json")
+        << R"({"model": "dcgan", "fid": 12.5, "kid": 0.25, "protocol": {"feature_extractor": {"sha256": "ab12"},)"
+        << R"( "generated": {"count": 10000, "seed": 0}, "minigen": {"commit": "<i>c0ffee</i>"}}})";
+    write_report(dir.path.string(), {.plots = PlotFormat::Svg});
+    std::string html = read_file(dir.path / "report" / "index.html");
+    CHECK(contains(html, "<h2>Evaluation</h2>"));
+    CHECK(contains(html, ">fid</td><td class=\"num\">12.5<"));
+    CHECK(contains(html, ">feature_extractor.sha256</td><td>ab12<"));
+    CHECK(contains(html, ">generated.count</td><td>10000<"));
+    CHECK(contains(html, "&lt;i&gt;c0ffee"));  // escaped
+    CHECK(html.find(">fid</td><td class=\"num\">12.5<") < html.find("Protocol card"));
+    std::ofstream(dir.path / "eval.json") << R"({"fid": 12.5})";
+    write_report(dir.path.string(), {.plots = PlotFormat::Svg});
+    CHECK(contains(read_file(dir.path / "report" / "index.html"), "eval.json has no protocol card"));
+    std::ofstream(dir.path / "eval.json") << R"({"fid": )";
+    CHECK(contains(error_of([&] { write_report(dir.path.string(), {.plots = PlotFormat::Svg}); }), "eval.json"));
+}
+
 TEST_CASE("report: gnuplot PNG plots when gnuplot is installed") {
     if (!gnuplot_available()) {
         MESSAGE("gnuplot is not installed (apt-get install gnuplot-nox): only the SVG path is tested");

@@ -7,6 +7,7 @@
 //                        PyTorch runs them: conv fwd / fwd+bwd, softmax + cross-entropy,
 //                        per-op overhead
 //   bench_workloads.cpp  one training step of each registered model (on the CPU or the GPU)
+//   bench_eval.cpp       --eval: a full evaluation of 10,000 samples, whole and per phase
 //   bench_cuda.cpp       --device cuda: the GPU's peaks, every CUDA variant at the workload
 //                        shapes, checked against the CPU op and timed
 //   bench_timing.cpp     warm-up, calibrated samples, median/min/max
@@ -109,6 +110,9 @@ struct RunOptions {
 void run_kernel_group(const RunOptions& opt, const Peaks& peaks);
 void run_ops_group(const RunOptions& opt, const Peaks& peaks);
 void run_workload_group(const RunOptions& opt);
+// bench_eval.cpp: a full evaluation of 10,000 samples vs Fashion-MNIST's test set, whole and
+// phase by phase (kind "eval" rows, one timed run each).
+void run_eval_group(const RunOptions& opt);
 
 // One training step of the model-table workload `name`, on random batches, ready to call
 // repeatedly. Fills row's name, threads, shape, batch, unit and note; `step` is empty (and the

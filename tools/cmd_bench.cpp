@@ -30,7 +30,7 @@ namespace {
 using bench::Result;
 
 struct BenchArgs {
-    bool kernels = false, workloads = false, all = false, json = false;
+    bool kernels = false, workloads = false, all = false, json = false, eval = false;
     std::string device = "cpu";
     std::string filter;
     int threads = 0;
@@ -233,7 +233,9 @@ public:
         }
         if (r.kind != section_) {
             section_ = r.kind;
-            if (r.kind == "model")
+            if (r.kind == "eval")
+                text(fmt::format("\n{:<17} {:<26} {:>10}\n", "evaluation", "size", "seconds"));
+            else if (r.kind == "model")
                 text(fmt::format("\n{:<12} {:<10} {:>12} {:>12} {:>12} {:>16}  {}\n", "model step", "batch", "median",
                                  "min", "max", "throughput", "notes"));
             else if (r.kind == "busy")
@@ -243,6 +245,10 @@ public:
                 text(fmt::format("\n{:<17} {:<38} {:<10} {:>12} {:>12} {:>12} {:>15} {:>6}  {:<13} {}\n",
                                  r.kind == "kernel" ? "kernel" : "op layer", "shape", "variant", "median", "min",
                                  "max", "rate", "%peak", "check", "notes"));
+        }
+        if (r.kind == "eval") {
+            text(fmt::format("{:<17} {:<26} {:>10.2f}\n", r.name, r.shape, r.timing.median_ms / 1e3));
+            return;
         }
         if (r.kind == "busy") {
             if (!r.timed) {
@@ -342,6 +348,8 @@ int run_bench(const BenchArgs& a) {
     bool kernels = a.kernels || a.all || !a.workloads;
     bool workloads = a.workloads || a.all || !a.kernels;
 
+    MG_CHECK(!a.eval || (a.filter.empty() && a.device == "cpu"),
+             "bench --eval: times the evaluator, which runs on the CPU; --filter and --device do not apply");
     RowFilter filter(a.filter);
     if (a.device == "cuda") return run_cuda_bench(a, kernels, workloads, filter);
     // A dry pass that selects nothing: the groups ask about every row before building any,
@@ -381,6 +389,15 @@ int run_bench(const BenchArgs& a) {
         out.text(fmt::format("minigen bench: {}, {} thread{}, OpenMP waits: {}\n", cpu, threads,
                              threads == 1 ? "" : "s", omp_wait_policy()));
 
+    if (a.eval) {  // the evaluator alone: no peaks, kernels or models
+        bench::RunOptions opt;
+        opt.threads = threads;
+        opt.selected = [](const std::string&) { return true; };
+        opt.emit = [&](Result r) { out.result(r); };
+        opt.progress = [&](const std::string& what) { out.progress.show(what); };
+        bench::run_eval_group(opt);
+        return finish(out);
+    }
     out.progress.show("measuring the FMA peak and the memory bandwidth");
     const bench::Peaks peaks = bench::measure_peaks(threads);
     out.peaks(peaks);
@@ -421,7 +438,13 @@ void add_bench_command(CLI::App& app) {
         "workload shapes, and each model's training step (default: everything)");
     auto* k = cmd->add_flag("--kernels", a.kernels, "Kernels and op-layer workloads only");
     auto* w = cmd->add_flag("--workloads", a.workloads, "Model training steps only");
-    cmd->add_flag("--all", a.all, "Kernels and workloads (the default)")->excludes(k)->excludes(w);
+    auto* all = cmd->add_flag("--all", a.all, "Kernels and workloads (the default)")->excludes(k)->excludes(w);
+    cmd->add_flag("--eval", a.eval,
+                  "Only a full evaluation of 10,000 samples vs Fashion-MNIST's test set (features, FID, KID, IS, "
+                  "precision/recall, class histogram), whole and per phase")
+        ->excludes(k)
+        ->excludes(w)
+        ->excludes(all);
     cmd->add_option("--filter", a.filter,
                     "Regular expression over 'name shape variant' (kernels; the registry op as in minigen info, "
                     "e.g. conv2d_forward, also matches in place of the name), 'name shape ops' (op layer) or the "

@@ -1,6 +1,7 @@
 // minigen eval MODEL --checkpoint F · minigen eval --samples FILE: every metric that
 // applies, with the floor and ceiling beside the sample metrics (models/eval/evaluate.h).
 #include <cstdio>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +12,7 @@
 #include "models/capabilities.h"
 #include "models/classifier/classifier.h"
 #include "models/eval/evaluate.h"
+#include "models/eval/protocol.h"
 #include "models/eval/real_images.h"
 #include "models/eval/reference_classifier.h"
 #include "models/image_data.h"
@@ -18,6 +20,7 @@
 #include "models/trainer.h"
 #include "tools/cli.h"
 #include "tools/model_options.h"
+#include "tools/report.h"
 
 namespace mg::tools {
 
@@ -25,8 +28,10 @@ namespace {
 
 struct EvalArgs {
     std::string model, checkpoint, samples_file, range = "0,1", classifier, save_reference, memorisation_grid;
+    std::vector<std::string> compare;
     CommonModelArgs common;
-    int64_t count = 10000, test_images = 0, iwae_k = 100, memorisation_images = 10000, cas_steps = 600;
+    int64_t count = 10000, test_images = 0, iwae_k = 100, eval_batch = 500, memorisation_images = 10000,
+            cas_steps = 600;
     bool no_floors = false, json = false, cas = false;
 };
 
@@ -69,6 +74,11 @@ void print_text(const nlohmann::json& j) {
         if (j.contains("classifier_resize"))
             std::printf("classifier input: %s\n", j["classifier_resize"].get<std::string>().c_str());
     }
+    if (j.contains("protocol")) {
+        const nlohmann::json& build = j["protocol"]["minigen"];
+        std::printf("minigen %s, commit %s (the whole protocol card: --json)\n",
+                    build["version"].get<std::string>().c_str(), build["commit"].get<std::string>().c_str());
+    }
     if (j.contains("seconds")) std::printf("time: %.1f s\n", j["seconds"].get<double>());
 }
 
@@ -99,6 +109,8 @@ nlohmann::json eval_classifier(const EvalArgs& a, models::Model& model, const mo
         models::classifier_accuracy(net, data::to_float(test.images, data::PixelRange::ZeroOne), test.labels);
     nlohmann::json j = {{"model", a.model}, {"test_accuracy", acc}, {"test_images", test.images.size(0)},
                         {"data", test.data}};
+    j["protocol"] = {{"reference", {{"data", test.data}, {"count", test.images.size(0)}}},
+                     {"minigen", eval::minigen_build_card()}};
     if (!a.save_reference.empty()) {
         eval::ReferenceInfo info;
         info.class_names = test.classes;
@@ -112,7 +124,62 @@ nlohmann::json eval_classifier(const EvalArgs& a, models::Model& model, const mo
     return j;
 }
 
+// The numbers of a result that are metrics: not its counts and classifier facts (the card
+// holds those) nor its time.
+bool is_metric(const std::string& key, const nlohmann::json& v) {
+    static const std::set<std::string> not_metrics = {"seconds", "step", "samples", "test_images", "likelihood_images",
+                                                      "classifier_test_accuracy"};
+    return v.is_number() && !not_metrics.count(key);
+}
+
+// `minigen eval --compare A B ...`: the metrics of eval results side by side, refused when
+// their protocol cards differ (each differing field on stderr, then exit 2).
+int run_compare(const EvalArgs& a) {
+    MG_CHECK(a.compare.size() >= 2, "eval --compare: give two or more eval results (minigen eval --json output)");
+    MG_CHECK(a.model.empty() && a.samples_file.empty(), "eval --compare: compares result files, not a model or --samples");
+    std::vector<nlohmann::json> results;
+    for (const std::string& path : a.compare) results.push_back(eval::read_eval_result(path));
+    const nlohmann::json& card = results[0]["protocol"];
+    std::vector<std::string> refused, warnings;
+    for (size_t i = 1; i < results.size(); ++i)
+        for (const eval::ProtocolDifference& d : eval::protocol_differences(card, results[i]["protocol"])) {
+            const std::string line = fmt::format("protocol field {}: {} in {}, {} in {}", d.field, d.a, a.compare[0],
+                                                 d.b, a.compare[i]);
+            std::fprintf(stderr, "eval --compare: %s%s\n", d.refuses ? "" : "warning: ", line.c_str());
+            (d.refuses ? refused : warnings).push_back(d.field);
+        }
+    MG_CHECK(refused.empty(), "eval --compare: the protocols differ ({}): these results are not comparable",
+             fmt::join(refused, ", "));
+
+    std::vector<std::string> metrics;  // in the first file's order, then any others'
+    std::set<std::string> seen;
+    for (const nlohmann::json& r : results)
+        for (const auto& [k, v] : r.items())
+            if (is_metric(k, v) && seen.insert(k).second) metrics.push_back(k);
+    if (a.json) {
+        nlohmann::json table = nlohmann::json::object();
+        for (const std::string& m : metrics)
+            for (const nlohmann::json& r : results) table[m].push_back(r.contains(m) ? r[m] : nlohmann::json());
+        nlohmann::json out = {{"files", a.compare}, {"protocol", card}, {"metrics", table}, {"warnings", warnings}};
+        std::printf("%s\n", out.dump(2).c_str());
+        return 0;
+    }
+    std::vector<size_t> width;
+    for (const std::string& path : a.compare) width.push_back(std::max<size_t>(14, path.size()));
+    std::printf("%-18s", "metric");
+    for (size_t i = 0; i < a.compare.size(); ++i) std::printf(" %*s", int(width[i]), a.compare[i].c_str());
+    std::printf("\n");
+    for (const std::string& m : metrics) {
+        std::printf("%-18s", printable(m).c_str());  // a name from the file: no control characters
+        for (size_t i = 0; i < results.size(); ++i)
+            std::printf(" %*s", int(width[i]), results[i].contains(m) ? number(results[i][m]).c_str() : "-");
+        std::printf("\n");
+    }
+    return 0;
+}
+
 int run_eval(const EvalArgs& a) {
+    if (!a.compare.empty()) return run_compare(a);
     apply_threads(a.common.threads);
     eval::EvalOptions o;
     o.samples = a.count;
@@ -120,6 +187,7 @@ int run_eval(const EvalArgs& a) {
     o.iwae_k = a.iwae_k;
     o.floors = !a.no_floors;
     o.seed = a.common.seed;
+    o.eval_batch = a.eval_batch;
     o.data_dir = a.common.data_dir;
     if (!a.classifier.empty()) o.classifier = a.classifier;
     o.memorisation_images = a.memorisation_images;
@@ -139,7 +207,7 @@ int run_eval(const EvalArgs& a) {
                  a.samples_file);
         MG_CHECK(a.range == "0,1" || a.range == "-1,1", "--range {}: must be 0,1 or -1,1", a.range);
         io::require_regular_file(a.samples_file, "--samples");  // a FIFO would block, a directory is a mistake
-        Tensor images = eval::load_sample_file(a.samples_file, a.range == "-1,1");
+        Tensor images = eval::load_sample_file(a.samples_file, a.range == "-1,1", &o.sample_values);
         o.data = sample_data(a, images);
         j = eval::score_images(images, Tensor(), o);
         j["samples_file"] = a.samples_file;
@@ -206,6 +274,12 @@ void add_eval_command(CLI::App& app) {
                   "real images; beside it one trained on as many real images)");
     cmd->add_option("--cas-steps", a.cas_steps, "Training steps (batches of 128) of each CAS classifier")
         ->check(integer_range(1, 100000));
+    cmd->add_option("--eval-batch", a.eval_batch,
+                    "Images per classifier call (default 500; the results are the same at any size)")
+        ->check(integer_range(1, 100000));
+    cmd->add_option("--compare", a.compare,
+                    "Put the metrics of two or more eval results (minigen eval --json files) side by side; refused "
+                    "(exit 2) when their protocol cards differ, naming each differing field");
     cmd->add_flag("--json", a.json, "Print one JSON object on stdout");
     add_common_model_args(*cmd, a.common);
     cmd->callback([] { std::exit(run_eval(a)); });

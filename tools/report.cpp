@@ -22,6 +22,7 @@
 
 #include "core/io/input.h"
 #include "kernels/base.h"
+#include "models/eval/protocol.h"
 #include "models/progress.h"
 
 namespace mg::tools {
@@ -747,6 +748,25 @@ std::string config_html(const json* config) {
     return html + "</table>\n";
 }
 
+// <run_dir>/eval.json (minigen eval --json saved there): its numbers, and under them the
+// protocol card they were computed under.
+std::string evaluation_html(const json* eval) {
+    if (!eval) return "";
+    std::string html = "<h2>Evaluation</h2>\n<table>\n";
+    for (const auto& [k, v] : eval->items())
+        if (v.is_number())
+            html += "<tr><td class=\"key\">" + html_escape(printable(k)) + "</td><td class=\"num\">" +
+                    number(v.get<double>()) + "</td></tr>\n";
+    html += "</table>\n";
+    if (!eval->contains("protocol") || !(*eval)["protocol"].is_object())
+        return html + "<p class=\"meta warn\">eval.json has no protocol card: rerun minigen eval.</p>\n";
+    if ((*eval)["protocol"].dump().size() > eval::kMaxProtocolCardBytes)
+        return html + "<p class=\"meta warn\">eval.json's protocol card is too large to be one.</p>\n";
+    return html + "<p class=\"meta\">Protocol card: what these numbers depend on besides the model (minigen eval "
+                  "--compare refuses to set results side by side when their cards differ).</p>\n" +
+           config_html(&(*eval)["protocol"]);
+}
+
 std::string metrics_html(const std::vector<Plot>& plots) {
     if (plots.empty()) return "<p class=\"meta\">No metrics recorded yet.</p>\n";
     std::string html =
@@ -841,6 +861,13 @@ void write_report(const std::string& run_dir, const ReportOptions& options) {
                                 {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxConfigBytes});
     }
 
+    json eval;
+    const fs::path eval_path = run / "eval.json";
+    const bool have_eval = fs::exists(eval_path, ec) || fs::is_symlink(eval_path, ec);
+    if (have_eval)
+        eval = io::parse_json(io::read_text_file(eval_path.string(), "report:", kMaxConfigBytes),
+                              "report: " + eval_path.string(), {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxConfigBytes});
+
     fs::create_directories(report_dir, ec);
     MG_CHECK(!ec, "report: cannot create '{}': {}", report_dir.string(), ec.message());
     std::vector<Plot> plots = collect_plots(log);
@@ -853,7 +880,7 @@ void write_report(const std::string& run_dir, const ReportOptions& options) {
                              "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + title + "</h1>\n" +
                              "<p class=\"meta\">" + run_summary(log) + "</p>\n" + warnings_html(log) +
                              "<h2>Configuration</h2>\n" + config_html(have_config ? &config : nullptr) +
-                             "<h2>Metrics</h2>\n" + metrics_html(plots) +
+                             "<h2>Metrics</h2>\n" + metrics_html(plots) + evaluation_html(have_eval ? &eval : nullptr) +
                              "<h2>Samples</h2>\n" + samples_html(find_samples(run / "samples", "step_")) +
                              surfaces_html(find_samples(run / "samples", "surface_")) + "</body>\n</html>\n";
     write_text_atomically((report_dir / "index.html").string(), html);

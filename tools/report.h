@@ -4,6 +4,8 @@
 //                                  and scalar metrics ("loss_d", "d_real", "grad_norm/G/fc.weight",
 //                                  nested objects are flattened with '/')
 //   <run_dir>/config.json          the run's configuration (optional)
+//   <run_dir>/eval.json            minigen eval --json saved there: its numbers and protocol card
+//                                  (optional; read as config.json is)
 //   <run_dir>/samples/step_*.png   sample grids over time (optional)
 //   <run_dir>/samples/surface_*.png  gan2d's decision surfaces (optional)
 //

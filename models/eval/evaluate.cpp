@@ -15,11 +15,13 @@
 #include "core/io/npy.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "core/runtime.h"
 #include "models/capabilities.h"
 #include "core/io/image.h"
 #include "models/eval/cas.h"
 #include "models/eval/feature_metrics.h"
 #include "models/eval/memorisation.h"
+#include "models/eval/protocol.h"
 #include "models/eval/real_images.h"
 #include "models/eval/reference_classifier.h"
 #include "models/progress.h"
@@ -68,15 +70,16 @@ ReferenceClassifier& classifier(const EvalOptions& o) {
 }
 
 // The classifier's features (and class probabilities, when probs is given) of images
-// [N,C,H,W] in [0,1], a phase of its own. Fed in the classifier's own batches of 500, so
-// the result is bit for bit that of one call.
+// [N,C,H,W] in [0,1], a phase of its own, in batches of o.eval_batch (the result is bit for
+// bit the same at any batch size).
 void classify(const EvalOptions& o, const std::string& what, const Tensor& images, Tensor* features,
               Tensor* probs) {
     ReferenceClassifier& c = classifier(o);
     MG_CHECK(images.dim() == 4 && images.size(1) == c.info().shape.channels,
              "eval: the {} are images {}, but the classifier {} takes {} channel(s) (trained on {})", what,
              images.shape(), c.name(), c.info().shape.channels, c.info().data);
-    const int64_t n = images.size(0), chunk = 500;
+    MG_CHECK(o.eval_batch >= 1, "eval: the evaluation batch size must be >= 1, got {}", o.eval_batch);
+    const int64_t n = images.size(0), chunk = o.eval_batch;
     PhaseProgress progress(o, what, n, "img");
     std::vector<Tensor> f, p;
     for (int64_t i = 0; i < n; i += chunk) {
@@ -108,12 +111,13 @@ std::string data_key(const EvalOptions& o) {
                         : fmt::format("fashion-mnist|{}|{}", o.data_dir.value_or(""), o.classifier.value_or(""));
 }
 
-// Computed once per (data, classifier).
+// Computed once per (data, classifier, batch size, threads): features computed under other
+// settings are computed afresh, so that their invariance is tested, not assumed.
 const TestSet& test_set(const EvalOptions& o) {
     static std::mutex mutex;
     static std::map<std::string, TestSet> cache;
     std::lock_guard<std::mutex> lock(mutex);
-    const std::string key = data_key(o);
+    const std::string key = fmt::format("{}|{}|{}", data_key(o), o.eval_batch, num_threads());
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
     TestSet t;
@@ -160,6 +164,14 @@ nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor
     return j;
 }
 
+// "28x28 images resized to 32x32 (area filter, through 8 bits)" when the classifier resizes
+// `noun` of h x w, else "none".
+std::string resize_text(const ReferenceClassifier& c, int64_t h, int64_t w, const char* noun) {
+    if (!c.resizes(h, w)) return "none";
+    return fmt::format("{}x{} {} resized to {}x{} (area filter, through 8 bits)", h, w, noun, c.info().shape.height,
+                       c.info().shape.width);
+}
+
 // Which classifier scored what: numbers of different classifiers, data or sizes differ.
 void add_classifier_info(nlohmann::json& j, const EvalOptions& o) {
     ReferenceClassifier& c = classifier(o);
@@ -173,9 +185,49 @@ void add_classifier_info(nlohmann::json& j, const EvalOptions& o) {
     j["data"] = data_name(o.data);
     const Shape& s = test_set(o).image_shape;
     j["test_images"] = s[0];
-    if (c.resizes(s[2], s[3]))
-        j["classifier_resize"] = fmt::format("{}x{} images resized to {}x{} (area filter, through 8 bits)", s[2],
-                                             s[3], info.shape.height, info.shape.width);
+    if (c.resizes(s[2], s[3])) j["classifier_resize"] = resize_text(c, s[2], s[3], "images");
+}
+
+// The protocol card (protocol.h) of results j computed under o: the sample sections when j
+// holds sample metrics, the likelihood one when it holds likelihoods.
+nlohmann::json protocol_card(const EvalOptions& o, const nlohmann::json& j) {
+    nlohmann::json card;
+    if (o.data.source == models::DataSpec::Source::Toy2d) {
+        card["reference"] = {{"data", "toy2d:" + o.data.toy2d}};
+    } else {
+        card["reference"] = {{"data", data_name(o.data)},
+                             {"split", is_images(o) ? "held out (every 10th image of each class)" : "test"},
+                             {"values", "uint8 / 255"}};
+    }
+    if (j.contains("samples")) {
+        const ReferenceClassifier& c = classifier(o);
+        const ReferenceInfo& info = c.info();
+        const Shape& s = test_set(o).image_shape;
+        const auto sample = j.at("sample_image").get<std::vector<int64_t>>();
+        const int64_t samples = j.at("samples").get<int64_t>();
+        card["reference"]["count"] = s[0];
+        card["reference"]["image"] = {s[1], s[2], s[3]};
+        card["feature_extractor"] = {{"name", c.name()},
+                                     {"sha256", c.sha256()},
+                                     {"data", info.data},
+                                     {"input", {info.shape.channels, info.shape.height, info.shape.width}},
+                                     {"test_accuracy", info.test_accuracy}};
+        card["generated"] = {{"count", samples}, {"seed", o.seed}, {"image", sample}};
+        card["preprocessing"] = {{"values", o.sample_values},
+                                 {"resize_reference", resize_text(c, s[2], s[3], "images")},
+                                 {"resize_samples", resize_text(c, sample[1], sample[2], "samples")}};
+        card["metrics"] = {{"kid_subsets", o.kid_subsets},
+                           {"kid_subset_size", o.kid_subset_size},
+                           {"pr_k", o.pr_k},
+                           {"is_splits", std::min<int64_t>(10, samples)},
+                           {"fid_infinity_points", o.fid_infinity_points},
+                           {"memorisation_images", o.memorisation_images}};
+        if (o.cas) card["metrics"]["cas_steps"] = o.cas_steps;
+    }
+    if (j.contains("likelihood_images"))
+        card["likelihood"] = {{"images", j["likelihood_images"]}, {"iwae_k", o.iwae_k}};
+    card["minigen"] = minigen_build_card();
+    return card;
 }
 
 // n distinct rows of [0, total), chosen by a seeded shuffle.
@@ -285,6 +337,7 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
     classify(o, "sample features", images, &features, &probs);
     nlohmann::json j = compare(features, probs, real, o, "the samples");
     j["samples"] = images.size(0);
+    j["sample_image"] = {images.size(1), images.size(2), images.size(3)};
     // The intended labels index the data's classes: comparable when the classifier has them.
     if (intended_labels.defined() && classifier(o).info().class_names == test.classes) {
         Tensor hit = eq(argmax(probs, 1), intended_labels.to(Device::CPU));
@@ -303,9 +356,8 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
     add_classifier_info(j, o);
     const ReferenceClassifier& c = classifier(o);
     if ((images.size(2) != want[2] || images.size(3) != want[3]) && c.resizes(images.size(2), images.size(3)))
-        j["classifier_resize_samples"] =
-            fmt::format("{}x{} samples resized to {}x{} (area filter, through 8 bits)", images.size(2),
-                        images.size(3), c.info().shape.height, c.info().shape.width);
+        j["classifier_resize_samples"] = resize_text(c, images.size(2), images.size(3), "samples");
+    j["protocol"] = protocol_card(o, j);
     say(o, fmt::format("scored {} samples in {:.1f} s", images.size(0),
                        std::chrono::duration<double>(Clock::now() - t0).count()));
     return j;
@@ -347,6 +399,7 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options) 
     if (spec.source == models::DataSpec::Source::Toy2d) {
         if (auto* measures = models::as<models::SampleQuality>(model))
             for (const auto& [k, v] : measures->evaluate()) j[k] = v;
+        j["protocol"] = protocol_card(o, j);
         j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
         return j;
     }
@@ -403,11 +456,12 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options) 
     }
     if (o.floors && o.samples > 0) j.update(floors_and_ceilings(o));
     if (!j.contains("classifier") && o.samples > 0) add_classifier_info(j, o);
+    j["protocol"] = protocol_card(o, j);
     j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
     return j;
 }
 
-Tensor load_sample_file(const std::string& path, bool minus_one_one) {
+Tensor load_sample_file(const std::string& path, bool minus_one_one, std::string* values) {
     // Sides up to 1024, and at most 2^30 values in all: a header's promise beyond that is
     // refused before the data is read.
     constexpr int64_t kMaxSide = 1024, kMaxValues = int64_t(1) << 30;
@@ -433,6 +487,10 @@ Tensor load_sample_file(const std::string& path, bool minus_one_one) {
     MG_CHECK(t.size(2) >= 1 && t.size(2) <= kMaxSide && t.size(3) >= 1 && t.size(3) <= kMaxSide,
              "--samples {}: image sides must lie in 1..{}, got {}", path, kMaxSide, t.shape());
     MG_CHECK(t.size(0) > 0, "--samples {}: the file holds no images", path);
+    if (values) *values = t.dtype() == DType::UInt8 ? "uint8 from the file, / 255"
+                                                    : fmt::format("{} from the file{}, clamped to [0, 1], not quantised",
+                                                                  dtype_name(t.dtype()),
+                                                                  minus_one_one ? ", mapped from [-1, 1]" : "");
     if (t.dtype() == DType::UInt8) return t.to(DType::Float32) * (1.0 / 255.0);
     MG_CHECK(t.dtype() == DType::Float32 || t.dtype() == DType::Float64,
              "--samples {}: images must be uint8 or float, got int64", path);

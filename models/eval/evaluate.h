@@ -13,6 +13,7 @@
 //   floors             the same sample metrics for as many training images as there are test
 //                      images ("floor": what a perfect generator would score) and for uniform
 //                      noise ("ceiling")
+//   every result       "protocol": the card of how it was computed (protocol.h)
 #pragma once
 
 #include <optional>
@@ -46,6 +47,11 @@ struct EvalOptions {
     models::DataSpec data;
     // A built-in's name or a weights file; default: the built-in trained on `data`.
     std::optional<std::string> classifier;
+    // Images per classifier call. Not part of the protocol: features and metrics are bit
+    // for bit the same at any value (and thread count).
+    int64_t eval_batch = 500;
+    // What the scored sample values are, for the protocol card (a sample file: cmd_eval).
+    std::string sample_values = "float from the model, clamped to [0, 1], not quantised";
     bool progress = true;                   // a line per phase on stderr
     double progress_after_s = 3.0;          // a phase running longer shows done/total, rate, ETA
 };
@@ -64,7 +70,7 @@ nlohmann::json floors_and_ceilings(const EvalOptions& options);
 // [N,C,H,W] float32 in [0,1]. Accepts uint8 (0..255) or float data in [0,1] (or [-1,1]
 // when `minus_one_one`), shaped [N,H,W], [N,C,H,W] (C 1 or 3) or, uint8 only, [N,H,W,C] as
 // PyTorch and NumPy images are saved; anything else is an error naming the file and what is
-// wrong.
-Tensor load_sample_file(const std::string& path, bool minus_one_one = false);
+// wrong. values (optional): what the values were, for the protocol card.
+Tensor load_sample_file(const std::string& path, bool minus_one_one = false, std::string* values = nullptr);
 
 }  // namespace mg::eval

@@ -236,9 +236,19 @@ void ReferenceClassifier::features_and_probs(const Tensor& images, Tensor* featu
     for (int64_t i = 0; i < n; i += chunk) {
         Tensor x = images.slice(0, i, std::min(n, i + chunk)).to(DType::Float32).contiguous();
         if (resizes(x.size(2), x.size(3))) x = resize_images(x, s.height, s.width);
+        // One image alone would make the linear layers matrix-vector products, which the
+        // GEMM sums in another order: it runs beside a copy of itself, so that its features
+        // are bit for bit those it has in any batch.
+        const bool alone = x.size(0) == 1;
+        if (alone) x = cat({x, x}, 0);
         Tensor h = net_->features(x);
+        Tensor q = probs ? softmax(net_->head->forward(h), 1) : Tensor();
+        if (alone) {
+            h = h.slice(0, 0, 1);
+            if (probs) q = q.slice(0, 0, 1);
+        }
         if (features) f.push_back(h);
-        if (probs) p.push_back(softmax(net_->head->forward(h), 1));
+        if (probs) p.push_back(q);
     }
     if (features) *features = f.empty() ? zeros({0, models::ClassifierNet::kFeatures}) : cat(f, 0);
     if (probs) *probs = p.empty() ? zeros({0, s.classes}) : cat(p, 0);

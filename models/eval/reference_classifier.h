@@ -60,7 +60,8 @@ public:
     double test_accuracy() const { return info_.test_accuracy; }  // as recorded when it was frozen
 
     // images [N,C,H,W] float in [0,1] with the classifier's C, any H x W (resized to its
-    // size when they differ); any N, batched, no autograd ->
+    // size when they differ); any N, batched, no autograd; each image's row is bit for bit
+    // the same whatever the batch it comes in ->
     Tensor features(const Tensor& images);  // [N,128] float32
     Tensor probs(const Tensor& images);     // [N,K]   softmax
     // Both from one forward pass.
