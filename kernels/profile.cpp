@@ -174,7 +174,9 @@ void Session::begin_step() {
     g_state.backward = false;
     t_recording = true;
     g_enabled.store(true, std::memory_order_relaxed);
-    push(Frame{Region::Step});
+    Frame step;
+    step.region = Region::Step;
+    push(step);
 }
 
 void Session::end_step() {
