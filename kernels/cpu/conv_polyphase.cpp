@@ -38,7 +38,7 @@
 namespace mg::kernels::cpu {
 namespace {
 
-// A vector covering more runs than this is gathered instead (OW < 4).
+// A vector cut into more runs than this (rows under 3 wide) is gathered instead.
 constexpr int kMaxRuns = 6;
 
 // The shapes polyphase computes; the others go to "implicit". Strided, one group, no
@@ -253,13 +253,15 @@ void conv2d_backward_input_polyphase_f32(const Conv2dShape& s, const void* gy, c
 
 namespace mg::kernels {
 
-// The default only where it measured faster (docs/results/2026-12-07-polyphase-conv.md,
-// thread CPU time at 1 thread on a Zen 4, median of 15, against the default before):
-// backward_input (conv_transpose2d's forward) 10.31 vs 10.69 ms on dcgan D's 64->128 conv at
-// 14x14, 13.54 vs 17.17 ms on the 32x32 D's 128->256 at 8x8. forward and backward_weight are
-// no faster than "implicit" (10.24 vs 10.37, 10.75 vs 10.87 ms; 12.22 vs 11.33, 13.31 vs
-// 12.96 ms): on this core the gathers they save cost about what the split pass adds, so they
-// stay selectable (priority below implicit's 20), not the default.
+// The default for strided convs (priority 30 over implicit's 20), routed inside each face to
+// where it measured faster (docs/results/2026-12-07-polyphase-conv.md; 1 thread, Zen 4, thread
+// CPU time, median of 21, polyphase vs the default before it):
+//   dcgan D 64->128 at 14x14 (N 64)     forward 9.64 vs 10.37 ms, backward_input 9.62 vs 10.65,
+//                                       backward_weight 10.67 vs 11.05
+//   D's first conv 1->64 at 28x28       forward 0.407 vs 0.428 ms (the backward faces fall back)
+//   D's first conv 3->64 at 32x32       forward 1.45 vs 1.63 ms, backward_weight 1.96 vs 2.12
+//   32x32 D 128->256 at 8x8 (OW 4)      backward_input 12.78 vs 15.06 ms; forward falls back
+//                                       (kMinSplitRow)
 void register_cpu_conv_polyphase() {
     if (!cpu::has_avx512()) return;
     struct Face {
