@@ -38,7 +38,6 @@
 
 namespace mg::kernels::cpu {
 
-
 int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
 // out_n [m, P] = a [m, K] · B(src_n) for every image, `chunk` images per GEMM (the tables are
@@ -132,6 +131,7 @@ bool same_width(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 
 bool implicit_fits(const MaskedConv2dShape& s) {
     return s.n >= max_threads() && s.c_in > 0 && s.c_out > 0 && s.h > 0 && s.w > 0;
 }
+
 // Wt [C_in, C_out*T] from w [C_out, C_in, taps_stored] (the first T taps of each (co, ci)).
 std::vector<float> transpose_taps(const float* w, int64_t c_out, int64_t c_in, int64_t taps, int64_t taps_stored) {
     std::vector<float> wt(size_t(c_in * c_out * taps));

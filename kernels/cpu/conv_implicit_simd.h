@@ -74,7 +74,8 @@ void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64
             const VectorRuns r0(b, w0, j, edge[0]), r1(b, w1, j + V::L, edge[1]);
             for (int64_t i = 0; i < kc; ++i) {
                 V::store(out + i * V::NR, r0.load(plane[i], __mmask16(bits[i][w0])));
-                V::store(out + i * V::NR + V::L, r1.count ? r1.load(plane[i], __mmask16(bits[i][w1])) : _mm512_setzero_ps());
+                V::store(out + i * V::NR + V::L,
+                         r1.count ? r1.load(plane[i], __mmask16(bits[i][w1])) : _mm512_setzero_ps());
             }
         } else if (column == nullptr) {
             for (int64_t i = 0; i < kc; ++i) {

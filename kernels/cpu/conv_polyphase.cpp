@@ -188,7 +188,8 @@ void write_phase(const Conv2dShape& s, const GxPhase& g, int64_t n0, int64_t ima
             float* plane = gx + ((n0 + i) * s.c_in + ci) * s.h * s.w + s.stride_w * g.cols.lo + g.b - s.pad_w;
             for (int64_t q = 0; q < g.rows.count; ++q) {
                 float* row = plane + (s.stride_h * (g.rows.lo + q) + g.a - s.pad_h) * s.w;
-                for (int64_t r = 0; r < g.cols.count; ++r) row[r * s.stride_w] = from ? from[q * g.cols.count + r] : 0.0f;
+                for (int64_t r = 0; r < g.cols.count; ++r)
+                    row[r * s.stride_w] = from ? from[q * g.cols.count + r] : 0.0f;
             }
         }
 }
@@ -199,7 +200,8 @@ void conv2d_forward_polyphase_f32(const Conv2dShape& s, const void* x, const voi
     check_conv2d_shape("conv2d_forward", s);
     if (!polyphase_fits(s) || s.ow < kMinSplitRow) return conv2d_forward_implicit_f32(s, x, w, y);
     const SplitLowering l = lower_split(s, x);
-    run_images(s.n, l.chunk, static_cast<const float*>(w), s.c_out, l.taps, l.xs.data, l.xs.image, static_cast<float*>(y));
+    run_images(s.n, l.chunk, static_cast<const float*>(w), s.c_out, l.taps, l.xs.data, l.xs.image,
+               static_cast<float*>(y));
 }
 
 void conv2d_backward_weight_polyphase_f32(const Conv2dShape& s, const void* x, const void* gy, void* gw) {
