@@ -17,6 +17,7 @@ void register_cpu_batch_norm();
 void register_cpu_bias_act();
 void register_cpu_masked_conv();
 void register_cpu_conv_implicit();
+void register_cpu_conv_polyphase();
 #ifdef MINIGEN_WITH_CUDA
 void register_cuda_kernels();
 #endif
@@ -35,6 +36,7 @@ void register_all_kernels() {
     register_cpu_bias_act();
     register_cpu_masked_conv();
     register_cpu_conv_implicit();  // after conv and masked conv: it falls back to their im2col
+    register_cpu_conv_polyphase();  // falls back to implicit
 #ifdef MINIGEN_WITH_CUDA
     register_cuda_kernels();
 #endif

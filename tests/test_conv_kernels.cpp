@@ -123,6 +123,17 @@ std::vector<mk::Conv2dShape> conv_cases() {
         {3, 2, 6, 5, 3, 3, 3, 1, 1, 2, 2, 2, 2, 1},         // dilated "same"
         {2, 3, 9, 7, 2, 5, 3, 1, 1, 0, 1, 1, 1, 1},         // OW == W but OH = H - 4
         {2, 2, 4, 1, 2, 3, 3, 1, 1, 1, 1, 1, 1, 1},         // one column: the side taps see only padding
+        // Strided, one group, OW >= 7: "polyphase" splits x into phase planes (backward_input
+        // per phase of gx where C_in fills the GEMM tiles: 14, 28, 64).
+        {3, 1, 28, 28, 8, 4, 4, 2, 2, 1, 1, 1, 1, 1},       // dcgan D conv1: C_in = 1
+        {2, 3, 11, 15, 5, 3, 3, 2, 2, 0, 0, 1, 1, 1},       // odd sizes, H != W, pad 0, C_in = 3
+        {2, 14, 9, 16, 6, 4, 4, 2, 2, 2, 2, 1, 1, 1},       // pad 2, the phases of gx
+        {3, 14, 13, 22, 4, 5, 3, 2, 3, 1, 2, 1, 1, 1},      // strides 2 and 3, k not a multiple
+        {2, 28, 7, 14, 4, 1, 1, 2, 2, 0, 0, 1, 1, 1},       // k < stride: phases no tap reaches
+        {5, 14, 14, 14, 9, 4, 4, 2, 2, 1, 1, 1, 1, 1},      // 7x7 outputs, several images per GEMM
+        {2, 14, 5, 30, 3, 4, 4, 2, 2, 1, 1, 1, 1, 1},       // OW = 15, OH = 2: runs across rows
+        {1, 14, 9, 15, 5, 4, 4, 2, 2, 1, 1, 1, 1, 1},       // one image: fewer than the threads
+        {3, 14, 8, 8, 6, 4, 4, 2, 2, 1, 1, 1, 1, 1},        // OW = 4: forward stays implicit
     };
     std::vector<mk::Conv2dShape> cases;
     for (const ConvCase& c : fixed) cases.push_back(make_shape(c));
@@ -240,10 +251,10 @@ TEST_CASE("conv2d kernels: forward and both backward kernels are adjoint, float6
     }
 }
 
-// The im2col and implicit variants split images across threads and, for the weight gradient,
+// The im2col, implicit and polyphase variants split images across threads and, for the weight gradient,
 // sum per-thread partials: the same thread count must give the same bits, and every thread
 // count must stay within tolerance of the reference (including uneven image splits).
-TEST_CASE("conv2d im2col and implicit: reproducible bits per thread count, correct for 1, 2 and 3 threads") {
+TEST_CASE("conv2d im2col, implicit and polyphase: reproducible bits per thread count, correct for 1, 2 and 3 threads") {
     mk::init();
     const int saved_threads = omp_get_max_threads();
     std::mt19937_64 rng(99);
@@ -254,6 +265,7 @@ TEST_CASE("conv2d im2col and implicit: reproducible bits per thread count, corre
         make_shape({7, 5, 9, 9, 7, 4, 4, 2, 2, 1, 1, 1, 1, 1}),   // strided, P = 16: "implicit" gathers, chunks
         make_shape({6, 1, 10, 10, 12, 3, 3, 1, 1, 1, 1, 1, 1, 1}),  // Kc = 9 < C_out: gw computed transposed
         make_shape({4, 6, 15, 15, 6, 4, 4, 2, 2, 1, 1, 1, 1, 3}),
+        make_shape({5, 14, 13, 15, 6, 4, 4, 2, 2, 1, 1, 1, 1, 1}),  // "polyphase", every face
     };
     for (const mk::Conv2dShape& s : shapes) {
         CAPTURE(describe(s));
@@ -266,12 +278,13 @@ TEST_CASE("conv2d im2col and implicit: reproducible bits per thread count, corre
                                                                                        gx_ref.data());
         mk::conv2d_backward_weight_table().get("reference", Device::CPU, DType::Float32)(s, x.data(), gy.data(),
                                                                                         gw_ref.data());
-        for (const char* variant : {"im2col", "implicit"}) {  // "implicit" where built (AVX-512)
+        for (const char* variant : {"im2col", "implicit", "polyphase"}) {  // the last two where built (AVX-512)
             if (!mk::conv2d_forward_table().has(variant, Device::CPU, DType::Float32)) continue;
             CAPTURE(variant);
             auto fwd = mk::conv2d_forward_table().get(variant, Device::CPU, DType::Float32);
             auto bin = mk::conv2d_backward_input_table().get(variant, Device::CPU, DType::Float32);
             auto bw = mk::conv2d_backward_weight_table().get(variant, Device::CPU, DType::Float32);
+            std::vector<float> y_one_thread, gx_one_thread;
             for (int threads : {1, 2, 3}) {
                 CAPTURE(threads);
                 omp_set_num_threads(threads);
@@ -289,6 +302,13 @@ TEST_CASE("conv2d im2col and implicit: reproducible bits per thread count, corre
                 CHECK(close(y1, y_ref, 1e-4));
                 CHECK(close(gx1, gx_ref, 1e-4));
                 CHECK(close(gw1, gw_ref, 1e-4));
+                // polyphase's forward and backward_input: every image on its own, the same bits
+                // for every thread count (the weight gradient adds per-thread partials).
+                if (threads == 1) y_one_thread = y1, gx_one_thread = gx1;
+                if (std::string(variant) == "polyphase") {
+                    CHECK(y1 == y_one_thread);
+                    CHECK(gx1 == gx_one_thread);
+                }
             }
         }
     }

@@ -751,6 +751,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     gemm(64, 1, 6272);     // dcgan D: Linear(6272, 1)
     gemm(128, 400, 784);   // vae encoder: Linear(784, 400) at batch 128
     add_conv_faces(out, "conv2d", "64x64x14x14->128 k4s2p1", conv_shape(64, 64, 14, 128, 4, 2, 1), budget);
+    // dcgan D's first conv (its backward_input: G's last conv_transpose2d, 64->1).
+    add_conv_faces(out, "conv2d", "64x1x28x28->64 k4s2p1", conv_shape(64, 1, 28, 64, 4, 2, 1), budget);
     // conv_transpose2d (N=64, 128->64, 7x7->14x14) is conv2d_backward_input at the conv2d
     // shape above; its backward is that shape's forward and backward_weight.
     {

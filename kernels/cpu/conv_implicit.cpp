@@ -30,78 +30,13 @@
 #include "kernels/conv.h"
 #include "kernels/cpu/conv_blocks.h"
 #include "kernels/cpu/conv_implicit.h"
+#include "kernels/cpu/conv_implicit_driver.h"
 #include "kernels/cpu/conv_variants.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/masked_conv.h"
 
 namespace mg::kernels::cpu {
-
-
-namespace {
-
-// Where the taps of one lowering read: for output (oh, ow) of an out_h x out_w image, tap t
-// reads source (oh*stride_h + dh(t), ow*stride_w + dw(t)) of a src_h x src_w plane; `images`
-// images side by side, image i's source image_size elements after image 0's.
-struct Geometry {
-    int64_t src_h, src_w, out_h, out_w, stride_h, stride_w, images, image_size;
-};
-
-// The tables of ImplicitLowering for a tap list (dh, dw) over `planes` source planes.
-class TapTables {
-public:
-    TapTables(int64_t planes, const Geometry& g, const std::vector<std::pair<int64_t, int64_t>>& taps)
-        : planes_(planes), plane_size_(g.src_h * g.src_w), positions_(g.out_h * g.out_w) {
-        const int64_t n = g.images * positions_;
-        words_ = (n + 15) / 16;
-        tap_offset_.resize(taps.size());
-        valid_.assign(taps.size() * size_t(words_), 0);
-        // Column j = (image i, output row oh, output column ow), in that order.
-        for (size_t t = 0; t < taps.size(); ++t) {
-            const auto [dh, dw] = taps[t];
-            tap_offset_[t] = dh * g.src_w + dw;
-            uint16_t* bits = valid_.data() + t * size_t(words_);
-            int64_t j = 0;
-            for (int64_t i = 0; i < g.images; ++i)
-                for (int64_t oh = 0; oh < g.out_h; ++oh) {
-                    const int64_t ih = oh * g.stride_h + dh;
-                    for (int64_t ow = 0; ow < g.out_w; ++ow, ++j) {
-                        const int64_t iw = ow * g.stride_w + dw;
-                        if (ih >= 0 && ih < g.src_h && iw >= 0 && iw < g.src_w)
-                            bits[j / 16] |= uint16_t(1u << (j % 16));
-                    }
-                }
-        }
-        // Column j reads source offset j (one masked load per vector) when one image's output
-        // rows are as wide as its input rows at stride 1; otherwise offsets for a gather.
-        if (g.images == 1 && g.stride_h == 1 && g.stride_w == 1 && g.out_w == g.src_w) return;
-        column_.assign(size_t(words_ * 16), 0);
-        int64_t j = 0;
-        for (int64_t i = 0; i < g.images; ++i)
-            for (int64_t oh = 0; oh < g.out_h; ++oh)
-                for (int64_t ow = 0; ow < g.out_w; ++ow, ++j)
-                    column_[size_t(j)] = int32_t(i * g.image_size + oh * g.stride_h * g.src_w + ow * g.stride_w);
-    }
-    // The lowering of the first `images` images of the block (the last block may be shorter).
-    ImplicitLowering lowering(int64_t images) const {
-        ImplicitLowering b;
-        b.taps = int64_t(tap_offset_.size());
-        b.k = planes_ * b.taps;
-        b.n = images * positions_;
-        b.plane_size = plane_size_;
-        b.tap_offset = tap_offset_.data();
-        b.valid = valid_.data();
-        b.words = words_;
-        b.column = column_.empty() ? nullptr : column_.data();
-        return b;
-    }
-
-private:
-    int64_t planes_, plane_size_, positions_, words_ = 0;
-    std::vector<int64_t> tap_offset_;
-    std::vector<uint16_t> valid_;
-    std::vector<int32_t> column_;
-};
 
 int max_threads() { return omp_in_parallel() ? 1 : omp_get_max_threads(); }
 
@@ -164,18 +99,6 @@ void run_weight(int64_t images, int64_t chunk, const float* gy, int64_t m, const
     add_partials_in_order(gw, partials.data(), size, blocks);
 }
 
-// The shapes "implicit" serves; everything else goes to "im2col". A 1x1 conv with stride 1
-// and no padding is left to im2col, which needs no lowering there (its GEMM reads x as B):
-// the masked lowering costs more than that plain packing (8.0 vs 7.5 ms forward, 11.1 vs
-// 9.7 ms backward_input on PixelCNN's 64->256 output conv at 1 thread).
-bool implicit_fits(const Conv2dShape& s) {
-    const bool direct = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
-    return s.groups == 1 && !direct && s.n >= max_threads() && s.c_in > 0 && s.c_out > 0 && s.oh > 0 && s.ow > 0;
-}
-bool same_width(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w; }
-bool implicit_fits(const MaskedConv2dShape& s) {
-    return s.n >= max_threads() && s.c_in > 0 && s.c_out > 0 && s.h > 0 && s.w > 0;
-}
 // backward_input's GEMM has M = C_in rows, computed in whole micro-kernel tiles. "im2col"
 // has M = C_in*T instead and pays a col2im pass; "implicit" wins only when C_in fills its
 // tiles: 64 rows in 5 tiles of 14 (91%) gain ~5% on the 7x7 masked conv, 32 rows in 3 tiles
@@ -188,11 +111,25 @@ bool rows_fill_tiles(int64_t rows) {
 // Images per GEMM for a gathered lowering: small outputs (7x7 gives P = 49, a poor GEMM N)
 // are lowered side by side up to 512 columns, as im2col does, within the images a thread has.
 // Column offsets are int32: the chunk's source must stay below 2^31 elements.
-int64_t images_per_gemm(const Conv2dShape& s) {
-    const int64_t image = s.c_in * s.h * s.w, p = s.oh * s.ow;
-    int64_t chunk = std::min<int64_t>((512 + p - 1) / p, std::max<int64_t>(1, s.n / max_threads()));
-    chunk = std::min<int64_t>(chunk, std::max<int64_t>(1, (int64_t(1) << 30) / std::max<int64_t>(1, image)));
+int64_t images_per_gemm(int64_t images, int64_t positions, int64_t image_size) {
+    int64_t chunk = std::min<int64_t>((512 + positions - 1) / positions, std::max<int64_t>(1, images / max_threads()));
+    chunk = std::min<int64_t>(chunk, std::max<int64_t>(1, (int64_t(1) << 30) / std::max<int64_t>(1, image_size)));
     return std::max<int64_t>(1, chunk);
+}
+
+namespace {
+
+// The shapes "implicit" serves; everything else goes to "im2col". A 1x1 conv with stride 1
+// and no padding is left to im2col, which needs no lowering there (its GEMM reads x as B):
+// the masked lowering costs more than that plain packing (8.0 vs 7.5 ms forward, 11.1 vs
+// 9.7 ms backward_input on PixelCNN's 64->256 output conv at 1 thread).
+bool implicit_fits(const Conv2dShape& s) {
+    const bool direct = s.kh == 1 && s.kw == 1 && s.stride_h == 1 && s.stride_w == 1 && s.pad_h == 0 && s.pad_w == 0;
+    return s.groups == 1 && !direct && s.n >= max_threads() && s.c_in > 0 && s.c_out > 0 && s.oh > 0 && s.ow > 0;
+}
+bool same_width(const Conv2dShape& s) { return s.stride_h == 1 && s.stride_w == 1 && s.ow == s.w; }
+bool implicit_fits(const MaskedConv2dShape& s) {
+    return s.n >= max_threads() && s.c_in > 0 && s.c_out > 0 && s.h > 0 && s.w > 0;
 }
 
 // Wt [C_in, C_out*T] from w [C_out, C_in, taps_stored] (the first T taps of each (co, ci)).
@@ -218,7 +155,7 @@ XLowering lower_x(const Conv2dShape& s) {
     std::vector<std::pair<int64_t, int64_t>> off;
     for (int64_t kh = 0; kh < s.kh; ++kh)
         for (int64_t kw = 0; kw < s.kw; ++kw) off.emplace_back(kh * s.dil_h - s.pad_h, kw * s.dil_w - s.pad_w);
-    const int64_t chunk = same_width(s) ? 1 : images_per_gemm(s), image = s.c_in * s.h * s.w;
+    const int64_t image = s.c_in * s.h * s.w, chunk = same_width(s) ? 1 : images_per_gemm(s.n, s.oh * s.ow, image);
     return {chunk, image, TapTables(s.c_in, {s.h, s.w, s.oh, s.ow, s.stride_h, s.stride_w, chunk, image}, off)};
 }
 

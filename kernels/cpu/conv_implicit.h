@@ -14,12 +14,23 @@
 // as wide as input rows: conv_blocks.h's ShiftedTap) a vector is one masked load; otherwise a
 // masked gather through the column offsets. That removes the col write and its re-read by the
 // packing, and (for backward_input, computed as a forward convolution of gy with the
-// reflected taps) the col2im pass.
+// reflected taps) the col2im pass. When the column offsets of each vector form a few runs
+// of consecutive elements (a source with a row pitch wider than the output rows, as
+// conv_polyphase.cpp's phase planes), the vector is one merging masked load per run instead of
+// a gather.
 #pragma once
 
 #include <cstdint>
 
 namespace mg::kernels::cpu {
+
+// Lanes `lanes` of one 16-column vector starting at column j read src[j + lane + shift].
+// A vector has at most kMaxImplicitRuns runs.
+constexpr int kMaxImplicitRuns = 8;
+struct ImplicitRun {
+    int32_t shift = 0;
+    uint16_t lanes = 0;
+};
 
 struct ImplicitLowering {
     int64_t k = 0;           // rows of B: source planes x taps
@@ -30,6 +41,9 @@ struct ImplicitLowering {
     const uint16_t* valid = nullptr;      // [T][words]: bit j % 16 of word j / 16 set where tap reads inside
     int64_t words = 0;                    // ceil(n / 16)
     const int32_t* column = nullptr;      // [words * 16] source offset of each column; null: column j reads j
+    // When set, used instead of column: word w's columns are runs[run_begin[w] .. run_begin[w + 1]).
+    const uint32_t* run_begin = nullptr;  // [words + 1]
+    const ImplicitRun* runs = nullptr;
 };
 
 }  // namespace mg::kernels::cpu

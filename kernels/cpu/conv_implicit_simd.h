@@ -8,7 +8,8 @@
 // source elements when the lowering is contiguous, else one masked gather through the column
 // offsets. The masks come straight from the tap's bit table (j is a multiple of 16 because jc is
 // a multiple of NC and panels are 32 wide). Masked-off lanes are never read, so the padding,
-// the row wrap-around and the panel's tail cost nothing and fault nothing.
+// the row wrap-around and the panel's tail cost nothing and fault nothing. A lowering with
+// runs (a pitched source) loads each vector run by run, merging masked loads.
 #pragma once
 
 #include "kernels/cpu/conv_implicit.h"
@@ -23,6 +24,28 @@ using cpu::ImplicitLowering;
 namespace blocked = cpu::gemm_blocked;
 using V = GemmTraits<F32>;
 static_assert(V::NR == 2 * V::L && V::L == 16 && V::NC % V::L == 0, "the packer assumes 16-lane, 2-vector panels");
+
+// The runs of word w (conv_implicit.h) read once per panel, not once per row: lane masks
+// (cut to `edge`) and offsets from the row's source start, for merging masked loads.
+struct VectorRuns {
+    int count = 0;
+    __mmask16 lanes[cpu::kMaxImplicitRuns];
+    int64_t at[cpu::kMaxImplicitRuns];
+
+    VectorRuns(const ImplicitLowering& b, int64_t w, int64_t j, __mmask16 edge) {
+        if (!edge) return;
+        for (uint32_t q = b.run_begin[w]; q < b.run_begin[w + 1]; ++q, ++count) {
+            lanes[count] = __mmask16(b.runs[q].lanes & edge);
+            at[count] = j + b.runs[q].shift;
+        }
+    }
+    // The vector of `plane`, lanes outside `valid` 0 and never read.
+    __m512 load(const float* plane, __mmask16 valid) const {
+        __m512 v = _mm512_setzero_ps();
+        for (int q = 0; q < count; ++q) v = _mm512_mask_loadu_ps(v, __mmask16(lanes[q] & valid), plane + at[q]);
+        return v;
+    }
+};
 
 void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64_t jc, int64_t kc, int64_t nc,
                   float* out) {
@@ -47,7 +70,14 @@ void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64
         // Lanes past the end, in the padding or across a row's wrap-around are masked off and
         // never read (plane + j itself may point outside the source).
         const int64_t w0 = j / V::L, w1 = w0 + 1;
-        if (column == nullptr) {
+        if (b.runs != nullptr) {
+            const VectorRuns r0(b, w0, j, edge[0]), r1(b, w1, j + V::L, edge[1]);
+            for (int64_t i = 0; i < kc; ++i) {
+                V::store(out + i * V::NR, r0.load(plane[i], __mmask16(bits[i][w0])));
+                V::store(out + i * V::NR + V::L,
+                         r1.count ? r1.load(plane[i], __mmask16(bits[i][w1])) : _mm512_setzero_ps());
+            }
+        } else if (column == nullptr) {
             for (int64_t i = 0; i < kc; ++i) {
                 const __mmask16 m0 = __mmask16(bits[i][w0] & edge[0]);
                 const __mmask16 m1 = edge[1] ? __mmask16(bits[i][w1] & edge[1]) : __mmask16(0);
@@ -92,7 +122,11 @@ void lower_panels_transposed(const ImplicitLowering& b, const float* src, int64_
                 const int steps = int(end - q >= V::L ? V::L : end - q);
                 const __mmask16 edge = V::tail(steps);
                 __m512 tile[V::L];
-                if (column == nullptr) {
+                if (b.runs != nullptr) {
+                    const VectorRuns runs(b, q / V::L, q, edge);
+                    for (int i = 0; i < V::L; ++i)
+                        tile[i] = i < rows ? runs.load(plane[i], __mmask16(bits[i][q / V::L])) : _mm512_setzero_ps();
+                } else if (column == nullptr) {
                     for (int i = 0; i < V::L; ++i)
                         tile[i] = i < rows ? _mm512_maskz_loadu_ps(__mmask16(bits[i][q / V::L] & edge), plane[i] + q)
                                            : _mm512_setzero_ps();

@@ -1,5 +1,6 @@
 // The CPU convolution variants that another file registers or falls back to (conv.cpp
-// registers conv2d's; conv_implicit.cpp hands the shapes it does not serve to im2col). Each
+// registers conv2d's; conv_implicit.cpp hands the shapes it does not serve to im2col,
+// conv_polyphase.cpp to implicit). Each
 // template is defined, and instantiated for the dtypes used elsewhere, in its own file.
 #pragma once
 
@@ -17,6 +18,11 @@ template <class T> void conv2d_backward_weight_reference(const Conv2dShape&, con
 template <class T> void conv2d_forward_im2col(const Conv2dShape&, const void* x, const void* w, void* y);
 template <class T> void conv2d_backward_input_im2col(const Conv2dShape&, const void* gy, const void* w, void* gx);
 template <class T> void conv2d_backward_weight_im2col(const Conv2dShape&, const void* x, const void* gy, void* gw);
+
+// conv_implicit.cpp (float32, AVX-512 only)
+void conv2d_forward_implicit_f32(const Conv2dShape&, const void* x, const void* w, void* y);
+void conv2d_backward_input_implicit_f32(const Conv2dShape&, const void* gy, const void* w, void* gx);
+void conv2d_backward_weight_implicit_f32(const Conv2dShape&, const void* x, const void* gy, void* gw);
 
 // conv_masked.cpp (float)
 void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s);
