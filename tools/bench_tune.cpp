@@ -24,6 +24,8 @@ namespace {
 
 namespace cpu = kernels::cpu;
 
+constexpr double kNoise = 0.02;  // relative score differences below this are not a win
+
 struct Candidate {
     cpu::GemmBlocking sizes;
     std::string label;  // "derived", "previous constants", ""
@@ -69,7 +71,7 @@ std::vector<Candidate> tune_candidates(const cpu::GemmBlockingChoice& derived, c
         b = cpu::fit_gemm_blocking(b, shape);
         for (Candidate& c : out)
             if (c.sizes == b) {
-                if (c.label.empty()) c.label = label;
+                c.label += (c.label.empty() || label.empty() ? "" : ", ") + label;
                 return;
             }
         out.push_back({b, label, {}, {}, 0});
@@ -103,16 +105,20 @@ int run_gemm_tune(const TuneOptions& options) {
     std::vector<Workload> workloads = tune_workloads(options.quick);
     std::vector<Candidate> candidates = tune_candidates(derived, shape, options.quick);
     const int rounds = options.quick ? 3 : 7;
+    const char* timing_clock = options.threads == 1 ? "CPU time (waits for a core on a busy machine do not count)"
+                                                    : "wall-clock time";
     std::printf("tuning the %s float32 GEMM blocking (%dx%d micro-kernel) on %s, %d thread%s, %d rounds\n",
                 shape.isa, shape.mr, shape.nr, caches.model.c_str(), options.threads, options.threads == 1 ? "" : "s",
                 rounds);
-    std::printf("  %s\n", derived.reason.c_str());
+    std::printf("  %s\n  times: the median per call over the rounds, in %s\n", derived.reason.c_str(),
+                timing_clock);
     std::fflush(stdout);
 
     TimingOptions timing;
     timing.samples = 1;
     timing.warmup = 1;  // the first call after a change of blocking resizes the packing buffers
     timing.min_sample_s = options.quick ? 0.0 : 0.02;
+    timing.cpu_time = options.threads == 1;
     for (Candidate& c : candidates) c.ms.assign(workloads.size(), {});
     for (int round = 0; round < rounds; ++round) {
         std::fprintf(stderr, "bench --tune: round %d of %d\n", round + 1, rounds);
@@ -137,8 +143,12 @@ int run_gemm_tune(const TuneOptions& options) {
         }
         c.score = std::exp(log_sum / double(workloads.size()));
     }
-    const Candidate& winner =
-        *std::min_element(candidates.begin(), candidates.end(), [](auto& a, auto& b) { return a.score < b.score; });
+    // The derived point stays unless a candidate beats it by more than the noise of these
+    // medians (about 2% between identical candidates on the 2-vCPU Zen 4).
+    const Candidate* winner =
+        &*std::min_element(candidates.begin(), candidates.end(), [](auto& a, auto& b) { return a.score < b.score; });
+    const bool kept = winner != &candidates.front() && candidates.front().score <= winner->score * (1 + kNoise);
+    if (kept) winner = &candidates.front();
 
     std::string header = fmt::format("\n{:>6} {:>6} {:>6}", "mc", "kc", "nc");
     for (size_t w = 0; w < workloads.size(); ++w) header += fmt::format(" {:>12}", fmt::format("w{} ms", w + 1));
@@ -147,19 +157,20 @@ int run_gemm_tune(const TuneOptions& options) {
         std::string row = fmt::format("{:>6} {:>6} {:>6}", c.sizes.mc, c.sizes.kc, c.sizes.nc);
         for (double m : c.median) row += fmt::format(" {:>12.3f}", m);
         std::string note = c.label;
-        if (&c == &winner) note += note.empty() ? "chosen" : ", chosen";
+        if (&c == winner) note += note.empty() ? "chosen" : ", chosen";
         std::printf("%s %9.3f  %s\n", row.c_str(), c.score, note.c_str());
     }
+    if (kept) std::printf("  (no candidate is %.0f%% faster than the derived point, which is kept)\n", 100 * kNoise);
     for (size_t w = 0; w < workloads.size(); ++w)
         std::printf("  w%zu: %s (%s)\n", w + 1, workloads[w].label.c_str(), workloads[w].variant.c_str());
 
     std::error_code error;
     std::filesystem::create_directories(std::filesystem::path(path).parent_path(), error);
     MG_CHECK(!error, "bench --tune: cannot create the folder of {}: {}", path, error.message());
-    io::write_file_atomically(path, cpu::gemm_tuned_file_text(caches.model, shape, winner.sizes));
+    io::write_file_atomically(path, cpu::gemm_tuned_file_text(caches.model, shape, winner->sizes));
     std::printf("wrote %s (%s: mc %lld, kc %lld, nc %lld); MINIGEN_GEMM_BLOCKING overrides it\n", path.c_str(),
-                cpu::gemm_blocking_key(shape).c_str(), (long long)winner.sizes.mc, (long long)winner.sizes.kc,
-                (long long)winner.sizes.nc);
+                cpu::gemm_blocking_key(shape).c_str(), (long long)winner->sizes.mc, (long long)winner->sizes.kc,
+                (long long)winner->sizes.nc);
     return 0;
 }
 

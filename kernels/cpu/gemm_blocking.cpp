@@ -13,7 +13,7 @@
 
 #include <fmt/format.h>
 
-// The one include from above kernels/: reading a file someone else may have written is
+// The includes from above kernels/: reading a file someone else may have written is
 // core/io's job (bounded size, bounded JSON depth, messages naming the file), and the cache
 // folder is the one the image cache uses.
 #include "core/data/image_cache.h"
