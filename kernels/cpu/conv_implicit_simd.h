@@ -55,7 +55,9 @@ void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64
                 V::store(out + i * V::NR + V::L, _mm512_maskz_loadu_ps(m1, plane[i] + j + V::L));
             }
         } else {
-            const __m512i c0 = _mm512_loadu_si512(column + j), c1 = _mm512_loadu_si512(column + j + V::L);
+            // column holds ceil(n / 16) * 16 offsets: the second vector exists only where edge[1] does.
+            const __m512i c0 = _mm512_loadu_si512(column + j);
+            const __m512i c1 = edge[1] ? _mm512_loadu_si512(column + j + V::L) : _mm512_setzero_si512();
             const __m512 zero = _mm512_setzero_ps();
             for (int64_t i = 0; i < kc; ++i) {
                 const __mmask16 m0 = __mmask16(bits[i][w0] & edge[0]);
