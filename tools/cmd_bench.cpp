@@ -293,7 +293,8 @@ int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, RowFilter& 
     Output out(a.json);
     const std::string gpu = kernels::cuda::device_name(0);
     if (a.json)
-        out.line({{"kind", "machine"}, {"gpu", gpu}, {"cpu", kernels::cpu::cpu_model_string()}, {"build", build_info().build_type}});
+        out.line({{"kind", "machine"}, {"gpu", gpu}, {"cpu", kernels::cpu::cpu_model_string()},
+                  {"build", build_info().build_type}});
     else
         out.text(fmt::format("minigen bench --device cuda: {}\n", gpu));
     out.progress.show("measuring the GPU's FP32 FMA peak and copy bandwidth");

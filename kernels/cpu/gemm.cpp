@@ -82,10 +82,10 @@ void register_cpu_gemm() {
     // The SIMD variants: gemm_simd.h, instantiated per instruction set.
     for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
         const bool avx512 = isa->lanes_f32 == 16;
-        const char* doc = avx512 ? "AVX-512, packed panels, cache blocking sized at run time, 14x32 (f32) / 14x16 (f64) "
-                                   "micro-kernel, OpenMP over M/N"
-                                 : "AVX2/FMA, packed panels, cache blocking sized at run time, 6x16 (f32) / 6x8 (f64) "
-                                   "micro-kernel, OpenMP over M/N";
+        const char* doc = avx512 ? "AVX-512, packed panels, cache blocking sized at run time, 14x32 (f32) / "
+                                   "14x16 (f64) micro-kernel, OpenMP over M/N"
+                                 : "AVX2/FMA, packed panels, cache blocking sized at run time, 6x16 (f32) / "
+                                   "6x8 (f64) micro-kernel, OpenMP over M/N";
         for (DType dt : {DType::Float32, DType::Float64})
             t.add(isa->name, Device::CPU, dt, isa->of(dt).gemm, avx512 ? 20 : 10, doc);
     }

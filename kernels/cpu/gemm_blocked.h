@@ -3,10 +3,11 @@
 // Everything here is a template over V, gemm_simd.h's GemmTraits: simd.h's vector traits
 // (the element type T, the vector V and its lane count L, loads, stores, FMA, masks for
 // edges, the transpose) plus the micro-kernel shape MR x NR (NR = NV * L). The block sizes
-// mc, kc, nc are a run-time GemmBlocking (gemm_blocking.h), read once per call. simd.h's traits live in an anonymous namespace, so every instantiation
-// is private to the file compiled for its instruction set, and code compiled with -mavx512f
-// never becomes the out-of-line copy that another file links to (the classic
-// one-definition trap of per-file ISA flags); the few non-template helpers are static.
+// mc, kc, nc are a run-time GemmBlocking (gemm_blocking.h), read once per call. simd.h's
+// traits live in an anonymous namespace, so every instantiation is private to the file
+// compiled for its instruction set, and code compiled with -mavx512f never becomes the
+// out-of-line copy that another file links to (the classic one-definition trap of per-file
+// ISA flags); the few non-template helpers are static.
 // Nothing here formats or throws mg::Error (that would instantiate fmt with ISA flags):
 // the variant checks its arguments first with check_gemm_args (gemm.cpp).
 //

@@ -164,7 +164,8 @@ GemmBlocking parse_gemm_blocking(std::string_view text, std::string_view what) {
         const size_t comma = i < 2 ? rest.find(',') : std::string_view::npos;
         const std::string_view part = rest.substr(0, comma);
         const auto [end, ec] = std::from_chars(part.data(), part.data() + part.size(), values[i]);
-        MG_CHECK(ec == std::errc() && end == part.data() + part.size() && !part.empty() && (i == 2 || comma != rest.npos),
+        const bool whole = ec == std::errc() && end == part.data() + part.size() && !part.empty();
+        MG_CHECK(whole && (i == 2 || comma != rest.npos),
                  "{}: '{}' is not three integers \"mc,kc,nc\" (e.g. \"336,256,4096\")", what, io::quote_short(text));
         rest = comma == rest.npos ? std::string_view() : rest.substr(comma + 1);
     }

@@ -34,8 +34,8 @@ namespace {
 template <class S> struct GemmTraits : S {
     static constexpr int NV = 2, NR = NV * int(S::L);
     static constexpr int MR = (kRegisters - NV - 1) / NV;  // 14 (AVX-512), 6 (AVX2)
-    // What gemm_blocking() is asked about (evaluated at compile time: nothing of it is emitted
-    // with this file's ISA flags).
+    // What gemm_blocking() is asked about: a compile-time constant, so no code of
+    // gemm_kernel_shape is compiled with this file's ISA flags.
     static constexpr cpu::GemmKernelShape kShape =
         cpu::gemm_kernel_shape(kIsa, int(S::L * sizeof(typename S::T)), kRegisters, int(sizeof(typename S::T)));
     static_assert(kShape.mr == MR && kShape.nr == NR, "gemm_kernel_shape must describe this micro-kernel");
