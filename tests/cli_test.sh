@@ -522,5 +522,34 @@ PY
 done
 unset MINIGEN_CACHE_DIR
 
+# The GEMM blocking: `minigen info` shows the caches and, per instruction set and dtype, the
+# blocking and why; a bad MINIGEN_GEMM_BLOCKING is one line naming it; `bench --tune --quick`
+# writes this CPU's tuned file (atomically: nothing else left in the folder), which info then
+# uses; a corrupt or foreign tuned file is ignored with one warning naming it.
+if "$minigen" info | grep -qE "^gemm "; then
+    export MINIGEN_CACHE_DIR="$work/tune-cache"
+    expect 0 "^caches +L1d [0-9]+ KiB.*, L2 [0-9]+ [KM]iB" -- info
+    expect 0 "^gemm +avx[0-9]+ float32 [0-9]+x[0-9]+: mc [0-9]+, kc [0-9]+, nc [0-9]+ \(derived: L1d " -- info
+    MINIGEN_GEMM_BLOCKING=28,17,64 expect 0 "float32 [0-9]+x[0-9]+: mc [0-9]+, kc 17, nc 64 \(env MINIGEN_GEMM_BLOCKING=28,17,64\)" -- info
+    MINIGEN_GEMM_BLOCKING=336,256 expect 2 "^minigen: error: MINIGEN_GEMM_BLOCKING: '336,256' is not three integers" -- info
+    MINIGEN_GEMM_BLOCKING=336,0,4096 expect 2 "MINIGEN_GEMM_BLOCKING: '336,0,4096' is out of bounds" -- bench --tune --quick
+    expect 0 "wrote .*/tune-cache/tune/[a-z0-9_]+\.json" -- bench --tune --quick --threads 1
+    tuned=("$work"/tune-cache/tune/*)
+    if [ "${#tuned[@]}" -ne 1 ] || [ ! -f "${tuned[0]}" ]; then
+        echo "FAIL: bench --tune left ${tuned[*]}"; failures=$((failures + 1))
+    else
+        passes=$((passes + 1))
+        expect 0 "float32 [0-9]+x[0-9]+: .*\(tuned file ${tuned[0]}\)" -- info
+        echo '{"cpu_model": "Some Other CPU", "blocking": {}}' > "${tuned[0]}"
+        expect 0 "warning: ignoring the tuned GEMM blocking ${tuned[0]}: tuned for 'Some Other CPU'" -- info
+        echo '{"cpu_model": ' > "${tuned[0]}"
+        expect 0 "warning: ignoring the tuned GEMM blocking ${tuned[0]}: " -- info
+        expect 0 "float32 [0-9]+x[0-9]+: .*\(derived: " -- info
+    fi
+    unset MINIGEN_CACHE_DIR
+else
+    passes=$((passes + 1))  # no SIMD GEMM to block on this CPU
+fi
+
 echo "$passes passed, $failures failed"
 [ "$failures" -eq 0 ]

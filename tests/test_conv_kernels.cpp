@@ -18,6 +18,7 @@
 
 #include "helpers.h"
 #include "kernels/conv.h"
+#include "kernels/cpu/gemm_blocking.h"
 #include "kernels/index.h"
 #include "kernels/pool.h"
 
@@ -213,6 +214,17 @@ void check_conv_variants_against_reference() {
 TEST_CASE("conv2d kernels: every CPU variant matches the reference, float32") {
     mk::init();
     check_conv_variants_against_reference<float>();
+}
+
+TEST_CASE("conv2d kernels: every CPU variant matches the reference under unusual GEMM blockings") {
+    // The implicit-GEMM kernels lower their input into panels of the run-time blocking:
+    // mc = MR, kc = 17, nc = NR puts every block on an edge.
+    mk::init();
+    for (const mk::cpu::GemmBlocking b : {mk::cpu::GemmBlocking{1, 17, 1}, {29, 40, 70}}) {
+        CAPTURE(b.kc);
+        const mk::cpu::ScopedGemmBlocking use(b);
+        check_conv_variants_against_reference<float>();
+    }
 }
 
 TEST_CASE("conv2d kernels: every CPU variant matches the reference, float64") {

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "helpers.h"
+#include "kernels/cpu/gemm_blocking.h"
 #include "kernels/gemm.h"
 
 using mg::test::cpu_variants;
@@ -186,10 +187,46 @@ TEST_CASE("gemm: every float64 variant matches the reference on odd shapes") {
     check_all_variants<double>(kShapes, std::size(kShapes));
 }
 
-TEST_CASE("gemm: shapes that cross the cache blocks (MC, KC, NC) of the blocked variants") {
-    // m > MC, k > KC (several K blocks: beta applies only once), n > NC.
+TEST_CASE("gemm: shapes that cross the cache blocks (mc, kc, nc) of the blocked variants") {
+    // m > mc, k > kc (several K blocks: beta applies only once), n > nc at the derived sizes
+    // of a Zen 4 (336, 256, 4096).
     const Shape shapes[] = {{450, 40, 600}, {20, 4200, 300}};
     check_all_variants<float>(shapes, std::size(shapes), /*big=*/true);
+}
+
+TEST_CASE("gemm: unusual run-time blockings match the reference, bitwise the same for 1, 2 and 3 threads") {
+    // mc = MR, kc = 17, nc = NR (fitted from 1, 17, 1): every block is an edge, k splits into
+    // blocks of 17 with a ragged last one. Then blocks that do not divide the tiles evenly.
+    for (const mg::kernels::cpu::GemmBlocking b : {mg::kernels::cpu::GemmBlocking{1, 17, 1}, {29, 40, 70}}) {
+        CAPTURE(b.mc);
+        CAPTURE(b.kc);
+        CAPTURE(b.nc);
+        const mg::kernels::cpu::ScopedGemmBlocking use(b);
+        check_all_variants<float>(kShapes, std::size(kShapes));
+        check_all_variants<double>(kShapes, std::size(kShapes));
+        const Shape big[] = {{100, 90, 75}};
+        check_all_variants<float>(big, std::size(big), /*big=*/true);
+        const int saved_threads = omp_get_max_threads();
+        std::mt19937 rng(5);
+        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+        const GemmArgs g = make_args({300, 257, 300}, false, true, 0, 1, 1.0, 0.0);
+        std::vector<float> a(size_t(a_rows(g) * g.lda)), bm(size_t(b_rows(g) * g.ldb));
+        for (float& x : a) x = dist(rng);
+        for (float& x : bm) x = dist(rng);
+        for (const std::string& variant : gemm_variants<float>()) {
+            std::vector<float> first;
+            for (int threads : {1, 2, 3}) {
+                omp_set_num_threads(threads);
+                std::vector<float> c(size_t(g.m * g.ldc));
+                gemm_table().get(variant, Device::CPU, DType::Float32)(g, a.data(), bm.data(), c.data());
+                if (first.empty()) first = c;
+                CAPTURE(variant);
+                CAPTURE(threads);
+                CHECK(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)) == 0);
+            }
+        }
+        omp_set_num_threads(saved_threads);
+    }
 }
 
 TEST_CASE("gemm: batched, with A shared across the batch (stride 0)") {

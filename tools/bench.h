@@ -32,6 +32,8 @@ struct TimingOptions {
     double max_warmup_s = 1.0;  // > 0: stop warming up after this long (slow calls)
     double min_sample_s = 0.0;  // a sample repeats the call until it lasts this long
     double max_total_s = 0.0;   // > 0: fewer samples (at least 3) for slow calls
+    bool cpu_time = false;      // this process's CPU time, not the wall clock: on a loaded
+                                // machine the waits for a core do not count (1 thread)
 };
 
 struct Timing {

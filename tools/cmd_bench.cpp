@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -17,10 +16,12 @@
 
 #include "core/runtime.h"
 #include "kernels/base.h"
+#include "kernels/cpu/cache_info.h"
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/device.h"
 #include "tools/bench.h"
 #include "tools/bench_kernels.h"
+#include "tools/bench_tune.h"
 #include "tools/cli.h"
 
 namespace mg::tools {
@@ -30,24 +31,13 @@ namespace {
 using bench::Result;
 
 struct BenchArgs {
-    bool kernels = false, workloads = false, all = false, json = false, eval = false;
+    bool kernels = false, workloads = false, all = false, json = false, eval = false, tune = false, quick = false;
     std::string device = "cpu";
     std::string filter;
     int threads = 0;
     int repeat = 0;
     double min_time_s = 0.002;
 };
-
-std::string cpu_model_name() {
-    std::ifstream in("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(in, line))
-        if (line.rfind("model name", 0) == 0) {
-            size_t colon = line.find(':');
-            if (colon != std::string::npos) return line.substr(line.find_first_not_of(" \t", colon + 1));
-        }
-    return "unknown CPU";
-}
 
 // ---- progress on stderr: one overwritten line on a terminal, plain lines otherwise ------
 class Progress {
@@ -309,7 +299,8 @@ int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, RowFilter& 
     Output out(a.json);
     const std::string gpu = kernels::cuda::device_name(0);
     if (a.json)
-        out.line({{"kind", "machine"}, {"gpu", gpu}, {"cpu", cpu_model_name()}, {"build", build_info().build_type}});
+        out.line({{"kind", "machine"}, {"gpu", gpu}, {"cpu", kernels::cpu::cpu_model_string()},
+                  {"build", build_info().build_type}});
     else
         out.text(fmt::format("minigen bench --device cuda: {}\n", gpu));
     out.progress.show("measuring the GPU's FP32 FMA peak and copy bandwidth");
@@ -345,6 +336,11 @@ int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, RowFilter& 
 int run_bench(const BenchArgs& a) {
     apply_threads(a.threads);
     const int threads = num_threads();
+    if (a.tune) {
+        MG_CHECK(a.device == "cpu", "--tune tunes the CPU GEMM; --device {} has nothing to tune", a.device);
+        return bench::run_gemm_tune({threads, a.quick});
+    }
+    MG_CHECK(!a.quick, "--quick goes with --tune only");
     bool kernels = a.kernels || a.all || !a.workloads;
     bool workloads = a.workloads || a.all || !a.kernels;
 
@@ -380,7 +376,7 @@ int run_bench(const BenchArgs& a) {
         filter.check_matched();
     }
     Output out(a.json);
-    const std::string cpu = cpu_model_name();
+    const std::string cpu = kernels::cpu::cpu_model_string();
     if (a.json)
         out.line({{"kind", "machine"}, {"cpu", cpu}, {"threads", threads},
                   {"features", kernels::cpu::cpu_feature_string()}, {"build", build_info().build_type},
@@ -450,6 +446,11 @@ void add_bench_command(CLI::App& app) {
                     "e.g. conv2d_forward, also matches in place of the name), 'name shape ops' (op layer) or the "
                     "model name; the peaks are always measured; matching no row is an error (exit 2)");
     add_threads_option(*cmd, a.threads);
+    auto* tune = cmd->add_flag("--tune", a.tune,
+                               "Autotune the float32 GEMM blocking (about a minute) and write the winner to this CPU "
+                               "model's file under $MINIGEN_CACHE_DIR/tune (default ~/.cache/minigen/tune)");
+    tune->excludes(k)->excludes(w);
+    cmd->add_flag("--quick", a.quick, "With --tune: tiny shapes and three candidates, a few seconds (for tests)");
     cmd->add_option("--device", a.device, "cpu (default) or cuda: the GPU's peaks, its kernel variants and the "
                                           "models' steps on it")
         ->check(CLI::IsMember({"cpu", "cuda"}));

@@ -6,7 +6,9 @@
 
 #include "core/allocator.h"
 #include "core/runtime.h"
+#include "kernels/cpu/cache_info.h"
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/gemm_blocking.h"
 #include "kernels/device.h"
 #include "kernels/registry.h"
 #include "models/registry.h"
@@ -22,6 +24,24 @@ nlohmann::json info_json() {
     j["version"] = b.version;
     j["build"] = {{"compiler", b.compiler}, {"build_type", b.build_type}, {"cxx_flags", b.cxx_flags}, {"cuda", b.cuda}};
     j["cpu"] = {{"features", kernels::cpu::cpu_feature_string()}, {"threads", num_threads()}};
+    const kernels::cpu::CacheInfo& caches = kernels::cpu::cache_info();
+    j["cpu"]["model"] = caches.model;
+    auto level = [](const kernels::cpu::CacheLevel& c) {
+        return nlohmann::json{{"bytes", c.size}, {"line", c.line}, {"ways", c.ways}, {"shared_by", c.shared_by}};
+    };
+    j["cpu"]["caches"] = {{"l1d", level(caches.l1d)}, {"l2", level(caches.l2)}, {"l3", level(caches.l3)},
+                          {"source", caches.source}};
+    // The GEMM's cache blocking per instruction set and dtype, and why (kernels/cpu/gemm_blocking.h).
+    nlohmann::json blocking = nlohmann::json::array();
+    const kernels::cpu::GemmKernelShapes shapes = kernels::cpu::cpu_gemm_kernel_shapes();
+    for (int i = 0; i < shapes.count; ++i) {
+        const kernels::cpu::GemmKernelShape& s = shapes.shapes[i];
+        const kernels::cpu::GemmBlockingChoice c = kernels::cpu::gemm_blocking_choice(s);
+        blocking.push_back({{"isa", s.isa}, {"dtype", s.elem_bytes == 4 ? "float32" : "float64"}, {"mr", s.mr},
+                            {"nr", s.nr}, {"mc", c.sizes.mc}, {"kc", c.sizes.kc}, {"nc", c.sizes.nc},
+                            {"reason", c.reason}});
+    }
+    j["gemm_blocking"] = blocking;
     nlohmann::json cuda = {{"built", kernels::cuda::built_with_cuda()}, {"available", kernels::cuda::available()}};
     if (kernels::cuda::available()) {
         nlohmann::json devs = nlohmann::json::array();
@@ -66,8 +86,20 @@ void print_text(const nlohmann::json& j) {
     const auto& b = j["build"];
     std::printf("build     %s, %s, CUDA %s\n", b["compiler"].get<std::string>().c_str(),
                 b["build_type"].get<std::string>().c_str(), b["cuda"].get<bool>() ? "on" : "off");
-    std::printf("cpu       %d threads; %s\n", j["cpu"]["threads"].get<int>(),
-                j["cpu"]["features"].get<std::string>().c_str());
+    std::printf("cpu       %s, %d threads; %s\n", j["cpu"]["model"].get<std::string>().c_str(),
+                j["cpu"]["threads"].get<int>(), j["cpu"]["features"].get<std::string>().c_str());
+    const auto& caches = j["cpu"]["caches"];
+    auto level = [](const nlohmann::json& c) {
+        return kernels::cpu::describe_cache_level(
+            {c["bytes"].get<int64_t>(), c["line"].get<int>(), c["ways"].get<int>(), c["shared_by"].get<int>()});
+    };
+    std::printf("caches    L1d %s, L2 %s, L3 %s (from %s)\n", level(caches["l1d"]).c_str(), level(caches["l2"]).c_str(),
+                level(caches["l3"]).c_str(), caches["source"].get<std::string>().c_str());
+    for (const auto& g : j["gemm_blocking"])
+        std::printf("gemm      %s %s %dx%d: mc %lld, kc %lld, nc %lld (%s)\n", g["isa"].get<std::string>().c_str(),
+                    g["dtype"].get<std::string>().c_str(), g["mr"].get<int>(), g["nr"].get<int>(),
+                    (long long)g["mc"].get<int64_t>(), (long long)g["kc"].get<int64_t>(),
+                    (long long)g["nc"].get<int64_t>(), g["reason"].get<std::string>().c_str());
     if (j["cuda"]["available"].get<bool>())
         for (const auto& d : j["cuda"]["devices"])
             std::printf("cuda      %s, %.1f of %.1f GiB free\n", d.get<std::string>().c_str(),

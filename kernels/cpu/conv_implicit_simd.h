@@ -7,9 +7,9 @@
 // columns of a vector are 16 consecutive output positions: one masked load of 16 consecutive
 // source elements when the lowering is contiguous, else one masked gather through the column
 // offsets. The masks come straight from the tap's bit table (j is a multiple of 16 because jc is
-// a multiple of NC and panels are 32 wide). Masked-off lanes are never read, so the padding,
-// the row wrap-around and the panel's tail cost nothing and fault nothing. A lowering with
-// runs (a pitched source) loads each vector run by run, merging masked loads.
+// a multiple of nc, itself one of NR, and panels are 32 wide). Masked-off lanes are never read,
+// so the padding, the row wrap-around and the panel's tail cost nothing and fault nothing. A
+// lowering with runs (a pitched source) loads each vector run by run, merging masked loads.
 #pragma once
 
 #include "kernels/cpu/conv_implicit.h"
@@ -23,7 +23,7 @@ namespace implicit_gemm {
 using cpu::ImplicitLowering;
 namespace blocked = cpu::gemm_blocked;
 using V = GemmTraits<F32>;
-static_assert(V::NR == 2 * V::L && V::L == 16 && V::NC % V::L == 0, "the packer assumes 16-lane, 2-vector panels");
+static_assert(V::NR == 2 * V::L && V::L == 16, "the packer assumes 16-lane, 2-vector panels");
 
 // The runs of word w (conv_implicit.h) read once per panel, not once per row: lane masks
 // (cut to `edge`) and offsets from the row's source start, for merging masked loads.
@@ -52,8 +52,8 @@ void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64
     // Each row's source and bit table once, then panel by panel, row by row, as pack_b does:
     // the writes stay sequential (row-major over the whole block they would be kc*NR floats
     // apart, one L1 set, which cost 25% on a 1x1 conv).
-    const float* plane[V::KC];
-    const uint16_t* bits[V::KC];
+    const float* plane[cpu::kMaxGemmKC];  // kc <= kMaxGemmKC (fit_gemm_blocking)
+    const uint16_t* bits[cpu::kMaxGemmKC];
     for (int64_t r = pc; r < pc + kc; ++r) {
         const int64_t t = r % b.taps;
         plane[r - pc] = src + (r / b.taps) * b.plane_size + b.tap_offset[t];
@@ -85,7 +85,9 @@ void lower_panels(const ImplicitLowering& b, const float* src, int64_t pc, int64
                 V::store(out + i * V::NR + V::L, _mm512_maskz_loadu_ps(m1, plane[i] + j + V::L));
             }
         } else {
-            const __m512i c0 = _mm512_loadu_si512(column + j), c1 = _mm512_loadu_si512(column + j + V::L);
+            // column holds ceil(n / 16) * 16 offsets: the second vector exists only where edge[1] does.
+            const __m512i c0 = _mm512_loadu_si512(column + j);
+            const __m512i c1 = edge[1] ? _mm512_loadu_si512(column + j + V::L) : _mm512_setzero_si512();
             const __m512 zero = _mm512_setzero_ps();
             for (int64_t i = 0; i < kc; ++i) {
                 const __mmask16 m0 = __mmask16(bits[i][w0] & edge[0]);
@@ -148,19 +150,24 @@ void lower_panels_transposed(const ImplicitLowering& b, const float* src, int64_
 constexpr int kRowTile = V::MR;
 
 void forward(const float* a, int64_t lda, int64_t m, const ImplicitLowering& b, const float* src, float* out) {
-    float* work = cpu::thread_scratch<float>(cpu::Scratch::gemm_panels, blocked::work_elements<V>(m, b.n, b.k));
+    const cpu::GemmBlocking bl = cpu::gemm_blocking(V::kShape);
+    float* work = cpu::thread_scratch<float>(cpu::Scratch::gemm_panels, blocked::work_elements<V>(bl, m, b.n, b.k));
     const auto lower = [&b, src](int64_t pc, int64_t jc, int64_t kc, int64_t nc, float* panels) {
         lower_panels(b, src, pc, jc, kc, nc, panels);
     };
-    blocked::gemm_block<V>(blocked::OpView<V>{a, lda, false}, lower, out, b.n, m, b.n, b.k, 1.0f, 0.0f, work);
+    blocked::gemm_block<V>(bl, blocked::OpView<V>{a, lda, false}, lower, out, b.n, m, b.n, b.k, 1.0f, 0.0f, work);
 }
 
 void weight(const float* gy, int64_t m, const ImplicitLowering& b, const float* src, float* gw, float beta) {
-    float* work = cpu::thread_scratch<float>(cpu::Scratch::gemm_panels, blocked::work_elements<V>(m, b.k, b.n));
+    // lower_panels_transposed reads 16 positions' valid bits as one word: the k blocks (positions
+    // here) must start at multiples of 16, so kc is rounded up to one (kMaxGemmKC is one).
+    cpu::GemmBlocking bl = cpu::gemm_blocking(V::kShape);
+    bl.kc = blocked::round_up(bl.kc, V::L);
+    float* work = cpu::thread_scratch<float>(cpu::Scratch::gemm_panels, blocked::work_elements<V>(bl, m, b.k, b.n));
     const auto lower = [&b, src](int64_t pc, int64_t jc, int64_t kc, int64_t nc, float* panels) {
         lower_panels_transposed(b, src, pc, jc, kc, nc, panels);
     };
-    blocked::gemm_block<V>(blocked::OpView<V>{gy, b.n, false}, lower, gw, b.k, m, b.k, b.n, 1.0f, beta, work);
+    blocked::gemm_block<V>(bl, blocked::OpView<V>{gy, b.n, false}, lower, gw, b.k, m, b.k, b.n, 1.0f, beta, work);
 }
 
 }  // namespace implicit_gemm

@@ -6,6 +6,7 @@
 // It is the ground truth for the tests and the fallback on CPUs without AVX2.
 #include <omp.h>
 
+#include "kernels/cpu/gemm_blocking.h"
 #include "kernels/cpu/isa_kernels.h"
 #include "kernels/gemm.h"
 
@@ -70,6 +71,9 @@ void gemm_reference(const GemmArgs& g, const void* av, const void* bv, void* cv)
 }  // namespace
 
 void register_cpu_gemm() {
+    // A bad MINIGEN_GEMM_BLOCKING fails here (kernels::init(), as a bad MINIGEN_KERNELS does),
+    // not inside the first GEMM, which may run in a parallel region.
+    cpu::check_gemm_blocking_env();
     auto& t = gemm_table();
     t.add("reference", Device::CPU, DType::Float32, &gemm_reference<float>, 0,
           "plain triple loop over strides, double accumulation: the ground truth");
@@ -78,10 +82,10 @@ void register_cpu_gemm() {
     // The SIMD variants: gemm_simd.h, instantiated per instruction set.
     for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
         const bool avx512 = isa->lanes_f32 == 16;
-        const char* doc = avx512 ? "AVX-512, packed panels, MC/KC/NC cache blocking, 14x32 (f32) / 14x16 (f64) "
-                                   "micro-kernel, OpenMP over M/N"
-                                 : "AVX2/FMA, packed panels, MC/KC/NC cache blocking, 6x16 (f32) / 6x8 (f64) "
-                                   "micro-kernel, OpenMP over M/N";
+        const char* doc = avx512 ? "AVX-512, packed panels, cache blocking sized at run time, 14x32 (f32) / "
+                                   "14x16 (f64) micro-kernel, OpenMP over M/N"
+                                 : "AVX2/FMA, packed panels, cache blocking sized at run time, 6x16 (f32) / "
+                                   "6x8 (f64) micro-kernel, OpenMP over M/N";
         for (DType dt : {DType::Float32, DType::Float64})
             t.add(isa->name, Device::CPU, dt, isa->of(dt).gemm, avx512 ? 20 : 10, doc);
     }

@@ -2,32 +2,33 @@
 //
 // Everything here is a template over V, gemm_simd.h's GemmTraits: simd.h's vector traits
 // (the element type T, the vector V and its lane count L, loads, stores, FMA, masks for
-// edges, the transpose) plus the micro-kernel shape MR x NR (NR = NV * L) and the block
-// sizes MC, KC, NC. simd.h's traits live in an anonymous namespace, so every instantiation
-// is private to the file compiled for its instruction set, and code compiled with -mavx512f
-// never becomes the out-of-line copy that another file links to (the classic
-// one-definition trap of per-file ISA flags); the few non-template helpers are static.
+// edges, the transpose) plus the micro-kernel shape MR x NR (NR = NV * L). The block sizes
+// mc, kc, nc are a run-time GemmBlocking (gemm_blocking.h), read once per call. simd.h's
+// traits live in an anonymous namespace, so every instantiation is private to the file
+// compiled for its instruction set, and code compiled with -mavx512f never becomes the
+// out-of-line copy that another file links to (the classic one-definition trap of per-file
+// ISA flags); the few non-template helpers are static.
 // Nothing here formats or throws mg::Error (that would instantiate fmt with ISA flags):
 // the variant checks its arguments first with check_gemm_args (gemm.cpp).
 //
 // One matrix, C (m x n) = alpha * op(A) (m x k) · op(B) (k x n) + beta * C:
-//   for jc in steps of NC over n:
-//     for pc in steps of KC over k:
+//   for jc in steps of nc over n:
+//     for pc in steps of kc over k:
 //       pack op(B)[pc.., jc..] (kc x nc) into NR-wide panels  [nc/NR][kc][NR]   (L3)
-//       for ic in steps of MC over m:
+//       for ic in steps of mc over m:
 //         pack op(A)[ic.., pc..] (mc x kc) into MR-tall panels [mc/MR][kc][MR]  (L2)
 //         for jr in steps of NR:          one B micro-panel (kc x NR) stays in L1
 //           for ir in steps of MR:        A micro-panels stream from L2
 //             micro-kernel: an MR x NR tile of C in registers, kc rank-1 updates
 // Packing puts every transpose case into that one layout, so one micro-kernel serves
 // all four; panels are zero-padded to MR / NR, so edge tiles compute on zeros and only
-// the writeback is masked. The first KC block applies beta, later ones add (beta = 1).
+// the writeback is masked. The first kc block applies beta, later ones add (beta = 1).
 //
 // Threads: C is cut into a tm x tn grid of blocks aligned to MR / NR, one per thread, and
 // each thread runs the whole loop nest on its block with its own packing buffers. No
 // barriers; A is packed tn times and B tm times, which costs little next to the FMAs.
 // K is never split, and every element of C sees the same operations in the same order
-// (the same KC blocks, one FMA chain per block, the same writeback) whatever block or
+// (the same kc blocks, one FMA chain per block, the same writeback) whatever block or
 // tile holds it, so the result is bitwise the same for any thread count.
 //
 // Shapes that would waste the machinery take other paths: m == 1 or n == 1 is a
@@ -42,6 +43,7 @@
 #include <exception>
 #include <utility>
 
+#include "kernels/cpu/gemm_blocking.h"
 #include "kernels/cpu/scratch.h"
 #include "kernels/gemm.h"
 
@@ -243,32 +245,33 @@ constexpr MicroKernels<V> micro_kernels = make_micro_kernels<V>(std::make_index_
 
 // ---- one thread, one block of C -------------------------------------------------
 
-// Packing buffers for an m x n block: an MC x KC A block and a KC x NC B panel (at most).
+// Packing buffers for an m x n block: an mc x kc A block and a kc x nc B panel (at most).
 template <class V>
-int64_t work_elements(int64_t m, int64_t n, int64_t k) {
-    const int64_t kc = min64(V::KC, k);
-    return round_up(round_up(min64(V::MC, m), V::MR) * kc + round_up(min64(V::NC, n), V::NR) * kc, 64);
+int64_t work_elements(const GemmBlocking& bl, int64_t m, int64_t n, int64_t k) {
+    const int64_t kc = min64(bl.kc, k);
+    return round_up(round_up(min64(bl.mc, m), V::MR) * kc + round_up(min64(bl.nc, n), V::NR) * kc, 64);
 }
 
 // C (m x n) = alpha * op(A) (m x k) · B (k x n) + beta * C on the calling thread, where
 // pack_b_block(pc, jc, kc, nc, out) writes B's rows [pc, pc+kc) and columns [jc, jc+nc) into
 // pack_b's panel layout: from a stored op(B) (the overload below), or computed on the spot
 // (an implicit-GEMM convolution lowers its input straight into the panels).
+// bl.mc must be a multiple of MR and bl.nc one of NR (fit_gemm_blocking).
 template <class V, class PackB>
-void gemm_block(OpView<V> a, const PackB& pack_b_block, typename V::T* c, int64_t ldc, int64_t m, int64_t n,
-                int64_t k, typename V::T alpha, typename V::T beta, typename V::T* work) {
+void gemm_block(const GemmBlocking& bl, OpView<V> a, const PackB& pack_b_block, typename V::T* c, int64_t ldc,
+                int64_t m, int64_t n, int64_t k, typename V::T alpha, typename V::T beta, typename V::T* work) {
     using T = typename V::T;
     constexpr int MR = V::MR, NR = V::NR;
     T* apack = work;
-    T* bpack = work + round_up(min64(V::MC, m), MR) * min64(V::KC, k);
-    for (int64_t jc = 0; jc < n; jc += V::NC) {
-        const int64_t nc = min64(V::NC, n - jc);
-        for (int64_t pc = 0; pc < k; pc += V::KC) {
-            const int64_t kc = min64(V::KC, k - pc);
+    T* bpack = work + round_up(min64(bl.mc, m), MR) * min64(bl.kc, k);
+    for (int64_t jc = 0; jc < n; jc += bl.nc) {
+        const int64_t nc = min64(bl.nc, n - jc);
+        for (int64_t pc = 0; pc < k; pc += bl.kc) {
+            const int64_t kc = min64(bl.kc, k - pc);
             pack_b_block(pc, jc, kc, nc, bpack);
             const T beta_block = pc == 0 ? beta : T(1);
-            for (int64_t ic = 0; ic < m; ic += V::MC) {
-                const int64_t mc = min64(V::MC, m - ic);
+            for (int64_t ic = 0; ic < m; ic += bl.mc) {
+                const int64_t mc = min64(bl.mc, m - ic);
                 pack_a<V>(a.at(ic, pc), mc, kc, apack);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     const int cols = int(min64(NR, nc - jr));
@@ -285,12 +288,12 @@ void gemm_block(OpView<V> a, const PackB& pack_b_block, typename V::T* c, int64_
 }
 
 template <class V>
-void gemm_block(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
-                typename V::T alpha, typename V::T beta, typename V::T* work) {
+void gemm_block(const GemmBlocking& bl, OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t m,
+                int64_t n, int64_t k, typename V::T alpha, typename V::T beta, typename V::T* work) {
     const auto pack_stored = [b](int64_t pc, int64_t jc, int64_t kc, int64_t nc, typename V::T* out) {
         pack_b<V>(b.at(pc, jc), kc, nc, out);
     };
-    gemm_block<V>(a, pack_stored, c, ldc, m, n, k, alpha, beta, work);
+    gemm_block<V>(bl, a, pack_stored, c, ldc, m, n, k, alpha, beta, work);
 }
 
 // ---- matrix-vector shapes (m == 1 or n == 1) -----------------------------------------
@@ -420,8 +423,8 @@ void choose_grid(int64_t m, int64_t n, int threads, int* tm, int* tn) {
 
 // C (m x n, ldc) = alpha * op(A) · op(B) + beta * C, with up to `threads` threads.
 template <class V>
-void gemm_matrix(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t m, int64_t n, int64_t k,
-                 typename V::T alpha, typename V::T beta, int threads) {
+void gemm_matrix(const GemmBlocking& bl, OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_t m,
+                 int64_t n, int64_t k, typename V::T alpha, typename V::T beta, int threads) {
     using T = typename V::T;
     if (k == 0 || alpha == T(0)) {  // C = beta * C; beta == 0 writes zeros without reading C
         for (int64_t i = 0; i < m; ++i)
@@ -447,10 +450,11 @@ void gemm_matrix(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_
     int tm = 1, tn = 1;
     choose_grid<V>(m, n, threads, &tm, &tn);
     const int64_t row_panels = ceil_div(m, V::MR), col_panels = ceil_div(n, V::NR);
-    const int64_t per_thread = work_elements<V>(ceil_div(row_panels, tm) * V::MR, ceil_div(col_panels, tn) * V::NR, k);
+    const int64_t per_thread =
+        work_elements<V>(bl, ceil_div(row_panels, tm) * V::MR, ceil_div(col_panels, tn) * V::NR, k);
     T* work = thread_scratch<T>(Scratch::gemm_panels, per_thread * tm * tn);
     if (tm * tn == 1) {
-        gemm_block<V>(a, b, c, ldc, m, n, k, alpha, beta, work);
+        gemm_block<V>(bl, a, b, c, ldc, m, n, k, alpha, beta, work);
         return;
     }
     // The runtime may give fewer threads than asked: each thread takes cells t, t + got, ...
@@ -462,7 +466,7 @@ void gemm_matrix(OpView<V> a, OpView<V> b, typename V::T* c, int64_t ldc, int64_
             const int64_t i0 = row_panels * ti / tm * V::MR, i1 = min64(m, row_panels * (ti + 1) / tm * V::MR);
             const int64_t j0 = col_panels * tj / tn * V::NR, j1 = min64(n, col_panels * (tj + 1) / tn * V::NR);
             if (i0 >= i1 || j0 >= j1) continue;
-            gemm_block<V>(a.at(i0, 0), b.at(0, j0), c + i0 * ldc + j0, ldc, i1 - i0, j1 - j0, k, alpha, beta,
+            gemm_block<V>(bl, a.at(i0, 0), b.at(0, j0), c + i0 * ldc + j0, ldc, i1 - i0, j1 - j0, k, alpha, beta,
                           work + per_thread * cell);
         }
     }
@@ -476,8 +480,9 @@ void gemm_batched(const GemmArgs& g, const void* av, const void* bv, void* cv) {
     // Inside someone else's parallel region a nested one would get one thread anyway.
     const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
     const T alpha = T(g.alpha), beta = T(g.beta);
+    const GemmBlocking bl = gemm_blocking(V::kShape);
     auto one = [&](int64_t i, int nt) {
-        gemm_matrix<V>(OpView<V>{static_cast<const T*>(av) + i * g.stride_a, g.lda, g.trans_a},
+        gemm_matrix<V>(bl, OpView<V>{static_cast<const T*>(av) + i * g.stride_a, g.lda, g.trans_a},
                        OpView<V>{static_cast<const T*>(bv) + i * g.stride_b, g.ldb, g.trans_b},
                        static_cast<T*>(cv) + i * g.stride_c, g.ldc, g.m, g.n, g.k, alpha, beta, nt);
     };

@@ -17,18 +17,15 @@
 //   AVX2:    6 x 16 (float) / 6 x 8 (double), 15 of the 16 ymm registers; per k step 12 FMAs
 //            against 8 loads, 12 chains for the 8 that Haswell..Zen 5 need. BLIS's Haswell shape.
 //
-// Blocking (float; double keeps the bytes, so KC halves):
-//   KC = 256: the B micro-panel, KC x NR x 4 B = 32 KiB (AVX-512; AVX2 16 KiB), stays in L1
-//             while 24 A micro-panels stream past it from L2: a Zen 4 L1d is 32 KiB (the
-//             largest KC whose panel fits it), a Zen 5 L1d 48 KiB.
-//   MC = 24 * MR (336 / 144): the packed A block, 336 x 256 x 4 B = 336 KiB, a third of
-//             the 1 MiB L2, so B micro-panels and C tiles pass through without evicting it.
-//   NC = 4096: the packed B panel, 256 x 4096 x 4 B = 4 MiB, lives in L3 (32 MiB).
-// Measured on a Zen 5 EPYC (1 thread, 1024^3, AVX-512): KC 192..512 and MC 196..336 all
-// land within the run-to-run noise (about 5%); docs/kernels.md for the numbers.
+// Blocking: mc x kc blocks of A (L2), kc x nc panels of B (L3), kc x NR micro-panels of B
+// (L1), chosen at run time per instruction set and dtype from the caches this CPU reports,
+// a tuned file or MINIGEN_GEMM_BLOCKING (gemm_blocking.h; docs/kernels.md). The constants
+// this file used to fix, measured on a Zen 5 EPYC (float: mc 336, kc 256, nc 4096), are
+// what the derivation gives on a Zen 4 (L1d 32 KiB, L2 1 MiB).
 #pragma once
 
 #include "kernels/cpu/gemm_blocked.h"
+#include "kernels/cpu/gemm_blocking.h"
 #include "kernels/cpu/simd.h"
 
 namespace mg::kernels::simd {
@@ -37,7 +34,11 @@ namespace {
 template <class S> struct GemmTraits : S {
     static constexpr int NV = 2, NR = NV * int(S::L);
     static constexpr int MR = (kRegisters - NV - 1) / NV;  // 14 (AVX-512), 6 (AVX2)
-    static constexpr int64_t MC = 24 * MR, KC = 1024 / int64_t(sizeof(typename S::T)), NC = 4096;
+    // What gemm_blocking() is asked about: a compile-time constant, so no code of
+    // gemm_kernel_shape is compiled with this file's ISA flags.
+    static constexpr cpu::GemmKernelShape kShape =
+        cpu::gemm_kernel_shape(kIsa, int(S::L * sizeof(typename S::T)), kRegisters, int(sizeof(typename S::T)));
+    static_assert(kShape.mr == MR && kShape.nr == NR, "gemm_kernel_shape must describe this micro-kernel");
     // Below this many FLOPs one thread is faster than waking the others.
     static constexpr double kParallelFlops = 4e6;
 };
