@@ -156,7 +156,8 @@ TEST_CASE("eval protocol: the card records the extractor, reference, samples, pr
     CHECK(p["preprocessing"]["values"] == "float from the model, clamped to [0, 1], not quantised");
     CHECK(p["preprocessing"]["resize_reference"] == "none");
     CHECK(p["preprocessing"]["resize_samples"] == "32x32 samples resized to 28x28 (area filter, through 8 bits)");
-    CHECK(p["metrics"] == nlohmann::json({{"kid_subsets", 4}, {"kid_subset_size", 20}, {"pr_k", 3}, {"is_splits", 10}}));
+    CHECK(p["metrics"] == nlohmann::json({{"kid_subsets", 4}, {"kid_subset_size", 20}, {"pr_k", 3}, {"is_splits", 10},
+                                            {"fid_infinity_points", 5}, {"memorisation_images", 10000}}));
     CHECK(p["minigen"]["version"] == build_info().version);
     const std::string commit = p["minigen"]["commit"];
     CHECK((commit == "unknown" || commit.size() >= 40));
