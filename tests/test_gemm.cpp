@@ -194,6 +194,32 @@ TEST_CASE("gemm: shapes that cross the cache blocks (mc, kc, nc) of the blocked 
     check_all_variants<float>(shapes, std::size(shapes), /*big=*/true);
 }
 
+namespace {
+
+// Every float variant on random A and B: C bitwise the same at 1, 2 and 3 threads.
+void check_same_bits_for_1_2_3_threads(const GemmArgs& g, std::mt19937& rng) {
+    const int saved_threads = omp_get_max_threads();
+    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+    std::vector<float> a(size_t(a_rows(g) * g.lda)), b(size_t(b_rows(g) * g.ldb));
+    for (float& x : a) x = dist(rng);
+    for (float& x : b) x = dist(rng);
+    for (const std::string& variant : gemm_variants<float>()) {
+        std::vector<float> first;
+        for (int threads : {1, 2, 3}) {
+            omp_set_num_threads(threads);
+            std::vector<float> c(size_t(g.m * g.ldc));
+            gemm_table().get(variant, Device::CPU, DType::Float32)(g, a.data(), b.data(), c.data());
+            if (first.empty()) first = c;
+            CAPTURE(variant);
+            CAPTURE(threads);
+            CHECK(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)) == 0);
+        }
+    }
+    omp_set_num_threads(saved_threads);
+}
+
+}  // namespace
+
 TEST_CASE("gemm: unusual run-time blockings match the reference, bitwise the same for 1, 2 and 3 threads") {
     // mc = MR, kc = 17, nc = NR (fitted from 1, 17, 1): every block is an edge, k splits into
     // blocks of 17 with a ragged last one. Then blocks that do not divide the tiles evenly.
@@ -206,26 +232,8 @@ TEST_CASE("gemm: unusual run-time blockings match the reference, bitwise the sam
         check_all_variants<double>(kShapes, std::size(kShapes));
         const Shape big[] = {{100, 90, 75}};
         check_all_variants<float>(big, std::size(big), /*big=*/true);
-        const int saved_threads = omp_get_max_threads();
         std::mt19937 rng(5);
-        std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-        const GemmArgs g = make_args({300, 257, 300}, false, true, 0, 1, 1.0, 0.0);
-        std::vector<float> a(size_t(a_rows(g) * g.lda)), bm(size_t(b_rows(g) * g.ldb));
-        for (float& x : a) x = dist(rng);
-        for (float& x : bm) x = dist(rng);
-        for (const std::string& variant : gemm_variants<float>()) {
-            std::vector<float> first;
-            for (int threads : {1, 2, 3}) {
-                omp_set_num_threads(threads);
-                std::vector<float> c(size_t(g.m * g.ldc));
-                gemm_table().get(variant, Device::CPU, DType::Float32)(g, a.data(), bm.data(), c.data());
-                if (first.empty()) first = c;
-                CAPTURE(variant);
-                CAPTURE(threads);
-                CHECK(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)) == 0);
-            }
-        }
-        omp_set_num_threads(saved_threads);
+        check_same_bits_for_1_2_3_threads(make_args({300, 257, 300}, false, true, 0, 1, 1.0, 0.0), rng);
     }
 }
 
@@ -242,35 +250,13 @@ TEST_CASE("gemm: batched, with A shared across the batch (stride 0)") {
 
 TEST_CASE("gemm: results are bitwise the same for 1, 2 and 3 threads") {
     mg::kernels::init();
-    const int saved_threads = omp_get_max_threads();
     std::mt19937 rng(7);
-    std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
     const Shape shapes[] = {{300, 257, 300}, {64, 1, 6272}, {6272, 1, 64}, {1, 700, 300}, {64, 700, 100}};
-    for (const std::string& variant : gemm_variants<float>()) {
-        for (const Shape& s : shapes) {
-            for (int trans = 0; trans < 4; ++trans) {
-                const GemmArgs g = make_args(s, trans & 1, trans & 2, 0, 1, 1.0, 0.0);
-                std::vector<float> a(size_t(a_rows(g) * g.lda)), b(size_t(b_rows(g) * g.ldb));
-                for (float& x : a) x = dist(rng);
-                for (float& x : b) x = dist(rng);
-                std::vector<float> first;
-                for (int threads : {1, 2, 3}) {
-                    omp_set_num_threads(threads);
-                    std::vector<float> c(size_t(s.m * g.ldc));
-                    gemm_table().get(variant, Device::CPU, DType::Float32)(g, a.data(), b.data(), c.data());
-                    if (first.empty()) {
-                        first = c;
-                        continue;
-                    }
-                    CAPTURE(variant);
-                    CAPTURE(threads);
-                    CAPTURE(trans);
-                    CHECK(std::memcmp(first.data(), c.data(), c.size() * sizeof(float)) == 0);
-                }
-            }
+    for (const Shape& s : shapes)
+        for (int trans = 0; trans < 4; ++trans) {
+            CAPTURE(trans);
+            check_same_bits_for_1_2_3_threads(make_args(s, trans & 1, trans & 2, 0, 1, 1.0, 0.0), rng);
         }
-    }
-    omp_set_num_threads(saved_threads);
 }
 
 TEST_CASE("gemm: bad arguments throw mg::Error naming the op") {
