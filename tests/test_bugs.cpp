@@ -29,15 +29,25 @@ std::vector<double> values(nn::Module& m) {
     return v;
 }
 
-// A small conv critic on 4x4 images with 2 channels, float64.
-std::shared_ptr<nn::Sequential> small_critic() {
-    manual_seed(31);
-    auto c = std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(2, 3, 3, 1, 1),
-                                              std::make_shared<nn::LeakyReLU>(0.2), std::make_shared<nn::Flatten>(),
-                                              std::make_shared<nn::Linear>(3 * 16, 1));
-    c->to(DType::Float64);
-    return c;
-}
+// A small conv critic on 4x4 images with 2 channels, float64, and a batch of 3 real and fake
+// images with their per-sample mixing weights e.
+struct PenaltySetup {
+    std::shared_ptr<nn::Sequential> critic;
+    models::Critic D;
+    Tensor real, fake, e;
+    explicit PenaltySetup(uint64_t seed) {
+        manual_seed(31);
+        critic = std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(2, 3, 3, 1, 1),
+                                                  std::make_shared<nn::LeakyReLU>(0.2),
+                                                  std::make_shared<nn::Flatten>(), std::make_shared<nn::Linear>(3 * 16, 1));
+        critic->to(DType::Float64);
+        D = [c = critic](const Tensor& x) { return (*c)(x); };
+        manual_seed(seed);
+        real = randn({3, 2, 4, 4}, {DType::Float64});
+        fake = randn({3, 2, 4, 4}, {DType::Float64});
+        e = rand({3}, {DType::Float64});
+    }
+};
 
 }  // namespace
 
@@ -91,11 +101,9 @@ TEST_CASE("bugs: names, the models they apply to, the monitors that flag them, a
 }
 
 TEST_CASE("bugs: gp-pixel-mix mixes per pixel; per-sample weights spread over the pixels give the correct penalty") {
-    auto critic = small_critic();
-    models::Critic D = [&](const Tensor& x) { return (*critic)(x); };
-    manual_seed(5);
-    Tensor real = randn({3, 2, 4, 4}, {DType::Float64}), fake = randn({3, 2, 4, 4}, {DType::Float64});
-    Tensor e = rand({3}, {DType::Float64});
+    PenaltySetup p(5);
+    const models::Critic& D = p.D;
+    const Tensor &real = p.real, &fake = p.fake, &e = p.e;
     const double correct = models::gradient_penalty(D, real, fake, e).penalty.item();
     Tensor e_spread = e.reshape({3, 1, 1, 1}).expand({3, 2, 4, 4}).contiguous();
     CHECK(models::gradient_penalty(D, real, fake, e_spread, Bug::GpPixelMix).penalty.item() ==
@@ -124,11 +132,9 @@ TEST_CASE("bugs: gp-pixel-mix mixes per pixel; per-sample weights spread over th
 }
 
 TEST_CASE("bugs: gp-channel-norm and gp-on-sigmoid penalise the wrong norms; the reported norm stays the logit's") {
-    auto critic = small_critic();
-    models::Critic D = [&](const Tensor& x) { return (*critic)(x); };
-    manual_seed(6);
-    Tensor real = randn({3, 2, 4, 4}, {DType::Float64}), fake = randn({3, 2, 4, 4}, {DType::Float64});
-    Tensor e = rand({3}, {DType::Float64});
+    PenaltySetup p(6);
+    const models::Critic& D = p.D;
+    const Tensor &real = p.real, &fake = p.fake, &e = p.e;
     Tensor w = e.reshape({3, 1, 1, 1});
     Tensor xhat = add(mul(w, real), mul(affine(w, -1.0, 1.0), fake)).detach().requires_grad_();
     Tensor logits = D(xhat);
