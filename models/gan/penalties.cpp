@@ -40,18 +40,18 @@ PenaltyResult buggy_gradient_penalty(const Critic& critic, const Tensor& xhat, B
 PenaltyResult gradient_penalty(const Critic& critic, const Tensor& real, const Tensor& fake, const Tensor& e,
                                Bug bug) {
     MG_CHECK(real.shape() == fake.shape(), "gradient_penalty: real {} and fake {} differ", real.shape(), fake.shape());
+    Tensor w;  // xhat's mixing weights, broadcast over each sample (per pixel with gp-pixel-mix)
     if (bug == Bug::GpPixelMix) {
         MG_CHECK(e.shape() == real.shape(), "gradient_penalty: e must be {} (a coefficient per pixel), got {}",
                  real.shape(), e.shape());
-        Tensor w = e.to(real.dtype());
-        Tensor xhat = (w * real.detach() + (1 - w) * fake.detach()).detach().requires_grad_();
-        return buggy_gradient_penalty(critic, xhat, bug);
+        w = e.to(real.dtype());
+    } else {
+        MG_CHECK(e.dim() == 1 && e.size(0) == real.size(0), "gradient_penalty: e must be [{}], got {}", real.size(0),
+                 e.shape());
+        Shape e_shape = Shape::filled(real.dim(), 1);
+        e_shape[0] = real.size(0);
+        w = e.to(real.dtype()).reshape(e_shape);
     }
-    MG_CHECK(e.dim() == 1 && e.size(0) == real.size(0), "gradient_penalty: e must be [{}], got {}", real.size(0),
-             e.shape());
-    Shape e_shape = Shape::filled(real.dim(), 1);
-    e_shape[0] = real.size(0);
-    Tensor w = e.to(real.dtype()).reshape(e_shape);
     Tensor xhat = (w * real.detach() + (1 - w) * fake.detach()).detach().requires_grad_();
     if (bug == Bug::GpChannelNorm || bug == Bug::GpOnSigmoid) return buggy_gradient_penalty(critic, xhat, bug);
     // sqrt(. + 1e-12): the norm's derivative stays finite where the gradient vanishes.
