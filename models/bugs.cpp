@@ -55,7 +55,7 @@ const std::vector<BugInfo>& all_bugs() {
         {Bug::NoDetach, "no-detach",
          "D's loss goes through G(z) without detach() and G's gradients are zeroed once per step: G follows "
          "D's loss as well as its own",
-         kGans, "d-saturated, g-grad-vanishing, modes-dropped"},
+         kGans, "modes-dropped, samples-off-modes"},
         {Bug::LabelsSwapped, "labels-swapped", "D is trained with real and fake swapped: it calls the fakes real",
          kGans, "d-prefers-fakes"},
         {Bug::VaeKlSum, "vae-kl-sum",

@@ -50,6 +50,7 @@ const std::vector<MonitorInfo>& all_monitors() {
         {"kl-collapse", "VAE KL < 1 nat per image for 200 steps after step 300"},
         {"loss-too-low", "PixelCNN training loss < 0.5 bits/dim for 50 steps"},
         {"modes-dropped", "fewer than 6 of 8 modes covered at a sample point from step 2000 on"},
+        {"samples-off-modes", "under half the samples near a mode (hq_fraction < 0.5) at a sample point from step 2500 on"},
     };
     return monitors;
 }
@@ -154,6 +155,14 @@ HealthMonitor::HealthMonitor() : rules_(std::make_unique<Rules>()) {
                        },
                        message("fewer than 6 of 8 modes covered from step 2000 on",
                                "G dropped modes of the data", "modes-dropped")});
+    r.rules.push_back({"samples-off-modes", 1,
+                       [](int64_t step, const Metrics& m) -> std::optional<bool> {
+                           auto hq = value_of(m, "hq_fraction");
+                           if (!hq || step < 2500) return std::nullopt;
+                           return *hq < 0.5;
+                       },
+                       message("under half the samples near a mode (hq_fraction < 0.5) from step 2500 on",
+                               "G's points fall between the modes", "samples-off-modes")});
 }
 
 HealthMonitor::~HealthMonitor() = default;

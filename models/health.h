@@ -15,6 +15,7 @@
 //   kl-collapse       a VAE's KL under 1 nat per image for 200 steps after step 300
 //   loss-too-low      a PixelCNN's training loss under 0.5 bits/dim for 50 steps in a row
 //   modes-dropped     gan2d covers fewer than 6 of its 8 modes at a sample point from step 2000 on
+//   samples-off-modes gan2d's hq_fraction under 0.5 at a sample point from step 2500 on
 #pragma once
 
 #include <cstdint>

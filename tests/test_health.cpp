@@ -39,7 +39,7 @@ void set(Metrics& m, const std::string& key, double value) {
 // The events of a stream: `steps` steps of healthy() changed by `change` from step `from`,
 // and the sample-point measures `at_sample` every 500 steps.
 std::vector<models::HealthEvent> run(int64_t steps, int64_t from, const std::function<void(Metrics&)>& change,
-                                     const Metrics& sample_healthy = {{"modes_covered", 8}, {"checkerboard", 0.002}},
+                                     const Metrics& sample_healthy = {{"modes_covered", 8}, {"hq_fraction", 0.9}, {"checkerboard", 0.002}},
                                      const Metrics& sample_bad = {}) {
     models::HealthMonitor monitor;
     for (int64_t step = 1; step <= steps; ++step) {
@@ -72,11 +72,12 @@ TEST_CASE("health: a healthy stream fires nothing; each monitor fires once on it
         {"loss-too-low", [](Metrics& m) { set(m, "bits_per_dim", 0.1); }, 1049},
         {"modes-dropped", [](Metrics&) {}, 2000, {{"modes_covered", 3}, {"checkerboard", 0.002}}},
         {"checkerboard", [](Metrics&) {}, 1000, {{"modes_covered", 8}, {"checkerboard", 0.2}}},
+        {"samples-off-modes", [](Metrics&) {}, 2500, {{"modes_covered", 8}, {"hq_fraction", 0.3}}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.monitor);
         std::vector<models::HealthEvent> events =
-            run(3000, 1000, c.change, {{"modes_covered", 8}, {"checkerboard", 0.002}}, c.sample_bad);
+            run(3000, 1000, c.change, {{"modes_covered", 8}, {"hq_fraction", 0.9}, {"checkerboard", 0.002}}, c.sample_bad);
         REQUIRE(events.size() == 1);
         CHECK(events[0].monitor == c.monitor);
         CHECK(events[0].step == c.at);
