@@ -33,6 +33,15 @@ struct Rule {
     bool fired = false;
 };
 
+// A sample point's measure under `floor`, from `from_step` on.
+Test below_from(const char* key, double floor, int64_t from_step) {
+    return [=](int64_t step, const Metrics& m) -> std::optional<bool> {
+        auto v = value_of(m, key);
+        if (!v || step < from_step) return std::nullopt;
+        return *v < floor;
+    };
+}
+
 std::string message(const char* rule, const char* meaning, const char* monitor) {
     return fmt::format("{}: {} (see docs/failure-modes.md#{})", rule, meaning, monitor);
 }
@@ -147,20 +156,10 @@ HealthMonitor::HealthMonitor() : rules_(std::make_unique<Rules>()) {
                        },
                        message("training loss < 0.5 bits/dim for 50 steps",
                                "far under the data's entropy: the model sees what it predicts", "loss-too-low")});
-    r.rules.push_back({"modes-dropped", 1,
-                       [](int64_t step, const Metrics& m) -> std::optional<bool> {
-                           auto modes = value_of(m, "modes_covered");
-                           if (!modes || step < 2000) return std::nullopt;
-                           return *modes < 6;
-                       },
+    r.rules.push_back({"modes-dropped", 1, below_from("modes_covered", 6, 2000),
                        message("fewer than 6 of 8 modes covered from step 2000 on",
                                "G dropped modes of the data", "modes-dropped")});
-    r.rules.push_back({"samples-off-modes", 1,
-                       [](int64_t step, const Metrics& m) -> std::optional<bool> {
-                           auto hq = value_of(m, "hq_fraction");
-                           if (!hq || step < 2500) return std::nullopt;
-                           return *hq < 0.5;
-                       },
+    r.rules.push_back({"samples-off-modes", 1, below_from("hq_fraction", 0.5, 2500),
                        message("under half the samples near a mode (hq_fraction < 0.5) from step 2500 on",
                                "G's points fall between the modes", "samples-off-modes")});
 }
