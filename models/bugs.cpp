@@ -46,8 +46,8 @@ const std::vector<BugInfo>& all_bugs() {
         {Bug::DLr10x, "d-lr-10x", "D's learning rate 10x G's: D wins every round and G's gradient vanishes", kGans,
          "d-saturated, g-grad-vanishing, modes-dropped"},
         {Bug::GNoBatchNorm, "g-no-batchnorm",
-         "the generator without BatchNorm: its layers' gradients drift apart by orders of magnitude", kImageGans,
-         "layer-grad-ratio"},
+         "the generator without BatchNorm: badly scaled activations, D pulls ahead and G's samples lag",
+         kImageGans, "d-saturated"},
         {Bug::Checkerboard, "checkerboard",
          "G's transposed convolutions with kernel 3 and stride 2: the kernel does not divide by the stride, "
          "so output pixels get uneven overlap, a 2x2 pattern",
