@@ -18,6 +18,7 @@
 #include "core/data/transforms.h"
 #include "core/nn/module.h"
 #include "core/tensor.h"
+#include "models/bugs.h"
 #include "models/step_metrics.h"
 #include "optim/optimizer.h"
 
@@ -52,13 +53,16 @@ struct ModelConfig {
     Device device = Device::CPU;
     nlohmann::json options = nlohmann::json::object();
     std::string options_source;  // where `options` came from ("--config FILE"): opens the errors of create()
+    Bug bug = Bug::None;         // a classic mistake to make on purpose (models/bugs.h; --bug)
 };
 
 // What a model's config() returns: its options (defaults filled in) plus the seed and
-// device of the run, as config.json and a checkpoint's "config" record them.
+// device of the run (and its bug, when it has one), as config.json and a checkpoint's
+// "config" record them.
 inline nlohmann::json run_config(nlohmann::json options, const ModelConfig& config) {
     options["seed"] = config.seed;
     options["device"] = std::string(device_name(config.device));
+    if (config.bug != Bug::None) options["bug"] = bug_name(config.bug);
     return options;
 }
 

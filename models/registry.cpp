@@ -9,9 +9,11 @@ const std::vector<ModelInfo>& all_models() {
         std::vector<ModelInfo> all;
         for (auto family : {gan2d_models, image_gan_models, vae_models, pixelcnn_models, classifier_models})
             for (auto& m : family()) all.push_back(std::move(m));
-        // A bad option is reported with the file it came from.
+        // A bad option is reported with the file it came from; a bug is refused by a model
+        // it does not apply to.
         for (ModelInfo& m : all)
-            m.create = [create = std::move(m.create)](const ModelConfig& config) {
+            m.create = [create = std::move(m.create), name = m.name](const ModelConfig& config) {
+                check_bug_applies(config.bug, name);
                 if (config.options_source.empty()) return create(config);
                 try {
                     return create(config);

@@ -349,10 +349,12 @@ int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataL
 // The work at a sample point: the grid, the model's visuals, its evaluate() and the
 // caller's evaluator, each shown as a phase of its own. A stop signal cuts short what
 // reports its progress (the autoregressive samplers); the checkpoint is written after.
-void run_sample_point(Model& model, const TrainOptions& opt, int64_t step, double now, int64_t per_epoch,
-                      std::ofstream& metrics, TrainSummary& summary) {
+// Returns the measures (with image samples, their checkerboard energy for the monitors).
+Metrics run_sample_point(Model& model, const TrainOptions& opt, int64_t step, double now, int64_t per_epoch,
+                         std::ofstream& metrics, TrainSummary& summary) {
     autograd::NoGradGuard no_grad;
     auto cancel = [] { MG_CHECK(!stop_requested(), "stopped by a signal"); };
+    Metrics quality, watched;  // watched: for the monitors only (not in the summary's quality)
     {
         Phase phase(fmt::format("step {}: sample grid of {}", step, opt.sample_count), "px", cancel);
         if (auto* sampler = as<Sampler>(model)) {  // the classifier has nothing to draw
@@ -360,10 +362,11 @@ void run_sample_point(Model& model, const TrainOptions& opt, int64_t step, doubl
             summary.samples = sample_path(opt.out_dir, step);
             const auto nrow = int64_t(std::ceil(std::sqrt(double(opt.sample_count))));
             write_samples(model, samples, summary.samples, nrow);
+            if (samples.dim() == 4 && samples.size(2) >= 2 && samples.size(3) >= 2)
+                watched.emplace_back("checkerboard", checkerboard_energy(samples));
         }
         if (auto* visuals = as<TrainingVisuals>(model)) visuals->write_visuals(opt.out_dir + "/samples", step);
     }
-    Metrics quality;
     {
         Phase phase(fmt::format("step {}: evaluation", step), "px", cancel);
         if (auto* measures = as<SampleQuality>(model)) quality = measures->evaluate();
@@ -372,13 +375,24 @@ void run_sample_point(Model& model, const TrainOptions& opt, int64_t step, doubl
             quality.insert(quality.end(), more.begin(), more.end());
         }
     }
+    if (!quality.empty()) summary.quality = quality;
+    quality.insert(quality.end(), watched.begin(), watched.end());
     if (!quality.empty()) {
         nlohmann::json line = {{"step", step}, {"epoch", double(step) / double(per_epoch)}, {"time_s", now}};
         for (const auto& [k, v] : quality) line[k] = v;
         metrics << line.dump() << "\n";
         metrics.flush();
-        summary.quality = quality;
     }
+    return quality;
+}
+
+// A monitor that fired: on stderr, in metrics.jsonl and in the summary.
+void report_health(const HealthEvent& e, std::ofstream& metrics, TrainSummary& summary) {
+    std::fprintf(stderr, "\nhealth: step %lld: %s: %s\n", (long long)e.step, e.monitor.c_str(), e.message.c_str());
+    metrics << nlohmann::json{{"step", e.step}, {"health", {{"monitor", e.monitor}, {"message", e.message}}}}.dump()
+            << "\n";
+    metrics.flush();
+    summary.health.push_back(e);
 }
 
 }  // namespace
@@ -449,6 +463,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
     const int64_t first = step;
     int64_t saved_step = opt.resume ? step : -1;
     bool warned_nonfinite = false;
+    HealthMonitor health;
     // Writes the checkpoint unless the model holds NaN/Inf: then the last finite
     // checkpoint stays, and training stops (false) unless allow_nonfinite.
     auto save = [&]() -> bool {
@@ -486,6 +501,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
             window_start = now;
             window_steps = 0;
         }
+        for (const HealthEvent& e : health.observe(step, m)) report_health(e, metrics, summary);
         progress.update(step, brief(m));
         if (!bad.empty()) {
             const std::string what = fmt::format("step {}: {}", step, bad);
@@ -501,7 +517,8 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         // state after it and a resume repeats the uninterrupted run exactly.
         if ((step % sample_every == 0 || step == total) && !stop_requested()) {
             try {
-                run_sample_point(model, opt, step, now, per_epoch, metrics, summary);
+                const Metrics measures = run_sample_point(model, opt, step, now, per_epoch, metrics, summary);
+                for (const HealthEvent& e : health.observe(step, measures)) report_health(e, metrics, summary);
             } catch (const Error&) {
                 if (!stop_requested()) throw;  // else: cut short by a signal, save below
             }

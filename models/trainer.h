@@ -8,6 +8,11 @@
 //     samples/step_NNNNNNN.png   sample grids over time (plus the model's own visuals)
 //     checkpoint.safetensors     the latest checkpoint (atomic; resume continues from it)
 //
+// Health monitors (models/health.h) watch every step's scalars and every sample point's
+// measures (with image samples, their checkerboard energy); a monitor that fires is logged
+// on stderr, written to metrics.jsonl as {"step", "health": {"monitor", "message"}} and
+// listed in the summary, once per run (a resumed run watches afresh from its checkpoint).
+//
 // A run is never lost or damaged (models/run_dir.h has the rules): a directory that holds
 // anything needs `resume` or `overwrite`; nothing is written before the model, the data
 // and the checkpoint are loaded and checked; a resume that contradicts the checkpoint's
@@ -26,6 +31,7 @@
 #include <optional>
 #include <string>
 
+#include "models/health.h"
 #include "models/model.h"
 
 namespace mg::models {
@@ -68,6 +74,7 @@ struct TrainSummary {
     std::string nonfinite;       // what was NaN/Inf when that stopped the run, else empty
     std::string checkpoint;      // path of the final checkpoint (empty if none was written)
     std::string samples;         // path of the final sample grid
+    std::vector<HealthEvent> health;  // the monitors that fired this run, in order
 };
 
 TrainSummary train(Model& model, const TrainOptions& options);

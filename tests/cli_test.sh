@@ -75,6 +75,28 @@ assert any(k['name'].startswith('gemm/') for k in d['kernels'])
 else
     echo "FAIL: profile gan2d --json printed: ${out:0:300}"; failures=$((failures + 1))
 fi
+# The failure-mode lab: --bug list, refusals, and a bug recorded, flagged, kept on resume, in the report's title.
+expect 0 "labels-swapped .*d-prefers-fakes" -- train --bug list
+expect 2 "unknown bug 'nope' \(known: none, gp-channel-norm" -- train gan2d --bug nope --out "$work/b0"
+expect 2 "--bug vae-kl-sum: applies to vae, cvae, convvae, not 'gan2d'" -- train gan2d --bug vae-kl-sum --out "$work/b0"
+[ ! -e "$work/b0" ] && passes=$((passes + 1)) || { echo "FAIL: a refused --bug wrote $work/b0"; failures=$((failures + 1)); }
+out="$("$minigen" train gan2d-vanilla --bug labels-swapped --steps 400 --out "$work/bug" --json --threads 1 2>/dev/null)"
+if python3 -c "
+import json, sys
+d = json.loads(sys.argv[1])
+assert [e['monitor'] for e in d['health']][:1] == ['d-prefers-fakes'], d['health']
+assert json.load(open(sys.argv[2]))['config']['bug'] == 'labels-swapped'
+" "$out" "$work/bug/config.json" && grep -q "(bug: labels-swapped)" "$work/bug/report/index.html" &&
+    grep -q "d-prefers-fakes" "$work/bug/report/index.html"; then
+    passes=$((passes + 1))
+else
+    echo "FAIL: train --bug labels-swapped printed: ${out:0:300}"; failures=$((failures + 1))
+fi
+expect 0 "steps" -- train gan2d-vanilla --resume --steps 410 --out "$work/bug" --threads 1 --no-report
+grep -q '"bug": "labels-swapped"' "$work/bug/config.json" && passes=$((passes + 1)) ||
+    { echo "FAIL: the resumed run lost its bug"; failures=$((failures + 1)); }
+expect 2 "other settings: bug .*--allow-changes" -- train gan2d-vanilla --resume --steps 420 --bug no-detach --out "$work/bug" --threads 1
+
 expect 2 "unknown model 'nosuchmodel'" -- profile nosuchmodel
 expect 2 "--steps" -- profile gan2d --steps 0
 expect 2 "--device cuda: the profiler times CPU kernels only" -- profile gan2d --device cuda

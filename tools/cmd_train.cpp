@@ -38,6 +38,7 @@ struct TrainArgs {
     bool hflip = false;
     int64_t crop = 0;
     std::string jitter, diffaug;
+    std::string bug;  // --bug NAME ("" when not given; "list" prints the table)
 };
 
 // Dumps the autograd graphs of one D step and one G step (GAN models).
@@ -84,6 +85,7 @@ models::ModelConfig model_config(const TrainArgs& a, const std::string& out_dir)
         if (a.crop > 0) config.options["crop"] = a.crop;
         if (!a.jitter.empty()) config.options["jitter"] = a.jitter;
         if (!a.diffaug.empty()) config.options["diffaug"] = a.diffaug;
+        if (!a.bug.empty()) config.bug = models::parse_bug(a.bug);
         return config;
     }
     std::string trained_as;
@@ -91,6 +93,7 @@ models::ModelConfig model_config(const TrainArgs& a, const std::string& out_dir)
     MG_CHECK(trained_as == a.model, "train --resume: {} is a checkpoint of '{}', not '{}'", ckpt, trained_as,
              a.model);
     if (a.common.seed_given) config.seed = a.common.seed;
+    if (!a.bug.empty()) config.bug = models::parse_bug(a.bug);  // a change: refused without --allow-changes
     return config;
 }
 
@@ -102,6 +105,11 @@ int exit_code(const models::TrainSummary& s) {
 }
 
 int run_train(const TrainArgs& a, const std::string& banner) {
+    if (a.bug == "list") {
+        std::printf("%s", models::bug_table().c_str());
+        return 0;
+    }
+    MG_CHECK(!a.model.empty(), "train: which model? (minigen train MODEL; see 'minigen info --models')");
     apply_threads(a.common.threads);
     const models::ModelInfo& info = models::find_model(a.model);
     models::TrainOptions opt;
@@ -152,6 +160,9 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     for (const auto& [k, v] : s.last)
         if (k.find('/') == std::string::npos) j["last"][k] = v;
     for (const auto& [k, v] : s.quality) j["quality"][k] = v;
+    j["health"] = nlohmann::json::array();
+    for (const models::HealthEvent& e : s.health)
+        j["health"].push_back({{"monitor", e.monitor}, {"step", e.step}, {"message", e.message}});
     if (!a.no_report) j["report"] = opt.out_dir + "/report/index.html";
     if (a.json) {
         std::printf("%s\n", j.dump(1).c_str());
@@ -160,6 +171,8 @@ int run_train(const TrainArgs& a, const std::string& banner) {
                     s.seconds, s.items_per_s, model->data_spec().source == models::DataSpec::Source::Toy2d ? "points" : "images",
                     s.interrupted ? ", interrupted" : "");
         for (const auto& [k, v] : s.quality) std::printf("  %s: %g\n", k.c_str(), v);
+        for (const models::HealthEvent& e : s.health)
+            std::printf("  health:     step %lld: %s\n", (long long)e.step, e.monitor.c_str());
         std::printf("  samples:    %s\n", s.samples.c_str());
         std::printf("  checkpoint: %s\n", s.checkpoint.empty() ? "(none written)" : s.checkpoint.c_str());
         if (!a.no_report) std::printf("  report:     %s/report/index.html\n", opt.out_dir.c_str());
@@ -218,6 +231,12 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
         ->each([](const std::string& v) { data::parse_color_jitter(v, "--jitter"); });
     cmd.add_option("--diffaug", a.diffaug,
                    "GANs: DiffAugment policy for every image D sees, real and fake, e.g. color,translation,cutout");
+    cmd.add_option("--bug", a.bug,
+                   "Train with one classic mistake on purpose (a lesson in failure modes); 'list' explains "
+                   "each (minigen train --bug list)")
+        ->each([](const std::string& v) {
+            if (v != "list") models::parse_bug(v);
+        });
     cmd.add_option("--checkpoint-every", a.checkpoint_every, "Write a checkpoint every N steps (default: 4 per run)")
         ->check(integer_range(1));
 }
@@ -227,7 +246,7 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
 void add_train_command(CLI::App& app) {
     static TrainArgs a;
     auto* cmd = app.add_subcommand("train", "Train a model: minigen train MODEL (see 'minigen info --models')");
-    cmd->add_option("model", a.model, "Model name (see minigen info --models)")->required();
+    cmd->add_option("model", a.model, "Model name (see minigen info --models); none with --bug list");
     add_train_flags(*cmd, a);
     cmd->callback([] { std::exit(run_train(a, "")); });
 }

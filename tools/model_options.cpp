@@ -104,6 +104,7 @@ models::ModelConfig make_model_config(const CommonModelArgs& a) {
         MG_CHECK(c.options.is_object(), "{}: expected a JSON object of options, got {}", what,
                  io::quote_short(c.options.dump()));
         c.options_source = what;
+        c.bug = models::take_bug(c.options, what);
     }
     set_data_options(a, c.options);
     return c;
@@ -145,6 +146,7 @@ models::ModelConfig config_from_checkpoint(const std::string& path, const Common
     }
     options.erase("seed");
     options.erase("device");
+    const models::Bug recorded_bug = models::take_bug(options, what);
     // --data fashion-mnist (or its directory) against a checkpoint of an image data set.
     if (!a.data.empty() && !c.options.contains("data") && options.contains("data") && options["data"].is_string() &&
         models::is_image_data_spec(options["data"].get<std::string>()))
@@ -162,6 +164,7 @@ models::ModelConfig config_from_checkpoint(const std::string& path, const Common
                      io::quote_short(c.options[key].dump()), path, key, io::quote_short(options[key].dump()));
     for (auto it = c.options.begin(); it != c.options.end(); ++it) options[it.key()] = it.value();
     c.options = options;
+    if (c.bug == models::Bug::None) c.bug = recorded_bug;  // --config's bug, if any, wins
     c.options_source = c.options_source.empty() ? what : what + " with " + c.options_source;
     return c;
 }

@@ -507,6 +507,13 @@ MetricsLog read_metrics(const std::string& path, bool progress) {
             MG_CHECK(step_it != record.end() && step_it->is_number(), "{}: no numeric \"step\" in the record", where);
             const double step = step_it->get<double>();
             ++log.records;
+            if (auto h = record.find("health"); h != record.end() && h->is_object()) {
+                auto text = [&](const char* key) {
+                    auto it = h->find(key);
+                    return it != h->end() && it->is_string() ? it->get<std::string>() : std::string("?");
+                };
+                log.health.push_back({step, text("monitor"), text("message")});
+            }
             // Numbers become points; null counts as a missing value; nested objects are flattened.
             std::vector<std::pair<std::string, const json*>> todo;
             for (auto it = record.begin(); it != record.end(); ++it) todo.emplace_back(it.key(), &it.value());
@@ -834,6 +841,26 @@ std::string surfaces_html(const std::vector<Sample>& surfaces) {
     return html + pictures_html(surfaces);
 }
 
+// The monitors that fired (models/health.h), at the top of the page.
+std::string health_html(const MetricsLog& log) {
+    if (log.health.empty()) return "";
+    std::string html = "<h2>Health</h2>\n<ul class=\"health\">\n";
+    for (const HealthNote& h : log.health)
+        html += fmt::format("<li><b>{}</b> at step {}: {}</li>\n", html_escape(printable(h.monitor)), h.step,
+                            html_escape(printable(h.message)));
+    return html + "</ul>\n";
+}
+
+// The run's bug (models/bugs.h) for the title: " (bug: NAME)", or "".
+std::string bug_in_title(const json* config) {
+    if (config == nullptr || !config->is_object()) return "";
+    auto c = config->find("config");
+    if (c == config->end() || !c->is_object()) return "";
+    auto bug = c->find("bug");
+    if (bug == c->end() || !bug->is_string()) return "";
+    return " (bug: " + printable(bug->get<std::string>()) + ")";
+}
+
 std::string warnings_html(const MetricsLog& log) {
     std::string html;
     for (const std::string& w : log.warnings) html += "<p class=\"meta warn\">" + html_escape(printable(w)) + "</p>\n";
@@ -875,10 +902,11 @@ void write_report(const std::string& run_dir, const ReportOptions& options) {
 
     std::string dir_name = fs::absolute(run).lexically_normal().filename().string();
     if (dir_name.empty()) dir_name = fs::absolute(run).lexically_normal().parent_path().filename().string();
-    const std::string title = html_escape(options.title.empty() ? "minigen run " + dir_name : options.title);
+    const std::string title = html_escape((options.title.empty() ? "minigen run " + dir_name : options.title) +
+                                          bug_in_title(have_config ? &config : nullptr));
     const std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
                              "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + title + "</h1>\n" +
-                             "<p class=\"meta\">" + run_summary(log) + "</p>\n" + warnings_html(log) +
+                             "<p class=\"meta\">" + run_summary(log) + "</p>\n" + warnings_html(log) + health_html(log) +
                              "<h2>Configuration</h2>\n" + config_html(have_config ? &config : nullptr) +
                              "<h2>Metrics</h2>\n" + metrics_html(plots) + evaluation_html(have_eval ? &eval : nullptr) +
                              "<h2>Samples</h2>\n" + samples_html(find_samples(run / "samples", "step_")) +

@@ -3,7 +3,10 @@
 //   <run_dir>/metrics.jsonl        one JSON object per line: "step" (required), "epoch", "time_s",
 //                                  and scalar metrics ("loss_d", "d_real", "grad_norm/G/fc.weight",
 //                                  nested objects are flattened with '/')
-//   <run_dir>/config.json          the run's configuration (optional)
+//   <run_dir>/config.json          the run's configuration (optional; a "bug" in its config goes
+//                                  into the page's title)
+//   health records                 {"step", "health": {"monitor", "message"}} lines of
+//                                  metrics.jsonl: listed at the top of the page
 //   <run_dir>/eval.json            minigen eval --json saved there: its numbers and protocol card
 //                                  (optional; read as config.json is)
 //   <run_dir>/samples/step_*.png   sample grids over time (optional)
@@ -65,8 +68,15 @@ struct MetricSeries {
     std::vector<double> null_steps;     // records where it was null (e.g. a NaN written as null)
 };
 
+// A health monitor that fired (a record {"step", "health": {"monitor", "message"}}).
+struct HealthNote {
+    double step = 0;
+    std::string monitor, message;
+};
+
 struct MetricsLog {
     std::vector<MetricSeries> series;  // in order of first appearance; includes epoch and time_s
+    std::vector<HealthNote> health;    // in the order logged
     int64_t records = 0;
     std::vector<std::string> warnings;  // lines skipped ("FILE:LINE: skipped ...")
     const MetricSeries* find(const std::string& name) const;

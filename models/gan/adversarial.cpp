@@ -70,6 +70,7 @@ GanOptions AdversarialModel::resolve(const ModelConfig& config, GanOptions defau
     defaults.update_from(config.options);
     if (config.batch_size > 0) defaults.batch_size = config.batch_size;
     if (config.lr > 0) defaults.lr_g = defaults.lr_d = config.lr;
+    if (config.bug == Bug::DLr10x) defaults.lr_d = 10 * defaults.lr_g;
     defaults.update_from(nlohmann::json::object());  // re-check the combination
     return defaults;
 }
@@ -189,7 +190,7 @@ Tensor AdversarialModel::pack(const Tensor& x) const {
 Tensor AdversarialModel::gradient_penalty(const Tensor& real, const Tensor& fake, const Tensor& labels,
                                           const Tensor& e, StepMetrics& rec) {
     PenaltyResult r = models::gradient_penalty(
-        [&](const Tensor& x) { return discriminate(pack(augment(x)), labels); }, real, fake, e);
+        [&](const Tensor& x) { return discriminate(pack(augment(x)), labels); }, real, fake, e, config_.bug);
     rec("gp", r.penalty.item());
     rec("grad_norm_xhat", r.mean_grad_norm);
     return mul(r.penalty, gan_.gp_weight);
@@ -261,16 +262,21 @@ private:
 }  // namespace
 
 // D's loss of one step: real and fake.detach() (with instance noise), plus the penalties.
+// Bugs (models/bugs.h): no-detach keeps G's graph in the fakes; labels-swapped calls the
+// fakes real; gp-pixel-mix draws a mixing weight per pixel.
 AdversarialModel::DLoss AdversarialModel::d_step_loss(const Tensor& real, const Tensor& labels, const Tensor& fake,
                                                       const Tensor& fake_labels, const Tensor& gp_e,
                                                       StepMetrics& rec) {
     DLoss d;
     d.real_logits = discriminate(pack(d_input(real)), labels);
-    d.fake_logits = discriminate(pack(d_input(fake.detach())), fake_labels);
-    d.loss = d_loss(d.real_logits, d.fake_logits);
+    d.fake_logits = discriminate(pack(d_input(config_.bug == Bug::NoDetach ? fake : fake.detach())), fake_labels);
+    d.loss = config_.bug == Bug::LabelsSwapped ? d_loss(d.fake_logits, d.real_logits)
+                                               : d_loss(d.real_logits, d.fake_logits);
     const int64_t n = real.size(0);
     if (gan_.gp_weight > 0) {
-        Tensor e = given_or(gp_e, {n}, "gp_e", real.device(), [&] { return rand({n}, {real.dtype(), real.device()}); });
+        const Shape e_shape = config_.bug == Bug::GpPixelMix ? real.shape() : Shape{n};
+        Tensor e = given_or(gp_e, e_shape, "gp_e", real.device(),
+                            [&] { return rand(e_shape, {real.dtype(), real.device()}); });
         d.loss = add(d.loss, gradient_penalty(real, fake, labels, e, rec));
     }
     if (gan_.r1_gamma > 0) d.loss = add(d.loss, r1_penalty(real, labels, rec));
@@ -324,9 +330,13 @@ Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given)
     Tensor fake = generate(*G_, noise_or(given.z, n, "z"), fake_labels);
 
     // ---- D update: real vs fake.detach() (+ gradient penalty / R1)
+    // no-detach: G's gradients are zeroed here, once, as a loop that forgot detach() does;
+    // D's backward then reaches G's weights and keeps G's graph for G's own backward.
+    const bool no_detach = config_.bug == Bug::NoDetach;
+    if (no_detach) opt_g_->zero_grad();
     opt_d_->zero_grad();
     DLoss d = d_step_loss(real, labels, fake, fake_labels, given.gp_e, rec);
-    d.loss.backward();
+    d.loss.backward({}, /*retain_graph=*/no_detach);
     record_grad_norms(rec, "D", *D_);
     opt_d_->step();
     rec("loss_d", d.loss.item());
@@ -342,7 +352,7 @@ Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given)
         StepMetrics g;
         {
             FreezeParameters frozen(*D_);
-            opt_g_->zero_grad();
+            if (!no_detach) opt_g_->zero_grad();
             Tensor fake_logits = discriminate(pack(d_input(fake)), fake_labels);
             Tensor loss_g = g_loss(fake_logits);
             loss_g.backward();

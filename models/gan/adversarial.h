@@ -16,6 +16,9 @@
 //   hinge                 L_D = relu(1-l_r) + relu(1+l_f)           L_G = -l_f
 //   wasserstein           L_D = l_f - l_r (+ lambda (||grad_xhat D|| - 1)^2)   L_G = -l_f
 //
+// A run's bug (ModelConfig::bug, models/bugs.h) changes the step where the correct code is:
+// d-lr-10x, no-detach, labels-swapped and the gradient penalty's (penalties.h).
+//
 // Stabilizers (GanOptions): one-sided label smoothing, instance noise, R1, spectral
 // normalization of D's weights (core/nn/spectral_norm.h), an EMA generator, PacGAN packing,
 // two time-scale learning rates.
@@ -82,7 +85,8 @@ struct StepNoise {
     Tensor z;            // [B, z_dim]: the fakes of the D update (and of the G update when it reuses them)
     Tensor z_g;          // [B, z_dim]: fresh fakes for the G update (n_critic > 1 or wasserstein)
     Tensor fake_labels;  // int64 [B]: the fakes' classes (conditional models)
-    Tensor gp_e;         // [B] in [0, 1]: the gradient penalty's mixing weights
+    Tensor gp_e;         // [B] in [0, 1]: the gradient penalty's mixing weights ([B, ...] like the
+                         // real batch with the gp-pixel-mix bug)
 };
 
 // Every GAN samples; sample_with_labels is refused by the unconditional ones (conditional()).

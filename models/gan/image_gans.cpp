@@ -44,12 +44,13 @@ public:
         const int64_t classes = kind == Kind::Cgan ? images_.classes : 0;
         auto make_g = [&] {
             auto g = std::make_shared<DcGenerator>(gan_.z_dim, classes, gan_.width, images_.channels,
-                                                   images_.image_size);
+                                                   images_.image_size, config.bug);
             dcgan_init(*g);
             return g;
         };
         auto g = make_g();
-        auto dnet = std::make_shared<DcDiscriminator>(/*batchnorm=*/kind != Kind::WganGp, classes, images_.channels,
+        const bool d_batchnorm = kind != Kind::WganGp || config.bug == Bug::CriticBatchNorm;
+        auto dnet = std::make_shared<DcDiscriminator>(d_batchnorm, classes, images_.channels,
                                                       gan_.width, gan_.spectral_norm, gan_.projection,
                                                       images_.image_size);
         dcgan_init(*dnet);

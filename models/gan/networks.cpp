@@ -6,7 +6,7 @@ namespace mg::models {
 
 using namespace nn;
 
-DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_, int64_t channels, int64_t size)
+DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_, int64_t channels, int64_t size, Bug bug)
     : width(width_), shape(image_shape(size)) {
     MG_CHECK(width > 0, "DcGenerator: width must be positive, got {}", width);
     MG_CHECK(channels == 1 || channels == 3, "DcGenerator: channels must be 1 or 3, got {}", channels);
@@ -15,16 +15,21 @@ DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_, int64_t
     // The layers are made last to first (default-initialised biases draw from the global
     // generator as they are made): the order in which the 28x28 generator's single
     // Sequential(...) expression made them, so its weights are the same as they always were.
+    const bool batchnorm = bug != Bug::GNoBatchNorm;
+    auto up = [&](int64_t in, int64_t out) -> std::shared_ptr<Module> {  // doubles H and W
+        if (bug == Bug::Checkerboard) return std::make_shared<ConvTranspose2d>(in, out, 3, 2, 1, /*output_padding=*/1);
+        return std::make_shared<ConvTranspose2d>(in, out, 4, 2, 1);
+    };
     std::vector<std::shared_ptr<Module>> reversed;
     reversed.push_back(std::make_shared<Tanh>());
-    reversed.push_back(std::make_shared<ConvTranspose2d>(width, channels, 4, 2, 1));
+    reversed.push_back(up(width, channels));
     for (int64_t c = width; c < base_channels; c *= 2) {
         reversed.push_back(std::make_shared<ReLU>());
-        reversed.push_back(std::make_shared<BatchNorm2d>(c));
-        reversed.push_back(std::make_shared<ConvTranspose2d>(2 * c, c, 4, 2, 1));
+        if (batchnorm) reversed.push_back(std::make_shared<BatchNorm2d>(c));
+        reversed.push_back(up(2 * c, c));
     }
     reversed.push_back(std::make_shared<ReLU>());
-    reversed.push_back(std::make_shared<BatchNorm2d>(base_channels));
+    if (batchnorm) reversed.push_back(std::make_shared<BatchNorm2d>(base_channels));
     net = register_module("net", std::make_shared<Sequential>());
     for (auto it = reversed.rbegin(); it != reversed.rend(); ++it) net->push_back(*it);
 }

@@ -16,15 +16,21 @@
 
 #include "core/nn/nn.h"
 #include "core/nn/spectral_norm.h"
+#include "models/bugs.h"
 #include "models/image_shape.h"
 
 namespace mg::models {
 
 // z (+ one-hot label) [B, z_dim + classes] -> Linear -> (2w,7,7) -> BN ReLU
 //   -> ConvT(2w,w,4,2,1) BN ReLU -> ConvT(w,1,4,2,1) Tanh -> [B, 1, 28, 28]
+//
+// Two classic mistakes can be built in (models/bugs.h): no BatchNorm (g-no-batchnorm), and
+// up-convolutions ConvT(k=3, s=2, p=1, output_padding 1) whose kernel does not divide by the
+// stride (checkerboard): output pixels alternate between 1 and 2 taps per axis.
 class DcGenerator : public nn::Module {
 public:
-    DcGenerator(int64_t z_dim, int64_t classes, int64_t width = 64, int64_t channels = 1, int64_t size = 28);
+    DcGenerator(int64_t z_dim, int64_t classes, int64_t width = 64, int64_t channels = 1, int64_t size = 28,
+                Bug bug = Bug::None);
     Tensor forward(const Tensor& z) override;
     int64_t width;
     ImageShape shape;

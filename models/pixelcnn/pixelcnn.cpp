@@ -73,6 +73,7 @@ PixelCnnModel::PixelCnnModel(const ModelConfig& config) : config_(config) {
     // Colour: equal R, G, B groups of hidden channels (masked_conv.h), so 64 becomes 66.
     options_.net.colours = images_.channels;
     options_.net.channels = round_to_colours(options_.net.channels, images_.channels);
+    if (config.bug == Bug::MaskBFirst) options_.net.first_mask = 'B';
     manual_seed(config.seed);
     net_ = std::make_shared<PixelCnnNet>(options_.net);
     net_->name_parameters("pixelcnn.");

@@ -11,7 +11,7 @@ PixelCnnNet::PixelCnnNet(const NetShape& s) : shape(s) {
              s.channels);
     for (int64_t i = 0; i <= s.layers; ++i) {
         convs.push_back(push_back(std::make_shared<MaskedConv2d>(i == 0 ? s.colours : s.channels, s.channels, s.kernel,
-                                                                 i == 0 ? 'A' : 'B', /*bias=*/false, s.colours)));
+                                                                 i == 0 ? s.first_mask : 'B', /*bias=*/false, s.colours)));
         norms.push_back(push_back(std::make_shared<nn::BatchNorm2d>(s.channels)));
         push_back(std::make_shared<nn::ReLU>());
     }

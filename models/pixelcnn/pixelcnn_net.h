@@ -30,6 +30,7 @@ struct NetShape {
     int64_t kernel = 7;     // odd
     int64_t levels = 256;   // levels per channel: the softmax size
     int64_t colours = 1;    // image channels: 1 (grey) or 3 (R, G, B)
+    char first_mask = 'A';  // 'B' only as the mask-b-first bug (models/bugs.h): each pixel sees itself
 };
 
 class PixelCnnNet : public nn::Sequential {

@@ -43,7 +43,7 @@ ImportanceTerms importance_terms(VaeEncoder& encoder, VaeDecoder& decoder, const
 }  // namespace
 
 VaeLoss vae_loss(VaeEncoder& encoder, VaeDecoder& decoder, const Tensor& x, const Tensor& condition,
-                 const Tensor& eps, double beta) {
+                 const Tensor& eps, double beta, Bug bug) {
     MG_CHECK(x.dim() == 4 && x.size(0) > 0, "vae_loss: images must be [B, C, H, W], B > 0, got {}", x.shape());
     MG_CHECK(eps.dim() == 2 && eps.size(0) == x.size(0) && eps.size(1) == encoder.latent_dim(),
              "vae_loss: eps {} does not fit {} images and a latent of {}", eps.shape(), x.size(0),
@@ -53,7 +53,8 @@ VaeLoss vae_loss(VaeEncoder& encoder, VaeDecoder& decoder, const Tensor& x, cons
     Tensor z = q.sample(eps);
     Tensor logits = decoder.decode(z, condition);
     VaeLoss out;
-    out.recon = binary_cross_entropy_with_logits(logits, x, Reduction::Sum) / batch;
+    out.recon = bug == Bug::VaeKlSum ? binary_cross_entropy_with_logits(logits, x, Reduction::Mean)
+                                     : binary_cross_entropy_with_logits(logits, x, Reduction::Sum) / batch;
     out.kl = gaussian_kl(q.mu, q.logvar, Reduction::Sum) / batch;
     out.loss = beta == 1.0 ? out.recon + out.kl : out.recon + out.kl * beta;
     return out;

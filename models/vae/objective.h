@@ -15,6 +15,7 @@
 // All in nats; x in [0, 1] (continuous targets are allowed, as in the workload).
 #pragma once
 
+#include "models/bugs.h"
 #include "models/vae/networks.h"
 
 namespace mg::models {
@@ -25,8 +26,10 @@ struct VaeLoss {
     Tensor loss, recon, kl;
 };
 // x [B, C, H, W], condition [B, classes] or undefined, eps [B, latent] (the reparameterisation noise).
+// Bug::VaeKlSum (models/bugs.h) averages recon over the pixels too (BCE mean), so the KL,
+// still summed, weighs C*H*W times too much.
 VaeLoss vae_loss(VaeEncoder& encoder, VaeDecoder& decoder, const Tensor& x, const Tensor& condition,
-                 const Tensor& eps, double beta = 1.0);
+                 const Tensor& eps, double beta = 1.0, Bug bug = Bug::None);
 
 // Per-image bounds [B] in float64: elbo = mean_k log p(x|z_k) - KL (the analytic KL, the
 // reconstruction averaged over the K samples) and iwae = IWAE_K.

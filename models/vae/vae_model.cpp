@@ -163,7 +163,7 @@ Metrics VaeModel::step(const data::Batch& batch, const Tensor& given_eps) {
     }
     Tensor cond = condition(batch.labels, n);
     Tensor eps = given_eps.defined() ? given_eps.to(f.dtype).to(f.device) : randn({n, options_.latent_dim}, f);
-    VaeLoss l = vae_loss(*encoder_, *decoder_, x, cond, eps, options_.beta);
+    VaeLoss l = vae_loss(*encoder_, *decoder_, x, cond, eps, options_.beta, config_.bug);
     adam_->zero_grad();
     l.loss.backward();
     adam_->step();

@@ -1,0 +1,214 @@
+#include "models/health.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <optional>
+
+#include "core/ops.h"
+#include "kernels/base.h"
+
+namespace mg::models {
+
+namespace {
+
+std::optional<double> value_of(const Metrics& m, std::string_view key) {
+    for (const auto& [k, v] : m)
+        if (k == key) return v;
+    return std::nullopt;
+}
+
+bool starts_with(const std::string& s, std::string_view prefix) { return s.rfind(prefix, 0) == 0; }
+
+// A rule over one observation: nullopt when the observation does not hold its metrics
+// (the streak is left as it is), else whether the condition holds.
+using Test = std::function<std::optional<bool>(int64_t step, const Metrics&)>;
+
+struct Rule {
+    const char* name;
+    int64_t streak_needed;  // observations in a row that meet the condition
+    Test test;
+    std::string message;
+    int64_t streak = 0;
+    bool fired = false;
+};
+
+// A sample point's measure under `floor`, from `from_step` on.
+Test below_from(const char* key, double floor, int64_t from_step) {
+    return [=](int64_t step, const Metrics& m) -> std::optional<bool> {
+        auto v = value_of(m, key);
+        if (!v || step < from_step) return std::nullopt;
+        return *v < floor;
+    };
+}
+
+std::string message(const char* rule, const char* meaning, const char* monitor) {
+    return fmt::format("{}: {} (see docs/failure-modes.md#{})", rule, meaning, monitor);
+}
+
+}  // namespace
+
+const std::vector<MonitorInfo>& all_monitors() {
+    static const std::vector<MonitorInfo> monitors = {
+        {"d-saturated", "D(x) - D(G(z)) > 0.9 for 200 steps"},
+        {"d-prefers-fakes", "D(G(z)) - D(x) > 0.3 (a critic's scores: > 0) for 200 steps"},
+        {"g-grad-vanishing", "||grad G|| < 1% of its mean over steps 1-100, for 200 steps"},
+        {"layer-grad-ratio", "G's largest / smallest weight gradient norm > 1000 for 200 steps"},
+        {"penalty-range", "WGAN-GP's mean ||grad D(xhat)|| outside [0.2, 5] for 200 steps after step 300"},
+        {"checkerboard", "checkerboard energy of the samples > 0.02 at a sample point"},
+        {"kl-collapse", "VAE KL < 1 nat per image for 200 steps after step 300"},
+        {"loss-too-low", "PixelCNN training loss < 0.5 bits/dim for 50 steps"},
+        {"modes-dropped", "fewer than 6 of 8 modes covered at a sample point from step 2000 on"},
+        {"samples-off-modes", "under half the samples near a mode (hq_fraction < 0.5) at a sample point from step 2500 on"},
+    };
+    return monitors;
+}
+
+struct HealthMonitor::Rules {
+    std::vector<Rule> rules;
+    double g_grad_sum = 0;  // g-grad-vanishing's reference: the mean over steps 1-100
+    int64_t g_grad_count = 0;
+};
+
+HealthMonitor::HealthMonitor() : rules_(std::make_unique<Rules>()) {
+    Rules& r = *rules_;
+    // D's outputs as probabilities (bce) or scores (lsgan, hinge); a critic reports "wasserstein".
+    auto gap = [](const Metrics& m) -> std::optional<double> {
+        auto real = value_of(m, "d_real"), fake = value_of(m, "d_fake");
+        if (!real || !fake) return std::nullopt;
+        return *real - *fake;
+    };
+    r.rules.push_back({"d-saturated", 200,
+                       [gap](int64_t, const Metrics& m) -> std::optional<bool> {
+                           auto g = gap(m);
+                           if (!g || value_of(m, "wasserstein")) return std::nullopt;
+                           return *g > 0.9;
+                       },
+                       message("D(x) - D(G(z)) > 0.9 for 200 steps",
+                               "D wins every round, G learns from the flat tails of D's output", "d-saturated")});
+    r.rules.push_back({"d-prefers-fakes", 200,
+                       [gap](int64_t, const Metrics& m) -> std::optional<bool> {
+                           auto g = gap(m);
+                           if (!g) return std::nullopt;
+                           return value_of(m, "wasserstein") ? *g < 0 : *g < -0.3;
+                       },
+                       message("D(G(z)) - D(x) > 0.3 for 200 steps",
+                               "D rates the fakes above the real data: its targets are swapped", "d-prefers-fakes")});
+    Rules* state = &r;
+    r.rules.push_back({"g-grad-vanishing", 200,
+                       [state](int64_t step, const Metrics& m) -> std::optional<bool> {
+                           auto g = value_of(m, "grad_norm/G");
+                           if (!g) return std::nullopt;
+                           if (step <= 100) {
+                               state->g_grad_sum += *g;
+                               ++state->g_grad_count;
+                               return false;
+                           }
+                           if (state->g_grad_count == 0) return std::nullopt;
+                           return *g < 0.01 * state->g_grad_sum / double(state->g_grad_count);
+                       },
+                       message("||grad G|| under 1% of its early mean for 200 steps",
+                               "G's gradient vanishes: D's output is flat where the fakes are", "g-grad-vanishing")});
+    r.rules.push_back({"layer-grad-ratio", 200,
+                       [](int64_t step, const Metrics& m) -> std::optional<bool> {
+                           double lo = INFINITY, hi = 0;
+                           for (const auto& [k, v] : m) {
+                               if (!starts_with(k, "grad_norm/G/") || k.size() < 6 ||
+                                   k.compare(k.size() - 6, 6, "weight") != 0)
+                                   continue;
+                               lo = std::min(lo, v);
+                               hi = std::max(hi, v);
+                           }
+                           if (hi == 0 || step <= 100) return std::nullopt;
+                           return hi > 1000 * lo;
+                       },
+                       message("G's largest / smallest weight gradient norm > 1000 for 200 steps",
+                               "G's layers learn at rates orders of magnitude apart", "layer-grad-ratio")});
+    r.rules.push_back({"penalty-range", 200,
+                       [](int64_t step, const Metrics& m) -> std::optional<bool> {
+                           auto g = value_of(m, "grad_norm_xhat");
+                           if (!g || step <= 300) return std::nullopt;
+                           return *g < 0.2 || *g > 5;
+                       },
+                       message("WGAN-GP's ||grad D(xhat)|| outside [0.2, 5] for 200 steps after step 300",
+                               "the penalty does not hold the critic's slope at 1", "penalty-range")});
+    r.rules.push_back({"checkerboard", 1,
+                       [](int64_t, const Metrics& m) -> std::optional<bool> {
+                           auto e = value_of(m, "checkerboard");
+                           if (!e) return std::nullopt;
+                           return *e > 0.02;
+                       },
+                       message("checkerboard energy of the samples > 0.02",
+                               "a 2x2 pattern in G's images: overlapping transposed convolutions", "checkerboard")});
+    r.rules.push_back({"kl-collapse", 200,
+                       [](int64_t step, const Metrics& m) -> std::optional<bool> {
+                           auto kl = value_of(m, "kl");
+                           if (!kl || !value_of(m, "recon") || step <= 300) return std::nullopt;
+                           return *kl < 1.0;
+                       },
+                       message("KL < 1 nat per image for 200 steps",
+                               "the posterior collapsed onto the prior: z carries nothing", "kl-collapse")});
+    r.rules.push_back({"loss-too-low", 50,
+                       [](int64_t, const Metrics& m) -> std::optional<bool> {
+                           auto bits = value_of(m, "bits_per_dim");
+                           if (!bits || !value_of(m, "loss")) return std::nullopt;
+                           return *bits < 0.5;
+                       },
+                       message("training loss < 0.5 bits/dim for 50 steps",
+                               "far under the data's entropy: the model sees what it predicts", "loss-too-low")});
+    r.rules.push_back({"modes-dropped", 1, below_from("modes_covered", 6, 2000),
+                       message("fewer than 6 of 8 modes covered from step 2000 on",
+                               "G dropped modes of the data", "modes-dropped")});
+    r.rules.push_back({"samples-off-modes", 1, below_from("hq_fraction", 0.5, 2500),
+                       message("under half the samples near a mode (hq_fraction < 0.5) from step 2500 on",
+                               "G's points fall between the modes", "samples-off-modes")});
+}
+
+HealthMonitor::~HealthMonitor() = default;
+HealthMonitor::HealthMonitor(HealthMonitor&&) noexcept = default;
+HealthMonitor& HealthMonitor::operator=(HealthMonitor&&) noexcept = default;
+
+std::vector<HealthEvent> HealthMonitor::observe(int64_t step, const Metrics& metrics) {
+    std::vector<HealthEvent> now;
+    for (Rule& rule : rules_->rules) {
+        if (rule.fired) continue;
+        std::optional<bool> met = rule.test(step, metrics);
+        if (!met) continue;
+        rule.streak = *met ? rule.streak + 1 : 0;
+        if (rule.streak < rule.streak_needed) continue;
+        rule.fired = true;
+        now.push_back({rule.name, step, rule.message});
+    }
+    fired_.insert(fired_.end(), now.begin(), now.end());
+    return now;
+}
+
+double checkerboard_energy(const Tensor& images) {
+    MG_CHECK(images.dim() == 4 && images.size(2) >= 2 && images.size(3) >= 2,
+             "checkerboard_energy: images must be [N, C, H, W] with H, W >= 2, got {}", images.shape());
+    const Tensor x = images.to(Device::CPU).to(DType::Float32).contiguous();
+    const int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
+    const float* p = x.data<float>();
+    double share = 0;
+    for (int64_t k = 0; k < planes; ++k, p += h * w) {
+        double mean = 0;
+        for (int64_t i = 0; i < h * w; ++i) mean += p[i];
+        mean /= double(h * w);
+        // The DFT at (pi, pi), (pi, 0), (0, pi): sums of the pixels with signs (-1)^(i+j), (-1)^i, (-1)^j.
+        double both = 0, rows = 0, cols = 0, power = 0;
+        for (int64_t i = 0; i < h; ++i)
+            for (int64_t j = 0; j < w; ++j) {
+                const double v = p[i * w + j] - mean;
+                const double si = (i & 1) ? -1 : 1, sj = (j & 1) ? -1 : 1;
+                both += si * sj * v;
+                rows += si * v;
+                cols += sj * v;
+                power += v * v;
+            }
+        // Parseval: the spectrum's total power is H*W times the pixels'.
+        if (power > 0) share += (both * both + rows * rows + cols * cols) / (double(h * w) * power);
+    }
+    return share / double(planes);
+}
+
+}  // namespace mg::models

@@ -1,0 +1,65 @@
+// Health monitors: rules over what a training step already reports (metrics.jsonl) that name
+// a known failure while it happens. The trainer feeds every step's scalars and every sample
+// point's measures to a HealthMonitor; a monitor fires once per run, and the trainer logs it,
+// writes {"step", "health": {"monitor", "message"}} to metrics.jsonl and lists it in the
+// summary; the report shows the list at the top. docs/failure-modes.md has one section per
+// monitor (the anchor each message names).
+//
+//   monitor           fires when (thresholds in health.cpp, stated in each message)
+//   d-saturated       D(x) - D(G(z)) > 0.9 (probabilities) for 200 steps in a row
+//   d-prefers-fakes   D(G(z)) - D(x) > 0.3 (a critic's scores: > 0) for 200 steps in a row
+//   g-grad-vanishing  ||grad G|| under 1% of its mean over steps 1-100, for 200 steps in a row
+//   layer-grad-ratio  G's largest / smallest weight gradient norm over 1000, for 200 steps in a row
+//   penalty-range     WGAN-GP's per-sample ||grad D(xhat)|| outside [0.2, 5] for 200 steps after step 300
+//   checkerboard      the samples' checkerboard energy (below) over 0.02 at a sample point
+//   kl-collapse       a VAE's KL under 1 nat per image for 200 steps after step 300
+//   loss-too-low      a PixelCNN's training loss under 0.5 bits/dim for 50 steps in a row
+//   modes-dropped     gan2d covers fewer than 6 of its 8 modes at a sample point from step 2000 on
+//   samples-off-modes gan2d's hq_fraction under 0.5 at a sample point from step 2500 on
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tensor.h"
+#include "models/step_metrics.h"
+
+namespace mg::models {
+
+struct HealthEvent {
+    std::string monitor;  // "d-saturated"
+    int64_t step = 0;
+    std::string message;  // one line: the rule, what it means, where to read more
+};
+
+struct MonitorInfo {
+    const char* name;
+    const char* rule;  // the rule with its thresholds, one line
+};
+const std::vector<MonitorInfo>& all_monitors();
+
+class HealthMonitor {
+public:
+    HealthMonitor();
+    ~HealthMonitor();
+    HealthMonitor(HealthMonitor&&) noexcept;
+    HealthMonitor& operator=(HealthMonitor&&) noexcept;
+    // One step's scalars or a sample point's measures; returns the monitors that fire now
+    // (each monitor fires at most once).
+    std::vector<HealthEvent> observe(int64_t step, const Metrics& metrics);
+    const std::vector<HealthEvent>& fired() const { return fired_; }
+
+private:
+    struct Rules;
+    std::unique_ptr<Rules> rules_;
+    std::vector<HealthEvent> fired_;
+};
+
+// Images [N, C, H, W] (H, W >= 2): the share of each image's power (its mean removed) at the
+// frequencies of a 2x2 pattern, (pi, pi), (pi, 0) and (0, pi), averaged over images and
+// channels. White noise gives about 3 / (H*W); a checkerboard of transposed convolutions far more.
+double checkerboard_energy(const Tensor& images);
+
+}  // namespace mg::models

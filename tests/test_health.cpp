@@ -1,0 +1,127 @@
+// Health monitors (models/health.h): each fires on a metric stream built to trip it, once,
+// at the step its rule says, and none fires on a healthy stream; the trainer reports them.
+#include <cmath>
+#include <fstream>
+
+#include "core/ops.h"
+#include "core/random.h"
+#include "helpers.h"
+#include "models/health.h"
+#include "models/registry.h"
+#include "models/trainer.h"
+
+using namespace mg;
+using models::Metrics;
+
+namespace {
+
+// A healthy GAN / VAE / PixelCNN step: values wobble around sane levels.
+Metrics healthy(int64_t step) {
+    const double w = std::sin(double(step) * 0.37);
+    return {{"loss_d", 1.3 + 0.1 * w},
+            {"d_real", 0.6 + 0.1 * w},
+            {"d_fake", 0.4 - 0.1 * w},
+            {"grad_norm_xhat", 1.0 + 0.3 * w},
+            {"grad_norm/G/0.weight", 0.5 + 0.1 * w},
+            {"grad_norm/G/2.weight", 0.05},
+            {"grad_norm/G", 0.6 + 0.1 * w},
+            {"recon", 100.0},
+            {"kl", 25 + w},
+            {"loss", 2.0 + 0.1 * w},
+            {"bits_per_dim", 3.0 + 0.2 * w}};
+}
+
+void set(Metrics& m, const std::string& key, double value) {
+    for (auto& [k, v] : m)
+        if (k == key) v = value;
+}
+
+// The events of a stream: `steps` steps of healthy() changed by `change` from step `from`,
+// and the sample-point measures `at_sample` every 500 steps.
+std::vector<models::HealthEvent> run(int64_t steps, int64_t from, const std::function<void(Metrics&)>& change,
+                                     const Metrics& sample_healthy = {{"modes_covered", 8}, {"hq_fraction", 0.9}, {"checkerboard", 0.002}},
+                                     const Metrics& sample_bad = {}) {
+    models::HealthMonitor monitor;
+    for (int64_t step = 1; step <= steps; ++step) {
+        Metrics m = healthy(step);
+        if (step >= from) change(m);
+        monitor.observe(step, m);
+        if (step % 500 == 0) monitor.observe(step, step >= from && !sample_bad.empty() ? sample_bad : sample_healthy);
+    }
+    return monitor.fired();
+}
+
+}  // namespace
+
+TEST_CASE("health: a healthy stream fires nothing; each monitor fires once on its stream, at its rule's step") {
+    CHECK(run(3000, 1, [](Metrics&) {}).empty());
+
+    struct Case {
+        const char* monitor;
+        std::function<void(Metrics&)> change;
+        int64_t at;  // the step it must fire at (from step 1000 on)
+        Metrics sample_bad = {};
+    };
+    const std::vector<Case> cases = {
+        {"d-saturated", [](Metrics& m) { set(m, "d_real", 0.99), set(m, "d_fake", 0.02); }, 1199},
+        {"d-prefers-fakes", [](Metrics& m) { set(m, "d_real", 0.1), set(m, "d_fake", 0.9); }, 1199},
+        {"g-grad-vanishing", [](Metrics& m) { set(m, "grad_norm/G", 1e-4); }, 1199},
+        {"layer-grad-ratio", [](Metrics& m) { set(m, "grad_norm/G/2.weight", 1e-5); }, 1199},
+        {"penalty-range", [](Metrics& m) { set(m, "grad_norm_xhat", 28.0); }, 1199},
+        {"kl-collapse", [](Metrics& m) { set(m, "kl", 0.05); }, 1199},
+        {"loss-too-low", [](Metrics& m) { set(m, "bits_per_dim", 0.1); }, 1049},
+        {"modes-dropped", [](Metrics&) {}, 2000, {{"modes_covered", 3}, {"checkerboard", 0.002}}},
+        {"checkerboard", [](Metrics&) {}, 1000, {{"modes_covered", 8}, {"checkerboard", 0.2}}},
+        {"samples-off-modes", [](Metrics&) {}, 2500, {{"modes_covered", 8}, {"hq_fraction", 0.3}}},
+    };
+    for (const Case& c : cases) {
+        CAPTURE(c.monitor);
+        std::vector<models::HealthEvent> events =
+            run(3000, 1000, c.change, {{"modes_covered", 8}, {"hq_fraction", 0.9}, {"checkerboard", 0.002}}, c.sample_bad);
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].monitor == c.monitor);
+        CHECK(events[0].step == c.at);
+        CHECK(test::contains(events[0].message, std::string("docs/failure-modes.md#") + c.monitor));
+    }
+    // A streak that breaks before 200 steps fires nothing.
+    CHECK(run(3000, 1, [](Metrics& m) {
+              if (m[0].second > 1.3) set(m, "d_real", 0.1), set(m, "d_fake", 0.9);  // half the steps
+          }).empty());
+}
+
+TEST_CASE("health: checkerboard energy: 1 for a pure 2x2 pattern, about 3/(H*W) for noise, 0 for a ramp") {
+    std::vector<float> checker(64), ramp(64);
+    for (int i = 0; i < 8; ++i)
+        for (int j = 0; j < 8; ++j) {
+            checker[size_t(i * 8 + j)] = ((i + j) % 2 ? 1.f : -1.f) + 0.5f;
+            ramp[size_t(i * 8 + j)] = float(i);
+        }
+    CHECK(models::checkerboard_energy(from_vector(checker, Shape{1, 1, 8, 8})) == doctest::Approx(1.0));
+    // A ramp along rows has some power at (pi, 0) from its odd length-8 sawtooth, far below a checkerboard.
+    CHECK(models::checkerboard_energy(from_vector(ramp, Shape{1, 1, 8, 8})) < 0.05);
+    manual_seed(3);
+    const double noise = models::checkerboard_energy(randn({64, 3, 16, 16}));
+    CHECK(noise == doctest::Approx(3.0 / 256).epsilon(0.25));
+    CHECK(test::contains(test::error_of([] { models::checkerboard_energy(randn({2, 8})); }), "[N, C, H, W]"));
+}
+
+TEST_CASE("health: the trainer logs a fired monitor in metrics.jsonl and the summary (labels-swapped gan2d)") {
+    test::TempDir dir("health");
+    models::ModelConfig config;
+    config.seed = 1;
+    config.bug = models::Bug::LabelsSwapped;
+    config.options = {{"width", 16}};
+    auto model = models::find_model("gan2d-vanilla").create(config);
+    models::TrainOptions opt;
+    opt.out_dir = dir / "run";
+    opt.steps = 600;
+    opt.sample_every = 600;
+    opt.log_every = 100;
+    models::TrainSummary s = models::train(*model, opt);
+    REQUIRE(!s.health.empty());
+    CHECK(s.health[0].monitor == "d-prefers-fakes");
+    const std::string log = test::read_file(dir / "run/metrics.jsonl");
+    CHECK(test::contains(log, "\"health\":{\"message\":"));
+    CHECK(test::contains(log, "\"monitor\":\"d-prefers-fakes\""));
+    CHECK(test::contains(test::read_file(dir / "run/config.json"), "\"bug\": \"labels-swapped\""));
+}
