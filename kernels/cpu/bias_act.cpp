@@ -35,13 +35,23 @@ void check(const char* op, const BiasActShape& s) {
     MG_CHECK(s.slope >= 0.0, "{}: slope {} must be >= 0 (the backward reads the sign of out)", op, s.slope);
 }
 
+// The forward's checked shape and typed pointers: input, bias, output, and the slope.
+template <class T>
+struct ForwardPointers {
+    const T* y;
+    const T* b;
+    T* o;
+    T slope;
+};
+template <class T>
+ForwardPointers<T> forward_pointers(const BiasActShape& s, const void* yv, const void* bv, void* ov) {
+    check("bias_act_forward", s);
+    return {static_cast<const T*>(yv), static_cast<const T*>(bv), static_cast<T*>(ov), T(s.slope)};
+}
+
 template <class T>
 void forward_reference(const BiasActShape& s, const void* yv, const void* bv, void* ov) {
-    check("bias_act_forward", s);
-    const T* y = static_cast<const T*>(yv);
-    const T* b = static_cast<const T*>(bv);
-    T* o = static_cast<T*>(ov);
-    const T slope = T(s.slope);
+    const auto [y, b, o, slope] = forward_pointers<T>(s, yv, bv, ov);
     for (int64_t i = 0; i < s.outer; ++i)
         for (int64_t c = 0; c < s.channels; ++c)
             for (int64_t k = 0; k < s.inner; ++k) {
@@ -51,14 +61,26 @@ void forward_reference(const BiasActShape& s, const void* yv, const void* bv, vo
             }
 }
 
+// The backward's checked shape and typed pointers: output, its gradient, the input's and the
+// bias's gradients, and the slope.
+template <class T>
+struct BackwardPointers {
+    const T* o;
+    const T* g;
+    T* gy;
+    T* gb;
+    T slope;
+};
+template <class T>
+BackwardPointers<T> backward_pointers(const BiasActShape& s, const void* ov, const void* gv, void* gyv, void* gbv) {
+    check("bias_act_backward", s);
+    return {static_cast<const T*>(ov), static_cast<const T*>(gv), static_cast<T*>(gyv), static_cast<T*>(gbv),
+            T(s.slope)};
+}
+
 template <class T>
 void backward_reference(const BiasActShape& s, const void* ov, const void* gv, void* gyv, void* gbv) {
-    check("bias_act_backward", s);
-    const T* o = static_cast<const T*>(ov);
-    const T* g = static_cast<const T*>(gv);
-    T* gy = static_cast<T*>(gyv);
-    T* gb = static_cast<T*>(gbv);
-    const T slope = T(s.slope);
+    const auto [o, g, gy, gb, slope] = backward_pointers<T>(s, ov, gv, gyv, gbv);
     for (int64_t c = 0; c < s.channels; ++c) {
         double sum = 0.0;
         for (int64_t i = 0; i < s.outer; ++i)
@@ -73,11 +95,7 @@ void backward_reference(const BiasActShape& s, const void* ov, const void* gv, v
 
 template <class T>
 void forward_omp(const BiasActShape& s, const void* yv, const void* bv, void* ov) {
-    check("bias_act_forward", s);
-    const T* y = static_cast<const T*>(yv);
-    const T* b = static_cast<const T*>(bv);
-    T* o = static_cast<T*>(ov);
-    const T slope = T(s.slope);
+    const auto [y, b, o, slope] = forward_pointers<T>(s, yv, bv, ov);
     const int64_t rows = s.outer * s.channels, n = s.inner;
     if (n == 1) {  // [B, F]: the bias runs along the row
 #pragma omp parallel for schedule(static) if (rows >= kParallelMin)
@@ -121,12 +139,7 @@ double sum_runs_portable(const void* xv, int64_t n, int64_t runs, int64_t stride
 
 template <class T, RunSumFn* Run>
 void backward_omp(const BiasActShape& s, const void* ov, const void* gv, void* gyv, void* gbv) {
-    check("bias_act_backward", s);
-    const T* o = static_cast<const T*>(ov);
-    const T* g = static_cast<const T*>(gv);
-    T* gy = static_cast<T*>(gyv);
-    T* gb = static_cast<T*>(gbv);
-    const T slope = T(s.slope);
+    const auto [o, g, gy, gb, slope] = backward_pointers<T>(s, ov, gv, gyv, gbv);
     const int64_t total = s.outer * s.channels * s.inner;
     if (s.inner == 1) {
         // [B, F]: 64 channels at a time, each summed over the rows in order.

@@ -34,6 +34,22 @@ bool hidden_tap(const MaskedConv2dShape& s, size_t i) {
     return int64_t(i) % (s.k * s.k) >= masked_conv_taps(s.k, s.type);
 }
 
+// Runs every CUDA variant of one face on (a, b) into a sentinel-filled output of out_size
+// elements, checks it against want (relative to the terms' magnitude mag), then calls
+// extra(name, output, b as the variant left it).
+template <class T, class Table, class Extra>
+void check_face(Table& table, const std::string& face, const MaskedConv2dShape& s, const std::vector<T>& a,
+                const std::vector<T>& b, size_t out_size, const std::vector<T>& want, const std::vector<T>& mag,
+                Extra extra) {
+    for_each_variant(table, dtype_of<T>::value, [&](const std::string& name, MaskedConv2dFn* fn, MaskedConv2dFn*) {
+        DeviceBuffer da(a), db(b), dout(sentinel<T>(out_size));
+        fn(s, da.get(), db.get(), dout.get());
+        const auto out = dout.download<T>();
+        expect_close(face + "[" + name + "]", out, want, rtol_for<T>(name), mag);
+        extra(name, out, db.download<T>());
+    });
+}
+
 template <class T>
 void check_masked_conv() {
     constexpr DType t = dtype_of<T>::value;
@@ -61,37 +77,23 @@ void check_masked_conv() {
         backward_weight_ref(s, x.data(), gy.data(), gw_want.data());
         backward_weight_ref(s, x_abs.data(), gy_abs.data(), gw_mag.data());
 
-        for_each_variant(masked_conv2d_forward_table(), t,
-                         [&](const std::string& name, MaskedConv2dFn* fn, MaskedConv2dFn*) {
-                             DeviceBuffer dx(x), dw(w), dy(sentinel<T>(y_size));
-                             fn(s, dx.get(), dw.get(), dy.get());
-                             expect_close("masked_conv2d_forward[" + name + "]", dy.download<T>(), y_want,
-                                          rtol_for<T>(name), y_mag);
-                             // The weight is an input: left as it was (hidden NaNs included).
-                             const auto w_after = dw.download<T>();
-                             CHECK_MESSAGE(std::memcmp(w_after.data(), w.data(), w_size * sizeof(T)) == 0,
-                                           "masked_conv2d_forward[", name, "] modified w");
-                         });
-        for_each_variant(masked_conv2d_backward_input_table(), t,
-                         [&](const std::string& name, MaskedConv2dFn* fn, MaskedConv2dFn*) {
-                             DeviceBuffer dgy(gy), dw(w), dgx(sentinel<T>(x_size));
-                             fn(s, dgy.get(), dw.get(), dgx.get());
-                             expect_close("masked_conv2d_backward_input[" + name + "]", dgx.download<T>(), gx_want,
-                                          rtol_for<T>(name), gx_mag);
-                         });
-        for_each_variant(
-            masked_conv2d_backward_weight_table(), t,
-            [&](const std::string& name, MaskedConv2dFn* fn, MaskedConv2dFn*) {
-                DeviceBuffer dx(x), dgy(gy), dgw(sentinel<T>(w_size));
-                fn(s, dx.get(), dgy.get(), dgw.get());
-                const auto gw = dgw.download<T>();
-                expect_close("masked_conv2d_backward_weight[" + name + "]", gw, gw_want, rtol_for<T>(name), gw_mag);
-                size_t nonzero_hidden = 0;
-                for (size_t i = 0; i < w_size; ++i)
-                    if (hidden_tap(s, i) && !(gw[i] == T(0))) ++nonzero_hidden;
-                CHECK_MESSAGE(nonzero_hidden == 0, "masked_conv2d_backward_weight[", name, "]: ", nonzero_hidden,
-                              " hidden taps are not exactly 0");
-            });
+        // Every variant of each face on its two inputs, against want; the forward's weight is an
+        // input (left as it was, hidden NaNs included), the weight gradient's hidden taps are 0.
+        check_face<T>(masked_conv2d_forward_table(), "masked_conv2d_forward", s, x, w, y_size, y_want, y_mag,
+                      [&](const std::string& name, const std::vector<T>&, const std::vector<T>& w_after) {
+                          CHECK_MESSAGE(std::memcmp(w_after.data(), w.data(), w_size * sizeof(T)) == 0,
+                                        "masked_conv2d_forward[", name, "] modified w");
+                      });
+        check_face<T>(masked_conv2d_backward_input_table(), "masked_conv2d_backward_input", s, gy, w, x_size, gx_want,
+                      gx_mag, [](const std::string&, const std::vector<T>&, const std::vector<T>&) {});
+        check_face<T>(masked_conv2d_backward_weight_table(), "masked_conv2d_backward_weight", s, x, gy, w_size,
+                      gw_want, gw_mag, [&](const std::string& name, const std::vector<T>& gw, const std::vector<T>&) {
+                          size_t nonzero_hidden = 0;
+                          for (size_t i = 0; i < w_size; ++i)
+                              if (hidden_tap(s, i) && !(gw[i] == T(0))) ++nonzero_hidden;
+                          CHECK_MESSAGE(nonzero_hidden == 0, "masked_conv2d_backward_weight[", name, "]: ",
+                                        nonzero_hidden, " hidden taps are not exactly 0");
+                      });
     }
 }
 
