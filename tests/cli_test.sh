@@ -96,6 +96,26 @@ expect 0 "steps" -- train gan2d-vanilla --resume --steps 410 --out "$work/bug" -
 grep -q '"bug": "labels-swapped"' "$work/bug/config.json" && passes=$((passes + 1)) ||
     { echo "FAIL: the resumed run lost its bug"; failures=$((failures + 1)); }
 expect 2 "other settings: bug .*--allow-changes" -- train gan2d-vanilla --resume --steps 420 --bug no-detach --out "$work/bug" --threads 1
+# report --compare: the buggy run beside a correct one, on one page (docs/failure-modes.md).
+"$minigen" train gan2d-vanilla --steps 400 --out "$work/correct" --threads 1 --no-report >/dev/null 2>&1
+expect 0 "bug/report/compare.html" -- report --compare "$work/bug" "$work/correct" --plots svg
+page="$work/bug/report/compare.html"
+if grep -q "A: bug</h2>" "$page" && grep -q "B: correct</h2>" "$page" && grep -q "bug: labels-swapped" "$page" &&
+    grep -q "correct (no bug)" "$page" && grep -q "<b>d-prefers-fakes</b> at step" "$page" &&
+    [ "$(grep -o 'src="compare_[a-z0-9_]*\.svg"' "$page" | sort -u | wc -l)" -ge 4 ] &&
+    [ "$(grep -o 'src="compare_[a-z0-9_]*\.svg"' "$page" | wc -l)" = "$(grep -o 'src="compare_[a-z0-9_]*\.svg"' "$page" | sort -u | wc -l)" ] &&
+    grep -q "stroke-dasharray=\"7,3\"" "$work/bug/report/compare_losses.svg" && grep -q ">B: correct<" "$work/bug/report/compare_losses.svg" &&
+    [ -s "$work/bug/report/index.html" ]; then
+    passes=$((passes + 1))
+else
+    echo "FAIL: report --compare wrote no side-by-side page: $(grep -o 'src="[^"]*"' "$page" 2>&1 | head -12 | tr '\n' ' ')"
+    failures=$((failures + 1))
+fi
+expect 0 "cmp/index.html" -- report --compare "$work/bug" "$work/correct" --out "$work/cmp"
+expect 2 "is not a directory|does not exist" -- report --compare "$work/bug" "$work/nothing-here"
+expect 2 "--compare needs two run directories" -- report --compare "$work/bug"
+expect 2 "two with --compare" -- report "$work/bug" "$work/correct"
+expect 2 "--out" -- report "$work/bug" --out "$work/cmp2"
 
 expect 2 "unknown model 'nosuchmodel'" -- profile nosuchmodel
 expect 2 "--steps" -- profile gan2d --steps 0

@@ -153,6 +153,89 @@ TEST_CASE("report: SVG plots, every plot and sample referenced") {
     check_report(dir.path, ".svg");
 }
 
+TEST_CASE("report: two runs overlaid, one plot per group, A solid and B dashed in one colour per metric") {
+    TempDir dir;
+    // A logs the losses and fid over steps 1-5; B the losses and d_real over steps 3-8.
+    fs::create_directories(dir.path / "a");
+    fs::create_directories(dir.path / "b");
+    {
+        std::ofstream a(dir.path / "a" / "metrics.jsonl"), b(dir.path / "b" / "metrics.jsonl");
+        for (int step = 1; step <= 5; ++step)
+            a << "{\"step\": " << step << ", \"loss_d\": " << 1.0 / step << ", \"loss_g\": 2, \"fid\": " << 50 - step << "}\n";
+        for (int step = 3; step <= 8; ++step)
+            b << "{\"step\": " << step << ", \"loss_d\": " << 0.1 * step << ", \"loss_g\": 3, \"d_real\": 0.9}\n";
+    }
+    const MetricsLog a = read_metrics((dir.path / "a" / "metrics.jsonl").string());
+    const MetricsLog b = read_metrics((dir.path / "b" / "metrics.jsonl").string());
+    std::vector<Plot> plots = collect_plots({&a, &b}, {"buggy", "correct"});
+    REQUIRE(plots.size() == 3);  // losses, D's outputs, fid
+    CHECK(plots[0].group.stem == "losses");
+    REQUIRE(plots[0].lines.size() == 4);
+    CHECK(plots[0].lines[0].series == a.find("loss_d"));
+    CHECK(plots[0].lines[1].series == b.find("loss_d"));
+    CHECK(plots[0].lines[1].run == 1);
+    CHECK(plots[0].lines[3].series == b.find("loss_g"));
+    CHECK(plots[0].x_lo == 1);  // both runs' steps, on every plot
+    CHECK(plots[2].x_hi == 8);
+    CHECK(plots[1].group.stem == "discriminator");
+    REQUIRE(plots[1].lines.size() == 1);
+    CHECK(plots[1].lines[0].run == 1);
+    CHECK(contains(plots[1].group.caption, "Only run B logged d_real"));
+    CHECK(contains(plots[2].group.caption, "Only run A logged fid"));
+    CHECK(contains(plots[0].group.caption, "<b>A</b>: buggy (solid), <b>B</b>: correct (dashed)"));
+    CHECK_FALSE(contains(plots[0].group.caption, "Only run"));
+    // One run alone: no run names, no overlay caption.
+    CHECK(collect_plots({&a})[0].runs.empty());
+    CHECK(collect_plots({&a})[0].lines.size() == 2);
+
+    draw_plots(plots, dir.path.string(), {.plots = PlotFormat::Svg});
+    const std::string svg = read_file(dir.path / "losses.svg");
+    // loss_d: A solid and B dashed in the same colour; each metric named once, each run once.
+    CHECK(contains(svg, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.3\" points="));
+    CHECK(contains(svg, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.3\" stroke-dasharray=\"7,3\" points="));
+    CHECK(contains(svg, "<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"1.3\" stroke-dasharray=\"7,3\" points="));
+    auto count = [&](const std::string& text) {
+        size_t n = 0;
+        for (size_t at = svg.find(text); at != std::string::npos; at = svg.find(text, at + 1)) ++n;
+        return n;
+    };
+    CHECK(count(">loss_d<") == 1);
+    CHECK(count(">A: buggy<") == 1);
+    CHECK(count(">B: correct<") == 1);
+}
+
+TEST_CASE("report: --compare writes one page with both runs, their monitors and last grids") {
+    TempDir dir;
+    make_run(dir.path / "a");
+    make_run(dir.path / "b");
+    std::ofstream(dir.path / "b" / "config.json") << R"({"model": "gan2d", "config": {"bug": "labels-swapped"}})";
+    std::ofstream(dir.path / "b" / "metrics.jsonl", std::ios::app)
+        << R"({"step": 300, "health": {"monitor": "d-prefers-fakes", "message": "<D> likes fakes"}})" << "\n";
+    const std::string page = write_compare_report((dir.path / "a").string(), (dir.path / "b").string(), {},
+                                                  {.plots = PlotFormat::Svg});
+    CHECK(fs::path(page) == dir.path / "a" / "report" / "compare.html");
+    const std::string html = read_file(page);
+    CHECK(contains(html, "A: a</h2>"));
+    CHECK(contains(html, "B: b</h2>"));
+    CHECK(contains(html, "dcgan &middot; correct (no bug)"));
+    CHECK(contains(html, "gan2d &middot; bug: labels-swapped"));
+    CHECK(contains(html, "<b>d-prefers-fakes</b> at step 300: &lt;D&gt; likes fakes"));
+    // One plot per group, drawn beside A's own report without touching its files; the last grid of each run.
+    std::vector<std::string> plots, samples;
+    for (const std::string& s : attribute_values(html, "src")) {
+        CHECK_MESSAGE(fs::exists(dir.path / "a" / "report" / s), s);
+        (s.find("samples/") != std::string::npos ? samples : plots).push_back(s);
+    }
+    CHECK(plots == std::vector<std::string>{"compare_losses.svg", "compare_discriminator.svg", "compare_grad_norms_d.svg",
+                                            "compare_grad_norms_g.svg", "compare_metric_images_per_s.svg",
+                                            "compare_metric_fid.svg"});
+    CHECK(samples == std::vector<std::string>{"../samples/step_002000.png", "../../b/samples/step_002000.png"});
+    CHECK_THROWS_WITH_AS(write_compare_report((dir.path / "a").string(), (dir.path / "none").string()),
+                         doctest::Contains("does not exist"), Error);
+    CHECK(write_compare_report((dir.path / "a").string(), (dir.path / "b").string(), (dir.path / "cmp").string(),
+                               {.plots = PlotFormat::Svg}) == (dir.path / "cmp" / "index.html").string());
+}
+
 TEST_CASE("report: a run's eval.json shows its metrics with the protocol card under them") {
     TempDir dir;
     make_run(dir.path);

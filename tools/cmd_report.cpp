@@ -10,9 +10,9 @@
 namespace mg::tools {
 
 void add_report_command(CLI::App& app) {
-    static std::string dir;
-    static std::string format = "auto";
-    static bool table = false, markdown = false, csv = false;
+    static std::vector<std::string> dirs;
+    static std::string format = "auto", out_dir;
+    static bool table = false, markdown = false, csv = false, compare = false;
     static int64_t every = 0;
     static std::vector<std::string> columns;
     auto* cmd = app.add_subcommand("report", "Write RUN_DIR/report/index.html: loss curves, D(x), D(G(z)), gradient norms, samples");
@@ -23,12 +23,21 @@ void add_report_command(CLI::App& app) {
         "Examples:\n"
         "  minigen report runs/dcgan                                   # runs/dcgan/report/index.html\n"
         "  minigen report runs/dcgan --table --every 500               # losses and D outputs every 500 steps\n"
+        "  minigen report --compare runs/buggy runs/correct            # runs/buggy/report/compare.html\n"
         "  minigen report runs/gan2d --table --columns d_real,d_fake,modes_covered --markdown");
-    cmd->add_option("run_dir", dir, "A run directory written by minigen train")->required();
+    cmd->add_option("run_dir", dirs, "A run directory written by minigen train (two with --compare)")
+        ->required()
+        ->expected(1, 2);
+    auto* compare_flag = cmd->add_flag("--compare", compare,
+                                       "Two runs RUN_A RUN_B on one page (RUN_A/report/compare.html): their health "
+                                       "monitors side by side, every plot with both overlaid (A solid, B dashed), "
+                                       "the last sample grid of each");
+    cmd->add_option("--out", out_dir, "With --compare: write DIR/index.html instead")->needs(compare_flag);
     cmd->add_option("--plots", format, "png (gnuplot), svg, or auto")->check(CLI::IsMember({"auto", "png", "svg"}));
     auto* table_flag = cmd->add_flag("--table", table,
                                      "Print the metrics as a table on stdout (one row per logged step) instead of "
-                                     "writing the report");
+                                     "writing the report")
+                           ->excludes(compare_flag);
     cmd->add_option("--every", every, "With --table: the first row at or after each multiple of N steps")
         ->check(CLI::PositiveNumber)
         ->needs(table_flag);
@@ -44,7 +53,10 @@ void add_report_command(CLI::App& app) {
         ->needs(table_flag)
         ->excludes(md_flag);
     cmd->callback([] {
-        MG_CHECK(std::filesystem::is_directory(dir), "report: {} is not a directory", dir);
+        MG_CHECK(dirs.size() == (compare ? 2u : 1u), "report: {}", compare ? "--compare needs two run directories, RUN_A RUN_B"
+                                                                            : "one run directory, or two with --compare");
+        for (const std::string& d : dirs) MG_CHECK(std::filesystem::is_directory(d), "report: {} is not a directory", d);
+        const std::string& dir = dirs[0];
         if (table) {
             const MetricsLog log = read_metrics((std::filesystem::path(dir) / "metrics.jsonl").string(), true);
             for (const std::string& w : log.warnings) std::fprintf(stderr, "%s\n", printable(w).c_str());
@@ -55,6 +67,10 @@ void add_report_command(CLI::App& app) {
         ReportOptions o;
         o.plots = format == "png" ? PlotFormat::Png : format == "svg" ? PlotFormat::Svg : PlotFormat::Auto;
         o.messages = true;
+        if (compare) {
+            std::printf("%s\n", write_compare_report(dirs[0], dirs[1], out_dir, o).c_str());
+            return;
+        }
         write_report(dir, o);
         std::printf("%s/report/index.html\n", dir.c_str());
     });

@@ -26,7 +26,6 @@
 #include "models/progress.h"
 
 namespace mg::tools {
-namespace {
 
 namespace fs = std::filesystem;
 using json = nlohmann::json;
@@ -50,6 +49,8 @@ std::string html_escape(const std::string& s) {
     }
     return out;
 }
+
+namespace {
 
 // A relative URL for a path: unreserved characters and '/' kept, the rest %XX.
 std::string url_path(const std::string& s) {
@@ -75,6 +76,8 @@ std::string duration(double seconds) {
     return fmt::format("{}:{:02}:{:02}", s / 3600, (s / 60) % 60, s % 60);
 }
 
+}  // namespace
+
 // Writes text to a temporary file next to `path`, then renames it over `path`.
 void write_text_atomically(const std::string& path, const std::string& text) {
     const std::string tmp = fmt::format("{}.tmp-{}", path, ::getpid());
@@ -93,19 +96,12 @@ void write_text_atomically(const std::string& path, const std::string& text) {
     }
 }
 
+namespace {
+
 // ---- plots: shared -------------------------------------------------------------------
 
 // Plot size in pixels: two plots side by side on a 1200-pixel page; a wide plot takes the row.
 constexpr int kPlotWidth = 560, kPlotHeight = 360, kWidePlotWidth = 1128, kWidePlotHeight = 400;
-
-struct Plot {
-    PlotGroup group;
-    std::vector<const MetricSeries*> series;  // those with at least one point
-    bool log_y = false;                       // group.log_y and every value > 0
-    double x_lo = 0, x_hi = 0;                // the whole run's steps, the same for every plot
-    std::string file;                         // written file name, relative to report/
-    std::string note;                         // shown under the plot
-};
 
 // Tick values at 1-2-5 multiples covering [lo, hi], about `target` of them; widens
 // [lo, hi] to whole ticks.
@@ -134,26 +130,41 @@ const char* kPalette[] = {"#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
 const char* kSvgDashes[] = {"", "7,3", "2,2", "7,2,2,2"};  // gnuplot's dash types 1 to 4
 
 struct LineStyle {
-    std::string colour, label;
-    int dash = 0;        // index into kSvgDashes; gnuplot dt dash + 1
+    std::string colour, label;  // an empty label: no legend entry
+    int dash = 0;               // index into kSvgDashes; gnuplot dt dash + 1
     double width = 1.3;
 };
 
+// One style per line of the plot, then (overlaid runs) one legend-only entry per run.
 // A gradient-norm panel draws the whole network's norm thick and black ("whole G") and its
 // tensors by name without the common prefix; other plots name their series in full.
+// Overlaid runs: a metric keeps its colour in every run, the dash says the run (A solid,
+// B dashed), and the legend names each metric once.
 std::vector<LineStyle> line_styles(const Plot& plot) {
     std::vector<LineStyle> styles;
     const std::string& prefix = plot.group.legend_prefix;
-    size_t k = 0;
-    for (const MetricSeries* s : plot.series) {
-        if (!prefix.empty() && s->name + "/" == prefix) {
-            styles.push_back({"#000000", "whole " + s->name.substr(s->name.rfind('/') + 1), 0, 2.6});
-            continue;
+    const bool overlay = plot.runs.size() > 1;
+    std::map<std::string, size_t> colour_of;  // metric -> its index among the coloured ones
+    std::set<std::string> in_legend;
+    for (const PlotLine& line : plot.lines) {
+        const std::string& name = line.series->name;
+        LineStyle st;
+        if (!prefix.empty() && name + "/" == prefix) {
+            st = {"#000000", "whole " + name.substr(name.rfind('/') + 1), 0, 2.6};
+        } else {
+            const size_t k = colour_of.emplace(name, colour_of.size()).first->second;
+            std::string label = !prefix.empty() && name.rfind(prefix, 0) == 0 ? name.substr(prefix.size()) : name;
+            st = {kPalette[k % 10], label, int(k / 10 % 4), 1.3};
         }
-        std::string label = !prefix.empty() && s->name.rfind(prefix, 0) == 0 ? s->name.substr(prefix.size()) : s->name;
-        styles.push_back({kPalette[k % 10], label, int(k / 10 % 4), 1.3});
-        ++k;
+        if (overlay) {
+            st.dash = line.run == 0 ? 0 : 1;
+            if (!in_legend.insert(name).second) st.label.clear();
+        }
+        styles.push_back(st);
     }
+    if (overlay)
+        for (size_t r = 0; r < plot.runs.size(); ++r)
+            styles.push_back({"#555555", fmt::format("{}: {}", char('A' + r % 26), plot.runs[r]), r == 0 ? 0 : 1, 1.3});
     return styles;
 }
 
@@ -184,9 +195,13 @@ std::vector<size_t> thin(const std::vector<double>& values, int64_t max_points) 
 // ---- plots: SVG, drawn here ------------------------------------------------------------
 
 std::string render_svg(const Plot& plot, int64_t max_points) {
-    const bool wide = plot.group.wide, legend = plot.series.size() > 1;
-    const double W = wide ? kWidePlotWidth : kPlotWidth, H = wide ? kWidePlotHeight : kPlotHeight, left = 64, top = 34;
     const std::vector<LineStyle> styles = line_styles(plot);
+    const bool wide = plot.group.wide, legend = styles.size() > 1;
+    const double W = wide ? kWidePlotWidth : kPlotWidth, H = wide ? kWidePlotHeight : kPlotHeight, left = 64, top = 34;
+    // The legend's entries: the styles that have a label.
+    std::vector<size_t> keyed;
+    for (size_t k = 0; k < styles.size(); ++k)
+        if (!styles[k].label.empty()) keyed.push_back(k);
 
     // Legend: a column right of the plot (wide plots), else entries flowing in rows under
     // the x label (about 7 pixels per character).
@@ -196,18 +211,18 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
     if (legend && wide) {
         // As many columns as the entries need, each as wide as the longest label (up to 40 characters).
         size_t longest = 0;
-        for (const LineStyle& st : styles) longest = std::max(longest, std::min<size_t>(st.label.size(), 40));
+        for (size_t k : keyed) longest = std::max(longest, std::min<size_t>(styles[k].label.size(), 40));
         const size_t per_column = size_t((H - top - 12) / 16);
         const double column = 56 + 7.0 * double(longest);  // margin, line, gap, text
-        const size_t columns = (styles.size() + per_column - 1) / per_column;
+        const size_t columns = (keyed.size() + per_column - 1) / per_column;
         right = W - std::min(column * double(columns), W / 2);
-        for (size_t k = 0; k < styles.size(); ++k)
+        for (size_t k = 0; k < keyed.size(); ++k)
             entries.push_back({right + 14 + column * double(k / per_column), top + 6 + 16.0 * double(k % per_column)});
     } else if (legend) {
         double lx = left;
         rows = 1;
-        for (const LineStyle& st : styles) {
-            double w = 30 + 7.0 * double(std::min<size_t>(st.label.size(), 60)) + 16;
+        for (size_t k : keyed) {
+            double w = 30 + 7.0 * double(std::min<size_t>(styles[k].label.size(), 60)) + 16;
             if (lx + w > right && lx > left) lx = left, rows += 1;
             entries.push_back({lx, rows});
             lx += w;
@@ -220,8 +235,8 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
     double x_lo = plot.x_lo, x_hi = plot.x_hi;
     double y_lo = std::numeric_limits<double>::infinity(), y_hi = -y_lo;
     auto ty = [&](double v) { return plot.log_y ? std::log10(v) : v; };
-    for (const MetricSeries* s : plot.series)
-        for (double v : s->values) y_lo = std::min(y_lo, ty(v)), y_hi = std::max(y_hi, ty(v));
+    for (const PlotLine& line : plot.lines)
+        for (double v : line.series->values) y_lo = std::min(y_lo, ty(v)), y_hi = std::max(y_hi, ty(v));
     // Values near the ends of double's range: scale so that hi - lo stays finite.
     if (!std::isfinite(y_hi - y_lo)) y_lo = std::max(y_lo, -1e307), y_hi = std::min(y_hi, 1e307);
     if (!std::isfinite(x_hi - x_lo)) x_lo = std::max(x_lo, -1e307), x_hi = std::min(x_hi, 1e307);
@@ -261,8 +276,8 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
     svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\">step</text>\n", (left + right) / 2, bottom + 32);
 
     svg += fmt::format("<svg x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\">\n", left, top, right - left, bottom - top);
-    for (size_t k = 0; k < plot.series.size(); ++k) {
-        const MetricSeries& s = *plot.series[k];
+    for (size_t k = 0; k < plot.lines.size(); ++k) {
+        const MetricSeries& s = *plot.lines[k].series;
         const LineStyle& st = styles[k];
         std::vector<size_t> keep = thin(s.values, max_points);
         std::string points;
@@ -277,9 +292,9 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
     }
     svg += "</svg>\n";
     if (legend)
-        for (size_t k = 0; k < plot.series.size(); ++k) {
-            const LineStyle& st = styles[k];
-            const double ex = entries[k].x, ey = entries[k].y;
+        for (size_t e = 0; e < keyed.size(); ++e) {
+            const LineStyle& st = styles[keyed[e]];
+            const double ex = entries[e].x, ey = entries[e].y;
             const std::string dash = st.dash ? fmt::format(" stroke-dasharray=\"{}\"", kSvgDashes[st.dash]) : "";
             svg += fmt::format("<line x1=\"{}\" y1=\"{:.1f}\" x2=\"{}\" y2=\"{:.1f}\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",
                                ex, ey, ex + 22, ey, st.colour, st.width + 1, dash);
@@ -300,8 +315,8 @@ std::string render_gnuplot(std::vector<Plot>& plots, const fs::path& report_dir,
         const std::string data_file = "plot-data/" + plot.group.stem + ".dat";
         const std::vector<LineStyle> styles = line_styles(plot);
         std::string data;
-        for (size_t k = 0; k < plot.series.size(); ++k) {
-            const MetricSeries& s = *plot.series[k];
+        for (const PlotLine& line : plot.lines) {
+            const MetricSeries& s = *line.series;
             data += "# " + plot_label(s.name) + "\n";
             for (size_t i : thin(s.values, max_points)) data += fmt::format("{:.9g} {:.9g}\n", s.steps[i], s.values[i]);
             data += "\n\n";  // a new gnuplot data block
@@ -316,16 +331,21 @@ std::string render_gnuplot(std::vector<Plot>& plots, const fs::path& report_dir,
         script += "set output " + gnuplot_quote(plot.file) + "\n";
         script += "set title " + gnuplot_quote(plot_label(plot.group.title) + (plot.log_y ? " (log scale)" : "")) + "\n";
         script += plot.log_y ? "set logscale y\n" : "unset logscale y\n";
-        script += plot.series.size() > 1 ? "set key\n" : "unset key\n";
+        script += styles.size() > 1 ? "set key\n" : "unset key\n";
         script += plot.x_hi > plot.x_lo ? fmt::format("set xrange [{:.9g}:{:.9g}]\n", plot.x_lo, plot.x_hi)
                                         : "set autoscale x\n";
         script += "plot ";
-        for (size_t k = 0; k < plot.series.size(); ++k) {
+        for (size_t k = 0; k < styles.size(); ++k) {
             const LineStyle& st = styles[k];
-            script += fmt::format("{}{} index {} using 1:2 with {} lw {} dt {} lc rgb '{}' title {}", k ? ", " : "",
+            const std::string title = st.label.empty() ? "notitle" : "title " + gnuplot_quote(plot_label(st.label));
+            if (k >= plot.lines.size()) {  // a legend entry only (an overlaid run's dash)
+                script += fmt::format(", NaN with lines lw {} dt {} lc rgb '{}' {}", st.width, st.dash + 1, st.colour, title);
+                continue;
+            }
+            script += fmt::format("{}{} index {} using 1:2 with {} lw {} dt {} lc rgb '{}' {}", k ? ", " : "",
                                   k ? "''" : gnuplot_quote(data_file), k,
-                                  plot.series[k]->values.size() < 50 ? "linespoints pt 7 ps 0.6" : "lines", st.width,
-                                  st.dash + 1, st.colour, gnuplot_quote(plot_label(st.label)));
+                                  plot.lines[k].series->values.size() < 50 ? "linespoints pt 7 ps 0.6" : "lines", st.width,
+                                  st.dash + 1, st.colour, title);
         }
         script += "\n";
     }
@@ -426,6 +446,8 @@ td.key { font-family: monospace; }
 .samples img { image-rendering: pixelated; border: 1px solid #ddd; display: block; max-width: 100%; height: auto; }
 figcaption { font-size: 12px; color: #555; margin-top: 2px; }
 figcaption b, p.read b { color: #333; }
+.runs { display: flex; gap: 24px; }
+.runs .run { flex: 1; min-width: 0; }
 )";
 
 }  // namespace
@@ -675,34 +697,55 @@ bool gnuplot_available() {
     return false;
 }
 
-namespace {
-
-// One Plot per group that has at least one point; all share the run's step range.
-std::vector<Plot> collect_plots(const MetricsLog& log) {
-    std::vector<std::string> names;
+std::vector<Plot> collect_plots(const std::vector<const MetricsLog*>& logs, const std::vector<std::string>& run_names) {
+    const bool overlay = logs.size() > 1;
+    MG_CHECK(!overlay || run_names.size() == logs.size(), "report: {} logs to overlay but {} run names", logs.size(),
+             run_names.size());
+    std::vector<std::string> names;  // every log's metrics, in order of first appearance
+    std::set<std::string> seen;
     double x_lo = std::numeric_limits<double>::infinity(), x_hi = -x_lo;
-    for (const MetricSeries& s : log.series) {
-        names.push_back(s.name);
-        for (double step : s.steps) x_lo = std::min(x_lo, step), x_hi = std::max(x_hi, step);
-    }
+    for (const MetricsLog* log : logs)
+        for (const MetricSeries& s : log->series) {
+            if (seen.insert(s.name).second) names.push_back(s.name);
+            for (double step : s.steps) x_lo = std::min(x_lo, step), x_hi = std::max(x_hi, step);
+        }
     std::vector<Plot> plots;
     for (const PlotGroup& g : group_metrics(names)) {
-        Plot p{g, {}, false, x_lo, x_hi, "", ""};
+        Plot p{g, {}, overlay ? run_names : std::vector<std::string>{}, false, x_lo, x_hi, "", ""};
         bool all_positive = true;
-        for (const std::string& m : g.metrics)
-            if (const MetricSeries* s = log.find(m); s && !s->values.empty()) {
-                p.series.push_back(s);
-                for (double v : s->values) all_positive = all_positive && v > 0;
-            }
-        if (p.series.empty()) continue;  // only nulls so far
+        std::vector<std::vector<std::string>> only_in(logs.size());  // metrics only that run has points of
+        for (const std::string& m : g.metrics) {
+            std::vector<int> runs_with_points;
+            for (size_t r = 0; r < logs.size(); ++r)
+                if (const MetricSeries* s = logs[r]->find(m); s && !s->values.empty()) {
+                    p.lines.push_back({s, int(r)});
+                    runs_with_points.push_back(int(r));
+                    for (double v : s->values) all_positive = all_positive && v > 0;
+                }
+            if (overlay && runs_with_points.size() == 1) only_in[size_t(runs_with_points[0])].push_back(m);
+        }
+        if (p.lines.empty()) continue;  // only nulls so far
         p.log_y = g.log_y && all_positive;
+        if (overlay) {
+            std::string runs;
+            for (size_t r = 0; r < run_names.size(); ++r)
+                runs += fmt::format("{}<b>{}</b>: {} ({})", r ? ", " : "", char('A' + r % 26),
+                                    html_escape(printable(run_names[r])), r == 0 ? "solid" : "dashed");
+            p.group.caption += " <b>Two runs</b>: " + runs + "; a metric has the same colour in both.";
+            for (size_t r = 0; r < only_in.size(); ++r) {
+                if (only_in[r].empty()) continue;
+                std::string list;
+                for (const std::string& m : only_in[r]) list += (list.empty() ? "" : ", ") + html_escape(printable(m));
+                p.group.caption += fmt::format(" Only run {} logged {}: drawn for that run alone.", char('A' + r % 26), list);
+            }
+        }
         plots.push_back(std::move(p));
     }
     return plots;
 }
 
-// Writes each plot's file (gnuplot PNG, else SVG) and sets plot.file; removes the other format's stale file.
-void draw_plots(std::vector<Plot>& plots, const fs::path& report_dir, const ReportOptions& options) {
+void draw_plots(std::vector<Plot>& plots, const std::string& report_dir_name, const ReportOptions& options) {
+    const fs::path report_dir(report_dir_name);
     const int64_t max_points = std::max<int64_t>(options.max_points_per_series, 2);
     const bool have_gnuplot = gnuplot_available();
     MG_CHECK(options.plots != PlotFormat::Png || have_gnuplot,
@@ -728,8 +771,7 @@ void draw_plots(std::vector<Plot>& plots, const fs::path& report_dir, const Repo
     }
 }
 
-// "300 records · epoch 2 · last step 300 · wall time 15.0 s · report written ..."
-std::string run_summary(const MetricsLog& log) {
+std::string run_summary_html(const MetricsLog& log) {
     std::string meta = fmt::format("{} records", log.records);
     if (const MetricSeries* st = log.find("epoch"); st && !st->values.empty())
         meta += fmt::format(" &middot; epoch {}", number(st->values.back()));
@@ -739,6 +781,14 @@ std::string run_summary(const MetricsLog& log) {
     if (last_step >= 0) meta += " &middot; last step " + number(last_step);
     if (const MetricSeries* t = log.find("time_s"); t && !t->values.empty())
         meta += " &middot; wall time " + duration(t->values.back());
+    return meta;
+}
+
+namespace {
+
+// "300 records · epoch 2 · last step 300 · wall time 15.0 s · report written ..."
+std::string run_summary(const MetricsLog& log) {
+    std::string meta = run_summary_html(log);
     char stamp[64] = "";
     std::time_t now = std::time(nullptr);
     std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
@@ -779,7 +829,8 @@ std::string metrics_html(const std::vector<Plot>& plots) {
     std::string html =
         "<table>\n<tr><th>metric</th><th>last</th><th>min</th><th>max</th><th>points</th><th>null</th></tr>\n";
     for (const Plot& p : plots)
-        for (const MetricSeries* s : p.series) {
+        for (const PlotLine& line : p.lines) {
+            const MetricSeries* s = line.series;
             auto [mn, mx] = std::minmax_element(s->values.begin(), s->values.end());
             html += fmt::format(
                 "<tr><td class=\"key\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}"
@@ -787,7 +838,13 @@ std::string metrics_html(const std::vector<Plot>& plots) {
                 html_escape(printable(s->name)), number(s->values.back()), number(*mn), number(*mx), s->values.size(),
                 s->null_steps.size());
         }
-    html += "</table>\n<div class=\"plots\">\n";
+    return html + "</table>\n" + plots_html(plots);
+}
+
+}  // namespace
+
+std::string plots_html(const std::vector<Plot>& plots) {
+    std::string html = "<div class=\"plots\">\n";
     for (const Plot& p : plots) {
         html += std::string(p.group.wide ? "<figure class=\"wide\">" : "<figure>") + "<img src=\"" + url_path(p.file) +
                 "\" alt=\"" + html_escape(printable(p.group.title)) + "\">";
@@ -798,18 +855,21 @@ std::string metrics_html(const std::vector<Plot>& plots) {
     return html + "</div>\n";
 }
 
+namespace {
+
 const char* kSamplesCaption =
     "How to read this: each grid holds images G drew (from fresh noise, with the averaged generator when the run "
     "keeps one) at the step shown, oldest first. <b>Healthy</b>: shapes first, then detail, and variety within each "
     "grid. <b>Failing</b>: many near-identical images (mode collapse), the kind of image the grid holds jumping from "
     "one grid to the next (oscillation), or noise and flat colour that never improve (divergence).";
 
-// The pictures in a row, each linked to its file, captioned with its step.
-std::string pictures_html(const std::vector<Sample>& samples) {
+// The pictures in a row, each linked to its file (link_dir: the samples folder relative to
+// the page), captioned with its step.
+std::string pictures_html(const std::vector<Sample>& samples, const std::string& link_dir = "../samples") {
     std::string html = "<div class=\"samples\">\n";
     for (const Sample& s : samples) {
         const std::string caption = s.step >= 0 ? fmt::format("step {}", s.step) : s.name;
-        const std::string link = url_path("../samples/" + s.name);
+        const std::string link = url_path(link_dir + "/" + s.name);
         // Whole-number upscaling keeps pixels square; wider grids are shrunk to the column.
         std::string size;
         if (s.width > 0 && s.height > 0) {
@@ -844,21 +904,61 @@ std::string surfaces_html(const std::vector<Sample>& surfaces) {
 // The monitors that fired (models/health.h), at the top of the page.
 std::string health_html(const MetricsLog& log) {
     if (log.health.empty()) return "";
-    std::string html = "<h2>Health</h2>\n<ul class=\"health\">\n";
+    return "<h2>Health</h2>\n" + health_list_html(log);
+}
+
+// config.json's "config"."bug" (models/bugs.h) and "model", printable; "" when not there.
+RunIdentity identity_of(const json* config) {
+    RunIdentity id;
+    if (config == nullptr || !config->is_object()) return id;
+    if (auto m = config->find("model"); m != config->end() && m->is_string()) id.model = printable(m->get<std::string>());
+    auto c = config->find("config");
+    if (c == config->end() || !c->is_object()) return id;
+    if (auto bug = c->find("bug"); bug != c->end() && bug->is_string()) id.bug = printable(bug->get<std::string>());
+    return id;
+}
+
+// The run's bug for the title: " (bug: NAME)", or "".
+std::string bug_in_title(const json* config) {
+    const std::string bug = identity_of(config).bug;
+    return bug.empty() ? "" : " (bug: " + bug + ")";
+}
+
+}  // namespace
+
+std::string health_list_html(const MetricsLog& log) {
+    if (log.health.empty()) return "";
+    std::string html = "<ul class=\"health\">\n";
     for (const HealthNote& h : log.health)
         html += fmt::format("<li><b>{}</b> at step {}: {}</li>\n", html_escape(printable(h.monitor)), h.step,
                             html_escape(printable(h.message)));
     return html + "</ul>\n";
 }
 
-// The run's bug (models/bugs.h) for the title: " (bug: NAME)", or "".
-std::string bug_in_title(const json* config) {
-    if (config == nullptr || !config->is_object()) return "";
-    auto c = config->find("config");
-    if (c == config->end() || !c->is_object()) return "";
-    auto bug = c->find("bug");
-    if (bug == c->end() || !bug->is_string()) return "";
-    return " (bug: " + printable(bug->get<std::string>()) + ")";
+std::string sample_grids_html(const std::string& run_dir, const std::string& page_dir, bool last_only) {
+    std::vector<Sample> grids = find_samples(fs::path(run_dir) / "samples", "step_");
+    std::erase_if(grids, [](const Sample& s) { return s.step < 0; });
+    if (grids.empty()) return "";
+    if (last_only) grids.erase(grids.begin(), grids.end() - 1);
+    std::error_code ec;
+    const fs::path link = fs::relative(fs::absolute(fs::path(run_dir) / "samples"), fs::absolute(page_dir), ec);
+    return pictures_html(grids, ec || link.empty() ? fs::absolute(fs::path(run_dir) / "samples").string() : link.string());
+}
+
+std::string page_html(const std::string& escaped_title, const std::string& body) {
+    return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + escaped_title +
+           "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + escaped_title + "</h1>\n" + body +
+           "</body>\n</html>\n";
+}
+
+namespace {
+
+// A run's config.json or eval.json when it has one (read as untrusted input), else null.
+std::optional<json> read_run_json(const fs::path& path) {
+    std::error_code ec;
+    if (!fs::exists(path, ec) && !fs::is_symlink(path, ec)) return std::nullopt;
+    return io::parse_json(io::read_text_file(path.string(), "report:", kMaxConfigBytes), "report: " + path.string(),
+                          {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxConfigBytes});
 }
 
 std::string warnings_html(const MetricsLog& log) {
@@ -869,49 +969,50 @@ std::string warnings_html(const MetricsLog& log) {
 
 }  // namespace
 
-void write_report(const std::string& run_dir, const ReportOptions& options) {
+
+MetricsLog read_run_metrics(const std::string& run_dir, bool messages) {
     std::error_code ec;
     MG_CHECK(fs::is_directory(run_dir, ec), "report: run directory '{}' does not exist", run_dir);
-    const fs::path run(run_dir), report_dir = run / "report", metrics_path = run / "metrics.jsonl";
+    const fs::path metrics_path = fs::path(run_dir) / "metrics.jsonl";
     MG_CHECK(fs::exists(metrics_path, ec) || fs::is_symlink(metrics_path, ec),
              "report: '{}' not found: is '{}' a run directory?", metrics_path.string(), run_dir);
-    const MetricsLog log = read_metrics(metrics_path.string(), options.messages);
-    if (options.messages)
+    MetricsLog log = read_metrics(metrics_path.string(), messages);
+    if (messages)
         for (const std::string& w : log.warnings) std::fprintf(stderr, "%s\n", printable(w).c_str());
+    return log;
+}
 
-    json config;
-    const fs::path config_path = run / "config.json";
-    const bool have_config = fs::exists(config_path, ec) || fs::is_symlink(config_path, ec);
-    if (have_config) {
-        const std::string what = "report: " + config_path.string();
-        config = io::parse_json(io::read_text_file(config_path.string(), "report:", kMaxConfigBytes), what,
-                                {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxConfigBytes});
-    }
+std::string run_name(const std::string& run_dir) {
+    const fs::path path = fs::absolute(run_dir).lexically_normal();
+    const std::string name = path.filename().string();
+    return name.empty() ? path.parent_path().filename().string() : name;
+}
 
-    json eval;
-    const fs::path eval_path = run / "eval.json";
-    const bool have_eval = fs::exists(eval_path, ec) || fs::is_symlink(eval_path, ec);
-    if (have_eval)
-        eval = io::parse_json(io::read_text_file(eval_path.string(), "report:", kMaxConfigBytes),
-                              "report: " + eval_path.string(), {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxConfigBytes});
+RunIdentity read_run_identity(const std::string& run_dir) {
+    const std::optional<json> config = read_run_json(fs::path(run_dir) / "config.json");
+    return identity_of(config ? &*config : nullptr);
+}
 
+void write_report(const std::string& run_dir, const ReportOptions& options) {
+    const fs::path run(run_dir), report_dir = run / "report";
+    const MetricsLog log = read_run_metrics(run_dir, options.messages);
+    const std::optional<json> config = read_run_json(run / "config.json");
+    const std::optional<json> eval = read_run_json(run / "eval.json");
+
+    std::error_code ec;
     fs::create_directories(report_dir, ec);
     MG_CHECK(!ec, "report: cannot create '{}': {}", report_dir.string(), ec.message());
-    std::vector<Plot> plots = collect_plots(log);
-    draw_plots(plots, report_dir, options);
+    std::vector<Plot> plots = collect_plots({&log});
+    draw_plots(plots, report_dir.string(), options);
 
-    std::string dir_name = fs::absolute(run).lexically_normal().filename().string();
-    if (dir_name.empty()) dir_name = fs::absolute(run).lexically_normal().parent_path().filename().string();
-    const std::string title = html_escape((options.title.empty() ? "minigen run " + dir_name : options.title) +
-                                          bug_in_title(have_config ? &config : nullptr));
-    const std::string html = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + title +
-                             "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + title + "</h1>\n" +
-                             "<p class=\"meta\">" + run_summary(log) + "</p>\n" + warnings_html(log) + health_html(log) +
-                             "<h2>Configuration</h2>\n" + config_html(have_config ? &config : nullptr) +
-                             "<h2>Metrics</h2>\n" + metrics_html(plots) + evaluation_html(have_eval ? &eval : nullptr) +
+    const std::string title = html_escape((options.title.empty() ? "minigen run " + run_name(run_dir) : options.title) +
+                                          bug_in_title(config ? &*config : nullptr));
+    const std::string body = "<p class=\"meta\">" + run_summary(log) + "</p>\n" + warnings_html(log) + health_html(log) +
+                             "<h2>Configuration</h2>\n" + config_html(config ? &*config : nullptr) +
+                             "<h2>Metrics</h2>\n" + metrics_html(plots) + evaluation_html(eval ? &*eval : nullptr) +
                              "<h2>Samples</h2>\n" + samples_html(find_samples(run / "samples", "step_")) +
-                             surfaces_html(find_samples(run / "samples", "surface_")) + "</body>\n</html>\n";
-    write_text_atomically((report_dir / "index.html").string(), html);
+                             surfaces_html(find_samples(run / "samples", "surface_"));
+    write_text_atomically((report_dir / "index.html").string(), page_html(title, body));
 }
 
 }  // namespace mg::tools

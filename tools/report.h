@@ -60,6 +60,13 @@ struct ReportOptions {
 // Writes <run_dir>/report/index.html and its plots; returns nothing, throws mg::Error.
 void write_report(const std::string& run_dir, const ReportOptions& options = {});
 
+// minigen report --compare: one page with two runs side by side (their model and bug, the
+// health monitors that fired, each plot group with both runs overlaid, the last sample grid
+// of each). Written to <run_a>/report/compare.html, or <out_dir>/index.html when out_dir is
+// given; plot files are named compare_*. Returns the page's path. (tools/report_compare.cpp)
+std::string write_compare_report(const std::string& run_a, const std::string& run_b, const std::string& out_dir = {},
+                                 const ReportOptions& options = {});
+
 // ---- the pieces (used by write_report; public for tests and the CLI) -----------------
 
 struct MetricSeries {
@@ -99,6 +106,58 @@ struct PlotGroup {
 // D's outputs, one gradient-norm panel per network ("grad_norm/G", "grad_norm/G/<param>"),
 // then any other metric alone.
 std::vector<PlotGroup> group_metrics(const std::vector<std::string>& names);
+
+// One line of a plot: a metric as one run logged it (run 0: the only run, or A; 1: B).
+struct PlotLine {
+    const MetricSeries* series = nullptr;
+    int run = 0;
+};
+
+// A group's lines, ready to draw.
+struct Plot {
+    PlotGroup group;
+    std::vector<PlotLine> lines;     // those with at least one point, metric by metric, A before B
+    std::vector<std::string> runs;   // overlaid runs' names (legend "A: <name>"); empty for one run
+    bool log_y = false;              // group.log_y and every value > 0
+    double x_lo = 0, x_hi = 0;       // every run's steps, the same for every plot
+    std::string file;                // written file name, relative to the page's directory
+    std::string note;                // shown under the plot
+};
+
+// One Plot per group that has at least one point. One log: its metrics, one line each. Two
+// logs (run_names: one per log): the metrics of either, each drawn once per run that logged
+// it, in the same colour, run A solid and run B dashed; the caption says so, and names the
+// metrics only one run logged (plotted for that run alone).
+std::vector<Plot> collect_plots(const std::vector<const MetricsLog*>& logs, const std::vector<std::string>& run_names = {});
+
+// Writes each plot's file into report_dir (gnuplot PNG, else SVG) and sets plot.file; removes
+// the other format's stale file.
+void draw_plots(std::vector<Plot>& plots, const std::string& report_dir, const ReportOptions& options);
+
+// ---- the pages' parts, shared by write_report and write_compare_report ------------------
+
+std::string html_escape(const std::string& s);
+// The plots as figures, each with its "how to read this" caption.
+std::string plots_html(const std::vector<Plot>& plots);
+// The health monitors that fired, as a list ("" when none did).
+std::string health_list_html(const MetricsLog& log);
+// "300 records · epoch 2 · last step 300 · wall time 15.0 s" (HTML).
+std::string run_summary_html(const MetricsLog& log);
+// The sample grids <run_dir>/samples/step_*.png as a row of pictures linked relative to
+// page_dir; only the newest one when last_only. "" when there are none.
+std::string sample_grids_html(const std::string& run_dir, const std::string& page_dir, bool last_only);
+// A whole page: title, the report's style sheet, body.
+std::string page_html(const std::string& escaped_title, const std::string& body);
+// What a run's config.json says: its model and its bug ("" when not there, or no config.json).
+struct RunIdentity {
+    std::string model, bug;
+};
+RunIdentity read_run_identity(const std::string& run_dir);
+// A run's name on a page: its directory's name.
+std::string run_name(const std::string& run_dir);
+// Reads <run_dir>/metrics.jsonl, checking first that run_dir is a run directory.
+MetricsLog read_run_metrics(const std::string& run_dir, bool messages);
+void write_text_atomically(const std::string& path, const std::string& text);
 
 // A metric name as a plot label in a gnuplot script: letters, digits and " _./:()+,=-" kept,
 // anything else '?', at most 80 characters. Nothing in it can end a string or a command,
