@@ -234,6 +234,17 @@ TEST_CASE("report: --compare writes one page with both runs, their monitors and 
                          doctest::Contains("does not exist"), Error);
     CHECK(write_compare_report((dir.path / "a").string(), (dir.path / "b").string(), (dir.path / "cmp").string(),
                                {.plots = PlotFormat::Svg}) == (dir.path / "cmp" / "index.html").string());
+    // gnuplot: the compare page's script beside A's report's, neither overwriting the other.
+    if (gnuplot_available()) {
+        write_report((dir.path / "a").string(), {.plots = PlotFormat::Png});
+        write_compare_report((dir.path / "a").string(), (dir.path / "b").string(), {}, {.plots = PlotFormat::Png});
+        const fs::path data = dir.path / "a" / "report" / "plot-data";
+        CHECK_FALSE(contains(read_file(data / "plots.gp"), "compare_"));
+        CHECK(contains(read_file(data / "compare.gp"), "'plot-data/compare_losses.dat'"));
+        CHECK(contains(read_file(data / "compare.gp"), "title 'B: b'"));
+        CHECK(fs::file_size(dir.path / "a" / "report" / "compare_losses.png") > 500);
+        CHECK(fs::file_size(dir.path / "a" / "report" / "losses.png") > 500);
+    }
 }
 
 TEST_CASE("report: a run's eval.json shows its metrics with the protocol card under them") {

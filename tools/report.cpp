@@ -308,7 +308,8 @@ std::string render_svg(const Plot& plot, int64_t max_points) {
 // Draws every plot with one gnuplot run; returns "" or what gnuplot said when it failed.
 // The script holds no text from the run directory but sanitized labels (plot_label): names
 // could otherwise end a command ("\n!cmd" runs cmd in a shell) or expand (`cmd`, @macro).
-std::string render_gnuplot(std::vector<Plot>& plots, const fs::path& report_dir, int64_t max_points) {
+std::string render_gnuplot(std::vector<Plot>& plots, const fs::path& report_dir, int64_t max_points,
+                           const std::string& script_stem) {
     fs::create_directories(report_dir / "plot-data");
     std::string script = "set grid\nset xlabel 'step' offset 0,0.4\nset format y '%g'\n";
     for (Plot& plot : plots) {
@@ -350,9 +351,10 @@ std::string render_gnuplot(std::vector<Plot>& plots, const fs::path& report_dir,
         script += "\n";
     }
     script += "unset output\n";
-    write_text_atomically((report_dir / "plot-data/plots.gp").string(), script);
+    const std::string script_file = "plot-data/" + script_stem + ".gp";
+    write_text_atomically((report_dir / script_file).string(), script);
 
-    const std::string command = "cd " + shell_quote(report_dir.string()) + " && gnuplot plot-data/plots.gp 2>&1";
+    const std::string command = "cd " + shell_quote(report_dir.string()) + " && gnuplot " + shell_quote(script_file) + " 2>&1";
     std::FILE* pipe = ::popen(command.c_str(), "r");
     if (!pipe) return "could not start gnuplot";
     std::string output;
@@ -744,7 +746,8 @@ std::vector<Plot> collect_plots(const std::vector<const MetricsLog*>& logs, cons
     return plots;
 }
 
-void draw_plots(std::vector<Plot>& plots, const std::string& report_dir_name, const ReportOptions& options) {
+void draw_plots(std::vector<Plot>& plots, const std::string& report_dir_name, const ReportOptions& options,
+                const std::string& script_stem) {
     const fs::path report_dir(report_dir_name);
     const int64_t max_points = std::max<int64_t>(options.max_points_per_series, 2);
     const bool have_gnuplot = gnuplot_available();
@@ -753,7 +756,7 @@ void draw_plots(std::vector<Plot>& plots, const std::string& report_dir_name, co
     std::string gnuplot_error;
     bool use_gnuplot = !plots.empty() && options.plots != PlotFormat::Svg && have_gnuplot;
     if (use_gnuplot) {
-        gnuplot_error = render_gnuplot(plots, report_dir, max_points);
+        gnuplot_error = render_gnuplot(plots, report_dir, max_points, script_stem);
         MG_CHECK(gnuplot_error.empty() || options.plots != PlotFormat::Png, "report: gnuplot failed: {}", gnuplot_error);
         use_gnuplot = gnuplot_error.empty();
     }

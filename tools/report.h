@@ -131,8 +131,10 @@ struct Plot {
 std::vector<Plot> collect_plots(const std::vector<const MetricsLog*>& logs, const std::vector<std::string>& run_names = {});
 
 // Writes each plot's file into report_dir (gnuplot PNG, else SVG) and sets plot.file; removes
-// the other format's stale file.
-void draw_plots(std::vector<Plot>& plots, const std::string& report_dir, const ReportOptions& options);
+// the other format's stale file. gnuplot's script and data go to report_dir/plot-data/
+// (<script_stem>.gp, <plot stem>.dat).
+void draw_plots(std::vector<Plot>& plots, const std::string& report_dir, const ReportOptions& options,
+                const std::string& script_stem = "plots");
 
 // ---- the pages' parts, shared by write_report and write_compare_report ------------------
 

@@ -57,7 +57,7 @@ std::string write_compare_report(const std::string& run_a, const std::string& ru
     std::vector<Plot> plots = collect_plots({&runs[0].log, &runs[1].log}, {runs[0].name, runs[1].name});
     // Beside run A's own report (index.html's plots) in the same folder: other file names.
     for (Plot& p : plots) p.group.stem = "compare_" + p.group.stem;
-    draw_plots(plots, page_dir.string(), options);
+    draw_plots(plots, page_dir.string(), options, "compare");
 
     const std::string title = html_escape("minigen: " + runs[0].name + " (A) and " + runs[1].name + " (B)");
     std::string body = "<div class=\"runs\">\n" + run_column_html(runs[0], 'A') + run_column_html(runs[1], 'B') + "</div>\n";
