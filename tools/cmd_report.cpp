@@ -15,7 +15,8 @@ void add_report_command(CLI::App& app) {
     static bool table = false, markdown = false, csv = false, compare = false;
     static int64_t every = 0;
     static std::vector<std::string> columns;
-    auto* cmd = app.add_subcommand("report", "Write RUN_DIR/report/index.html: loss curves, D(x), D(G(z)), gradient norms, samples");
+    auto* cmd = app.add_subcommand("report", "Write RUN_DIR/report/index.html: loss curves, D(x), D(G(z)), gradient norms, samples "
+                                 "(--compare: two runs side by side)");
     cmd->footer(
         "\nThe run directory is read as untrusted input: metric names never reach gnuplot or the page\n"
         "unescaped; a broken line of metrics.jsonl is an error naming the file and the line, except a\n"

@@ -21,15 +21,17 @@ struct ComparedRun {
 
 // One column of the header: "A: <name>", model and bug, the log's extent, the monitors that fired.
 std::string run_column_html(const ComparedRun& run, char letter) {
-    const std::string bug = run.identity.bug.empty() || run.identity.bug == "none" ? "correct (no bug)"
-                                                                                    : "bug: " + run.identity.bug;
-    std::string html = fmt::format("<div class=\"run\"><h2>{}: {}</h2>\n<p>{} &middot; {}</p>\n", letter,
-                                   html_escape(run.name), html_escape(run.identity.model.empty() ? "model ?" : run.identity.model),
-                                   html_escape(bug));
+    const std::string bug =
+        run.identity.bug.empty() || run.identity.bug == "none" ? "correct (no bug)" : "bug: " + run.identity.bug;
+    std::string html =
+        fmt::format("<div class=\"run\"><h2>{}: {}</h2>\n<p>{} &middot; {}</p>\n", letter, html_escape(run.name),
+                    html_escape(run.identity.model.empty() ? "model ?" : run.identity.model), html_escape(bug));
     html += "<p class=\"meta\">" + run_summary_html(run.log) + "</p>\n";
-    for (const std::string& w : run.log.warnings) html += "<p class=\"meta warn\">" + html_escape(printable(w)) + "</p>\n";
+    for (const std::string& w : run.log.warnings)
+        html += "<p class=\"meta warn\">" + html_escape(printable(w)) + "</p>\n";
     const std::string health = health_list_html(run.log);
-    html += health.empty() ? "<p class=\"meta\">No health monitor fired.</p>\n" : "<p>Health monitors that fired:</p>\n" + health;
+    html += health.empty() ? "<p class=\"meta\">No health monitor fired.</p>\n"
+                           : "<p>Health monitors that fired:</p>\n" + health;
     return html + "</div>\n";
 }
 
@@ -60,11 +62,15 @@ std::string write_compare_report(const std::string& run_a, const std::string& ru
     draw_plots(plots, page_dir.string(), options, "compare");
 
     const std::string title = html_escape("minigen: " + runs[0].name + " (A) and " + runs[1].name + " (B)");
-    std::string body = "<div class=\"runs\">\n" + run_column_html(runs[0], 'A') + run_column_html(runs[1], 'B') + "</div>\n";
+    std::string body =
+        "<div class=\"runs\">\n" + run_column_html(runs[0], 'A') + run_column_html(runs[1], 'B') + "</div>\n";
     body += "<h2>Metrics, both runs overlaid</h2>\n";
     body += plots.empty() ? "<p class=\"meta\">Neither run has recorded metrics yet.</p>\n" : plots_html(plots);
-    body += "<h2>Last samples</h2>\n<div class=\"runs\">\n" + samples_column_html(runs[0], 'A', page_dir) +
-            samples_column_html(runs[1], 'B', page_dir) + "</div>\n";
+    body +=
+        "<h2>Last samples</h2>\n<p class=\"read\">How to read this: each run's newest sample grid "
+        "(samples/step_*.png, the highest step), A left, B right. Look for what one run lacks: variety (mode "
+        "collapse), shape, or any resemblance to the data.</p>\n<div class=\"runs\">\n" +
+        samples_column_html(runs[0], 'A', page_dir) + samples_column_html(runs[1], 'B', page_dir) + "</div>\n";
     write_text_atomically(page.string(), page_html(title, body));
     return page.string();
 }
