@@ -948,6 +948,12 @@ std::string sample_grids_html(const std::string& run_dir, const std::string& pag
     return pictures_html(grids, ec || link.empty() ? fs::absolute(fs::path(run_dir) / "samples").string() : link.string());
 }
 
+std::string warnings_html(const MetricsLog& log) {
+    std::string html;
+    for (const std::string& w : log.warnings) html += "<p class=\"meta warn\">" + html_escape(printable(w)) + "</p>\n";
+    return html;
+}
+
 std::string page_html(const std::string& escaped_title, const std::string& body) {
     return "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>" + escaped_title +
            "</title>\n<style>" + kStyle + "</style>\n</head>\n<body>\n<h1>" + escaped_title + "</h1>\n" + body +
@@ -964,11 +970,6 @@ std::optional<json> read_run_json(const fs::path& path) {
                           {.max_depth = kMaxMetricsDepth, .max_bytes = kMaxConfigBytes});
 }
 
-std::string warnings_html(const MetricsLog& log) {
-    std::string html;
-    for (const std::string& w : log.warnings) html += "<p class=\"meta warn\">" + html_escape(printable(w)) + "</p>\n";
-    return html;
-}
 
 }  // namespace
 

@@ -141,6 +141,8 @@ void draw_plots(std::vector<Plot>& plots, const std::string& report_dir, const R
 std::string html_escape(const std::string& s);
 // The plots as figures, each with its "how to read this" caption.
 std::string plots_html(const std::vector<Plot>& plots);
+// The lines read_metrics skipped, one warning each ("" when none).
+std::string warnings_html(const MetricsLog& log);
 // The health monitors that fired, as a list ("" when none did).
 std::string health_list_html(const MetricsLog& log);
 // "300 records · epoch 2 · last step 300 · wall time 15.0 s" (HTML).

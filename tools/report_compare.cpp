@@ -27,8 +27,7 @@ std::string run_column_html(const ComparedRun& run, char letter) {
         fmt::format("<div class=\"run\"><h2>{}: {}</h2>\n<p>{} &middot; {}</p>\n", letter, html_escape(run.name),
                     html_escape(run.identity.model.empty() ? "model ?" : run.identity.model), html_escape(bug));
     html += "<p class=\"meta\">" + run_summary_html(run.log) + "</p>\n";
-    for (const std::string& w : run.log.warnings)
-        html += "<p class=\"meta warn\">" + html_escape(printable(w)) + "</p>\n";
+    html += warnings_html(run.log);
     const std::string health = health_list_html(run.log);
     html += health.empty() ? "<p class=\"meta\">No health monitor fired.</p>\n"
                            : "<p>Health monitors that fired:</p>\n" + health;
