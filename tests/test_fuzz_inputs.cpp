@@ -19,7 +19,9 @@
 #include "core/io/checkpoint.h"
 #include "core/io/npy.h"
 #include "helpers.h"
+#include "kernels/cpu/gemm_blocking.h"
 #include "models/eval/evaluate.h"
+#include "models/eval/protocol.h"
 #include "models/registry.h"
 #ifdef MINIGEN_TESTS_HAVE_REPORT  // the CLI's library is linked in
 #include "tools/model_options.h"
@@ -538,3 +540,55 @@ TEST_CASE("fuzz: each option case of the fuzz report is an error naming the file
     CHECK(error_of([&] { build_from_config_file(config); }).empty());
 }
 #endif
+
+TEST_CASE("fuzz: 400 corrupted eval results (eval --compare) and tuned GEMM files are read or refused cleanly") {
+    TempDir dir("fuzz-eval-tuned");
+    const std::string card =
+        R"({"feature_extractor": {"name": "fashion-mnist", "sha256": "ab"}, "generated": {"count": 10, "seed": 0},)"
+        R"( "metrics": {"kid_subsets": 4, "pr_k": 3}, "minigen": {"version": "0.1.0", "commit": "unknown"}})";
+    const std::string eval_good = R"({"fid": 12.5, "kid": 3.0, "samples": 10, "protocol": )" + card + "}";
+    const nlohmann::json good_card = nlohmann::json::parse(card);
+    const kernels::cpu::GemmKernelShape shape = kernels::cpu::gemm_kernel_shape("avx512", 64, 32, 4);
+    const std::string tuned_good = kernels::cpu::gemm_tuned_file_text("Fuzz CPU", shape, {336, 256, 4096});
+    write_bytes(dir / "good.json", tuned_good);
+    std::string why;
+    REQUIRE(kernels::cpu::read_gemm_tuned_file(dir / "good.json", "Fuzz CPU", shape, &why));
+    std::mt19937_64 rng(7);
+    auto uniform = [&](uint64_t n) { return n == 0 ? 0 : rng() % n; };
+    auto corrupt = [&](std::string text, int kind) {
+        switch (kind) {
+            case 0: text.resize(size_t(uniform(text.size()))); break;
+            case 1:
+                for (uint64_t k = 0, n = 1 + uniform(4); k < n; ++k) text[size_t(uniform(text.size()))] ^= char(1u << uniform(8));
+                break;
+            case 2: text = std::string(1 + uniform(200000), '[') + text; break;  // deep nesting
+            default: text.insert(size_t(uniform(text.size())), std::string(1 + uniform(3000), '"')); break;
+        }
+        return text;
+    };
+    int refused = 0;
+    for (int i = 0; i < 400; ++i) {
+        const bool eval_file = i % 2 == 0;
+        const std::string path = dir / (eval_file ? "result.json" : "tuned.json");
+        write_bytes(path, corrupt(eval_file ? eval_good : tuned_good, (i / 2) % 4));
+        if (eval_file) {
+            const bool ok = loads_or_fails_cleanly(
+                [&] {
+                    const nlohmann::json r = eval::read_eval_result(path);
+                    (void)eval::protocol_differences(good_card, r.at("protocol"));
+                },
+                path, i);
+            refused += ok ? 0 : 1;
+        } else {
+            // Never throws; a file it refuses (or that holds no entry for this kernel) leaves
+            // the derived sizes in place, and what it accepts is within the bounds.
+            std::string problem;
+            const auto b = kernels::cpu::read_gemm_tuned_file(path, "Fuzz CPU", shape, &problem);
+            if (b)
+                CHECK_MESSAGE((b->mc >= 1 && b->mc <= kernels::cpu::kMaxGemmMC && b->kc >= 1 &&
+                               b->kc <= kernels::cpu::kMaxGemmKC && b->nc >= 1 && b->nc <= kernels::cpu::kMaxGemmNC),
+                              "case " << i << ": accepted " << b->mc << "," << b->kc << "," << b->nc);
+        }
+    }
+    CHECK(refused > 100);
+}

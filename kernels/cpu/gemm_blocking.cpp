@@ -200,6 +200,8 @@ std::string gemm_tuned_file_path(const std::string& cpu_model) {
 
 std::optional<GemmBlocking> read_gemm_tuned_file(const std::string& path, const std::string& cpu_model,
                                                  const GemmKernelShape& shape, std::string* problem) {
+    std::string unused;
+    if (problem == nullptr) problem = &unused;  // the caller does not want the reason
     problem->clear();
     struct stat st {};
     if (::stat(path.c_str(), &st) != 0) return std::nullopt;  // not tuned: nothing to say

@@ -87,7 +87,8 @@ std::string gemm_blocking_key(const GemmKernelShape& shape);
 std::string gemm_tuned_file_path(const std::string& cpu_model);
 
 // The blocking a tuned file holds for `shape` on `cpu_model`, or nullopt with *problem
-// saying why not (a missing file leaves *problem empty: nothing to warn about). Never throws.
+// saying why not (a missing file leaves *problem empty: nothing to warn about; problem may be
+// null). Never throws.
 std::optional<GemmBlocking> read_gemm_tuned_file(const std::string& path, const std::string& cpu_model,
                                                  const GemmKernelShape& shape, std::string* problem);
 
