@@ -18,6 +18,9 @@ void register_cpu_bias_act();
 void register_cpu_masked_conv();
 void register_cpu_conv_implicit();
 void register_cpu_conv_polyphase();
+void register_cpu_lowp_gemm();
+void register_cpu_lowp_conv();
+void register_cpu_lowp_convert();
 #ifdef MINIGEN_WITH_CUDA
 void register_cuda_kernels();
 #endif
@@ -37,6 +40,9 @@ void register_all_kernels() {
     register_cpu_masked_conv();
     register_cpu_conv_implicit();  // after conv and masked conv: it falls back to their im2col
     register_cpu_conv_polyphase();  // falls back to implicit
+    register_cpu_lowp_gemm();
+    register_cpu_lowp_conv();
+    register_cpu_lowp_convert();
 #ifdef MINIGEN_WITH_CUDA
     register_cuda_kernels();
 #endif

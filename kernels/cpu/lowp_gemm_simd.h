@@ -1,0 +1,206 @@
+// The reduced-precision GEMM on AVX-512, one template for int8 (vpdpbusd) and bf16 (vdpbf16ps).
+// Included only by the files compiled for those instruction sets.
+//
+// Both instructions reduce a group of G consecutive k into each 32-bit lane: G = 4 uint8 x int8
+// products summed into an int32, or G = 2 bf16 x bf16 products summed into a float32. So:
+//   - B is packed once per call into blocks of 64 columns: block [k / G][64 columns][G], 256 bytes
+//     per k-group in both cases, zero past k and past n (a zero weight adds nothing);
+//   - A is read in place: the G elements A[i, kg*G ..] form one 32-bit word, broadcast to all lanes
+//     (a k tail shorter than G is assembled with zero bytes);
+//   - the micro-kernel keeps a 6-row x 64-column tile (24 zmm accumulators) and runs the whole k;
+//     smaller tiles (fewer rows, fewer 16-column vectors) serve the edges;
+//   - the epilogue (int8): acc - zp * colsum(B) (the zero point's compensation, colsum from the
+//     packing), then int32 out, or float out = fma(float(acc), a_scale * col_scale[j], bias[j]);
+//     (bf16): acc + bias[j].
+// Threads: OpenMP over (row chunk, column block) when not already inside a parallel region
+// (the convolutions call this once per image chunk on each thread).
+#pragma once
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include <cstring>
+
+#include "kernels/args/lowp.h"
+#include "kernels/cpu/scratch.h"
+
+namespace mg::kernels::cpu::lowp_simd {
+
+constexpr int kMr = 6;             // rows of the micro-kernel tile
+constexpr int kBlockCols = 64;     // columns of a packed B block (4 vectors of 16 lanes)
+constexpr int64_t kRowChunk = 48;  // rows per OpenMP work item
+
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// uint8 x int8 -> int32 (AVX-512 VNNI)
+struct Int8 {
+    using AElem = uint8_t;
+    using BElem = int8_t;
+    using Acc = __m512i;
+    static constexpr int kGroup = 4;
+    static Acc zero() { return _mm512_setzero_si512(); }
+    static Acc dot(Acc acc, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(acc, a, b); }
+};
+
+// bf16 x bf16 -> float32 (AVX512-BF16)
+struct Bf16 {
+    using AElem = uint16_t;
+    using BElem = uint16_t;
+    using Acc = __m512;
+    static constexpr int kGroup = 2;
+    static Acc zero() { return _mm512_setzero_ps(); }
+    static Acc dot(Acc acc, __m512i a, __m512i b) { return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b); }
+};
+
+// What the packing leaves behind and the epilogue reads.
+struct Packed {
+    const unsigned char* panels;  // [blocks][k groups][64][G] elements
+    int64_t groups;               // ceil(k / G)
+    const int32_t* colsum;        // int8: [blocks * 64], sum over k of B[k, j]
+    const float* scale;           // int8 float output: a_scale * col_scale[j]; [blocks * 64]
+    const float* bias;            // [blocks * 64], zeros where none
+};
+
+template <class T>
+Packed pack_b(const LowpGemmArgs& g, const typename T::BElem* b) {
+    using E = typename T::BElem;
+    constexpr int G = T::kGroup;
+    const int64_t groups = ceil_div(g.k, G), blocks = ceil_div(g.n, kBlockCols), cols = blocks * kBlockCols;
+    const int64_t panel_bytes = blocks * groups * 256;
+    const int64_t bytes = panel_bytes + cols * 12;
+    auto* base = static_cast<unsigned char*>(thread_scratch_bytes(Scratch::gemm_panels, bytes));
+    auto* colsum = reinterpret_cast<int32_t*>(base + panel_bytes);
+    auto* scale = reinterpret_cast<float*>(colsum + cols);
+    auto* bias = scale + cols;
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+        E* panel = reinterpret_cast<E*>(base + blk * groups * 256);
+        for (int64_t jj = 0; jj < kBlockCols; ++jj) {
+            const int64_t j = blk * kBlockCols + jj;
+            int32_t sum = 0;
+            for (int64_t kg = 0; kg < groups; ++kg)
+                for (int e = 0; e < G; ++e) {
+                    const int64_t k = kg * G + e;
+                    E v = 0;
+                    if (j < g.n && k < g.k) v = g.trans_b ? b[j * g.ldb + k] : b[k * g.ldb + j];
+                    panel[(kg * kBlockCols + jj) * G + e] = v;
+                    if constexpr (G == 4) sum += int32_t(v);  // the zero point's compensation (int8)
+                }
+            colsum[j] = sum;
+            scale[j] = j < g.n && g.col_scale ? g.a_scale * g.col_scale[j] : 0.f;
+            bias[j] = j < g.n && g.bias ? g.bias[j] : 0.f;
+        }
+    }
+    return {base, groups, colsum, scale, bias};
+}
+
+// The G elements of A at p (count of them real, the rest zero) as one 32-bit word in all lanes.
+template <class T>
+__m512i broadcast_a(const typename T::AElem* p, int count) {
+    uint32_t word = 0;
+    std::memcpy(&word, p, size_t(count) * sizeof(typename T::AElem));
+    return _mm512_set1_epi32(int(word));
+}
+
+// rows x (NV * 16 columns) of C, starting at A row `a` and packed block column vector 0.
+template <class T, int MR, int NV>
+void tile(const LowpGemmArgs& g, const typename T::AElem* a, const Packed& p, int64_t blk, int64_t j0,
+          int64_t valid_cols, void* c_row0) {
+    using Acc = typename T::Acc;
+    constexpr int G = T::kGroup;
+    Acc acc[MR][NV];
+    for (int r = 0; r < MR; ++r)
+        for (int v = 0; v < NV; ++v) acc[r][v] = T::zero();
+    const unsigned char* panel = p.panels + blk * p.groups * 256;
+    const int64_t full = g.k / G;
+    // An int8 activation is read as uint8 a + 128 (flip the sign bit); the epilogue subtracts
+    // (zero point + 128) * colsum.
+    const __m512i flip = _mm512_set1_epi32(g.a_signed ? int(0x80808080u) : 0);
+    for (int64_t kg = 0; kg < p.groups; ++kg) {
+        __m512i bv[NV];
+        for (int v = 0; v < NV; ++v) bv[v] = _mm512_loadu_si512(panel + kg * 256 + v * 64);
+        const int count = kg < full ? G : int(g.k - kg * G);
+        for (int r = 0; r < MR; ++r) {
+            __m512i av = count == G ? _mm512_set1_epi32([&] {
+                int32_t w;
+                std::memcpy(&w, a + r * g.lda + kg * G, 4);
+                return w;
+            }())
+                                    : broadcast_a<T>(a + r * g.lda + kg * G, count);
+            if constexpr (G == 4) av = _mm512_xor_si512(av, flip);
+            for (int v = 0; v < NV; ++v) acc[r][v] = T::dot(acc[r][v], av, bv[v]);
+        }
+    }
+    // Epilogue.
+    for (int v = 0; v < NV; ++v) {
+        const int64_t cols = valid_cols - v * 16;
+        if (cols <= 0) break;
+        const __mmask16 mask = cols >= 16 ? __mmask16(0xffff) : __mmask16((1u << cols) - 1);
+        const int64_t jp = blk * kBlockCols + v * 16;  // index into the padded per-column arrays
+        const __m512 bias = _mm512_loadu_ps(p.bias + jp);
+        for (int r = 0; r < MR; ++r) {
+            if constexpr (G == 4) {
+                const int32_t zp = g.a_zero_point + (g.a_signed ? 128 : 0);
+                const __m512i comp = _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_loadu_si512(p.colsum + jp));
+                const __m512i exact = _mm512_sub_epi32(acc[r][v], comp);
+                if (g.col_scale == nullptr) {
+                    int32_t* c = static_cast<int32_t*>(c_row0) + r * g.ldc + j0 + v * 16;
+                    _mm512_mask_storeu_epi32(c, mask, exact);
+                } else {
+                    float* c = static_cast<float*>(c_row0) + r * g.ldc + j0 + v * 16;
+                    const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_loadu_ps(p.scale + jp), bias);
+                    _mm512_mask_storeu_ps(c, mask, y);
+                }
+            } else {
+                float* c = static_cast<float*>(c_row0) + r * g.ldc + j0 + v * 16;
+                _mm512_mask_storeu_ps(c, mask, _mm512_add_ps(acc[r][v], bias));
+            }
+        }
+    }
+}
+
+template <class T, int MR>
+void tile_cols(const LowpGemmArgs& g, const typename T::AElem* a, const Packed& p, int64_t blk, void* c_row0) {
+    const int64_t j0 = blk * kBlockCols;
+    const int64_t valid = g.n - j0 < kBlockCols ? g.n - j0 : kBlockCols;
+    switch ((valid + 15) / 16) {
+        case 1: tile<T, MR, 1>(g, a, p, blk, j0, valid, c_row0); break;
+        case 2: tile<T, MR, 2>(g, a, p, blk, j0, valid, c_row0); break;
+        case 3: tile<T, MR, 3>(g, a, p, blk, j0, valid, c_row0); break;
+        default: tile<T, MR, 4>(g, a, p, blk, j0, valid, c_row0); break;
+    }
+}
+
+// Rows [i0, i1) of C for column block blk.
+template <class T>
+void rows_of_block(const LowpGemmArgs& g, const typename T::AElem* a, const Packed& p, int64_t blk, int64_t i0,
+                   int64_t i1, void* c, int64_t c_elem_bytes) {
+    for (int64_t i = i0; i < i1; i += kMr) {
+        const typename T::AElem* ai = a + i * g.lda;
+        void* ci = static_cast<unsigned char*>(c) + i * g.ldc * c_elem_bytes;
+        switch (i1 - i < kMr ? i1 - i : kMr) {
+            case 1: tile_cols<T, 1>(g, ai, p, blk, ci); break;
+            case 2: tile_cols<T, 2>(g, ai, p, blk, ci); break;
+            case 3: tile_cols<T, 3>(g, ai, p, blk, ci); break;
+            case 4: tile_cols<T, 4>(g, ai, p, blk, ci); break;
+            case 5: tile_cols<T, 5>(g, ai, p, blk, ci); break;
+            default: tile_cols<T, 6>(g, ai, p, blk, ci); break;
+        }
+    }
+}
+
+template <class T>
+void gemm(const LowpGemmArgs& g, const typename T::AElem* a, const typename T::BElem* b, void* c) {
+    const Packed p = pack_b<T>(g, b);
+    const int64_t blocks = ceil_div(g.n, kBlockCols), chunks = ceil_div(g.m, kRowChunk);
+    const int64_t c_bytes = 4;  // int32 or float32
+    const bool parallel = !omp_in_parallel() && omp_get_max_threads() > 1 && chunks * blocks > 1 &&
+                          double(g.m) * double(g.n) * double(g.k) > 1e6;
+#pragma omp parallel for collapse(2) schedule(static) if (parallel)
+    for (int64_t chunk = 0; chunk < chunks; ++chunk)
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+            const int64_t i0 = chunk * kRowChunk, i1 = i0 + kRowChunk < g.m ? i0 + kRowChunk : g.m;
+            rows_of_block<T>(g, a, p, blk, i0, i1, c, c_bytes);
+        }
+}
+
+}  // namespace mg::kernels::cpu::lowp_simd
