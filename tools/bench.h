@@ -1,6 +1,8 @@
 // The pieces of `minigen bench`, the kernel lab (tools/cmd_bench.cpp drives them):
 //
-//   bench_peaks.cpp      the machine's measured FMA peak and memory bandwidth
+//   bench_peaks.cpp      the machine's measured FMA (and VNNI, BF16) peaks and memory bandwidth
+//   bench_lowp.cpp       the int8 and bf16 kernels at the dcgan generator's shapes, against
+//                        the VNNI and BF16 peaks
 //   bench_kernels.cpp    each kernel op at the workload shapes: every CPU variant checked
 //                        against "reference", then timed
 //   bench_ops.cpp        the same workloads through the op layer (autograd included), as
@@ -54,6 +56,8 @@ struct Peaks {
     double fma_gflops_1 = 0;      // one core
     double fma_gflops_all = 0;    // `threads` cores
     int threads = 1;
+    double vnni_gops_1 = 0, vnni_gops_all = 0;      // AVX-512 VNNI int8 ops/s (0: no VNNI)
+    double bf16_gflops_1 = 0, bf16_gflops_all = 0;  // AVX512-BF16 flop/s (0: no BF16)
     double read_gbps = 0;         // streaming read (a sum), bytes read
     double copy_gbps = 0;         // b = a: bytes read + written (best of plain / non-temporal stores)
     double triad_gbps = 0;        // a = b + s*c: bytes read + written (best of plain / non-temporal stores)
@@ -81,6 +85,7 @@ struct Result {
     double bytes = 0;    // per call; gbps = bytes / median
     Traffic traffic = Traffic::None;
     double gflops = 0, gbps = 0;
+    bool integer_ops = false;  // int8 kernels: the rate is GOP/s, not GFLOP/s
     double peak_fraction = -1;  // < 0: none
 
     std::string check = "skipped";  // "pass" | "fail" | "skipped"

@@ -37,20 +37,21 @@ double max_rel_error(const float* y, const float* ref, int64_t n) {
     return err / scale;
 }
 
-std::vector<std::string> cpu_f32_variants(const std::string& op) {
+std::vector<std::string> cpu_f32_variants(const std::string& op, DType dtype) {
     kernels::init();
     std::vector<std::string> out;
     if (kernels::OpTableBase* t = kernels::find_table(op))
         for (const auto& v : t->variants())
-            if (v.device == Device::CPU && v.dtype == DType::Float32) out.push_back(v.name);
+            // priority < 0: registered so that forcing it names the instruction set this CPU lacks
+            if (v.device == Device::CPU && v.dtype == dtype && v.priority >= 0) out.push_back(v.name);
     return out;
 }
 
-std::string active_cpu_f32_variant(const std::string& op) {
+std::string active_cpu_f32_variant(const std::string& op, DType dtype) {
     kernels::init();
     if (kernels::OpTableBase* t = kernels::find_table(op))
         for (const auto& v : t->variants())
-            if (v.device == Device::CPU && v.dtype == DType::Float32 && v.active) return v.name;
+            if (v.device == Device::CPU && v.dtype == dtype && v.active) return v.name;
     return "";
 }
 

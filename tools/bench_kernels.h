@@ -37,6 +37,8 @@ public:
     double bytes = 0;   // moved per call (memory-bound ops)
     Traffic traffic = Traffic::None;
     int samples = 30;  // default timed samples (fewer for the ops no workload leans on)
+    // The reduced-precision cases (bench_lowp.cpp): their rate is against this peak instead of the FMA one.
+    enum class Peak { Fma, Vnni, Bf16 } peak = Peak::Fma;
 
     // One call of `variant` on the full shape.
     virtual void run(std::string_view variant) = 0;
@@ -66,14 +68,15 @@ private:
 // element instead, |y - ref| / max(|ref|, 0.01).
 double max_rel_error(const float* y, const float* ref, int64_t n);
 
-// The CPU float32 variants of an op, in registration order, and the active one.
-std::vector<std::string> cpu_f32_variants(const std::string& op);
-std::string active_cpu_f32_variant(const std::string& op);
+// The CPU float32 (or dtype) variants of an op, in registration order, and the active one.
+std::vector<std::string> cpu_f32_variants(const std::string& op, DType dtype = DType::Float32);
+std::string active_cpu_f32_variant(const std::string& op, DType dtype = DType::Float32);
 
 // A case not yet built: filters look at the labels before any memory is allocated.
 struct CaseSpec {
     std::string name, shape, op;
     std::function<std::unique_ptr<KernelCase>()> make;
+    DType dtype = DType::Float32;  // the registry dtype whose CPU variants run (uint8: the int8 ops)
 };
 
 // The kernels at the shapes of workloads.md. check_flop_budget bounds the reference's
@@ -81,5 +84,7 @@ struct CaseSpec {
 std::vector<CaseSpec> workload_kernel_cases(double check_flop_budget);
 // Every op of workload_kernel_cases at a tiny shape, whole outputs checked (for tests).
 std::vector<CaseSpec> tiny_kernel_cases();
+// The int8 and bf16 kernels at the dcgan generator's shapes (bench_lowp.cpp); tiny: small odd shapes.
+std::vector<CaseSpec> lowp_kernel_cases(double check_flop_budget, bool tiny = false);
 
 }  // namespace mg::tools::bench

@@ -2,6 +2,8 @@
 //   FMA throughput: independent chains of vector FMAs (AVX-512 or AVX2, whichever the
 //     CPU has), enough chains to cover the FMA latency on every FMA port; one thread
 //     and `threads` threads. flop = 2 per lane per FMA.
+//   VNNI int8 and BF16 throughput (where the CPU has them): the same chains with vpdpbusd
+//     (128 int ops per instruction) and vdpbf16ps (64 flop), for the reduced-precision kernels.
 //   Memory bandwidth: streaming loops over arrays far larger than the caches: read
 //     (a sum), copy b = a, and triad a = b + s*c (copy and triad with plain and with
 //     non-temporal stores; the faster counts). Bytes counted are those the loop names (reads + writes), as STREAM
@@ -69,6 +71,35 @@ float fma_chains_scalar(int64_t iters) {
     return t;
 }
 
+// The reduced-precision peaks: the same chains with vpdpbusd (64 u8 x s8 multiply-adds per
+// zmm instruction, 128 int ops) and vdpbf16ps (32 bf16 multiply-adds, 64 flop).
+__attribute__((target("avx512f,avx512vnni"))) float vnni_chains(int64_t iters) {
+    __m512i acc[kChains];
+    for (int j = 0; j < kChains; ++j) acc[j] = _mm512_set1_epi32(j);
+    const __m512i a = _mm512_set1_epi8(3), b = _mm512_set1_epi8(-2);  // wraps harmlessly
+    for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 16
+        for (int j = 0; j < kChains; ++j) acc[j] = _mm512_dpbusd_epi32(acc[j], a, b);
+    }
+    __m512i s = acc[0];
+    for (int j = 1; j < kChains; ++j) s = _mm512_add_epi32(s, acc[j]);
+    return float(_mm512_reduce_add_epi32(s));
+}
+
+__attribute__((target("avx512f,avx512bf16"))) float bf16_chains(int64_t iters) {
+    __m512 acc[kChains];
+    for (int j = 0; j < kChains; ++j) acc[j] = _mm512_set1_ps(float(j));
+    // 1e-6 * 1e-6 per product pair: the sums stay finite and normal.
+    const __m512i small = _mm512_set1_epi16(0x3586);  // bf16 1.0e-6
+    for (int64_t i = 0; i < iters; ++i) {
+#pragma GCC unroll 16
+        for (int j = 0; j < kChains; ++j) acc[j] = _mm512_dpbf16_ps(acc[j], (__m512bh)small, (__m512bh)small);
+    }
+    __m512 s = acc[0];
+    for (int j = 1; j < kChains; ++j) s = _mm512_add_ps(s, acc[j]);
+    return _mm512_reduce_add_ps(s);
+}
+
 struct FmaLoop {
     const char* isa;
     float (*fn)(int64_t);
@@ -82,6 +113,18 @@ FmaLoop pick_fma_loop() {
 }
 
 volatile float g_sink;  // keeps the loops' results alive
+
+// Iterations that make one run of the loop last about 40 ms.
+int64_t calibrated_iters(const FmaLoop& loop) {
+    int64_t iters = 1 << 14;
+    for (;;) {
+        double t0 = now_seconds();
+        g_sink = loop.fn(iters);
+        if (now_seconds() - t0 > 0.01 || iters > (int64_t(1) << 34)) break;
+        iters *= 4;
+    }
+    return iters * 4;
+}
 
 double fma_gflops(const FmaLoop& loop, int threads, int64_t iters) {
     double best = 0;
@@ -187,17 +230,18 @@ Peaks measure_peaks(int threads) {
     p.threads = threads;
     const FmaLoop loop = pick_fma_loop();
     p.isa = loop.isa;
-    // About 40 ms per run.
-    int64_t iters = 1 << 14;
-    for (;;) {
-        double t0 = now_seconds();
-        g_sink = loop.fn(iters);
-        if (now_seconds() - t0 > 0.01 || iters > (int64_t(1) << 34)) break;
-        iters *= 4;
-    }
-    iters *= 4;
+    const int64_t iters = calibrated_iters(loop);
     p.fma_gflops_1 = fma_gflops(loop, 1, iters);
     p.fma_gflops_all = threads == 1 ? p.fma_gflops_1 : fma_gflops(loop, threads, iters);
+    // The reduced-precision peaks, where the CPU has the instructions (kernels/lowp.h).
+    const kernels::cpu::LowpFeatures& lowp = kernels::cpu::lowp_features();
+    auto lowp_peak = [&](const FmaLoop& l, double& one, double& all) {
+        const int64_t n = calibrated_iters(l);
+        one = fma_gflops(l, 1, n);
+        all = threads == 1 ? one : fma_gflops(l, threads, n);
+    };
+    if (lowp.avx512_vnni) lowp_peak({"avx512_vnni", &vnni_chains, 128.0 * kChains}, p.vnni_gops_1, p.vnni_gops_all);
+    if (lowp.avx512_bf16) lowp_peak({"avx512_bf16", &bf16_chains, 64.0 * kChains}, p.bf16_gflops_1, p.bf16_gflops_all);
 
     const bool avx2 = kernels::cpu::has_avx2_fma();
     const int64_t n = int64_t(32) << 20;  // 32 Mi floats = 128 MiB per array

@@ -160,6 +160,7 @@ nlohmann::json to_json(const Result& r) {
     if (r.gflops > 0) j["gflops"] = r.gflops;
     if (r.gbps > 0) j["gbps"] = r.gbps;
     if (r.peak_fraction >= 0) j["peak_fraction"] = r.peak_fraction;
+    if (r.integer_ops) j["integer_ops"] = true;  // gflops counts int8 ops (GOP/s)
     {
         j["check"] = r.check;
         j["max_rel_error"] = r.max_rel_error >= 0 ? nlohmann::json(r.max_rel_error) : nlohmann::json(nullptr);
@@ -197,6 +198,12 @@ public:
             if (p.threads > 1)
                 line({{"kind", "peak"}, {"name", "peak_fma"}, {"variant", p.isa}, {"threads", p.threads},
                       {"gflops", p.fma_gflops_all}});
+            if (p.vnni_gops_1 > 0)
+                line({{"kind", "peak"}, {"name", "peak_vnni"}, {"variant", "avx512_vnni"}, {"threads", 1},
+                      {"gops", p.vnni_gops_1}, {"gops_all", p.vnni_gops_all}});
+            if (p.bf16_gflops_1 > 0)
+                line({{"kind", "peak"}, {"name", "peak_bf16"}, {"variant", "avx512_bf16"}, {"threads", 1},
+                      {"gflops", p.bf16_gflops_1}, {"gflops_all", p.bf16_gflops_all}});
             const std::pair<const char*, double> patterns[] = {
                 {"read", p.read_gbps}, {"copy", p.copy_gbps}, {"triad", p.triad_gbps}};
             for (auto [pattern, gbps] : patterns)
@@ -212,6 +219,8 @@ public:
                          "({} thread{}, {} MiB arrays)\n",
                          p.isa, fma, p.read_gbps, p.copy_gbps,
                          p.triad_gbps, p.threads, p.threads == 1 ? "" : "s", p.bandwidth_bytes >> 20));
+        if (p.vnni_gops_1 > 0) text(fmt::format("  VNNI int8:       {:.1f} GOP/s on 1 core\n", p.vnni_gops_1));
+        if (p.bf16_gflops_1 > 0) text(fmt::format("  BF16:            {:.1f} GFLOP/s on 1 core\n", p.bf16_gflops_1));
     }
 
     void result(const Result& r) {
@@ -260,7 +269,7 @@ public:
                              r.items_per_s, r.unit == "images" ? "img" : "pts", r.note));
             return;
         }
-        std::string rate = r.gflops > 0 ? fmt::format("{:.1f} GFLOP/s", r.gflops)
+        std::string rate = r.gflops > 0 ? fmt::format("{:.1f} {}/s", r.gflops, r.integer_ops ? "GOP" : "GFLOP")
                            : r.gbps > 0 ? fmt::format("{:.1f} GB/s", r.gbps)
                                         : "";
         std::string peak = r.peak_fraction >= 0 ? fmt::format("{:.0f}%", 100 * r.peak_fraction) : "";

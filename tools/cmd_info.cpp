@@ -10,6 +10,7 @@
 #include "kernels/cpu/cpu_features.h"
 #include "kernels/cpu/gemm_blocking.h"
 #include "kernels/device.h"
+#include "kernels/lowp.h"
 #include "kernels/registry.h"
 #include "models/registry.h"
 #include "tools/cli.h"
@@ -24,6 +25,13 @@ nlohmann::json info_json() {
     j["version"] = b.version;
     j["build"] = {{"compiler", b.compiler}, {"build_type", b.build_type}, {"cxx_flags", b.cxx_flags}, {"cuda", b.cuda}};
     j["cpu"] = {{"features", kernels::cpu::cpu_feature_string()}, {"threads", num_threads()}};
+    // The reduced-precision sets (AMX only with the OS's permission) and each int8 / bf16 op's active variant.
+    j["cpu"]["lowp_features"] = kernels::cpu::lowp_feature_string();
+    nlohmann::json lowp = nlohmann::json::object();
+    for (const auto& v : kernels::list_variants())
+        for (const char* op : kernels::kLowpOps)
+            if (v.op == op && v.device == Device::CPU && v.active) lowp[v.op] = v.name;
+    j["lowp_kernels"] = lowp;
     const kernels::cpu::CacheInfo& caches = kernels::cpu::cache_info();
     j["cpu"]["model"] = caches.model;
     auto level = [](const kernels::cpu::CacheLevel& c) {
@@ -88,6 +96,10 @@ void print_text(const nlohmann::json& j) {
                 b["build_type"].get<std::string>().c_str(), b["cuda"].get<bool>() ? "on" : "off");
     std::printf("cpu       %s, %d threads; %s\n", j["cpu"]["model"].get<std::string>().c_str(),
                 j["cpu"]["threads"].get<int>(), j["cpu"]["features"].get<std::string>().c_str());
+    std::string lowp;
+    for (const auto& [op, variant] : j["lowp_kernels"].items())
+        lowp += fmt::format("{}{}={}", lowp.empty() ? "" : " ", op, variant.get<std::string>());
+    std::printf("lowp      %s; active: %s\n", j["cpu"]["lowp_features"].get<std::string>().c_str(), lowp.c_str());
     const auto& caches = j["cpu"]["caches"];
     auto level = [](const nlohmann::json& c) {
         return kernels::cpu::describe_cache_level(
