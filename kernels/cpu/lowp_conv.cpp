@@ -14,7 +14,7 @@
 //                       col2im: int8 sums the int32 columns (exact, so the reference's bits)
 //                       before the scales; bf16 sums float columns (float rounding, checked
 //                       against the reference within tolerance).
-//   Images are lowered side by side until a GEMM has >= 256 rows (7x7 maps give 49 rows each);
+//   Images are lowered side by side until a GEMM has >= 1024 rows (7x7 maps give 49 rows each);
 //   threads take blocks of images and run their GEMMs single-threaded (for_each_image_block).
 #include <algorithm>
 #include <cmath>
@@ -44,7 +44,9 @@ void check_int8_quant(const char* op, const LowpConvQuant& q) {
 
 namespace {
 
-constexpr int64_t kTargetRows = 256;             // GEMM rows per lowered chunk of images
+// GEMM rows per lowered chunk of images: each GEMM packs its weights again, so more rows
+// spread that cost (at 256 rows packing took a third of the GEMM's time).
+constexpr int64_t kTargetRows = 1024;
 constexpr int64_t kMaxRowElements = int64_t(1) << 22;  // a chunk's lowered input stops growing here
 
 // ---- reference -------------------------------------------------------------------------------
@@ -156,23 +158,37 @@ int64_t images_per_chunk(int64_t rows_per_image, int64_t row_length, int64_t ima
     return std::clamp<int64_t>(chunk, 1, std::max<int64_t>(images, 1));
 }
 
+// The taps [lo, hi) of a kernel of `taps` taps at output position o that land inside the input
+// (0 <= o * stride - pad + t * dil < size): the loops below run those without a test per tap.
+struct TapRange {
+    int64_t lo, hi;
+};
+TapRange taps_inside(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64_t taps, int64_t size) {
+    const int64_t start = o * stride - pad;  // input index of tap 0
+    int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    int64_t hi = start >= size ? 0 : std::min(taps, (size - 1 - start) / dil + 1);
+    return {std::min(lo, taps), std::max(hi, std::min(lo, taps))};
+}
+
 // rows [oh*ow, c_in*kh*kw] of one image x [c_in, h, w]; taps in the padding read `pad`.
 template <class E>
 void lower_rows(const Conv2dShape& s, const E* x, E pad, E* rows) {
     const int64_t kc = s.c_in * s.kh * s.kw;
-    for (int64_t oh = 0; oh < s.oh; ++oh)
+    for (int64_t oh = 0; oh < s.oh; ++oh) {
+        const TapRange rh = taps_inside(oh, s.stride_h, s.pad_h, s.dil_h, s.kh, s.h);
         for (int64_t ow = 0; ow < s.ow; ++ow) {
+            const TapRange rw = taps_inside(ow, s.stride_w, s.pad_w, s.dil_w, s.kw, s.w);
+            const int64_t iw0 = ow * s.stride_w - s.pad_w;
             E* row = rows + (oh * s.ow + ow) * kc;
+            if (rh.hi - rh.lo < s.kh || rw.hi - rw.lo < s.kw) std::fill(row, row + kc, pad);
             for (int64_t ci = 0; ci < s.c_in; ++ci)
-                for (int64_t kh = 0; kh < s.kh; ++kh) {
-                    const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h;
-                    const bool row_in = ih >= 0 && ih < s.h;
-                    for (int64_t kw = 0; kw < s.kw; ++kw) {
-                        const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dil_w;
-                        *row++ = row_in && iw >= 0 && iw < s.w ? x[(ci * s.h + ih) * s.w + iw] : pad;
-                    }
+                for (int64_t kh = rh.lo; kh < rh.hi; ++kh) {
+                    const int64_t in = (ci * s.h + oh * s.stride_h - s.pad_h + kh * s.dil_h) * s.w + iw0;
+                    E* out = row + (ci * s.kh + kh) * s.kw;
+                    for (int64_t kw = rw.lo; kw < rw.hi; ++kw) out[kw] = x[in + kw * s.dil_w];
                 }
         }
+    }
 }
 
 // out [c, p] (one image, NCHW) = in [p, c] (row stride c) transposed.
@@ -224,21 +240,20 @@ void conv_transpose2d_rows(const Conv2dShape& s, const E* x, Gemm gemm, Finish f
             for (int64_t i = 0; i < count; ++i) {
                 std::fill(acc.begin(), acc.end(), Acc(0));
                 const Acc* ci_cols = cols + i * p * ncols;
-                for (int64_t oh = 0; oh < s.oh; ++oh)
+                for (int64_t oh = 0; oh < s.oh; ++oh) {
+                    const TapRange rh = taps_inside(oh, s.stride_h, s.pad_h, s.dil_h, s.kh, s.h);
                     for (int64_t ow = 0; ow < s.ow; ++ow) {
+                        const TapRange rw = taps_inside(ow, s.stride_w, s.pad_w, s.dil_w, s.kw, s.w);
+                        const int64_t iw0 = ow * s.stride_w - s.pad_w;
                         const Acc* col = ci_cols + (oh * s.ow + ow) * ncols;
                         for (int64_t ci = 0; ci < s.c_in; ++ci)
-                            for (int64_t kh = 0; kh < s.kh; ++kh) {
-                                const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h;
-                                if (ih < 0 || ih >= s.h) continue;
-                                Acc* out_row = acc.data() + (ci * s.h + ih) * s.w;
+                            for (int64_t kh = rh.lo; kh < rh.hi; ++kh) {
+                                const int64_t out = (ci * s.h + oh * s.stride_h - s.pad_h + kh * s.dil_h) * s.w + iw0;
                                 const Acc* taps = col + (ci * s.kh + kh) * s.kw;
-                                for (int64_t kw = 0; kw < s.kw; ++kw) {
-                                    const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dil_w;
-                                    if (iw >= 0 && iw < s.w) out_row[iw] += taps[kw];
-                                }
+                                for (int64_t kw = rw.lo; kw < rw.hi; ++kw) acc[size_t(out + kw * s.dil_w)] += taps[kw];
                             }
                     }
+                }
                 finish(n0 + i, acc.data());
             }
         }

@@ -72,24 +72,21 @@ Packed pack_b(const LowpGemmArgs& g, const typename T::BElem* b) {
     auto* colsum = reinterpret_cast<int32_t*>(base + panel_bytes);
     auto* scale = reinterpret_cast<float*>(colsum + cols);
     auto* bias = scale + cols;
-    for (int64_t blk = 0; blk < blocks; ++blk) {
-        E* panel = reinterpret_cast<E*>(base + blk * groups * 256);
-        for (int64_t jj = 0; jj < kBlockCols; ++jj) {
-            const int64_t j = blk * kBlockCols + jj;
-            int32_t sum = 0;
-            for (int64_t kg = 0; kg < groups; ++kg)
-                for (int e = 0; e < G; ++e) {
-                    const int64_t k = kg * G + e;
-                    E v = 0;
-                    if (j < g.n && k < g.k) v = g.trans_b ? b[j * g.ldb + k] : b[k * g.ldb + j];
-                    panel[(kg * kBlockCols + jj) * G + e] = v;
-                    if constexpr (G == 4) sum += int32_t(v);  // the zero point's compensation (int8)
-                }
-            colsum[j] = sum;
-            scale[j] = j < g.n && g.col_scale ? g.a_scale * g.col_scale[j] : 0.f;
-            bias[j] = j < g.n && g.bias ? g.bias[j] : 0.f;
+    // Zeros first (past k and past n), then the weights without a test per element.
+    std::memset(base, 0, size_t(panel_bytes));
+    for (int64_t j = 0; j < g.n; ++j) {
+        E* col = reinterpret_cast<E*>(base + (j / kBlockCols) * groups * 256) + (j % kBlockCols) * G;
+        int32_t sum = 0;
+        for (int64_t k = 0; k < g.k; ++k) {
+            const E v = g.trans_b ? b[j * g.ldb + k] : b[k * g.ldb + j];
+            col[(k / G) * kBlockCols * G + k % G] = v;
+            if constexpr (G == 4) sum += int32_t(v);  // the zero point's compensation (int8)
         }
+        colsum[j] = sum;
+        scale[j] = g.col_scale ? g.a_scale * g.col_scale[j] : 0.f;
+        bias[j] = g.bias ? g.bias[j] : 0.f;
     }
+    for (int64_t j = g.n; j < cols; ++j) colsum[j] = 0, scale[j] = 0.f, bias[j] = 0.f;
     return {base, groups, colsum, scale, bias};
 }
 
@@ -147,7 +144,7 @@ void tile(const LowpGemmArgs& g, const typename T::AElem* a, const Packed& p, in
                     _mm512_mask_storeu_epi32(c, mask, exact);
                 } else {
                     float* c = static_cast<float*>(c_row0) + r * g.ldc + j0 + v * 16;
-                    const __m512 y = _mm512_fmadd_ps(_mm512_cvtepi32_ps(exact), _mm512_loadu_ps(p.scale + jp), bias);
+                    const __m512 y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(__mmask16(0xffff), exact), _mm512_loadu_ps(p.scale + jp), bias);
                     _mm512_mask_storeu_ps(c, mask, y);
                 }
             } else {
