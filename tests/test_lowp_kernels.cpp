@@ -398,3 +398,26 @@ TEST_CASE("gemm_int8 and conv int8: bad zero points, k and shapes are refused") 
 }
 
 }  // namespace
+
+#ifdef MINIGEN_TESTS_HAVE_BENCH
+#include "tools/bench_kernels.h"
+
+TEST_CASE("bench: the int8 and bf16 cases pass their checks on tiny shapes, against their own peaks") {
+    using namespace mg::tools::bench;
+    int checked = 0;
+    for (CaseSpec& spec : lowp_kernel_cases(0, true)) {
+        std::unique_ptr<KernelCase> kc = spec.make();
+        CHECK(kc->peak != KernelCase::Peak::Fma);
+        for (const std::string& v : cpu_f32_variants(kc->op, spec.dtype)) {
+            CAPTURE(kc->name);
+            CAPTURE(kc->shape);
+            CAPTURE(v);
+            CheckResult r = kc->check(v);
+            if (v == "reference") continue;
+            CHECK_MESSAGE(r.status == "pass", "max relative error " << r.max_rel_error << " > " << r.tolerance);
+            ++checked;
+        }
+    }
+    CHECK(checked >= 6);  // im2col for the four convolutions, and the SIMD GEMMs where the CPU has them
+}
+#endif

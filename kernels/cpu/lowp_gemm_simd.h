@@ -74,19 +74,37 @@ Packed pack_b(const LowpGemmArgs& g, const typename T::BElem* b) {
     auto* bias = scale + cols;
     // Zeros first (past k and past n), then the weights without a test per element.
     std::memset(base, 0, size_t(panel_bytes));
-    for (int64_t j = 0; j < g.n; ++j) {
-        E* col = reinterpret_cast<E*>(base + (j / kBlockCols) * groups * 256) + (j % kBlockCols) * G;
-        int32_t sum = 0;
-        for (int64_t k = 0; k < g.k; ++k) {
-            const E v = g.trans_b ? b[j * g.ldb + k] : b[k * g.ldb + j];
-            col[(k / G) * kBlockCols * G + k % G] = v;
-            if constexpr (G == 4) sum += int32_t(v);  // the zero point's compensation (int8)
+    for (int64_t j = 0; j < cols; ++j) colsum[j] = 0;
+    auto block_of = [&](int64_t j) { return reinterpret_cast<E*>(base + (j / kBlockCols) * groups * 256); };
+    if (g.trans_b) {
+        // B [n, k]: the G elements of one k-group of column j are one 32-bit word of B's row j,
+        // so packing is a transpose of words.
+        const int64_t full = g.k / G;
+        for (int64_t j = 0; j < g.n; ++j) {
+            const E* row = b + j * g.ldb;
+            E* col = block_of(j) + (j % kBlockCols) * G;
+            for (int64_t kg = 0; kg < full; ++kg) std::memcpy(col + kg * kBlockCols * G, row + kg * G, 4);
+            if (full < groups) std::memcpy(col + full * kBlockCols * G, row + full * G, size_t(g.k - full * G) * sizeof(E));
+            if constexpr (G == 4) {
+                int32_t sum = 0;
+                for (int64_t k = 0; k < g.k; ++k) sum += int32_t(row[k]);
+                colsum[j] = sum;
+            }
         }
-        colsum[j] = sum;
-        scale[j] = g.col_scale ? g.a_scale * g.col_scale[j] : 0.f;
-        bias[j] = g.bias ? g.bias[j] : 0.f;
+    } else {
+        // B [k, n]: row by row (contiguous reads), each element to its lane's byte.
+        for (int64_t k = 0; k < g.k; ++k) {
+            const E* row = b + k * g.ldb;
+            const int64_t offset = (k / G) * kBlockCols * G + k % G;
+            for (int64_t j = 0; j < g.n; ++j) block_of(j)[offset + (j % kBlockCols) * G] = row[j];
+            if constexpr (G == 4)  // the zero point's compensation (int8); its own loop, as E* may alias it
+                for (int64_t j = 0; j < g.n; ++j) colsum[j] += int32_t(row[j]);
+        }
     }
-    for (int64_t j = g.n; j < cols; ++j) colsum[j] = 0, scale[j] = 0.f, bias[j] = 0.f;
+    for (int64_t j = 0; j < cols; ++j) {
+        scale[j] = j < g.n && g.col_scale ? g.a_scale * g.col_scale[j] : 0.f;
+        bias[j] = j < g.n && g.bias ? g.bias[j] : 0.f;
+    }
     return {base, groups, colsum, scale, bias};
 }
 
@@ -136,8 +154,9 @@ void tile(const LowpGemmArgs& g, const typename T::AElem* a, const Packed& p, in
         const __m512 bias = _mm512_loadu_ps(p.bias + jp);
         for (int r = 0; r < MR; ++r) {
             if constexpr (G == 4) {
-                const int32_t zp = g.a_zero_point + (g.a_signed ? 128 : 0);
-                const __m512i comp = _mm512_mullo_epi32(_mm512_set1_epi32(zp), _mm512_loadu_si512(p.colsum + jp));
+                // (zero point + 128 if signed) * colsum, per column
+                const __m512i comp = _mm512_mullo_epi32(_mm512_set1_epi32(g.a_zero_point + (g.a_signed ? 128 : 0)),
+                                                        _mm512_loadu_si512(p.colsum + jp));
                 const __m512i exact = _mm512_sub_epi32(acc[r][v], comp);
                 if (g.col_scale == nullptr) {
                     int32_t* c = static_cast<int32_t*>(c_row0) + r * g.ldc + j0 + v * 16;
