@@ -564,6 +564,9 @@ PY
 done
 unset MINIGEN_CACHE_DIR
 
+# The reduced-precision kernels: info names the instruction sets found and the active variants.
+expect 0 "^lowp +(none|[a-z0-9_ ()]+); active: .*gemm_int8=(reference|avx512_vnni)" -- info
+
 # The GEMM blocking: `minigen info` shows the caches and, per instruction set and dtype, the
 # blocking and why; a bad MINIGEN_GEMM_BLOCKING is one line naming it; `bench --tune --quick`
 # writes this CPU's tuned file (atomically: nothing else left in the folder), which info then

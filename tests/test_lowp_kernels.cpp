@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/runtime.h"
 #include "helpers.h"
 #include "kernels/conv.h"
 #include "kernels/cpu/cpu_features.h"
@@ -20,13 +21,9 @@
 
 namespace {
 
+using namespace mg::kernels;  // the tables, argument structs and bf16 helpers of kernels/lowp.h
 using mg::DType;
 using mg::Device;
-using mg::kernels::bf16_bits_to_float;
-using mg::kernels::Conv2dShape;
-using mg::kernels::float_to_bf16_bits;
-using mg::kernels::LowpConvQuant;
-using mg::kernels::LowpGemmArgs;
 using mg::test::cpu_variants;
 
 constexpr auto kCpu = Device::CPU;
@@ -39,23 +36,21 @@ bool runnable(const std::string& variant) {
     return true;
 }
 
-std::vector<uint8_t> random_bytes(std::mt19937& rng, int64_t n) {
-    std::uniform_int_distribution<int> d(0, 255);
-    std::vector<uint8_t> v(static_cast<size_t>(n));
-    for (auto& x : v) x = uint8_t(d(rng));
+// n values drawn from dist, as T.
+template <class T, class Dist>
+std::vector<T> draw(std::mt19937& rng, int64_t n, Dist dist) {
+    std::vector<T> v(static_cast<size_t>(n));
+    for (auto& x : v) x = T(dist(rng));
     return v;
+}
+std::vector<uint8_t> random_bytes(std::mt19937& rng, int64_t n) {
+    return draw<uint8_t>(rng, n, std::uniform_int_distribution<int>(0, 255));
 }
 std::vector<int8_t> random_int8(std::mt19937& rng, int64_t n) {
-    std::uniform_int_distribution<int> d(-128, 127);
-    std::vector<int8_t> v(static_cast<size_t>(n));
-    for (auto& x : v) x = int8_t(d(rng));
-    return v;
+    return draw<int8_t>(rng, n, std::uniform_int_distribution<int>(-128, 127));
 }
 std::vector<float> random_floats(std::mt19937& rng, int64_t n, float lo, float hi) {
-    std::uniform_real_distribution<float> d(lo, hi);
-    std::vector<float> v(static_cast<size_t>(n));
-    for (auto& x : v) x = d(rng);
-    return v;
+    return draw<float>(rng, n, std::uniform_real_distribution<float>(lo, hi));
 }
 std::vector<uint16_t> to_bf16(const std::vector<float>& x) {
     std::vector<uint16_t> v(x.size());
@@ -139,6 +134,38 @@ TEST_CASE("gemm_int8: the extremes of the ranges stay exact (k = 4099, all 255 x
         mg::kernels::gemm_int8_table().get(v, kCpu, DType::UInt8)(g, a.data(), b.data(), c.data());
         for (int32_t x : c) REQUIRE(x == -255 * 128 * 4099);
     }
+}
+
+TEST_CASE("gemm_int8 and gemm_bf16: the threaded split gives the reference's results at 1, 2 and 3 threads") {
+    std::mt19937 rng(13);
+    const GemmShape s{203, 150, 77};  // several 48-row chunks and 64-column blocks, with edges
+    LowpGemmArgs g = gemm_args(s, true, 0);
+    const std::vector<uint8_t> a = random_bytes(rng, s.m * s.k);
+    const std::vector<int8_t> b = random_int8(rng, s.n * s.k);
+    const std::vector<uint16_t> ah = to_bf16(random_floats(rng, s.m * s.k, -1, 1));
+    const std::vector<uint16_t> bh = to_bf16(random_floats(rng, s.n * s.k, -1, 1));
+    std::vector<int32_t> ref(size_t(s.m * s.n)), c(ref.size());
+    std::vector<float> ref_h(ref.size()), c_h(ref.size());
+    gemm_int8_table().get("reference", kCpu, DType::UInt8)(g, a.data(), b.data(), ref.data());
+    gemm_bf16_table().get("reference", kCpu, DType::Float32)(g, ah.data(), bh.data(), ref_h.data());
+    const int saved = mg::num_threads();
+    for (int threads : {1, 2, 3}) {
+        mg::set_num_threads(threads);
+        CAPTURE(threads);
+        for (const std::string& v : cpu_variants(gemm_int8_table(), DType::UInt8)) {
+            if (!runnable(v)) continue;
+            gemm_int8_table().get(v, kCpu, DType::UInt8)(g, a.data(), b.data(), c.data());
+            CHECK(c == ref);
+        }
+        for (const std::string& v : cpu_variants(gemm_bf16_table(), DType::Float32)) {
+            if (!runnable(v)) continue;
+            gemm_bf16_table().get(v, kCpu, DType::Float32)(g, ah.data(), bh.data(), c_h.data());
+            double err = 0;
+            for (size_t i = 0; i < c_h.size(); ++i) err = std::max(err, double(std::abs(c_h[i] - ref_h[i])));
+            CHECK(err < 1e-4);  // |entries| <= 77, float32 sums of 77 products
+        }
+    }
+    mg::set_num_threads(saved);
 }
 
 // ---- bf16 GEMM ---------------------------------------------------------------------------------

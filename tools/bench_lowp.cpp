@@ -43,6 +43,18 @@ std::vector<uint16_t> random_bf16(std::mt19937& rng, int64_t n, float lo, float 
     return v;
 }
 
+// Fills out with NaN, runs the variant, and compares the first n outputs with ref: {max relative
+// error, every output finite}.
+template <class Run>
+std::pair<double, bool> run_and_compare_first(std::vector<float>& out, const std::vector<float>& ref, int64_t n,
+                                              Run run) {
+    std::fill(out.begin(), out.end(), std::nanf(""));
+    run();
+    bool finite = true;
+    for (float x : out) finite &= std::isfinite(x);
+    return {max_rel_error(out.data(), ref.data(), n), finite};
+}
+
 // The compared part of a reference: `checked` of `units` rows or images.
 std::string part(int64_t checked, int64_t units, const char* what) {
     return checked == units ? "" : fmt::format("{} 0..{} of {}", what, checked - 1, units);
@@ -93,11 +105,7 @@ protected:
         return double(rows_) / double(g_.m);
     }
     std::pair<double, bool> run_and_compare(std::string_view v) override {
-        std::fill(c_.begin(), c_.end(), std::nanf(""));
-        run(v);
-        bool finite = true;
-        for (float x : c_) finite &= std::isfinite(x);
-        return {max_rel_error(c_.data(), ref_.data(), rows_ * g_.n), finite};
+        return run_and_compare_first(c_, ref_, rows_ * g_.n, [&] { run(v); });
     }
     std::string compared_part() const override { return part(rows_, g_.m, "rows"); }
 
@@ -157,11 +165,7 @@ protected:
         return double(images_) / double(s_.n);
     }
     std::pair<double, bool> run_and_compare(std::string_view v) override {
-        std::fill(y_.begin(), y_.end(), std::nanf(""));
-        run(v);
-        bool finite = true;
-        for (float x : y_) finite &= std::isfinite(x);
-        return {max_rel_error(y_.data(), ref_.data(), images_ * image_out_), finite};
+        return run_and_compare_first(y_, ref_, images_ * image_out_, [&] { run(v); });
     }
     std::string compared_part() const override { return part(images_, s_.n, "images"); }
 

@@ -49,6 +49,18 @@ namespace {
 constexpr int64_t kTargetRows = 1024;
 constexpr int64_t kMaxRowElements = int64_t(1) << 22;  // a chunk's lowered input stops growing here
 
+// The taps [lo, hi) of a kernel of `taps` taps at output position o that land inside the input
+// (0 <= o * stride - pad + t * dil < size): the loops below run those without a test per tap.
+struct TapRange {
+    int64_t lo, hi;
+};
+TapRange taps_inside(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64_t taps, int64_t size) {
+    const int64_t start = o * stride - pad;  // input index of tap 0
+    int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
+    int64_t hi = start >= size ? 0 : std::min(taps, (size - 1 - start) / dil + 1);
+    return {std::min(lo, taps), std::max(hi, std::min(lo, taps))};
+}
+
 // ---- reference -------------------------------------------------------------------------------
 
 int32_t activation(const void* x, bool is_signed, int64_t i) {
@@ -59,19 +71,16 @@ float dequantize_acc(int32_t acc, const LowpConvQuant& q, int64_t channel) {
     return std::fma(float(acc), q.a_scale * q.w_scale[channel], q.bias ? q.bias[channel] : 0.f);
 }
 
-// Calls tap(n, co, oh, ow, ci, ih, iw, kh, kw) for every product of the convolution s (both
-// directions walk the same products).
+// Calls tap(ci, ih, iw, kh, kw) for every product that reaches output (oh, ow) of the
+// convolution s (both directions walk the same products).
 template <class Tap>
-void for_each_tap(const Conv2dShape& s, int64_t n, int64_t co, int64_t oh, int64_t ow, Tap tap) {
+void for_each_tap(const Conv2dShape& s, int64_t oh, int64_t ow, Tap tap) {
+    const TapRange rh = taps_inside(oh, s.stride_h, s.pad_h, s.dil_h, s.kh, s.h);
+    const TapRange rw = taps_inside(ow, s.stride_w, s.pad_w, s.dil_w, s.kw, s.w);
     for (int64_t ci = 0; ci < s.c_in; ++ci)
-        for (int64_t kh = 0; kh < s.kh; ++kh) {
-            const int64_t ih = oh * s.stride_h - s.pad_h + kh * s.dil_h;
-            if (ih < 0 || ih >= s.h) continue;
-            for (int64_t kw = 0; kw < s.kw; ++kw) {
-                const int64_t iw = ow * s.stride_w - s.pad_w + kw * s.dil_w;
-                if (iw >= 0 && iw < s.w) tap(n, co, oh, ow, ci, ih, iw, kh, kw);
-            }
-        }
+        for (int64_t kh = rh.lo; kh < rh.hi; ++kh)
+            for (int64_t kw = rw.lo; kw < rw.hi; ++kw)
+                tap(ci, oh * s.stride_h - s.pad_h + kh * s.dil_h, ow * s.stride_w - s.pad_w + kw * s.dil_w, kh, kw);
 }
 
 int64_t x_index(const Conv2dShape& s, int64_t n, int64_t ci, int64_t ih, int64_t iw) {
@@ -98,7 +107,7 @@ void conv2d_int8_reference(const Conv2dShape& s, const LowpConvQuant& q, const v
     check_int8_quant("conv2d_int8_forward", q);
     for_each_output(s, [&](int64_t n, int64_t co, int64_t oh, int64_t ow) {
         int32_t acc = 0;
-        for_each_tap(s, n, co, oh, ow, [&](auto, auto, auto, auto, int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
+        for_each_tap(s, oh, ow, [&](int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
             acc += (activation(x, q.a_signed, x_index(s, n, ci, ih, iw)) - q.a_zero_point) *
                    int32_t(w[w_index(s, co, ci, kh, kw)]);
         });
@@ -113,7 +122,7 @@ void conv_transpose2d_int8_reference(const Conv2dShape& s, const LowpConvQuant& 
     std::vector<int32_t> acc(size_t(s.n * s.c_in * s.h * s.w), 0);
     for_each_output(s, [&](int64_t n, int64_t co, int64_t oh, int64_t ow) {
         const int32_t v = activation(x, q.a_signed, y_index(s, n, co, oh, ow)) - q.a_zero_point;
-        for_each_tap(s, n, co, oh, ow, [&](auto, auto, auto, auto, int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
+        for_each_tap(s, oh, ow, [&](int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
             acc[size_t(x_index(s, n, ci, ih, iw))] += v * int32_t(w[w_index(s, co, ci, kh, kw)]);
         });
     });
@@ -127,7 +136,7 @@ void conv2d_bf16_reference(const Conv2dShape& s, const uint16_t* x, const uint16
     check_lowp_conv_args("conv2d_bf16_forward", s, x, w, y);
     for_each_output(s, [&](int64_t n, int64_t co, int64_t oh, int64_t ow) {
         double sum = bias ? double(bias[co]) : 0.0;
-        for_each_tap(s, n, co, oh, ow, [&](auto, auto, auto, auto, int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
+        for_each_tap(s, oh, ow, [&](int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
             sum += double(bf16_at(x, x_index(s, n, ci, ih, iw))) * double(bf16_at(w, w_index(s, co, ci, kh, kw)));
         });
         y[y_index(s, n, co, oh, ow)] = float(sum);
@@ -141,7 +150,7 @@ void conv_transpose2d_bf16_reference(const Conv2dShape& s, const uint16_t* x, co
     std::vector<double> acc(size_t(s.n * s.c_in * hw), 0.0);
     for_each_output(s, [&](int64_t n, int64_t co, int64_t oh, int64_t ow) {
         const double v = bf16_at(x, y_index(s, n, co, oh, ow));
-        for_each_tap(s, n, co, oh, ow, [&](auto, auto, auto, auto, int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
+        for_each_tap(s, oh, ow, [&](int64_t ci, int64_t ih, int64_t iw, int64_t kh, int64_t kw) {
             acc[size_t(x_index(s, n, ci, ih, iw))] += v * double(bf16_at(w, w_index(s, co, ci, kh, kw)));
         });
     });
@@ -156,18 +165,6 @@ int64_t images_per_chunk(int64_t rows_per_image, int64_t row_length, int64_t ima
     int64_t chunk = (kTargetRows + rows_per_image - 1) / std::max<int64_t>(rows_per_image, 1);
     chunk = std::min(chunk, std::max<int64_t>(1, kMaxRowElements / std::max<int64_t>(rows_per_image * row_length, 1)));
     return std::clamp<int64_t>(chunk, 1, std::max<int64_t>(images, 1));
-}
-
-// The taps [lo, hi) of a kernel of `taps` taps at output position o that land inside the input
-// (0 <= o * stride - pad + t * dil < size): the loops below run those without a test per tap.
-struct TapRange {
-    int64_t lo, hi;
-};
-TapRange taps_inside(int64_t o, int64_t stride, int64_t pad, int64_t dil, int64_t taps, int64_t size) {
-    const int64_t start = o * stride - pad;  // input index of tap 0
-    int64_t lo = start >= 0 ? 0 : (-start + dil - 1) / dil;
-    int64_t hi = start >= size ? 0 : std::min(taps, (size - 1 - start) / dil + 1);
-    return {std::min(lo, taps), std::max(hi, std::min(lo, taps))};
 }
 
 // rows [oh*ow, c_in*kh*kw] of one image x [c_in, h, w]; taps in the padding read `pad`.
