@@ -20,6 +20,7 @@
 #include <omp.h>
 
 #include <cstring>
+#include <type_traits>
 
 #include "kernels/args/lowp.h"
 #include "kernels/cpu/scratch.h"
@@ -32,25 +33,26 @@ constexpr int64_t kRowChunk = 48;  // rows per OpenMP work item
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-// uint8 x int8 -> int32 (AVX-512 VNNI)
-struct Int8 {
-    using AElem = uint8_t;
-    using BElem = int8_t;
-    using Acc = __m512i;
-    static constexpr int kGroup = 4;
-    static Acc zero() { return _mm512_setzero_si512(); }
-    static Acc dot(Acc acc, __m512i a, __m512i b) { return _mm512_dpbusd_epi32(acc, a, b); }
+// The two instructions, by how many k one 32-bit lane takes (G): 4 uint8 x int8 products summed
+// into an int32 (AVX-512 VNNI vpdpbusd), or 2 bf16 x bf16 products into a float32 (AVX512-BF16
+// vdpbf16ps). Each file compiles the one it has the flags for.
+template <int G>
+struct Lanes {
+    using AElem = std::conditional_t<G == 4, uint8_t, uint16_t>;
+    using BElem = std::conditional_t<G == 4, int8_t, uint16_t>;
+    static constexpr int kGroup = G;
+    static auto zero() {
+        if constexpr (G == 4) return _mm512_setzero_si512();
+        else return _mm512_setzero_ps();
+    }
+    template <class Acc>
+    static Acc dot(Acc acc, __m512i a, __m512i b) {
+        if constexpr (G == 4) return _mm512_dpbusd_epi32(acc, a, b);
+        else return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b);
+    }
 };
-
-// bf16 x bf16 -> float32 (AVX512-BF16)
-struct Bf16 {
-    using AElem = uint16_t;
-    using BElem = uint16_t;
-    using Acc = __m512;
-    static constexpr int kGroup = 2;
-    static Acc zero() { return _mm512_setzero_ps(); }
-    static Acc dot(Acc acc, __m512i a, __m512i b) { return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b); }
-};
+using Int8 = Lanes<4>;
+using Bf16 = Lanes<2>;
 
 // What the packing leaves behind and the epilogue reads.
 struct Packed {
@@ -120,7 +122,7 @@ __m512i broadcast_a(const typename T::AElem* p, int count) {
 template <class T, int MR, int NV>
 void tile(const LowpGemmArgs& g, const typename T::AElem* a, const Packed& p, int64_t blk, int64_t j0,
           int64_t valid_cols, void* c_row0) {
-    using Acc = typename T::Acc;
+    using Acc = decltype(T::zero());
     constexpr int G = T::kGroup;
     Acc acc[MR][NV];
     for (int r = 0; r < MR; ++r)
