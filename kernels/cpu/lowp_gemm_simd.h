@@ -31,7 +31,8 @@ constexpr int kMr = 6;             // rows of the micro-kernel tile
 constexpr int kBlockCols = 64;     // columns of a packed B block (4 vectors of 16 lanes)
 constexpr int64_t kRowChunk = 48;  // rows per OpenMP work item
 
-inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+// static: each instruction-set file keeps its own copy (no shared inline body across ISA flags).
+static inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 // The two instructions, by how many k one 32-bit lane takes (G): 4 uint8 x int8 products summed
 // into an int32 (AVX-512 VNNI vpdpbusd), or 2 bf16 x bf16 products into a float32 (AVX512-BF16
