@@ -55,10 +55,16 @@ MG_KERNEL_TABLE(float_to_bf16, Bf16ConvertFn)
 MG_KERNEL_TABLE(bf16_to_float, Bf16ConvertFn)
 
 // The ops above, for `minigen info`.
-inline constexpr const char* kLowpOps[] = {
-    "gemm_int8",           "gemm_bf16",           "conv2d_int8_forward", "conv_transpose2d_int8_forward",
-    "conv2d_bf16_forward", "conv_transpose2d_bf16_forward", "quantize", "dequantize", "float_to_bf16",
-    "bf16_to_float"};
+inline constexpr const char* kLowpOps[] = {"gemm_int8",
+                                           "gemm_bf16",
+                                           "conv2d_int8_forward",
+                                           "conv_transpose2d_int8_forward",
+                                           "conv2d_bf16_forward",
+                                           "conv_transpose2d_bf16_forward",
+                                           "quantize",
+                                           "dequantize",
+                                           "float_to_bf16",
+                                           "bf16_to_float"};
 
 // float32 -> bf16, rounded to nearest even; a NaN stays a NaN (sign and top payload bits
 // kept, made quiet); overflow rounds to infinity as IEEE says.
@@ -78,8 +84,8 @@ inline float bf16_bits_to_float(uint16_t h) {
 
 // Throw mg::Error naming op[variant] unless the arguments are consistent (every variant
 // checks first).
-void check_lowp_gemm_args(const char* op, const char* variant, const LowpGemmArgs& g, const void* a,
-                          const void* b, const void* c);
+void check_lowp_gemm_args(const char* op, const char* variant, const LowpGemmArgs& g, const void* a, const void* b,
+                          const void* c);
 void check_lowp_conv_args(const char* op, const Conv2dShape& s, const void* x, const void* w, const void* y);
 void check_int8_quant(const char* op, const LowpConvQuant& q);
 void check_quantize_args(const char* op, const QuantizeArgs& q, const void* in, const void* out);

@@ -22,8 +22,8 @@
 namespace {
 
 using namespace mg::kernels;  // the tables, argument structs and bf16 helpers of kernels/lowp.h
-using mg::DType;
 using mg::Device;
+using mg::DType;
 using mg::test::cpu_variants;
 
 constexpr auto kCpu = Device::CPU;
@@ -67,7 +67,8 @@ struct GemmShape {
     int64_t m, n, k;
 };
 // Odd sizes: k not a multiple of 4 (or 2), m not of the 6-row tile, n not of 16 or 64.
-const GemmShape kShapes[] = {{1, 1, 1}, {7, 5, 3}, {13, 70, 9}, {6, 64, 4}, {37, 100, 129}, {50, 17, 1023}, {2, 130, 66}};
+const GemmShape kShapes[] = {{1, 1, 1},      {7, 5, 3},      {13, 70, 9}, {6, 64, 4},
+                             {37, 100, 129}, {50, 17, 1023}, {2, 130, 66}};
 
 LowpGemmArgs gemm_args(GemmShape s, bool trans_b, int64_t pad) {
     LowpGemmArgs g;
@@ -88,7 +89,12 @@ TEST_CASE("gemm_int8: every variant gives the exact int32 sums and the reference
         for (GemmShape s : kShapes)
             for (bool a_signed : {false, true})
                 for (bool trans_b : {false, true}) {
-                    CAPTURE(v); CAPTURE(s.m); CAPTURE(s.n); CAPTURE(s.k); CAPTURE(a_signed); CAPTURE(trans_b);
+                    CAPTURE(v);
+                    CAPTURE(s.m);
+                    CAPTURE(s.n);
+                    CAPTURE(s.k);
+                    CAPTURE(a_signed);
+                    CAPTURE(trans_b);
                     LowpGemmArgs g = gemm_args(s, trans_b, trans_b ? 3 : 0);
                     g.a_signed = a_signed;
                     g.a_zero_point = a_signed ? -5 : 131;
@@ -177,7 +183,11 @@ TEST_CASE("gemm_bf16: every variant within float32 accumulation error of a float
         auto* gemm = mg::kernels::gemm_bf16_table().get(v, kCpu, DType::Float32);
         for (GemmShape s : kShapes)
             for (bool trans_b : {false, true}) {
-                CAPTURE(v); CAPTURE(s.m); CAPTURE(s.n); CAPTURE(s.k); CAPTURE(trans_b);
+                CAPTURE(v);
+                CAPTURE(s.m);
+                CAPTURE(s.n);
+                CAPTURE(s.k);
+                CAPTURE(trans_b);
                 LowpGemmArgs g = gemm_args(s, trans_b, trans_b ? 0 : 5);
                 const std::vector<uint16_t> a = to_bf16(random_floats(rng, s.m * g.lda, -2, 2));
                 const std::vector<uint16_t> b = to_bf16(random_floats(rng, (trans_b ? s.n : s.k) * g.ldb, -2, 2));
@@ -191,7 +201,8 @@ TEST_CASE("gemm_bf16: every variant within float32 accumulation error of a float
                         double sum = bias[size_t(j)], magnitude = std::abs(bias[size_t(j)]);
                         for (int64_t p = 0; p < s.k; ++p) {
                             const double x = bf16_bits_to_float(a[size_t(i * g.lda + p)]);
-                            const double y = bf16_bits_to_float(trans_b ? b[size_t(j * g.ldb + p)] : b[size_t(p * g.ldb + j)]);
+                            const double y =
+                                bf16_bits_to_float(trans_b ? b[size_t(j * g.ldb + p)] : b[size_t(p * g.ldb + j)]);
                             sum += x * y;
                             magnitude += std::abs(x * y);
                         }
@@ -244,14 +255,19 @@ void check_close(const std::vector<float>& y, const std::vector<float>& ref, dou
     CHECK(err <= rtol * scale);
 }
 
-TEST_CASE("conv int8: every variant gives the reference's bits; the reference is the float conv of the dequantized values") {
+TEST_CASE(
+    "conv int8: every variant gives the reference's bits; the reference is the float conv of the dequantized values") {
     std::mt19937 rng(3);
     for (bool transposed : {false, true}) {
-        auto& table = transposed ? mg::kernels::conv_transpose2d_int8_forward_table()
-                                 : mg::kernels::conv2d_int8_forward_table();
+        auto& table =
+            transposed ? mg::kernels::conv_transpose2d_int8_forward_table() : mg::kernels::conv2d_int8_forward_table();
         for (const Conv2dShape& s : kConvShapes)
             for (bool a_signed : {false, true}) {
-                CAPTURE(transposed); CAPTURE(s.n); CAPTURE(s.c_in); CAPTURE(s.kh); CAPTURE(a_signed);
+                CAPTURE(transposed);
+                CAPTURE(s.n);
+                CAPTURE(s.c_in);
+                CAPTURE(s.kh);
+                CAPTURE(a_signed);
                 const int64_t in_c = transposed ? s.c_out : s.c_in, out_c = transposed ? s.c_in : s.c_out;
                 const int64_t in_size = transposed ? s.n * s.c_out * s.oh * s.ow : s.n * s.c_in * s.h * s.w;
                 const int64_t out_hw = transposed ? s.h * s.w : s.oh * s.ow;
@@ -291,10 +307,13 @@ TEST_CASE("conv int8: every variant gives the reference's bits; the reference is
 TEST_CASE("conv bf16: every variant and the reference match the float conv of the bf16 values") {
     std::mt19937 rng(5);
     for (bool transposed : {false, true}) {
-        auto& table = transposed ? mg::kernels::conv_transpose2d_bf16_forward_table()
-                                 : mg::kernels::conv2d_bf16_forward_table();
+        auto& table =
+            transposed ? mg::kernels::conv_transpose2d_bf16_forward_table() : mg::kernels::conv2d_bf16_forward_table();
         for (const Conv2dShape& s : kConvShapes) {
-            CAPTURE(transposed); CAPTURE(s.n); CAPTURE(s.c_in); CAPTURE(s.kh);
+            CAPTURE(transposed);
+            CAPTURE(s.n);
+            CAPTURE(s.c_in);
+            CAPTURE(s.kh);
             const int64_t in_size = transposed ? s.n * s.c_out * s.oh * s.ow : s.n * s.c_in * s.h * s.w;
             const int64_t out_c = transposed ? s.c_in : s.c_out, out_hw = transposed ? s.h * s.w : s.oh * s.ow;
             const std::vector<uint16_t> x = to_bf16(random_floats(rng, in_size, -1, 1));
@@ -321,9 +340,16 @@ float from_bits(uint32_t b) {
 }
 
 TEST_CASE("float_to_bf16 rounds to nearest even and keeps NaN; bf16_to_float is exact") {
-    const std::vector<float> x = {1.0f, from_bits(0x3f808000), from_bits(0x3f818000), from_bits(0x3f808001),
-                                  -from_bits(0x3f80ffff), std::numeric_limits<float>::max(), INFINITY,
-                                  std::nanf(""), -std::nanf(""), from_bits(0x00000001)};
+    const std::vector<float> x = {1.0f,
+                                  from_bits(0x3f808000),
+                                  from_bits(0x3f818000),
+                                  from_bits(0x3f808001),
+                                  -from_bits(0x3f80ffff),
+                                  std::numeric_limits<float>::max(),
+                                  INFINITY,
+                                  std::nanf(""),
+                                  -std::nanf(""),
+                                  from_bits(0x00000001)};
     const std::vector<uint16_t> want = {0x3f80, 0x3f80, 0x3f82, 0x3f81, 0xbf81, 0x7f80, 0x7f80, 0x7fc0, 0xffc0, 0x0000};
     std::vector<uint16_t> y(x.size());
     mg::kernels::float_to_bf16_table().get("reference", kCpu, DType::Float32)(int64_t(x.size()), x.data(), y.data());
@@ -420,8 +446,9 @@ TEST_CASE("gemm_int8 and conv int8: bad zero points, k and shapes are refused") 
     q.w_scale = scale;
     std::vector<float> y(64);
     for (const std::string& v : cpu_variants(mg::kernels::conv2d_int8_forward_table(), DType::UInt8))
-        CHECK_THROWS_WITH_AS(mg::kernels::conv2d_int8_forward_table().get(v, kCpu, DType::UInt8)(s, q, a.data(), b.data(), y.data()),
-                             doctest::Contains("groups"), mg::Error);
+        CHECK_THROWS_WITH_AS(
+            mg::kernels::conv2d_int8_forward_table().get(v, kCpu, DType::UInt8)(s, q, a.data(), b.data(), y.data()),
+            doctest::Contains("groups"), mg::Error);
 }
 
 }  // namespace

@@ -7,11 +7,11 @@
 // Checks: int8 must give the reference's bits (tolerance 0: the int32 sums are exact and the
 // epilogue is the same fma); bf16 within 1e-5 of the largest output (float32 sums of up to 1024
 // products). The reference computes the first rows (GEMM) or images (conv) within the budget.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
-
-#include <fmt/format.h>
 
 #include "kernels/conv.h"
 #include "kernels/lowp.h"
@@ -175,10 +175,12 @@ private:
             kernels::LowpConvQuant q;
             q.a_zero_point = q_.a_zero_point, q.a_scale = q_.a_scale;
             q.w_scale = q_.w_scale.data(), q.bias = q_.bias.data();
-            auto& t = transposed_ ? kernels::conv_transpose2d_int8_forward_table() : kernels::conv2d_int8_forward_table();
+            auto& t =
+                transposed_ ? kernels::conv_transpose2d_int8_forward_table() : kernels::conv2d_int8_forward_table();
             t.get(v, kCpu, DType::UInt8)(s, q, x8_.data(), reinterpret_cast<const int8_t*>(w8_.data()), y);
         } else {
-            auto& t = transposed_ ? kernels::conv_transpose2d_bf16_forward_table() : kernels::conv2d_bf16_forward_table();
+            auto& t =
+                transposed_ ? kernels::conv_transpose2d_bf16_forward_table() : kernels::conv2d_bf16_forward_table();
             t.get(v, kCpu, DType::Float32)(s, x16_.data(), w16_.data(), q_.bias.data(), y);
         }
     }
@@ -207,13 +209,17 @@ std::vector<CaseSpec> lowp_kernel_cases(double budget, bool tiny) {
         const DType dt = int8 ? DType::UInt8 : DType::Float32;
         auto gemm = [&](int64_t m, int64_t n, int64_t k) {
             const std::string name = int8 ? "gemm_int8" : "gemm_bf16", shape = fmt::format("{}x{}x{}", m, n, k);
-            out.push_back({name, shape, name, [=] { return std::unique_ptr<KernelCase>(new LowpGemmCase(int8, m, n, k, budget)); }, dt});
+            out.push_back({name, shape, name,
+                           [=] { return std::unique_ptr<KernelCase>(new LowpGemmCase(int8, m, n, k, budget)); }, dt});
         };
         // label: the layer as it runs (the transposed conv's input -> output channels)
         auto conv = [&](bool transposed, const Conv2dShape& s, const std::string& label) {
-            const std::string name = fmt::format("{}_{}", transposed ? "conv_transpose2d" : "conv2d", int8 ? "int8" : "bf16");
-            out.push_back({name, label, name + "_forward",
-                           [=] { return std::unique_ptr<KernelCase>(new LowpConvCase(int8, transposed, s, label, budget)); }, dt});
+            const std::string name =
+                fmt::format("{}_{}", transposed ? "conv_transpose2d" : "conv2d", int8 ? "int8" : "bf16");
+            out.push_back(
+                {name, label, name + "_forward",
+                 [=] { return std::unique_ptr<KernelCase>(new LowpConvCase(int8, transposed, s, label, budget)); },
+                 dt});
         };
         if (tiny) {
             gemm(7, 70, 9);
@@ -221,10 +227,10 @@ std::vector<CaseSpec> lowp_kernel_cases(double budget, bool tiny) {
             conv(false, conv_k4s2p1(3, 5, 8, 6), "3x5x8x8->6 k4s2p1");
             continue;
         }
-        gemm(64, 6272, 100);                                                      // G: Linear(100, 6272)
-        conv(true, conv_k4s2p1(64, 64, 14, 128), "64x128x7x7->64 k4s2p1");   // G: 7x7 -> 14x14
-        conv(true, conv_k4s2p1(64, 1, 28, 64), "64x64x14x14->1 k4s2p1");      // G: 14x14 -> 28x28
-        conv(false, conv_k4s2p1(64, 64, 14, 128), "64x64x14x14->128 k4s2p1"); // D's second conv
+        gemm(64, 6272, 100);                                                   // G: Linear(100, 6272)
+        conv(true, conv_k4s2p1(64, 64, 14, 128), "64x128x7x7->64 k4s2p1");     // G: 7x7 -> 14x14
+        conv(true, conv_k4s2p1(64, 1, 28, 64), "64x64x14x14->1 k4s2p1");       // G: 14x14 -> 28x28
+        conv(false, conv_k4s2p1(64, 64, 14, 128), "64x64x14x14->128 k4s2p1");  // D's second conv
     }
     return out;
 }

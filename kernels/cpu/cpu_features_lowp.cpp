@@ -60,7 +60,8 @@ LowpFeatures detect() {
     __cpuid_count(7, 0, a, b7, c7, d7);
     const unsigned max_subleaf = a;
     if (max_subleaf >= 1) __cpuid_count(7, 1, a71, b, c, d);
-    const bool avx512_base = ((b7 >> 16) & 1) && ((b7 >> 17) & 1) && ((b7 >> 30) & 1) && ((b7 >> 31) & 1);  // F DQ BW VL
+    const bool avx512_base =
+        ((b7 >> 16) & 1) && ((b7 >> 17) & 1) && ((b7 >> 30) & 1) && ((b7 >> 31) & 1);  // F DQ BW VL
     f.avx512_vnni = os_avx512 && avx512_base && ((c7 >> 11) & 1);
     f.avx512_bf16 = os_avx512 && avx512_base && ((a71 >> 5) & 1);
     f.avx_vnni = os_avx && ((a71 >> 4) & 1);
@@ -92,9 +93,13 @@ std::string lowp_feature_string() {
                                                   {"avx512_bf16", f.avx512_bf16}, {"amx_tile", f.amx_tile},
                                                   {"amx_int8", f.amx_int8},       {"amx_bf16", f.amx_bf16}};
     std::string out;
+    auto add = [&](const char* name) {
+        if (!out.empty()) out += ' ';
+        out += name;
+    };
     for (auto [name, present] : names)
-        if (present) out += (out.empty() ? "" : " ") + std::string(name);
-    if (f.amx_in_cpuid && !f.amx_tile) out += (out.empty() ? "" : " ") + std::string("amx (no OS permission)");
+        if (present) add(name);
+    if (f.amx_in_cpuid && !f.amx_tile) add("amx (no OS permission)");
     return out.empty() ? "none" : out;
 }
 

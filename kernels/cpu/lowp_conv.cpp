@@ -37,8 +37,7 @@ void check_int8_quant(const char* op, const LowpConvQuant& q) {
     const int32_t lo = q.a_signed ? -128 : 0, hi = q.a_signed ? 127 : 255;
     MG_CHECK(q.a_zero_point >= lo && q.a_zero_point <= hi, "{}: activation zero point {} is outside {}..{}", op,
              q.a_zero_point, lo, hi);
-    MG_CHECK(std::isfinite(q.a_scale) && q.a_scale > 0, "{}: activation scale {} is not finite and > 0", op,
-             q.a_scale);
+    MG_CHECK(std::isfinite(q.a_scale) && q.a_scale > 0, "{}: activation scale {} is not finite and > 0", op, q.a_scale);
     MG_CHECK(q.w_scale != nullptr, "{}: no per-channel weight scales", op);
 }
 
@@ -204,14 +203,17 @@ void conv2d_rows(const Conv2dShape& s, const E* x, E pad, float* y, Gemm gemm) {
     cpu::for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t count = std::min(chunk, end - n0);
-            E* rows = static_cast<E*>(cpu::thread_scratch_bytes(cpu::Scratch::conv_columns, count * p * kc * int64_t(sizeof(E))));
+            E* rows = static_cast<E*>(
+                cpu::thread_scratch_bytes(cpu::Scratch::conv_columns, count * p * kc * int64_t(sizeof(E))));
             float* staging = cpu::thread_scratch<float>(cpu::Scratch::conv_staging, count * p * s.c_out);
-            for (int64_t i = 0; i < count; ++i) lower_rows(s, x + (n0 + i) * s.c_in * s.h * s.w, pad, rows + i * p * kc);
+            for (int64_t i = 0; i < count; ++i)
+                lower_rows(s, x + (n0 + i) * s.c_in * s.h * s.w, pad, rows + i * p * kc);
             LowpGemmArgs g;
             g.m = count * p, g.n = s.c_out, g.k = kc;
             g.lda = kc, g.ldb = kc, g.ldc = s.c_out, g.trans_b = true;
             gemm(g, rows, staging);
-            for (int64_t i = 0; i < count; ++i) transpose(staging + i * p * s.c_out, p, s.c_out, y + (n0 + i) * s.c_out * p);
+            for (int64_t i = 0; i < count; ++i)
+                transpose(staging + i * p * s.c_out, p, s.c_out, y + (n0 + i) * s.c_out * p);
         }
     });
 }
@@ -227,9 +229,12 @@ void conv_transpose2d_rows(const Conv2dShape& s, const E* x, Gemm gemm, Finish f
         acc.resize(size_t(s.c_in * hw));
         for (int64_t n0 = first; n0 < end; n0 += chunk) {
             const int64_t count = std::min(chunk, end - n0);
-            E* rows = static_cast<E*>(cpu::thread_scratch_bytes(cpu::Scratch::conv_columns, count * p * s.c_out * int64_t(sizeof(E))));
-            Acc* cols = static_cast<Acc*>(cpu::thread_scratch_bytes(cpu::Scratch::conv_staging, count * p * ncols * int64_t(sizeof(Acc))));
-            for (int64_t i = 0; i < count; ++i) transpose(x + (n0 + i) * s.c_out * p, s.c_out, p, rows + i * p * s.c_out);
+            E* rows = static_cast<E*>(
+                cpu::thread_scratch_bytes(cpu::Scratch::conv_columns, count * p * s.c_out * int64_t(sizeof(E))));
+            Acc* cols = static_cast<Acc*>(
+                cpu::thread_scratch_bytes(cpu::Scratch::conv_staging, count * p * ncols * int64_t(sizeof(Acc))));
+            for (int64_t i = 0; i < count; ++i)
+                transpose(x + (n0 + i) * s.c_out * p, s.c_out, p, rows + i * p * s.c_out);
             LowpGemmArgs g;
             g.m = count * p, g.n = ncols, g.k = s.c_out;
             g.lda = s.c_out, g.ldb = ncols, g.ldc = ncols;
@@ -334,8 +339,8 @@ void register_cpu_lowp_conv() {
     conv2d_bf16_forward_table().add("im2col", Device::CPU, DType::Float32, &conv2d_bf16_im2col, 10, im2col);
     conv_transpose2d_bf16_forward_table().add("reference", Device::CPU, DType::Float32,
                                               &conv_transpose2d_bf16_reference, 0, ref_bf16);
-    conv_transpose2d_bf16_forward_table().add("im2col", Device::CPU, DType::Float32, &conv_transpose2d_bf16_im2col,
-                                              10, im2col);
+    conv_transpose2d_bf16_forward_table().add("im2col", Device::CPU, DType::Float32, &conv_transpose2d_bf16_im2col, 10,
+                                              im2col);
 }
 
 }  // namespace mg::kernels

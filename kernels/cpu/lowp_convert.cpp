@@ -50,8 +50,10 @@ void quantize_loop(const QuantizeArgs& q, const float* x, Q* out) {
 
 void quantize_reference(const QuantizeArgs& q, const float* x, void* out) {
     check_quantize_args("quantize", q, x, out);
-    if (q.to_signed) quantize_loop(q, x, static_cast<int8_t*>(out));
-    else quantize_loop(q, x, static_cast<uint8_t*>(out));
+    if (q.to_signed)
+        quantize_loop(q, x, static_cast<int8_t*>(out));
+    else
+        quantize_loop(q, x, static_cast<uint8_t*>(out));
 }
 
 template <class Q>
@@ -66,8 +68,10 @@ void dequantize_loop(const QuantizeArgs& q, const Q* in, float* x) {
 
 void dequantize_reference(const QuantizeArgs& q, const void* in, float* x) {
     check_quantize_args("dequantize", q, in, x);
-    if (q.to_signed) dequantize_loop(q, static_cast<const int8_t*>(in), x);
-    else dequantize_loop(q, static_cast<const uint8_t*>(in), x);
+    if (q.to_signed)
+        dequantize_loop(q, static_cast<const int8_t*>(in), x);
+    else
+        dequantize_loop(q, static_cast<const uint8_t*>(in), x);
 }
 
 void float_to_bf16_reference(int64_t n, const void* in, void* out) {

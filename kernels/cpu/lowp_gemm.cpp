@@ -15,20 +15,20 @@
 
 namespace mg::kernels {
 
-void check_lowp_gemm_args(const char* op, const char* variant, const LowpGemmArgs& g, const void* a,
-                          const void* b, const void* c) {
+void check_lowp_gemm_args(const char* op, const char* variant, const LowpGemmArgs& g, const void* a, const void* b,
+                          const void* c) {
     MG_CHECK(g.m >= 0 && g.n >= 0 && g.k >= 0, "{}[{}]: negative size: m={} n={} k={}", op, variant, g.m, g.n, g.k);
     if (g.m == 0 || g.n == 0) return;
     const bool int8 = std::string_view(op) == "gemm_int8";
     if (int8) {
-        MG_CHECK(g.k <= kMaxInt8GemmK, "{}[{}]: k={} is more than {}, where the int32 sums could overflow", op,
-                 variant, g.k, kMaxInt8GemmK);
+        MG_CHECK(g.k <= kMaxInt8GemmK, "{}[{}]: k={} is more than {}, where the int32 sums could overflow", op, variant,
+                 g.k, kMaxInt8GemmK);
         const int32_t lo = g.a_signed ? -128 : 0, hi = g.a_signed ? 127 : 255;
-        MG_CHECK(g.a_zero_point >= lo && g.a_zero_point <= hi, "{}[{}]: activation zero point {} is outside {}..{}",
-                 op, variant, g.a_zero_point, lo, hi);
+        MG_CHECK(g.a_zero_point >= lo && g.a_zero_point <= hi, "{}[{}]: activation zero point {} is outside {}..{}", op,
+                 variant, g.a_zero_point, lo, hi);
         if (g.col_scale) {
-            MG_CHECK(std::isfinite(g.a_scale) && g.a_scale > 0, "{}[{}]: activation scale {} is not finite and > 0",
-                     op, variant, g.a_scale);
+            MG_CHECK(std::isfinite(g.a_scale) && g.a_scale > 0, "{}[{}]: activation scale {} is not finite and > 0", op,
+                     variant, g.a_scale);
             for (int64_t j = 0; j < g.n; ++j)
                 MG_CHECK(std::isfinite(g.col_scale[j]) && g.col_scale[j] > 0,
                          "{}[{}]: weight scale of column {} is {}, not finite and > 0", op, variant, j, g.col_scale[j]);
@@ -40,8 +40,8 @@ void check_lowp_gemm_args(const char* op, const char* variant, const LowpGemmArg
     MG_CHECK(a != nullptr && b != nullptr, "{}[{}]: A or B is null with k={}", op, variant, g.k);
     MG_CHECK(g.lda >= g.k, "{}[{}]: lda={} is less than k={}", op, variant, g.lda, g.k);
     const int64_t b_cols = g.trans_b ? g.k : g.n;
-    MG_CHECK(g.ldb >= b_cols, "{}[{}]: ldb={} is less than {} (k={} n={} trans_b={})", op, variant, g.ldb, b_cols,
-             g.k, g.n, g.trans_b);
+    MG_CHECK(g.ldb >= b_cols, "{}[{}]: ldb={} is less than {} (k={} n={} trans_b={})", op, variant, g.ldb, b_cols, g.k,
+             g.n, g.trans_b);
 }
 
 namespace {

@@ -43,13 +43,17 @@ struct Lanes {
     using BElem = std::conditional_t<G == 4, int8_t, uint16_t>;
     static constexpr int kGroup = G;
     static auto zero() {
-        if constexpr (G == 4) return _mm512_setzero_si512();
-        else return _mm512_setzero_ps();
+        if constexpr (G == 4)
+            return _mm512_setzero_si512();
+        else
+            return _mm512_setzero_ps();
     }
     template <class Acc>
     static Acc dot(Acc acc, __m512i a, __m512i b) {
-        if constexpr (G == 4) return _mm512_dpbusd_epi32(acc, a, b);
-        else return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b);
+        if constexpr (G == 4)
+            return _mm512_dpbusd_epi32(acc, a, b);
+        else
+            return _mm512_dpbf16_ps(acc, (__m512bh)a, (__m512bh)b);
     }
 };
 using Int8 = Lanes<4>;
@@ -87,7 +91,8 @@ Packed pack_b(const LowpGemmArgs& g, const typename T::BElem* b) {
             const E* row = b + j * g.ldb;
             E* col = block_of(j) + (j % kBlockCols) * G;
             for (int64_t kg = 0; kg < full; ++kg) std::memcpy(col + kg * kBlockCols * G, row + kg * G, 4);
-            if (full < groups) std::memcpy(col + full * kBlockCols * G, row + full * G, size_t(g.k - full * G) * sizeof(E));
+            if (full < groups)
+                std::memcpy(col + full * kBlockCols * G, row + full * G, size_t(g.k - full * G) * sizeof(E));
             if constexpr (G == 4) {
                 int32_t sum = 0;
                 for (int64_t k = 0; k < g.k; ++k) sum += int32_t(row[k]);
@@ -166,7 +171,8 @@ void tile(const LowpGemmArgs& g, const typename T::AElem* a, const Packed& p, in
                     _mm512_mask_storeu_epi32(c, mask, exact);
                 } else {
                     float* c = static_cast<float*>(c_row0) + r * g.ldc + j0 + v * 16;
-                    const __m512 y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(__mmask16(0xffff), exact), _mm512_loadu_ps(p.scale + jp), bias);
+                    const __m512 y = _mm512_fmadd_ps(_mm512_maskz_cvtepi32_ps(__mmask16(0xffff), exact),
+                                                     _mm512_loadu_ps(p.scale + jp), bias);
                     _mm512_mask_storeu_ps(c, mask, y);
                 }
             } else {
