@@ -30,20 +30,22 @@ std::string Graph::initializer(const std::string& name, const Tensor& value) {
     return init->name();
 }
 
-std::string Graph::int64_constant(const std::string& hint, const std::vector<int64_t>& values) {
+onnx::TensorProto* Graph::vector_constant(const std::string& hint, int element_type, size_t size) {
     onnx::TensorProto* init = proto_.add_initializer();
     init->set_name(fresh(hint));
-    init->set_data_type(onnx::TensorProto::INT64);
-    init->add_dims(int64_t(values.size()));
+    init->set_data_type(element_type);
+    init->add_dims(int64_t(size));
+    return init;
+}
+
+std::string Graph::int64_constant(const std::string& hint, const std::vector<int64_t>& values) {
+    onnx::TensorProto* init = vector_constant(hint, onnx::TensorProto::INT64, values.size());
     for (int64_t v : values) init->add_int64_data(v);
     return init->name();
 }
 
 std::string Graph::float_constant(const std::string& hint, const std::vector<float>& values) {
-    onnx::TensorProto* init = proto_.add_initializer();
-    init->set_name(fresh(hint));
-    init->set_data_type(onnx::TensorProto::FLOAT);
-    init->add_dims(int64_t(values.size()));
+    onnx::TensorProto* init = vector_constant(hint, onnx::TensorProto::FLOAT, values.size());
     for (float v : values) init->add_float_data(v);
     return init->name();
 }

@@ -46,6 +46,8 @@ public:
     int64_t parameters() const { return parameters_; }
 
 private:
+    onnx::TensorProto* vector_constant(const std::string& hint, int element_type, size_t size);  // dims [size]
+
     onnx::GraphProto& proto_;
     std::set<std::string> used_;
     std::vector<std::string> op_types_;

@@ -42,27 +42,21 @@ SamplingNetwork sampling_network(Model& model) {
              "export: model '{}' makes 2-D points, not images; export writes image generators (dcgan, cgan, wgan-gp), "
              "VAE decoders (vae, cvae, convvae) and pixelcnn's network",
              model.name());
-    if (auto* gan = dynamic_cast<AdversarialModel*>(&model)) {
-        SamplingNetwork s;
-        s.model = model.name();
-        s.network = &gan->sampling_generator();
-        s.z_dim = gan->gan_options().z_dim;
-        s.classes = gan->conditional() ? gan->class_count() : 0;
-        s.output = image_of(model);
-        s.reference = [gan](const Tensor& z, const Tensor& labels) { return gan->sample_from(z, labels); };
-        return s;
-    }
-    if (auto* vae = dynamic_cast<VaeModel*>(&model)) {
-        SamplingNetwork s;
-        s.model = model.name();
-        s.network = &vae->decoder();
-        s.z_dim = vae->options().latent_dim;
-        s.classes = vae->conditional() ? vae->class_count() : 0;
-        s.output = vae->decoder().image_shape();
-        s.sigmoid = true;
-        s.reference = [vae](const Tensor& z, const Tensor& labels) { return vae->sample_from(z, labels); };
-        return s;
-    }
+    if (auto* gan = dynamic_cast<AdversarialModel*>(&model))
+        return {.model = model.name(),
+                .network = &gan->sampling_generator(),
+                .z_dim = gan->gan_options().z_dim,
+                .classes = gan->conditional() ? gan->class_count() : 0,
+                .output = image_of(model),
+                .reference = [gan](const Tensor& z, const Tensor& labels) { return gan->sample_from(z, labels); }};
+    if (auto* vae = dynamic_cast<VaeModel*>(&model))
+        return {.model = model.name(),
+                .network = &vae->decoder(),
+                .z_dim = vae->options().latent_dim,
+                .classes = vae->conditional() ? vae->class_count() : 0,
+                .output = vae->decoder().image_shape(),
+                .sigmoid = true,
+                .reference = [vae](const Tensor& z, const Tensor& labels) { return vae->sample_from(z, labels); }};
     if (auto* pixel = dynamic_cast<pixelcnn::PixelCnnModel*>(&model)) return pixelcnn_forward(model, pixel->net());
     // Its labels enter every gated layer, not the input: the walk stops at its network first.
     if (auto* gated = dynamic_cast<GatedPixelCnn*>(&model)) return pixelcnn_forward(model, gated->net());

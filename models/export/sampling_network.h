@@ -26,7 +26,7 @@ struct SamplingNetwork {
     std::string model;      // the model's name, for messages
     nn::Module* network = nullptr;  // owned by the model
     int64_t z_dim = 0;      // features of the input draw z (0: the input is an image)
-    Shape input_image;      // {C, S, S} when the input is an image x in [0, 1] (the PixelCNNs)
+    Shape input_image{};    // {C, S, S} when the input is an image x in [0, 1] (the PixelCNNs)
     int64_t classes = 0;    // > 0: labels int64 [N] in [0, classes) too, one-hot after z
     Shape output;           // {C, S, S}: the image, or the PixelCNN's logits {C*256, S, S}
     bool sigmoid = false;   // the network makes logits; sampling takes their sigmoid
