@@ -26,9 +26,10 @@ namespace {
 std::shared_ptr<nn::Sequential> every_layer_kind() {
     auto bn = std::make_shared<nn::BatchNorm2d>(4);
     auto net = std::make_shared<nn::Sequential>(
-        std::make_shared<nn::Linear>(6, 18), std::make_shared<nn::ReLU>(), std::make_shared<nn::Unflatten>(1, std::vector<int64_t>{2, 3, 3}),
-        std::make_shared<nn::Conv2d>(2, 4, 3, 1, 1), bn, std::make_shared<nn::ELU>(0.7), std::make_shared<nn::Flatten>(),
-        std::make_shared<nn::LayerNorm>(36), std::make_shared<nn::GELU>(), std::make_shared<nn::Softplus>(2.0),
+        std::make_shared<nn::Linear>(6, 18), std::make_shared<nn::ReLU>(),
+        std::make_shared<nn::Unflatten>(1, std::vector<int64_t>{2, 3, 3}), std::make_shared<nn::Conv2d>(2, 4, 3, 1, 1),
+        bn, std::make_shared<nn::ELU>(0.7), std::make_shared<nn::Flatten>(), std::make_shared<nn::LayerNorm>(36),
+        std::make_shared<nn::GELU>(), std::make_shared<nn::Softplus>(2.0),
         std::make_shared<nn::Linear>(36, 36, /*bias=*/false), std::make_shared<nn::Softplus>(),
         std::make_shared<nn::Unflatten>(1, std::vector<int64_t>{4, 3, 3}),
         std::make_shared<nn::ConvTranspose2d>(4, 2, 3, 2, 1, /*output_padding=*/1), std::make_shared<nn::Sigmoid>(),
@@ -69,13 +70,14 @@ TEST_CASE("onnx export: every mapped layer kind gives ONNX Runtime's output with
     const models::SamplingNetwork s = network_of(*net, 6, {2, 6, 6});
     TempDir dir("onnx");
     const models::OnnxExportSummary summary = models::export_onnx(s, dir / "net.onnx");
-    CHECK(net->is_training());  // the export leaves the mode as it found it
+    CHECK(net->is_training());                                   // the export leaves the mode as it found it
     CHECK(summary.parameters == net->num_parameters() + 4 + 4);  // + the running statistics
     const Tensor z = randn({5, 6});
     io::write_npy(dir / "z.npy", z);
     io::write_npy(dir / "expected.npy", s.reference(z, Tensor()).contiguous());
     const int rc = std::system(fmt::format("node {}/tests/reference/onnx_run.js check {} {} 1e-4", MINIGEN_SOURCE_DIR,
-                                           dir / "net.onnx", dir.str()).c_str());
+                                           dir / "net.onnx", dir.str())
+                                   .c_str());
     if (rc == -1 || !WIFEXITED(rc) || WEXITSTATUS(rc) == 77 || WEXITSTATUS(rc) == 127) {
         MESSAGE("skipped: no node or no onnxruntime-node (tools/run installs it)");
         return;
@@ -91,7 +93,8 @@ TEST_CASE("onnx export: a layer kind without an ONNX form is named, and nothing 
     auto net = std::make_shared<nn::Sequential>(std::make_shared<nn::Linear>(4, 8), std::make_shared<nn::ReLU>(),
                                                 nn::spectral_norm(std::make_shared<nn::Linear>(8, 4)));
     TempDir dir("onnx");
-    CHECK(error_of([&] { models::export_onnx(network_of(*net, 4, {1, 2, 2}), dir / "net.onnx"); }) ==
-          "export: model 'test' uses SpectralNorm (at '2') which has no ONNX form yet");
+    CHECK(error_of([&] {
+              models::export_onnx(network_of(*net, 4, {1, 2, 2}), dir / "net.onnx");
+          }) == "export: model 'test' uses SpectralNorm (at '2') which has no ONNX form yet");
     CHECK(std::filesystem::is_empty(dir.path));
 }

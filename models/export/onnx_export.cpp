@@ -10,11 +10,14 @@ namespace mg::models {
 
 #ifndef MINIGEN_WITH_ONNX
 
-bool onnx_export_available() { return false; }
+bool onnx_export_available() {
+    return false;
+}
 
 OnnxExportSummary export_onnx(const SamplingNetwork&, const std::string&) {
-    MG_FAIL("export --format onnx: this minigen was built without ONNX; install libonnx-dev and libprotobuf-dev "
-            "and rebuild (cmake -DMINIGEN_ONNX=ON)");
+    MG_FAIL(
+        "export --format onnx: this minigen was built without ONNX; install libonnx-dev and libprotobuf-dev "
+        "and rebuild (cmake -DMINIGEN_ONNX=ON)");
 }
 
 #else
@@ -43,7 +46,9 @@ struct EvalModeGuard {
 
 }  // namespace
 
-bool onnx_export_available() { return true; }
+bool onnx_export_available() {
+    return true;
+}
 
 OnnxExportSummary export_onnx(const SamplingNetwork& net, const std::string& path) {
     MG_CHECK(net.network != nullptr, "export: model '{}' has no network to export", net.model);
@@ -65,7 +70,8 @@ OnnxExportSummary export_onnx(const SamplingNetwork& net, const std::string& pat
     // or x [N, C, S, S] -> the network -> logits.
     const bool image_input = !net.input_image.empty();
     std::string x = g.fresh(image_input ? "x" : "z");
-    declare(proto.add_input(), x, onnx::TensorProto::FLOAT, image_input ? net.input_image.vec() : std::vector{net.z_dim});
+    declare(proto.add_input(), x, onnx::TensorProto::FLOAT,
+            image_input ? net.input_image.vec() : std::vector{net.z_dim});
     if (net.classes > 0 && !image_input) {
         const std::string labels = g.fresh("labels");
         declare(proto.add_input(), labels, onnx::TensorProto::INT64, {});

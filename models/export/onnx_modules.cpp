@@ -33,14 +33,16 @@ struct Emitter {
 using Emit = std::function<std::string(Emitter&, nn::Module&, const std::string& prefix, const std::string& x)>;
 
 template <class M>
-std::pair<std::type_index, Emit> entry(std::function<std::string(Emitter&, M&, const std::string&, const std::string&)> f) {
-    return {std::type_index(typeid(M)),
-            [f](Emitter& e, nn::Module& m, const std::string& p, const std::string& x) { return f(e, static_cast<M&>(m), p, x); }};
+std::pair<std::type_index, Emit> entry(
+    std::function<std::string(Emitter&, M&, const std::string&, const std::string&)> f) {
+    return {std::type_index(typeid(M)), [f](Emitter& e, nn::Module& m, const std::string& p, const std::string& x) {
+                return f(e, static_cast<M&>(m), p, x);
+            }};
 }
 
 // A layer's weight and bias (when it has one) as initializers: the inputs after x.
-std::vector<std::string> weight_inputs(Graph& g, const std::string& x, const std::string& prefix,
-                                       const Tensor& weight, const Tensor& bias) {
+std::vector<std::string> weight_inputs(Graph& g, const std::string& x, const std::string& prefix, const Tensor& weight,
+                                       const Tensor& bias) {
     std::vector<std::string> in{x, g.initializer(dotted(prefix, "weight"), weight)};
     if (bias.defined()) in.push_back(g.initializer(dotted(prefix, "bias"), bias));
     return in;
@@ -95,16 +97,15 @@ const std::unordered_map<std::type_index, Emit>& table() {
     static const std::unordered_map<std::type_index, Emit> t = {
         // ---- layers with weights ----
         entry<nn::Linear>([](Emitter& e, nn::Linear& m, S p, S x) {  // x [N, in] -> x W^T + b
-            return e.graph.node("Gemm", weight_inputs(e.graph, x, p, m.weight, m.bias), p, {Attr::integer("transB", 1)});
+            return e.graph.node("Gemm", weight_inputs(e.graph, x, p, m.weight, m.bias), p,
+                                {Attr::integer("transB", 1)});
         }),
         entry<nn::Conv2d>([](Emitter& e, nn::Conv2d& m, S p, S x) { return conv(e, m, p, x, m.weight); }),
         // The mask is folded into the weight: the initializer "<prefix>.weight" is weight * mask.
-        entry<nn::MaskedConv2d>([](Emitter& e, nn::MaskedConv2d& m, S p, S x) {
-            return conv(e, m, p, x, m.weight * m.mask);
-        }),
-        entry<pixelcnn::MaskedConv2d>([](Emitter& e, pixelcnn::MaskedConv2d& m, S p, S x) {
-            return conv(e, m, p, x, m.masked_weight());
-        }),
+        entry<nn::MaskedConv2d>(
+            [](Emitter& e, nn::MaskedConv2d& m, S p, S x) { return conv(e, m, p, x, m.weight * m.mask); }),
+        entry<pixelcnn::MaskedConv2d>(
+            [](Emitter& e, pixelcnn::MaskedConv2d& m, S p, S x) { return conv(e, m, p, x, m.masked_weight()); }),
         entry<nn::ConvTranspose2d>([](Emitter& e, nn::ConvTranspose2d& m, S p, S x) {
             std::vector<Attr> attrs = conv_attrs(m);
             attrs.push_back(Attr::list("output_padding", {m.options.output_padding.h, m.options.output_padding.w}));
@@ -120,7 +121,8 @@ const std::unordered_map<std::type_index, Emit>& table() {
             return g.node("LayerNormalization",
                           {x, g.initializer(dotted(p, "weight" + suffix), scale),
                            g.initializer(dotted(p, "bias" + suffix), shift)},
-                          p, {Attr::integer("axis", -int64_t(m.normalized_shape.size())), Attr::real("epsilon", m.eps)});
+                          p,
+                          {Attr::integer("axis", -int64_t(m.normalized_shape.size())), Attr::real("epsilon", m.eps)});
         }),
         entry<nn::Embedding>([](Emitter& e, nn::Embedding& m, S p, S x) {  // indices int64 -> rows of the table
             return e.graph.node("Gather", {e.graph.initializer(dotted(p, "weight"), m.weight), x}, p);
@@ -143,9 +145,11 @@ const std::unordered_map<std::type_index, Emit>& table() {
             const std::string beta = g.float_constant(dotted(p, "beta"), {float(m.beta)});
             return g.node("Div", {g.node("Softplus", {g.node("Mul", {x, beta}, p)}, p), beta}, p);
         }),
-        entry<nn::GELU>([](Emitter& e, nn::GELU&, S p, S x) {  // x * (1 + erf(x / sqrt 2)) / 2 (no Gelu before opset 20)
+        // Exact GELU, x * (1 + erf(x / sqrt 2)) / 2: opset 17 has no Gelu (it came in 20).
+        entry<nn::GELU>([](Emitter& e, nn::GELU&, S p, S x) {
             Graph& g = e.graph;
-            const std::string erf = g.node("Erf", {g.node("Div", {x, g.float_constant(dotted(p, "sqrt2"), {float(std::sqrt(2.0))})}, p)}, p);
+            const std::string sqrt2 = g.float_constant(dotted(p, "sqrt2"), {float(std::sqrt(2.0))});
+            const std::string erf = g.node("Erf", {g.node("Div", {x, sqrt2}, p)}, p);
             const std::string one_plus = g.node("Add", {erf, g.float_constant(dotted(p, "one"), {1.0f})}, p);
             return g.node("Mul", {g.node("Mul", {x, one_plus}, p), g.float_constant(dotted(p, "half"), {0.5f})}, p);
         }),
@@ -154,22 +158,27 @@ const std::unordered_map<std::type_index, Emit>& table() {
         entry<nn::Dropout>([](Emitter&, nn::Dropout&, S, S x) { return x; }),
         entry<nn::Flatten>([](Emitter& e, nn::Flatten& m, S p, S x) {
             // ONNX's Flatten keeps the dims before `axis` as one: [N, ...] -> [N, rest] for (1, -1) only.
-            MG_CHECK(m.start_dim == 1 && m.end_dim == -1,
-                     "export: model '{}' uses Flatten({}, {}) (at '{}') which has no ONNX form yet (only Flatten(1, -1))",
-                     e.model, m.start_dim, m.end_dim, p);
+            MG_CHECK(
+                m.start_dim == 1 && m.end_dim == -1,
+                "export: model '{}' uses Flatten({}, {}) (at '{}') which has no ONNX form yet (only Flatten(1, -1))",
+                e.model, m.start_dim, m.end_dim, p);
             return e.graph.node("Flatten", {x}, p, {Attr::integer("axis", 1)});
         }),
         entry<nn::Unflatten>([](Emitter& e, nn::Unflatten& m, S p, S x) {  // [N, F] -> [N, sizes...]
-            MG_CHECK(m.dim == 1, "export: model '{}' uses Unflatten({}, ...) (at '{}') which has no ONNX form yet "
-                                 "(only dim 1)", e.model, m.dim, p);
+            MG_CHECK(m.dim == 1,
+                     "export: model '{}' uses Unflatten({}, ...) (at '{}') which has no ONNX form yet "
+                     "(only dim 1)",
+                     e.model, m.dim, p);
             return reshape_rows(e.graph, x, p, m.sizes);
         }),
         // ---- containers and the networks with their own forward ----
         entry<nn::Sequential>([](Emitter& e, nn::Sequential& m, S p, S x) { return sequential(e, m, p, x); }),
-        entry<pixelcnn::PixelCnnNet>([](Emitter& e, pixelcnn::PixelCnnNet& m, S p, S x) { return sequential(e, m, p, x); }),
+        entry<pixelcnn::PixelCnnNet>(
+            [](Emitter& e, pixelcnn::PixelCnnNet& m, S p, S x) { return sequential(e, m, p, x); }),
         entry<DcGenerator>([](Emitter& e, DcGenerator& m, S p, S x) {  // fc -> [-1, C0, base, base] -> net
             const int64_t c0 = m.width << (m.shape.blocks - 1);
-            const std::string h = reshape_rows(e.graph, e.child(*m.fc, dotted(p, "fc"), x), p, {c0, m.shape.base, m.shape.base});
+            const std::string h =
+                reshape_rows(e.graph, e.child(*m.fc, dotted(p, "fc"), x), p, {c0, m.shape.base, m.shape.base});
             return e.child(*m.net, dotted(p, "net"), h);
         }),
         entry<MlpDecoder>([](Emitter& e, MlpDecoder& m, S p, S x) {  // fc1 ReLU fc2 -> [-1, C, H, W]
