@@ -64,9 +64,7 @@ double samples_per_second(const models::SamplingNetwork& net, const Tensor& z, c
 
 int run_model_export(const ModelExportArgs& a) {
     apply_threads(a.common.threads);
-    MG_CHECK(models::onnx_export_available(),
-             "export --format onnx: this minigen was built without ONNX; install libonnx-dev and libprotobuf-dev "
-             "and rebuild (cmake -DMINIGEN_ONNX=ON)");
+    models::check_onnx_export_available();  // before reading anything
     std::string trained_as;
     models::ModelConfig config = config_from_checkpoint(a.checkpoint, a.common, &trained_as);
     MG_CHECK(trained_as == a.model, "--checkpoint {}: a checkpoint of '{}', not '{}'", io::quote_short(a.checkpoint),

@@ -8,16 +8,18 @@
 
 namespace mg::models {
 
-#ifndef MINIGEN_WITH_ONNX
-
-bool onnx_export_available() {
-    return false;
+void check_onnx_export_available() {
+    MG_CHECK(onnx_export_available(), "export --format onnx: this minigen was built without ONNX; install libonnx-dev "
+                                      "and libprotobuf-dev and rebuild (cmake -DMINIGEN_ONNX=ON)");
 }
 
+#ifndef MINIGEN_WITH_ONNX
+
+bool onnx_export_available() { return false; }
+
 OnnxExportSummary export_onnx(const SamplingNetwork&, const std::string&) {
-    MG_FAIL(
-        "export --format onnx: this minigen was built without ONNX; install libonnx-dev and libprotobuf-dev "
-        "and rebuild (cmake -DMINIGEN_ONNX=ON)");
+    check_onnx_export_available();
+    return {};
 }
 
 #else
@@ -46,9 +48,7 @@ struct EvalModeGuard {
 
 }  // namespace
 
-bool onnx_export_available() {
-    return true;
-}
+bool onnx_export_available() { return true; }
 
 OnnxExportSummary export_onnx(const SamplingNetwork& net, const std::string& path) {
     MG_CHECK(net.network != nullptr, "export: model '{}' has no network to export", net.model);

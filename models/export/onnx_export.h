@@ -23,8 +23,10 @@ namespace mg::models {
 
 constexpr int64_t kOnnxOpset = 17;
 
-// Whether this build writes ONNX files (built with MINIGEN_ONNX).
+// Whether this build writes ONNX files (built with MINIGEN_ONNX); the check throws an mg::Error
+// saying what is missing when it does not.
 bool onnx_export_available();
+void check_onnx_export_available();
 
 struct OnnxExportSummary {
     int64_t nodes = 0, initializers = 0, parameters = 0;  // parameters: elements of all initializers
