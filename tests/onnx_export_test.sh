@@ -14,7 +14,8 @@ trap 'rm -rf "$work"' EXIT
 failures=0; passes=0
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
-echo '{"width": 8}' > "$work/gan.json"
+# The GANs sample from their EMA generator: the export must write that one.
+echo '{"width": 8, "ema_decay": 0.5}' > "$work/gan.json"
 echo '{"width": 8, "layers": 1, "kernel": 3}' > "$work/pixelcnn.json"
 train() {  # train MODEL [--config FILE]: two steps, batch 8, into $work/MODEL
     local m="$1"; shift
