@@ -2,6 +2,7 @@
 
 #ifdef MINIGEN_WITH_ONNX
 #include "core/io/temp_files.h"
+#include "core/runtime.h"
 #include "models/export/onnx_graph.h"
 #include "models/export/onnx_modules.h"
 #endif
@@ -57,7 +58,7 @@ OnnxExportSummary export_onnx(const SamplingNetwork& net, const std::string& pat
     onnx::ModelProto model;
     model.set_ir_version(onnx::IR_VERSION);
     model.set_producer_name("minigen");
-    model.set_producer_version("0.1.0");
+    model.set_producer_version(build_info().version);
     model.set_doc_string(net.model + ": the sampling network (minigen export --format onnx)");
     onnx::OperatorSetIdProto* opset = model.add_opset_import();
     opset->set_domain("");
