@@ -12,6 +12,7 @@
 #include "kernels/device.h"
 #include "kernels/lowp.h"
 #include "kernels/registry.h"
+#include "models/export/onnx_export.h"
 #include "models/registry.h"
 #include "tools/cli.h"
 
@@ -23,7 +24,8 @@ nlohmann::json info_json() {
     BuildInfo b = build_info();
     nlohmann::json j;
     j["version"] = b.version;
-    j["build"] = {{"compiler", b.compiler}, {"build_type", b.build_type}, {"cxx_flags", b.cxx_flags}, {"cuda", b.cuda}};
+    j["build"] = {{"compiler", b.compiler}, {"build_type", b.build_type}, {"cxx_flags", b.cxx_flags}, {"cuda", b.cuda},
+                  {"onnx_export", models::onnx_export_available()}};
     j["cpu"] = {{"features", kernels::cpu::cpu_feature_string()}, {"threads", num_threads()}};
     // The reduced-precision sets (AMX only with the OS's permission) and each int8 / bf16 op's active variant.
     j["cpu"]["lowp_features"] = kernels::cpu::lowp_feature_string();
@@ -92,8 +94,9 @@ void print_models(const nlohmann::json& j) {
 void print_text(const nlohmann::json& j) {
     std::printf("minigen %s\n", j["version"].get<std::string>().c_str());
     const auto& b = j["build"];
-    std::printf("build     %s, %s, CUDA %s\n", b["compiler"].get<std::string>().c_str(),
-                b["build_type"].get<std::string>().c_str(), b["cuda"].get<bool>() ? "on" : "off");
+    std::printf("build     %s, %s, CUDA %s, ONNX export %s\n", b["compiler"].get<std::string>().c_str(),
+                b["build_type"].get<std::string>().c_str(), b["cuda"].get<bool>() ? "on" : "off",
+                b["onnx_export"].get<bool>() ? "on" : "off");
     std::printf("cpu       %s, %d threads; %s\n", j["cpu"]["model"].get<std::string>().c_str(),
                 j["cpu"]["threads"].get<int>(), j["cpu"]["features"].get<std::string>().c_str());
     std::string lowp;

@@ -1,4 +1,4 @@
-// minigen: train · sample · eval · bench · profile · report · info · demo · data
+// minigen: train · sample · eval · bench · profile · report · info · demo · data · export
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     mg::tools::add_bench_command(app);
     mg::tools::add_profile_command(app);
     mg::tools::add_data_command(app);
+    mg::tools::add_export_command(app);
     mg::tools::set_command_line(argc, argv);
     try {
         app.parse(argc, argv);

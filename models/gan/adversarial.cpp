@@ -369,7 +369,7 @@ Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given)
 }
 
 Tensor AdversarialModel::generate_for_sampling(const Tensor& z, const Tensor& labels) {
-    nn::Module& g = G_ema_ ? *G_ema_ : *G_;
+    nn::Module& g = sampling_generator();
     bool was_training = g.is_training();
     g.eval();
     autograd::NoGradGuard no_grad;

@@ -123,6 +123,10 @@ public:
     // G(z) with the training generator in its current mode (z [B, z_dim]; labels int64 [B]
     // for conditional models, else undefined).
     Tensor generate_with(const Tensor& z, const Tensor& labels) { return generate(*G_, z, labels); }
+    // The generator sample() runs (the EMA copy when there is one), and sample() on given
+    // draws z [B, z_dim] (+ labels int64 [B]): what an exported generator is checked against.
+    nn::Module& sampling_generator() { return G_ema_ ? *G_ema_ : *G_; }
+    Tensor sample_from(const Tensor& z, const Tensor& labels) { return generate_for_sampling(z, labels); }
 
 protected:
     // The model's defaults, overridden by the config's options, --batch-size and --lr.

@@ -92,6 +92,8 @@ public:
 
     VaeEncoder& encoder() { return *encoder_; }
     VaeDecoder& decoder() { return *decoder_; }
+    // sample() on given draws z [n, latent] (+ labels int64 [n] for cvae): sigmoid(decoder), on the CPU.
+    Tensor sample_from(const Tensor& z, const Tensor& labels) { return decode_means(z, labels); }
     const VaeOptions& options() const { return options_; }
     const ImageDataOptions& image_options() const { return images_; }
     int64_t class_count() const override { return images_.classes; }
