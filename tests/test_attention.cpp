@@ -163,13 +163,13 @@ TEST_CASE("attention: forward + backward memory grows linearly in T (T = 196, 39
             Tensor out = fused ? causal_attention(q, k, v) : causal_attention_composed(q, k, v, 0.2);
             autograd::grad({out}, {q, k, v}, {go});
         }
-        return double(a.stats().peak_bytes_in_use - before);
+        return a.stats().peak_bytes_in_use - before;
     };
-    const double fused_196 = extra_peak(196, true), fused_392 = extra_peak(392, true), fused_784 = extra_peak(784, true);
+    const int64_t fused_196 = extra_peak(196, true), fused_392 = extra_peak(392, true), fused_784 = extra_peak(784, true);
     MESSAGE("fused extra peak (bytes): T=196 " << fused_196 << ", T=392 " << fused_392 << ", T=784 " << fused_784);
-    CHECK(fused_784 / fused_392 < 2.5);
-    CHECK(fused_392 / fused_196 < 2.5);
-    const double composed_392 = extra_peak(392, false), composed_784 = extra_peak(784, false);
+    CHECK(double(fused_784) / double(fused_392) < 2.5);
+    CHECK(double(fused_392) / double(fused_196) < 2.5);
+    const int64_t composed_392 = extra_peak(392, false), composed_784 = extra_peak(784, false);
     MESSAGE("composed extra peak (bytes): T=392 " << composed_392 << ", T=784 " << composed_784);
-    CHECK(composed_784 / composed_392 > 3.0);
+    CHECK(double(composed_784) / double(composed_392) > 3.0);
 }

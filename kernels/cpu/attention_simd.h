@@ -10,7 +10,8 @@
 //     up in a small block over the query tiles at and below it, while dq accumulates in a
 //     [T, D] block of the head; p is recomputed from q, k and the forward's lse;
 //   - every product of tiles (q k^T, P v, dout v^T, P^T dout, dS^T q, dS k) is one register-
-//     tiled loop (4 rows x up to 4 vectors of accumulators), the left operand broadcast from
+//     tiled loop (4 rows x 4 vectors of accumulators on AVX-512, 4 x 2 on AVX2; twice the rows
+//     and half the vectors for the narrow products of D = 32), the left operand broadcast from
 //     memory with any two strides (so P^T and dS^T need no transposed copy), the right one
 //     streamed in vectors; e^x is simd::exp;
 //   - a head's k and v are copied once into padded blocks (rows of Dp = D rounded up to the
@@ -70,31 +71,43 @@ template <class S> struct FlashAttention {
         for (int r = 0; r < R; ++r)
             for (int v = 0; v < NV; ++v) S::store(c + r * ldc + v * L, acc[r][v]);
     }
+    // Register tiles of R rows: up to kVectors vectors of columns at R <= kRows, half that for the
+    // taller tiles of narrow products (P v, p^T dout, ... with D = 32: two vectors on AVX-512).
+    template <int R> static constexpr int64_t max_vectors() { return R > kRows ? kVectors / 2 : kVectors; }
     template <bool Overwrite, int R>
     static void register_tiles(int64_t nv, const T* a, int64_t a_m, int64_t a_k, const T* b, int64_t ldb, T* c,
-                              int64_t ldc, int64_t K) {
-        if constexpr (kVectors == 4) {
+                               int64_t ldc, int64_t K) {
+        if constexpr (max_vectors<R>() >= 4) {
             if (nv == 4) return register_tile<Overwrite, R, 4>(a, a_m, a_k, b, ldb, c, ldc, K);
             if (nv == 3) return register_tile<Overwrite, R, 3>(a, a_m, a_k, b, ldb, c, ldc, K);
         }
-        if (nv == 2) return register_tile<Overwrite, R, 2>(a, a_m, a_k, b, ldb, c, ldc, K);
+        if constexpr (max_vectors<R>() >= 2)
+            if (nv == 2) return register_tile<Overwrite, R, 2>(a, a_m, a_k, b, ldb, c, ldc, K);
         register_tile<Overwrite, R, 1>(a, a_m, a_k, b, ldb, c, ldc, K);
     }
-    // The same over M rows and N columns (N a multiple of L), tile by tile.
+    // R rows, or fewer (the last rows of a product).
+    template <bool Overwrite, int R>
+    static void row_tile(int64_t rows, int64_t nv, const T* a, int64_t a_m, int64_t a_k, const T* b, int64_t ldb,
+                         T* c, int64_t ldc, int64_t K) {
+        if constexpr (R > 1)
+            if (rows < R) return row_tile<Overwrite, R - 1>(rows, nv, a, a_m, a_k, b, ldb, c, ldc, K);
+        register_tiles<Overwrite, R>(nv, a, a_m, a_k, b, ldb, c, ldc, K);
+    }
+    // The same over M rows and N columns (N a multiple of L), tile by tile: 2 kRows rows where N is
+    // at most half the widest tile (fewer broadcasts per FMA), else kRows.
     template <bool Overwrite>
     static void product(int64_t M, int64_t N, int64_t K, const T* a, int64_t a_m, int64_t a_k, const T* b,
                         int64_t ldb, T* c, int64_t ldc) {
-        for (int64_t m = 0; m < M; m += kRows) {
+        const bool tall = N <= kVectors / 2 * L;
+        const int64_t rows = tall ? 2 * kRows : kRows, width = (tall ? kVectors / 2 : kVectors) * L;
+        for (int64_t m = 0; m < M; m += rows) {
             const T* am = a + m * a_m;
             T* cm = c + m * ldc;
-            for (int64_t n = 0; n < N; n += kVectors * L) {
-                const int64_t nv = at_most(kVectors, (N - n) / L);
-                switch (at_most(kRows, M - m)) {
-                    case 4: register_tiles<Overwrite, 4>(nv, am, a_m, a_k, b + n, ldb, cm + n, ldc, K); break;
-                    case 3: register_tiles<Overwrite, 3>(nv, am, a_m, a_k, b + n, ldb, cm + n, ldc, K); break;
-                    case 2: register_tiles<Overwrite, 2>(nv, am, a_m, a_k, b + n, ldb, cm + n, ldc, K); break;
-                    default: register_tiles<Overwrite, 1>(nv, am, a_m, a_k, b + n, ldb, cm + n, ldc, K); break;
-                }
+            for (int64_t n = 0; n < N; n += width) {
+                const int64_t nv = at_most(width, N - n) / L;
+                const int64_t left = at_most(rows, M - m);
+                if (tall) row_tile<Overwrite, 2 * kRows>(left, nv, am, a_m, a_k, b + n, ldb, cm + n, ldc, K);
+                else row_tile<Overwrite, kRows>(left, nv, am, a_m, a_k, b + n, ldb, cm + n, ldc, K);
             }
         }
     }
@@ -128,21 +141,26 @@ template <class S> struct FlashAttention {
         for (int64_t c = 0; c < n; c += L) S::store(x + c, S::mul(S::load(x + c), f));
     }
 
+    // parts[i]: sizes[i] elements of the calling thread's scratch, each part whole vectors.
+    static void scratch_parts(const int64_t* sizes, int n, T** parts) {
+        int64_t total = 0;
+        for (int i = 0; i < n; ++i) total += round_up(sizes[i], L);
+        T* p = cpu::thread_scratch<T>(cpu::Scratch::attention, total);
+        for (int i = 0; i < n; ++i) {
+            parts[i] = p;
+            p += round_up(sizes[i], L);
+        }
+    }
+
     // ---- forward ----------------------------------------------------------------------------
     struct ForwardScratch {
         T *kt, *vp, *qs, *scores, *acc, *m, *l;  // [D, Tp], [T, Dp], [tile, Dp], [tile, tile], [tile, Dp], 2 x [tile]
     };
     static ForwardScratch forward_scratch(int64_t Tn, int64_t D, int64_t Dp, int64_t Tp) {
         const int64_t sizes[] = {D * Tp, Tn * Dp, kTile * Dp, kTile * kTile, kTile * Dp, kTile, kTile};
-        int64_t total = 0;
-        for (int64_t n : sizes) total += round_up(n, L);
-        T* p = cpu::thread_scratch<T>(cpu::Scratch::attention, total);
-        T* parts[7];
-        for (int i = 0; i < 7; ++i) {
-            parts[i] = p;
-            p += round_up(sizes[i], L);
-        }
-        return {parts[0], parts[1], parts[2], parts[3], parts[4], parts[5], parts[6]};
+        T* p[7];
+        scratch_parts(sizes, 7, p);
+        return {p[0], p[1], p[2], p[3], p[4], p[5], p[6]};
     }
 
     // Rows i0.. (up to kTile) of one head: out and lse, from the head's packed k and v.
@@ -212,19 +230,11 @@ template <class S> struct FlashAttention {
         T *gk, *gv;             // [tile, Dp]
     };
     static BackwardScratch backward_scratch(int64_t Tn, int64_t D, int64_t Dp, int64_t Tp) {
-        const int64_t sizes[] = {Tn * Dp, Tn * Dp, Tn * Dp, Tn * Dp, D * Tp,     D * Tp,
-                                 Tn,      kTile * kTile, kTile * kTile, kTile * Dp, kTile * Dp};
-        constexpr int kParts = int(sizeof(sizes) / sizeof(sizes[0]));
-        int64_t total = 0;
-        for (int64_t n : sizes) total += round_up(n, L);
-        T* p = cpu::thread_scratch<T>(cpu::Scratch::attention, total);
-        T* parts[kParts];
-        for (int i = 0; i < kParts; ++i) {
-            parts[i] = p;
-            p += round_up(sizes[i], L);
-        }
-        return {parts[0], parts[1], parts[2], parts[3], parts[4], parts[5],
-                parts[6], parts[7], parts[8], parts[9], parts[10]};
+        const int64_t sizes[] = {Tn * Dp, Tn * Dp, Tn * Dp, Tn * Dp, D * Tp, D * Tp, Tn,
+                                 kTile * kTile, kTile * kTile, kTile * Dp, kTile * Dp};
+        T* p[11];
+        scratch_parts(sizes, 11, p);
+        return {p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], p[8], p[9], p[10]};
     }
 
     // One head: gq, gk, gv [T, D].
