@@ -94,31 +94,34 @@ void backward_reference(const AttentionShape& s, const void* qv, const void* kv,
     }
 }
 
-template <class T> void add_reference(DType dt) {
-    attention_forward_table().add("reference", Device::CPU, dt, &forward_reference<T>, 0,
-                                  "serial rows, one T-long row of scores, double accumulation");
-    attention_backward_table().add("reference", Device::CPU, dt, &backward_reference<T>, 0,
-                                   "serial rows, probabilities recomputed, double accumulation");
-}
+// One named variant: its kernels per dtype (float32, float64), priority and one-line doc.
+struct Variant {
+    std::string name;
+    int priority;
+    std::string doc;
+    AttentionForwardFn* forward[2];
+    AttentionBackwardFn* backward[2];
+};
 
 }  // namespace
 
 void register_cpu_attention() {
-    add_reference<float>(DType::Float32);
-    add_reference<double>(DType::Float64);
-    for (const cpu::IsaKernels* isa : cpu::cpu_isas()) {
-        const std::string name = std::string("flash_") + isa->name;
-        const std::string doc = fmt::format(
-            "{}x{} query x key tiles, online softmax, {} float lanes; threads over (batch, head, query tile) "
-            "forward, (batch, head) backward",
-            cpu::kAttentionTile, cpu::kAttentionTile, isa->lanes_f32);
-        const int priority = isa->lanes_f32 == 16 ? 20 : 15;
-        for (DType dt : {DType::Float32, DType::Float64}) {
-            const cpu::IsaDTypeKernels& k = isa->of(dt);
-            attention_forward_table().add(name, Device::CPU, dt, k.attention_forward, priority, doc);
-            attention_backward_table().add(name, Device::CPU, dt, k.attention_backward, priority, doc);
+    std::vector<Variant> variants{{"reference", 0, "serial rows, one T-long row of scores, double accumulation",
+                                   {&forward_reference<float>, &forward_reference<double>},
+                                   {&backward_reference<float>, &backward_reference<double>}}};
+    for (const cpu::IsaKernels* isa : cpu::cpu_isas())
+        variants.push_back({std::string("flash_") + isa->name, isa->lanes_f32 == 16 ? 20 : 15,
+                            fmt::format("{}x{} query x key tiles, online softmax, {} float lanes; threads over "
+                                        "(batch, head, query tile) forward, (batch, head) backward",
+                                        cpu::kAttentionTile, cpu::kAttentionTile, isa->lanes_f32),
+                            {isa->f32.attention_forward, isa->f64.attention_forward},
+                            {isa->f32.attention_backward, isa->f64.attention_backward}});
+    const DType dtypes[2] = {DType::Float32, DType::Float64};
+    for (const Variant& v : variants)
+        for (int i = 0; i < 2; ++i) {
+            attention_forward_table().add(v.name, Device::CPU, dtypes[i], v.forward[i], v.priority, v.doc);
+            attention_backward_table().add(v.name, Device::CPU, dtypes[i], v.backward[i], v.priority, v.doc);
         }
-    }
 }
 
 }  // namespace mg::kernels
