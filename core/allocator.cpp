@@ -79,6 +79,11 @@ public:
         release_cached_locked();
     }
 
+    void reset_peak() override {
+        std::lock_guard<std::mutex> lock(mutex_);
+        stats_.peak_bytes_in_use = stats_.bytes_in_use;
+    }
+
 private:
     void release_cached_locked() {
         for (auto& [size, blocks] : free_)

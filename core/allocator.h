@@ -29,6 +29,8 @@ public:
     virtual void deallocate(void* ptr, size_t bytes) = 0;
     virtual AllocatorStats stats() const = 0;
     virtual void empty_cache() = 0;  // give cached blocks back to the system
+    // peak_bytes_in_use = bytes_in_use, so that the peak of the work that follows can be read.
+    virtual void reset_peak() = 0;
 };
 
 Allocator& allocator_for(Device device);

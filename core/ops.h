@@ -217,3 +217,6 @@ Tensor masked_conv2d_backward_input(const Tensor& grad_y, const Tensor& weight, 
 Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int64_t kernel_size, char mask_type);
 
 }  // namespace mg
+
+// ---- causal multi-head attention, fused (core/ops/attention.cpp) -------------------------------
+#include "core/ops/attention.h"

@@ -13,6 +13,7 @@ void register_cpu_conv();
 void register_cpu_pool();
 void register_cpu_optim();
 void register_cpu_softmax();
+void register_cpu_attention();
 void register_cpu_batch_norm();
 void register_cpu_bias_act();
 void register_cpu_masked_conv();
@@ -35,6 +36,7 @@ void register_all_kernels() {
     register_cpu_pool();
     register_cpu_optim();
     register_cpu_softmax();
+    register_cpu_attention();
     register_cpu_batch_norm();
     register_cpu_bias_act();
     register_cpu_masked_conv();

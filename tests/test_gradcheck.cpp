@@ -14,6 +14,7 @@
 
 #include "core/diffaug.h"
 #include "core/ops/activation.h"
+#include "core/ops/attention.h"
 #include "helpers.h"
 
 using namespace mg;
@@ -339,6 +340,18 @@ OP_CASE2(softmax) {
 OP_CASE2(log_softmax) {
     c.inputs = [] { return V{input({3, 5})}; };
     c.f = [](const V& x) { return log_softmax(x[0], -1); };
+}
+
+// The fused kernels forward and backward (first order), the composed gradient (second order).
+OP_CASE2(causal_attention) {
+    c.inputs = [] { return V{input({1, 2, 6, 4}, -2, 2), input({1, 2, 6, 4}, -2, 2), input({1, 2, 6, 4})}; };
+    c.f = [](const V& x) { return causal_attention(x[0], x[1], x[2]); };
+}
+
+// Past one 64-row tile, with a head size that is not a whole vector.
+OP_CASE(causal_attention_two_tiles) {
+    c.inputs = [] { return V{input({1, 1, 67, 3}, -2, 2), input({1, 1, 67, 3}, -2, 2), input({1, 1, 67, 3})}; };
+    c.f = [](const V& x) { return causal_attention(x[0], x[1], x[2], 0.7); };
 }
 
 OP_CASE2(cross_entropy) {

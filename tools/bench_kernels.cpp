@@ -1,5 +1,5 @@
 // Kernel cases: GEMM, the three conv2d faces, elementwise ops and reductions, softmax
-// cross-entropy and batch norm (see bench_kernels.h).
+// cross-entropy, batch norm and causal attention (see bench_kernels.h).
 #include "tools/bench_kernels.h"
 
 #include <algorithm>
@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "kernels/attention.h"
 #include "kernels/batch_norm.h"
 #include "kernels/bias_act.h"
 #include "kernels/pool.h"
@@ -517,6 +518,44 @@ private:
     std::unique_ptr<Floats> ref_;
 };
 
+// ---- causal attention (kernels/attention.h) ---------------------------------------------------
+// "forward": out and lse; "forward+backward": the forward, then grad_q, grad_k, grad_v from it
+// (what one training step runs). Compared: out, then the three gradients, as one output.
+class AttentionCase : public WholeOutputCase {
+public:
+    AttentionCase(const kernels::AttentionShape& s, std::string label, bool backward)
+        : WholeOutputCase((backward ? 4 : 1) * s.rows() * s.head_dim), s_(s), backward_(backward),
+          q_(s.rows() * s.head_dim), k_(q_.size()), v_(q_.size()), go_(q_.size()), lse_(s.rows()) {
+        name = "attention";
+        shape = std::move(label);
+        op = backward ? "attention_backward" : "attention_forward";
+        const kernels::Cost fwd = kernels::KernelCost<kernels::AttentionForwardFn>::of(
+            kF32, s, nullptr, nullptr, nullptr, nullptr, nullptr);
+        flop = fwd.flop;
+        if (backward)
+            flop += kernels::KernelCost<kernels::AttentionBackwardFn>::of(kF32, s, nullptr, nullptr, nullptr, nullptr,
+                                                                         nullptr, nullptr, nullptr, nullptr, nullptr)
+                        .flop;
+        q_.fill_uniform(21, -2, 2);
+        k_.fill_uniform(22, -2, 2);
+        v_.fill_uniform(23, -1, 1);
+        go_.fill_uniform(24, -1, 1);
+        tolerance_ = 1e-4;
+    }
+
+private:
+    void run_into(std::string_view v, float* out) override {
+        kernels::attention_forward_table().get(v, kCpu, kF32)(s_, q_.data(), k_.data(), v_.data(), out, lse_.data());
+        if (!backward_) return;
+        const int64_t n = q_.size();
+        kernels::attention_backward_table().get(v, kCpu, kF32)(s_, q_.data(), k_.data(), v_.data(), out, lse_.data(),
+                                                               go_.data(), out + n, out + 2 * n, out + 3 * n);
+    }
+    kernels::AttentionShape s_;
+    bool backward_;
+    Floats q_, k_, v_, go_, lse_;
+};
+
 class BatchNormCase : public WholeOutputCase {
 public:
     BatchNormCase(const kernels::BatchNormShape& s, std::string label, bool backward)
@@ -722,6 +761,16 @@ void add_bias_act(std::vector<CaseSpec>& out, const kernels::BiasActShape& s, co
     }
 }
 
+// Causal attention's forward and forward+backward at one [B, H, T, D] shape.
+void add_attention(std::vector<CaseSpec>& out, const kernels::AttentionShape& s) {
+    for (bool bwd : {false, true}) {
+        std::string shape = fmt::format("{}x{}x{}x{} {}", s.batch, s.heads, s.seq, s.head_dim,
+                                        bwd ? "forward+backward" : "forward");
+        out.push_back(spec<AttentionCase>("attention", shape, bwd ? "attention_backward" : "attention_forward", s,
+                                          shape, bwd));
+    }
+}
+
 std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     std::vector<CaseSpec> out;
     auto gemm = [&](int64_t m, int64_t n, int64_t k) {
@@ -744,6 +793,7 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         add_bias_act(out, {9, 19, 1, 0.0}, "9x19 relu");
         out.push_back(spec<MaxPoolCase>("max_pool2d", "2x3x9x9 k2s2", "max_pool2d_forward", pool_shape(2, 3, 9, 2),
                                         std::string("2x3x9x9 k2s2")));
+        add_attention(out, {1, 2, 67, 5, 0.4});
         return out;
     }
     // workloads.md, "Kernel shapes"
@@ -789,6 +839,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         std::string label = fmt::format("128x{}x{}x{} k2s2", c, hw, hw);
         out.push_back(spec<MaxPoolCase>("max_pool2d", label, "max_pool2d_forward", pool_shape(128, c, hw, 2), label));
     }
+    // ImageGPT-small's attention: batch 4, 4 heads of 32 (width 128), the 784 pixels of a 28x28 image
+    add_attention(out, {4, 4, 784, 32, 1.0 / std::sqrt(32.0)});
     return out;
 }
 

@@ -4,7 +4,8 @@
     python3 tools/gen_ops_doc.py            rewrite docs/ops.md
     python3 tools/gen_ops_doc.py --check    exit 1 if docs/ops.md differs from what it would write
 
-core/ops.h is the single source: its "// ---- section (defining files) ----" rulers become
+core/ops.h is the single source (with the family headers it includes, `#include
+"core/ops/NAME.h"`, read in place): its "// ---- section (defining files) ----" rulers become
 the sections, each declaration a row (name, signature, the first sentence of its
 description). See parse() for which comment describes what; an op without one is an error,
 so that every row says what its op does. The standard library alone, so that Debian's
@@ -21,6 +22,15 @@ SECTION_FILE = re.compile(r"^(.*?)\s*\(([^)]*)\)$")
 DECL_START = re.compile(r"^(inline\s+)?(Tensor|std::vector<Tensor>)\s+[\w+\-*/]+\s*\(|^(inline\s+)?Tensor\s+operator")
 TYPE_ONE_LINE = re.compile(r"^enum class (\w+) \{(.*)\};")
 STRUCT_START = re.compile(r"^struct (\w+) \{")
+FAMILY_INCLUDE = re.compile(r'^#include "(core/ops/\w+\.h)"$', re.M)
+
+
+def with_family_headers(header_text):
+    """core/ops.h with each `#include "core/ops/NAME.h"` replaced by that header's text."""
+    def text_of(match):
+        with open(os.path.join(ROOT, match.group(1)), encoding="utf-8") as f:
+            return f.read()
+    return FAMILY_INCLUDE.sub(text_of, header_text)
 
 
 def split_comment(line):
@@ -169,7 +179,7 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "ops.md"))
     args = parser.parse_args()
     with open(args.header, encoding="utf-8") as f:
-        sections = parse(f.read())
+        sections = parse(with_family_headers(f.read()))
     bare = [name for _, _, _, rows in sections for name, _, description in rows if not description]
     if bare:
         print(f"gen_ops_doc: no comment describes {', '.join(bare)} in {args.header}: add one, "

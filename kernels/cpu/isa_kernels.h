@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "kernels/attention.h"
 #include "kernels/batch_norm.h"
 #include "kernels/cpu/conv_implicit.h"
 #include "kernels/gemm.h"
@@ -32,7 +33,13 @@ struct IsaDTypeKernels {
     BatchNormForwardFn* batch_norm_forward = nullptr;
     BatchNormBackwardFn* batch_norm_backward = nullptr;
     AdamUpdateFn* adam_update = nullptr;
+    AttentionForwardFn* attention_forward = nullptr;
+    AttentionBackwardFn* attention_backward = nullptr;
 };
+
+// The query and key tile of the flash attention kernels (attention_simd.h): a tile of float32
+// scores is 16 KB, beside the tile's q, k and v rows in L1.
+constexpr int64_t kAttentionTile = 64;
 
 // The implicit-GEMM convolution's inner loops (conv_implicit.h), float32.
 struct ImplicitGemmKernels {

@@ -2,6 +2,7 @@
 // instantiated on simd.h's F32 and F64 traits. Include only from an isa_*.cpp file.
 #pragma once
 
+#include "kernels/cpu/attention_simd.h"
 #include "kernels/cpu/batch_norm_simd.h"
 #include "kernels/cpu/gemm_simd.h"
 #include "kernels/cpu/isa_kernels.h"
@@ -19,6 +20,8 @@ template <class S> constexpr cpu::IsaDTypeKernels common_kernels() {
     k.cross_entropy_backward = &cross_entropy_backward<S>;
     k.batch_norm_forward = &BatchNorm<S>::forward;
     k.batch_norm_backward = &BatchNorm<S>::backward;
+    k.attention_forward = &attention_forward<S>;
+    k.attention_backward = &attention_backward<S>;
     return k;
 }
 

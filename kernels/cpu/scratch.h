@@ -20,6 +20,7 @@ enum class Scratch {
     conv_columns,  // conv_im2col.cpp, conv_masked.cpp: the lowered input (col)
     conv_staging,  // conv_im2col.cpp, conv_implicit.cpp: several images' output or gy side by side
     gemm_panels,   // gemm_blocked.h: packed A and B panels, or a gathered strided vector
+    attention,     // attention_simd.h: a head's padded k, v (and q, grad_out) and the tiles
     count
 };
 

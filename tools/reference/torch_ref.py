@@ -46,6 +46,10 @@ sample and averaged):
     GB/s (3 x 64 MiB moved); sum of 16 Mi floats -> GB/s (64 MiB read).
   * softmax + cross-entropy, 64*784 rows x 256 classes: forward, and
     forward+backward -> ms.
+  * causal attention at ImageGPT-small's shape, q, k, v [4, 4, 784, 32], composed as
+    (q @ k^T) * D^-0.5, masked_fill of the upper triangle with -inf, softmax, @ v: forward
+    (autograd recording), and forward+backward (grads of q, k and v) -> ms. The labels are
+    minigen bench's rows for its fused causal_attention kernels.
   * per-op overhead: a + b on 16-element tensors (us per op), and forward +
     backward of a 3-layer 128-wide MLP (Linear-ReLU-Linear-ReLU-Linear) at
     batch 256.
@@ -91,7 +95,7 @@ import time
 MODELS = ["gan2d", "dcgan", "dcgan-rgb32", "dcgan-rgb64", "wgan-gp", "cgan", "vae", "pixelcnn",
           "classifier"]
 KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum",
-           "softmax_xent", "overhead"]
+           "softmax_xent", "attention", "overhead"]
 
 # Default (timed steps, warm-up steps) per model; kernels use --steps or 30.
 MODEL_STEPS = {
@@ -574,6 +578,23 @@ def run_kernel(name, steps, warmup):
                                  time_fn(fwd, steps, warmup, 2e-3)))
         out.append(kernel_result("softmax_xent", shape + " fwd+bwd",
                                  time_fn(fwd_bwd, steps, warmup, 2e-3)))
+    elif name == "attention":
+        b, h, t, d = 4, 4, 784, 32
+        q, k, v = (torch.randn(b, h, t, d, requires_grad=True) for _ in range(3))
+        grad_out = torch.randn(b, h, t, d)
+        hidden = torch.ones(t, t, dtype=torch.bool).triu(1)  # key j > query i
+
+        def attention():
+            scores = (q @ k.transpose(-2, -1)) * d ** -0.5
+            return torch.softmax(scores.masked_fill(hidden, float("-inf")), dim=-1) @ v
+
+        def fwd_bwd():
+            q.grad = k.grad = v.grad = None
+            attention().backward(grad_out)
+
+        shape = f"{b}x{h}x{t}x{d}"
+        out.append(kernel_result("attention", shape + " forward", time_fn(attention, steps, warmup, 2e-3)))
+        out.append(kernel_result("attention", shape + " forward+backward", time_fn(fwd_bwd, steps, warmup, 2e-3)))
     elif name == "overhead":
         a, b = torch.randn(16), torch.randn(16)
         out.append(kernel_result("overhead", "tiny add 16 (a+b)",
