@@ -109,9 +109,11 @@ std::string paired_source(const std::string& spec) {
              io::quote_short(spec));
     const std::string vendors = spec.substr(11);
     const size_t comma = vendors.find(',');
-    MG_CHECK(comma != std::string::npos && vendors.find(',', comma + 1) == std::string::npos &&
-                 vendors.substr(0, comma) != vendors.substr(comma + 1),
-             "--data {}: expected emoji-pair:A,B with two different vendors (google, twitter)", io::quote_short(spec));
+    const std::string a = vendors.substr(0, comma), b = comma == std::string::npos ? "" : vendors.substr(comma + 1);
+    auto vendor = [](const std::string& v) { return v == "google" || v == "twitter"; };
+    MG_CHECK(comma != std::string::npos && vendor(a) && vendor(b) && a != b,
+             "--data {}: expected emoji-pair:A,B with two different vendors, google and twitter",
+             io::quote_short(spec));
     return "emoji:" + vendors;
 }
 

@@ -14,6 +14,7 @@
 #include "models/eval/evaluate.h"
 #include "models/eval/protocol.h"
 #include "models/eval/real_images.h"
+#include "models/eval/translation.h"
 #include "models/eval/reference_classifier.h"
 #include "models/image_data.h"
 #include "models/registry.h"
@@ -225,6 +226,8 @@ int run_eval(const EvalArgs& a) {
                                                              a.common.allow_nonfinite);
         if (a.model == "classifier") {
             j = eval_classifier(a, *model, pos, config.seed);
+        } else if (models::Translation* translation = models::as<models::Translation>(*model)) {
+            j = eval::evaluate_translation(*model, *translation, o);  // L1, PSNR, SSIM on held-out pairs
         } else {
             MG_CHECK(a.save_reference.empty(), "--save-reference: only for the classifier, not '{}'", a.model);
             MG_CHECK(!a.cas || models::as<models::ClassConditional>(*model),

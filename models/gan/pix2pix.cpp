@@ -72,6 +72,9 @@ public:
         opts_.update_from(options);
         if (config.batch_size > 0) opts_.batch_size = config.batch_size;
         if (config.lr > 0) opts_.lr_g = opts_.lr_d = config.lr;
+        MG_CHECK(images_.image_size >= 16 && images_.image_size <= 256,
+                 "pix2pix options: 'image_size' {} not in 16..256 (the U-Net pads to the next power of two)",
+                 images_.image_size);
         in_channels_ = paired_input_channels(images_.data, images_.channels);
         const int64_t layers = opts_.patch_layers > 0 ? opts_.patch_layers : patch_layers(images_.image_size);
         MG_CHECK(images_.image_size / (int64_t(1) << layers) >= 3,
@@ -176,8 +179,7 @@ public:
     // Rows of 8 held-out pairs: their inputs, the translations, the targets (at least one
     // group of three rows; n / 24 groups when n allows).
     Tensor sample(int64_t n) override {
-        if (!held_out_.defined())
-            held_out_ = data::to_float(load_image_data(data_spec(), ImageSplit::Test).images, data::PixelRange::MinusOneOne);
+        if (!held_out_.defined()) held_out_ = data::to_float(grid_pairs().images, data::PixelRange::MinusOneOne);
         const int64_t groups = std::max<int64_t>(1, n / 24);
         const int64_t k = std::min(held_out_.size(0), 8 * groups);
         const PairedBatch pair = split_pair(held_out_.slice(0, 0, k), in_channels_);
@@ -191,9 +193,17 @@ public:
         return cat(rows, 0).contiguous();
     }
 
-    nn::Module& generator() { return *G_; }
-
 private:
+    // The held-out pairs; a data set too small to hold any out (fewer than 10 images a class)
+    // shows its training pairs instead, so that a run on it still draws its grids.
+    ImageData grid_pairs() const {
+        try {
+            return load_image_data(data_spec(), ImageSplit::Test);
+        } catch (const Error&) {
+            return load_image_data(data_spec(), ImageSplit::Train);  // a real data error is raised again here
+        }
+    }
+
     ModelConfig config_;
     ImageDataOptions images_;
     Pix2PixOptions opts_;
