@@ -17,6 +17,7 @@
 #include "models/eval/translation.h"
 #include "models/eval/reference_classifier.h"
 #include "models/image_data.h"
+#include "models/paired_data.h"
 #include "models/registry.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
@@ -92,6 +93,9 @@ models::DataSpec sample_data(const EvalArgs& a, const Tensor& images) {
                  "--samples {}: --image-size and --channels go with an image data set (--data)", a.samples_file);
         return spec;
     }
+    MG_CHECK(!models::is_paired_data_spec(a.common.data),
+             "--samples {}: --data {} is paired data (input, target); score a pix2pix model with minigen eval "
+             "pix2pix --checkpoint FILE", a.samples_file, a.common.data);
     spec.source = models::DataSpec::Source::Images;
     spec.images = a.common.data;
     spec.image_size = a.common.image_size > 0 ? a.common.image_size : images.size(2);

@@ -101,12 +101,7 @@ public:
     }
 
     std::string name() const override { return "pix2pix"; }
-    DataSpec data_spec() const override {
-        DataSpec s = images_.spec();
-        s.range = data::PixelRange::MinusOneOne;
-        s.labels = false;
-        return s;
-    }
+    DataSpec data_spec() const override { return images_.spec(); }  // unlabelled, in [-1, 1] (DataSpec's defaults)
     int64_t batch_size() const override { return opts_.batch_size; }
     nlohmann::json config() const override {
         nlohmann::json j = options_to_json(opts_);
