@@ -1,12 +1,15 @@
-// pix2pix: Sobel edges, paired data stacking, the U-Net and PatchGAN shapes at 28, 32 and 64,
+// pix2pix: Sobel edges, paired data stacking, the U-Net and PatchGAN shapes at 28, 32 and 64
+// and their outputs against PyTorch's on the same weights (tests/reference/make_pix2pix_fixture.py),
 // SSIM and PSNR against scipy (tools/reference/ssim_ref.py), steps that lower the L1 on a
 // tiny paired set, and the refusals of unpaired data.
 #include <cmath>
 
+#include "core/autograd.h"
 #include "core/data/edges.h"
 #include "core/data/transforms.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "fixture_reader.h"
 #include "helpers.h"
 #include "models/capabilities.h"
 #include "models/gan/pix2pix_networks.h"
@@ -100,6 +103,28 @@ TEST_CASE("pix2pix: U-Net and PatchGAN shapes at 28, 32 and 64") {
     CHECK(models::patch_receptive_field(2) == 34);
     CHECK(models::patch_receptive_field(3) == 70);  // the paper's 70x70 PatchGAN
     CHECK_THROWS_WITH_AS(models::UNetGenerator(1, 3, 8, 4), doctest::Contains("image size 8 not in 16..256"), Error);
+}
+
+TEST_CASE("pix2pix: the U-Net (28 padded to 32) and the PatchGAN match PyTorch on the same weights") {
+    const test::Fixture f =
+        test::read_fixture(std::string(MINIGEN_SOURCE_DIR) + "/tests/reference/fixtures/pix2pix_networks.safetensors");
+    models::UNetGenerator g(1, 3, 28, /*width=*/2, /*dropout=*/0.0);
+    models::PatchDiscriminator d(4, models::patch_layers(28), /*width=*/2);
+    nn::StateDict gs, ds;
+    for (const auto& [name, t] : f.tensors) {
+        if (name.rfind("G.", 0) == 0) gs.insert(name.substr(2), t);
+        if (name.rfind("D.", 0) == 0) ds.insert(name.substr(2), t);
+    }
+    g.load_state_dict(gs);  // strict: every name and shape as PyTorch's
+    d.load_state_dict(ds);
+    autograd::NoGradGuard no_grad;
+    const Tensor x = f.at("input");
+    const Tensor y = g(x);
+    auto relative_error = [](const Tensor& got, const Tensor& want) {
+        return amax(abs(sub(got, want))).item() / amax(abs(want)).item();
+    };
+    CHECK(relative_error(y, f.at("output")) < 1e-4);
+    CHECK(relative_error(d(cat({x, f.at("output")}, 1)), f.at("logits")) < 1e-4);
 }
 
 TEST_CASE("pix2pix: SSIM and PSNR match scipy's computation (tools/reference/ssim_ref.py)") {
