@@ -9,6 +9,7 @@
 //   Interpolation      dcgan, cgan, wgan-gp, vae, cvae, convvae
 //   SampleQuality      gan2d, gan2d-vanilla (modes covered)
 //   TrainingVisuals    gan2d, gan2d-vanilla, vae, cvae, convvae
+//   Translation        pix2pix
 #pragma once
 
 #include <cstdint>
@@ -92,6 +93,17 @@ public:
     static constexpr const char* kAbility = "draw training visuals";
     virtual ~TrainingVisuals() = default;
     virtual void write_visuals(const std::string& dir, int64_t step) = 0;
+};
+
+// Image-to-image models, trained on paired data (models/paired_data.h: the input's channels
+// first, the target's after them): inputs [n, input_channels(), S, S] in the range
+// data_spec() names -> outputs [n, Co, S, S], on the CPU; no autograd.
+class Translation {
+public:
+    static constexpr const char* kAbility = "translate images";
+    virtual ~Translation() = default;
+    virtual int64_t input_channels() const = 0;
+    virtual Tensor translate(const Tensor& inputs) = 0;
 };
 
 // The capability C of `model`, or nullptr when it has none (a ClassConditional that is

@@ -12,5 +12,6 @@ std::vector<ModelInfo> image_gan_models();       // models/gan/image_gans.cpp
 std::vector<ModelInfo> vae_models();             // models/vae/
 std::vector<ModelInfo> pixelcnn_models();        // models/pixelcnn/ (pixelcnn and the gated ones)
 std::vector<ModelInfo> classifier_models();      // models/classifier/
+std::vector<ModelInfo> pix2pix_models();         // models/gan/pix2pix.cpp
 
 }  // namespace mg::models

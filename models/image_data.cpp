@@ -5,18 +5,16 @@
 #include "core/data/holdout.h"
 #include "core/data/image_dataset.h"
 #include "core/io/input.h"
+#include "models/paired_data.h"
 
 namespace mg::models {
 
 bool is_image_data_spec(const std::string& spec) {
     return spec.rfind("folder:", 0) == 0 || spec.rfind("npy:", 0) == 0 || spec == "emoji" ||
-           spec.rfind("emoji:", 0) == 0;
+           spec.rfind("emoji:", 0) == 0 || is_paired_data_spec(spec);
 }
 
-namespace {
-
-// The data set of `spec`, fitted to its size and channels (a view of the cache: nothing copied).
-data::ImageDataset open_dataset(const DataSpec& spec) {
+data::ImageDataset open_image_data_set(const DataSpec& spec) {
     MG_CHECK(spec.image_size > 0 && (spec.channels == 1 || spec.channels == 3),
              "image data {}: needs a size and 1 or 3 channels (got {} and {})", spec.images, spec.image_size,
              spec.channels);
@@ -30,8 +28,6 @@ data::ImageDataset open_dataset(const DataSpec& spec) {
     return ds;
 }
 
-}  // namespace
-
 DataSpec ImageDataOptions::spec() const {
     return {.source = fashion() ? DataSpec::Source::FashionMnist : DataSpec::Source::Images,
             .images = fashion() ? std::string() : data,
@@ -43,7 +39,8 @@ DataSpec ImageDataOptions::spec() const {
             .jitter = data::parse_color_jitter(jitter, "'jitter'")};
 }
 
-ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::string& what, bool conditional) {
+ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::string& what, bool conditional,
+                                        bool paired) {
     constexpr int64_t kFashionClasses = 10;
     ImageDataOptions o;
     const nlohmann::json known = options_to_json(o);
@@ -59,7 +56,17 @@ ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::stri
              "{}: 'data' {} is not a data set (fashion-mnist, folder:DIR, npy:FILE, emoji[:VENDORS])", what,
              io::quote_short(o.data));
     MG_CHECK(o.channels != 2, "{}: 'channels' must be 1 or 3, got 2", what);
-    if (o.fashion()) {
+    const bool paired_data = is_paired_data_spec(o.data);
+    MG_CHECK(paired || !paired_data, "{}: 'data' {} is a paired data set (input, target images): it is for pix2pix",
+             what, io::quote_short(o.data));
+    MG_CHECK(!paired || paired_data,
+             "{}: 'data' {} is not a paired data set; this model needs input and target images: edges:SPEC "
+             "(e.g. edges:fashion-mnist, edges:emoji:google) or emoji-pair:google,twitter",
+             what, io::quote_short(o.data));
+    // Jitter would change the two sides of a pair differently (or the edge map as if it were colour).
+    MG_CHECK(!paired || o.jitter.empty(), "{}: 'jitter' {} does not apply to paired data", what,
+             io::quote_short(o.jitter));
+    if (o.fashion() || (paired_data && paired_source(o.data) == "fashion-mnist")) {
         MG_CHECK(o.image_size == 0 || o.image_size == 28,
                  "{}: Fashion-MNIST is 28x28; 'image_size' {} needs an image data set", what, o.image_size);
         MG_CHECK(o.channels <= 1, "{}: Fashion-MNIST is grey; 'channels' 3 needs an image data set", what);
@@ -69,14 +76,15 @@ ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::stri
     } else {
         if (o.image_size == 0) o.image_size = 64;
         if (o.channels == 0) o.channels = 3;
-        if (o.classes == 0 && conditional) o.classes = int64_t(open_dataset(o.spec()).images.classes().size());
+        if (o.classes == 0 && conditional) o.classes = int64_t(open_image_data_set(o.spec()).images.classes().size());
     }
     MG_CHECK(o.crop < o.image_size, "{}: 'crop' {} must be smaller than the image size {}", what, o.crop, o.image_size);
     return o;
 }
 
 ImageData load_image_data(const DataSpec& spec, ImageSplit split) {
-    data::ImageDataset ds = open_dataset(spec);
+    if (is_paired_data_spec(spec.images)) return load_paired_image_data(spec, split);
+    data::ImageDataset ds = open_image_data_set(spec);
     const data::PackedImages& p = ds.images;
     std::vector<int64_t> all_labels(size_t(p.size()));
     for (int64_t i = 0; i < p.size(); ++i) all_labels[size_t(i)] = p.label(i);

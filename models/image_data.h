@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "models/model.h"
+#include "core/data/image_dataset.h"
 #include "models/options.h"
 
 namespace mg::models {
@@ -22,7 +23,11 @@ enum class ImageSplit { Train, Test, All };
 
 // Opens spec.images at spec.image_size x spec.image_size with spec.channels (the image
 // cache's default folder, skip_bad as the spec says) and keeps `split`'s images.
+// A paired spec (models/paired_data.h) gives its pairs, stacked on the channel axis.
 ImageData load_image_data(const DataSpec& spec, ImageSplit split = ImageSplit::Train);
+
+// The unpaired data set of spec.images, fitted to its size and channels (a view of the cache).
+data::ImageDataset open_image_data_set(const DataSpec& spec);
 
 // What an image model trains on, as its options: recorded in the config, so a checkpoint
 // rebuilds the same networks without the data. 0: the data's own (Fashion-MNIST: 28, 1
@@ -56,11 +61,14 @@ struct ImageDataOptions {
 
     // Takes this struct's keys out of `options` (the rest are the model's own), checks them
     // (errors open with `what`, e.g. "image gan options") and fills in the defaults; the
-    // classes are counted from the data when `conditional` and not given.
-    static ImageDataOptions take(nlohmann::json& options, const std::string& what, bool conditional);
+    // classes are counted from the data when `conditional` and not given. Paired data
+    // (models/paired_data.h) is refused unless `paired`, and required when it is.
+    static ImageDataOptions take(nlohmann::json& options, const std::string& what, bool conditional,
+                                 bool paired = false);
 };
 
-// True for the --data values that name an image data set ("folder:", "npy:", "emoji").
+// True for the --data values that name an image data set ("folder:", "npy:", "emoji", and the
+// paired "edges:", "emoji-pair:").
 bool is_image_data_spec(const std::string& spec);
 
 }  // namespace mg::models

@@ -1,5 +1,6 @@
 #include "models/metrics.h"
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -33,6 +34,92 @@ ModeCoverage mode_coverage(const Tensor& samples, const Tensor& centres, double 
         if (double(h) >= min_fraction * double(n)) ++out.modes_covered;
     out.hq_fraction = n ? double(hq) / double(n) : 0.0;
     return out;
+}
+
+}  // namespace mg::models
+
+namespace mg::models {
+
+namespace {
+
+void check_image_pair(const char* what, const Tensor& a, const Tensor& b, int64_t min_size) {
+    MG_CHECK(a.dim() == 4 && a.shape() == b.shape(), "{}: expected two image batches [N, C, H, W] of one shape, got {} and {}",
+             what, a.shape(), b.shape());
+    MG_CHECK(a.size(2) >= min_size && a.size(3) >= min_size, "{}: images of {}x{} are smaller than {}x{}", what,
+             a.size(3), a.size(2), min_size, min_size);
+}
+
+// Normalised 1-D Gaussian weights, 11 taps, sigma 1.5.
+std::vector<double> ssim_window() {
+    std::vector<double> w(11);
+    double total = 0;
+    for (int i = 0; i < 11; ++i) total += w[size_t(i)] = std::exp(-double((i - 5) * (i - 5)) / (2 * 1.5 * 1.5));
+    for (double& v : w) v /= total;
+    return w;
+}
+
+// The Gaussian-weighted mean of x over every valid window: [h, w] -> [h - 10, w - 10].
+std::vector<double> window_means(const std::vector<double>& x, int64_t h, int64_t w, const std::vector<double>& g) {
+    const int64_t ow = w - 10, oh = h - 10;
+    std::vector<double> rows(static_cast<size_t>(h * ow)), out(static_cast<size_t>(oh * ow));
+    for (int64_t y = 0; y < h; ++y)
+        for (int64_t x0 = 0; x0 < ow; ++x0) {
+            double s = 0;
+            for (int64_t t = 0; t < 11; ++t) s += g[size_t(t)] * x[size_t(y * w + x0 + t)];
+            rows[size_t(y * ow + x0)] = s;
+        }
+    for (int64_t y0 = 0; y0 < oh; ++y0)
+        for (int64_t x0 = 0; x0 < ow; ++x0) {
+            double s = 0;
+            for (int64_t t = 0; t < 11; ++t) s += g[size_t(t)] * rows[size_t((y0 + t) * ow + x0)];
+            out[size_t(y0 * ow + x0)] = s;
+        }
+    return out;
+}
+
+}  // namespace
+
+Tensor ssim(const Tensor& a, const Tensor& b, double data_range) {
+    check_image_pair("ssim", a, b, 11);
+    MG_CHECK(data_range > 0, "ssim: data_range must be positive, got {}", data_range);
+    const int64_t n = a.size(0), c = a.size(1), h = a.size(2), w = a.size(3), plane = h * w;
+    const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>(), g = ssim_window();
+    const double c1 = (0.01 * data_range) * (0.01 * data_range), c2 = (0.03 * data_range) * (0.03 * data_range);
+    std::vector<double> result(static_cast<size_t>(n), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t ch = 0; ch < c; ++ch) {
+            const size_t at = size_t((i * c + ch) * plane);
+            std::vector<double> x(va.begin() + long(at), va.begin() + long(at + size_t(plane)));
+            std::vector<double> y(vb.begin() + long(at), vb.begin() + long(at + size_t(plane)));
+            std::vector<double> xx(x.size()), yy(x.size()), xy(x.size());
+            for (size_t k = 0; k < x.size(); ++k) xx[k] = x[k] * x[k], yy[k] = y[k] * y[k], xy[k] = x[k] * y[k];
+            const std::vector<double> mx = window_means(x, h, w, g), my = window_means(y, h, w, g),
+                                      mxx = window_means(xx, h, w, g), myy = window_means(yy, h, w, g),
+                                      mxy = window_means(xy, h, w, g);
+            double total = 0;
+            for (size_t k = 0; k < mx.size(); ++k) {
+                const double sx = mxx[k] - mx[k] * mx[k], sy = myy[k] - my[k] * my[k], sxy = mxy[k] - mx[k] * my[k];
+                total += (2 * mx[k] * my[k] + c1) * (2 * sxy + c2) /
+                         ((mx[k] * mx[k] + my[k] * my[k] + c1) * (sx + sy + c2));
+            }
+            result[size_t(i)] += total / double(mx.size()) / double(c);
+        }
+    return from_vector(result, {n});
+}
+
+Tensor psnr(const Tensor& a, const Tensor& b, double data_range) {
+    check_image_pair("psnr", a, b, 1);
+    MG_CHECK(data_range > 0, "psnr: data_range must be positive, got {}", data_range);
+    const int64_t n = a.size(0), per = a.numel() / n;
+    const std::vector<double> va = a.to_vector<double>(), vb = b.to_vector<double>();
+    std::vector<double> result(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        double sq = 0;
+        for (int64_t k = i * per; k < (i + 1) * per; ++k) sq += (va[size_t(k)] - vb[size_t(k)]) * (va[size_t(k)] - vb[size_t(k)]);
+        const double mse = sq / double(per);
+        result[size_t(i)] = mse > 0 ? std::min(100.0, 10 * std::log10(data_range * data_range / mse)) : 100.0;
+    }
+    return from_vector(result, {n});
 }
 
 }  // namespace mg::models

@@ -15,4 +15,18 @@ struct ModeCoverage {
 };
 ModeCoverage mode_coverage(const Tensor& samples, const Tensor& centres, double std, double min_fraction = 0.01);
 
+// Structural similarity (Wang, Bovik, Sheikh & Simoncelli 2004) of images a and b, both
+// [N, C, H, W] float with values spanning `data_range` (1 for [0, 1]), H and W >= 11: per
+// image and channel, the mean over every valid 11x11 window position of
+//   SSIM = (2 mu_a mu_b + C1)(2 s_ab + C2) / ((mu_a^2 + mu_b^2 + C1)(s_a^2 + s_b^2 + C2)),
+// the moments weighted by a normalised Gaussian (sigma 1.5), C1 = (0.01 L)^2, C2 = (0.03 L)^2,
+// no N/(N-1) correction: Wang et al.'s ssim_index.m, and skimage's structural_similarity with
+// gaussian_weights=True, use_sample_covariance=False. Returns one value per image [N]
+// (float64), the mean over its channels.
+Tensor ssim(const Tensor& a, const Tensor& b, double data_range = 1.0);
+
+// Peak signal-to-noise ratio per image [N] (float64), 10 log10(L^2 / mean squared error); an
+// exact match is capped at 100 dB.
+Tensor psnr(const Tensor& a, const Tensor& b, double data_range = 1.0);
+
 }  // namespace mg::models

@@ -282,7 +282,7 @@ ok "[ \"\$(png_width '$work/g4/samples/step_0000001.png')\" -lt \"\$(png_width '
 # (with --post), and refused by eval (no classifier of that data: exit 2); a size mismatch with the
 # checkpoint and bad --data values are errors. The image cache goes to the test's folder.
 export MINIGEN_CACHE_DIR="$work/cache"
-python3 - "$work/pics" <<'PY'
+python3 - "$work/pics" "$work/pairs" <<'PY'
 import os, struct, sys, zlib
 def png(path, w, h, rgb):
     raw = b"".join(b"\0" + b"".join(bytes(rgb(x, y)) for x in range(w)) for y in range(h))
@@ -293,6 +293,11 @@ for c, name in enumerate(["cats", "dogs"]):
     os.makedirs(os.path.join(sys.argv[1], name))
     for i in range(4):
         png(os.path.join(sys.argv[1], name, f"{i}.png"), 40, 36, lambda x, y: ((x * 6 + i * 20) % 256, (y * 7) % 256, 200 * c))
+# For pix2pix: one class of 12 diamonds (every 10th image of a class is held out: one here).
+os.makedirs(os.path.join(sys.argv[2], "shapes"))
+for i in range(12):
+    png(os.path.join(sys.argv[2], "shapes", f"{i}.png"), 32, 32,
+        lambda x, y: (255, 40 * (i % 6), 0) if abs(x - 16) + abs(y - 16) < 4 + i else (20, 20, 90))
 PY
 for model in dcgan cgan; do
     expect 0 "checkpoint" -- train $model --data "folder:$work/pics" --image-size 32 --batch-size 4 --steps 2 \
@@ -327,6 +332,25 @@ expect 2 "--jitter 0.1,0.1,0.1,0.7: .*hue 0.7 in \[0, 0.5\]" -- train dcgan --ji
 expect 2 "--jitter bright: bright is not a number" -- train dcgan --jitter bright --steps 1 --out "$work/bad12"
 expect 2 "--crop: 'gan2d' takes no image augmentation \(models that do: .*dcgan" -- train gan2d --crop 2 --steps 1 --out "$work/bad13"
 expect 2 "folder.*(does not exist|no such|not a directory)" -- train dcgan --data "folder:$work/none" --steps 1 --out "$work/bad7"
+# pix2pix on paired data: the edges of the folder of 12 diamonds (one held out), trained 2 steps at
+# 32x32, sampled (rows of input, output, target) and scored (L1, PSNR, SSIM; no classifier of
+# that folder, so no class accuracy); unpaired data, mismatched sides and bad specs are refused.
+echo '{"width": 4}' > "$work/p2p.json"
+expect 0 "checkpoint" -- train pix2pix --data "edges:folder:$work/pairs" --image-size 32 --batch-size 4 --steps 2 \
+    --threads 1 --no-report --config "$work/p2p.json" --out "$work/p2p"
+expect 0 "sample: 3 images" -- sample pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --out "$work/p2p.png"
+expect 0 "ssim +[-0-9]" -- eval pix2pix --checkpoint "$work/p2p/checkpoint.safetensors"
+ok "$minigen eval pix2pix --checkpoint $work/p2p/checkpoint.safetensors --json 2>/dev/null | python3 -c \"import json,sys; j=json.load(sys.stdin); assert j['test_images'] == 1 and 0 <= j['l1'] <= 1 and -1 <= j['ssim'] <= 1 and 'class_accuracy' not in j, j\"" \
+   "pix2pix eval --json: l1/ssim of the one held-out pair"
+expect 2 "'data' .*folder:.* is not a paired data set; .*edges:SPEC" -- train pix2pix --data "folder:$work/pairs" --steps 1 --out "$work/bad-p1"
+expect 2 "'data' edges:emoji is a paired data set .*pix2pix" -- train dcgan --data edges:emoji --steps 1 --out "$work/bad-p2"
+expect 2 "--data emoji-pair:google: expected emoji-pair:A,B with two different vendors" -- train pix2pix --data emoji-pair:google --steps 1 --out "$work/bad-p3"
+expect 2 "--data edges:edges:emoji: edges of what" -- train pix2pix --data edges:edges:emoji --steps 1 --out "$work/bad-p4"
+expect 2 "Fashion-MNIST is 28x28; 'image_size' 32" -- train pix2pix --data edges:fashion-mnist --image-size 32 --steps 1 --out "$work/bad-p5"
+expect 2 "'image_size' 8 not in 16..256" -- train pix2pix --data "edges:folder:$work/pairs" --image-size 8 --steps 1 --out "$work/bad-p6"
+expect 2 "'jitter' 0.2 does not apply to paired data" -- train pix2pix --data "edges:folder:$work/pairs" --jitter 0.2 --steps 1 --out "$work/bad-p7"
+expect 2 "--data \"edges:fashion-mnist\": .* was trained with data .*edges:folder:" -- eval pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --data edges:fashion-mnist
+expect 2 "--channels 1: .* was trained with channels 3" -- sample pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --channels 1
 # The VAEs on one's own images: an RGB .npy of 10 images, convvae at 32x32 (3 down-blocks),
 # sampled from its checkpoint; another size, or a Fashion-MNIST checkpoint, is an error.
 # rgb_npy FILE N S: N uint8 RGB images of S x S (NHWC) in an .npy, a fixed pattern.
@@ -341,6 +365,7 @@ open(path, "wb").write(b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") 
 PY
 }
 rgb_npy "$work/rgb.npy" 10 32
+expect 2 "--samples .*rgb.npy: --data edges:emoji is paired data" -- eval --samples "$work/rgb.npy" --data edges:emoji
 expect 0 "checkpoint" -- train convvae --data "npy:$work/rgb.npy" --image-size 32 --batch-size 4 --steps 2 \
     --threads 1 --no-report --out "$work/img-convvae"
 ok "python3 -c \"import json; c=json.load(open('$work/img-convvae/config.json'))['config']; assert (c['image_size'], c['channels']) == (32, 3), c\"" \

@@ -11,6 +11,7 @@
 #include "core/data/transforms.h"
 #include "core/random.h"
 #include "kernels/device.h"
+#include "models/paired_data.h"
 #include "models/registry.h"
 #include "tools/bench.h"
 
@@ -43,6 +44,8 @@ const WorkloadSpec kWorkloads[] = {
     {"vae", "vae", "{}", 300, 20, ""},
     {"pixelcnn", "pixelcnn", "{}", 6, 2, ""},
     {"classifier", "classifier", "{}", 40, 5, ""},
+    {"pix2pix", "pix2pix", R"({"data": "emoji-pair:google,twitter"})", 5, 1,
+     "emoji google -> twitter at 64x64: U-Net (6 levels, width 64) + 34x34 PatchGAN, inputs and targets stacked"},
 };
 
 // The loader's share of a step: one batch prepared as the trainer's loader prepares it
@@ -78,7 +81,10 @@ std::vector<data::Batch> random_batches(const models::DataSpec& spec, int64_t ba
             b.images = data::make_toy2d(data::parse_toy2d(spec.toy2d), batch, uint64_t(100 + i)).points;
         } else {
             const bool images = spec.source == models::DataSpec::Source::Images;
-            const int64_t c = images ? spec.channels : 1, size = images ? spec.image_size : 28;
+            // Paired data (pix2pix) stacks the input's channels before the target's.
+            const int64_t input_c = images && models::is_paired_data_spec(spec.images)
+                                        ? models::paired_input_channels(spec.images, spec.channels) : 0;
+            const int64_t c = images ? input_c + spec.channels : 1, size = images ? spec.image_size : 28;
             b.images = data::to_float(randint(0, 256, {batch, c, size, size}, {DType::UInt8}), spec.range);
         }
         if (spec.labels) b.labels = randint(0, 10, {batch});

@@ -14,8 +14,10 @@
 #include "models/eval/evaluate.h"
 #include "models/eval/protocol.h"
 #include "models/eval/real_images.h"
+#include "models/eval/translation.h"
 #include "models/eval/reference_classifier.h"
 #include "models/image_data.h"
+#include "models/paired_data.h"
 #include "models/registry.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
@@ -91,6 +93,9 @@ models::DataSpec sample_data(const EvalArgs& a, const Tensor& images) {
                  "--samples {}: --image-size and --channels go with an image data set (--data)", a.samples_file);
         return spec;
     }
+    MG_CHECK(!models::is_paired_data_spec(a.common.data),
+             "--samples {}: --data {} is paired data (input, target); score a pix2pix model with minigen eval "
+             "pix2pix --checkpoint FILE", a.samples_file, a.common.data);
     spec.source = models::DataSpec::Source::Images;
     spec.images = a.common.data;
     spec.image_size = a.common.image_size > 0 ? a.common.image_size : images.size(2);
@@ -225,6 +230,8 @@ int run_eval(const EvalArgs& a) {
                                                              a.common.allow_nonfinite);
         if (a.model == "classifier") {
             j = eval_classifier(a, *model, pos, config.seed);
+        } else if (models::Translation* translation = models::as<models::Translation>(*model)) {
+            j = eval::evaluate_translation(*model, *translation, o);  // L1, PSNR, SSIM on held-out pairs
         } else {
             MG_CHECK(a.save_reference.empty(), "--save-reference: only for the classifier, not '{}'", a.model);
             MG_CHECK(!a.cas || models::as<models::ClassConditional>(*model),

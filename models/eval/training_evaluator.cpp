@@ -7,6 +7,7 @@
 #include "models/eval/evaluate.h"
 #include "models/eval/real_images.h"
 #include "models/eval/reference_classifier.h"
+#include "models/eval/translation.h"
 #include "models/capabilities.h"
 
 namespace mg::eval {
@@ -26,6 +27,19 @@ std::function<models::Metrics(models::Model&)> training_evaluator(models::Model&
     }
     const models::DataSpec spec = model.data_spec();
     if (samples <= 0 || spec.source == models::DataSpec::Source::Toy2d) return {};
+    if (models::as<models::Translation>(model)) {  // pix2pix: its held-out pairs, not FID
+        EvalOptions options;
+        options.samples = samples;
+        options.classifier = classifier;
+        options.progress = false;
+        return [options](models::Model& m) -> models::Metrics {
+            nlohmann::json j = evaluate_translation(m, *models::as<models::Translation>(m), options);
+            models::Metrics out;
+            for (const char* key : {"l1", "psnr", "ssim", "class_accuracy"})  // beside the step's own l1
+                if (j.contains(key)) out.emplace_back(std::string("test_") + key, j[key].get<double>());
+            return out;
+        };
+    }
     // The classifier of the model's data, chosen as minigen eval chooses it: none is an
     // error now, before training starts.
     if (models::as<models::Sampler>(model)) ReferenceClassifier::select(classifier, data_name(spec));

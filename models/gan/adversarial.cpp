@@ -143,27 +143,27 @@ Tensor AdversarialModel::d_input(const Tensor& x) {
     return add(a, randn(a.shape(), {a.dtype(), a.device()}, 0.0, gan_.instance_noise));
 }
 
-Tensor AdversarialModel::d_loss(const Tensor& lr, const Tensor& lf) const {
-    switch (gan_.loss) {
+Tensor adversarial_d_loss(GanLoss loss, const Tensor& lr, const Tensor& lf, double label_smoothing) {
+    switch (loss) {
         case GanLoss::Bce: {
-            Tensor target = full(lr.shape(), 1.0 - gan_.label_smoothing, {lr.dtype(), lr.device()});
+            Tensor target = full(lr.shape(), 1.0 - label_smoothing, {lr.dtype(), lr.device()});
             return add(binary_cross_entropy_with_logits(lr, target), binary_cross_entropy_with_logits(lf, zeros_like(lf)));
         }
         case GanLoss::LeastSquares:
-            return mul(add(mean(square(sub(lr, 1.0 - gan_.label_smoothing))), mean(square(lf))), 0.5);
+            return mul(add(mean(square(sub(lr, 1.0 - label_smoothing))), mean(square(lf))), 0.5);
         case GanLoss::Hinge: return add(mean(relu(affine(lr, -1.0, 1.0))), mean(relu(add(lf, 1.0))));
         case GanLoss::Wasserstein: return sub(mean(lf), mean(lr));
     }
     return {};
 }
 
-Tensor AdversarialModel::g_loss(const Tensor& lf) const {
-    switch (gan_.loss) {
+Tensor adversarial_g_loss(GanLoss loss, const Tensor& lf, bool saturating) {
+    switch (loss) {
         case GanLoss::Bce:
             // Non-saturating: maximise log D(G(z)). Saturating: minimise log(1 - D(G(z))),
             // whose gradient vanishes exactly when D confidently rejects the fakes.
-            return gan_.saturating_g ? neg(binary_cross_entropy_with_logits(lf, zeros_like(lf)))
-                                     : binary_cross_entropy_with_logits(lf, ones_like(lf));
+            return saturating ? neg(binary_cross_entropy_with_logits(lf, zeros_like(lf)))
+                              : binary_cross_entropy_with_logits(lf, ones_like(lf));
         case GanLoss::LeastSquares: return mul(mean(square(sub(lf, 1.0))), 0.5);
         case GanLoss::Hinge:
         case GanLoss::Wasserstein: return neg(mean(lf));
@@ -171,10 +171,18 @@ Tensor AdversarialModel::g_loss(const Tensor& lf) const {
     return {};
 }
 
-double AdversarialModel::d_output(const Tensor& logits) const {
+double adversarial_d_output(GanLoss loss, const Tensor& logits) {
     autograd::NoGradGuard no_grad;
-    return gan_.loss == GanLoss::Bce ? mean(sigmoid(logits)).item() : mean(logits).item();
+    return loss == GanLoss::Bce ? mean(sigmoid(logits)).item() : mean(logits).item();
 }
+
+Tensor AdversarialModel::d_loss(const Tensor& lr, const Tensor& lf) const {
+    return adversarial_d_loss(gan_.loss, lr, lf, gan_.label_smoothing);
+}
+
+Tensor AdversarialModel::g_loss(const Tensor& lf) const { return adversarial_g_loss(gan_.loss, lf, gan_.saturating_g); }
+
+double AdversarialModel::d_output(const Tensor& logits) const { return adversarial_d_output(gan_.loss, logits); }
 
 // PacGAN: [B, ...] -> [B/pack, pack*C, ...], so D sees `pack` samples as one.
 Tensor AdversarialModel::pack(const Tensor& x) const {
@@ -242,24 +250,15 @@ Tensor given_or(const Tensor& given, const Shape& shape, const char* what, Devic
     return given.to(device);
 }
 
-// D's parameters stop requiring gradients for the scope of a G update, and always
-// require them again afterwards, even when the update throws.
-class FreezeParameters {
-public:
-    explicit FreezeParameters(nn::Module& module) : params_(module.parameters()) {
-        for (Tensor& p : params_) p.requires_grad_(false);
-    }
-    ~FreezeParameters() {
-        for (Tensor& p : params_) p.requires_grad_(true);
-    }
-    FreezeParameters(const FreezeParameters&) = delete;
-    FreezeParameters& operator=(const FreezeParameters&) = delete;
-
-private:
-    std::vector<Tensor> params_;
-};
-
 }  // namespace
+
+FreezeParameters::FreezeParameters(nn::Module& module) : params_(module.parameters()) {
+    for (Tensor& p : params_) p.requires_grad_(false);
+}
+
+FreezeParameters::~FreezeParameters() {
+    for (Tensor& p : params_) p.requires_grad_(true);
+}
 
 // D's loss of one step: real and fake.detach() (with instance noise), plus the penalties.
 // Bugs (models/bugs.h): no-detach keeps G's graph in the fakes; labels-swapped calls the

@@ -181,6 +181,27 @@ private:
     Metrics last_g_;  // G's metrics from the last G update (n_critic > 1)
 };
 
+// The losses of the table above on D's logits (any shape: a PatchGAN's [B, 1, h, w] too),
+// shared with the models that write their own step (pix2pix).
+Tensor adversarial_d_loss(GanLoss loss, const Tensor& real_logits, const Tensor& fake_logits,
+                          double label_smoothing = 0.0);
+Tensor adversarial_g_loss(GanLoss loss, const Tensor& fake_logits, bool saturating = false);
+// What "D(x)" reports: the mean probability for bce, the mean raw score otherwise.
+double adversarial_d_output(GanLoss loss, const Tensor& logits);
+
+// A module's parameters stop requiring gradients for the scope of a G update, and always
+// require them again afterwards, even when the update throws.
+class FreezeParameters {
+public:
+    explicit FreezeParameters(nn::Module& module);
+    ~FreezeParameters();
+    FreezeParameters(const FreezeParameters&) = delete;
+    FreezeParameters& operator=(const FreezeParameters&) = delete;
+
+private:
+    std::vector<Tensor> params_;
+};
+
 // Gradient norms of a module's parameters as metrics "grad_norm/<tag>/<name>", and the
 // total "grad_norm/<tag>". Parameters without a gradient report 0.
 void record_grad_norms(StepMetrics& rec, const std::string& tag, nn::Module& module);

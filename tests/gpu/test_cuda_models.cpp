@@ -21,6 +21,7 @@
 #include "core/ops.h"
 #include "core/random.h"
 #include "models/capabilities.h"
+#include "models/paired_data.h"
 #include "models/registry.h"
 #include "tests/gpu/gpu_check.h"
 
@@ -36,8 +37,11 @@ data::Batch test_batch(const models::DataSpec& spec) {
     if (spec.source == models::DataSpec::Source::Toy2d) {
         b.images = data::make_toy2d(data::parse_toy2d(spec.toy2d), kBatch, 3).points;
     } else {
-        // Pixels on the 256 levels k/255 (what PixelCNN's targets require), in the model's range.
-        Tensor levels = div(randint(0, 256, {kBatch, 1, 28, 28}).to(DType::Float32), 255.0);
+        // Pixels on the 256 levels k/255 (what PixelCNN's targets require), in the model's range;
+        // paired data (pix2pix) stacks its input's channels before the target's.
+        const bool paired = spec.source == models::DataSpec::Source::Images && models::is_paired_data_spec(spec.images);
+        const int64_t c = paired ? models::paired_input_channels(spec.images, spec.channels) + spec.channels : 1;
+        Tensor levels = div(randint(0, 256, {kBatch, c, 28, 28}).to(DType::Float32), 255.0);
         b.images = spec.range == data::PixelRange::ZeroOne ? levels : sub(mul(levels, 2.0), 1.0);
     }
     if (spec.labels) b.labels = randint(0, 10, {kBatch});

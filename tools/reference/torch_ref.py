@@ -21,6 +21,8 @@ trains (forward, backward, optimizer), on data already in memory:
     torch.autograd.grad(..., create_graph=True) and a backward through the
     gradient norm) + one G update with fresh z.  n_critic is not applied.
   * vae, pixelcnn, classifier: one update on one batch.
+  * pix2pix: one D update + one G update (BCE + 100 L1) of the U-Net and PatchGAN of
+    tools/reference/pix2pix_torch.py, emoji-like 64x64 pairs stacked as 6 channels.
 Layers, initialisation, losses, optimizers and batch sizes follow
 workloads.md.  Where workloads.md gives an init (dcgan, and wgan-gp / cgan
 which reuse the dcgan networks) it is applied: N(0, 0.02) conv/linear weights,
@@ -93,7 +95,7 @@ import sys
 import time
 
 MODELS = ["gan2d", "dcgan", "dcgan-rgb32", "dcgan-rgb64", "wgan-gp", "cgan", "vae", "pixelcnn",
-          "classifier"]
+          "classifier", "pix2pix"]
 KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum",
            "softmax_xent", "attention", "overhead"]
 
@@ -108,6 +110,7 @@ MODEL_STEPS = {
     "vae": (300, 20),
     "pixelcnn": (6, 2),
     "classifier": (40, 5),
+    "pix2pix": (5, 1),
 }
 KERNEL_STEPS = (30, 3)
 
@@ -452,6 +455,16 @@ def build_classifier():
     return cross_entropy_step(model, data), batch, "images"
 
 
+def build_pix2pix():
+    """emoji google -> twitter at 64x64 (tools/reference/pix2pix_torch.py): 6 stacked channels."""
+    from pix2pix_torch import UNet, make_pix2pix_step, patch_gan, patch_layers, pix2pix_init
+    batch = 16
+    G = pix2pix_init(UNet(3, 3, 64))
+    D = pix2pix_init(patch_gan(6, patch_layers(64)))
+    data = gan_images(batch, 6, 64)
+    return make_pix2pix_step(G, D, data.next, 3), batch, "images"
+
+
 BUILDERS = {
     "gan2d": build_gan2d, "dcgan": build_dcgan,
     "dcgan-rgb32": lambda: build_dcgan(channels=3, size=32),  # 4w at 4x4, 3 blocks
@@ -459,6 +472,7 @@ BUILDERS = {
     "wgan-gp": build_wgan_gp,
     "cgan": build_cgan, "vae": build_vae, "pixelcnn": build_pixelcnn,
     "classifier": build_classifier,
+    "pix2pix": build_pix2pix,
 }
 
 

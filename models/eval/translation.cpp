@@ -1,0 +1,78 @@
+#include "models/eval/translation.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "core/ops.h"
+#include "models/eval/protocol.h"
+#include "models/eval/reference_classifier.h"
+#include "models/image_data.h"
+#include "models/metrics.h"
+#include "models/paired_data.h"
+
+namespace mg::eval {
+
+std::string translation_classifier_data(const std::string& paired_spec) {
+    const std::string source = models::paired_source(paired_spec);
+    return source.rfind("emoji", 0) == 0 ? "emoji" : source;
+}
+
+namespace {
+
+double mean_of(const Tensor& per_image) { return mean(per_image).item(); }
+
+// The share of `images` [N, C, H, W] in [0, 1] the classifier puts in class labels[i].
+double accuracy(ReferenceClassifier& c, const Tensor& images, const Tensor& labels) {
+    Tensor hit = eq(argmax(c.probs(images), 1), labels);
+    return sum(hit.to(DType::Float64)).item() / double(images.size(0));
+}
+
+}  // namespace
+
+nlohmann::json evaluate_translation(models::Model& model, models::Translation& translation, const EvalOptions& o) {
+    using Clock = std::chrono::steady_clock;
+    const auto t0 = Clock::now();
+    const models::DataSpec spec = model.data_spec();
+    MG_CHECK(spec.source == models::DataSpec::Source::Images && models::is_paired_data_spec(spec.images),
+             "eval: '{}' translates images, but its data {} is not paired", model.name(), spec.images);
+    models::ImageData held_out = models::load_paired_image_data(spec, models::ImageSplit::Test);
+    const int64_t n = std::min<int64_t>(held_out.images.size(0), std::max<int64_t>(o.samples, 1));
+    const data::PixelRange range = spec.range;
+    const models::PairedBatch pair =
+        models::split_pair(data::to_float(held_out.images.slice(0, 0, n), range), translation.input_channels());
+    if (o.progress) std::fprintf(stderr, "eval: translating %lld held-out pairs\n", (long long)n);
+    Tensor outputs = translation.translate(pair.input.contiguous());
+    auto unit = [&](const Tensor& x) {  // the model's range -> [0, 1]
+        Tensor y = range == data::PixelRange::MinusOneOne ? mul(add(x, 1.0), 0.5) : x;
+        return clamp(y, 0.0, 1.0).contiguous();
+    };
+    const Tensor out01 = unit(outputs), target01 = unit(pair.target);
+    nlohmann::json j = {{"model", model.name()}, {"data", spec.images}, {"test_images", n}};
+    j["l1"] = mean(abs(sub(out01, target01))).item();
+    j["psnr"] = mean_of(models::psnr(out01, target01));
+    if (out01.size(2) >= 11) j["ssim"] = mean_of(models::ssim(out01, target01));
+
+    const std::string data = translation_classifier_data(spec.images);
+    bool has_classifier = o.classifier.has_value();
+    for (const std::string& name : builtin_reference_classifiers())
+        has_classifier = has_classifier || ReferenceClassifier::get(name).info().data == data;
+    if (has_classifier) {
+        ReferenceClassifier& c = ReferenceClassifier::select(o.classifier, data);
+        MG_CHECK(c.info().shape.channels == out01.size(1),
+                 "eval: the classifier {} takes {} channel(s); the translations have {}", c.name(),
+                 c.info().shape.channels, out01.size(1));
+        const Tensor labels = held_out.labels.slice(0, 0, n).contiguous();
+        j["class_accuracy"] = accuracy(c, out01, labels);
+        j["target_class_accuracy"] = accuracy(c, target01, labels);
+        j["classifier_name"] = c.name();
+        j["classifier"] = c.sha256();
+        j["classifier_source"] = c.source();
+        j["classifier_data"] = c.info().data;
+    }
+    j["protocol"] = {{"reference", {{"data", spec.images}, {"count", n}, {"split", "held-out pairs"}}},
+                     {"minigen", minigen_build_card()}};
+    j["seconds"] = std::chrono::duration<double>(Clock::now() - t0).count();
+    return j;
+}
+
+}  // namespace mg::eval

@@ -1,0 +1,50 @@
+// Paired image data for image-to-image models (pix2pix): each example is an input image and
+// the target image it should become, stored as one image whose channels are the input's
+// followed by the target's:
+//
+//   [N, Ci + Co, S, S] uint8     channels 0 .. Ci-1: the input, Ci .. Ci+Co-1: the target
+//
+// so the one loader, its shuffling and its geometric augmentation (flips, crops) treat
+// both sides of a pair alike, and a batch splits back with split_pair.
+//
+// Sources (--data):
+//   edges:SPEC              input: the Sobel edge map of the image (core/data/edges.h), grey;
+//                           target: the image. SPEC: fashion-mnist (28 x 28 grey; its test
+//                           file is the held-out split) or any image data set (folder:DIR,
+//                           npy:FILE, emoji[:VENDOR]).
+//   emoji-pair:A,B          the same emoji (code point) drawn by vendor A (input) and vendor
+//                           B (target), A and B in {google, twitter}: the emoji present in
+//                           both; held out exactly as the unpaired emoji set holds them out.
+// Both sides have the same size by construction; the channels option is the target's.
+#pragma once
+
+#include <string>
+
+#include "models/image_data.h"
+
+namespace mg::models {
+
+bool is_paired_data_spec(const std::string& spec);
+
+// The unpaired data set a paired spec is made from: SPEC of edges:SPEC, "emoji:A,B" of
+// emoji-pair:A,B. Throws naming the spec when it is malformed.
+std::string paired_source(const std::string& spec);
+
+// Channels of the input side for targets of `target_channels`: 1 for edges, else the target's.
+int64_t paired_input_channels(const std::string& spec, int64_t target_channels);
+
+// spec.images is a paired spec: the pairs of `split`, stacked as above; labels: the target's class.
+ImageData load_paired_image_data(const DataSpec& spec, ImageSplit split);
+
+// inputs [N, Ci, S, S] and targets [N, Co, S, S] (one dtype) -> [N, Ci + Co, S, S]; an error
+// naming `what` and both shapes when their counts or sizes differ.
+Tensor stack_pair(const Tensor& inputs, const Tensor& targets, const std::string& what);
+
+struct PairedBatch {
+    Tensor input, target;  // [B, Ci, S, S], [B, C - Ci, S, S] views of the stacked batch
+};
+// Splits a stacked batch [B, C, S, S] after its first `input_channels` channels; an error
+// when it has no target channels left.
+PairedBatch split_pair(const Tensor& stacked, int64_t input_channels);
+
+}  // namespace mg::models
