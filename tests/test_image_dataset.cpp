@@ -174,6 +174,11 @@ TEST_CASE("emoji: a fake package: categories sorted, Component left out, skin to
     REQUIRE(both.images.size() == 6);  // google a, a-1f3fb, b; twitter a, b, d
     CHECK(both.pairs == std::vector<std::pair<int64_t, int64_t>>{{0, 3}, {2, 4}});
     CHECK(open_image_dataset("emoji:google,twitter", o).images.built() == false);  // cached
+    // Each selection of vendors keeps its own cache file: going back and forth rebuilds nothing.
+    CHECK(open_image_dataset("emoji:google", o).images.built() == false);
+    CHECK(open_image_dataset("emoji:twitter", o).images.built() == true);
+    CHECK(open_image_dataset("emoji:google", o).images.built() == false);
+    CHECK(open_image_dataset("emoji:google,twitter", o).images.built() == false);
 
     mg::test::write_bytes(npm + "/node_modules/emoji-datasource-google/emoji.json",
                           R"([{"image": "../../x.png", "category": "A", "has_img_google": true}])");

@@ -87,6 +87,7 @@ ImageDataset open_emoji_images(const std::vector<std::string>& vendors, const st
     }
     ImageFolder folder;
     folder.root = modules;
+    for (const std::string& vendor : vendors) folder.selection += (folder.selection.empty() ? "emoji:" : ",") + vendor;
     for (auto& [name, label] : class_of) {  // std::map: sorted by name
         label = int64_t(folder.classes.size());
         folder.classes.push_back(name);

@@ -342,7 +342,8 @@ PackedImages open_image_files(const ImageFolder& folder, const ImageCacheOptions
              printable_name(options.cache_dir), ec ? ": " + ec.message() : std::string());
     io::remove_stale_temporaries(options.cache_dir);
     const std::string real = fs::weakly_canonical(folder.root, ec).string();
-    const std::string name_text = (ec ? folder.root : real) + "\n" + settings_text(options);
+    const std::string selection = folder.selection.empty() ? "" : folder.selection + "\n";
+    const std::string name_text = (ec ? folder.root : real) + "\n" + selection + settings_text(options);
     const std::string path =
         options.cache_dir + "/" + io::sha256_hex(name_text.data(), name_text.size()).substr(0, 32) + ".mgimg";
 

@@ -35,6 +35,9 @@ struct ImageFile {
 
 struct ImageFolder {
     std::string root;
+    // Which of root's images a source takes when it is not all of them (emoji: the vendors, in
+    // order); part of the cache file's name, so that two selections keep two cache files.
+    std::string selection;
     std::vector<std::string> classes;  // bytewise sorted
     std::vector<ImageFile> files;      // by label, then path
 };
