@@ -18,6 +18,7 @@ void register_cpu_bias_act();
 void register_cpu_masked_conv();
 void register_cpu_conv_implicit();
 void register_cpu_conv_polyphase();
+void register_cpu_lstm();
 #ifdef MINIGEN_WITH_CUDA
 void register_cuda_kernels();
 #endif
@@ -37,6 +38,7 @@ void register_all_kernels() {
     register_cpu_masked_conv();
     register_cpu_conv_implicit();  // after conv and masked conv: it falls back to their im2col
     register_cpu_conv_polyphase();  // falls back to implicit
+    register_cpu_lstm();
 #ifdef MINIGEN_WITH_CUDA
     register_cuda_kernels();
 #endif

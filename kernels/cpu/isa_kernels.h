@@ -17,6 +17,7 @@
 #include "kernels/batch_norm.h"
 #include "kernels/cpu/conv_implicit.h"
 #include "kernels/gemm.h"
+#include "kernels/lstm.h"
 #include "kernels/optim.h"
 #include "kernels/softmax.h"
 
@@ -32,6 +33,8 @@ struct IsaDTypeKernels {
     BatchNormForwardFn* batch_norm_forward = nullptr;
     BatchNormBackwardFn* batch_norm_backward = nullptr;
     AdamUpdateFn* adam_update = nullptr;
+    LstmCellForwardFn* lstm_cell_forward = nullptr;  // float32 only (simd::tanh has float lanes)
+    LstmCellBackwardFn* lstm_cell_backward = nullptr;
 };
 
 // The implicit-GEMM convolution's inner loops (conv_implicit.h), float32.
