@@ -18,9 +18,11 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTION = re.compile(r"^// -{3,} (.*?) -*$")
 SECTION_FILE = re.compile(r"^(.*?)\s*\(([^)]*)\)$")
-DECL_START = re.compile(r"^(inline\s+)?(Tensor|std::vector<Tensor>)\s+[\w+\-*/]+\s*\(|^(inline\s+)?Tensor\s+operator")
+DECL_START = re.compile(r"^(inline\s+)?(Tensor|std::vector<Tensor>|\w+Result)\s+[\w+\-*/]+\s*\(|^(inline\s+)?Tensor\s+operator")
 TYPE_ONE_LINE = re.compile(r"^enum class (\w+) \{(.*)\};")
 STRUCT_START = re.compile(r"^struct (\w+) \{")
+# A family header that core/ops.h includes (core/ops/recurrent.h): its sections follow ops.h's.
+FAMILY_INCLUDE = re.compile(r'^#include "(core/ops/\w+\.h)"')
 
 
 def split_comment(line):
@@ -169,7 +171,13 @@ def main():
     parser.add_argument("--out", default=os.path.join(ROOT, "docs", "ops.md"))
     args = parser.parse_args()
     with open(args.header, encoding="utf-8") as f:
-        sections = parse(f.read())
+        text = f.read()
+    for line in text.splitlines():
+        family = FAMILY_INCLUDE.match(line)
+        if family:
+            with open(os.path.join(ROOT, family.group(1)), encoding="utf-8") as f:
+                text += "\n" + f.read()
+    sections = parse(text)
     bare = [name for _, _, _, rows in sections for name, _, description in rows if not description]
     if bare:
         print(f"gen_ops_doc: no comment describes {', '.join(bare)} in {args.header}: add one, "
