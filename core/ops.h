@@ -10,6 +10,7 @@
 // must have the same dtype and device.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "core/tensor.h"
@@ -119,6 +120,14 @@ Tensor conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, const Shape
 // The max over each kernel window of x [N, C, H, W]; stride defaults to the kernel size
 // (0 = default).
 Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride = 0, Pair padding = 0);
+// What max_pool2d_with_indices returns: max_pool2d's values and each window's winner.
+struct MaxPool2dResult {
+    Tensor values, indices;
+};
+// max_pool2d and each window's winner as PyTorch's return_indices gives it: int64 [N, C, OH, OW],
+// the flat index h * W + w inside its (n, c) plane (the first maximum in raster order wins a tie).
+// The indices carry no gradient; the values' gradient is max_pool2d's.
+MaxPool2dResult max_pool2d_with_indices(const Tensor& x, Pair kernel, Pair stride = 0, Pair padding = 0);
 // The mean over each kernel window, with max_pool2d's shapes and defaults.
 Tensor avg_pool2d(const Tensor& x, Pair kernel, Pair stride = 0, Pair padding = 0);
 
@@ -140,11 +149,29 @@ enum class Reduction { Mean, Sum, None };
 // Softmax cross-entropy of logits [N, C] or [N, C, d1, ...] against int64 class indices
 // target [N] or [N, d1, ...] with values in [0, C).
 Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction = Reduction::Mean);
+// The options of cross_entropy, with torch.nn.functional.cross_entropy's meanings.
+//   ignore_index: targets equal to it add nothing, and Mean divides by the non-ignored targets'
+//     total weight; every other target must be in [0, C). Unset: every target must be in range.
+//     A Mean over no weight at all (every target ignored; PyTorch gives NaN) is an error.
+//   label_smoothing in [0, 1]: the target distribution is (1 - e) onehot + e / C.
+//   weight [C]: each class's weight, applied to both terms as PyTorch does.
+// With the defaults it is cross_entropy above (the fused kernel); otherwise composed of ops.
+struct CrossEntropyOptions {
+    Reduction reduction = Reduction::Mean;
+    std::optional<int64_t> ignore_index = {};
+    double label_smoothing = 0.0;
+    Tensor weight = {};
+};
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options);  // with PyTorch's options, as above
 // -log_probs[target], the shapes of cross_entropy.
 Tensor nll_loss(const Tensor& log_probs, const Tensor& target, Reduction reduction = Reduction::Mean);
 // Binary cross-entropy of sigmoid(logits) against target in [0, 1], computed stably as
 // softplus(x) - x*t.
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target,
+                                        Reduction reduction = Reduction::Mean);
+// With pos_weight (broadcast to the logits, PyTorch's [C] along the last dim): the positive
+// term weighted, -[p t ln s(x) + (1-t) ln(1-s(x))] = (1 - t) x + (1 + (p - 1) t) softplus(-x).
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const Tensor& pos_weight,
                                         Reduction reduction = Reduction::Mean);
 // (input - target)^2.
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction = Reduction::Mean);
@@ -220,3 +247,4 @@ Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int6
 
 // ---- causal multi-head attention, fused (core/ops/attention.cpp) -------------------------------
 #include "core/ops/attention.h"
+#include "core/ops/recurrent.h"  // lstm_cell, skew, unskew

@@ -22,6 +22,7 @@ void register_cpu_conv_polyphase();
 void register_cpu_lowp_gemm();
 void register_cpu_lowp_conv();
 void register_cpu_lowp_convert();
+void register_cpu_lstm();
 #ifdef MINIGEN_WITH_CUDA
 void register_cuda_kernels();
 #endif
@@ -45,6 +46,7 @@ void register_all_kernels() {
     register_cpu_lowp_gemm();
     register_cpu_lowp_conv();
     register_cpu_lowp_convert();
+    register_cpu_lstm();
 #ifdef MINIGEN_WITH_CUDA
     register_cuda_kernels();
 #endif

@@ -369,6 +369,41 @@ OP_CASE2(bce_with_logits) {
     c.f = [](const V& x) { return binary_cross_entropy_with_logits(x[0], x[1]); };
 }
 
+OP_CASE2(cross_entropy_options) {  // composed of ops: ignored rows, smoothing and class weights
+    c.inputs = [] { return V{input({4, 5})}; };
+    c.f = [](const V& x) {
+        const Device d = x[0].device();
+        CrossEntropyOptions o{.ignore_index = 2, .label_smoothing = 0.2,
+                              .weight = from_vector<double>({0.5, 1.0, 1.5, 2.0, 0.7}).to(d)};
+        return cross_entropy(x[0], from_vector<int64_t>({0, 2, 4, 1}).to(d), o);
+    };
+}
+
+OP_CASE2(bce_with_logits_pos_weight) {
+    c.inputs = [] { return V{input({2, 3}, -3, 3), rand({2, 3}, {DType::Float64}), positive({3})}; };
+    c.f = [](const V& x) { return binary_cross_entropy_with_logits(x[0], x[1], x[2]); };
+}
+
+OP_CASE2(lstm_cell) {  // second order: the create_graph backward in ops
+    c.inputs = [] { return V{input({3, 4 * 4}, -2, 2), input({3, 4}, -2, 2)}; };
+    c.f = [](const V& x) { return lstm_cell(x[0], x[1]); };
+}
+
+OP_CASE2(skew) {
+    c.inputs = [] { return V{input({2, 2, 3, 4})}; };
+    c.f = [](const V& x) { return skew(x[0]); };
+}
+
+OP_CASE2(unskew) {
+    c.inputs = [] { return V{input({2, 2, 3, 6})}; };
+    c.f = [](const V& x) { return unskew(x[0]); };
+}
+
+OP_CASE(max_pool2d_with_indices) {
+    c.inputs = [] { return V{input({1, 2, 5, 5})}; };
+    c.f = [](const V& x) { return max_pool2d_with_indices(x[0], 3, 2, 1).values; };
+}
+
 OP_CASE2(mse) {
     c.inputs = [] { return V{input({3, 4}), input({3, 4})}; };
     c.f = [](const V& x) { return mse_loss(x[0], x[1]); };

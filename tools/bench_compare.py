@@ -50,7 +50,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TORCH_MODELS = ["gan2d", "dcgan", "dcgan-rgb32", "dcgan-rgb64", "wgan-gp", "cgan", "vae", "pixelcnn",
                 "classifier"]
 TORCH_KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum",
-                 "softmax_xent", "attention", "overhead"]
+                 "softmax_xent", "attention", "lstm_cell", "overhead"]
 
 # Targets of the issue "Fast CPU kernels and the kernel lab".
 SPEEDUP_TARGETS = {"gan2d": 1.5, "dcgan": 1.25, "dcgan-rgb32": 1.25, "dcgan-rgb64": 1.25, "cgan": 1.25, "wgan-gp": 1.25, "vae": 1.2,

@@ -18,6 +18,7 @@
 #include "kernels/masked_conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
+#include "kernels/lstm.h"
 #include "kernels/reduce.h"
 #include "kernels/softmax.h"
 
@@ -645,6 +646,37 @@ private:
     Floats y_, b_, g_, act_;
 };
 
+// The fused LSTM cell (kernels/lstm.h). Forward: gates and c_prev read, [2, n, H] written;
+// backward: gates, c_prev and grad_out read, grad_gates and grad_c_prev written (out_ holds both).
+class LstmCellCase : public WholeOutputCase {
+public:
+    LstmCellCase(const kernels::LstmCellShape& s, std::string label, bool backward)
+        : WholeOutputCase(backward ? 5 * s.n * s.hidden : 2 * s.n * s.hidden), s_(s), backward_(backward),
+          gates_(4 * s.n * s.hidden), c_(s.n * s.hidden), g_(2 * s.n * s.hidden) {
+        name = "lstm_cell";
+        shape = std::move(label);
+        op = backward ? "lstm_cell_backward" : "lstm_cell_forward";
+        bytes = 4.0 * double(s.n * s.hidden) * (backward ? 12.0 : 7.0);
+        traffic = Traffic::Copy;
+        gates_.fill_uniform(31, -4, 4);
+        c_.fill_uniform(32, -2, 2);
+        g_.fill_uniform(33, -1, 1);
+        tolerance_ = 1e-5;
+    }
+
+private:
+    void run_into(std::string_view v, float* out) override {
+        if (backward_)
+            kernels::lstm_cell_backward_table().get(v, kCpu, kF32)(s_, gates_.data(), c_.data(), g_.data(), out,
+                                                                   out + 4 * s_.n * s_.hidden);
+        else
+            kernels::lstm_cell_forward_table().get(v, kCpu, kF32)(s_, gates_.data(), c_.data(), out);
+    }
+    kernels::LstmCellShape s_;
+    bool backward_;
+    Floats gates_, c_, g_;
+};
+
 // max_pool2d forward (values and argmax). Bytes: x read, y and the int64 argmax written.
 class MaxPoolCase : public KernelCase {
 public:
@@ -753,6 +785,14 @@ void add_batch_norm(std::vector<CaseSpec>& out, const kernels::BatchNormShape& s
     }
 }
 
+void add_lstm_cell(std::vector<CaseSpec>& out, const kernels::LstmCellShape& s, const std::string& label) {
+    for (bool bwd : {false, true}) {
+        std::string shape = label + (bwd ? " backward" : " forward");
+        out.push_back(spec<LstmCellCase>("lstm_cell", shape, bwd ? "lstm_cell_backward" : "lstm_cell_forward", s,
+                                         shape, bwd));
+    }
+}
+
 void add_bias_act(std::vector<CaseSpec>& out, const kernels::BiasActShape& s, const std::string& label) {
     for (bool bwd : {false, true}) {
         std::string shape = label + (bwd ? " backward" : " forward");
@@ -791,6 +831,7 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         add_batch_norm(out, {9, 19, 1}, "9x19");
         add_bias_act(out, {3, 5, 7, 0.2}, "3x5x7 slope 0.2");
         add_bias_act(out, {9, 19, 1, 0.0}, "9x19 relu");
+        add_lstm_cell(out, {7, 37}, "7x37");
         out.push_back(spec<MaxPoolCase>("max_pool2d", "2x3x9x9 k2s2", "max_pool2d_forward", pool_shape(2, 3, 9, 2),
                                         std::string("2x3x9x9 k2s2")));
         add_attention(out, {1, 2, 67, 5, 0.4});
@@ -834,6 +875,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     add_bias_act(out, {128, 32, 28 * 28, 0.0}, "128x32x28x28 relu");
     add_bias_act(out, {64, 64, 14 * 14, 0.2}, "64x64x14x14 leaky 0.2");
     add_bias_act(out, {256, 128, 1, 0.0}, "256x128 relu");
+    // Row LSTM's cell: 16 rows of 28 pixels (N = 448), 64 hidden units
+    add_lstm_cell(out, {16 * 28, 64}, "448x64");
     // the classifier's two MaxPool2 at batch 128
     for (auto [c, hw] : {std::pair<int64_t, int64_t>{32, 28}, {64, 14}}) {
         std::string label = fmt::format("128x{}x{}x{} k2s2", c, hw, hw);

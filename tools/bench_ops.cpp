@@ -8,6 +8,8 @@
 //       [64, 256, 28, 28] and over [128, 10] (timing only)
 //   batch_norm     training mode at 64x64x28x28, 64x128x7x7, 64x64x14x14, 512x64, fwd and
 //       fwd+bwd (grads of input, weight and bias; timing only)
+//   lstm_cell      Row LSTM's step at N = 448, H = 64: the fused cell alone ("pointwise") and with
+//       its two matmuls ("cell", as nn.LSTMCell), fwd and fwd+bwd (timing only)
 //   overhead       a + b on 16 elements (per-op cost), and a 3-layer 128-wide MLP
 //       forward + backward at batch 256
 #include <cmath>
@@ -191,6 +193,28 @@ std::vector<OpsEntry> make_entries(const Wanted& wanted) {
         Tensor x = randn({64, 128, 14, 14}), b = randn({128, 1, 1});
         out.push_back({"broadcast_add", "64x128x14x14 + 128x1x1", 0, 0.002, [x, b] { add(x, b); }, {},
                        "timing only"});
+    }
+    // Row LSTM's step (torch_ref.py's lstm_cell rows): 16 rows of 28 pixels (N = 448), H = 64.
+    // "pointwise": lstm_cell on given gates; "cell": with the two matmuls, as nn.LSTMCell(64, 64).
+    for (const char* part : {"pointwise", "cell"}) {
+        const int64_t n = 16 * 28, hidden = 64;
+        const std::string label = fmt::format("{}x{} {}", n, hidden, part);
+        if (!wanted("lstm_cell", fwd_bwd(label))) continue;
+        const double bound = 1.0 / std::sqrt(double(hidden));  // nn.LSTMCell's init
+        Tensor c = randn({n, hidden}).requires_grad_();
+        if (std::string(part) == "pointwise") {
+            Tensor gates = randn({n, 4 * hidden}).requires_grad_();
+            add_fwd_bwd(out, "lstm_cell", label, 0, [=] { return lstm_cell(gates, c); }, {gates, c});
+            continue;
+        }
+        Tensor x = randn({n, hidden}).requires_grad_(), h = randn({n, hidden}).requires_grad_();
+        Tensor w_ih = rand({4 * hidden, hidden}, {}, -bound, bound).requires_grad_();
+        Tensor w_hh = rand({4 * hidden, hidden}, {}, -bound, bound).requires_grad_();
+        Tensor b_ih = rand({4 * hidden}, {}, -bound, bound).requires_grad_();
+        Tensor b_hh = rand({4 * hidden}, {}, -bound, bound).requires_grad_();
+        add_fwd_bwd(out, "lstm_cell", label, 2.0 * 2 * n * hidden * 4 * hidden,
+                    [=] { return lstm_cell(linear(x, w_ih, b_ih) + linear(h, w_hh, b_hh), c); },
+                    {x, h, c, w_ih, w_hh, b_ih, b_hh});
     }
     if (wanted("overhead", {"tiny add 16 (a+b)", "mlp 3x128 b256 fwd+bwd"})) {
         Tensor a = randn({16}), b = randn({16});

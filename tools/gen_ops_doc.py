@@ -19,10 +19,10 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SECTION = re.compile(r"^// -{3,} (.*?) -*$")
 SECTION_FILE = re.compile(r"^(.*?)\s*\(([^)]*)\)$")
-DECL_START = re.compile(r"^(inline\s+)?(Tensor|std::vector<Tensor>)\s+[\w+\-*/]+\s*\(|^(inline\s+)?Tensor\s+operator")
+DECL_START = re.compile(r"^(inline\s+)?(Tensor|std::vector<Tensor>|\w+Result)\s+[\w+\-*/]+\s*\(|^(inline\s+)?Tensor\s+operator")
 TYPE_ONE_LINE = re.compile(r"^enum class (\w+) \{(.*)\};")
 STRUCT_START = re.compile(r"^struct (\w+) \{")
-FAMILY_INCLUDE = re.compile(r'^#include "(core/ops/\w+\.h)"$', re.M)
+FAMILY_INCLUDE = re.compile(r'^#include "(core/ops/\w+\.h)".*$', re.M)
 
 
 def with_family_headers(header_text):

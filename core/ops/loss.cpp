@@ -96,7 +96,7 @@ static Tensor cross_entropy_fused(const Tensor& logits, const Tensor& target, Re
         });
 }
 
-Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
+static void check_cross_entropy_args(const Tensor& logits, const Tensor& target) {
     check_floating("cross_entropy", logits);
     MG_CHECK(logits.dim() >= 2, "cross_entropy: logits must be [N, C, ...], got {}", logits.shape());
     check_defined("cross_entropy", target, "target");
@@ -109,10 +109,80 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduc
              target.shape());
     MG_CHECK(logits.shape()[1] > 0 || target.numel() == 0, "cross_entropy: logits {} have no classes for the targets",
              logits.shape());
+}
+
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, Reduction reduction) {
+    check_cross_entropy_args(logits, target);
     if (target.device() == logits.device() &&
         K::cross_entropy_forward_table().has_kernel(logits.device(), logits.dtype()))
         return cross_entropy_fused(logits, target, reduction);
     return nll_loss(log_softmax(logits, 1), target, reduction);
+}
+
+// The options' rows, read on the host: each target with the ignored ones replaced by class 0
+// (the gather's index), and a 0/1 mask of the rows that count. Throws on a target that is
+// neither in [0, C) nor ignore_index.
+struct CrossEntropyRows {
+    Tensor safe_target, valid;  // int64 [M], logits' dtype [M] (on the logits' device)
+};
+static CrossEntropyRows cross_entropy_rows(const Tensor& logits, const Tensor& target,
+                                           const std::optional<int64_t>& ignore_index) {
+    const int64_t C = logits.shape()[1];
+    std::vector<int64_t> t = target.to(Device::CPU).contiguous().to_vector<int64_t>();
+    std::vector<double> valid(t.size(), 1.0);
+    int64_t bad = 0, first_bad = 0;
+    for (size_t r = 0; r < t.size(); ++r) {
+        if (ignore_index && t[r] == *ignore_index) {
+            t[r] = 0;
+            valid[r] = 0.0;
+        } else if (t[r] < 0 || t[r] >= C) {
+            if (bad++ == 0) first_bad = t[r];
+        }
+    }
+    MG_CHECK(bad == 0, "cross_entropy: {} of {} targets out of range [0, {}) (the first: {}){}", bad, t.size(), C,
+             first_bad, ignore_index ? fmt::format(" and not ignore_index {}", *ignore_index) : std::string());
+    const Shape rows{int64_t(t.size())};
+    return {from_vector(t, rows).to(logits.device()),
+            from_vector(valid, rows).to(logits.dtype()).to(logits.device())};
+}
+
+// PyTorch's formula (aten's cross_entropy with label smoothing), per row r with target t:
+//   nll = -w[t] log p[t],   smooth = -sum_c w[c] log p[c]   (w = 1 without weights; 0 if ignored)
+//   loss = (1 - e) nll + (e / C) smooth;   Mean divides both sums by sum_r w[t_r] over the kept rows.
+Tensor cross_entropy(const Tensor& logits, const Tensor& target, const CrossEntropyOptions& options) {
+    const bool defaults = !options.ignore_index && options.label_smoothing == 0.0 && !options.weight.defined();
+    if (defaults) return cross_entropy(logits, target, options.reduction);
+    check_cross_entropy_args(logits, target);
+    const double e = options.label_smoothing;
+    MG_CHECK(e >= 0.0 && e <= 1.0, "cross_entropy: label_smoothing must be in [0, 1], got {}", e);
+    const int64_t C = logits.shape()[1];
+    const Tensor& w = options.weight;
+    if (w.defined()) {
+        check_same_kind("cross_entropy", logits, w);
+        MG_CHECK(w.shape() == Shape({C}), "cross_entropy: weight must be [C] = [{}] for logits {}, got {}", C,
+                 logits.shape(), w.shape());
+    }
+    const CrossEntropyRows rows = cross_entropy_rows(logits, target, options.ignore_index);
+    const int64_t M = rows.valid.numel();
+    Tensor log_p = classes_last(log_softmax(logits, 1));  // [M, C]
+    Tensor row_weight = w.defined() ? embedding(rows.safe_target, w.reshape(Shape{C, 1})).reshape(Shape{M}) * rows.valid
+                                    : rows.valid;
+    Tensor loss = -gather_last(log_p, rows.safe_target.reshape(Shape{M, 1})).reshape(Shape{M}) * row_weight;
+    if (e > 0.0) {
+        Tensor smooth = -sum(w.defined() ? log_p * w : log_p, {1}) * rows.valid;
+        loss = (1.0 - e) * loss + (e / double(C)) * smooth;
+    }
+    switch (options.reduction) {
+        case Reduction::None: return loss.reshape(target.shape());
+        case Reduction::Sum: return sum(loss);
+        case Reduction::Mean: break;
+    }
+    Tensor total_weight = sum(row_weight);
+    MG_CHECK(total_weight.item() != 0.0,
+             "cross_entropy: the mean over {} targets has no weight (all ignored, or of weight 0): PyTorch would "
+             "return NaN; use Reduction::Sum",
+             M);
+    return sum(loss) / total_weight;
 }
 
 Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, Reduction reduction) {
@@ -122,6 +192,26 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
              logits.shape(), target.shape());
     // -[t ln s(x) + (1-t) ln(1-s(x))] = softplus(x) - t x, without overflow.
     return reduce(softplus(logits) - logits * target, reduction);
+}
+
+Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& target, const Tensor& pos_weight,
+                                        Reduction reduction) {
+    if (!pos_weight.defined()) return binary_cross_entropy_with_logits(logits, target, reduction);
+    const char* op = "binary_cross_entropy_with_logits";
+    check_floating(op, logits);
+    check_same_kind(op, logits, target);
+    check_same_kind(op, logits, pos_weight);
+    MG_CHECK(logits.shape() == target.shape(), "{}: logits {} and target {} differ", op, logits.shape(),
+             target.shape());
+    bool broadcasts = pos_weight.dim() <= logits.dim();
+    for (int d = 1; broadcasts && d <= pos_weight.dim(); ++d) {
+        const int64_t p = pos_weight.shape()[pos_weight.dim() - d], x = logits.shape()[logits.dim() - d];
+        broadcasts = p == 1 || p == x;
+    }
+    MG_CHECK(broadcasts, "{}: pos_weight {} does not broadcast to the logits {}", op, pos_weight.shape(),
+             logits.shape());
+    // ln(1 - s(x)) = -softplus(x) and -ln s(x) = softplus(-x): PyTorch's stable form.
+    return reduce((1.0 - target) * logits + (1.0 + (pos_weight - 1.0) * target) * softplus(-logits), reduction);
 }
 
 Tensor mse_loss(const Tensor& input, const Tensor& target, Reduction reduction) {

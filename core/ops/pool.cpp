@@ -3,6 +3,7 @@
 //               scatter of the gradient to those positions: the backward kernel, or, when
 //               the backward must itself be differentiable, scatter_add_last over each H*W
 //               plane, whose own backward is the matching gather.
+//               max_pool2d_with_indices hands out those argmax as PyTorch's indices.
 //   avg_pool2d: linear; its backward kernel is its adjoint, and the adjoint's
 //               backward is avg_pool2d again.
 #include "core/ops/dispatch.h"
@@ -33,15 +34,15 @@ static K::Pool2dShape pool_shape(const char* op, const Tensor& x, Pair kernel, P
     return s;
 }
 
-Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
-    K::Pool2dShape s = pool_shape("max_pool2d", x, kernel, stride, padding);
+// The values (recorded for autograd) and the argmax the forward kernel wrote.
+static MaxPool2dResult max_pool2d_forward(const Tensor& x, const K::Pool2dShape& s) {
     Tensor xc = x.contiguous();
     Tensor y = empty(Shape{s.n, s.c, s.oh, s.ow}, {x.dtype(), x.device()});
     Tensor argmax = empty(y.shape(), {DType::Int64, x.device()});
     if (y.numel() > 0)
         K::max_pool2d_forward_table().get(x.device(), x.dtype())(s, xc.raw_data(), y.raw_data(), argmax.data<int64_t>());
     autograd::check_forward_anomaly("max_pool2d", y);
-    return autograd::record("max_pool2d", y, {x}, [argmax, s](const Tensor& g, const Saved&) {
+    Tensor values = autograd::record("max_pool2d", y, {x}, [argmax, s](const Tensor& g, const Saved&) {
         if (!autograd::needs_grad({&g})) {
             // First order: the backward kernel scatters g to the forward's own argmax. No index
             // check is needed (the forward kernel wrote them; the kernel still counts strays),
@@ -58,6 +59,19 @@ Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
         Tensor idx = argmax.reshape(Shape{s.n * s.c, s.oh * s.ow});
         return Grads{scatter_add_last(planes, idx, s.h * s.w).reshape(Shape{s.n, s.c, s.h, s.w})};
     }, Keep::Shapes);
+    return {values, argmax};
+}
+
+Tensor max_pool2d(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
+    return max_pool2d_forward(x, pool_shape("max_pool2d", x, kernel, stride, padding)).values;
+}
+
+// The kernel's argmax is PyTorch's index already (h * W + w in the unpadded plane, first
+// maximum wins); the caller gets its own copy, so that writing to it cannot change the backward.
+MaxPool2dResult max_pool2d_with_indices(const Tensor& x, Pair kernel, Pair stride, Pair padding) {
+    MaxPool2dResult r = max_pool2d_forward(x, pool_shape("max_pool2d_with_indices", x, kernel, stride, padding));
+    r.indices = r.indices.clone();
+    return r;
 }
 
 static Tensor avg_pool2d_backward(const Tensor& g, const K::Pool2dShape& s);

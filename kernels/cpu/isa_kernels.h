@@ -18,6 +18,7 @@
 #include "kernels/batch_norm.h"
 #include "kernels/cpu/conv_implicit.h"
 #include "kernels/gemm.h"
+#include "kernels/lstm.h"
 #include "kernels/optim.h"
 #include "kernels/softmax.h"
 
@@ -35,6 +36,8 @@ struct IsaDTypeKernels {
     AdamUpdateFn* adam_update = nullptr;
     AttentionForwardFn* attention_forward = nullptr;
     AttentionBackwardFn* attention_backward = nullptr;
+    LstmCellForwardFn* lstm_cell_forward = nullptr;  // float32 only (simd::tanh has float lanes)
+    LstmCellBackwardFn* lstm_cell_backward = nullptr;
 };
 
 // The query and key tile of the flash attention kernels (attention_simd.h): a tile of float32

@@ -6,6 +6,7 @@
 #include "kernels/cpu/batch_norm_simd.h"
 #include "kernels/cpu/gemm_simd.h"
 #include "kernels/cpu/isa_kernels.h"
+#include "kernels/cpu/lstm_simd.h"
 #include "kernels/cpu/softmax_simd.h"
 
 namespace mg::kernels::simd {
@@ -32,6 +33,8 @@ constexpr cpu::IsaKernels common_isa_kernels() {
     k.lanes_f32 = int(F32::L);
     k.f32 = common_kernels<F32>();
     k.f64 = common_kernels<F64>();
+    k.f32.lstm_cell_forward = &lstm_cell_forward<F32>;
+    k.f32.lstm_cell_backward = &lstm_cell_backward<F32>;
     return k;
 }
 

@@ -97,7 +97,7 @@ import time
 MODELS = ["gan2d", "dcgan", "dcgan-rgb32", "dcgan-rgb64", "wgan-gp", "cgan", "vae", "pixelcnn",
           "classifier", "pix2pix"]
 KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum",
-           "softmax_xent", "attention", "overhead"]
+           "softmax_xent", "attention", "lstm_cell", "overhead"]
 
 # Default (timed steps, warm-up steps) per model; kernels use --steps or 30.
 MODEL_STEPS = {
@@ -549,6 +549,47 @@ CONV_ROWS = {
                        2 * 64 * 64 * 28 * 28 * 64 * 7 * 7),  # dense 7x7 count
 }
 
+def lstm_cell_results(steps, warmup):
+    """Row LSTM's step: one LSTM cell over a batch of 16 rows of 28 pixels (N = 448), H = 64.
+    "cell": nn.LSTMCell(64, 64), its two matmuls included; "pointwise": the ops aten's CPU
+    LSTMCell runs after them (chunk, sigmoid, tanh, the products), on given gates [N, 4H].
+    fwd+bwd: the gradients of every input (and of the cell's weights)."""
+    n, hidden = 16 * 28, 64
+    cell = nn.LSTMCell(hidden, hidden)
+    x = torch.randn(n, hidden, requires_grad=True)
+    h = torch.randn(n, hidden, requires_grad=True)
+    c = torch.randn(n, hidden, requires_grad=True)
+    gates = torch.randn(n, 4 * hidden, requires_grad=True)
+    gh, gc = torch.randn(n, hidden), torch.randn(n, hidden)
+
+    def pointwise(g, c_prev):
+        i, f, gg, o = g.chunk(4, 1)
+        c_next = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(gg)
+        return torch.sigmoid(o) * torch.tanh(c_next), c_next
+
+    def fwd_bwd(run, leaves, params):
+        def fn():
+            for t in leaves:
+                t.grad = None
+            params.zero_grad(set_to_none=True)
+            torch.autograd.backward(run(), (gh, gc))
+        return fn
+
+    rows = {
+        "pointwise": (lambda: pointwise(gates, c), [gates, c], 0),
+        "cell": (lambda: cell(x, (h, c)), [x, h, c], 2 * 2 * n * hidden * 4 * hidden),
+    }
+    out = []
+    for label, (run, leaves, flop) in rows.items():
+        shape = f"{n}x{hidden} {label}"
+        out.append(kernel_result("lstm_cell", shape + " fwd", time_fn(run, steps, warmup, 2e-3),
+                                 flop=flop or None))
+        out.append(kernel_result("lstm_cell", shape + " fwd+bwd",
+                                 time_fn(fwd_bwd(run, leaves, cell), steps, warmup, 2e-3),
+                                 flop=3 * flop or None))
+    return out
+
+
 def run_kernel(name, steps, warmup):
     out = []
     if name == "sgemm":
@@ -609,6 +650,8 @@ def run_kernel(name, steps, warmup):
         shape = f"{b}x{h}x{t}x{d}"
         out.append(kernel_result("attention", shape + " forward", time_fn(attention, steps, warmup, 2e-3)))
         out.append(kernel_result("attention", shape + " forward+backward", time_fn(fwd_bwd, steps, warmup, 2e-3)))
+    elif name == "lstm_cell":
+        out += lstm_cell_results(steps, warmup)
     elif name == "overhead":
         a, b = torch.randn(16), torch.randn(16)
         out.append(kernel_result("overhead", "tiny add 16 (a+b)",
