@@ -2,6 +2,7 @@
 // MINIGEN_MPI (CMake finds an MPI); without it, Session refuses a multi-rank launch and
 // every process is a world of one.
 #include <climits>
+#include <cstdlib>
 #include <cstdio>
 
 #include "core/dist/collective.h"
@@ -82,6 +83,14 @@ private:
     int rank_ = 0, size_ = 1;
 };
 
+// Also at std::exit (the CLI's commands end with it), where Session's destructor does not run.
+void finalize() {
+    if (!g_initialized) return;
+    g_initialized = false;
+    set_world(make_single_process());
+    MPI_Finalize();
+}
+
 }  // namespace
 
 bool mpi_available() { return true; }
@@ -93,14 +102,10 @@ Session::Session() {
     check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
     g_initialized = true;
     set_world(std::make_unique<MpiCollective>());
+    std::atexit(finalize);  // after the world exists, so it runs before the world's destructor
 }
 
-Session::~Session() {
-    if (!g_initialized) return;
-    set_world(make_single_process());
-    MPI_Finalize();
-    g_initialized = false;
-}
+Session::~Session() { finalize(); }
 
 void abort_if_distributed(int code) {
     if (!g_initialized || world().size() <= 1) return;
