@@ -32,7 +32,8 @@ template <class T> void divide(T* p, int64_t n, int by) {
 }
 
 void divide(Tensor& t, int by) {
-    if (t.dtype() == DType::Float32) divide(t.data<float>(), t.numel(), by);
+    if (t.device() != Device::CPU) t.mul_(1.0 / by);  // a kernel on the tensor's device
+    else if (t.dtype() == DType::Float32) divide(t.data<float>(), t.numel(), by);
     else divide(t.data<double>(), t.numel(), by);
 }
 
@@ -61,8 +62,10 @@ std::unique_ptr<Collective>& current() {
 
 void Collective::check(const Tensor& t, const char* what) const {
     MG_CHECK(t.defined(), "{}: the tensor is undefined", what);
-    MG_CHECK(t.device() == Device::CPU, "{}: backend '{}' takes CPU tensors, got one on {}", what, backend(),
+    MG_CHECK(t.device() == device(), "{}: backend '{}' takes {} tensors, got one on {}", what, backend(), device(),
              t.device());
+    MG_CHECK(!deterministic_ || device() == Device::CPU || size() == 1,
+             "{}: the rank-order deterministic mode is CPU-only (backend '{}')", what, backend());
     MG_CHECK(t.is_contiguous(), "{}: the tensor {} must be contiguous", what, t.shape());
     MG_CHECK(t.dtype() == DType::Float32 || t.dtype() == DType::Float64 || t.dtype() == DType::Int64,
              "{}: dtype {} is not one of float32, float64, int64", what, t.dtype());
@@ -85,8 +88,8 @@ void Collective::all_reduce(Tensor& t, ReduceOp op) {
 
 void Collective::broadcast(Tensor& t, int root) {
     MG_CHECK(root >= 0 && root < size(), "broadcast: root {} is not a rank of a world of {}", root, size());
-    MG_CHECK(t.defined() && t.device() == Device::CPU && t.is_contiguous(),
-             "broadcast: backend '{}' takes defined, contiguous CPU tensors", backend());
+    MG_CHECK(t.defined() && t.device() == device() && t.is_contiguous(),
+             "broadcast: backend '{}' takes defined, contiguous {} tensors", backend(), device());
     if (size() == 1) return;
     broadcast_bytes(t.raw_data(), t.numel() * t.element_size(), root);
     t.bump_version();

@@ -6,9 +6,10 @@
 //   Tensor all = w.all_gather(part);               // parts in rank order along dim 0
 //   Tensor mine = w.reduce_scatter(t, ReduceOp::Sum);  // t [world * k, ...] -> this rank's [k, ...]
 //
-// Backends: the single process (world size 1: every collective is the identity, or a copy)
-// and MPI for CPU tensors (core/dist/mpi_collective.cpp, built with MINIGEN_MPI). Tensors
-// are contiguous, CPU, float32/float64/int64, with the same shape on every rank.
+// Backends: the single process (world size 1: every collective is the identity, or a copy),
+// MPI for CPU tensors (core/dist/mpi_collective.cpp, built with MINIGEN_MPI) and NCCL for
+// CUDA tensors (nccl_collective.cpp, built with CUDA, NCCL and MPI). Tensors are contiguous,
+// on the backend's device, float32/float64/int64, with the same shape on every rank.
 //
 // Deterministic mode (set_deterministic): sums are taken in rank order, (((p0 + p1) + p2) + ...),
 // after gathering every part, so every rank holds the same bits, and they are the bits one
@@ -32,7 +33,8 @@ public:
     virtual ~Collective() = default;
     virtual int rank() const = 0;
     virtual int size() const = 0;
-    virtual std::string backend() const = 0;  // "single", "mpi"
+    virtual std::string backend() const = 0;  // "single", "mpi", "nccl"
+    virtual Device device() const { return Device::CPU; }  // where its tensors live
 
     void all_reduce(Tensor& t, ReduceOp op = ReduceOp::Sum);
     void broadcast(Tensor& t, int root = 0);
@@ -88,5 +90,10 @@ void abort_if_distributed(int code);
 
 // True when this build has the MPI backend.
 bool mpi_available();
+
+// NCCL for CUDA tensors, one process per GPU (ranks on a machine take its GPUs in turn):
+// rank 0's NCCL unique id reaches the others over `bootstrap` (the MPI world). The rank-order
+// deterministic mode is CPU-only. Throws when this build has no NCCL.
+std::unique_ptr<Collective> make_nccl(Collective& bootstrap);
 
 }  // namespace mg::dist
