@@ -1,5 +1,6 @@
 #include "models/data_parallel.h"
 
+#include <algorithm>
 #include <vector>
 
 #include "core/autograd.h"
@@ -24,13 +25,17 @@ DataParallel::~DataParallel() {
 
 void DataParallel::check_same_run(const nlohmann::json& run) {
     if (!distributed()) return;
-    const nlohmann::json reference = nlohmann::json::parse(world_.broadcast_string(run.dump()));
+    // Flattened ("config.seed"), so a difference names the setting, not the whole config.
+    const nlohmann::json reference = nlohmann::json::parse(world_.broadcast_string(run.dump())).flatten();
+    const nlohmann::json mine = run.flatten();
     std::string differences;
     for (const auto& [key, value] : reference.items()) {
-        const nlohmann::json mine = run.contains(key) ? run[key] : nlohmann::json();
-        if (mine != value)
-            differences += fmt::format("{}{} {} (rank 0: {})", differences.empty() ? "" : "; ", key,
-                                       mine.dump(), value.dump());
+        const nlohmann::json own = mine.contains(key) ? mine[key] : nlohmann::json();
+        if (own == value) continue;
+        std::string name = key.substr(1);  // "/config/seed" -> "config.seed"
+        std::replace(name.begin(), name.end(), '/', '.');
+        differences += fmt::format("{}{} {} (rank 0: {})", differences.empty() ? "" : "; ", name, own.dump(),
+                                   value.dump());
     }
     Tensor mismatched = from_vector(std::vector<int64_t>{differences.empty() ? 0 : 1}, Shape{1});
     world_.all_reduce(mismatched);
