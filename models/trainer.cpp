@@ -18,6 +18,7 @@
 #include "core/random.h"
 #include "core/runtime.h"
 #include "models/capabilities.h"
+#include "models/data_parallel.h"
 #include "models/image_data.h"
 #include "models/plot2d.h"
 #include "models/progress.h"
@@ -403,7 +404,10 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
              "train: --resume and --overwrite contradict each other: continue the run in '{}', or replace it",
              opt.out_dir);
     MG_CHECK(opt.sample_count >= 1, "train: the sample grid needs at least 1 image, got {}", opt.sample_count);
-    run_dir::check_can_start(opt.out_dir, opt.resume      ? run_dir::Start::Resume
+    // Several ranks (mpirun): rank 0 alone checks and writes the run directory.
+    DataParallel dp(model, dist::world());
+    if (dp.root())
+        run_dir::check_can_start(opt.out_dir, opt.resume      ? run_dir::Start::Resume
                                           : opt.overwrite ? run_dir::Start::Overwrite
                                                           : run_dir::Start::Fresh);
     const std::string ckpt = checkpoint_path(opt.out_dir);
@@ -419,6 +423,8 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
     lo.seed = model.config().value("seed", uint64_t(0));
     lo.transform = transform_for(spec);
     lo.device = opt.device;
+    lo.rank = dp.rank();
+    lo.world = dp.size();
     TrainingData td = load_data(spec, opt.data_dir, lo.seed);
     data::DataLoader loader(td.images, td.labels, lo);
 
@@ -430,33 +436,45 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
 
     int64_t step = 0;
     nlohmann::json resume_entry;
+    dp.check_same_run({{"model", model.name()}, {"config", model.config()}, {"batch", batch}, {"steps", total},
+                       {"resume", opt.resume}, {"deterministic", dist::world().deterministic()}});
     if (opt.resume) step = resume(model, opt, total, loader, &resume_entry);
+    dp.broadcast_parameters();
 
-    // ---- the new run is valid: from here on its directory is written
-    if (opt.overwrite) run_dir::remove_run_files(opt.out_dir);
-    for (const std::string& p : run_dir::prepare(opt.out_dir))
-        std::fprintf(stderr, "removed %s (left by a process that was killed while writing)\n", p.c_str());
-    {
-        nlohmann::json run = opt.run_info;
-        run["command"] = opt.command;
-        nlohmann::json cfg = {{"model", model.name()}, {"config", model.config()}, {"steps", total},
-                              {"batches_per_epoch", per_epoch}, {"threads", num_threads()}, {"run", run}};
-        run_dir::write_config(opt.out_dir, cfg, opt.resume ? &resume_entry : nullptr);
+    // ---- the new run is valid: from here on its directory is written (by rank 0; the
+    // others' metrics stream stays closed, so what they would log goes nowhere)
+    std::ofstream metrics;
+    if (dp.root()) {
+        if (opt.overwrite) run_dir::remove_run_files(opt.out_dir);
+        for (const std::string& p : run_dir::prepare(opt.out_dir))
+            std::fprintf(stderr, "removed %s (left by a process that was killed while writing)\n", p.c_str());
+        {
+            nlohmann::json run = opt.run_info;
+            run["command"] = opt.command;
+            if (dp.distributed())
+                run["distributed"] = {{"world_size", dp.size()}, {"backend", dist::world().backend()},
+                                      {"deterministic", dist::world().deterministic()},
+                                      {"global_batch", batch * dp.size()}};
+            nlohmann::json cfg = {{"model", model.name()}, {"config", model.config()}, {"steps", total},
+                                  {"batches_per_epoch", per_epoch}, {"threads", num_threads()}, {"run", run}};
+            run_dir::write_config(opt.out_dir, cfg, opt.resume ? &resume_entry : nullptr);
+        }
+        const std::string metrics_path = opt.out_dir + "/metrics.jsonl";
+        if (opt.resume)
+            if (int64_t dropped = run_dir::truncate_metrics(metrics_path, step))
+                std::fprintf(stderr, "%s: dropped %lld lines logged after the checkpoint's step %lld\n",
+                             metrics_path.c_str(), (long long)dropped, (long long)step);
+        metrics.open(metrics_path, opt.resume ? std::ios::app : std::ios::trunc);
+        MG_CHECK(metrics.good(), "train: cannot write {}", metrics_path);
+        if (opt.on_start) opt.on_start(model);
     }
-    const std::string metrics_path = opt.out_dir + "/metrics.jsonl";
-    if (opt.resume)
-        if (int64_t dropped = run_dir::truncate_metrics(metrics_path, step))
-            std::fprintf(stderr, "%s: dropped %lld lines logged after the checkpoint's step %lld\n",
-                         metrics_path.c_str(), (long long)dropped, (long long)step);
-    std::ofstream metrics(metrics_path, opt.resume ? std::ios::app : std::ios::trunc);
-    MG_CHECK(metrics.good(), "train: cannot write {}", metrics_path);
-    if (opt.on_start) opt.on_start(model);
 
     TrainSummary summary;
     summary.model = model.name();
     summary.checkpoint = ckpt;
     StopSignalScope signals;
-    ProgressLine progress(model.name(), total, batch, spec.source == DataSpec::Source::Toy2d ? "pts" : "img");
+    const int64_t global_batch = batch * dp.size();
+    ProgressLine progress(model.name(), total, global_batch, spec.source == DataSpec::Source::Toy2d ? "pts" : "img");
     auto t0 = std::chrono::steady_clock::now();
     double window_start = 0;
     int64_t window_steps = 0;
@@ -479,7 +497,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
                          what.c_str());
             return true;
         }
-        save_model_checkpoint(model, ckpt, step, loader.epoch(), loader.batch_index());
+        if (dp.root()) save_model_checkpoint(model, ckpt, step, loader.epoch(), loader.batch_index());
         saved_step = step;
         return true;
     };
@@ -490,19 +508,24 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         ++step;
         ++window_steps;
         summary.last = m;
-        const std::string bad = nonfinite_metric(m);  // cheap: the scalars are on the host already
+        std::string bad = nonfinite_metric(m);  // cheap: the scalars are on the host already
+        // Every rank stops at the same step: a signal or a NaN on any one stops them all.
+        bool stop = dp.any(stop_requested());
+        if (dp.any(!bad.empty()) && bad.empty()) bad = "a non-finite value on another rank";
         double now = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        if (step % opt.log_every == 0 || step == total || stop_requested() || !bad.empty()) {
+        if (step % opt.log_every == 0 || step == total || stop || !bad.empty()) {
             nlohmann::json line = {{"step", step}, {"epoch", double(step) / double(per_epoch)}, {"time_s", now}};
-            line["images_per_s"] = now > window_start ? double(window_steps * batch) / (now - window_start) : 0.0;
+            line["images_per_s"] =
+                now > window_start ? double(window_steps * global_batch) / (now - window_start) : 0.0;
             for (const auto& [k, v] : m) line[k] = v;  // NaN/Inf are written as null
             metrics << line.dump() << "\n";
             metrics.flush();
             window_start = now;
             window_steps = 0;
         }
-        for (const HealthEvent& e : health.observe(step, m)) report_health(e, metrics, summary);
-        progress.update(step, brief(m));
+        for (const HealthEvent& e : health.observe(step, m))
+            if (dp.root()) report_health(e, metrics, summary);
+        if (dp.root()) progress.update(step, brief(m));
         if (!bad.empty()) {
             const std::string what = fmt::format("step {}: {}", step, bad);
             if (!opt.allow_nonfinite) {
@@ -515,27 +538,29 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         }
         // The sample point comes before the checkpoint, so the checkpoint holds the random
         // state after it and a resume repeats the uninterrupted run exactly.
-        if ((step % sample_every == 0 || step == total) && !stop_requested()) {
-            try {
+        if ((step % sample_every == 0 || step == total) && !stop) {
+            if (dp.root()) try {
+                DataParallel::Unsharded whole;  // rank 0 draws the samples as one process would
                 const Metrics measures = run_sample_point(model, opt, step, now, per_epoch, metrics, summary);
                 for (const HealthEvent& e : health.observe(step, measures)) report_health(e, metrics, summary);
             } catch (const Error&) {
                 if (!stop_requested()) throw;  // else: cut short by a signal, save below
             }
+            dp.broadcast_generator();
+            stop = dp.any(stop_requested());  // a signal that came while rank 0 sampled
         }
-        const bool stop = stop_requested();
         if (step % checkpoint_every == 0 || step == total || stop)
             if (!save()) break;
         if (stop) break;
     }
-    progress.finish(step, brief(summary.last));
+    if (dp.root()) progress.finish(step, brief(summary.last));
     if (saved_step < 0) summary.checkpoint.clear();  // none written (the run stopped at a NaN first)
     summary.signal = g_signal.load();
     summary.interrupted = summary.signal != 0;
     summary.steps = step;
     summary.steps_this_run = step - first;
     summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    summary.items_per_s = summary.seconds > 0 ? double(summary.steps_this_run * batch) / summary.seconds : 0;
+    summary.items_per_s = summary.seconds > 0 ? double(summary.steps_this_run * global_batch) / summary.seconds : 0;
     return summary;
 }
 

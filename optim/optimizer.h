@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <limits>
 #include <map>
 #include <string>
@@ -81,6 +82,11 @@ public:
     void step();
     // Drops every parameter's gradient (PyTorch's zero_grad(set_to_none=True)).
     void zero_grad();
+    // Called by step() with every parameter's gradient (undefined where none), after they
+    // are checked and before any update: data-parallel training averages them over the
+    // ranks here, in place. An empty function removes it.
+    using GradientHook = std::function<void(const std::vector<Tensor>& grads)>;
+    void set_gradient_hook(GradientHook hook) { gradient_hook_ = std::move(hook); }
 
     // Appends a group: fills in defaults, checks hyperparameters, refuses a parameter
     // that is already in a group.
@@ -129,6 +135,7 @@ private:
     Options defaults_;
     std::vector<ParamGroup> groups_;
     std::vector<ParamState> states_;  // one per parameter, in group order
+    GradientHook gradient_hook_;
 };
 
 // Shared argument checks for the optimizers' check_group().

@@ -120,6 +120,9 @@ void run_workload_group(const RunOptions& opt);
 // bench_eval.cpp: a full evaluation of 10,000 samples vs Fashion-MNIST's test set, whole and
 // phase by phase (kind "eval" rows, one timed run each).
 void run_eval_group(const RunOptions& opt);
+// bench_allreduce.cpp: core/dist's all-reduce from 4 KiB to 64 MiB on the process's world
+// (kind "collective" rows, emitted by rank 0 only; every rank must call it).
+void run_allreduce_group(const RunOptions& opt, const Peaks& peaks);
 
 // One training step of the model-table workload `name`, on random batches, ready to call
 // repeatedly. Fills row's name, threads, shape, batch, unit and note; `step` is empty (and the

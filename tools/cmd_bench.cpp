@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "core/dist/collective.h"
 #include "core/runtime.h"
 #include "kernels/base.h"
 #include "kernels/cpu/cache_info.h"
@@ -32,6 +33,7 @@ using bench::Result;
 
 struct BenchArgs {
     bool kernels = false, workloads = false, all = false, json = false, eval = false, tune = false, quick = false;
+    bool allreduce = false;
     std::string device = "cpu";
     std::string filter;
     int threads = 0;
@@ -242,7 +244,7 @@ public:
                                  "beside", "median", "min", "max", "x idle", "wait policy"));
             else
                 text(fmt::format("\n{:<17} {:<38} {:<10} {:>12} {:>12} {:>12} {:>15} {:>6}  {:<13} {}\n",
-                                 r.kind == "kernel" ? "kernel" : "op layer", "shape", "variant", "median", "min",
+                                 r.kind == "kernel" ? "kernel" : r.kind == "collective" ? "collective" : "op layer", "shape", "variant", "median", "min",
                                  "max", "rate", "%peak", "check", "notes"));
         }
         if (r.kind == "eval") {
@@ -342,9 +344,40 @@ int run_cuda_bench(const BenchArgs& a, bool kernels, bool workloads, RowFilter& 
     return finish(out);
 }
 
+// --allreduce (under mpirun): the collectives alone, on every rank. Rank 0 measures the
+// copy bandwidth while the others wait, and prints the rows.
+int run_allreduce_bench(const BenchArgs& a, int threads) {
+    MG_CHECK(a.device == "cpu" && !a.eval && !a.tune && !a.kernels && !a.workloads,
+             "bench --allreduce: times the collectives alone (on the CPU); --device, --eval, --tune, --kernels and "
+             "--workloads do not apply");
+    RowFilter filter(a.filter);
+    Output out(a.json);
+    const bool root = dist::is_root();
+    bench::Peaks peaks;
+    if (root) {
+        out.text(fmt::format("minigen bench --allreduce: {}, {} rank{} ({})\n", kernels::cpu::cpu_model_string(),
+                             dist::world().size(), dist::world().size() == 1 ? "" : "s", dist::world().backend()));
+        out.progress.show("measuring the memory bandwidth");
+        peaks = bench::measure_peaks(threads);
+        out.peaks(peaks);
+    }
+    dist::world().barrier();
+    bench::RunOptions opt;
+    opt.threads = threads;
+    opt.selected = [&](const std::string& label) { return filter.ask("all-reduce rows", label); };
+    opt.emit = [&](Result r) { out.result(r); };
+    opt.progress = [&](const std::string& what) {
+        if (root) out.progress.show(what);
+    };
+    bench::run_allreduce_group(opt, peaks);
+    filter.check_matched();
+    return finish(out);
+}
+
 int run_bench(const BenchArgs& a) {
     apply_threads(a.threads);
     const int threads = num_threads();
+    if (a.allreduce) return run_allreduce_bench(a, threads);
     if (a.tune) {
         MG_CHECK(a.device == "cpu", "--tune tunes the CPU GEMM; --device {} has nothing to tune", a.device);
         return bench::run_gemm_tune({threads, a.quick});
@@ -444,6 +477,9 @@ void add_bench_command(CLI::App& app) {
     auto* k = cmd->add_flag("--kernels", a.kernels, "Kernels and op-layer workloads only");
     auto* w = cmd->add_flag("--workloads", a.workloads, "Model training steps only");
     auto* all = cmd->add_flag("--all", a.all, "Kernels and workloads (the default)")->excludes(k)->excludes(w);
+    cmd->add_flag("--allreduce", a.allreduce,
+                  "The all-reduce's bandwidth from 4 KiB to 64 MiB, beside the copy bandwidth; run under "
+                  "mpirun -np N (docs/distributed.md)");
     cmd->add_flag("--eval", a.eval,
                   "Only a full evaluation of 10,000 samples vs Fashion-MNIST's test set (features, FID, KID, IS, "
                   "precision/recall, class histogram), whole and per phase")

@@ -9,6 +9,7 @@
 #include "core/data/augment.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/toy2d.h"
+#include "core/dist/collective.h"
 #include "core/runtime.h"
 #include "models/eval/training_evaluator.h"
 #include "models/gan/adversarial.h"
@@ -32,6 +33,7 @@ struct TrainArgs {
     int64_t epochs = 0, steps = 0;
     std::string out;
     bool resume = false, overwrite = false, allow_changes = false, json = false, trace = false, no_report = false;
+    bool deterministic = false;  // several ranks: reduce gradients in rank order
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
     std::string classifier;
@@ -145,7 +147,9 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     if (!banner.empty()) std::fprintf(stderr, "%s\n", banner.c_str());
     if (a.trace) opt.on_start = [&](models::Model& m) { write_trace(m, opt.out_dir, opt.data_dir); };
 
+    dist::world().set_deterministic(a.deterministic);
     models::TrainSummary s = models::train(*model, opt);
+    if (!dist::is_root()) return exit_code(s);  // rank 0 reports for every rank
     if (!a.no_report) {
         models::Phase phase("report", "");
         write_report(opt.out_dir);
@@ -210,6 +214,8 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--grid", a.grid, "Images in each sample grid (default 64)")->check(integer_range(1, 1024));
     cmd.add_flag("--json", a.json, "Print the final summary as JSON on stdout");
     cmd.add_flag("--trace", a.trace, "Write the autograd graphs of one D step and one G step (DOT, and SVG with graphviz)");
+    cmd.add_flag("--deterministic", a.deterministic,
+                 "Under mpirun: average gradients in rank order, bit for bit reproducible (docs/distributed.md)");
     cmd.add_flag("--no-report", a.no_report, "Do not write the HTML report at the end");
     cmd.add_option("--log-every", a.log_every, "Write metrics every N steps")->check(integer_range(1));
     cmd.add_option("--sample-every", a.sample_every, "Write a sample grid every N steps (default: 8 per run)")

@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <string>
 
+#include "core/dist/collective.h"
 #include "core/omp_wait_policy_startup.h"  // waiting threads spin briefly, then sleep
 #include "kernels/base.h"
 #include "tools/cli.h"
@@ -24,7 +25,17 @@ int main(int argc, char** argv) {
     mg::tools::add_export_command(app);
     mg::tools::set_command_line(argc, argv);
     try {
-        app.parse(argc, argv);
+        mg::dist::Session mpi;  // MPI when started by mpirun with several ranks
+        try {
+            app.parse(argc, argv);
+        } catch (const std::exception& e) {
+            if (mg::dist::distributed() && !dynamic_cast<const CLI::Error*>(&e)) {
+                // The other ranks would wait for this one forever: say why, then end them all.
+                std::fprintf(stderr, "minigen: error: rank %d: %s\n", mg::dist::world().rank(), e.what());
+                mg::dist::abort_if_distributed(2);
+            }
+            throw;
+        }
     } catch (const CLI::CallForHelp& e) {
         return app.exit(e);
     } catch (const CLI::CallForAllHelp& e) {

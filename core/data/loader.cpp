@@ -9,7 +9,8 @@
 namespace mg::data {
 namespace {
 
-// Stream ids: the shuffle of epoch e is (e, 0); the transform of batch b is (e, b + 1).
+// Stream ids: the shuffle of epoch e is (e, 0); the transform of batch b is (e, b + 1),
+// with the rank in the top byte (rank 0's are those of a single process).
 uint64_t stream_id(int64_t epoch, int64_t slot) { return (uint64_t(epoch) << 32) | uint64_t(slot); }
 
 }  // namespace
@@ -20,6 +21,9 @@ DataLoader::DataLoader(Tensor images, Tensor labels, LoaderOptions options) : op
     MG_CHECK(options_.device == Device::CPU || kernels::cuda::available(), "DataLoader: device cuda: {}",
              kernels::cuda::unavailable_reason());
     MG_CHECK(options_.batch_size >= 1, "DataLoader: batch size must be >= 1, got {}", options_.batch_size);
+    MG_CHECK(options_.world >= 1 && options_.rank >= 0 && options_.rank < options_.world,
+             "DataLoader: rank {} is not a rank of a world of {}", options_.rank, options_.world);
+    MG_CHECK(options_.world == 1 || options_.drop_last, "DataLoader: {} ranks need drop_last", options_.world);
     MG_CHECK(options_.prefetch >= 1, "DataLoader: prefetch must be >= 1, got {}", options_.prefetch);
     n_ = images.size(0);
     if (labels.defined()) {
@@ -38,7 +42,8 @@ DataLoader::DataLoader(Tensor images, Tensor labels, LoaderOptions options) : op
 DataLoader::~DataLoader() { stop_worker(); }
 
 int64_t DataLoader::batches_per_epoch() const {
-    return options_.drop_last ? n_ / options_.batch_size : (n_ + options_.batch_size - 1) / options_.batch_size;
+    const int64_t global = options_.batch_size * options_.world;
+    return options_.drop_last ? n_ / global : (n_ + global - 1) / global;
 }
 
 std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
@@ -52,7 +57,7 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
 }
 
 Batch DataLoader::make_batch(int64_t epoch, int64_t index, const std::vector<int64_t>& order) const {
-    const int64_t begin = index * options_.batch_size;
+    const int64_t begin = (index * options_.world + options_.rank) * options_.batch_size;
     const int64_t count = std::min(options_.batch_size, n_ - begin);
     Batch out;
     out.epoch = epoch;
@@ -73,7 +78,7 @@ Batch DataLoader::make_batch(int64_t epoch, int64_t index, const std::vector<int
         for (int64_t i = 0; i < count; ++i) d[i] = l[out.indices[size_t(i)]];
     }
     if (options_.transform) {
-        RandomStream rng(options_.seed, stream_id(epoch, index + 1));
+        RandomStream rng(options_.seed, stream_id(epoch, index + 1) ^ (uint64_t(options_.rank) << 56));
         out.images = options_.transform(images, rng);
     } else {
         out.images = images;

@@ -13,6 +13,11 @@
 // the timing, and a run resumed with seek(epoch, batch) sees exactly the batches it would
 // have seen.
 //
+// Data-parallel (rank, world): the global batch is world * batch_size, in the same epoch
+// order as one process; rank r takes the r-th block of batch_size examples of each global
+// batch (DistributedSampler's semantics, in contiguous blocks), and batches_per_epoch()
+// counts global batches. Rank r's transforms draw from their own streams.
+//
 // The worker keeps at most `prefetch` batches ready (a bounded queue). An exception in
 // the worker (a transform that throws) is re-thrown by next(). The destructor stops and
 // joins the worker.
@@ -52,6 +57,8 @@ struct LoaderOptions {
     // Where batches are delivered. CUDA: the worker uploads each batch (through pinned
     // staging buffers) while the previous one trains.
     Device device = Device::CPU;
+    int rank = 0;   // this process's part of each global batch (data-parallel training)
+    int world = 1;  // processes sharing each global batch; more than 1 needs drop_last
 };
 
 class DataLoader {

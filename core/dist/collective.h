@@ -1,0 +1,99 @@
+// Collective: what data-parallel training needs from a set of processes (ranks), on Tensors.
+//
+//   dist::Collective& w = dist::world();          // world size 1 unless launched by mpirun
+//   w.all_reduce(grad, dist::ReduceOp::Avg);       // in place, on every rank
+//   w.broadcast(param, /*root=*/0);
+//   Tensor all = w.all_gather(part);               // parts in rank order along dim 0
+//   Tensor mine = w.reduce_scatter(t, ReduceOp::Sum);  // t [world * k, ...] -> this rank's [k, ...]
+//
+// Backends: the single process (world size 1: every collective is the identity, or a copy),
+// MPI for CPU tensors (core/dist/mpi_collective.cpp, built with MINIGEN_MPI) and NCCL for
+// CUDA tensors (nccl_collective.cpp, built with CUDA, NCCL and MPI). Tensors are contiguous,
+// on the backend's device, float32/float64/int64, with the same shape on every rank.
+//
+// Deterministic mode (set_deterministic): sums are taken in rank order, (((p0 + p1) + p2) + ...),
+// after gathering every part, so every rank holds the same bits, and they are the bits one
+// process gets by adding the same parts in that order. MPI's own reductions are free to use
+// any tree (and may change with the message size or the number of nodes); they are faster.
+// Avg divides the sum by the world size (exact for power-of-two worlds).
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/tensor.h"
+
+namespace mg::dist {
+
+enum class ReduceOp { Sum, Avg };
+
+class Collective {
+public:
+    virtual ~Collective() = default;
+    virtual int rank() const = 0;
+    virtual int size() const = 0;
+    virtual std::string backend() const = 0;  // "single", "mpi", "nccl"
+    virtual Device device() const { return Device::CPU; }  // where its tensors live
+
+    void all_reduce(Tensor& t, ReduceOp op = ReduceOp::Sum);
+    void broadcast(Tensor& t, int root = 0);
+    Tensor all_gather(const Tensor& t);
+    Tensor reduce_scatter(const Tensor& t, ReduceOp op = ReduceOp::Sum);
+    virtual void barrier() = 0;
+    // Rank root's text on every rank (configurations, file names).
+    std::string broadcast_string(const std::string& text, int root = 0);
+
+    bool deterministic() const { return deterministic_; }
+    void set_deterministic(bool on) { deterministic_ = on; }
+
+protected:
+    // The transport, on contiguous host buffers of `count` elements of `dtype`.
+    virtual void sum_in_place(void* data, int64_t count, DType dtype) = 0;
+    virtual void broadcast_bytes(void* data, int64_t bytes, int root) = 0;
+    // out holds size() * bytes: rank r's `in` at r * bytes.
+    virtual void all_gather_bytes(const void* in, void* out, int64_t bytes) = 0;
+    // in: size() * count elements; out: the sum of every rank's block rank().
+    virtual void reduce_scatter_sum(const void* in, void* out, int64_t count, DType dtype) = 0;
+
+private:
+    void check(const Tensor& t, const char* what) const;
+    bool deterministic_ = false;
+};
+
+// The process's world: the single process unless init() found an MPI launch.
+Collective& world();
+inline bool distributed() { return world().size() > 1; }
+inline bool is_root() { return world().rank() == 0; }
+
+// The single-process backend (world size 1), for tests and as the default.
+std::unique_ptr<Collective> make_single_process();
+// Replaces the process's world (Session does; tests may). Returns the previous one.
+std::unique_ptr<Collective> set_world(std::unique_ptr<Collective> w);
+
+// Whether this process was started by an MPI launcher (mpirun, mpiexec, srun with PMI),
+// read from the launcher's environment variables; the world size it says, else 1.
+int launcher_world_size();
+
+// MPI for the whole process: init() in main, before anything else runs; it makes world()
+// the MPI one when launched by mpirun with more than one rank (an error when this build has
+// no MPI). finalize() at a normal exit; abort() after an error, so the other ranks do not
+// wait forever for a rank that left.
+struct Session {
+    Session();
+    ~Session();
+    Session(const Session&) = delete;
+    Session& operator=(const Session&) = delete;
+};
+// Ends every rank with `code` when distributed (MPI_Abort); returns otherwise.
+void abort_if_distributed(int code);
+
+// True when this build has the MPI backend.
+bool mpi_available();
+
+// NCCL for CUDA tensors, one process per GPU (ranks on a machine take its GPUs in turn):
+// rank 0's NCCL unique id reaches the others over `bootstrap` (the MPI world). The rank-order
+// deterministic mode is CPU-only. Throws when this build has no NCCL.
+std::unique_ptr<Collective> make_nccl(Collective& bootstrap);
+
+}  // namespace mg::dist

@@ -1,0 +1,133 @@
+// The MPI backend of Collective (CPU tensors) and the process's MPI session. Built with
+// MINIGEN_MPI (CMake finds an MPI); without it, Session refuses a multi-rank launch and
+// every process is a world of one.
+#include <climits>
+#include <cstdlib>
+#include <cstdio>
+
+#include "core/dist/collective.h"
+
+#ifdef MINIGEN_WITH_MPI
+#define OMPI_SKIP_MPICXX 1  // the C API only: no C++ bindings (deprecated, and they warn)
+#define MPICH_SKIP_MPICXX 1
+#include <mpi.h>
+#endif
+
+namespace mg::dist {
+
+#ifdef MINIGEN_WITH_MPI
+namespace {
+
+bool g_initialized = false;  // by Session (so finalize only what we started)
+
+void check_mpi(int code, const char* call) {
+    if (code == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(code, text, &length);
+    MG_FAIL("MPI: {} failed: {}", call, std::string(text, size_t(length)));
+}
+
+MPI_Datatype mpi_type(DType dtype) {
+    switch (dtype) {
+        case DType::Float32: return MPI_FLOAT;
+        case DType::Float64: return MPI_DOUBLE;
+        case DType::Int64: return MPI_INT64_T;
+        default: MG_FAIL("MPI: cannot reduce dtype {}", dtype);
+    }
+}
+
+// MPI counts are int: longer buffers go in pieces of this many elements or bytes.
+constexpr int64_t kPiece = int64_t(1) << 30;
+
+class MpiCollective final : public Collective {
+public:
+    MpiCollective() {
+        check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
+        check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+    }
+    int rank() const override { return rank_; }
+    int size() const override { return size_; }
+    std::string backend() const override { return "mpi"; }
+    void barrier() override { check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+
+protected:
+    void sum_in_place(void* data, int64_t count, DType dtype) override {
+        auto* p = static_cast<char*>(data);
+        const int64_t piece = kPiece / dtype_size(dtype);
+        for (int64_t at = 0; at < count; at += piece) {
+            const int n = int(std::min(piece, count - at));
+            check_mpi(MPI_Allreduce(MPI_IN_PLACE, p + at * dtype_size(dtype), n, mpi_type(dtype), MPI_SUM,
+                                    MPI_COMM_WORLD),
+                      "MPI_Allreduce");
+        }
+    }
+    void broadcast_bytes(void* data, int64_t bytes, int root) override {
+        auto* p = static_cast<char*>(data);
+        for (int64_t at = 0; at < bytes; at += kPiece)
+            check_mpi(MPI_Bcast(p + at, int(std::min(kPiece, bytes - at)), MPI_BYTE, root, MPI_COMM_WORLD),
+                      "MPI_Bcast");
+    }
+    void all_gather_bytes(const void* in, void* out, int64_t bytes) override {
+        MG_CHECK(bytes <= INT_MAX, "all_gather: {} bytes per rank is more than MPI's int count", bytes);
+        check_mpi(MPI_Allgather(in, int(bytes), MPI_BYTE, out, int(bytes), MPI_BYTE, MPI_COMM_WORLD),
+                  "MPI_Allgather");
+    }
+    void reduce_scatter_sum(const void* in, void* out, int64_t count, DType dtype) override {
+        MG_CHECK(count <= INT_MAX, "reduce_scatter: {} elements per rank is more than MPI's int count", count);
+        check_mpi(MPI_Reduce_scatter_block(in, out, int(count), mpi_type(dtype), MPI_SUM, MPI_COMM_WORLD),
+                  "MPI_Reduce_scatter_block");
+    }
+
+private:
+    int rank_ = 0, size_ = 1;
+};
+
+// Also at std::exit (the CLI's commands end with it), where Session's destructor does not run.
+void finalize() {
+    if (!g_initialized) return;
+    g_initialized = false;
+    set_world(make_single_process());
+    MPI_Finalize();
+}
+
+}  // namespace
+
+bool mpi_available() { return true; }
+
+Session::Session() {
+    if (launcher_world_size() <= 1) return;  // a single process: no MPI needed
+    int provided = 0;
+    // Only the main thread calls MPI (the data loader's worker never does).
+    check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
+    g_initialized = true;
+    set_world(std::make_unique<MpiCollective>());
+    std::atexit(finalize);  // after the world exists, so it runs before the world's destructor
+}
+
+Session::~Session() { finalize(); }
+
+void abort_if_distributed(int code) {
+    if (!g_initialized || world().size() <= 1) return;
+    std::fflush(stdout);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, code);
+}
+
+#else  // no MPI in this build
+
+bool mpi_available() { return false; }
+
+Session::Session() {
+    const int n = launcher_world_size();
+    MG_CHECK(n <= 1,
+             "launched as one of {} MPI ranks, but this minigen was built without MPI (install libopenmpi-dev "
+             "and reconfigure with -DMINIGEN_MPI=ON)",
+             n);
+}
+Session::~Session() = default;
+void abort_if_distributed(int) {}
+
+#endif
+
+}  // namespace mg::dist

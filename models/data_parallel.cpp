@@ -1,0 +1,77 @@
+#include "models/data_parallel.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "core/autograd.h"
+#include "core/dist/grad_sync.h"
+#include "optim/optimizer.h"
+
+namespace mg::models {
+
+DataParallel::DataParallel(Model& model, dist::Collective& world)
+    : model_(model), world_(world), saved_shard_(default_generator().shard()) {
+    if (!distributed()) return;
+    for (auto& [name, opt] : model_.optimizers())
+        opt->set_gradient_hook([&w = world_](const std::vector<Tensor>& grads) { dist::average_gradients(w, grads); });
+    default_generator().set_shard({world_.rank(), world_.size()});
+}
+
+DataParallel::~DataParallel() {
+    if (!distributed()) return;
+    for (auto& [name, opt] : model_.optimizers()) opt->set_gradient_hook({});
+    default_generator().set_shard(saved_shard_);
+}
+
+void DataParallel::check_same_run(const nlohmann::json& run) {
+    if (!distributed()) return;
+    // Flattened ("config.seed"), so a difference names the setting, not the whole config.
+    const nlohmann::json reference = nlohmann::json::parse(world_.broadcast_string(run.dump())).flatten();
+    const nlohmann::json mine = run.flatten();
+    std::string differences;
+    for (const auto& [key, value] : reference.items()) {
+        const nlohmann::json own = mine.contains(key) ? mine[key] : nlohmann::json();
+        if (own == value) continue;
+        std::string name = key.substr(1);  // "/config/seed" -> "config.seed"
+        std::replace(name.begin(), name.end(), '/', '.');
+        differences += fmt::format("{}{} {} (rank 0: {})", differences.empty() ? "" : "; ", name, own.dump(),
+                                   value.dump());
+    }
+    Tensor mismatched = from_vector(std::vector<int64_t>{differences.empty() ? 0 : 1}, Shape{1});
+    world_.all_reduce(mismatched);
+    const int64_t ranks = mismatched.data<int64_t>()[0];
+    MG_CHECK(differences.empty(), "train: rank {} was started with other settings than rank 0: {}", rank(),
+             differences);
+    MG_CHECK(ranks == 0, "train: {} of {} ranks were started with other settings than rank 0 (they name them)",
+             ranks, size());
+}
+
+void DataParallel::broadcast_parameters() {
+    if (!distributed()) return;
+    autograd::NoGradGuard no_grad;
+    for (auto& [name, module] : model_.modules())
+        for (const auto& [key, t] : module->state_dict()) {
+            Tensor handle = t;  // shares the parameter's storage
+            MG_CHECK(handle.is_contiguous() && handle.device() == Device::CPU,
+                     "train: {} ranks need contiguous CPU parameters, '{}.{}' is not", size(), name, key);
+            world_.broadcast(handle, 0);
+        }
+}
+
+void DataParallel::broadcast_generator() {
+    if (!distributed()) return;
+    const GeneratorState s = default_generator().state();
+    Tensor state = from_vector(std::vector<int64_t>{int64_t(s.seed), int64_t(s.offset)}, Shape{2});
+    world_.broadcast(state, 0);
+    const int64_t* p = state.data<int64_t>();
+    default_generator().set_state({uint64_t(p[0]), uint64_t(p[1])});
+}
+
+bool DataParallel::any(bool local) {
+    if (!distributed()) return local;
+    Tensor flag = from_vector(std::vector<int64_t>{local ? 1 : 0}, Shape{1});
+    world_.all_reduce(flag);
+    return flag.data<int64_t>()[0] > 0;
+}
+
+}  // namespace mg::models

@@ -1,0 +1,151 @@
+// The MPI backend of core/dist at world size 2 or more (run by tests/mpi/mpirun2.sh):
+// every collective against the values each rank can compute for itself, the deterministic
+// mode bit for bit against the rank-order sum, and the bucketed gradient average.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "core/dist/collective.h"
+#include "core/dist/grad_sync.h"
+
+using namespace mg;
+
+namespace {
+
+int failures = 0;
+#define EXPECT(cond, ...)                                                                  \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            ++failures;                                                                    \
+            std::fprintf(stderr, "rank %d: %s:%d: %s\n", dist::world().rank(), __FILE__, __LINE__, #cond); \
+        }                                                                                  \
+    } while (0)
+
+// Rank r's part: element i is a value no two ranks or elements share, not exactly representable sums.
+template <class T> std::vector<T> part(int rank, int64_t n) {
+    std::vector<T> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i)
+        v[size_t(i)] = std::is_integral_v<T> ? T(1000 * rank + i) : T(std::sin(0.37 * double(i) + 1.3 * rank) / 3.0);
+    return v;
+}
+
+// One process's rank-order sum of every rank's part.
+template <class T> std::vector<T> rank_order_sum(int world, int64_t n) {
+    std::vector<T> s = part<T>(0, n);
+    for (int r = 1; r < world; ++r) {
+        std::vector<T> p = part<T>(r, n);
+        for (int64_t i = 0; i < n; ++i) s[size_t(i)] += p[size_t(i)];
+    }
+    return s;
+}
+
+template <class T> void check_all_reduce(dist::Collective& w, int64_t n, bool deterministic) {
+    w.set_deterministic(deterministic);
+    Tensor t = from_vector(part<T>(w.rank(), n), Shape{n});
+    w.all_reduce(t, dist::ReduceOp::Sum);
+    const std::vector<T> want = rank_order_sum<T>(w.size(), n);
+    const T* got = t.data<T>();
+    bool same_bits = std::memcmp(got, want.data(), size_t(n) * sizeof(T)) == 0;
+    double worst = 0;
+    for (int64_t i = 0; i < n; ++i) worst = std::max(worst, std::abs(double(got[i]) - double(want[size_t(i)])));
+    if (deterministic || std::is_integral_v<T>) EXPECT(same_bits);
+    else EXPECT(worst <= 1e-6 * w.size());
+    if constexpr (!std::is_integral_v<T>) {
+        Tensor a = from_vector(part<T>(w.rank(), n), Shape{n});
+        w.all_reduce(a, dist::ReduceOp::Avg);
+        for (int64_t i = 0; i < n; ++i)
+            if (std::abs(double(a.data<T>()[i]) - double(want[size_t(i)]) / w.size()) > 1e-6) {
+                EXPECT(!"avg");
+                break;
+            }
+    }
+    // Every rank holds the same bits: gather them and compare with rank 0's.
+    Tensor all = w.all_gather(t);
+    for (int r = 1; r < w.size(); ++r) EXPECT(std::memcmp(all.data<T>() + r * n, all.data<T>(), size_t(n) * sizeof(T)) == 0);
+}
+
+void check_others(dist::Collective& w) {
+    const int world = w.size(), rank = w.rank();
+    // broadcast: rank 1's values everywhere.
+    Tensor b = from_vector(part<double>(rank, 7), Shape{7});
+    w.broadcast(b, 1);
+    EXPECT(b.to_vector<double>() == part<double>(1, 7));
+    // all_gather: the parts in rank order along dim 0.
+    Tensor g = w.all_gather(from_vector(part<int64_t>(rank, 6), Shape{2, 3}));
+    EXPECT(g.shape() == Shape({2 * world, 3}));
+    for (int r = 0; r < world; ++r) {
+        std::vector<int64_t> row(g.data<int64_t>() + r * 6, g.data<int64_t>() + r * 6 + 6);
+        EXPECT(row == part<int64_t>(r, 6));
+    }
+    // reduce_scatter: this rank's block of the rank-order sum, in both modes.
+    for (bool deterministic : {false, true}) {
+        w.set_deterministic(deterministic);
+        const int64_t k = 5;
+        Tensor mine = w.reduce_scatter(from_vector(part<float>(rank, k * world), Shape{k * world}));
+        const std::vector<float> want = rank_order_sum<float>(world, k * world);
+        for (int64_t i = 0; i < k; ++i) {
+            const float expected = want[size_t(rank * k + i)];
+            if (deterministic) EXPECT(std::memcmp(&mine.data<float>()[i], &expected, 4) == 0);
+            else EXPECT(std::abs(mine.data<float>()[i] - expected) < 1e-6f);
+        }
+    }
+    w.set_deterministic(false);
+    EXPECT(w.broadcast_string(rank == 0 ? "rank zero's text" : "") == "rank zero's text");
+    w.barrier();
+}
+
+// Gradients of two dtypes, one undefined, one non-contiguous, in buckets of 64 bytes.
+void check_average_gradients(dist::Collective& w) {
+    w.set_deterministic(true);
+    std::vector<Tensor> grads = {from_vector(part<float>(w.rank(), 40), Shape{40}), Tensor(),
+                                 from_vector(part<double>(w.rank(), 6), Shape{2, 3}).t(),
+                                 from_vector(part<float>(w.rank() + 7, 3), Shape{3})};
+    dist::average_gradients(w, grads, /*bucket_bytes=*/64);
+    auto want = [&](auto zero, int shift, int64_t n) {
+        using T = decltype(zero);
+        std::vector<T> s = part<T>(shift, n);
+        for (int r = 1; r < w.size(); ++r) {
+            std::vector<T> p = part<T>(r + shift, n);
+            for (int64_t i = 0; i < n; ++i) s[size_t(i)] += p[size_t(i)];
+        }
+        for (T& x : s) x /= T(w.size());
+        return s;
+    };
+    EXPECT(grads[0].to_vector<float>() == want(0.0f, 0, 40));
+    EXPECT(!grads[1].defined());
+    EXPECT(grads[2].t().contiguous().to_vector<double>() == want(0.0, 0, 6));
+    EXPECT(grads[3].to_vector<float>() == want(0.0f, 7, 3));
+    w.set_deterministic(false);
+}
+
+}  // namespace
+
+int main() {
+    try {
+        dist::Session session;
+        dist::Collective& w = dist::world();
+        if (w.size() < 2) {
+            std::fprintf(stderr, "collectives_mpi: run me under mpirun with 2 or more ranks (world size %d)\n",
+                         w.size());
+            return 1;
+        }
+        for (bool deterministic : {false, true}) {
+            check_all_reduce<float>(w, 1000, deterministic);
+            check_all_reduce<double>(w, 33, deterministic);
+            check_all_reduce<int64_t>(w, 17, deterministic);
+        }
+        check_others(w);
+        check_average_gradients(w);
+        // Every rank's verdict, so rank 0's exit code speaks for all.
+        Tensor failed = from_vector(std::vector<int64_t>{failures}, Shape{1});
+        w.all_reduce(failed);
+        failures = int(failed.data<int64_t>()[0]);
+        if (w.rank() == 0) std::printf("collectives at world size %d: %s\n", w.size(), failures ? "FAILED" : "ok");
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "collectives_mpi: %s\n", e.what());
+        dist::abort_if_distributed(1);
+        return 1;
+    }
+    return failures ? 1 : 0;
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# train_mpi_test.sh MINIGEN: data-parallel training on 2 ranks (ctest mpi_train).
+#  1. dcgan, 2 ranks, --deterministic: two runs give the same checkpoint bit for bit.
+#  2. vae, 2 ranks x batch 16 against 1 process x batch 32: the same parameters within
+#     float32 reassociation (the same data, the same noise; only the sums' order differs).
+set -eu
+bin=$1
+here=$(cd "$(dirname "$0")" && pwd)
+py=/usr/bin/python3
+[ -x "$py" ] || py=python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+common="--threads 1 --no-report --grid 4 --log-every 1"
+
+for run in a b; do
+    "$here/mpirun2.sh" "$bin" train dcgan --steps 4 --batch-size 8 --deterministic $common --out "$tmp/dcgan_$run" >/dev/null
+done
+"$py" "$here/compare_checkpoints.py" "$tmp/dcgan_a/checkpoint.safetensors" "$tmp/dcgan_b/checkpoint.safetensors"
+
+"$here/mpirun2.sh" "$bin" train vae --steps 5 --batch-size 16 $common --out "$tmp/vae_2x16" >/dev/null
+"$bin" train vae --steps 5 --batch-size 32 $common --out "$tmp/vae_1x32" >/dev/null
+"$py" "$here/compare_checkpoints.py" --tolerance 1e-5 "$tmp/vae_2x16/checkpoint.safetensors" "$tmp/vae_1x32/checkpoint.safetensors"
