@@ -527,9 +527,7 @@ public:
     AttentionCase(const kernels::AttentionShape& s, std::string label, bool backward)
         : WholeOutputCase((backward ? 4 : 1) * s.rows() * s.head_dim), s_(s), backward_(backward),
           q_(s.rows() * s.head_dim), k_(q_.size()), v_(q_.size()), go_(q_.size()), lse_(s.rows()) {
-        name = "attention";
-        shape = std::move(label);
-        op = backward ? "attention_backward" : "attention_forward";
+        describe("attention", std::move(label), backward ? "attention_backward" : "attention_forward");
         const kernels::Cost fwd = kernels::KernelCost<kernels::AttentionForwardFn>::of(
             kF32, s, nullptr, nullptr, nullptr, nullptr, nullptr);
         flop = fwd.flop;
@@ -537,11 +535,11 @@ public:
             flop += kernels::KernelCost<kernels::AttentionBackwardFn>::of(kF32, s, nullptr, nullptr, nullptr, nullptr,
                                                                          nullptr, nullptr, nullptr, nullptr, nullptr)
                         .flop;
+        tolerance_ = 1e-4;
         q_.fill_uniform(21, -2, 2);
         k_.fill_uniform(22, -2, 2);
         v_.fill_uniform(23, -1, 1);
         go_.fill_uniform(24, -1, 1);
-        tolerance_ = 1e-4;
     }
 
 private:
@@ -653,9 +651,7 @@ public:
     LstmCellCase(const kernels::LstmCellShape& s, std::string label, bool backward)
         : WholeOutputCase(backward ? 5 * s.n * s.hidden : 2 * s.n * s.hidden), s_(s), backward_(backward),
           gates_(4 * s.n * s.hidden), c_(s.n * s.hidden), g_(2 * s.n * s.hidden) {
-        name = "lstm_cell";
-        shape = std::move(label);
-        op = backward ? "lstm_cell_backward" : "lstm_cell_forward";
+        describe("lstm_cell", std::move(label), backward ? "lstm_cell_backward" : "lstm_cell_forward");
         bytes = 4.0 * double(s.n * s.hidden) * (backward ? 12.0 : 7.0);
         traffic = Traffic::Copy;
         gates_.fill_uniform(31, -4, 4);

@@ -49,6 +49,12 @@ public:
     double reference_seconds();
 
 protected:
+    // Names the row: its group, shape label and registry op.
+    void describe(std::string group, std::string label, std::string registry_op) {
+        name = std::move(group);
+        shape = std::move(label);
+        op = std::move(registry_op);
+    }
     // Computes the reference's checked part into the case's own buffer; returns the
     // fraction of the full work it did (1 = all of it).
     virtual double compute_reference() = 0;

@@ -132,3 +132,17 @@ template <class T> using Lanes = Dense<std::conditional_t<sizeof(T) == 4, F32, F
     }                                                                                                      \
     MG_UNARY_OPS(MG_EW_INSTANTIATE_UNARY)                                                                  \
     MG_BINARY_SCALAR_OPS(MG_EW_INSTANTIATE_BINARY_SCALAR)
+
+// In isa_<isa>.cpp, at file scope: the dense elementwise loops of the ops with a vector form
+// (kernels/elementwise_ops.h's simd column) and the sum of contiguous runs (run_sum.h), which
+// elementwise.cpp and reduce.cpp register; `isa` is avx2 or avx512.
+#define MG_DENSE_KERNELS_FOR(isa)                                                               \
+    namespace mg::kernels {                                                                     \
+    MG_ELEMENTWISE_DENSE_LOOPS(Isa::isa)                                                        \
+    double sum_runs_##isa##_f32(const void* x, int64_t n, int64_t runs, int64_t stride) {      \
+        return simd::Lanes<float>::sum_runs(x, n, runs, stride);                                \
+    }                                                                                           \
+    double sum_runs_##isa##_f64(const void* x, int64_t n, int64_t runs, int64_t stride) {      \
+        return simd::Lanes<double>::sum_runs(x, n, runs, stride);                               \
+    }                                                                                           \
+    }
