@@ -178,6 +178,7 @@ void save_model_checkpoint(Model& model, const std::string& path, int64_t step, 
     ck.metadata["config"] = model.config().dump();
     ck.metadata["epoch"] = std::to_string(epoch);
     ck.metadata["batch"] = std::to_string(batch);
+    ck.metadata["world_size"] = std::to_string(dist::world().size());  // epoch and batch count its global batches
     io::save_checkpoint(path, ck);
 }
 
@@ -317,12 +318,29 @@ nlohmann::json with_defaults_of_newer_options(nlohmann::json recorded, const Mod
     return recorded;
 }
 
+// A resume at another world size (mpirun -np): the loader's position and the random streams
+// are global, so the run continues where it stopped when the global batch (batch_size x
+// ranks) is the same, whatever each rank's share; a different global batch is a change.
+void reconcile_world_size(nlohmann::json& changes, const nlohmann::json& saved_config, int64_t saved_world,
+                          int64_t batch, int64_t world) {
+    const auto saved = saved_config.find("batch_size");
+    const int64_t saved_batch = saved == saved_config.end() ? batch : saved->is_number_integer() ? saved->get<int64_t>() : 0;
+    if (saved_batch <= 0) return;  // not a batch size: changed_settings reported it
+    changes.erase("batch_size");
+    if (saved_batch * saved_world != batch * world)
+        changes["global_batch"] = {{"from", fmt::format("{} ({} x {})", saved_batch * saved_world, saved_world, saved_batch)},
+                                   {"to", fmt::format("{} ({} x {})", batch * world, world, batch)}};
+}
+
 int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataLoader& loader,
                nlohmann::json* history_entry) {
     const std::string ckpt = checkpoint_path(opt.out_dir);
     io::Checkpoint ck = io::load_checkpoint(ckpt);
-    nlohmann::json changes =
-        run_dir::changed_settings(with_defaults_of_newer_options(checkpoint_config(ck, ckpt), model), model.config());
+    const nlohmann::json saved_config = with_defaults_of_newer_options(checkpoint_config(ck, ckpt), model);
+    nlohmann::json changes = run_dir::changed_settings(saved_config, model.config());
+    const int64_t saved_world = std::max<int64_t>(metadata_integer(ck, ckpt, "world_size"), 1);
+    const int64_t world = dist::world().size();
+    if (saved_world != world) reconcile_world_size(changes, saved_config, saved_world, model.batch_size(), world);
     MG_CHECK(changes.empty() || opt.allow_changes,
              "train --resume: {} was trained with other settings: {}; pass --allow-changes to resume with them", ckpt,
              describe_changes(changes));
@@ -341,6 +359,7 @@ int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataL
     }
     *history_entry = {{"command", opt.command}, {"time", run_dir::utc_now()}, {"start_step", pos.step},
                       {"steps", total},         {"changed", changes}};
+    if (saved_world != world) (*history_entry)["world_size"] = {{"from", saved_world}, {"to", world}};
     std::fprintf(stderr, "resumed %s at step %lld (epoch %lld, batch %lld)%s\n", ckpt.c_str(), (long long)pos.step,
                  (long long)pos.epoch, (long long)pos.batch,
                  changes.empty() ? "" : (" with changes: " + describe_changes(changes)).c_str());

@@ -1,10 +1,15 @@
 // core/dist at world size 1 (the MPI backend at world size 2 is tests/mpi), the generator's
 // and the loader's shards, and the optimizer's gradient hook.
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "core/data/loader.h"
 #include "core/dist/collective.h"
 #include "core/dist/grad_sync.h"
+#include "core/dist/watchdog.h"
 #include "optim/sgd.h"
 #include "helpers.h"
 
@@ -116,4 +121,27 @@ TEST_CASE("dist: the optimizer's gradient hook sees every gradient before the up
     Tensor g = from_vector(std::vector<float>{3.f});
     dist::average_gradients(*one, {g, Tensor()});
     CHECK(g.to_vector<float>() == std::vector<float>{3.f});
+}
+
+TEST_CASE("dist: the watchdog fires after a guarded call's deadline, and only then") {
+    std::atomic<int> fired{0};
+    std::string what;
+    dist::Watchdog dog([&](const char* name, double) {
+        what = name;
+        fired = 1;
+    });
+    {
+        dist::Watchdog::Guard quick(dog, "quick", 5.0);  // ends long before its deadline
+    }
+    {
+        dist::Watchdog::Guard off(dog, "off", 0.0);  // a timeout of 0: not watched
+        std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    }
+    CHECK(fired == 0);
+    {
+        dist::Watchdog::Guard slow(dog, "slow", 0.02);
+        for (int i = 0; i < 500 && fired == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    CHECK(fired == 1);
+    CHECK(what == "slow");
 }

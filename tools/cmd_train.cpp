@@ -34,6 +34,7 @@ struct TrainArgs {
     std::string out;
     bool resume = false, overwrite = false, allow_changes = false, json = false, trace = false, no_report = false;
     bool deterministic = false;  // several ranks: reduce gradients in rank order
+    double dist_timeout = dist::Collective::kDefaultTimeout;
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
     std::string classifier;
@@ -148,6 +149,7 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     if (a.trace) opt.on_start = [&](models::Model& m) { write_trace(m, opt.out_dir, opt.data_dir); };
 
     dist::world().set_deterministic(a.deterministic);
+    dist::world().set_timeout(a.dist_timeout);
     models::TrainSummary s = models::train(*model, opt);
     if (!dist::is_root()) return exit_code(s);  // rank 0 reports for every rank
     if (!a.no_report) {
@@ -216,6 +218,10 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
     cmd.add_flag("--trace", a.trace, "Write the autograd graphs of one D step and one G step (DOT, and SVG with graphviz)");
     cmd.add_flag("--deterministic", a.deterministic,
                  "Under mpirun: average gradients in rank order, bit for bit reproducible (docs/distributed.md)");
+    cmd.add_option("--dist-timeout", a.dist_timeout,
+                   "Under mpirun: seconds a rank waits in one collective for the others before it ends every "
+                   "rank with a message (a hung or dead rank; default 300, 0: wait forever)")
+        ->check(CLI::Range(0.0, 1e6));
     cmd.add_flag("--no-report", a.no_report, "Do not write the HTML report at the end");
     cmd.add_option("--log-every", a.log_every, "Write metrics every N steps")->check(integer_range(1));
     cmd.add_option("--sample-every", a.sample_every, "Write a sample grid every N steps (default: 8 per run)")

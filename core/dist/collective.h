@@ -46,6 +46,11 @@ public:
 
     bool deterministic() const { return deterministic_; }
     void set_deterministic(bool on) { deterministic_ = on; }
+    // Seconds one collective may wait for the other ranks before this rank ends every rank
+    // with a message naming itself and the collective (MPI backend; <= 0: wait forever).
+    double timeout() const { return timeout_; }
+    void set_timeout(double seconds) { timeout_ = seconds; }
+    static constexpr double kDefaultTimeout = 300;
 
 protected:
     // The transport, on contiguous host buffers of `count` elements of `dtype`.
@@ -59,6 +64,7 @@ protected:
 private:
     void check(const Tensor& t, const char* what) const;
     bool deterministic_ = false;
+    double timeout_ = kDefaultTimeout;
 };
 
 // The process's world: the single process unless init() found an MPI launch.

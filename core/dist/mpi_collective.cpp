@@ -1,11 +1,15 @@
 // The MPI backend of Collective (CPU tensors) and the process's MPI session. Built with
 // MINIGEN_MPI (CMake finds an MPI); without it, Session refuses a multi-rank launch and
 // every process is a world of one.
+#include <chrono>
 #include <climits>
 #include <cstdlib>
 #include <cstdio>
+#include <string>
+#include <thread>
 
 #include "core/dist/collective.h"
+#include "core/dist/watchdog.h"
 
 #ifdef MINIGEN_WITH_MPI
 #define OMPI_SKIP_MPICXX 1  // the C API only: no C++ bindings (deprecated, and they warn)
@@ -37,6 +41,26 @@ MPI_Datatype mpi_type(DType dtype) {
     }
 }
 
+// Fault injection for the timeout test: MINIGEN_TEST_STALL=RANK:N makes rank RANK stop
+// (sleep for an hour) before its N-th collective, as a hung process would.
+int64_t stall_before_call(int rank) {
+    const char* spec = std::getenv("MINIGEN_TEST_STALL");
+    int stall_rank = -1;
+    long long n = 0;
+    if (spec == nullptr || std::sscanf(spec, "%d:%lld", &stall_rank, &n) != 2 || stall_rank != rank) return 0;
+    return n;
+}
+
+// The watchdog's end of a rank that waited too long: one line, then every rank goes.
+void abort_after_timeout(int rank, int size, const char* what, double seconds) {
+    std::fprintf(stderr,
+                 "minigen: error: rank %d of %d: %s waited more than %g s for the other ranks (--dist-timeout): "
+                 "a rank is hung or has died; ending every rank\n",
+                 rank, size, what, seconds);
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 2);
+}
+
 // MPI counts are int: longer buffers go in pieces of this many elements or bytes.
 constexpr int64_t kPiece = int64_t(1) << 30;
 
@@ -45,11 +69,14 @@ public:
     MpiCollective() {
         check_mpi(MPI_Comm_rank(MPI_COMM_WORLD, &rank_), "MPI_Comm_rank");
         check_mpi(MPI_Comm_size(MPI_COMM_WORLD, &size_), "MPI_Comm_size");
+        stall_at_ = stall_before_call(rank_);
     }
     int rank() const override { return rank_; }
     int size() const override { return size_; }
     std::string backend() const override { return "mpi"; }
-    void barrier() override { check_mpi(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier"); }
+    void barrier() override {
+        call("MPI_Barrier", [] { return MPI_Barrier(MPI_COMM_WORLD); });
+    }
 
 protected:
     void sum_in_place(void* data, int64_t count, DType dtype) override {
@@ -57,30 +84,42 @@ protected:
         const int64_t piece = kPiece / dtype_size(dtype);
         for (int64_t at = 0; at < count; at += piece) {
             const int n = int(std::min(piece, count - at));
-            check_mpi(MPI_Allreduce(MPI_IN_PLACE, p + at * dtype_size(dtype), n, mpi_type(dtype), MPI_SUM,
-                                    MPI_COMM_WORLD),
-                      "MPI_Allreduce");
+            call("MPI_Allreduce", [&] {
+                return MPI_Allreduce(MPI_IN_PLACE, p + at * dtype_size(dtype), n, mpi_type(dtype), MPI_SUM,
+                                     MPI_COMM_WORLD);
+            });
         }
     }
     void broadcast_bytes(void* data, int64_t bytes, int root) override {
         auto* p = static_cast<char*>(data);
         for (int64_t at = 0; at < bytes; at += kPiece)
-            check_mpi(MPI_Bcast(p + at, int(std::min(kPiece, bytes - at)), MPI_BYTE, root, MPI_COMM_WORLD),
-                      "MPI_Bcast");
+            call("MPI_Bcast", [&] {
+                return MPI_Bcast(p + at, int(std::min(kPiece, bytes - at)), MPI_BYTE, root, MPI_COMM_WORLD);
+            });
     }
     void all_gather_bytes(const void* in, void* out, int64_t bytes) override {
         MG_CHECK(bytes <= INT_MAX, "all_gather: {} bytes per rank is more than MPI's int count", bytes);
-        check_mpi(MPI_Allgather(in, int(bytes), MPI_BYTE, out, int(bytes), MPI_BYTE, MPI_COMM_WORLD),
-                  "MPI_Allgather");
+        call("MPI_Allgather",
+             [&] { return MPI_Allgather(in, int(bytes), MPI_BYTE, out, int(bytes), MPI_BYTE, MPI_COMM_WORLD); });
     }
     void reduce_scatter_sum(const void* in, void* out, int64_t count, DType dtype) override {
         MG_CHECK(count <= INT_MAX, "reduce_scatter: {} elements per rank is more than MPI's int count", count);
-        check_mpi(MPI_Reduce_scatter_block(in, out, int(count), mpi_type(dtype), MPI_SUM, MPI_COMM_WORLD),
-                  "MPI_Reduce_scatter_block");
+        call("MPI_Reduce_scatter_block", [&] {
+            return MPI_Reduce_scatter_block(in, out, int(count), mpi_type(dtype), MPI_SUM, MPI_COMM_WORLD);
+        });
     }
 
 private:
+    // Every collective goes through here: watched for timeout() seconds.
+    template <class MpiCall> void call(const char* name, MpiCall&& mpi_call) {
+        if (stall_at_ > 0 && ++calls_ == stall_at_) std::this_thread::sleep_for(std::chrono::hours(1));
+        Watchdog::Guard guard(watchdog_, name, timeout());
+        check_mpi(mpi_call(), name);
+    }
+
     int rank_ = 0, size_ = 1;
+    int64_t stall_at_ = 0, calls_ = 0;
+    Watchdog watchdog_{[this](const char* what, double seconds) { abort_after_timeout(rank_, size_, what, seconds); }};
 };
 
 // Also at std::exit (the CLI's commands end with it), where Session's destructor does not run.
