@@ -150,6 +150,12 @@ TEST_CASE("row-lstm: training steps lower the loss; names, options and bad input
     CHECK(last[0].second < first[0].second - 0.2);
 
     auto& row = dynamic_cast<RowLstmModel&>(*model);
+    // The likelihood is the summed cross-entropy per image, over the H*W values in bits/dim.
+    Tensor levels = mul(batch.images, 255.0).to(DType::Int64).flatten(0, 1);
+    const double nats = cross_entropy(row.net()(batch.images), levels, Reduction::Sum).item() / 4.0;
+    models::Metrics nll = row.likelihood(batch.images, {}, {});
+    CHECK(nll[0].second == doctest::Approx(nats).epsilon(1e-5));
+    CHECK(nll[1].second == doctest::Approx(nats / (784 * std::numbers::ln2)).epsilon(1e-5));
     std::set<std::string> names;
     for (auto& [name, t] : row.net().state_dict()) names.insert(name);
     for (const char* want : {"input_conv.weight", "input_conv.mask", "layers.0.input_to_state.weight",

@@ -8,6 +8,7 @@
 #include "core/random.h"
 #include "models/options.h"
 #include "models/pixelcnn/image_options.h"
+#include "models/pixelcnn/likelihood.h"
 #include "models/pixelcnn/pixelcnn.h"
 
 namespace mg::models::pixelrnn {
@@ -76,17 +77,10 @@ Metrics RowLstmModel::likelihood(const Tensor& images, const Tensor& labels, con
     const int64_t n = images.size(0);
     MG_CHECK(n > 0, "row-lstm likelihood: no images");
     autograd::NoGradGuard no_grad;  // no dropout or batch norm: train and eval modes agree
-    double total = 0.0;             // nats over every pixel of every image
-    for (int64_t start = 0; start < n; start += options_.eval_batch) {
-        Tensor x = images.slice(0, start, std::min(n, start + options_.eval_batch));
+    return pixelcnn::chunked_likelihood(images, options_.eval_batch, options, [&](const Tensor& x) {
         Tensor target = pixelcnn::levels_of(x).flatten(0, 1).to(config_.device);
-        total += cross_entropy((*net_)(x.to(DType::Float32).to(config_.device)), target, Reduction::Sum).item();
-        if (options.progress) options.progress(start + x.size(0), n);
-    }
-    const double per_image = total / double(n), dims = double(images.size(2) * images.size(3));
-    return {{"nll_nats", per_image},
-            {"nll_bits_per_dim", per_image / (dims * std::numbers::ln2)},
-            {"nll_nats_per_dim", per_image / dims}};
+        return cross_entropy((*net_)(x.to(DType::Float32).to(config_.device)), target, Reduction::Sum).item();
+    });
 }
 
 Tensor RowLstmModel::sample(int64_t n) {
