@@ -9,10 +9,10 @@ RowLstmLayer::RowLstmLayer(int64_t channels_, int64_t hidden_) : channels(channe
     // the first W are the mask-B 1x3 conv (the right tap is the one dropped).
     input_to_state = register_module("input_to_state",
                                      std::make_shared<nn::Conv2d>(channels, 4 * hidden, Pair(1, 2), 1, Pair(0, 1)));
-    state_to_state = register_module(
-        "state_to_state",
-        std::make_shared<nn::Conv2d>(hidden, 4 * hidden, Pair(1, 3), /*stride=*/1, Pair(0, 1), /*dilation=*/1, /*groups=*/1,
-                                     /*bias=*/false));
+    state_to_state = register_module("state_to_state",
+                                     std::make_shared<nn::Conv2d>(hidden, 4 * hidden, Pair(1, 3), /*stride=*/1,
+                                                                  Pair(0, 1), /*dilation=*/1, /*groups=*/1,
+                                                                  /*bias=*/false));  // the input's conv has one
     out = register_module("out", std::make_shared<nn::Conv2d>(hidden, channels, 1));
 }
 
