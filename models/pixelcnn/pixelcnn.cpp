@@ -8,6 +8,7 @@
 #include "core/random.h"
 #include "models/options.h"
 #include "models/pixelcnn/image_options.h"
+#include "models/pixelcnn/likelihood.h"
 
 namespace mg::models::pixelcnn {
 
@@ -128,18 +129,11 @@ Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, co
     MG_CHECK(n > 0, "pixelcnn likelihood: no images");
     EvalScope eval(*net_);
     autograd::NoGradGuard no_grad;
-    double total = 0.0;  // nats, summed over every pixel of every image
-    for (int64_t start = 0; start < n; start += options_.eval_batch) {
-        Tensor x = images.slice(0, start, std::min(n, start + options_.eval_batch));
+    return chunked_likelihood(images, options_.eval_batch, options, [&](const Tensor& x) {
         Tensor target = targets_of(x, options_.net.levels, config_.device);
         Tensor logits = per_value((*net_)(x.to(DType::Float32).to(config_.device)), images_.channels);
-        total += cross_entropy(logits, target, Reduction::Sum).item();
-        if (options.progress) options.progress(start + x.size(0), n);
-    }
-    const double per_image = total / double(n), dims = double(images.size(1) * images.size(2) * images.size(3));
-    return {{"nll_nats", per_image},
-            {"nll_bits_per_dim", per_image / (dims * std::numbers::ln2)},
-            {"nll_nats_per_dim", per_image / dims}};
+        return cross_entropy(logits, target, Reduction::Sum).item();
+    });
 }
 
 Tensor PixelCnnModel::sample_from(const Tensor& context, int64_t first_pixel, const Tensor& uniforms) {

@@ -1,8 +1,9 @@
 // The PixelCNN family's registry entries: the PixelCNN of workloads.md, and the Gated
-// PixelCNN, unconditional and class-conditional; each on Fashion-MNIST or any image data set.
+// PixelCNN, unconditional and class-conditional, and PixelRNN's Row LSTM; each on Fashion-MNIST or any image data set.
 #include "models/families.h"
 #include "models/pixelcnn/gated_model.h"
 #include "models/pixelcnn/pixelcnn.h"
+#include "models/pixelrnn/row_lstm.h"
 
 namespace mg::models {
 
@@ -19,6 +20,11 @@ std::vector<ModelInfo> pixelcnn_models() {
          [](const ModelConfig& c) { return std::make_unique<GatedPixelCnn>(c, false); }, 1, 0, /*image_data=*/true},
         {"gated-pixelcnn-cond", "class-conditional Gated PixelCNN: a learned per-class bias in every gated unit",
          [](const ModelConfig& c) { return std::make_unique<GatedPixelCnn>(c, true); }, 1, 0, /*image_data=*/true},
+        {"row-lstm",
+         "PixelRNN's Row LSTM (van den Oord et al. 2016) on grey images: 7x7 mask-A conv, 2 Row LSTM layers "
+         "(1x3 mask-B input-to-state, 1x3 state-to-state, residual), 256-way softmax; row-by-row sampler",
+         [](const ModelConfig& c) { return std::make_unique<pixelrnn::RowLstmModel>(c); }, 1, 0,
+         /*image_data=*/true},
     };
 }
 
