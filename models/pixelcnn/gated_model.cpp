@@ -63,9 +63,7 @@ GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default
     net_ = std::make_shared<GatedPixelCnnNet>(net);
     net_->name_parameters();
     if (config.device != Device::CPU) net_->to(config.device);
-    optim::AdamOptions adam;
-    adam.lr = options_.lr;
-    opt_ = std::make_unique<optim::Adam>(net_->parameters(), adam);
+    opt_ = std::make_unique<optim::Adam>(net_->parameters(), optim::AdamOptions{.lr = options_.lr});
 }
 
 std::string GatedPixelCnn::name() const { return options_.conditional ? "gated-pixelcnn-cond" : "gated-pixelcnn"; }

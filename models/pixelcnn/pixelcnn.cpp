@@ -78,9 +78,7 @@ PixelCnnModel::PixelCnnModel(const ModelConfig& config) : config_(config) {
     manual_seed(config.seed);
     net_ = std::make_shared<PixelCnnNet>(options_.net);
     net_->name_parameters("pixelcnn.");
-    optim::AdamOptions adam;
-    adam.lr = options_.lr;
-    opt_ = std::make_unique<optim::Adam>(net_->parameters(), adam);
+    opt_ = std::make_unique<optim::Adam>(net_->parameters(), optim::AdamOptions{.lr = options_.lr});
     if (config.device != Device::CPU) net_->to(config.device);
 }
 

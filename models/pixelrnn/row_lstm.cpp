@@ -43,9 +43,7 @@ RowLstmModel::RowLstmModel(const ModelConfig& config) : config_(config) {
     manual_seed(config.seed);
     net_ = std::make_shared<RowLstmNet>(options_.net);
     net_->name_parameters("row-lstm.");
-    optim::AdamOptions adam;
-    adam.lr = options_.lr;
-    opt_ = std::make_unique<optim::Adam>(net_->parameters(), adam);
+    opt_ = std::make_unique<optim::Adam>(net_->parameters(), optim::AdamOptions{.lr = options_.lr});
     if (config.device != Device::CPU) net_->to(config.device);
 }
 

@@ -78,9 +78,7 @@ VaeModel::VaeModel(VaeKind kind, const ModelConfig& config) : kind_(kind), confi
     }
     std::vector<Tensor> params = encoder_->parameters();
     for (const Tensor& p : decoder_->parameters()) params.push_back(p);
-    optim::AdamOptions adam;
-    adam.lr = options_.lr;
-    adam_ = std::make_unique<optim::Adam>(params, adam);
+    adam_ = std::make_unique<optim::Adam>(params, optim::AdamOptions{.lr = options_.lr});
 }
 
 std::string VaeModel::name() const {
