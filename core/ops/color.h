@@ -16,6 +16,7 @@
 
 namespace mg {
 
+// ---- colour spaces (core/ops/color.cpp) -------------------------------------------
 Tensor rgb_to_lab(const Tensor& rgb);  // [N, 3, H, W] sRGB in [0, 1] -> L*a*b*
 Tensor lab_to_rgb(const Tensor& lab);  // [N, 3, H, W] L*a*b* -> sRGB, unclipped
 
