@@ -1,6 +1,6 @@
 // Colour-space ops for colorization (core/ops/color.cpp): sRGB <-> CIELAB, differentiable,
 // composed of core's elementwise ops (so gradients of any order come from theirs).
-// Part of the functional API; include this header where it is used.
+// Included by core/ops.h; part of the functional API.
 //
 //   x [N, 3, H, W] float32 or float64, channels R, G, B in [0, 1] with the sRGB gamma
 //   rgb_to_lab(x) [N, 3, H, W]: L* in [0, 100], a*, b* in about [-128, 127]
