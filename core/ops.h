@@ -248,3 +248,4 @@ Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int6
 // ---- causal multi-head attention, fused (core/ops/attention.cpp) -------------------------------
 #include "core/ops/attention.h"
 #include "core/ops/recurrent.h"  // lstm_cell, skew, unskew
+#include "core/ops/color.h"      // rgb_to_lab, lab_to_rgb

@@ -122,4 +122,26 @@ Tensor psnr(const Tensor& a, const Tensor& b, double data_range) {
     return from_vector(result, {n});
 }
 
+Tensor colorfulness(const Tensor& rgb) {
+    MG_CHECK(rgb.dim() == 4 && rgb.size(1) == 3 && rgb.size(0) > 0 && rgb.size(2) * rgb.size(3) > 0,
+             "colorfulness: expected RGB images [N, 3, H, W], got {}", rgb.shape());
+    const int64_t n = rgb.size(0), pixels = rgb.size(2) * rgb.size(3);
+    const std::vector<double> v = rgb.contiguous().to_vector<double>();
+    std::vector<double> result(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) {
+        const double* r = v.data() + i * 3 * pixels;
+        const double *g = r + pixels, *b = g + pixels;
+        double sum_rg = 0, sum_yb = 0, sq_rg = 0, sq_yb = 0;
+        for (int64_t k = 0; k < pixels; ++k) {
+            const double rg = 255 * (r[k] - g[k]), yb = 255 * (0.5 * (r[k] + g[k]) - b[k]);
+            sum_rg += rg, sum_yb += yb, sq_rg += rg * rg, sq_yb += yb * yb;
+        }
+        const double mean_rg = sum_rg / double(pixels), mean_yb = sum_yb / double(pixels);
+        const double var_rg = std::max(0.0, sq_rg / double(pixels) - mean_rg * mean_rg);
+        const double var_yb = std::max(0.0, sq_yb / double(pixels) - mean_yb * mean_yb);
+        result[size_t(i)] = std::sqrt(var_rg + var_yb) + 0.3 * std::hypot(mean_rg, mean_yb);
+    }
+    return from_vector(result, {n});
+}
+
 }  // namespace mg::models

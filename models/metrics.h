@@ -29,4 +29,11 @@ Tensor ssim(const Tensor& a, const Tensor& b, double data_range = 1.0);
 // exact match is capped at 100 dB.
 Tensor psnr(const Tensor& a, const Tensor& b, double data_range = 1.0);
 
+// Colourfulness (Hasler & Suesstrunk 2003) of RGB images [N, 3, H, W] float in [0, 1], per
+// image [N] (float64), on the 0..255 scale of the paper: with rg = R - G, yb = (R + G) / 2 - B
+// over the pixels, M = sqrt(sd(rg)^2 + sd(yb)^2) + 0.3 sqrt(mean(rg)^2 + mean(yb)^2)
+// (population standard deviations). 0 for grey; the paper calls 33 "moderately", 59
+// "quite", 82 "highly" colourful.
+Tensor colorfulness(const Tensor& rgb);
+
 }  // namespace mg::models

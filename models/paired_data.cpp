@@ -8,6 +8,7 @@
 #include "core/data/holdout.h"
 #include "core/io/input.h"
 #include "core/ops.h"
+#include "core/ops/color.h"
 
 namespace mg::models {
 
@@ -15,6 +16,8 @@ namespace {
 
 constexpr const char* kEdges = "edges:";
 constexpr const char* kEmojiPair = "emoji-pair:";
+constexpr const char* kLab = "lab:";
+constexpr double kAbScale = 110;  // a*, b* / kAbScale in [-1, 1]: the gamut of sRGB, nearly
 
 bool starts_with(const std::string& s, const char* prefix) { return s.rfind(prefix, 0) == 0; }
 
@@ -60,6 +63,37 @@ ImageData edges_data(const DataSpec& spec, const std::string& source, ImageSplit
     return d;
 }
 
+// images [N, 3, S, S] uint8 RGB -> [N, 3, S, S] uint8 (L*, a*, b*) encoded as paired_data.h says.
+Tensor lab_bytes(const Tensor& images, const std::string& spec) {
+    const int64_t n = images.size(0);
+    std::vector<Tensor> chunks;
+    constexpr int64_t kChunk = 256;  // bounds the conversion's temporaries
+    for (int64_t i = 0; i < n; i += kChunk) {
+        Tensor rgb = mul(images.slice(0, i, std::min(n, i + kChunk)).to(DType::Float32), 1 / 255.0);
+        Tensor lab = rgb_to_lab(rgb);
+        Tensor l = clamp(affine(lab.slice(1, 0, 1), 2.55, 0.5), 0, 255);  // +0.5: round on the cast down
+        Tensor ab = clamp(affine(lab.slice(1, 1, 3), 127.5 / kAbScale, 128.0), 0, 255);
+        chunks.push_back(cat({l, ab}, 1).to(DType::UInt8));
+    }
+    Tensor bytes = cat(chunks, 0);
+    // Grey images have a* = b* = 0, bytes 128 (127.5 rounded); allow the rounding's byte.
+    const Tensor ab = bytes.slice(1, 1, 3).to(DType::Float32);
+    MG_CHECK(amax(abs(sub(ab, 128.0))).item() > 1,
+             "--data {}: the images are grey (a*, b* are 0 everywhere): colorization has no colour to predict",
+             io::quote_short(spec));
+    return bytes;
+}
+
+ImageData lab_data(const DataSpec& spec, const std::string& source, ImageSplit split) {
+    MG_CHECK(spec.channels == 3, "--data {}: colorization needs colour images; 'channels' is {}",
+             io::quote_short(spec.images), spec.channels);
+    DataSpec inner = spec;
+    inner.images = source;
+    ImageData d = load_image_data(inner, split);
+    d.images = lab_bytes(d.images.contiguous(), spec.images);
+    return d;
+}
+
 // The pairs (i, j) of the two-vendor emoji set that `split` keeps: split by the unpaired
 // set's holdout, which puts both images of a pair on one side.
 ImageData emoji_pairs(const DataSpec& spec, const std::string& source, ImageSplit split) {
@@ -94,7 +128,9 @@ ImageData emoji_pairs(const DataSpec& spec, const std::string& source, ImageSpli
 
 }  // namespace
 
-bool is_paired_data_spec(const std::string& spec) { return starts_with(spec, kEdges) || starts_with(spec, kEmojiPair); }
+bool is_paired_data_spec(const std::string& spec) {
+    return starts_with(spec, kEdges) || starts_with(spec, kEmojiPair) || starts_with(spec, kLab);
+}
 
 std::string paired_source(const std::string& spec) {
     if (starts_with(spec, kEdges)) {
@@ -105,7 +141,16 @@ std::string paired_source(const std::string& spec) {
                  io::quote_short(spec));
         return inner;
     }
-    MG_CHECK(starts_with(spec, kEmojiPair), "--data {}: not a paired data set (edges:SPEC, emoji-pair:A,B)",
+    if (starts_with(spec, kLab)) {
+        const std::string inner = spec.substr(4);
+        MG_CHECK(inner != "fashion-mnist", "--data {}: Fashion-MNIST is grey: colorization has no colour to predict",
+                 io::quote_short(spec));
+        MG_CHECK(is_image_data_spec(inner) && !is_paired_data_spec(inner),
+                 "--data {}: lab of what? expected lab:IMAGES with IMAGES one of folder:DIR, npy:FILE, emoji[:VENDOR]",
+                 io::quote_short(spec));
+        return inner;
+    }
+    MG_CHECK(starts_with(spec, kEmojiPair), "--data {}: not a paired data set (edges:SPEC, lab:SPEC, emoji-pair:A,B)",
              io::quote_short(spec));
     const std::string vendors = spec.substr(11);
     const size_t comma = vendors.find(',');
@@ -117,13 +162,30 @@ std::string paired_source(const std::string& spec) {
     return "emoji:" + vendors;
 }
 
-int64_t paired_input_channels(const std::string& spec, int64_t target_channels) {
-    return starts_with(spec, kEdges) ? 1 : target_channels;
+int64_t paired_input_channels(const std::string& spec, int64_t channels) {
+    return starts_with(spec, kEdges) || starts_with(spec, kLab) ? 1 : channels;
+}
+
+int64_t paired_target_channels(const std::string& spec, int64_t channels) {
+    return starts_with(spec, kLab) ? 2 : channels;
+}
+
+Tensor paired_as_image(const std::string& spec, const Tensor& input, const Tensor& ab) {
+    if (!starts_with(spec, kLab)) return ab.defined() ? ab : input;
+    MG_CHECK(input.dim() == 4 && input.size(1) == 1 && (!ab.defined() || ab.size(1) == 2),
+             "--data {}: expected L* [B, 1, S, S] and a*b* [B, 2, S, S], got {} and {}", io::quote_short(spec),
+             input.shape(), ab.defined() ? ab.shape() : Shape{});
+    const Tensor l = affine(input, 50.0, 50.0);
+    const Tensor chroma = ab.defined() ? mul(ab, kAbScale) : zeros({input.size(0), 2, input.size(2), input.size(3)},
+                                                                   {input.dtype(), input.device()});
+    return affine(clamp(lab_to_rgb(cat({l, chroma}, 1)), 0.0, 1.0), 2.0, -1.0);
 }
 
 ImageData load_paired_image_data(const DataSpec& spec, ImageSplit split) {
     const std::string source = paired_source(spec.images);
-    return starts_with(spec.images, kEdges) ? edges_data(spec, source, split) : emoji_pairs(spec, source, split);
+    if (starts_with(spec.images, kEdges)) return edges_data(spec, source, split);
+    if (starts_with(spec.images, kLab)) return lab_data(spec, source, split);
+    return emoji_pairs(spec, source, split);
 }
 
 Tensor stack_pair(const Tensor& inputs, const Tensor& targets, const std::string& what) {

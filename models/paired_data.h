@@ -30,8 +30,16 @@ bool is_paired_data_spec(const std::string& spec);
 // emoji-pair:A,B. Throws naming the spec when it is malformed.
 std::string paired_source(const std::string& spec);
 
-// Channels of the input side for targets of `target_channels`: 1 for edges, else the target's.
-int64_t paired_input_channels(const std::string& spec, int64_t target_channels);
+// Channels of the input side for images of `channels`: 1 for edges and lab, else the image's.
+int64_t paired_input_channels(const std::string& spec, int64_t channels);
+// Channels of the target side for images of `channels`: 2 (a*b*) for lab, else the image's.
+int64_t paired_target_channels(const std::string& spec, int64_t channels);
+
+// What a side of a pair looks like, as an image in [-1, 1] (sample grids, scores): for lab
+// data the L* of `input` [B, 1, S, S] with the a*b* of `ab` [B, 2, S, S] (grey where `ab` is
+// undefined), converted to sRGB and clipped; for other data `ab` itself, or `input` when `ab`
+// is undefined. Both sides in the loader's [-1, 1].
+Tensor paired_as_image(const std::string& spec, const Tensor& input, const Tensor& ab = {});
 
 // spec.images is a paired spec: the pairs of `split`, stacked as above; labels: the target's class.
 ImageData load_paired_image_data(const DataSpec& spec, ImageSplit split);

@@ -349,6 +349,20 @@ expect 2 "--data edges:edges:emoji: edges of what" -- train pix2pix --data edges
 expect 2 "Fashion-MNIST is 28x28; 'image_size' 32" -- train pix2pix --data edges:fashion-mnist --image-size 32 --steps 1 --out "$work/bad-p5"
 expect 2 "'image_size' 8 not in 16..256" -- train pix2pix --data "edges:folder:$work/pairs" --image-size 8 --steps 1 --out "$work/bad-p6"
 expect 2 "'jitter' 0.2 does not apply to paired data" -- train pix2pix --data "edges:folder:$work/pairs" --jitter 0.2 --steps 1 --out "$work/bad-p7"
+# Colorization: the same diamonds as L* -> a*b* pairs, both models 2 steps; sample in RGB rows,
+# eval with the colourfulness of outputs and targets; grey data and a both-zero loss refused.
+for model in colorize colorize-l1; do
+    expect 0 "checkpoint" -- train $model --data "lab:folder:$work/pairs" --image-size 32 --batch-size 4 --steps 2 \
+        --threads 1 --no-report --config "$work/p2p.json" --out "$work/$model"
+    expect 0 "sample: 3 images" -- sample $model --checkpoint "$work/$model/checkpoint.safetensors" --out "$work/$model.png"
+    ok "$minigen eval $model --checkpoint $work/$model/checkpoint.safetensors --json 2>/dev/null | python3 -c \"import json,sys; j=json.load(sys.stdin); assert j['colorfulness'] >= 0 and j['target_colorfulness'] > 10, j\"" \
+       "$model eval --json: colourfulness of outputs and targets"
+done
+expect 2 "--data lab:fashion-mnist: Fashion-MNIST is grey" -- train colorize --data lab:fashion-mnist --steps 1 --out "$work/bad-c1"
+expect 2 "colorization needs colour images; 'channels' is 1" -- train colorize --data "lab:folder:$work/pairs" --image-size 32 --channels 1 --steps 1 --out "$work/bad-c2"
+ok "[ ! -e '$work/bad-c2' ]" "a refused colorize run left its --out behind"
+echo '{"l1_weight": 0}' > "$work/c-l1.json"
+expect 2 "'adv_weight' and 'l1_weight' are both 0" -- train colorize-l1 --config "$work/c-l1.json" --steps 1 --out "$work/bad-c3"
 expect 2 "--data \"edges:fashion-mnist\": .* was trained with data .*edges:folder:" -- eval pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --data edges:fashion-mnist
 expect 2 "--channels 1: .* was trained with channels 3" -- sample pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --channels 1
 # The VAEs on one's own images: an RGB .npy of 10 images, convvae at 32x32 (3 down-blocks),

@@ -15,6 +15,7 @@
 #include "core/diffaug.h"
 #include "core/ops/activation.h"
 #include "core/ops/attention.h"
+#include "core/ops/color.h"
 #include "helpers.h"
 
 using namespace mg;
@@ -189,6 +190,21 @@ OP_CASE2(sqrt) {
 OP_CASE(abs) {
     c.inputs = [] { return V{away_from_zero({6})}; };
     c.f = [](const V& x) { return abs(x[0]); };
+}
+
+// Colours away from the piecewise kinks: bright ones take the power branches, dark ones
+// (below sRGB's 0.04045, so Y/Yn < 0.008856) the linear parts of the gamma and of f.
+OP_CASE2(rgb_to_lab) {
+    c.inputs = [] { return V{input({1, 3, 2, 2}, 0.06, 1.0)}; };
+    c.f = [](const V& x) { return rgb_to_lab(x[0]); };
+}
+OP_CASE2(rgb_to_lab_dark) {
+    c.inputs = [] { return V{input({1, 3, 2, 2}, 0.001, 0.035)}; };
+    c.f = [](const V& x) { return rgb_to_lab(x[0]); };
+}
+OP_CASE2(lab_to_rgb) {
+    c.inputs = [] { return V{rgb_to_lab(rand({1, 3, 2, 2}, {DType::Float64}, 0.1, 0.9)).requires_grad_()}; };
+    c.f = [](const V& x) { return lab_to_rgb(x[0]); };
 }
 
 OP_CASE(clamp) {

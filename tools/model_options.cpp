@@ -39,7 +39,8 @@ void add_common_model_args(CLI::App& cmd, CommonModelArgs& a) {
                    "Training data: fashion-mnist (default; its directory: $MINIGEN_DATA or "
                    "/usr/share/datasets/fashion-mnist), fashion-mnist:DIR (or a bare DIR), folder:DIR, "
                    "npy:FILE[,labels=FILE], emoji[:google,twitter] (image sets: " + image_data_models() +
-                       "); paired, for pix2pix: edges:SPEC (SPEC's Sobel edges -> SPEC), emoji-pair:google,twitter")
+                       "); paired, for pix2pix: edges:SPEC (SPEC's Sobel edges -> SPEC), emoji-pair:google,twitter, "
+                       "lab:SPEC (L* -> a*b*, for colorize)")
         ->each([&a](const std::string& v) {
             if (v.rfind("fashion-mnist:", 0) == 0) a.data_dir = v.substr(14);
             else if (v != "fashion-mnist" && !models::is_image_data_spec(v)) a.data_dir = v;

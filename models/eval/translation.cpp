@@ -41,16 +41,22 @@ nlohmann::json evaluate_translation(models::Model& model, models::Translation& t
     const models::PairedBatch pair =
         models::split_pair(data::to_float(held_out.images.slice(0, 0, n), range), translation.input_channels());
     if (o.progress) std::fprintf(stderr, "eval: translating %lld held-out pairs\n", (long long)n);
-    Tensor outputs = translation.translate(pair.input.contiguous());
+    // Scored as images: lab data's a*b* with the input's L*, in RGB.
+    Tensor outputs = models::paired_as_image(spec.images, pair.input, translation.translate(pair.input.contiguous()));
+    const Tensor targets = models::paired_as_image(spec.images, pair.input, pair.target);
     auto unit = [&](const Tensor& x) {  // the model's range -> [0, 1]
         Tensor y = range == data::PixelRange::MinusOneOne ? mul(add(x, 1.0), 0.5) : x;
         return clamp(y, 0.0, 1.0).contiguous();
     };
-    const Tensor out01 = unit(outputs), target01 = unit(pair.target);
+    const Tensor out01 = unit(outputs), target01 = unit(targets);
     nlohmann::json j = {{"model", model.name()}, {"data", spec.images}, {"test_images", n}};
     j["l1"] = mean(abs(sub(out01, target01))).item();
     j["psnr"] = mean_of(models::psnr(out01, target01));
     if (out01.size(2) >= 11) j["ssim"] = mean_of(models::ssim(out01, target01));
+    if (out01.size(1) == 3) {
+        j["colorfulness"] = mean_of(models::colorfulness(out01));
+        j["target_colorfulness"] = mean_of(models::colorfulness(target01));
+    }
 
     const std::string data = translation_classifier_data(spec.images);
     bool has_classifier = o.classifier.has_value();

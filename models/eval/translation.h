@@ -1,10 +1,12 @@
 // Scores of an image-to-image model (models/capabilities.h's Translation) on the held-out
 // pairs of its data (models/paired_data.h): each input translated once, compared with its
-// target.
+// target, both as images (lab data: L* with the a*b* in RGB, models/paired_data.h).
 //
 //   l1                 mean |output - target|, pixel values in [0, 1]
 //   psnr               mean over images of 10 log10(1 / MSE), dB (models/metrics.h)
 //   ssim               mean over images of SSIM, Gaussian 11x11, sigma 1.5 (models/metrics.h)
+//   colorfulness       RGB data: mean over outputs of Hasler & Suesstrunk's colourfulness
+//                      (models/metrics.h), beside target_colorfulness, the same of the targets
 //   class_accuracy     the share of outputs the data's reference classifier puts in the
 //                      class of the pair (the input's), when one exists for the data; beside
 //                      it target_class_accuracy, the classifier on the targets themselves (the
