@@ -83,7 +83,9 @@ __attribute__((target("avx512f,avx512vnni"))) float vnni_chains(int64_t iters) {
     }
     __m512i s = acc[0];
     for (int j = 1; j < kChains; ++j) s = _mm512_add_epi32(s, acc[j]);
-    return float(_mm512_reduce_add_epi32(s));
+    int32_t lanes[16];  // a store, not _mm512_reduce_add_epi32 (GCC 12 warns on its inlined extract)
+    _mm512_storeu_si512(lanes, s);
+    return float(lanes[0] + lanes[15]);  // any lane keeps the loop alive
 }
 
 __attribute__((target("avx512f,avx512bf16"))) float bf16_chains(int64_t iters) {
@@ -97,7 +99,9 @@ __attribute__((target("avx512f,avx512bf16"))) float bf16_chains(int64_t iters) {
     }
     __m512 s = acc[0];
     for (int j = 1; j < kChains; ++j) s = _mm512_add_ps(s, acc[j]);
-    return _mm512_reduce_add_ps(s);
+    float lanes[16];
+    _mm512_storeu_ps(lanes, s);
+    return lanes[0] + lanes[15];
 }
 
 struct FmaLoop {
