@@ -321,11 +321,13 @@ nlohmann::json with_defaults_of_newer_options(nlohmann::json recorded, const Mod
 // A resume at another world size (mpirun -np): the loader's position and the random streams
 // are global, so the run continues where it stopped when the global batch (batch_size x
 // ranks) is the same, whatever each rank's share; a different global batch is a change.
+constexpr int64_t kMaxWorldSize = int64_t(1) << 20;  // bounds a checkpoint's claim (no overflow below)
+
 void reconcile_world_size(nlohmann::json& changes, const nlohmann::json& saved_config, int64_t saved_world,
                           int64_t batch, int64_t world) {
     const auto saved = saved_config.find("batch_size");
     const int64_t saved_batch = saved == saved_config.end() ? batch : saved->is_number_integer() ? saved->get<int64_t>() : 0;
-    if (saved_batch <= 0) return;  // not a batch size: changed_settings reported it
+    if (saved_batch <= 0 || saved_batch > (int64_t(1) << 30)) return;  // not a batch size: changed_settings reported it
     changes.erase("batch_size");
     if (saved_batch * saved_world != batch * world)
         changes["global_batch"] = {{"from", fmt::format("{} ({} x {})", saved_batch * saved_world, saved_world, saved_batch)},
@@ -339,6 +341,8 @@ int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataL
     const nlohmann::json saved_config = with_defaults_of_newer_options(checkpoint_config(ck, ckpt), model);
     nlohmann::json changes = run_dir::changed_settings(saved_config, model.config());
     const int64_t saved_world = std::max<int64_t>(metadata_integer(ck, ckpt, "world_size"), 1);
+    MG_CHECK(saved_world <= kMaxWorldSize, "{}: metadata 'world_size' is {}, more than {} processes", ckpt,
+             saved_world, kMaxWorldSize);
     const int64_t world = dist::world().size();
     if (saved_world != world) reconcile_world_size(changes, saved_config, saved_world, model.batch_size(), world);
     MG_CHECK(changes.empty() || opt.allow_changes,

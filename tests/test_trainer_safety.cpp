@@ -283,3 +283,22 @@ TEST_CASE("pixelcnn sampler: reports each pixel drawn as progress") {
         models::report_work(1, 1);  // no observer: nothing happens
     }
 }
+
+TEST_CASE("trainer: a checkpoint that claims an absurd world size is refused on resume, naming the field") {
+    test::TempDir dir("safety-world");
+    const std::string d = dir.str();
+    models::TrainOptions opt = short_run(d, 2);
+    auto m1 = make_gan2d();
+    models::train(*m1, opt);
+    const std::string path = d + "/checkpoint.safetensors";
+    io::Checkpoint ck = io::load_checkpoint(path);
+    ck.metadata["world_size"] = "9223372036854775807";  // batch x world would overflow
+    io::save_checkpoint(path, ck);
+    opt.resume = true;
+    opt.steps = 4;
+    auto m2 = make_gan2d();
+    const std::string err = test::error_of([&] { models::train(*m2, opt); });
+    CHECK(err.find("'world_size'") != std::string::npos);
+    CHECK(err.find("more than") != std::string::npos);
+    CHECK(io::load_checkpoint(path).step == 2);  // nothing written
+}
