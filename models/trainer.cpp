@@ -321,17 +321,19 @@ nlohmann::json with_defaults_of_newer_options(nlohmann::json recorded, const Mod
 // A resume at another world size (mpirun -np): the loader's position and the random streams
 // are global, so the run continues where it stopped when the global batch (batch_size x
 // ranks) is the same, whatever each rank's share; a different global batch is a change.
-constexpr int64_t kMaxWorldSize = int64_t(1) << 20;  // bounds a checkpoint's claim (no overflow below)
+// Bounds on a checkpoint's claims, so that their product cannot overflow.
+constexpr int64_t kMaxWorldSize = int64_t(1) << 20, kMaxBatchClaim = int64_t(1) << 30;
 
 void reconcile_world_size(nlohmann::json& changes, const nlohmann::json& saved_config, int64_t saved_world,
                           int64_t batch, int64_t world) {
     const auto saved = saved_config.find("batch_size");
     const int64_t saved_batch = saved == saved_config.end() ? batch : saved->is_number_integer() ? saved->get<int64_t>() : 0;
-    if (saved_batch <= 0 || saved_batch > (int64_t(1) << 30)) return;  // not a batch size: changed_settings reported it
+    if (saved_batch <= 0 || saved_batch > kMaxBatchClaim) return;  // not a batch size: changed_settings reported it
     changes.erase("batch_size");
-    if (saved_batch * saved_world != batch * world)
-        changes["global_batch"] = {{"from", fmt::format("{} ({} x {})", saved_batch * saved_world, saved_world, saved_batch)},
-                                   {"to", fmt::format("{} ({} x {})", batch * world, world, batch)}};
+    const int64_t saved_global = saved_batch * saved_world, global = batch * world;
+    if (saved_global != global)
+        changes["global_batch"] = {{"from", fmt::format("{} ({} x {})", saved_global, saved_world, saved_batch)},
+                                   {"to", fmt::format("{} ({} x {})", global, world, batch)}};
 }
 
 int64_t resume(Model& model, const TrainOptions& opt, int64_t total, data::DataLoader& loader,
