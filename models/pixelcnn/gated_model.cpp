@@ -21,9 +21,7 @@ void GatedOptions::fields(Self& o, F&& f) {
     f("head_channels", o.net.head_channels, IntRange{1, kMaxWidth});
     f("conditional", o.conditional);
     f("sampler", o.sampler);  // checked below: parse_gated_sampler names the choices
-    f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
-    f("lr", o.lr);
-    f("eval_batch", o.eval_batch, IntRange{1, kMaxBatch});
+    training_fields(o, f);
 }
 
 nlohmann::json GatedOptions::to_json() const { return options_to_json(*this); }
@@ -32,23 +30,31 @@ void GatedOptions::update_from(const nlohmann::json& j) {
     read_options(*this, OptionReader("gated-pixelcnn options", j, to_json()));
     MG_CHECK(net.first_kernel % 2 == 1 && net.kernel % 2 == 1,
              "gated-pixelcnn options: first_kernel {} and kernel {} must be odd", net.first_kernel, net.kernel);
-    MG_CHECK(batch_size > 0 && eval_batch > 0, "gated-pixelcnn options: batch_size {} and eval_batch {} must be > 0",
-             batch_size, eval_batch);
-    MG_CHECK(lr > 0, "gated-pixelcnn options: lr must be positive, got {}", lr);
+    check_training("gated-pixelcnn options");
     parse_gated_sampler(sampler);  // throws naming the choices
 }
 
 // ---- set-up ------------------------------------------------------------------------------
-GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default) : config_(config) {
-    options_.conditional = conditional_default;
-    nlohmann::json options = config.options;
-    const bool conditional = options.contains("conditional") && options["conditional"].is_boolean()
-                                 ? options["conditional"].get<bool>()
-                                 : conditional_default;  // a wrong type: update_from names it
-    images_ = pixelcnn::take_image_options(options, "gated-pixelcnn options", conditional);
-    options_.update_from(options);
-    if (config.batch_size > 0) options_.batch_size = config.batch_size;
-    if (config.lr > 0) options_.lr = config.lr;
+namespace {
+
+// The "conditional" option decides which image options apply (the classes), so it is read
+// first: the registry name's default unless the options say (a wrong type is
+// GatedOptions' to name).
+GatedOptions defaults_for(const ModelConfig& config, bool conditional_default) {
+    GatedOptions o;
+    const nlohmann::json& j = config.options;
+    o.conditional = j.contains("conditional") && j["conditional"].is_boolean() ? j["conditional"].get<bool>()
+                                                                                 : conditional_default;
+    return o;
+}
+
+}  // namespace
+
+GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default)
+    : GatedPixelCnn(config, defaults_for(config, conditional_default)) {}
+
+GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, const GatedOptions& defaults)
+    : AutoregressiveImageModel(config, "gated-pixelcnn options", defaults.conditional, defaults) {
     sampler_ = parse_gated_sampler(options_.sampler);
     manual_seed(config.seed);
     MG_CHECK(!options_.conditional || images_.classes >= 2, "{}: the data has {} class(es); it needs at least 2",
@@ -60,23 +66,15 @@ GatedPixelCnn::GatedPixelCnn(const ModelConfig& config, bool conditional_default
     net.classes = options_.conditional ? images_.classes : 0;
     net.levels = kLevels;
     net.colours = images_.channels;
-    net_ = std::make_shared<GatedPixelCnnNet>(net);
-    net_->name_parameters();
-    if (config.device != Device::CPU) net_->to(config.device);
-    opt_ = std::make_unique<optim::Adam>(net_->parameters(), optim::AdamOptions{.lr = options_.lr});
+    set_network(std::make_shared<GatedPixelCnnNet>(net), "", "opt");
 }
 
 std::string GatedPixelCnn::name() const { return options_.conditional ? "gated-pixelcnn-cond" : "gated-pixelcnn"; }
 
 DataSpec GatedPixelCnn::data_spec() const {
-    DataSpec s = images_.spec();
-    s.range = data::PixelRange::ZeroOne;
+    DataSpec s = AutoregressiveImageModel::data_spec();
     s.labels = options_.conditional;
     return s;
-}
-
-nlohmann::json GatedPixelCnn::config() const {
-    return run_config(pixelcnn::config_with_images(options_.to_json(), images_), config_);
 }
 
 Tensor GatedPixelCnn::levels_of(const Tensor& images) {
@@ -107,13 +105,7 @@ Metrics GatedPixelCnn::train_step(const data::Batch& batch) {
     pixelcnn::check_image_batch(name() + " train_step", batch.images, images_.channels);
     net_->train();
     Tensor labels = options_.conditional ? batch.labels.to(config_.device) : Tensor();
-    Tensor loss = loss_of(batch.images, labels, Reduction::Mean);
-    opt_->zero_grad();
-    loss.backward();
-    opt_->step();
-    const double nats = loss.item();
-    MG_CHECK(std::isfinite(nats), "{}: the loss is not finite ({})", name(), nats);
-    return {{"loss", nats}, {"bits_per_dim", nats / std::numbers::ln2}};
+    return optimize(loss_of(batch.images, labels, Reduction::Mean));
 }
 
 Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {

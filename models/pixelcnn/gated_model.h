@@ -13,24 +13,20 @@
 #include <memory>
 #include <string>
 
-#include "models/capabilities.h"
-#include "models/image_data.h"
-#include "models/model.h"
+#include "models/pixelcnn/autoregressive_model.h"
 #include "models/pixelcnn/gated_network.h"
 #include "models/pixelcnn/gated_sampler.h"
-#include "optim/adam.h"
 
 namespace mg::models {
 
-struct GatedOptions {
+struct GatedOptions : pixelcnn::TrainingOptions {
     // The network's shape (channels, layers, first_kernel, kernel, head_channels; see
     // gated_network.h); its classes and levels follow from `conditional` and kLevels.
     GatedNetOptions net;
     bool conditional = false;    // a learned per-class bias in every gated unit
     std::string sampler = "cached";  // "naive" | "rows" | "cached" (gated_sampler.h)
-    int64_t batch_size = 64;
-    double lr = 1e-3;
-    int64_t eval_batch = 256;    // likelihood(): images per forward
+
+    GatedOptions() { eval_batch = 256; }
 
     // Each option once (models/options.h): its key, and an integer's range.
     template <class Self, class F>
@@ -41,11 +37,8 @@ struct GatedOptions {
 };
 
 // gated-pixelcnn-cond is also conditional(): it samples and completes given labels.
-class GatedPixelCnn : public Model,
-                      public Sampler,
-                      public ClassConditional,
-                      public Likelihood,
-                      public Completion {
+class GatedPixelCnn : public pixelcnn::AutoregressiveImageModel<GatedPixelCnnNet, GatedOptions>,
+                      public ClassConditional {
 public:
     static constexpr int64_t kLevels = 256;
 
@@ -54,8 +47,6 @@ public:
 
     std::string name() const override;
     DataSpec data_spec() const override;
-    int64_t batch_size() const override { return options_.batch_size; }
-    nlohmann::json config() const override;
 
     // Reports "loss" (nats/pixel) and "bits_per_dim".
     Metrics train_step(const data::Batch& batch) override;
@@ -68,11 +59,6 @@ public:
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
 
-    std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }
-    std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"opt", opt_.get()}}; }
-
-    GatedPixelCnnNet& net() { return *net_; }
-    const GatedOptions& options() const { return options_; }
     // Which sampler sample/complete use from now on (tests and timings compare them).
     void set_sampler(GatedSampler sampler) { sampler_ = sampler; }
 
@@ -80,17 +66,14 @@ public:
     static Tensor levels_of(const Tensor& images);
 
 private:
+    // Reads the options over `defaults` (whose "conditional" chose the image options).
+    GatedPixelCnn(const ModelConfig& config, const GatedOptions& defaults);
     // Samples rows >= start_row of `canvas` [n, C, S, S] (CPU float32), in eval mode.
     Tensor draw(Tensor canvas, const Tensor& labels, int64_t start_row);
     // Cross-entropy of the logits of images x [n, C, H, W] (on the device) against their levels.
     Tensor loss_of(const Tensor& x, const Tensor& labels, Reduction reduction);
 
-    GatedOptions options_;
-    ImageDataOptions images_;  // the data, the images' size S and channels C, the classes
-    ModelConfig config_;
     GatedSampler sampler_ = GatedSampler::Cached;
-    std::shared_ptr<GatedPixelCnnNet> net_;
-    std::unique_ptr<optim::Adam> opt_;
 };
 
 }  // namespace mg::models

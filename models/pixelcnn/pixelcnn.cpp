@@ -1,7 +1,6 @@
 #include "models/pixelcnn/pixelcnn.h"
 
 #include <cmath>
-#include <numbers>
 
 #include "core/autograd.h"
 #include "core/ops.h"
@@ -48,10 +47,8 @@ void PixelCnnOptions::fields(Self& o, F&& f) {
     f("width", o.net.channels, IntRange{1, kMaxWidth});
     f("layers", o.net.layers, IntRange{0, kMaxLayers});
     f("kernel", o.net.kernel, IntRange{3, kMaxKernel});
-    f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
-    f("lr", o.lr);
     f("sampler", o.sampler, Names<SamplerKind>{parse_sampler, sampler_name});
-    f("eval_batch", o.eval_batch, IntRange{1, kMaxBatch});
+    training_fields(o, f);
 }
 
 nlohmann::json PixelCnnOptions::to_json() const { return options_to_json(*this); }
@@ -59,37 +56,18 @@ nlohmann::json PixelCnnOptions::to_json() const { return options_to_json(*this);
 void PixelCnnOptions::update_from(const nlohmann::json& j) {
     read_options(*this, OptionReader("pixelcnn options", j, to_json()));
     MG_CHECK(net.kernel % 2 == 1, "pixelcnn options: kernel {} must be odd", net.kernel);
-    MG_CHECK(batch_size > 0 && eval_batch > 0, "pixelcnn options: batch_size {} and eval_batch {} must be positive",
-             batch_size, eval_batch);
-    MG_CHECK(lr > 0, "pixelcnn options: lr must be positive, got {}", lr);
+    check_training("pixelcnn options");
 }
 
 // ---- the model -----------------------------------------------------------------------------
-PixelCnnModel::PixelCnnModel(const ModelConfig& config) : config_(config) {
-    nlohmann::json options = config.options;
-    images_ = take_image_options(options, "pixelcnn options", /*conditional=*/false);
-    options_.update_from(options);
-    if (config.batch_size > 0) options_.batch_size = config.batch_size;
-    if (config.lr > 0) options_.lr = config.lr;
+PixelCnnModel::PixelCnnModel(const ModelConfig& config)
+    : AutoregressiveImageModel(config, "pixelcnn options", /*conditional=*/false) {
     // Colour: equal R, G, B groups of hidden channels (masked_conv.h), so 64 becomes 66.
     options_.net.colours = images_.channels;
     options_.net.channels = round_to_colours(options_.net.channels, images_.channels);
     if (config.bug == Bug::MaskBFirst) options_.net.first_mask = 'B';
     manual_seed(config.seed);
-    net_ = std::make_shared<PixelCnnNet>(options_.net);
-    net_->name_parameters("pixelcnn.");
-    opt_ = std::make_unique<optim::Adam>(net_->parameters(), optim::AdamOptions{.lr = options_.lr});
-    if (config.device != Device::CPU) net_->to(config.device);
-}
-
-DataSpec PixelCnnModel::data_spec() const {
-    DataSpec s = images_.spec();
-    s.range = data::PixelRange::ZeroOne;
-    return s;
-}
-
-nlohmann::json PixelCnnModel::config() const {
-    return run_config(config_with_images(options_.to_json(), images_), config_);
+    set_network(std::make_shared<PixelCnnNet>(options_.net), "pixelcnn.");
 }
 
 Tensor levels_of(const Tensor& images, int64_t levels) {
@@ -112,12 +90,7 @@ Metrics PixelCnnModel::train_step(const data::Batch& batch) {
     check_image_batch("pixelcnn train_step", batch.images, images_.channels);
     Tensor x = batch.images.to(DType::Float32).to(config_.device);
     Tensor target = targets_of(batch.images, options_.net.levels, config_.device);
-    opt_->zero_grad();
-    Tensor loss = cross_entropy(per_value((*net_)(x), images_.channels), target);  // mean over N*C*H*W, nats
-    loss.backward();
-    opt_->step();
-    const double nats = loss.item();
-    return {{"loss", nats}, {"bits_per_dim", nats / std::numbers::ln2}};
+    return optimize(cross_entropy(per_value((*net_)(x), images_.channels), target));  // mean over N*C*H*W, nats
 }
 
 Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {

@@ -24,21 +24,15 @@
 
 #include <memory>
 
-#include "models/capabilities.h"
-#include "models/image_data.h"
-#include "models/model.h"
+#include "models/pixelcnn/autoregressive_model.h"
 #include "models/pixelcnn/pixelcnn_net.h"
 #include "models/pixelcnn/pixelcnn_sampler.h"
-#include "optim/adam.h"
 
 namespace mg::models::pixelcnn {
 
-struct PixelCnnOptions {
+struct PixelCnnOptions : TrainingOptions {
     NetShape net;
-    int64_t batch_size = 64;
-    double lr = 1e-3;
     SamplerKind sampler = SamplerKind::Cached;
-    int64_t eval_batch = 128;
 
     // Each option once (models/options.h): its key, and an integer's range.
     template <class Self, class F>
@@ -48,37 +42,22 @@ struct PixelCnnOptions {
     nlohmann::json to_json() const;
 };
 
-class PixelCnnModel : public Model, public Sampler, public Likelihood, public Completion {
+class PixelCnnModel : public AutoregressiveImageModel<PixelCnnNet, PixelCnnOptions> {
 public:
     explicit PixelCnnModel(const ModelConfig& config);
 
     std::string name() const override { return "pixelcnn"; }
-    DataSpec data_spec() const override;
-    int64_t batch_size() const override { return options_.batch_size; }
-    nlohmann::json config() const override;
-
     Metrics train_step(const data::Batch& batch) override;
     // [n, C, S, S] in [0, 1]: levels / 255, drawn with the configured sampler.
     Tensor sample(int64_t n) override;
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
 
-    std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }
-    std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"net", opt_.get()}}; }
-
-    PixelCnnNet& net() { return *net_; }
-    const PixelCnnOptions& options() const { return options_; }
     void set_sampler(SamplerKind kind) { options_.sampler = kind; }
 
 private:
     // Samples the pixels from first_pixel on, in chunks of kChunk images; uniforms [n, C*S*S].
     Tensor sample_from(const Tensor& context, int64_t first_pixel, const Tensor& uniforms);
-
-    PixelCnnOptions options_;
-    ImageDataOptions images_;  // the data, and the images' size S and channels C
-    ModelConfig config_;
-    std::shared_ptr<PixelCnnNet> net_;
-    std::unique_ptr<optim::Adam> opt_;
 };
 
 // int64 [N, C, H, W] levels of images [N, C, H, W] in [0, 1]: round(x * 255). Throws

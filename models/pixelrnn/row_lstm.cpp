@@ -1,7 +1,5 @@
 #include "models/pixelrnn/row_lstm.h"
 
-#include <cmath>
-#include <numbers>
 
 #include "core/autograd.h"
 #include "core/ops.h"
@@ -19,54 +17,30 @@ void RowLstmOptions::fields(Self& o, F&& f) {
     f("hidden", o.net.hidden, IntRange{1, kMaxWidth});
     f("layers", o.net.layers, IntRange{0, kMaxLayers});
     f("head_channels", o.net.head_channels, IntRange{1, kMaxWidth});
-    f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
-    f("lr", o.lr);
     f("sampler", o.sampler, Names<RowSampler>{parse_row_sampler, row_sampler_name});
-    f("eval_batch", o.eval_batch, IntRange{1, kMaxBatch});
+    training_fields(o, f);
 }
 
 nlohmann::json RowLstmOptions::to_json() const { return options_to_json(*this); }
 
 void RowLstmOptions::update_from(const nlohmann::json& j) {
     read_options(*this, OptionReader("row-lstm options", j, to_json()));
-    MG_CHECK(lr > 0, "row-lstm options: lr must be positive, got {}", lr);
+    check_training("row-lstm options");
 }
 
-RowLstmModel::RowLstmModel(const ModelConfig& config) : config_(config) {
-    nlohmann::json options = config.options;
-    images_ = pixelcnn::take_image_options(options, "row-lstm options", /*conditional=*/false);
+RowLstmModel::RowLstmModel(const ModelConfig& config)
+    : AutoregressiveImageModel(config, "row-lstm options", /*conditional=*/false) {
     MG_CHECK(images_.channels == 1, "row-lstm options: grey images only (channels 1), got channels {}",
              images_.channels);
-    options_.update_from(options);
-    if (config.batch_size > 0) options_.batch_size = config.batch_size;
-    if (config.lr > 0) options_.lr = config.lr;
     manual_seed(config.seed);
-    net_ = std::make_shared<RowLstmNet>(options_.net);
-    net_->name_parameters("row-lstm.");
-    opt_ = std::make_unique<optim::Adam>(net_->parameters(), optim::AdamOptions{.lr = options_.lr});
-    if (config.device != Device::CPU) net_->to(config.device);
-}
-
-DataSpec RowLstmModel::data_spec() const {
-    DataSpec s = images_.spec();
-    s.range = data::PixelRange::ZeroOne;
-    return s;
-}
-
-nlohmann::json RowLstmModel::config() const {
-    return run_config(pixelcnn::config_with_images(options_.to_json(), images_), config_);
+    set_network(std::make_shared<RowLstmNet>(options_.net), "row-lstm.");
 }
 
 Metrics RowLstmModel::train_step(const data::Batch& batch) {
     pixelcnn::check_image_batch("row-lstm train_step", batch.images, 1);
     Tensor x = batch.images.to(DType::Float32).to(config_.device);
     Tensor target = pixelcnn::levels_of(batch.images).flatten(0, 1).to(config_.device);  // [N, H, W]
-    opt_->zero_grad();
-    Tensor loss = cross_entropy((*net_)(x), target);  // mean over N*H*W, nats
-    loss.backward();
-    opt_->step();
-    const double nats = loss.item();
-    return {{"loss", nats}, {"bits_per_dim", nats / std::numbers::ln2}};
+    return optimize(cross_entropy((*net_)(x), target));  // mean over N*H*W, nats
 }
 
 Metrics RowLstmModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
