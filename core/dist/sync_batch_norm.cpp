@@ -59,8 +59,8 @@ GlobalMoments global_moments(const Tensor& x, const std::vector<int64_t>& axes, 
 
 }  // namespace
 
-LocalBatchStatistics::LocalBatchStatistics() : previous_(g_local_statistics) { g_local_statistics = true; }
-LocalBatchStatistics::~LocalBatchStatistics() { g_local_statistics = previous_; }
+bool local_batch_statistics() { return g_local_statistics; }
+void set_local_batch_statistics(bool on) { g_local_statistics = on; }
 
 Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                        const Tensor& bias, double momentum, double eps, Collective& group) {

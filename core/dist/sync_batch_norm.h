@@ -23,6 +23,7 @@
 // backward is not differentiable here (WGAN-GP's penalty through a synced BatchNorm is refused).
 #pragma once
 
+#include "core/autograd.h"
 #include "core/dist/collective.h"
 
 namespace mg::dist {
@@ -33,17 +34,11 @@ namespace mg::dist {
 Tensor sync_batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                        const Tensor& bias, double momentum, double eps, Collective& group);
 
-// While alive, sync_batch_norm uses this rank's statistics alone: for work one rank does
-// without the others (rank 0's sample points), which would otherwise wait for them forever.
-class LocalBatchStatistics {
-public:
-    LocalBatchStatistics();
-    ~LocalBatchStatistics();
-    LocalBatchStatistics(const LocalBatchStatistics&) = delete;
-    LocalBatchStatistics& operator=(const LocalBatchStatistics&) = delete;
-
-private:
-    bool previous_;
-};
+// Whether sync_batch_norm uses this rank's statistics alone; LocalBatchStatistics turns it on
+// for its scope: for work one rank does without the others (rank 0's sample points), which
+// would otherwise wait for them forever.
+bool local_batch_statistics();
+void set_local_batch_statistics(bool on);
+using LocalBatchStatistics = autograd::ModeGuard<local_batch_statistics, set_local_batch_statistics>;
 
 }  // namespace mg::dist

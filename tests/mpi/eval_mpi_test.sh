@@ -8,12 +8,9 @@
 # (A --samples file goes through the same sharded feature extraction; with the floor and
 # ceiling it is 20,000 more images per run, too slow for CI on 2 cores.)
 set -eu
-bin=$1
-here=$(cd "$(dirname "$0")" && pwd)
-py=/usr/bin/python3
-[ -x "$py" ] || py=python3
-tmp=$(mktemp -d)
+bin=$1 here=$(cd "$(dirname "$0")" && pwd) tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+py=/usr/bin/python3; [ -x "$py" ] || py=python3
 
 same_json() {  # same_json A B: equal but for "seconds"
     "$py" - "$1" "$2" <<'PY'
