@@ -26,19 +26,23 @@ DataParallel::~DataParallel() {
     set_batch_norm_group(nullptr);
 }
 
-void DataParallel::set_batch_norm_group(dist::Collective* group) {
-    for (auto& [name, module] : model_.modules())
-        module->apply([group](nn::Module& m) {
-            if (auto* norm = dynamic_cast<nn::BatchNorm*>(&m)) norm->sync_group = group;
+namespace {
+// fn(norm) for every BatchNorm module of every network of the model.
+template <class Fn> void for_each_batch_norm(Model& model, Fn&& fn) {
+    for (auto& [name, module] : model.modules())
+        module->apply([&fn](nn::Module& m) {
+            if (auto* norm = dynamic_cast<nn::BatchNorm*>(&m)) fn(*norm);
         });
+}
+}  // namespace
+
+void DataParallel::set_batch_norm_group(dist::Collective* group) {
+    for_each_batch_norm(model_, [group](nn::BatchNorm& norm) { norm.sync_group = group; });
 }
 
 bool synced_batch_norm(Model& model) {
     bool synced = false;
-    for (auto& [name, module] : model.modules())
-        module->apply([&synced](nn::Module& m) {
-            if (auto* norm = dynamic_cast<nn::BatchNorm*>(&m)) synced = synced || norm->sync_group != nullptr;
-        });
+    for_each_batch_norm(model, [&synced](nn::BatchNorm& norm) { synced = synced || norm.sync_group != nullptr; });
     return synced;
 }
 

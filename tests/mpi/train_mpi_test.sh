@@ -56,6 +56,9 @@ grep -q 'global_batch "32 (2 x 16)" -> "16 (1 x 16)"' "$tmp/err" || { cat "$tmp/
 "$bin" train dcgan --steps 20 --batch-size 64 $common --sample-every 20 --out "$tmp/dcgan_1x64" >/dev/null
 "$py" "$here/compare_checkpoints.py" --tolerance 1e-2 "$tmp/dcgan_2x32/checkpoint.safetensors" "$tmp/dcgan_1x64/checkpoint.safetensors"
 grep -q '"sync_bn": true' "$tmp/dcgan_2x32/config.json" || { echo "FAILED: config.json does not record --sync-bn"; exit 1; }
+"$py" -c "import sys; sys.path.insert(0, '$here/../../tools'); from read_checkpoint import load_checkpoint
+sys.exit(load_checkpoint('$tmp/dcgan_2x32/checkpoint.safetensors')['metadata'].get('sync_bn') != 'true')" ||
+    { echo "FAILED: the checkpoint does not record --sync-bn"; exit 1; }
 
 "$here/mpirun2.sh" "$bin" train pixelcnn --steps 3 --batch-size 4 --sync-bn $common --out "$tmp/pixelcnn_2x4" >/dev/null
 "$bin" train pixelcnn --steps 3 --batch-size 8 $common --out "$tmp/pixelcnn_1x8" >/dev/null
