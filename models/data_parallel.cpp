@@ -5,13 +5,15 @@
 
 #include "core/autograd.h"
 #include "core/dist/grad_sync.h"
+#include "core/nn/norm.h"
 #include "optim/optimizer.h"
 
 namespace mg::models {
 
-DataParallel::DataParallel(Model& model, dist::Collective& world)
+DataParallel::DataParallel(Model& model, dist::Collective& world, bool sync_batch_norm)
     : model_(model), world_(world), saved_shard_(default_generator().shard()) {
-    if (!distributed()) return;
+    if (!distributed()) return;  // one process: --sync-bn has nothing to combine
+    if (sync_batch_norm) set_batch_norm_group(&world_);
     for (auto& [name, opt] : model_.optimizers())
         opt->set_gradient_hook([&w = world_](const std::vector<Tensor>& grads) { dist::average_gradients(w, grads); });
     default_generator().set_shard({world_.rank(), world_.size()});
@@ -21,6 +23,27 @@ DataParallel::~DataParallel() {
     if (!distributed()) return;
     for (auto& [name, opt] : model_.optimizers()) opt->set_gradient_hook({});
     default_generator().set_shard(saved_shard_);
+    set_batch_norm_group(nullptr);
+}
+
+namespace {
+// fn(norm) for every BatchNorm module of every network of the model.
+template <class Fn> void for_each_batch_norm(Model& model, Fn&& fn) {
+    for (auto& [name, module] : model.modules())
+        module->apply([&fn](nn::Module& m) {
+            if (auto* norm = dynamic_cast<nn::BatchNorm*>(&m)) fn(*norm);
+        });
+}
+}  // namespace
+
+void DataParallel::set_batch_norm_group(dist::Collective* group) {
+    for_each_batch_norm(model_, [group](nn::BatchNorm& norm) { norm.sync_group = group; });
+}
+
+bool synced_batch_norm(Model& model) {
+    bool synced = false;
+    for_each_batch_norm(model, [&synced](nn::BatchNorm& norm) { synced = synced || norm.sync_group != nullptr; });
+    return synced;
 }
 
 void DataParallel::check_same_run(const nlohmann::json& run) {

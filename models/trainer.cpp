@@ -179,6 +179,7 @@ void save_model_checkpoint(Model& model, const std::string& path, int64_t step, 
     ck.metadata["epoch"] = std::to_string(epoch);
     ck.metadata["batch"] = std::to_string(batch);
     ck.metadata["world_size"] = std::to_string(dist::world().size());  // epoch and batch count its global batches
+    if (synced_batch_norm(model)) ck.metadata["sync_bn"] = "true";
     io::save_checkpoint(path, ck);
 }
 
@@ -430,7 +431,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
              opt.out_dir);
     MG_CHECK(opt.sample_count >= 1, "train: the sample grid needs at least 1 image, got {}", opt.sample_count);
     // Several ranks (mpirun): rank 0 alone checks and writes the run directory.
-    DataParallel dp(model, dist::world());
+    DataParallel dp(model, dist::world(), opt.sync_batch_norm);
     if (dp.root())
         run_dir::check_can_start(opt.out_dir, opt.resume      ? run_dir::Start::Resume
                                           : opt.overwrite ? run_dir::Start::Overwrite
@@ -462,7 +463,8 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
     int64_t step = 0;
     nlohmann::json resume_entry;
     dp.check_same_run({{"model", model.name()}, {"config", model.config()}, {"batch", batch}, {"steps", total},
-                       {"resume", opt.resume}, {"deterministic", dist::world().deterministic()}});
+                       {"resume", opt.resume}, {"deterministic", dist::world().deterministic()},
+                       {"sync_bn", opt.sync_batch_norm}});
     if (opt.resume) step = resume(model, opt, total, loader, &resume_entry);
     dp.broadcast_parameters();
 
@@ -479,6 +481,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
             if (dp.distributed())
                 run["distributed"] = {{"world_size", dp.size()}, {"backend", dist::world().backend()},
                                       {"deterministic", dist::world().deterministic()},
+                                      {"sync_bn", opt.sync_batch_norm},
                                       {"global_batch", batch * dp.size()}};
             nlohmann::json cfg = {{"model", model.name()}, {"config", model.config()}, {"steps", total},
                                   {"batches_per_epoch", per_epoch}, {"threads", num_threads()}, {"run", run}};

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/transforms.h"
+#include "core/dist/collective.h"
 #include "core/io/input.h"
 #include "core/io/sha256.h"
 #include "core/random.h"
@@ -116,7 +117,7 @@ nlohmann::json eval_classifier(const EvalArgs& a, models::Model& model, const mo
                         {"data", test.data}};
     j["protocol"] = {{"reference", {{"data", test.data}, {"count", test.images.size(0)}}},
                      {"minigen", eval::minigen_build_card()}};
-    if (!a.save_reference.empty()) {
+    if (!a.save_reference.empty() && dist::is_root()) {  // one writer under mpirun
         eval::ReferenceInfo info;
         info.class_names = test.classes;
         info.data = test.data;
@@ -186,7 +187,13 @@ int run_compare(const EvalArgs& a) {
 int run_eval(const EvalArgs& a) {
     if (!a.compare.empty()) return run_compare(a);
     apply_threads(a.common.threads);
+    // Under mpirun the ranks share the feature extraction and rank 0 alone computes the
+    // metrics, reports and writes (models/eval/evaluate.h). The others wait for it in their
+    // next collective for as long as a metric takes: no timeout (a failing rank still ends
+    // every rank, through MPI_Abort).
+    dist::world().set_timeout(0);
     eval::EvalOptions o;
+    o.progress = dist::is_root();
     o.samples = a.count;
     o.likelihood_images = a.test_images;
     o.iwae_k = a.iwae_k;
@@ -241,6 +248,7 @@ int run_eval(const EvalArgs& a) {
         j["checkpoint"] = a.checkpoint;
         j["step"] = pos.step;
     }
+    if (!dist::is_root()) return 0;
     if (a.json)
         std::printf("%s\n", j.dump(2).c_str());
     else

@@ -34,6 +34,7 @@ struct TrainArgs {
     std::string out;
     bool resume = false, overwrite = false, allow_changes = false, json = false, trace = false, no_report = false;
     bool deterministic = false;  // several ranks: reduce gradients in rank order
+    bool sync_bn = false;        // several ranks: BatchNorm statistics over every rank's images
     double dist_timeout = dist::Collective::kDefaultTimeout;
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
@@ -139,6 +140,7 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.overwrite = a.overwrite;
     opt.allow_changes = a.allow_changes;
     opt.allow_nonfinite = a.common.allow_nonfinite;
+    opt.sync_batch_norm = a.sync_bn;
     opt.data_dir = a.common.data_dir;
     opt.device = config.device;
     opt.command = command_line();
@@ -218,6 +220,9 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
     cmd.add_flag("--trace", a.trace, "Write the autograd graphs of one D step and one G step (DOT, and SVG with graphviz)");
     cmd.add_flag("--deterministic", a.deterministic,
                  "Under mpirun: average gradients in rank order, bit for bit reproducible (docs/distributed.md)");
+    cmd.add_flag("--sync-bn", a.sync_bn,
+                 "Under mpirun: BatchNorm normalises with the statistics of the global batch, every rank's "
+                 "images (SyncBatchNorm; default: each rank's own); one process: no change");
     cmd.add_option("--dist-timeout", a.dist_timeout,
                    "Under mpirun: seconds a rank waits in one collective for the others before it ends every "
                    "rank with a message (a hung or dead rank; default 300, 0: wait forever)")

@@ -1,6 +1,7 @@
 #include "core/nn/norm.h"
 
 #include "core/autograd.h"
+#include "core/dist/sync_batch_norm.h"
 #include "core/nn/format.h"
 #include "core/nn/init.h"
 #include "core/ops.h"
@@ -53,6 +54,8 @@ Tensor BatchNorm::forward(const Tensor& x) {
         num_batches_tracked.copy_(num_batches_tracked + 1.0);
         factor = momentum ? *momentum : 1.0 / num_batches_tracked.item();
     }
+    if (sync_group && is_training())
+        return dist::sync_batch_norm(x, running_mean, running_var, weight, bias, factor, eps, *sync_group);
     // Without running statistics (track_running_stats = false, running_mean undefined)
     // there is nothing to use in eval: batch statistics always.
     bool use_batch_stats = is_training() || !track_running_stats;

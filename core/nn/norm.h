@@ -13,6 +13,10 @@
 
 #include "core/nn/module.h"
 
+namespace mg::dist {
+class Collective;
+}
+
 namespace mg::nn {
 
 // What BatchNorm1d and BatchNorm2d share (PyTorch's _BatchNorm); they differ in
@@ -31,6 +35,9 @@ public:
     Tensor weight, bias;                // [C] when affine
     Tensor running_mean, running_var;   // [C] when track_running_stats
     Tensor num_batches_tracked;         // int64 scalar, when track_running_stats
+    // When set, training combines the batch statistics of every rank of this group
+    // (SyncBatchNorm, core/dist/sync_batch_norm.h); models::DataParallel sets it for --sync-bn.
+    dist::Collective* sync_group = nullptr;
 
 protected:
     BatchNorm(int64_t num_features, double eps, std::optional<double> momentum, bool affine,

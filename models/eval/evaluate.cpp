@@ -12,6 +12,7 @@
 #include "core/data/fashion_mnist.h"
 #include "core/data/idx.h"
 #include "core/data/transforms.h"
+#include "core/dist/row_blocks.h"
 #include "core/io/npy.h"
 #include "core/ops.h"
 #include "core/random.h"
@@ -71,7 +72,8 @@ ReferenceClassifier& classifier(const EvalOptions& o) {
 
 // The classifier's features (and class probabilities, when probs is given) of images
 // [N,C,H,W] in [0,1], a phase of its own, in batches of o.eval_batch (the result is bit for
-// bit the same at any batch size).
+// bit the same at any batch size). Under mpirun each rank classifies its block of the images
+// and every rank receives all of them, in order: the same bits as one process's.
 void classify(const EvalOptions& o, const std::string& what, const Tensor& images, Tensor* features,
               Tensor* probs) {
     ReferenceClassifier& c = classifier(o);
@@ -80,18 +82,22 @@ void classify(const EvalOptions& o, const std::string& what, const Tensor& image
              images.shape(), c.name(), c.info().shape.channels, c.info().data);
     MG_CHECK(o.eval_batch >= 1, "eval: the evaluation batch size must be >= 1, got {}", o.eval_batch);
     const int64_t n = images.size(0), chunk = o.eval_batch;
-    PhaseProgress progress(o, what, n, "img");
+    dist::Collective& world = dist::world();
+    const dist::RowBlock mine = dist::row_block(n, world);
+    PhaseProgress progress(o, what, mine.end - mine.begin, "img");
     std::vector<Tensor> f, p;
-    for (int64_t i = 0; i < n; i += chunk) {
+    for (int64_t i = mine.begin; i < mine.end; i += chunk) {
         Tensor fi, pi;
-        c.features_and_probs(images.slice(0, i, std::min(n, i + chunk)), &fi, probs ? &pi : nullptr);
+        c.features_and_probs(images.slice(0, i, std::min(mine.end, i + chunk)), &fi, probs ? &pi : nullptr);
         f.push_back(fi);
         if (probs) p.push_back(pi);
-        progress.update(std::min(n, i + chunk));
+        progress.update(std::min(mine.end, i + chunk) - mine.begin);
     }
-    progress.finish(n);
+    progress.finish(mine.end - mine.begin);
     *features = f.empty() ? zeros({0, models::ClassifierNet::kFeatures}) : cat(f, 0);
     if (probs) *probs = p.empty() ? zeros({0, c.info().shape.classes}) : cat(p, 0);
+    *features = dist::all_gather_rows(features->contiguous(), n, world);
+    if (probs) *probs = dist::all_gather_rows(probs->contiguous(), n, world);
 }
 
 // The test images' classifier features and what the metrics need to know of them.
@@ -117,7 +123,7 @@ const TestSet& test_set(const EvalOptions& o) {
     static std::mutex mutex;
     static std::map<std::string, TestSet> cache;
     std::lock_guard<std::mutex> lock(mutex);
-    const std::string key = fmt::format("{}|{}|{}", data_key(o), o.eval_batch, num_threads());
+    const std::string key = fmt::format("{}|{}|{}|{}", data_key(o), o.eval_batch, num_threads(), dist::world().size());
     if (auto it = cache.find(key); it != cache.end()) return it->second;
     RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
     TestSet t;
@@ -129,9 +135,11 @@ const TestSet& test_set(const EvalOptions& o) {
 }
 
 // The metrics of features/probs of a set against the test features; `what` names the set.
+// Rank 0 alone computes them (the other ranks only help classify): elsewhere, nothing.
 nlohmann::json compare(const Tensor& features, const Tensor& probs, const Tensor& real, const EvalOptions& o,
                        const std::string& what) {
     nlohmann::json j;
+    if (!dist::is_root()) return j;
     PhaseProgress progress(o, "metrics of " + what, probs.defined() ? 4 : 3, "metrics");
     const FeatureStats real_stats = feature_stats(real);
     j["fid"] = frechet_distance(real_stats, feature_stats(features));
@@ -280,7 +288,8 @@ const TrainingSet& training_set(const EvalOptions& o) {
 
 // The memorisation check of sample features against the training set, and its grid.
 nlohmann::json memorisation(const Tensor& images, const Tensor& features, const EvalOptions& o) {
-    const TrainingSet& train = training_set(o);
+    const TrainingSet& train = training_set(o);  // on every rank: they classify it together
+    if (!dist::is_root()) return {};
     const int64_t m = std::min(o.memorisation_images, train.features.size(0));
     const Memorisation check =
         memorisation_check(features, test_set(o).features, train.features.slice(0, 0, m).contiguous());
@@ -303,6 +312,8 @@ Tensor to_unit_range(const Tensor& x, data::PixelRange range) {
 // budget on as many real training images, each tested on the held-out real images.
 nlohmann::json classification_accuracy_score(const Tensor& samples, const Tensor& labels, const EvalOptions& o) {
     auto t0 = Clock::now();
+    const TrainingSet& train = training_set(o);  // on every rank: they classify it together
+    if (!dist::is_root()) return {};
     RealImages test = load_real_images(o.data, RealSplit::HeldOut, o.data_dir);
     const Tensor test_images = data::to_float(test.images, data::PixelRange::ZeroOne);
     const Shape& s = test_images.shape();
@@ -311,7 +322,6 @@ nlohmann::json classification_accuracy_score(const Tensor& samples, const Tensor
     budget.steps = o.cas_steps;
     budget.seed = o.seed;
     const double cas = train_and_test_classifier(shape, samples, labels, test_images, test.labels, budget);
-    const TrainingSet& train = training_set(o);
     const int64_t n_real = std::min(samples.size(0), train.images.size(0));
     const double real = train_and_test_classifier(
         shape, data::to_float(train.images.slice(0, 0, n_real), data::PixelRange::ZeroOne),
@@ -339,7 +349,7 @@ nlohmann::json score_images(const Tensor& images, const Tensor& intended_labels,
     j["samples"] = images.size(0);
     j["sample_image"] = {images.size(1), images.size(2), images.size(3)};
     // The intended labels index the data's classes: comparable when the classifier has them.
-    if (intended_labels.defined() && classifier(o).info().class_names == test.classes) {
+    if (dist::is_root() && intended_labels.defined() && classifier(o).info().class_names == test.classes) {
         Tensor hit = eq(argmax(probs, 1), intended_labels.to(Device::CPU));
         j["class_accuracy"] = sum(hit.to(DType::Float64)).item() / double(images.size(0));
         const int64_t classes = int64_t(test.classes.size());
@@ -407,7 +417,8 @@ nlohmann::json evaluate_model(models::Model& model, const EvalOptions& options) 
     // Likelihood on the test images.
     models::Likelihood::Options lo;
     lo.iwae_k = o.iwae_k;
-    if (auto* likelihood = models::as<models::Likelihood>(model)) {
+    auto* likelihood = models::as<models::Likelihood>(model);
+    if (likelihood && dist::is_root()) {  // not sharded: rank 0 alone
         RealImages test = load_real_images(spec, RealSplit::HeldOut, o.data_dir);
         const int64_t n_all = test.images.size(0);
         const int64_t n_test = o.likelihood_images > 0 ? std::min(o.likelihood_images, n_all) : n_all;

@@ -1,13 +1,17 @@
 // The MPI backend of core/dist at world size 2 or more (run by tests/mpi/mpirun2.sh):
 // every collective against the values each rank can compute for itself, the deterministic
-// mode bit for bit against the rank-order sum, and the bucketed gradient average.
+// mode bit for bit against the rank-order sum, the bucketed gradient average, and
+// SyncBatchNorm against one process's batch norm of the whole batch.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
+#include "core/autograd.h"
 #include "core/dist/collective.h"
 #include "core/dist/grad_sync.h"
+#include "core/dist/sync_batch_norm.h"
+#include "core/ops.h"
 
 using namespace mg;
 
@@ -119,6 +123,75 @@ void check_average_gradients(dist::Collective& w) {
     w.set_deterministic(false);
 }
 
+double max_difference(const Tensor& a, const Tensor& b) {
+    return amax(abs(a.detach().to(DType::Float64) - b.detach().to(DType::Float64))).item();
+}
+
+// SyncBatchNorm on each rank's block of a batch (rank r holds 2 + r images, so the counts
+// differ) against batch_norm of the whole batch in one process, in float64: the output, the
+// running statistics, the input's gradient, and the parameters' gradients summed over ranks
+// (what the gradient averaging does, times the world size). Then float32 data whose mean is
+// large against its spread (where sum x^2 / n - mean^2 would cancel): the variance holds.
+void check_sync_batch_norm(dist::Collective& w) {
+    const int world = w.size(), rank = w.rank();
+    const int64_t c = 3, hw = 5;
+    int64_t total = 0, first = 0;
+    for (int r = 0; r < world; ++r) {
+        if (r == rank) first = total;
+        total += 2 + r;
+    }
+    const int64_t mine = 2 + rank;
+    const Tensor x = from_vector(part<double>(0, total * c * hw), Shape{total, c, hw, 1}) * 4.0 + 1.5;
+    const Tensor gy = from_vector(part<double>(9, total * c * hw), Shape{total, c, hw, 1});
+    auto params = [&] {
+        Tensor weight = from_vector(std::vector<double>{0.5, -1.25, 2.0}, Shape{c}), bias = full({c}, 0.25, {DType::Float64});
+        weight.requires_grad_();
+        bias.requires_grad_();
+        return std::pair{weight, bias};
+    };
+    // One process, the whole batch.
+    auto [w1, b1] = params();
+    Tensor rm1 = zeros({c}, {DType::Float64}), rv1 = ones({c}, {DType::Float64});
+    Tensor x1 = x.detach();
+    x1.requires_grad_();
+    Tensor y1 = batch_norm(x1, rm1, rv1, w1, b1, true, 0.1, 1e-5);
+    sum(y1 * gy).backward();
+    // This rank's block, synced.
+    auto [w2, b2] = params();
+    Tensor rm2 = zeros({c}, {DType::Float64}), rv2 = ones({c}, {DType::Float64});
+    Tensor x2 = x.slice(0, first, first + mine).contiguous();
+    x2.requires_grad_();
+    Tensor y2 = dist::sync_batch_norm(x2, rm2, rv2, w2, b2, 0.1, 1e-5, w);
+    sum(y2 * gy.slice(0, first, first + mine)).backward();
+    EXPECT(max_difference(y2, y1.slice(0, first, first + mine)) < 1e-12);
+    EXPECT(max_difference(rm2, rm1) < 1e-12 && max_difference(rv2, rv1) < 1e-12);
+    EXPECT(max_difference(x2.grad(), x1.grad().slice(0, first, first + mine)) < 1e-12);
+    Tensor gw = w2.grad().contiguous(), gb = b2.grad().contiguous();
+    w.all_reduce(gw);
+    w.all_reduce(gb);
+    EXPECT(max_difference(gw, w1.grad()) < 1e-12 && max_difference(gb, b1.grad()) < 1e-12);
+
+    // float32, mean 1000, standard deviation about 0.2: the global variance to float32's precision.
+    Tensor far = (x.slice(0, first, first + mine) * 0.1 + 1000.0).to(DType::Float32).contiguous();
+    Tensor rm = zeros({c}), rv = zeros({c});
+    dist::sync_batch_norm(far, rm, rv, Tensor(), Tensor(), 1.0, 1e-5, w);
+    Tensor whole = (x * 0.1 + 1000.0).to(DType::Float32).to(DType::Float64);
+    Tensor want = var(whole, {0, 2, 3}, 1);
+    EXPECT(max_difference(rv, want) < 1e-6 * amax(want).item());
+
+    // No second derivatives: refused by name, not a wrong answer.
+    Tensor x3 = x.slice(0, first, first + mine).contiguous();
+    x3.requires_grad_();
+    Tensor y3 = dist::sync_batch_norm(x3, Tensor(), Tensor(), Tensor(), Tensor(), 0.1, 1e-5, w);
+    bool refused = false;
+    try {
+        autograd::grad({sum(y3 * y3)}, {x3}, {}, true, /*create_graph=*/true);
+    } catch (const Error& e) {
+        refused = std::string(e.what()).find("no second derivatives") != std::string::npos;
+    }
+    EXPECT(refused);
+}
+
 }  // namespace
 
 int main() {
@@ -137,6 +210,7 @@ int main() {
         }
         check_others(w);
         check_average_gradients(w);
+        check_sync_batch_norm(w);
         // Every rank's verdict, so rank 0's exit code speaks for all.
         Tensor failed = from_vector(std::vector<int64_t>{failures}, Shape{1});
         w.all_reduce(failed);

@@ -1,6 +1,7 @@
 #!/bin/sh
 # train_mpi_test.sh MINIGEN: data-parallel training on 2 ranks (ctest mpi_train).
-#  1. dcgan, 2 ranks, --deterministic: two runs give the same checkpoint bit for bit.
+#  1. dcgan, 2 ranks, --deterministic: two runs give the same checkpoint bit for bit, with
+#     per-rank and with synced (--sync-bn) BatchNorm statistics.
 #  2. vae, 2 ranks x batch 16 against 1 process x batch 32: the same parameters within
 #     float32 reassociation (the same data, the same noise; only the sums' order differs).
 #  3. --resume at another world size: vae 3 steps on 2 ranks x 16, then 2 more in 1 process
@@ -9,6 +10,16 @@
 #  4. The same as 2 for gated-pixelcnn, 2 ranks x 4 against 1 x 8, 3 steps (the PixelCNN without
 #     BatchNorm: pixelcnn's BatchNorm normalises each rank's images with their own statistics,
 #     which one process with the whole batch does not, so it differs by more than rounding).
+#  5. --sync-bn (BatchNorm statistics of the global batch): dcgan, 20 steps of 2 ranks x 32
+#     against 1 process x 64, and pixelcnn, 3 steps of 2 x 4 against 1 x 8, within 1e-2.
+#     Why so loose: float32 reassociation alone moves these models that far. Adam's update is
+#     about lr x sign(gradient) where a gradient is near zero, and a conv bias that feeds a
+#     BatchNorm has a zero gradient in exact arithmetic (the BatchNorm removes it), so
+#     rounding noise flips such updates by 2 lr. One process with other kernel variants
+#     (MINIGEN_KERNELS=batch_norm_forward=reference,batch_norm_backward=reference,
+#     conv2d_backward_weight=im2col) differs from itself by 1.9e-3 (dcgan) and 4.5e-3
+#     (pixelcnn); per-rank statistics (no --sync-bn) differ by 3e-2 and 6e-2: checked for
+#     pixelcnn, so that the comparison can tell.
 set -eu
 bin=$1
 here=$(cd "$(dirname "$0")" && pwd)
@@ -18,10 +29,12 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 common="--threads 1 --no-report --grid 4 --log-every 1"
 
-for run in a b; do
-    "$here/mpirun2.sh" "$bin" train dcgan --steps 4 --batch-size 8 --deterministic $common --out "$tmp/dcgan_$run" >/dev/null
+for sync in "" --sync-bn; do
+    for run in a b; do
+        "$here/mpirun2.sh" "$bin" train dcgan --steps 4 --batch-size 8 --deterministic $sync $common --out "$tmp/dcgan_$run$sync" >/dev/null
+    done
+    "$py" "$here/compare_checkpoints.py" "$tmp/dcgan_a$sync/checkpoint.safetensors" "$tmp/dcgan_b$sync/checkpoint.safetensors"
 done
-"$py" "$here/compare_checkpoints.py" "$tmp/dcgan_a/checkpoint.safetensors" "$tmp/dcgan_b/checkpoint.safetensors"
 
 "$here/mpirun2.sh" "$bin" train vae --steps 5 --batch-size 16 $common --out "$tmp/vae_2x16" >/dev/null
 "$bin" train vae --steps 5 --batch-size 32 $common --out "$tmp/vae_1x32" >/dev/null
@@ -38,3 +51,19 @@ grep -q 'global_batch "32 (2 x 16)" -> "16 (1 x 16)"' "$tmp/err" || { cat "$tmp/
 "$here/mpirun2.sh" "$bin" train gated-pixelcnn --steps 3 --batch-size 4 $common --out "$tmp/pcnn_2x4" >/dev/null
 "$bin" train gated-pixelcnn --steps 3 --batch-size 8 $common --out "$tmp/pcnn_1x8" >/dev/null
 "$py" "$here/compare_checkpoints.py" --tolerance 1e-5 "$tmp/pcnn_2x4/checkpoint.safetensors" "$tmp/pcnn_1x8/checkpoint.safetensors"
+
+"$here/mpirun2.sh" "$bin" train dcgan --steps 20 --batch-size 32 --sync-bn $common --sample-every 20 --out "$tmp/dcgan_2x32" >/dev/null
+"$bin" train dcgan --steps 20 --batch-size 64 $common --sample-every 20 --out "$tmp/dcgan_1x64" >/dev/null
+"$py" "$here/compare_checkpoints.py" --tolerance 1e-2 "$tmp/dcgan_2x32/checkpoint.safetensors" "$tmp/dcgan_1x64/checkpoint.safetensors"
+grep -q '"sync_bn": true' "$tmp/dcgan_2x32/config.json" || { echo "FAILED: config.json does not record --sync-bn"; exit 1; }
+"$py" -c "import sys; sys.path.insert(0, '$here/../../tools'); from read_checkpoint import load_checkpoint
+sys.exit(load_checkpoint('$tmp/dcgan_2x32/checkpoint.safetensors')['metadata'].get('sync_bn') != 'true')" ||
+    { echo "FAILED: the checkpoint does not record --sync-bn"; exit 1; }
+
+"$here/mpirun2.sh" "$bin" train pixelcnn --steps 3 --batch-size 4 --sync-bn $common --out "$tmp/pixelcnn_2x4" >/dev/null
+"$bin" train pixelcnn --steps 3 --batch-size 8 $common --out "$tmp/pixelcnn_1x8" >/dev/null
+"$py" "$here/compare_checkpoints.py" --tolerance 1e-2 "$tmp/pixelcnn_2x4/checkpoint.safetensors" "$tmp/pixelcnn_1x8/checkpoint.safetensors"
+"$here/mpirun2.sh" "$bin" train pixelcnn --steps 3 --batch-size 4 $common --out "$tmp/pixelcnn_2x4_local" >/dev/null
+if "$py" "$here/compare_checkpoints.py" --tolerance 1e-2 "$tmp/pixelcnn_2x4_local/checkpoint.safetensors" "$tmp/pixelcnn_1x8/checkpoint.safetensors"; then
+    echo "FAILED: per-rank BatchNorm statistics matched one process: the comparison cannot tell"; exit 1
+fi
