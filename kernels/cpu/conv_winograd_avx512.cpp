@@ -14,7 +14,7 @@
 // Every entry is 0 or +-1: the transforms only add, and the float32 error stays that of a
 // sum of 4 C_in products per position (docs/kernels.md gives the measured error).
 // In two dimensions V = B^T d B, U = G g G^T, Y = A^T M A, and summed over channels and
-// phases, with k = ci*4 + phase and T tiles (a chunk of images side by side), one GEMM per
+// phases, with k = phase*C_in + ci and T tiles (a chunk of images side by side), one GEMM per
 // transformed position p = 0..8 (one batched GEMM call):
 //   forward          M_p [C_out, T]  = U_p [C_out, 4*C_in] · V_p [4*C_in, T],   y = A^T M A
 //   backward_input   dV_p [4*C_in, T] = U_p^T · dM_p,  dM = A gy A^T,  gx = scatter of B dV B^T
@@ -22,9 +22,13 @@
 // The backward faces are the exact adjoints of forward's transforms, so the three faces
 // compute one trilinear form (the adjoint test in tests/test_conv_kernels.cpp).
 //
-// Layout: the transforms run over one row of tiles at a time, vectorised over tw: a row of
-// x_pad's 6x6 windows is first cut into Q[6][4][TW + 1], Q[r][c][u] = x_pad[4th + r][4u + c]
-// (the window's columns 4 and 5 are those of u + 1), so every later loop is contiguous.
+// Layout: the input transform runs on one image at a time turned channels-last, vectorised
+// over the channels: V is stored transposed, V^T [9, T, K], each tile's K values contiguous
+// (the GEMMs read it with trans_b; backward_input writes dV^T the same way and scatters it
+// into a channels-last gx, transposed back at the end); gy is turned channels-last too, for
+// dM^T [9, T, C_out]. M stays [9, C_out, T]: y's transform is vectorised over a row's tiles. A vector over the tiles of
+// a row alone (4 at 8x8 outputs) left the input transforms at 45% of the time; over the
+// channels (>= 16) they are a few percent.
 //
 // Threads: one block of images per thread, the GEMM single-threaded inside it (as polyphase).
 // Forward and backward_input: every output depends on its own image only, and the blocked
@@ -94,136 +98,83 @@ bool conv2d_winograd_fits(const Conv2dShape& s) {
 
 namespace {
 
-// ---- the transforms, one tile row at a time, vectorised over the TW tiles ---------------
+// ---- the transforms -------------------------------------------------------------------------
 
-// The window columns u of one row whose 4 columns 4u - 1 .. 4u + 2 all lie in [0, w):
-// [1, full_end); the rest (u = 0 and the right edge) take the bounds check.
-int64_t full_end(int64_t u_count, int64_t w) { return std::max<int64_t>(1, std::min(u_count, (w - 3) / 4 + 1)); }
+// One image between NCHW and channels-last: [C, P] <-> [P, C], in 16x16 blocks.
+void to_channels_last(const float* x, int64_t c, int64_t p, float* xt) {
+    for (int64_t c0 = 0; c0 < c; c0 += 16)
+        for (int64_t p0 = 0; p0 < p; p0 += 16)
+            for (int64_t q = p0; q < std::min(p, p0 + 16); ++q)
+                for (int64_t k = c0; k < std::min(c, c0 + 16); ++k) xt[q * c + k] = x[k * p + q];
+}
 
-// Q [6][4][TW + 1]: Q[r][c][u] = x_pad[4th + r][4u + c] = x[4th - 1 + r][4u - 1 + c], 0 in
-// the padding. The 4 classes of a row are read together (one interleaved group of loads).
-void cut_windows(const float* plane, int64_t h, int64_t w, int64_t th, int64_t tw, float* q) {
-    const int64_t u_count = tw + 1, end = full_end(u_count, w);
-    for (int64_t r = 0; r < 6; ++r) {
-        const int64_t row = 4 * th - 1 + r;
-        float *q0 = q + r * 4 * u_count, *q1 = q0 + u_count, *q2 = q1 + u_count, *q3 = q2 + u_count;
-        if (row < 0 || row >= h) {
-            std::fill(q0, q0 + 4 * u_count, 0.0f);
-            continue;
+void from_channels_last(const float* xt, int64_t c, int64_t p, float* x) {
+    for (int64_t c0 = 0; c0 < c; c0 += 16)
+        for (int64_t p0 = 0; p0 < p; p0 += 16)
+            for (int64_t k = c0; k < std::min(c, c0 + 16); ++k)
+                for (int64_t q = p0; q < std::min(p, p0 + 16); ++q) x[k * p + q] = xt[q * c + k];
+}
+
+// The 3x3 tile d of phase (a, b) at tile (th, tw) in a channels-last image xt [H*W, C]:
+// d[i][j] = x[4th + 2i + a - 1][4tw + 2j + b - 1], a row of C channels, or `outside` (zeros
+// to read, a sink to write) in the padding.
+struct PhaseTile {
+    float* d[3][3];
+};
+
+PhaseTile phase_tile(float* xt, int64_t h, int64_t w, int64_t c, int64_t th, int64_t tw, int64_t a, int64_t b,
+                     float* outside) {
+    PhaseTile t;
+    for (int64_t i = 0; i < 3; ++i)
+        for (int64_t j = 0; j < 3; ++j) {
+            const int64_t row = 4 * th + 2 * i + a - 1, col = 4 * tw + 2 * j + b - 1;
+            t.d[i][j] = row >= 0 && row < h && col >= 0 && col < w ? xt + (row * w + col) * c : outside;
         }
-        const float* src = plane + row * w - 1;  // src[4u + c] = x[row][4u - 1 + c]
-        auto edge = [&](int64_t u) {
-            for (int64_t c = 0; c < 4; ++c) {
-                const int64_t col = 4 * u - 1 + c;
-                q0[c * u_count + u] = col >= 0 && col < w ? src[4 * u + c] : 0.0f;
-            }
-        };
-        edge(0);
-        for (int64_t u = 1; u < end; ++u) {
-            q0[u] = src[4 * u];
-            q1[u] = src[4 * u + 1];
-            q2[u] = src[4 * u + 2];
-            q3[u] = src[4 * u + 3];
-        }
-        for (int64_t u = end; u < u_count; ++u) edge(u);
+    return t;
+}
+
+// V = B^T d B for one tile and phase, vectorised over the C channels (B^T v = [v0 - v1, v1, v2 - v1]);
+// position p's row at out + p * pos_stride.
+void transform_input_tile(const PhaseTile& t, int64_t c, float* out, int64_t pos_stride) {
+    const float *d00 = t.d[0][0], *d01 = t.d[0][1], *d02 = t.d[0][2], *d10 = t.d[1][0], *d11 = t.d[1][1],
+                *d12 = t.d[1][2], *d20 = t.d[2][0], *d21 = t.d[2][1], *d22 = t.d[2][2];
+#pragma omp simd
+    for (int64_t k = 0; k < c; ++k) {
+        const float e00 = d00[k] - d01[k], e01 = d01[k], e02 = d02[k] - d01[k];  // e = d B (columns)
+        const float e10 = d10[k] - d11[k], e11 = d11[k], e12 = d12[k] - d11[k];
+        const float e20 = d20[k] - d21[k], e21 = d21[k], e22 = d22[k] - d21[k];
+        out[0 * pos_stride + k] = e00 - e10;  // V = B^T e (rows)
+        out[1 * pos_stride + k] = e01 - e11;
+        out[2 * pos_stride + k] = e02 - e12;
+        out[3 * pos_stride + k] = e10;
+        out[4 * pos_stride + k] = e11;
+        out[5 * pos_stride + k] = e12;
+        out[6 * pos_stride + k] = e20 - e10;
+        out[7 * pos_stride + k] = e21 - e11;
+        out[8 * pos_stride + k] = e22 - e12;
     }
 }
 
-// V = B^T d B for the 4 phases of one tile row: phase (a, b) at v + (2a + b) * phase_stride,
-// position p at + p * pos_stride, tile tw at + tw.
-// d[i][j] of phase (a, b) at tile tw = Q[2i + a][(2j + b) % 4][tw + (2j + b) / 4].
-void transform_input_row(const float* q, int64_t tw, float* v, int64_t phase_stride, int64_t pos_stride) {
-    const int64_t u_count = tw + 1;
-    for (int64_t a = 0; a < 2; ++a)
-        for (int64_t b = 0; b < 2; ++b) {
-            auto row = [&](int64_t i, int64_t c) { return q + ((2 * i + a) * 4 + c) * u_count; };
-            const float *d00 = row(0, b), *d01 = row(0, 2 + b), *d02 = row(0, b) + 1;
-            const float *d10 = row(1, b), *d11 = row(1, 2 + b), *d12 = row(1, b) + 1;
-            const float *d20 = row(2, b), *d21 = row(2, 2 + b), *d22 = row(2, b) + 1;
-            float* out = v + (a * 2 + b) * phase_stride;
+// The adjoint: d += B dV B^T (B v = [v0, v1 - v0 - v2, v2]). The 9 rows of d are distinct
+// pixels, or the sink.
+void transform_input_tile_adjoint(const float* in, int64_t pos_stride, int64_t c, const PhaseTile& t) {
+    float *d00 = t.d[0][0], *d01 = t.d[0][1], *d02 = t.d[0][2], *d10 = t.d[1][0], *d11 = t.d[1][1],
+          *d12 = t.d[1][2], *d20 = t.d[2][0], *d21 = t.d[2][1], *d22 = t.d[2][2];
 #pragma omp simd
-            for (int64_t t = 0; t < tw; ++t) {
-                // e = d B (columns), then V = B^T e (rows); B^T v = [v0 - v1, v1, v2 - v1].
-                const float e00 = d00[t] - d01[t], e01 = d01[t], e02 = d02[t] - d01[t];
-                const float e10 = d10[t] - d11[t], e11 = d11[t], e12 = d12[t] - d11[t];
-                const float e20 = d20[t] - d21[t], e21 = d21[t], e22 = d22[t] - d21[t];
-                out[0 * pos_stride + t] = e00 - e10;
-                out[1 * pos_stride + t] = e01 - e11;
-                out[2 * pos_stride + t] = e02 - e12;
-                out[3 * pos_stride + t] = e10;
-                out[4 * pos_stride + t] = e11;
-                out[5 * pos_stride + t] = e12;
-                out[6 * pos_stride + t] = e20 - e10;
-                out[7 * pos_stride + t] = e21 - e11;
-                out[8 * pos_stride + t] = e22 - e12;
-            }
-        }
-}
-
-// The adjoint of transform_input_row: Q += the 4 phases' B dV B^T (B v = [v0, v1 - v0 - v2, v2]).
-void transform_input_row_adjoint(const float* dv, int64_t tw, int64_t phase_stride, int64_t pos_stride, float* q,
-                                 float* shifted) {
-    const int64_t u_count = tw + 1;
-    for (int64_t a = 0; a < 2; ++a)
-        for (int64_t b = 0; b < 2; ++b) {
-            const float* in = dv + (a * 2 + b) * phase_stride;
-            auto row = [&](int64_t i, int64_t c) { return q + ((2 * i + a) * 4 + c) * u_count; };
-            float *d00 = row(0, b), *d01 = row(0, 2 + b), *s0 = shifted;
-            float *d10 = row(1, b), *d11 = row(1, 2 + b), *s1 = shifted + tw;
-            float *d20 = row(2, b), *d21 = row(2, 2 + b), *s2 = shifted + 2 * tw;
-#pragma omp simd
-            for (int64_t t = 0; t < tw; ++t) {
-                const float v00 = in[0 * pos_stride + t], v01 = in[1 * pos_stride + t], v02 = in[2 * pos_stride + t];
-                const float v10 = in[3 * pos_stride + t], v11 = in[4 * pos_stride + t], v12 = in[5 * pos_stride + t];
-                const float v20 = in[6 * pos_stride + t], v21 = in[7 * pos_stride + t], v22 = in[8 * pos_stride + t];
-                // e = B dV (rows), then d = e B^T (columns).
-                const float e00 = v00, e01 = v01, e02 = v02;
-                const float e10 = v10 - v00 - v20, e11 = v11 - v01 - v21, e12 = v12 - v02 - v22;
-                const float e20 = v20, e21 = v21, e22 = v22;
-                d00[t] += e00;
-                d01[t] += e01 - e00 - e02;
-                s0[t] = e02;
-                d10[t] += e10;
-                d11[t] += e11 - e10 - e12;
-                s1[t] = e12;
-                d20[t] += e20;
-                d21[t] += e21 - e20 - e22;
-                s2[t] = e22;
-            }
-            // Column 2 of each tile is column 0 of the next window: Q[.][b][t + 1].
-            for (int64_t i = 0; i < 3; ++i) {
-                float* d = row(i, b) + 1;
-                const float* s = shifted + i * tw;
-#pragma omp simd
-                for (int64_t t = 0; t < tw; ++t) d[t] += s[t];
-            }
-        }
-}
-
-// Writes Q's rows [r0, r1) into gx rows 4th - 1 + r (those inside [0, h)), interleaving
-// the 4 column classes: the adjoint of cut_windows for the rows that no later tile row adds to.
-void write_window_rows(const float* q, int64_t th, int64_t tw, int64_t r0, int64_t r1, int64_t h, int64_t w,
-                       float* plane) {
-    const int64_t u_count = tw + 1, end = full_end(u_count, w);
-    for (int64_t r = r0; r < r1; ++r) {
-        const int64_t row = 4 * th - 1 + r;
-        if (row < 0 || row >= h) continue;
-        const float *q0 = q + r * 4 * u_count, *q1 = q0 + u_count, *q2 = q1 + u_count, *q3 = q2 + u_count;
-        float* dst = plane + row * w - 1;  // dst[4u + c] = gx[row][4u - 1 + c]
-        auto edge = [&](int64_t u) {
-            for (int64_t c = 0; c < 4; ++c) {
-                const int64_t col = 4 * u - 1 + c;
-                if (col >= 0 && col < w) dst[4 * u + c] = q0[c * u_count + u];
-            }
-        };
-        edge(0);
-        for (int64_t u = 1; u < end; ++u) {
-            dst[4 * u] = q0[u];
-            dst[4 * u + 1] = q1[u];
-            dst[4 * u + 2] = q2[u];
-            dst[4 * u + 3] = q3[u];
-        }
-        for (int64_t u = end; u < u_count; ++u) edge(u);
+    for (int64_t k = 0; k < c; ++k) {
+        const float v00 = in[0 * pos_stride + k], v01 = in[1 * pos_stride + k], v02 = in[2 * pos_stride + k];
+        const float v10 = in[3 * pos_stride + k], v11 = in[4 * pos_stride + k], v12 = in[5 * pos_stride + k];
+        const float v20 = in[6 * pos_stride + k], v21 = in[7 * pos_stride + k], v22 = in[8 * pos_stride + k];
+        const float e10 = v10 - v00 - v20, e11 = v11 - v01 - v21, e12 = v12 - v02 - v22;  // e = B dV (rows)
+        d00[k] += v00;  // d = e B^T (columns)
+        d01[k] += v01 - v00 - v02;
+        d02[k] += v02;
+        d10[k] += e10;
+        d11[k] += e11 - e10 - e12;
+        d12[k] += e12;
+        d20[k] += v20;
+        d21[k] += v21 - v20 - v22;
+        d22[k] += v22;
     }
 }
 
@@ -246,22 +197,27 @@ void transform_output_row(const float* m, int64_t pos_stride, int64_t tw, int64_
     }
 }
 
-// dM = A gy A^T for one tile row (the adjoint of transform_output_row): A v = [v0, v0 + v1, v1].
-void transform_gy_row(const float* g0, int64_t ow, int64_t tw, float* dm, int64_t pos_stride) {
-    const float* g1 = g0 + ow;
+// dM = A gy A^T for one tile (the adjoint of the output transform), vectorised over the C_out
+// channels of a channels-last gy: A v = [v0, v0 + v1, v1]; g0, g1 the tile's two rows.
+void transform_gy_tile(const float* g00, const float* g01, const float* g10, const float* g11, int64_t c,
+                       float* dm, int64_t pos_stride) {
 #pragma omp simd
-    for (int64_t t = 0; t < tw; ++t) {
-        const float a00 = g0[2 * t], a01 = g0[2 * t + 1], a10 = g1[2 * t], a11 = g1[2 * t + 1];
-        const float rows[3][2] = {{a00, a01}, {a00 + a10, a01 + a11}, {a10, a11}};
-        for (int r = 0; r < 3; ++r) {
-            dm[(3 * r + 0) * pos_stride + t] = rows[r][0];
-            dm[(3 * r + 1) * pos_stride + t] = rows[r][0] + rows[r][1];
-            dm[(3 * r + 2) * pos_stride + t] = rows[r][1];
-        }
+    for (int64_t k = 0; k < c; ++k) {
+        const float a00 = g00[k], a01 = g01[k], a10 = g10[k], a11 = g11[k];
+        const float r10 = a00 + a10, r11 = a01 + a11;  // A gy: rows 0, 0 + 1, 1
+        dm[0 * pos_stride + k] = a00;
+        dm[1 * pos_stride + k] = a00 + a01;
+        dm[2 * pos_stride + k] = a01;
+        dm[3 * pos_stride + k] = r10;
+        dm[4 * pos_stride + k] = r10 + r11;
+        dm[5 * pos_stride + k] = r11;
+        dm[6 * pos_stride + k] = a10;
+        dm[7 * pos_stride + k] = a10 + a11;
+        dm[8 * pos_stride + k] = a11;
     }
 }
 
-// U [9, C_out, 4*C_in]: U_p[co][ci*4 + a*2 + b] = (G g G^T)_p with g[m][l] = w[co][ci][2m + a][2l + b].
+// U [9, C_out, 4*C_in]: U_p[co][(a*2 + b)*C_in + ci] = (G g G^T)_p with g[m][l] = w[co][ci][2m + a][2l + b].
 void transform_weights(const Conv2dShape& s, const float* w, float* u) {
     const int64_t k = kPhases * s.c_in, pos_stride = s.c_out * k;
     for (int64_t co = 0; co < s.c_out; ++co)
@@ -272,7 +228,7 @@ void transform_weights(const Conv2dShape& s, const float* w, float* u) {
                     const float g00 = f[a * 4 + b], g01 = f[a * 4 + 2 + b], g10 = f[(2 + a) * 4 + b],
                                 g11 = f[(2 + a) * 4 + 2 + b];
                     const float rows[3][2] = {{g00, g01}, {g00 + g10, g01 + g11}, {g10, g11}};  // G g
-                    float* out = u + co * k + ci * kPhases + a * 2 + b;
+                    float* out = u + co * k + (a * 2 + b) * s.c_in + ci;
                     for (int r = 0; r < 3; ++r) {
                         out[(3 * r + 0) * pos_stride] = rows[r][0];
                         out[(3 * r + 1) * pos_stride] = rows[r][0] + rows[r][1];
@@ -290,7 +246,7 @@ void transform_weights_adjoint(const Conv2dShape& s, const float* du, float* gw)
             float* f = gw + (co * s.c_in + ci) * 16;
             for (int64_t a = 0; a < 2; ++a)
                 for (int64_t b = 0; b < 2; ++b) {
-                    const float* in = du + co * k + ci * kPhases + a * 2 + b;
+                    const float* in = du + co * k + (a * 2 + b) * s.c_in + ci;
                     float e[3][2];  // dU G, row by row
                     for (int r = 0; r < 3; ++r) {
                         const float v0 = in[(3 * r + 0) * pos_stride], v1 = in[(3 * r + 1) * pos_stride],
@@ -308,40 +264,44 @@ void transform_weights_adjoint(const Conv2dShape& s, const float* du, float* gw)
 
 // ---- whole chunks ------------------------------------------------------------------------
 
-// V [9, K, chunk*T] for images [n0, n0 + images) of x; columns = chunk*T (V's row length).
+// V^T [9, chunk*T, K] (k = phase * C_in + ci) for images [n0, n0 + images) of x; columns =
+// chunk*T. xt: H*W*C_in + C_in elements of scratch.
 void transform_input(const Conv2dShape& s, const Tiling& t, const float* x, int64_t n0, int64_t images,
-                     int64_t columns, float* v, float* q) {
-    const int64_t pos_stride = t.k * columns;
-    for (int64_t i = 0; i < images; ++i)
-        for (int64_t ci = 0; ci < s.c_in; ++ci) {
-            const float* plane = x + ((n0 + i) * s.c_in + ci) * s.h * s.w;
-            for (int64_t th = 0; th < t.th; ++th) {
-                cut_windows(plane, s.h, s.w, th, t.tw, q);
-                transform_input_row(q, t.tw, v + ci * kPhases * columns + i * t.tiles + th * t.tw, columns,
-                                    pos_stride);
+                     int64_t columns, float* vt, float* xt) {
+    const int64_t pos_stride = columns * t.k;
+    float* zeros = xt + s.h * s.w * s.c_in;
+    std::fill(zeros, zeros + s.c_in, 0.0f);
+    for (int64_t i = 0; i < images; ++i) {
+        to_channels_last(x + (n0 + i) * s.c_in * s.h * s.w, s.c_in, s.h * s.w, xt);
+        for (int64_t th = 0; th < t.th; ++th)
+            for (int64_t tw = 0; tw < t.tw; ++tw) {
+                float* row = vt + (i * t.tiles + th * t.tw + tw) * t.k;
+                for (int64_t a = 0; a < 2; ++a)
+                    for (int64_t b = 0; b < 2; ++b)
+                        transform_input_tile(phase_tile(xt, s.h, s.w, s.c_in, th, tw, a, b, zeros), s.c_in,
+                                             row + (a * 2 + b) * s.c_in, pos_stride);
             }
-        }
+    }
 }
 
-// gx for images [n0, n0 + images) from dV [9, K, chunk*T]. Window rows 4 and 5 of tile row
-// th are rows 0 and 1 of th + 1: they carry over, and each gx element is written once.
-void transform_input_adjoint(const Conv2dShape& s, const Tiling& t, const float* dv, int64_t n0, int64_t images,
-                             int64_t columns, float* gx, float* q) {
-    const int64_t pos_stride = t.k * columns, row_block = 4 * (t.tw + 1);
-    float* shifted = q + 6 * row_block;
-    for (int64_t i = 0; i < images; ++i)
-        for (int64_t ci = 0; ci < s.c_in; ++ci) {
-            float* plane = gx + ((n0 + i) * s.c_in + ci) * s.h * s.w;
-            std::fill(q, q + 2 * row_block, 0.0f);
-            for (int64_t th = 0; th < t.th; ++th) {
-                if (th > 0) std::copy(q + 4 * row_block, q + 6 * row_block, q);
-                std::fill(q + 2 * row_block, q + 6 * row_block, 0.0f);
-                transform_input_row_adjoint(dv + ci * kPhases * columns + i * t.tiles + th * t.tw, t.tw, columns,
-                                            pos_stride, q, shifted);
-                write_window_rows(q, th, t.tw, 0, 4, s.h, s.w, plane);
+// gx for images [n0, n0 + images) from dV^T [9, chunk*T, K]: accumulated channels-last in
+// xt (H*W*C_in + C_in elements of scratch, the last C_in the padding's sink), then transposed.
+void transform_input_adjoint(const Conv2dShape& s, const Tiling& t, const float* dvt, int64_t n0, int64_t images,
+                             int64_t columns, float* gx, float* xt) {
+    const int64_t pos_stride = columns * t.k, pixels = s.h * s.w;
+    float* sink = xt + pixels * s.c_in;
+    for (int64_t i = 0; i < images; ++i) {
+        std::fill(xt, xt + pixels * s.c_in, 0.0f);
+        for (int64_t th = 0; th < t.th; ++th)
+            for (int64_t tw = 0; tw < t.tw; ++tw) {
+                const float* row = dvt + (i * t.tiles + th * t.tw + tw) * t.k;
+                for (int64_t a = 0; a < 2; ++a)
+                    for (int64_t b = 0; b < 2; ++b)
+                        transform_input_tile_adjoint(row + (a * 2 + b) * s.c_in, pos_stride, s.c_in,
+                                                     phase_tile(xt, s.h, s.w, s.c_in, th, tw, a, b, sink));
             }
-            write_window_rows(q, t.th - 1, t.tw, 4, 6, s.h, s.w, plane);
-        }
+        from_channels_last(xt, s.c_in, pixels, gx + (n0 + i) * s.c_in * pixels);
+    }
 }
 
 // y for images [n0, n0 + images) from M [9, C_out, chunk*T].
@@ -357,17 +317,20 @@ void transform_output(const Conv2dShape& s, const Tiling& t, const float* m, int
         }
 }
 
-// dM [9, C_out, chunk*T] for images [n0, n0 + images) of gy.
+// dM^T [9, chunk*T, C_out] for images [n0, n0 + images) of gy; gyt: OH*OW*C_out of scratch.
 void transform_gy(const Conv2dShape& s, const Tiling& t, const float* gy, int64_t n0, int64_t images,
-                  int64_t columns, float* dm) {
-    const int64_t pos_stride = s.c_out * columns;
-    for (int64_t i = 0; i < images; ++i)
-        for (int64_t co = 0; co < s.c_out; ++co) {
-            const float* plane = gy + ((n0 + i) * s.c_out + co) * s.oh * s.ow;
-            for (int64_t th = 0; th < t.th; ++th)
-                transform_gy_row(plane + 2 * th * s.ow, s.ow, t.tw, dm + co * columns + i * t.tiles + th * t.tw,
-                                 pos_stride);
-        }
+                  int64_t columns, float* dmt, float* gyt) {
+    const int64_t pos_stride = columns * s.c_out, pixels = s.oh * s.ow;
+    for (int64_t i = 0; i < images; ++i) {
+        to_channels_last(gy + (n0 + i) * s.c_out * pixels, s.c_out, pixels, gyt);
+        for (int64_t th = 0; th < t.th; ++th)
+            for (int64_t tw = 0; tw < t.tw; ++tw) {
+                const float* g0 = gyt + (2 * th * s.ow + 2 * tw) * s.c_out;
+                const float* g1 = g0 + s.ow * s.c_out;
+                transform_gy_tile(g0, g0 + s.c_out, g1, g1 + s.c_out, s.c_out,
+                                  dmt + (i * t.tiles + th * t.tw + tw) * s.c_out, pos_stride);
+            }
+    }
 }
 
 // The 9 products in one batched call of the active GEMM (single-threaded inside a block).
@@ -383,8 +346,8 @@ void gemm9(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const fl
     gemm_table().get(Device::CPU, DType::Float32)(g, a, b, c);
 }
 
-// Q's scratch: 6 rows of 4 column classes of TW + 1, and 3 shifted rows of TW.
-int64_t window_elements(const Tiling& t) { return 6 * 4 * (t.tw + 1) + 3 * t.tw; }
+// One image channels-last, and a row of C_in zeros (or the padding's sink).
+int64_t image_elements(const Conv2dShape& s) { return (s.h * s.w + 1) * s.c_in; }
 
 }  // namespace
 
@@ -395,12 +358,12 @@ void conv2d_forward_winograd_f32(const Conv2dShape& s, const void* x, const void
     float* u = thread_scratch<float>(Scratch::conv_staging, kPositions * s.c_out * t.k);  // shared, read-only
     transform_weights(s, static_cast<const float*>(w), u);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + window_elements(t));
+        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + image_elements(s));
         float *m = v + t.v_chunk, *q = m + t.m_chunk;
         for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
             const int64_t images = std::min(t.chunk, end - n0), columns = images * t.tiles;
             transform_input(s, t, static_cast<const float*>(x), n0, images, columns, v, q);
-            gemm9(false, false, s.c_out, columns, t.k, u, t.k, v, columns, m, columns, 0.0);
+            gemm9(false, true, s.c_out, columns, t.k, u, t.k, v, t.k, m, columns, 0.0);
             transform_output(s, t, m, n0, images, columns, static_cast<float*>(y));
         }
     });
@@ -413,12 +376,13 @@ void conv2d_backward_input_winograd_f32(const Conv2dShape& s, const void* gy, co
     float* u = thread_scratch<float>(Scratch::conv_staging, kPositions * s.c_out * t.k);  // shared, read-only
     transform_weights(s, static_cast<const float*>(w), u);
     for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        float* dv = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + window_elements(t));
-        float *dm = dv + t.v_chunk, *q = dm + t.m_chunk;
+        float* dv = thread_scratch<float>(Scratch::conv_columns,
+                                          t.v_chunk + t.m_chunk + image_elements(s) + s.c_out * s.oh * s.ow);
+        float *dm = dv + t.v_chunk, *q = dm + t.m_chunk, *gyt = q + image_elements(s);
         for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
             const int64_t images = std::min(t.chunk, end - n0), columns = images * t.tiles;
-            transform_gy(s, t, static_cast<const float*>(gy), n0, images, columns, dm);
-            gemm9(true, false, t.k, columns, s.c_out, u, t.k, dm, columns, dv, columns, 0.0);
+            transform_gy(s, t, static_cast<const float*>(gy), n0, images, columns, dm, gyt);
+            gemm9(false, false, columns, t.k, s.c_out, dm, s.c_out, u, t.k, dv, t.k, 0.0);
             transform_input_adjoint(s, t, dv, n0, images, columns, static_cast<float*>(gx), q);
         }
     });
@@ -433,14 +397,15 @@ void conv2d_backward_weight_winograd_f32(const Conv2dShape& s, const void* x, co
     const int blocks = for_each_image_block(s.n, [&](int thread, int, int64_t first, int64_t end) {
         float* du = thread_scratch<float>(Scratch::conv_staging, du_size);
         partials[size_t(thread)] = du;
-        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + window_elements(t));
-        float *dm = v + t.v_chunk, *q = dm + t.m_chunk;
+        float* v = thread_scratch<float>(Scratch::conv_columns,
+                                         t.v_chunk + t.m_chunk + image_elements(s) + s.c_out * s.oh * s.ow);
+        float *dm = v + t.v_chunk, *q = dm + t.m_chunk, *gyt = q + image_elements(s);
         if (first == end) std::fill(du, du + du_size, 0.0f);
         for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
             const int64_t images = std::min(t.chunk, end - n0), columns = images * t.tiles;
             transform_input(s, t, static_cast<const float*>(x), n0, images, columns, v, q);
-            transform_gy(s, t, static_cast<const float*>(gy), n0, images, columns, dm);
-            gemm9(false, true, s.c_out, t.k, columns, dm, columns, v, columns, du, t.k, n0 == first ? 0.0 : 1.0);
+            transform_gy(s, t, static_cast<const float*>(gy), n0, images, columns, dm, gyt);
+            gemm9(true, false, s.c_out, t.k, columns, dm, s.c_out, v, t.k, du, t.k, n0 == first ? 0.0 : 1.0);
         }
     });
     float* du = partials[0];
