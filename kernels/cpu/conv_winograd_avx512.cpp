@@ -197,24 +197,27 @@ void transform_output_row(const float* m, int64_t pos_stride, int64_t tw, int64_
     }
 }
 
+// E v E^T for E = [1 0; 1 1; 0 1], which is both G (the filter transform) and A (the adjoint
+// of the output transform): a 2x2 block to the 9 positions, out[p * pos_stride].
+inline void expand_2x2(float v00, float v01, float v10, float v11, float* out, int64_t pos_stride) {
+    const float r10 = v00 + v10, r11 = v01 + v11;  // E v: rows 0, 0 + 1, 1
+    out[0 * pos_stride] = v00;
+    out[1 * pos_stride] = v00 + v01;
+    out[2 * pos_stride] = v01;
+    out[3 * pos_stride] = r10;
+    out[4 * pos_stride] = r10 + r11;
+    out[5 * pos_stride] = r11;
+    out[6 * pos_stride] = v10;
+    out[7 * pos_stride] = v10 + v11;
+    out[8 * pos_stride] = v11;
+}
+
 // dM = A gy A^T for one tile (the adjoint of the output transform), vectorised over the C_out
-// channels of a channels-last gy: A v = [v0, v0 + v1, v1]; g0, g1 the tile's two rows.
+// channels of a channels-last gy; g00 .. g11 the tile's 4 pixels.
 void transform_gy_tile(const float* g00, const float* g01, const float* g10, const float* g11, int64_t c,
                        float* dm, int64_t pos_stride) {
 #pragma omp simd
-    for (int64_t k = 0; k < c; ++k) {
-        const float a00 = g00[k], a01 = g01[k], a10 = g10[k], a11 = g11[k];
-        const float r10 = a00 + a10, r11 = a01 + a11;  // A gy: rows 0, 0 + 1, 1
-        dm[0 * pos_stride + k] = a00;
-        dm[1 * pos_stride + k] = a00 + a01;
-        dm[2 * pos_stride + k] = a01;
-        dm[3 * pos_stride + k] = r10;
-        dm[4 * pos_stride + k] = r10 + r11;
-        dm[5 * pos_stride + k] = r11;
-        dm[6 * pos_stride + k] = a10;
-        dm[7 * pos_stride + k] = a10 + a11;
-        dm[8 * pos_stride + k] = a11;
-    }
+    for (int64_t k = 0; k < c; ++k) expand_2x2(g00[k], g01[k], g10[k], g11[k], dm + k, pos_stride);
 }
 
 // U [9, C_out, 4*C_in]: U_p[co][(a*2 + b)*C_in + ci] = (G g G^T)_p with
@@ -228,20 +231,9 @@ void transform_weights(const Conv2dShape& s, const float* w, float* u) {
                 const float* f = w + co * s.c_in * 16;
                 float* out = u + co * k + (a * 2 + b) * s.c_in;
 #pragma omp simd
-                for (int64_t ci = 0; ci < s.c_in; ++ci) {
-                    const float g00 = f[ci * 16 + a * 4 + b], g01 = f[ci * 16 + a * 4 + 2 + b],
-                                g10 = f[ci * 16 + (2 + a) * 4 + b], g11 = f[ci * 16 + (2 + a) * 4 + 2 + b];
-                    const float r10 = g00 + g10, r11 = g01 + g11;  // G g: rows 0, 0 + 1, 1
-                    out[0 * pos_stride + ci] = g00;
-                    out[1 * pos_stride + ci] = g00 + g01;
-                    out[2 * pos_stride + ci] = g01;
-                    out[3 * pos_stride + ci] = r10;
-                    out[4 * pos_stride + ci] = r10 + r11;
-                    out[5 * pos_stride + ci] = r11;
-                    out[6 * pos_stride + ci] = g10;
-                    out[7 * pos_stride + ci] = g10 + g11;
-                    out[8 * pos_stride + ci] = g11;
-                }
+                for (int64_t ci = 0; ci < s.c_in; ++ci)
+                    expand_2x2(f[ci * 16 + a * 4 + b], f[ci * 16 + a * 4 + 2 + b], f[ci * 16 + (2 + a) * 4 + b],
+                               f[ci * 16 + (2 + a) * 4 + 2 + b], out + ci, pos_stride);
             }
 }
 
@@ -354,46 +346,58 @@ void gemm9(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const fl
     gemm_table().get(Device::CPU, DType::Float32)(g, a, b, c);
 }
 
-// One image channels-last, and a row of C_in zeros (or the padding's sink).
-int64_t image_elements(const Conv2dShape& s) { return (s.h * s.w + 1) * s.c_in; }
+// A thread's scratch for one chunk: V^T (or dV^T), M (or dM^T), one image of x channels-last
+// with a row of C_in zeros (or the padding's sink), one image of gy channels-last.
+struct ChunkScratch {
+    float *v, *m, *image, *gy_image;
+};
+
+// body(thread, n0, images, columns, scratch) for each chunk of each thread's block of images,
+// in order; returns the number of blocks.
+template <class Body>
+int for_each_chunk(const Conv2dShape& s, const Tiling& t, Body body) {
+    return for_each_image_block(s.n, [&](int thread, int, int64_t first, int64_t end) {
+        const int64_t image = (s.h * s.w + 1) * s.c_in;
+        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + image + s.c_out * s.oh * s.ow);
+        const ChunkScratch scratch{v, v + t.v_chunk, v + t.v_chunk + t.m_chunk, v + t.v_chunk + t.m_chunk + image};
+        for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
+            const int64_t images = std::min(t.chunk, end - n0);
+            body(thread, n0, images, images * t.tiles, scratch);
+        }
+    });
+}
+
+// forward (y from x) and backward_input (gx from gy) share the pipeline: U once, then per chunk
+// a transform in, the 9 GEMMs, a transform out.
+void run_with_weights(const Conv2dShape& s, bool forward, const float* in, const float* w, float* out) {
+    const Tiling t = tiling(s);
+    float* u = thread_scratch<float>(Scratch::conv_staging, kPositions * s.c_out * t.k);  // shared, read-only
+    transform_weights(s, w, u);
+    for_each_chunk(s, t, [&](int, int64_t n0, int64_t images, int64_t columns, const ChunkScratch& b) {
+        if (forward) {
+            transform_input(s, t, in, n0, images, columns, b.v, b.image);
+            gemm9(false, true, s.c_out, columns, t.k, u, t.k, b.v, t.k, b.m, columns, 0.0);
+            transform_output(s, t, b.m, n0, images, columns, out);
+        } else {
+            transform_gy(s, t, in, n0, images, columns, b.m, b.gy_image);
+            gemm9(false, false, columns, t.k, s.c_out, b.m, s.c_out, u, t.k, b.v, t.k, 0.0);
+            transform_input_adjoint(s, t, b.v, n0, images, columns, out, b.image);
+        }
+    });
+}
 
 }  // namespace
 
 void conv2d_forward_winograd_f32(const Conv2dShape& s, const void* x, const void* w, void* y) {
     check_conv2d_shape("conv2d_forward", s);
     if (!conv2d_winograd_fits(s)) return conv2d_forward_polyphase_f32(s, x, w, y);
-    const Tiling t = tiling(s);
-    float* u = thread_scratch<float>(Scratch::conv_staging, kPositions * s.c_out * t.k);  // shared, read-only
-    transform_weights(s, static_cast<const float*>(w), u);
-    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + image_elements(s));
-        float *m = v + t.v_chunk, *q = m + t.m_chunk;
-        for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
-            const int64_t images = std::min(t.chunk, end - n0), columns = images * t.tiles;
-            transform_input(s, t, static_cast<const float*>(x), n0, images, columns, v, q);
-            gemm9(false, true, s.c_out, columns, t.k, u, t.k, v, t.k, m, columns, 0.0);
-            transform_output(s, t, m, n0, images, columns, static_cast<float*>(y));
-        }
-    });
+    run_with_weights(s, true, static_cast<const float*>(x), static_cast<const float*>(w), static_cast<float*>(y));
 }
 
 void conv2d_backward_input_winograd_f32(const Conv2dShape& s, const void* gy, const void* w, void* gx) {
     check_conv2d_shape("conv2d_backward_input", s);
     if (!conv2d_winograd_fits(s)) return conv2d_backward_input_polyphase_f32(s, gy, w, gx);
-    const Tiling t = tiling(s);
-    float* u = thread_scratch<float>(Scratch::conv_staging, kPositions * s.c_out * t.k);  // shared, read-only
-    transform_weights(s, static_cast<const float*>(w), u);
-    for_each_image_block(s.n, [&](int, int, int64_t first, int64_t end) {
-        float* dv = thread_scratch<float>(Scratch::conv_columns,
-                                          t.v_chunk + t.m_chunk + image_elements(s) + s.c_out * s.oh * s.ow);
-        float *dm = dv + t.v_chunk, *q = dm + t.m_chunk, *gyt = q + image_elements(s);
-        for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
-            const int64_t images = std::min(t.chunk, end - n0), columns = images * t.tiles;
-            transform_gy(s, t, static_cast<const float*>(gy), n0, images, columns, dm, gyt);
-            gemm9(false, false, columns, t.k, s.c_out, dm, s.c_out, u, t.k, dv, t.k, 0.0);
-            transform_input_adjoint(s, t, dv, n0, images, columns, static_cast<float*>(gx), q);
-        }
-    });
+    run_with_weights(s, false, static_cast<const float*>(gy), static_cast<const float*>(w), static_cast<float*>(gx));
 }
 
 void conv2d_backward_weight_winograd_f32(const Conv2dShape& s, const void* x, const void* gy, void* gw) {
@@ -401,25 +405,22 @@ void conv2d_backward_weight_winograd_f32(const Conv2dShape& s, const void* x, co
     if (!conv2d_winograd_fits(s)) return conv2d_backward_weight_polyphase_f32(s, x, gy, gw);
     const Tiling t = tiling(s);
     const int64_t du_size = kPositions * s.c_out * t.k;
-    std::vector<float*> partials(size_t(std::max(1, max_threads())), nullptr);  // each thread's dU
-    const int blocks = for_each_image_block(s.n, [&](int thread, int, int64_t first, int64_t end) {
-        float* du = thread_scratch<float>(Scratch::conv_staging, du_size);
-        partials[size_t(thread)] = du;
-        float* v = thread_scratch<float>(Scratch::conv_columns,
-                                         t.v_chunk + t.m_chunk + image_elements(s) + s.c_out * s.oh * s.ow);
-        float *dm = v + t.v_chunk, *q = dm + t.m_chunk, *gyt = q + image_elements(s);
-        if (first == end) std::fill(du, du + du_size, 0.0f);
-        for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
-            const int64_t images = std::min(t.chunk, end - n0), columns = images * t.tiles;
-            transform_input(s, t, static_cast<const float*>(x), n0, images, columns, v, q);
-            transform_gy(s, t, static_cast<const float*>(gy), n0, images, columns, dm, gyt);
-            gemm9(true, false, s.c_out, t.k, columns, dm, s.c_out, v, t.k, du, t.k, n0 == first ? 0.0 : 1.0);
-        }
-    });
+    // Each thread's dU (every block has images: N >= threads); the first chunk overwrites it.
+    std::vector<float*> partials(size_t(std::max(1, max_threads())), nullptr);
+    const int blocks =
+        for_each_chunk(s, t, [&](int thread, int64_t n0, int64_t images, int64_t columns, const ChunkScratch& b) {
+            float*& du = partials[size_t(thread)];
+            const bool first = du == nullptr;
+            if (first) du = thread_scratch<float>(Scratch::conv_staging, du_size);
+            transform_input(s, t, static_cast<const float*>(x), n0, images, columns, b.v, b.image);
+            transform_gy(s, t, static_cast<const float*>(gy), n0, images, columns, b.m, b.gy_image);
+            gemm9(true, false, s.c_out, t.k, columns, b.m, s.c_out, b.v, t.k, du, t.k, first ? 0.0 : 1.0);
+        });
     float* du = partials[0];
     for (int b = 1; b < blocks; ++b) {  // in thread order: the same bits for a given thread count
         const float* p = partials[size_t(b)];
-        for (int64_t i = 0; i < du_size; ++i) du[i] += p[i];
+        if (p)
+            for (int64_t i = 0; i < du_size; ++i) du[i] += p[i];
     }
     transform_weights_adjoint(s, du, static_cast<float*>(gw));
 }
