@@ -11,8 +11,8 @@
 // (4th, 4tw). In one dimension, with the interpolation points 0, 1 and infinity:
 //   B^T = [1 -1 0; 0 1 0; 0 -1 1]   G = [1 0; 1 1; 0 1]   A^T = [1 1 0; 0 1 1]
 //   y0 = d0 g0 + d1 g1 = m0 + m1,  y1 = d1 g0 + d2 g1 = m1 + m2,  m = (B^T d) . (G g)
-// Every entry is 0 or +-1: the transforms only add, and the float32 error stays that of a
-// sum of 4 C_in products per position (docs/kernels.md gives the measured error).
+// Every entry is 0 or +-1: the transforms only add (no 1/2 as in F(2x2, 3x3)); the float32
+// error is up to ~2.6x polyphase's (docs/kernels.md, measured).
 // In two dimensions V = B^T d B, U = G g G^T, Y = A^T M A, and summed over channels and
 // phases, with k = phase*C_in + ci and T tiles (a chunk of images side by side), one GEMM per
 // transformed position p = 0..8 (one batched GEMM call):
@@ -20,22 +20,21 @@
 //   backward_input   dV_p [4*C_in, T] = U_p^T · dM_p,  dM = A gy A^T,  gx = scatter of B dV B^T
 //   backward_weight  dU_p [C_out, 4*C_in] = sum over chunks dM_p · V_p^T,  gw = G^T dU G
 // The backward faces are the exact adjoints of forward's transforms, so the three faces
-// compute one trilinear form (the adjoint test in tests/test_conv_kernels.cpp).
+// compute one trilinear form (the adjoint test in tests/test_conv_winograd.cpp).
 //
 // Layout: the input transform runs on one image at a time turned channels-last, vectorised
 // over the channels: V is stored transposed, V^T [9, T, K], each tile's K values contiguous
 // (the GEMMs read it with trans_b; backward_input writes dV^T the same way and scatters it
 // into a channels-last gx, transposed back at the end); gy is turned channels-last too, for
-// dM^T [9, T, C_out]. M stays [9, C_out, T]: y's transform is vectorised over a row's tiles. A vector over the tiles of
-// a row alone (4 at 8x8 outputs) left the input transforms at 45% of the time; over the
-// channels (>= 16) they are a few percent.
+// dM^T [9, T, C_out]. M stays [9, C_out, T]: y's transform is vectorised over a row's tiles.
+// Vectorised over the tiles of a row (4 at 8x8 outputs) the input-side transforms took 45% of
+// the time; over the channels (>= 16) all transforms together take ~17%.
 //
 // Threads: one block of images per thread, the GEMM single-threaded inside it (as polyphase).
 // Forward and backward_input: every output depends on its own image only, and the blocked
 // GEMM's columns do not depend on N, so the bits do not depend on the thread count;
 // backward_weight adds per-thread partial dU in thread order before the final transform.
 #include <algorithm>
-#include <cstring>
 #include <vector>
 
 #include "kernels/conv.h"
