@@ -52,8 +52,10 @@ constexpr int64_t kPhases = 4;
 // (D's first conv, C_in = 3, and G's last, C_out = 3 in the conv's terms C_in = 3, stay on
 // polyphase; docs/kernels.md has the measurement).
 constexpr int64_t kMinChannels = 16;
-// Images per GEMM until its N reaches this many tiles (as im2col's kTargetGemmColumns).
-constexpr int64_t kTargetTiles = 512;
+// Images per GEMM until its N reaches this many tiles. Measured (1 thread, CPU ms per face,
+// 128 / 256 / 512 / 2048): 64 -> 128 at 16x16 forward 8.3 / 9.3 / 10.0 / 9.8, 128 -> 256 at
+// 8x8 8.6 / 8.5 / 8.5 / 8.7, 256 -> 512 at 8x8 30.7 / 30.5 / 30.5 / 31.0 (backward faces alike).
+constexpr int64_t kTargetTiles = 256;
 // A chunk's V and M stop growing at this many elements (16 MB in float32).
 constexpr int64_t kMaxChunkElements = int64_t(1) << 22;
 
