@@ -48,22 +48,22 @@ namespace {
 constexpr int64_t kPositions = 9;  // the transformed 3x3 tile
 constexpr int64_t kPhases = 4;
 
-// Both channel counts at least this: below it the transforms, not the GEMMs, dominate
-// (D's first conv, C_in = 3, and G's last, C_out = 3 in the conv's terms C_in = 3, stay on
-// polyphase; docs/kernels.md has the measurement).
+// Both channel counts at least this: below it the transforms, not the GEMMs, dominate (at 8
+// a tie, at 4 2.3x slower; docs/kernels.md). D's first conv (C_in = 3) and G's last
+// transposed conv (its conv's C_in = 3) stay on polyphase.
 constexpr int64_t kMinChannels = 16;
 // Images per GEMM until its N reaches this many tiles. Measured (1 thread, CPU ms per face,
 // 128 / 256 / 512 / 2048): 64 -> 128 at 16x16 forward 8.3 / 9.3 / 10.0 / 9.8, 128 -> 256 at
 // 8x8 8.6 / 8.5 / 8.5 / 8.7, 256 -> 512 at 8x8 30.7 / 30.5 / 30.5 / 31.0 (backward faces alike).
 constexpr int64_t kTargetTiles = 256;
-// A chunk's V and M stop growing at this many elements (16 MB in float32).
+// A chunk's V^T and M stop growing at this many elements (16 MB in float32).
 constexpr int64_t kMaxChunkElements = int64_t(1) << 22;
 
 struct Tiling {
     int64_t th, tw, tiles;  // tile rows and columns per image, tiles = th * tw
     int64_t k;              // 4 * C_in: the GEMMs' reduction over channels and phases
     int64_t chunk;          // images per GEMM
-    int64_t v_chunk, m_chunk;  // elements of a chunk's V [9, K, chunk*T] and M [9, C_out, chunk*T]
+    int64_t v_chunk, m_chunk;  // elements of a chunk's V^T [9, chunk*T, K] and M [9, C_out, chunk*T]
 };
 
 Tiling tiling(const Conv2dShape& s) {
