@@ -19,6 +19,7 @@ void register_cpu_bias_act();
 void register_cpu_masked_conv();
 void register_cpu_conv_implicit();
 void register_cpu_conv_polyphase();
+void register_cpu_conv_winograd();
 void register_cpu_lowp_gemm();
 void register_cpu_lowp_conv();
 void register_cpu_lowp_convert();
@@ -43,6 +44,7 @@ void register_all_kernels() {
     register_cpu_masked_conv();
     register_cpu_conv_implicit();  // after conv and masked conv: it falls back to their im2col
     register_cpu_conv_polyphase();  // falls back to implicit
+    register_cpu_conv_winograd();  // falls back to polyphase
     register_cpu_lowp_gemm();
     register_cpu_lowp_conv();
     register_cpu_lowp_convert();

@@ -841,6 +841,10 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     add_conv_faces(out, "conv2d", "64x64x14x14->128 k4s2p1", conv_shape(64, 64, 14, 128, 4, 2, 1), budget);
     // dcgan D's first conv (its backward_input: G's last conv_transpose2d, 64->1).
     add_conv_faces(out, "conv2d", "64x1x28x28->64 k4s2p1", conv_shape(64, 1, 28, 64, 4, 2, 1), budget);
+    // dcgan-rgb64's inner convs (D's; G's transposed convs are their backward_input).
+    for (auto [c, h] : {std::pair{64, 32}, {128, 16}, {256, 8}})
+        add_conv_faces(out, "conv2d", fmt::format("64x{}x{}x{}->{} k4s2p1", c, h, h, 2 * c),
+                       conv_shape(64, c, h, 2 * c, 4, 2, 1), budget);
     // conv_transpose2d (N=64, 128->64, 7x7->14x14) is conv2d_backward_input at the conv2d
     // shape above; its backward is that shape's forward and backward_weight.
     {
