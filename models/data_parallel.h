@@ -5,10 +5,11 @@
 //     rank/world), with its part of the random numbers (the generator's shard);
 //   - each optimizer's gradients are averaged over the ranks in buckets, started while
 //     backward runs and finished before that optimizer's step (dist::GradBucketer; GANs:
-//     D's in D's step, G's in G's step); anything else a step computes stays local
+//     D's in D's step, G's in G's step), or with ZeRO-1 reduce-scattered in the step, each
+//     rank updating its shard of the optimizer state; anything else a step computes stays local
 //     (BatchNorm statistics, a gradient penalty, the logged scalars);
 //   - the parameters start as rank 0's; rank 0 alone writes the run directory.
-// At world size 1 none of it does anything.
+// At world size 1 none of it does anything (ZeRO-1 keeps one shard, the whole state: the same update).
 #pragma once
 
 #include <memory>

@@ -582,7 +582,8 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         if (stop) break;
     }
     if (dp.root()) progress.finish(step, brief(summary.last));
-    if (const std::string line = dp.overlap_summary(); dp.root() && !line.empty()) std::fprintf(stderr, "%s\n", line.c_str());
+    if (const std::string line = dp.overlap_summary(); dp.root() && !line.empty())
+        std::fprintf(stderr, "%s\n", line.c_str());
     if (saved_step < 0) summary.checkpoint.clear();  // none written (the run stopped at a NaN first)
     summary.signal = g_signal.load();
     summary.interrupted = summary.signal != 0;

@@ -147,11 +147,11 @@ void Adam::update_shard(Tensor& param, const Tensor& grad, std::map<std::string,
         const ParamGroup& group = group_of(piece.index);
         for (const std::string& name : buffer_names(group))
             if (!buffers.count(name)) buffers[name] = zeros_like(param);
-        const bool amsgrad = group.flag("amsgrad");
+        void* vmax = group.flag("amsgrad") ? at(buffers["max_exp_avg_sq"], piece.shard_at) : nullptr;
         kernels::adam_update_table().get(Device::CPU, param.dtype())(
             at(param, piece.shard_at), at(grad, piece.shard_at), at(buffers["exp_avg"], piece.shard_at),
-            at(buffers["exp_avg_sq"], piece.shard_at), amsgrad ? at(buffers["max_exp_avg_sq"], piece.shard_at) : nullptr,
-            piece.length, adam_hyper(group, decoupled_, mutable_state(piece.index).step));
+            at(buffers["exp_avg_sq"], piece.shard_at), vmax, piece.length,
+            adam_hyper(group, decoupled_, mutable_state(piece.index).step));
     }
     param.bump_version();
     for (auto& [name, b] : buffers) b.bump_version();

@@ -62,7 +62,8 @@ void Optimizer::take_loaded_state() {
             Tensor whole = b.contiguous();
             const int64_t width = whole.element_size();
             std::memcpy(static_cast<char*>(shard_buffers_[name].raw_data()) + piece.shard_at * width,
-                        static_cast<const char*>(whole.raw_data()) + piece.param_at * width, size_t(piece.length * width));
+                        static_cast<const char*>(whole.raw_data()) + piece.param_at * width,
+                        size_t(piece.length * width));
         }
     }
     for (ParamState& st : states_) st.buffers.clear();

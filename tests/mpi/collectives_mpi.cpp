@@ -143,7 +143,8 @@ void check_start_all_reduce(dist::Collective& w) {
         for (size_t i = 0; i < pending.size(); ++i) {
             w.wait(pending[i]);
             EXPECT(!pending[i].active());
-            EXPECT(std::memcmp(started[i].data<float>(), blocking[i].data<float>(), size_t(started[i].numel()) * 4) == 0);
+            const size_t bytes = size_t(started[i].numel()) * 4;
+            EXPECT(std::memcmp(started[i].data<float>(), blocking[i].data<float>(), bytes) == 0);
         }
     }
     w.set_deterministic(false);
@@ -158,7 +159,8 @@ void check_start_all_reduce(dist::Collective& w) {
 void check_bucketer(dist::Collective& w) {
     w.set_deterministic(true);
     std::vector<Tensor> params = {from_vector(part<float>(0, 10), Shape{10}), from_vector(part<float>(1, 3), Shape{3}),
-                                  from_vector(part<double>(2, 6), Shape{2, 3}), from_vector(part<float>(3, 40), Shape{40})};
+                                  from_vector(part<double>(2, 6), Shape{2, 3}),
+                                  from_vector(part<float>(3, 40), Shape{40})};
     for (const Tensor& p : params) p.requires_grad_();
     dist::GradBucketer bucketer(w, params, /*bucket_bytes=*/64, /*overlap=*/true);
     EXPECT(bucketer.bucket_count() == 3);
