@@ -16,11 +16,13 @@ static thread_local bool t_grad_enabled = true;
 static std::atomic<bool> g_anomaly{false};
 static std::atomic<uint64_t> g_sequence{0};
 static thread_local const char* t_backward_of = nullptr;  // the node whose backward is running
+static LeafGradientHook g_leaf_gradient_hook;
 
 bool grad_enabled() { return t_grad_enabled; }
 void set_grad_enabled(bool on) { t_grad_enabled = on; }
 bool anomaly_mode() { return g_anomaly.load(std::memory_order_relaxed); }
 void set_anomaly_mode(bool on) { g_anomaly.store(on); }
+void set_leaf_gradient_hook(LeafGradientHook hook) { g_leaf_gradient_hook = std::move(hook); }
 
 // ---- saved tensors -------------------------------------------------------------
 static void check_version(const Tensor& t, uint64_t saved, const std::string& op) {
@@ -268,7 +270,9 @@ std::vector<Tensor> run(const std::vector<std::pair<std::shared_ptr<Node>, Tenso
         }
 
         if (n->leaf) {  // an accumulator: the end of a path
-            if (!opt.capture) accumulate_into_leaf(*n->leaf, g, opt.create_graph);
+            if (opt.capture) continue;
+            accumulate_into_leaf(*n->leaf, g, opt.create_graph);
+            if (g_leaf_gradient_hook) g_leaf_gradient_hook(*n->leaf);
             continue;
         }
         if (auto out = n->output.lock(); out && out->retains_grad && !opt.capture) {

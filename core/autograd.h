@@ -155,6 +155,14 @@ std::vector<Tensor> grad(const std::vector<Tensor>& outputs, const std::vector<T
                          const std::vector<Tensor>& grad_outputs = {}, bool retain_graph = false,
                          bool create_graph = false, bool allow_unused = false);
 
+// Called by backward() (never by grad()) each time it has added a gradient into a leaf's
+// .grad. A leaf's accumulator runs once per backward, after every path to it (a gradient
+// penalty's double-backward terms included), so .grad then holds that backward's whole
+// contribution. Data-parallel training starts reducing gradient buckets from here while
+// backward goes on (core/dist/grad_bucketer.h). One per process; an empty function removes it.
+using LeafGradientHook = std::function<void(const TensorImpl& leaf)>;
+void set_leaf_gradient_hook(LeafGradientHook hook);
+
 // ---- looking at a graph ----------------------------------------------------------
 // Graphviz DOT of the graph behind `roots`: one box per op (name, output shape),
 // one ellipse per leaf (its name if set, shape), edges in the direction data flows.

@@ -1,26 +1,46 @@
 #include "models/data_parallel.h"
 
 #include <algorithm>
+#include <unordered_map>
 #include <vector>
 
 #include "core/autograd.h"
-#include "core/dist/grad_sync.h"
 #include "core/nn/norm.h"
 #include "optim/optimizer.h"
 
 namespace mg::models {
 
-DataParallel::DataParallel(Model& model, dist::Collective& world, bool sync_batch_norm)
+DataParallel::DataParallel(Model& model, dist::Collective& world, const DataParallelOptions& options)
     : model_(model), world_(world), saved_shard_(default_generator().shard()) {
-    if (!distributed()) return;  // one process: --sync-bn has nothing to combine
-    if (sync_batch_norm) set_batch_norm_group(&world_);
-    for (auto& [name, opt] : model_.optimizers())
-        opt->set_gradient_hook([&w = world_](const std::vector<Tensor>& grads) { dist::average_gradients(w, grads); });
+    MG_CHECK(options.zero == 0 || options.zero == 1, "train: --zero {} is not 0 or 1 (ZeRO-1 is all there is)",
+             options.zero);
+    if (options.zero == 1)  // refuses other optimizers than Adam and AdamW, at any world size
+        for (auto& [name, opt] : model_.optimizers()) opt->shard_state(&world_);
+    if (!distributed()) return;  // one process: --sync-bn has nothing to combine either
+    if (options.sync_batch_norm) set_batch_norm_group(&world_);
+    // Which bucketer hears of which parameter's gradient.
+    std::unordered_map<const TensorImpl*, std::pair<dist::GradBucketer*, size_t>> owner;
+    for (auto& [name, opt] : model_.optimizers()) {
+        if (opt->sharded()) continue;  // its gradients are reduce-scattered in its step
+        std::vector<Tensor> params;
+        for (const optim::ParamGroup& group : opt->param_groups())
+            params.insert(params.end(), group.params.begin(), group.params.end());
+        auto bucketer = std::make_unique<dist::GradBucketer>(world_, params, options.bucket_bytes, options.overlap);
+        for (size_t i = 0; i < params.size(); ++i) owner[params[i].impl()] = {bucketer.get(), i};
+        opt->set_gradient_hook([b = bucketer.get()](const std::vector<Tensor>& grads) { b->finish(grads); });
+        bucketers_.emplace_back(name, std::move(bucketer));
+    }
+    if (options.overlap)
+        autograd::set_leaf_gradient_hook([owner = std::move(owner)](const TensorImpl& leaf) {
+            if (auto it = owner.find(&leaf); it != owner.end()) it->second.first->gradient_added(it->second.second);
+        });
     default_generator().set_shard({world_.rank(), world_.size()});
 }
 
 DataParallel::~DataParallel() {
+    for (auto& [name, opt] : model_.optimizers()) opt->shard_state(nullptr);
     if (!distributed()) return;
+    autograd::set_leaf_gradient_hook({});
     for (auto& [name, opt] : model_.optimizers()) opt->set_gradient_hook({});
     default_generator().set_shard(saved_shard_);
     set_batch_norm_group(nullptr);
@@ -44,6 +64,27 @@ bool synced_batch_norm(Model& model) {
     bool synced = false;
     for_each_batch_norm(model, [&synced](nn::BatchNorm& norm) { synced = synced || norm.sync_group != nullptr; });
     return synced;
+}
+
+void DataParallel::gather_sharded_state() {
+    for (auto& [name, opt] : model_.optimizers()) opt->gather_sharded_state();
+}
+
+std::string DataParallel::overlap_summary() const {
+    std::string out;
+    for (auto& [name, opt] : model_.optimizers())
+        if (opt->sharded())
+            out += fmt::format("{}{}: ZeRO-1, {:.2f} MB of optimizer state on this rank", out.empty() ? "" : "\n", name,
+                               double(opt->state_bytes()) / 1e6);
+    for (const auto& [name, b] : bucketers_) {
+        const dist::GradBucketer::Stats& s = b->stats();
+        if (s.steps == 0) continue;
+        out += fmt::format("{}{}: {} steps, {} buckets each; {} buckets reduced while backward ran, {} after it; "
+                           "the steps waited {:.1f} ms each for them",
+                           out.empty() ? "" : "\n", name, s.steps, b->bucket_count(), s.buckets_overlapped,
+                           s.buckets_after, 1e3 * s.finish_seconds / double(s.steps));
+    }
+    return out;
 }
 
 void DataParallel::check_same_run(const nlohmann::json& run) {

@@ -3,32 +3,45 @@
 //
 //   - every rank trains the same model on its block of each global batch (the loader's
 //     rank/world), with its part of the random numbers (the generator's shard);
-//   - before each optimizer step, that optimizer's gradients are averaged over the ranks
-//     (GANs: D's in D's step, G's in G's step); anything else a step computes stays local
-//     (a gradient penalty, the logged scalars, and BatchNorm statistics unless synced:
-//     with sync_batch_norm, every BatchNorm of the model normalises with the global batch's
+//   - each optimizer's gradients are averaged over the ranks in buckets, started while
+//     backward runs and finished before that optimizer's step (dist::GradBucketer; GANs:
+//     D's in D's step, G's in G's step), or with ZeRO-1 reduce-scattered in the step, each
+//     rank updating its shard of the optimizer state; anything else a step computes stays local
+//     (a gradient penalty, the logged scalars, and BatchNorm statistics unless synced: with
+//     sync_batch_norm, every BatchNorm of the model normalises with the global batch's
 //     statistics, core/dist/sync_batch_norm.h);
 //   - the parameters start as rank 0's; rank 0 alone writes the run directory.
-// At world size 1 none of it does anything.
+// At world size 1 none of it does anything (ZeRO-1 keeps one shard, the whole state: the same update).
 #pragma once
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/dist/collective.h"
+#include "core/dist/grad_bucketer.h"
+#include "core/dist/grad_sync.h"
 #include "core/dist/sync_batch_norm.h"
 #include "core/random.h"
 #include "models/model.h"
 
 namespace mg::models {
 
+struct DataParallelOptions {
+    bool overlap = true;  // start the buckets' all-reduces while backward runs
+    int64_t bucket_bytes = dist::kDefaultBucketBytes;
+    int zero = 0;  // 1: ZeRO-1, each rank keeps 1/N of the optimizer state (Adam, AdamW)
+    bool sync_batch_norm = false;  // BatchNorm statistics over all ranks (--sync-bn)
+};
+
 class DataParallel {
 public:
-    // Installs the gradient averaging on the model's optimizers, shards the generator and,
-    // with sync_batch_norm, puts the model's BatchNorm modules on `world`; the destructor
-    // undoes all three.
-    DataParallel(Model& model, dist::Collective& world, bool sync_batch_norm = false);
+    // Installs the gradient averaging on the model's optimizers (and the autograd engine's
+    // leaf-gradient hook), shards the generator and, with sync_batch_norm, puts the model's
+    // BatchNorm modules on `world`; the destructor undoes them.
+    DataParallel(Model& model, dist::Collective& world, const DataParallelOptions& options = {});
     ~DataParallel();
     DataParallel(const DataParallel&) = delete;
     DataParallel& operator=(const DataParallel&) = delete;
@@ -49,6 +62,11 @@ public:
     // Whether `local` holds on any rank (one small all-reduce): stop signals and NaN losses
     // end the run on every rank at the same step.
     bool any(bool local);
+    // ZeRO-1: gathers every optimizer's whole state (every rank calls it), for a checkpoint.
+    void gather_sharded_state();
+    // One line per optimizer: its buckets, how many were reduced while backward ran, and the
+    // time the steps still waited for them ("" at world size 1).
+    std::string overlap_summary() const;
 
     // While alive on rank 0, its generator draws as a single process does, and synced
     // BatchNorms use rank 0's statistics alone (sample points: the other ranks are not there).
@@ -66,6 +84,7 @@ private:
     Model& model_;
     dist::Collective& world_;
     Generator::Shard saved_shard_;
+    std::vector<std::pair<std::string, std::unique_ptr<dist::GradBucketer>>> bucketers_;  // by optimizer
 };
 
 // Whether the model's BatchNorm modules combine their statistics over ranks (a DataParallel

@@ -431,7 +431,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
              opt.out_dir);
     MG_CHECK(opt.sample_count >= 1, "train: the sample grid needs at least 1 image, got {}", opt.sample_count);
     // Several ranks (mpirun): rank 0 alone checks and writes the run directory.
-    DataParallel dp(model, dist::world(), opt.sync_batch_norm);
+    DataParallel dp(model, dist::world(), opt.data_parallel);
     if (dp.root())
         run_dir::check_can_start(opt.out_dir, opt.resume      ? run_dir::Start::Resume
                                           : opt.overwrite ? run_dir::Start::Overwrite
@@ -464,7 +464,8 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
     nlohmann::json resume_entry;
     dp.check_same_run({{"model", model.name()}, {"config", model.config()}, {"batch", batch}, {"steps", total},
                        {"resume", opt.resume}, {"deterministic", dist::world().deterministic()},
-                       {"sync_bn", opt.sync_batch_norm}});
+                       {"sync_bn", opt.data_parallel.sync_batch_norm}, {"overlap", opt.data_parallel.overlap},
+                       {"bucket_bytes", opt.data_parallel.bucket_bytes}, {"zero", opt.data_parallel.zero}});
     if (opt.resume) step = resume(model, opt, total, loader, &resume_entry);
     dp.broadcast_parameters();
 
@@ -481,7 +482,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
             if (dp.distributed())
                 run["distributed"] = {{"world_size", dp.size()}, {"backend", dist::world().backend()},
                                       {"deterministic", dist::world().deterministic()},
-                                      {"sync_bn", opt.sync_batch_norm},
+                                      {"sync_bn", opt.data_parallel.sync_batch_norm},
                                       {"global_batch", batch * dp.size()}};
             nlohmann::json cfg = {{"model", model.name()}, {"config", model.config()}, {"steps", total},
                                   {"batches_per_epoch", per_epoch}, {"threads", num_threads()}, {"run", run}};
@@ -525,6 +526,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
                          what.c_str());
             return true;
         }
+        dp.gather_sharded_state();  // ZeRO-1: the checkpoint holds the whole optimizer state
         if (dp.root()) save_model_checkpoint(model, ckpt, step, loader.epoch(), loader.batch_index());
         saved_step = step;
         return true;
@@ -582,6 +584,8 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         if (stop) break;
     }
     if (dp.root()) progress.finish(step, brief(summary.last));
+    if (const std::string line = dp.overlap_summary(); dp.root() && !line.empty())
+        std::fprintf(stderr, "%s\n", line.c_str());
     if (saved_step < 0) summary.checkpoint.clear();  // none written (the run stopped at a NaN first)
     summary.signal = g_signal.load();
     summary.interrupted = summary.signal != 0;

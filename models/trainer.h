@@ -31,6 +31,7 @@
 #include <optional>
 #include <string>
 
+#include "models/data_parallel.h"
 #include "models/health.h"
 #include "models/model.h"
 
@@ -48,9 +49,9 @@ struct TrainOptions {
     bool overwrite = false;          // replace the run in out_dir (its files are removed first)
     bool allow_changes = false;      // resume with settings that differ from the checkpoint's
     bool allow_nonfinite = false;    // train on past NaN/Inf; load a checkpoint holding them
-    bool sync_batch_norm = false;    // several ranks: BatchNorm statistics of the global batch
     std::optional<std::string> data_dir;
     Device device = Device::CPU;     // the model's device: the loader uploads batches there
+    DataParallelOptions data_parallel;  // under mpirun: how gradients are averaged
     std::string command;             // the command line, for config.json and its history
     nlohmann::json run_info = nlohmann::json::object();  // extra facts for config.json
     // Measures beyond the model's own (SampleQuality) taken at every sample point and

@@ -137,4 +137,24 @@ void Adam::update_group(const ParamGroup& group, const std::vector<ParamUpdate>&
     for (const Tensor& t : written) t.bump_version();
 }
 
+// ZeRO-1: the fused kernel on each parameter's piece of the shard, with its group's
+// hyperparameters and its step count (the same update, element by element, as a whole step).
+void Adam::update_shard(Tensor& param, const Tensor& grad, std::map<std::string, Tensor>& buffers,
+                        const std::vector<ShardPiece>& pieces) {
+    const int64_t width = param.element_size();
+    auto at = [&](const Tensor& t, int64_t offset) { return static_cast<char*>(t.raw_data()) + offset * width; };
+    for (const ShardPiece& piece : pieces) {
+        const ParamGroup& group = group_of(piece.index);
+        for (const std::string& name : buffer_names(group))
+            if (!buffers.count(name)) buffers[name] = zeros_like(param);
+        void* vmax = group.flag("amsgrad") ? at(buffers["max_exp_avg_sq"], piece.shard_at) : nullptr;
+        kernels::adam_update_table().get(Device::CPU, param.dtype())(
+            at(param, piece.shard_at), at(grad, piece.shard_at), at(buffers["exp_avg"], piece.shard_at),
+            at(buffers["exp_avg_sq"], piece.shard_at), vmax, piece.length,
+            adam_hyper(group, decoupled_, mutable_state(piece.index).step));
+    }
+    param.bump_version();
+    for (auto& [name, b] : buffers) b.bump_version();
+}
+
 }  // namespace mg::optim

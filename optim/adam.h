@@ -39,6 +39,9 @@ protected:
     void update_group(const ParamGroup& group, const std::vector<ParamUpdate>& updates) override;
     std::vector<std::string> buffer_names(const ParamGroup& group) const override;
     void check_group(const ParamGroup& group) const override;
+    bool can_shard() const override { return true; }
+    void update_shard(Tensor& param, const Tensor& grad, std::map<std::string, Tensor>& buffers,
+                      const std::vector<ShardPiece>& pieces) override;
 
 private:
     bool decoupled_;  // AdamW

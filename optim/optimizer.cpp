@@ -89,6 +89,7 @@ void Optimizer::step() {
             grads.push_back(g);
         }
     }
+    if (shard_world_) return sharded_step(grads);
     if (gradient_hook_) gradient_hook_(grads);
     size_t index = 0;
     for (const ParamGroup& group : groups_) {

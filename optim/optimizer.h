@@ -34,6 +34,10 @@
 
 #include "core/tensor.h"
 
+namespace mg::dist {
+class Collective;
+}
+
 namespace mg::optim {
 
 using Options = std::map<std::string, double>;     // hyperparameter name -> value
@@ -104,6 +108,20 @@ public:
     StateDict state_dict() const;
     void load_state_dict(const StateDict& dict);
 
+    // ZeRO-1 (data-parallel training): from the next step on, this rank keeps and updates only
+    // its shard, a contiguous 1/N of the flat parameter space (the parameters one after
+    // another): the gradients are reduce-scattered (averaged), the shard's state and
+    // parameters updated, the parameters all-gathered; the gradient hook is not called. Every
+    // parameter must then have a gradient at each step. Throws for optimizers that cannot
+    // (Adam and AdamW can). nullptr turns it off (dropping the shard's state). The state stays sharded until
+    // gather_sharded_state() (every rank) fills state() and state_dict() with the whole of it.
+    void shard_state(dist::Collective* world);
+    bool sharded() const { return shard_world_ != nullptr; }
+    void gather_sharded_state();
+    // Bytes of optimizer buffers this rank holds (under ZeRO-1 the shard's, without a copy
+    // gathered for a checkpoint, which the next step drops).
+    int64_t state_bytes() const;
+
     const std::string& name() const { return name_; }  // "sgd", "adam", "adamw", "rmsprop"
     double default_lr() const { return default_lr_; }
     const Options& defaults() const { return defaults_; }
@@ -129,6 +147,27 @@ protected:
     // For update(): the named buffer of a state, created as zeros like `param` on first use.
     static Tensor& buffer(ParamState& state, const std::string& name, const Tensor& param);
 
+    // ZeRO-1: where each parameter lies in the flat space, and this rank's shard of it.
+    struct ShardLayout {
+        std::vector<int64_t> offsets;  // parameter i starts at offsets[i]; offsets.back() is the total
+        int64_t shard = 0;             // elements per rank (the total rounded up to a multiple of N)
+        int64_t begin = 0;             // this rank's first element
+    };
+    // One parameter's part of the shard: elements [param_at, param_at + length) of parameter
+    // `index` are the shard's [shard_at, shard_at + length).
+    struct ShardPiece {
+        size_t index;
+        int64_t param_at, shard_at, length;
+    };
+    // Updates the shard: `grad` [shard] holds the averaged gradients, `param` [shard] the
+    // parameters (written in place), `buffers` the shard's state by name (created here).
+    virtual void update_shard(Tensor& param, const Tensor& grad, std::map<std::string, Tensor>& buffers,
+                              const std::vector<ShardPiece>& pieces);
+    virtual bool can_shard() const { return false; }
+    const std::vector<ParamState>& states() const { return states_; }
+    ParamState& mutable_state(size_t index) { return states_[index]; }
+    const ParamGroup& group_of(size_t index) const;
+
 private:
     std::string name_;
     double default_lr_;
@@ -136,6 +175,13 @@ private:
     std::vector<ParamGroup> groups_;
     std::vector<ParamState> states_;  // one per parameter, in group order
     GradientHook gradient_hook_;
+    // ZeRO-1
+    void sharded_step(const std::vector<Tensor>& grads);
+    void take_loaded_state();  // whole buffers (a loaded or gathered state) -> the shard's
+    dist::Collective* shard_world_ = nullptr;
+    ShardLayout layout_;
+    std::vector<ShardPiece> pieces_;
+    std::map<std::string, Tensor> shard_buffers_;  // [layout_.shard] each
 };
 
 // Shared argument checks for the optimizers' check_group().

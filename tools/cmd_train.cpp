@@ -36,6 +36,9 @@ struct TrainArgs {
     bool deterministic = false;  // several ranks: reduce gradients in rank order
     bool sync_bn = false;        // several ranks: BatchNorm statistics over every rank's images
     double dist_timeout = dist::Collective::kDefaultTimeout;
+    std::string overlap = "on";  // several ranks: reduce gradient buckets while backward runs
+    double bucket_mb = 25;
+    int zero = 0;  // 1: ZeRO-1 (Adam, AdamW)
     int64_t log_every = 10, sample_every = 0, checkpoint_every = 0, grid = 64;
     int64_t eval_samples = 0;
     std::string classifier;
@@ -140,9 +143,12 @@ int run_train(const TrainArgs& a, const std::string& banner) {
     opt.overwrite = a.overwrite;
     opt.allow_changes = a.allow_changes;
     opt.allow_nonfinite = a.common.allow_nonfinite;
-    opt.sync_batch_norm = a.sync_bn;
+    opt.data_parallel.sync_batch_norm = a.sync_bn;
     opt.data_dir = a.common.data_dir;
     opt.device = config.device;
+    opt.data_parallel.overlap = a.overlap == "on";
+    opt.data_parallel.bucket_bytes = int64_t(a.bucket_mb * (1 << 20));
+    opt.data_parallel.zero = a.zero;
     opt.command = command_line();
     if (!banner.empty()) opt.run_info["banner"] = banner;
     opt.evaluator = eval::training_evaluator(*model, opt.data_dir, a.eval_samples,
@@ -227,6 +233,16 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
                    "Under mpirun: seconds a rank waits in one collective for the others before it ends every "
                    "rank with a message (a hung or dead rank; default 300, 0: wait forever)")
         ->check(CLI::Range(0.0, 1e6));
+    cmd.add_option("--overlap", a.overlap,
+                   "Under mpirun: on (default) starts each gradient bucket's all-reduce while backward runs; "
+                   "off reduces them all after backward")
+        ->check(CLI::IsMember({"on", "off"}));
+    cmd.add_option("--bucket-mb", a.bucket_mb, "Under mpirun: MiB of gradients per all-reduce bucket (0.001 to 1024; default 25, as PyTorch DDP)")
+        ->check(CLI::Range(0.001, 1024.0));
+    cmd.add_option("--zero", a.zero,
+                   "1: ZeRO-1, each rank keeps and updates 1/N of the optimizer state (Adam and AdamW; "
+                   "checkpoints hold the whole state); 0 (default): every rank keeps all of it")
+        ->check(CLI::IsMember({0, 1}));
     cmd.add_flag("--no-report", a.no_report, "Do not write the HTML report at the end");
     cmd.add_option("--log-every", a.log_every, "Write metrics every N steps")->check(integer_range(1));
     cmd.add_option("--sample-every", a.sample_every, "Write a sample grid every N steps (default: 8 per run)")

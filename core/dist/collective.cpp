@@ -95,6 +95,41 @@ void Collective::broadcast(Tensor& t, int root) {
     t.bump_version();
 }
 
+PendingReduce Collective::start_all_reduce(Tensor& t, ReduceOp op) {
+    check(t, "start_all_reduce");
+    MG_CHECK(op == ReduceOp::Sum || t.dtype() != DType::Int64, "start_all_reduce: avg of an int64 tensor");
+    PendingReduce p;
+    p.tensor_ = t;
+    p.op_ = op;
+    if (size() == 1) return p;
+    if (deterministic_) {
+        p.gathered_ = empty(Shape{size(), t.numel()}, {t.dtype()});
+        p.request_ = start_all_gather_bytes(t.raw_data(), p.gathered_.raw_data(), t.numel() * t.element_size());
+    } else {
+        p.request_ = start_sum_in_place(t.raw_data(), t.numel(), t.dtype());
+    }
+    return p;
+}
+
+bool Collective::test(PendingReduce& p) {
+    MG_CHECK(p.active(), "test: no reduction in flight");
+    if (p.request_ >= 0 && test_request(p.request_)) p.request_ = -1;
+    return p.request_ < 0;
+}
+
+void Collective::wait(PendingReduce& p) {
+    MG_CHECK(p.active(), "wait: no reduction in flight");
+    if (p.request_ >= 0) wait_request(p.request_);
+    Tensor& t = p.tensor_;
+    if (size() > 1) {
+        if (p.gathered_.defined())
+            sum_in_rank_order(p.gathered_.raw_data(), size(), t.numel(), t.dtype(), t.raw_data());
+        if (p.op_ == ReduceOp::Avg) divide(t, size());
+        t.bump_version();
+    }
+    p = PendingReduce();
+}
+
 Tensor Collective::all_gather(const Tensor& t) {
     check(t, "all_gather");
     Shape shape = t.shape();

@@ -5,6 +5,9 @@
 //   w.broadcast(param, /*root=*/0);
 //   Tensor all = w.all_gather(part);               // parts in rank order along dim 0
 //   Tensor mine = w.reduce_scatter(t, ReduceOp::Sum);  // t [world * k, ...] -> this rank's [k, ...]
+//   PendingReduce p = w.start_all_reduce(bucket, ReduceOp::Avg);  // returns at once
+//   ... compute; w.test(p) lets MPI progress it ...
+//   w.wait(p);                                     // bucket now holds the average
 //
 // Backends: the single process (world size 1: every collective is the identity, or a copy),
 // MPI for CPU tensors (core/dist/mpi_collective.cpp, built with MINIGEN_MPI) and NCCL for
@@ -28,6 +31,23 @@ namespace mg::dist {
 
 enum class ReduceOp { Sum, Avg };
 
+class Collective;
+
+// A non-blocking all-reduce in flight (Collective::start_all_reduce). Its tensor must be
+// neither read nor written until wait() returns; every rank must start the same reductions
+// in the same order (as with MPI's non-blocking collectives).
+class PendingReduce {
+public:
+    bool active() const { return tensor_.defined(); }
+
+private:
+    friend class Collective;
+    Tensor tensor_;
+    Tensor gathered_;  // deterministic mode: every rank's part, summed in rank order by wait()
+    ReduceOp op_ = ReduceOp::Sum;
+    int64_t request_ = -1;  // the backend's handle; -1 once done
+};
+
 class Collective {
 public:
     virtual ~Collective() = default;
@@ -40,6 +60,12 @@ public:
     void broadcast(Tensor& t, int root = 0);
     Tensor all_gather(const Tensor& t);
     Tensor reduce_scatter(const Tensor& t, ReduceOp op = ReduceOp::Sum);
+    // all_reduce without waiting: the same result (the same bits, in both modes) once wait()
+    // returns. test() lets the transport progress it (Open MPI moves a non-blocking
+    // collective only inside MPI calls) and says whether it is done.
+    PendingReduce start_all_reduce(Tensor& t, ReduceOp op = ReduceOp::Sum);
+    bool test(PendingReduce& p);
+    void wait(PendingReduce& p);
     virtual void barrier() = 0;
     // Rank root's text on every rank (configurations, file names).
     std::string broadcast_string(const std::string& text, int root = 0);
@@ -60,6 +86,18 @@ protected:
     virtual void all_gather_bytes(const void* in, void* out, int64_t bytes) = 0;
     // in: size() * count elements; out: the sum of every rank's block rank().
     virtual void reduce_scatter_sum(const void* in, void* out, int64_t count, DType dtype) = 0;
+    // The non-blocking transport: a handle for test_request/wait_request, or -1 when the call
+    // finished before returning (this default: the blocking one).
+    virtual int64_t start_sum_in_place(void* data, int64_t count, DType dtype) {
+        sum_in_place(data, count, dtype);
+        return -1;
+    }
+    virtual int64_t start_all_gather_bytes(const void* in, void* out, int64_t bytes) {
+        all_gather_bytes(in, out, bytes);
+        return -1;
+    }
+    virtual bool test_request(int64_t) { return true; }  // true: done (the handle is then spent)
+    virtual void wait_request(int64_t) {}
 
 private:
     void check(const Tensor& t, const char* what) const;

@@ -17,4 +17,9 @@ constexpr int64_t kDefaultBucketBytes = int64_t(25) << 20;  // PyTorch DDP's def
 void average_gradients(Collective& world, const std::vector<Tensor>& grads,
                        int64_t bucket_bytes = kDefaultBucketBytes);
 
+// One bucket's transport buffer: the defined `grads` (one dtype) one after another, flat.
+Tensor pack_gradients(const std::vector<Tensor>& grads);
+// Copies `flat` (as pack_gradients laid it out) back into the gradients, in place.
+void unpack_gradients(const Tensor& flat, const std::vector<Tensor>& grads);
+
 }  // namespace mg::dist

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "core/dist/collective.h"
 #include "core/dist/watchdog.h"
@@ -109,7 +110,40 @@ protected:
         });
     }
 
+    int64_t start_sum_in_place(void* data, int64_t count, DType dtype) override {
+        MG_CHECK(count <= INT_MAX, "start_all_reduce: {} elements is more than MPI's int count", count);
+        MPI_Request request;
+        call("MPI_Iallreduce", [&] {
+            return MPI_Iallreduce(MPI_IN_PLACE, data, int(count), mpi_type(dtype), MPI_SUM, MPI_COMM_WORLD, &request);
+        });
+        return keep(request);
+    }
+    int64_t start_all_gather_bytes(const void* in, void* out, int64_t bytes) override {
+        MG_CHECK(bytes <= INT_MAX, "start_all_reduce: {} bytes per rank is more than MPI's int count", bytes);
+        MPI_Request request;
+        call("MPI_Iallgather", [&] {
+            return MPI_Iallgather(in, int(bytes), MPI_BYTE, out, int(bytes), MPI_BYTE, MPI_COMM_WORLD, &request);
+        });
+        return keep(request);
+    }
+    bool test_request(int64_t id) override {
+        int done = 0;
+        check_mpi(MPI_Test(&requests_.at(id), &done, MPI_STATUS_IGNORE), "MPI_Test");
+        if (done) requests_.erase(id);
+        return done != 0;
+    }
+    void wait_request(int64_t id) override {
+        // Watched as a blocking collective is: a rank that never starts its part hangs here.
+        call("MPI_Wait", [&] { return MPI_Wait(&requests_.at(id), MPI_STATUS_IGNORE); });
+        requests_.erase(id);
+    }
+
 private:
+    int64_t keep(MPI_Request request) {
+        requests_.emplace(next_request_, request);
+        return next_request_++;
+    }
+
     // Every collective goes through here: watched for timeout() seconds.
     template <class MpiCall> void call(const char* name, MpiCall&& mpi_call) {
         if (stall_at_ > 0 && ++calls_ == stall_at_) std::this_thread::sleep_for(std::chrono::hours(1));
@@ -119,6 +153,8 @@ private:
 
     int rank_ = 0, size_ = 1;
     int64_t stall_at_ = 0, calls_ = 0;
+    std::unordered_map<int64_t, MPI_Request> requests_;  // in flight, by handle
+    int64_t next_request_ = 0;
     Watchdog watchdog_{[this](const char* what, double seconds) { abort_after_timeout(rank_, size_, what, seconds); }};
 };
 

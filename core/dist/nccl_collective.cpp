@@ -4,7 +4,8 @@
 //
 // Each call waits for the device (minigen's kernels may still be writing the tensor on
 // their stream), runs the NCCL collective on the backend's own stream and waits for it:
-// simple and safe; overlapping with backward would keep the stream running instead.
+// simple and safe. The non-blocking all-reduce (start_all_reduce) queues the same call on the
+// stream and records an event; test/wait query and wait for that event.
 #include "core/dist/collective.h"
 
 #ifdef MINIGEN_WITH_NCCL
@@ -94,6 +95,29 @@ protected:
         after();
     }
 
+    int64_t start_sum_in_place(void* data, int64_t count, DType dtype) override {
+        before();
+        check_nccl(ncclAllReduce(data, data, size_t(count), nccl_type(dtype), ncclSum, comm_, stream_), "ncclAllReduce");
+        cudaEvent_t done = nullptr;
+        check_cuda(cudaEventCreateWithFlags(&done, cudaEventDisableTiming), "cudaEventCreate");
+        check_cuda(cudaEventRecord(done, stream_), "cudaEventRecord");
+        events_.emplace(next_event_, done);
+        return next_event_++;
+    }
+    bool test_request(int64_t id) override {
+        const cudaError_t e = cudaEventQuery(events_.at(id));
+        if (e == cudaErrorNotReady) return false;
+        check_cuda(e, "cudaEventQuery");
+        cudaEventDestroy(events_.at(id));
+        events_.erase(id);
+        return true;
+    }
+    void wait_request(int64_t id) override {
+        check_cuda(cudaEventSynchronize(events_.at(id)), "cudaEventSynchronize");
+        cudaEventDestroy(events_.at(id));
+        events_.erase(id);
+    }
+
 private:
     void before() { check_cuda(cudaDeviceSynchronize(), "cudaDeviceSynchronize"); }
     void after() { check_cuda(cudaStreamSynchronize(stream_), "cudaStreamSynchronize"); }
@@ -102,6 +126,8 @@ private:
     ncclComm_t comm_ = nullptr;
     cudaStream_t stream_ = nullptr;
     void* token_ = nullptr;  // one float: what barrier() reduces
+    std::unordered_map<int64_t, cudaEvent_t> events_;  // non-blocking all-reduces in flight
+    int64_t next_event_ = 0;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 // The MPI backend of core/dist at world size 2 or more (run by tests/mpi/mpirun2.sh):
 // every collective against the values each rank can compute for itself, the deterministic
-// mode bit for bit against the rank-order sum, the bucketed gradient average, and
+// mode bit for bit against the rank-order sum, the bucketed gradient average, the
+// non-blocking all-reduce, the gradient bucketer driven by the autograd engine, ZeRO-1, and
 // SyncBatchNorm against one process's batch norm of the whole batch.
 #include <cmath>
 #include <cstdio>
@@ -9,9 +10,12 @@
 
 #include "core/autograd.h"
 #include "core/dist/collective.h"
+#include "core/dist/grad_bucketer.h"
 #include "core/dist/grad_sync.h"
 #include "core/dist/sync_batch_norm.h"
 #include "core/ops.h"
+#include "optim/adam.h"
+#include "optim/sgd.h"
 
 using namespace mg;
 
@@ -192,6 +196,152 @@ void check_sync_batch_norm(dist::Collective& w) {
     EXPECT(refused);
 }
 
+// Several non-blocking all-reduces in flight at once, polled, waited for in order: the same
+// bits as the blocking all_reduce, in both modes.
+void check_start_all_reduce(dist::Collective& w) {
+    for (bool deterministic : {false, true}) {
+        w.set_deterministic(deterministic);
+        std::vector<Tensor> blocking, started;
+        std::vector<dist::PendingReduce> pending;
+        for (int64_t n : {1000, 7, 70000}) {
+            blocking.push_back(from_vector(part<float>(w.rank(), n), Shape{n}));
+            w.all_reduce(blocking.back(), dist::ReduceOp::Avg);
+            started.push_back(from_vector(part<float>(w.rank(), n), Shape{n}));
+            pending.push_back(w.start_all_reduce(started.back(), dist::ReduceOp::Avg));
+        }
+        for (int k = 0; k < 100 && !w.test(pending[0]); ++k) {
+        }
+        for (size_t i = 0; i < pending.size(); ++i) {
+            w.wait(pending[i]);
+            EXPECT(!pending[i].active());
+            const size_t bytes = size_t(started[i].numel()) * 4;
+            EXPECT(std::memcmp(started[i].data<float>(), blocking[i].data<float>(), bytes) == 0);
+        }
+    }
+    w.set_deterministic(false);
+}
+
+// The bucketer wired to the engine as DataParallel wires it. Parameters 0 and 1 share a bucket
+// of 64 bytes, 2 (float64) and 3 have their own. Each step runs two backwards, the second
+// reaching parameters 0 and 3 again (a no-detach GAN's pattern): step 0 learns (every bucket
+// reduced in finish), step 1 starts every bucket during the backwards, step 2 changes
+// parameter 1's gradient after its bucket left (that bucket is redone). Every step's gradients
+// are the rank-order average, bit for bit.
+void check_bucketer(dist::Collective& w) {
+    w.set_deterministic(true);
+    std::vector<Tensor> params = {from_vector(part<float>(0, 10), Shape{10}), from_vector(part<float>(1, 3), Shape{3}),
+                                  from_vector(part<double>(2, 6), Shape{2, 3}),
+                                  from_vector(part<float>(3, 40), Shape{40})};
+    for (const Tensor& p : params) p.requires_grad_();
+    dist::GradBucketer bucketer(w, params, /*bucket_bytes=*/64, /*overlap=*/true);
+    EXPECT(bucketer.bucket_count() == 3);
+    autograd::set_leaf_gradient_hook([&](const TensorImpl& leaf) {
+        for (size_t i = 0; i < params.size(); ++i)
+            if (params[i].impl() == &leaf) bucketer.gradient_added(i);
+    });
+    // Rank r's coefficient of parameter i in backward k of step s (the gradient it contributes).
+    auto coefficient = [&](int rank, size_t i, int k, int s) {
+        const int seed = 100 * s + 10 * k + int(i) + 7 * rank;
+        return params[i].dtype() == DType::Float64 ? from_vector(part<double>(seed, 6), Shape{2, 3})
+                                                   : from_vector(part<float>(seed, params[i].numel()), params[i].shape());
+    };
+    auto backward = [&](int k, int s, const std::vector<size_t>& which) {
+        Tensor loss;
+        for (size_t i : which) {
+            Tensor term = sum(mul(params[i], coefficient(w.rank(), i, k, s))).to(DType::Float32);
+            loss = loss.defined() ? add(loss, term) : term;
+        }
+        loss.backward();
+    };
+    for (int s = 0; s < 3; ++s) {
+        for (const Tensor& p : params) p.zero_grad();
+        backward(0, s, {0, 1, 2, 3});
+        backward(1, s, {0, 3});
+        if (s == 2) params[1].grad().mul_(2.0);
+        std::vector<Tensor> grads;
+        for (const Tensor& p : params) grads.push_back(p.grad());
+        bucketer.finish(grads);
+        for (size_t i = 0; i < params.size(); ++i) {
+            // Each rank's gradient as the engine summed it, then the rank-order average.
+            auto local = [&](int rank) {
+                Tensor g = coefficient(rank, i, 0, s).clone();
+                if (i == 0 || i == 3) g.add_(coefficient(rank, i, 1, s));
+                if (s == 2 && i == 1) g.mul_(2.0);
+                return g;
+            };
+            Tensor want = local(0);
+            for (int r = 1; r < w.size(); ++r) want.add_(local(r));
+            want = mul(want, 1.0 / w.size());
+            EXPECT(std::memcmp(grads[i].raw_data(), want.raw_data(), size_t(want.numel() * want.element_size())) == 0);
+        }
+    }
+    autograd::set_leaf_gradient_hook({});
+    EXPECT(bucketer.stats().steps == 3);
+    EXPECT(bucketer.stats().buckets_overlapped == 5);
+    EXPECT(bucketer.stats().buckets_after == 4);
+    w.set_deterministic(false);
+}
+
+// ZeRO-1 against the unsharded optimizer whose gradients are averaged first: AdamW with two
+// groups (another lr and weight decay in the second) over 37 numbers (not a multiple of the
+// world size), 3 steps, deterministic: the same parameters and, gathered, the same state, bit
+// for bit; this rank holds 1/N of the state. SGD refuses.
+void check_zero(dist::Collective& w) {
+    w.set_deterministic(true);
+    auto make = [&] {
+        std::vector<Tensor> p = {from_vector(part<float>(0, 10), Shape{2, 5}), from_vector(part<float>(1, 7), Shape{7}),
+                                 from_vector(part<float>(2, 20), Shape{20})};
+        for (const Tensor& t : p) t.requires_grad_();
+        return p;
+    };
+    auto groups = [](const std::vector<Tensor>& p) {
+        std::vector<optim::ParamGroup> g(2);
+        g[0].params = {p[0], p[1]};
+        g[1].params = {p[2]};
+        g[1].lr = 0.03;
+        g[1].options = {{"weight_decay", 0.1}};
+        return g;
+    };
+    std::vector<Tensor> plain_params = make(), sharded_params = make();
+    optim::AdamW plain(groups(plain_params), {}), sharded(groups(sharded_params), {});
+    plain.set_gradient_hook([&](const std::vector<Tensor>& grads) { dist::average_gradients(w, grads); });
+    sharded.shard_state(&w);
+    for (int s = 0; s < 3; ++s) {
+        for (auto* params : {&plain_params, &sharded_params}) {
+            Tensor loss;
+            for (size_t i = 0; i < params->size(); ++i) {
+                const Tensor& p = (*params)[i];
+                Tensor c = from_vector(part<float>(10 * s + int(i) + 5 * w.rank(), p.numel()), p.shape());
+                Tensor term = sum(mul(mul(p, p), c));
+                loss = loss.defined() ? add(loss, term) : term;
+            }
+            for (const Tensor& p : *params) p.zero_grad();
+            loss.backward();
+        }
+        plain.step();
+        sharded.step();
+    }
+    for (size_t i = 0; i < plain_params.size(); ++i)
+        EXPECT(plain_params[i].to_vector<float>() == sharded_params[i].to_vector<float>());
+    const int64_t shard = (37 + w.size() - 1) / w.size();
+    EXPECT(plain.state_bytes() == 2 * 37 * 4);
+    EXPECT(sharded.state_bytes() == 2 * shard * 4);
+    sharded.gather_sharded_state();
+    const optim::StateDict a = plain.state_dict(), b = sharded.state_dict();
+    EXPECT(a.size() == b.size());
+    for (const auto& [key, t] : a)
+        EXPECT(b.count(key) && std::memcmp(t.raw_data(), b.at(key).raw_data(), size_t(t.numel() * t.element_size())) == 0);
+    bool refused = false;
+    try {
+        optim::SGD sgd(make());
+        sgd.shard_state(&w);
+    } catch (const Error& e) {
+        refused = std::strstr(e.what(), "Adam and AdamW only") != nullptr;
+    }
+    EXPECT(refused);
+    w.set_deterministic(false);
+}
+
 }  // namespace
 
 int main() {
@@ -211,6 +361,9 @@ int main() {
         check_others(w);
         check_average_gradients(w);
         check_sync_batch_norm(w);
+        check_start_all_reduce(w);
+        check_bucketer(w);
+        check_zero(w);
         // Every rank's verdict, so rank 0's exit code speaks for all.
         Tensor failed = from_vector(std::vector<int64_t>{failures}, Shape{1});
         w.all_reduce(failed);
