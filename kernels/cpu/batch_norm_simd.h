@@ -12,8 +12,9 @@
 //   - batch_norm_act: the activation is a select on each y vector before it is stored. The
 //     backward's first pass reads y beside g, selects g or slope g, sums that and stores it in
 //     grad_x; the second pass reads it back from there (the channel is still in cache) instead
-//     of g, so it is the plain kernel's. The extra stream (y) costs about 1.5x the plain
-//     backward at dcgan's shapes, less than the activation's own backward pass it replaces.
+//     of g, so it is the plain kernel's. With the extra stream (y) it takes 1.5-1.7x the plain
+//     backward's time at dcgan's shapes: about the plain backward plus the activation's own
+//     backward pass, which it replaces (docs/results/2026-12-07-bn-act-fusion.md).
 //     Template arguments: the plain kernels stay as they were.
 // Each channel's sums run on one thread in a fixed order: results do not depend on the
 // thread count.
