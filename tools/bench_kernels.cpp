@@ -555,15 +555,20 @@ private:
     Floats q_, k_, v_, go_, lse_;
 };
 
+// With an activation (act not None): the batch_norm_act kernels, whose backward also reads the
+// forward's output (two passes more).
 class BatchNormCase : public WholeOutputCase {
 public:
-    BatchNormCase(const kernels::BatchNormShape& s, std::string label, bool backward)
-        : WholeOutputCase(s.n * s.c * s.hw), s_(s), backward_(backward), x_(s.n * s.c * s.hw), g_(x_.size()),
-          w_(s.c), b_(s.c), rm_(s.c), rv_(s.c), mean_(s.c), invstd_(s.c), gw_(s.c), gb_(s.c) {
+    BatchNormCase(const kernels::BatchNormShape& s, std::string label, bool backward,
+                  kernels::BatchNormActivation act = {})
+        : WholeOutputCase(s.n * s.c * s.hw), s_(s), backward_(backward), act_(act), x_(s.n * s.c * s.hw),
+          g_(x_.size()), y_(x_.size()), w_(s.c), b_(s.c), rm_(s.c), rv_(s.c), mean_(s.c), invstd_(s.c), gw_(s.c),
+          gb_(s.c) {
+        const bool with_act = act.kind != kernels::BatchNormActivation::None;
         name = "batch_norm";
         shape = std::move(label);
-        op = backward ? "batch_norm_backward" : "batch_norm_forward";
-        bytes = (backward ? 5.0 : 3.0) * 4.0 * double(x_.size());
+        op = std::string(with_act ? "batch_norm_act" : "batch_norm") + (backward ? "_backward" : "_forward");
+        bytes = (backward ? (with_act ? 7.0 : 5.0) : 3.0) * 4.0 * double(x_.size());
         traffic = Traffic::Copy;
         x_.fill_uniform(11, -2, 3);
         g_.fill_uniform(12, -1, 1);
@@ -571,8 +576,8 @@ public:
         b_.fill_uniform(14, -0.5f, 0.5f);
         rm_.fill_uniform(15, 0, 0);
         rv_.fill_uniform(16, 1, 1);
-        kernels::BatchNormForwardArgs a = forward_args(out_.data());  // the backward's saved statistics
-        kernels::batch_norm_forward_table().get("reference", kCpu, kF32)(a);
+        // the backward's saved statistics and output
+        kernels::batch_norm_act_forward_table().get("reference", kCpu, kF32)({forward_args(y_.data()), act_});
         tolerance_ = 1e-5;
     }
 
@@ -591,8 +596,10 @@ private:
         return a;
     }
     void run_into(std::string_view v, float* out) override {
+        const bool with_act = act_.kind != kernels::BatchNormActivation::None;
         if (!backward_) {
-            kernels::batch_norm_forward_table().get(v, kCpu, kF32)(forward_args(out));
+            if (with_act) kernels::batch_norm_act_forward_table().get(v, kCpu, kF32)({forward_args(out), act_});
+            else kernels::batch_norm_forward_table().get(v, kCpu, kF32)(forward_args(out));
             return;
         }
         kernels::BatchNormBackwardArgs a;
@@ -605,11 +612,13 @@ private:
         a.grad_x = out;
         a.grad_weight = gw_.data();
         a.grad_bias = gb_.data();
-        kernels::batch_norm_backward_table().get(v, kCpu, kF32)(a);
+        if (with_act) kernels::batch_norm_act_backward_table().get(v, kCpu, kF32)({a, y_.data(), act_});
+        else kernels::batch_norm_backward_table().get(v, kCpu, kF32)(a);
     }
     kernels::BatchNormShape s_;
     bool backward_;
-    Floats x_, g_, w_, b_, rm_, rv_, mean_, invstd_, gw_, gb_;
+    kernels::BatchNormActivation act_;
+    Floats x_, g_, y_, w_, b_, rm_, rv_, mean_, invstd_, gw_, gb_;
 };
 
 // bias + leaky_relu (kernels/bias_act.h): forward out = leaky(y + b); backward gy and gb, compared
@@ -773,11 +782,13 @@ void add_xent(std::vector<CaseSpec>& out, const kernels::SoftmaxShape& s, const 
                                      s, shape, bwd));
     }
 }
-void add_batch_norm(std::vector<CaseSpec>& out, const kernels::BatchNormShape& s, const std::string& label) {
+void add_batch_norm(std::vector<CaseSpec>& out, const kernels::BatchNormShape& s, const std::string& label,
+                    kernels::BatchNormActivation act = {}) {
+    const std::string op = act.kind == kernels::BatchNormActivation::None ? "batch_norm" : "batch_norm_act";
     for (bool bwd : {false, true}) {
         std::string shape = label + (bwd ? " backward" : " forward");
-        out.push_back(spec<BatchNormCase>("batch_norm", shape, bwd ? "batch_norm_backward" : "batch_norm_forward", s,
-                                          shape, bwd));
+        out.push_back(spec<BatchNormCase>("batch_norm", shape, op + (bwd ? "_backward" : "_forward"), s, shape, bwd,
+                                          act));
     }
 }
 
@@ -825,6 +836,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         add_xent(out, {2, 37, 21}, "2x37x21 (NCHW)");
         add_batch_norm(out, {3, 5, 21}, "3x5x21");
         add_batch_norm(out, {9, 19, 1}, "9x19");
+        add_batch_norm(out, {3, 5, 21}, "3x5x21 leaky 0.2", {kernels::BatchNormActivation::LeakyRelu, 0.2});
+        add_batch_norm(out, {9, 19, 1}, "9x19 relu", {kernels::BatchNormActivation::Relu});
         add_bias_act(out, {3, 5, 7, 0.2}, "3x5x7 slope 0.2");
         add_bias_act(out, {9, 19, 1, 0.0}, "9x19 relu");
         add_lstm_cell(out, {7, 37}, "7x37");
@@ -870,6 +883,11 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     add_batch_norm(out, {64, 128, 7 * 7}, "64x128x7x7");
     add_batch_norm(out, {64, 64, 14 * 14}, "64x64x14x14");
     add_batch_norm(out, {512, 64, 1}, "512x64");
+    // with the activation fused (batch_norm_act): dcgan D's BatchNorm2d(128) + LeakyReLU(0.2),
+    // G's BatchNorm2d(128) and (64) + ReLU
+    add_batch_norm(out, {64, 128, 7 * 7}, "64x128x7x7 leaky 0.2", {kernels::BatchNormActivation::LeakyRelu, 0.2});
+    add_batch_norm(out, {64, 128, 7 * 7}, "64x128x7x7 relu", {kernels::BatchNormActivation::Relu});
+    add_batch_norm(out, {64, 64, 14 * 14}, "64x64x14x14 relu", {kernels::BatchNormActivation::Relu});
     // Conv2d/Linear + ReLU/LeakyReLU as nn::Sequential fuses them: the classifier's first conv
     // (relu), dcgan D's first conv (leaky 0.2), gan2d's hidden Linear (relu)
     add_bias_act(out, {128, 32, 28 * 28, 0.0}, "128x32x28x28 relu");

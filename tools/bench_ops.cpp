@@ -8,11 +8,14 @@
 //       [64, 256, 28, 28] and over [128, 10] (timing only)
 //   batch_norm     training mode at 64x64x28x28, 64x128x7x7, 64x64x14x14, 512x64, fwd and
 //       fwd+bwd (grads of input, weight and bias; timing only)
+//   batch_norm_act batch norm + relu / leaky_relu at dcgan's shapes, fused and composed (the two
+//       ops), fwd and fwd+bwd (timing only)
 //   lstm_cell      Row LSTM's step at N = 448, H = 64: the fused cell alone ("pointwise") and with
 //       its two matmuls ("cell", as nn.LSTMCell), fwd and fwd+bwd (timing only)
 //   overhead       a + b on 16 elements (per-op cost), and a 3-layer 128-wide MLP
 //       forward + backward at batch 256
 #include <cmath>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -188,6 +191,25 @@ std::vector<OpsEntry> make_entries(const Wanted& wanted) {
         Tensor rm = zeros({c}), rv = ones({c});
         add_fwd_bwd(out, "batch_norm", label, 0, [=] { return batch_norm(x, rm, rv, w, b, true); }, {x, w, b});
     }
+    // batch_norm + activation as dcgan's D (leaky 0.2) and G (relu) run it: one fused node, and
+    // the two ops it replaces
+    using Act = BatchNormActivation;
+    const std::tuple<std::string, Shape, Act> bn_act_shapes[] = {
+        {"64x128x7x7 leaky 0.2", {64, 128, 7, 7}, {Act::LeakyRelu, 0.2}},
+        {"64x128x7x7 relu", {64, 128, 7, 7}, {Act::Relu, 0.0}},
+        {"64x64x14x14 relu", {64, 64, 14, 14}, {Act::Relu, 0.0}}};
+    for (const auto& [shape_label, shape, act] : bn_act_shapes)
+        for (bool fused : {true, false}) {
+            const std::string label = shape_label + (fused ? " fused" : " composed");
+            if (!wanted("batch_norm_act", fwd_bwd(label))) continue;
+            const int64_t c = shape[1];
+            Tensor x = randn(shape).requires_grad_();
+            Tensor w = ones({c}).requires_grad_(), b = zeros({c}).requires_grad_();
+            Tensor rm = zeros({c}), rv = ones({c});
+            auto op = fused ? &batch_norm_act : &batch_norm_act_composed;
+            add_fwd_bwd(out, "batch_norm_act", label, 0,
+                        [=, act = act] { return op(x, rm, rv, w, b, true, 0.1, 1e-5, act); }, {x, w, b});
+        }
     // A conv's bias over NCHW: a strided (broadcast) elementwise op, rows of H*W with the bias fixed.
     if (wanted("broadcast_add", {"64x128x14x14 + 128x1x1"})) {
         Tensor x = randn({64, 128, 14, 14}), b = randn({128, 1, 1});

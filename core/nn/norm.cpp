@@ -44,7 +44,9 @@ void BatchNorm::reset_parameters() {
     init::zeros_(bias);
 }
 
-Tensor BatchNorm::forward(const Tensor& x) {
+Tensor BatchNorm::forward(const Tensor& x) { return forward_act(x, {}); }
+
+Tensor BatchNorm::forward_act(const Tensor& x, BatchNormActivation act) {
     MG_CHECK(x.dim() >= min_dim_ && x.dim() <= max_dim_, "{}: expected {} input, got {}", type_name(),
              min_dim_ == max_dim_ ? fmt::format("a {}-D", min_dim_) : fmt::format("a {}-D or {}-D", min_dim_, max_dim_),
              x.shape());
@@ -59,7 +61,9 @@ Tensor BatchNorm::forward(const Tensor& x) {
     // Without running statistics (track_running_stats = false, running_mean undefined)
     // there is nothing to use in eval: batch statistics always.
     bool use_batch_stats = is_training() || !track_running_stats;
-    return batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, factor, eps);
+    if (act.kind == BatchNormActivation::None)
+        return batch_norm(x, running_mean, running_var, weight, bias, use_batch_stats, factor, eps);
+    return batch_norm_act(x, running_mean, running_var, weight, bias, use_batch_stats, factor, eps, act);
 }
 
 std::string BatchNorm::extra_repr() const {

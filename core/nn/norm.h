@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "core/nn/module.h"
+#include "core/ops/batch_norm_act.h"
 
 namespace mg::dist {
 class Collective;
@@ -24,6 +25,9 @@ namespace mg::nn {
 class BatchNorm : public Module {
 public:
     Tensor forward(const Tensor& x) override;
+    // act(forward(x)) as one fused node (batch_norm_act): what nn::Sequential runs for a
+    // BatchNorm directly followed by ReLU or LeakyReLU (slope >= 0).
+    Tensor forward_act(const Tensor& x, BatchNormActivation act);
     std::string extra_repr() const override;
     void reset_running_stats();  // mean 0, var 1, num_batches_tracked 0
     void reset_parameters();     // running stats, and weight 1, bias 0

@@ -6,23 +6,35 @@
 #include "core/nn/activation.h"
 #include "core/nn/conv.h"
 #include "core/nn/linear.h"
+#include "core/nn/norm.h"
 #include "core/ops.h"
 
 namespace mg::nn {
 
 namespace {
 
+// ReLU, or LeakyReLU with a slope >= 0 (the fused kernels read the mask from the output's sign):
+// the activation a fused layer takes; None for any other module.
+BatchNormActivation fusable_activation(const Module& next) {
+    if (typeid(next) == typeid(ReLU)) return {BatchNormActivation::Relu, 0.0};
+    if (typeid(next) != typeid(LeakyReLU)) return {};
+    const double slope = static_cast<const LeakyReLU&>(next).negative_slope;
+    if (slope < 0.0) return {};
+    return {BatchNormActivation::LeakyRelu, slope};
+}
+
 // A Linear (on [B, F]) or Conv2d with a bias, followed by ReLU or LeakyReLU with a slope >= 0:
 // the layer without its bias, then bias_leaky_relu, one node and one pass each way instead of
-// an add and an activation (kernels/bias_act.h). The numbers are those of the two modules run
-// one after the other. Exact types only: a subclass (MaskedConv2d) computes its own forward.
-std::optional<Tensor> fused_bias_activation(const Module& layer, const Module& next, const Tensor& x) {
-    double slope = 0.0;
-    if (typeid(next) == typeid(LeakyReLU))
-        slope = static_cast<const LeakyReLU&>(next).negative_slope;
-    else if (typeid(next) != typeid(ReLU))
-        return std::nullopt;
-    if (slope < 0.0) return std::nullopt;
+// an add and an activation (kernels/bias_act.h). A BatchNorm1d/2d followed by either: its
+// forward_act, batch_norm_act's one node (kernels/batch_norm.h). The numbers are those of the
+// two modules run one after the other. Exact types only: a subclass (MaskedConv2d) computes its
+// own forward.
+std::optional<Tensor> fused_layer_activation(Module& layer, const Module& next, const Tensor& x) {
+    const BatchNormActivation act = fusable_activation(next);
+    if (act.kind == BatchNormActivation::None) return std::nullopt;
+    if (typeid(layer) == typeid(BatchNorm2d) || typeid(layer) == typeid(BatchNorm1d))
+        return static_cast<BatchNorm&>(layer).forward_act(x, act);
+    const double slope = act.negative_slope();
     if (typeid(layer) == typeid(Linear)) {
         const auto& l = static_cast<const Linear&>(layer);
         if (!l.bias.defined() || x.dim() != 2) return std::nullopt;
@@ -42,7 +54,7 @@ Tensor Sequential::forward(const Tensor& x) {
     Tensor y = x;
     for (size_t i = 0; i < layers_.size(); ++i) {
         if (i + 1 < layers_.size()) {
-            if (std::optional<Tensor> fused = fused_bias_activation(*layers_[i], *layers_[i + 1], y)) {
+            if (std::optional<Tensor> fused = fused_layer_activation(*layers_[i], *layers_[i + 1], y)) {
                 y = *fused;
                 ++i;
                 continue;

@@ -1,6 +1,7 @@
 // Sequential: runs its children in order, the output of each the input of the next. A Linear or
 // Conv2d with a bias directly followed by ReLU or LeakyReLU runs as the layer without its bias
-// and one fused bias_leaky_relu node (same numbers, one pass each way instead of two).
+// and one fused bias_leaky_relu node; a BatchNorm1d/2d so followed, as one batch_norm_act node
+// (same numbers, one pass each way fewer).
 // Children are named "0", "1", ... as in PyTorch, so a Sequential's state_dict
 // reads "0.weight", "1.running_mean", "3.0.bias".
 //

@@ -1,5 +1,6 @@
 // Normalisation and softmax.
 //   batch_norm:  y = (x - mean_B) / sqrt(var_B + eps) * weight + bias,  stats over all dims but 1
+//   batch_norm_act: relu(batch_norm(x)) or leaky_relu(batch_norm(x), slope), one node
 //   layer_norm:  the same with stats over the trailing normalized_shape dims
 //   softmax:     e^(x - max) / sum e^(x - max);   log_softmax: x - logsumexp(x)
 //
@@ -9,6 +10,12 @@
 // grad mode is on inside it) uses the same formulas written with differentiable ops instead,
 // so second derivatives (gradgradcheck, WGAN-GP) are unchanged. Other devices, and
 // batch_norm in eval mode with gradients, use the composite forms below throughout.
+// batch_norm_act runs the same way through the batch_norm_act kernels, its backward masking g
+// with the output's sign (slope >= 0: y > 0 exactly where the normalised value is), and is the
+// two ops composed where batch_norm would not run fused.
+#include <cmath>
+
+#include "core/ops/batch_norm_act.h"
 #include "core/ops/dispatch.h"
 #include "kernels/batch_norm.h"
 #include "kernels/softmax.h"
@@ -52,9 +59,10 @@ static Grads batch_norm_backward_composite(const Tensor& g, const Tensor& x, con
     return {gx, gw, gb};
 }
 
-// The fused kernels need every given tensor on x's device, of x's dtype, and dense [C] vectors.
-static bool batch_norm_fusable(const Tensor& x, std::initializer_list<const Tensor*> params) {
-    if (!K::batch_norm_forward_table().has_kernel(x.device(), x.dtype())) return false;  // else a composition
+// The fused kernels (table) need every given tensor on x's device, of x's dtype, and dense [C] vectors.
+static bool batch_norm_fusable(const K::OpTableBase& table, const Tensor& x,
+                               std::initializer_list<const Tensor*> params) {
+    if (!table.has_kernel(x.device(), x.dtype())) return false;  // else a composition
     for (const Tensor* t : params)
         if (t->defined() && (t->dtype() != x.dtype() || t->device() != x.device() || !t->is_contiguous()))
             return false;
@@ -64,9 +72,12 @@ static bool batch_norm_fusable(const Tensor& x, std::initializer_list<const Tens
 // A kernel argument: t's data, or null for an undefined (optional) tensor.
 static void* data_or_null(const Tensor& t) { return t.defined() ? t.raw_data() : nullptr; }
 
+// batch_norm's or (act not None) batch_norm_act's node on the fused kernels.
 static Tensor batch_norm_fused(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                                const Tensor& weight, const Tensor& bias, bool training, double momentum,
-                               double eps) {
+                               double eps, BatchNormActivation act) {
+    const bool with_act = act.kind != BatchNormActivation::None;
+    const char* op = with_act ? "batch_norm_act" : "batch_norm";
     const int64_t n = x.shape()[0], c = x.shape()[1];
     const K::BatchNormShape shape{n, c, n * c == 0 ? 1 : x.numel() / (n * c)};
     Tensor xc = x.detach().contiguous();
@@ -80,18 +91,24 @@ static Tensor batch_norm_fused(const Tensor& x, const Tensor& running_mean, cons
                                        .running_var = stats ? running_var.raw_data() : nullptr,
                                        .training = training, .momentum = momentum, .eps = eps, .y = y.raw_data(),
                                        .save_mean = save_mean.raw_data(), .save_invstd = save_invstd.raw_data()};
-    if (x.numel() > 0) K::batch_norm_forward_table().get(x.device(), x.dtype())(args);
+    if (x.numel() > 0) {
+        if (with_act) K::batch_norm_act_forward_table().get(x.device(), x.dtype())({args, act});
+        else K::batch_norm_forward_table().get(x.device(), x.dtype())(args);
+    }
     if (update) {
         running_mean.bump_version();
         running_var.bump_version();
     }
-    autograd::check_forward_anomaly("batch_norm", y);
-    // Only training reaches here with gradients (batch_norm sends eval with gradients to the composite form).
-    return autograd::record("batch_norm", y, {x, weight, bias},
-        [xc, save_mean, save_invstd, shape, eps](const Tensor& g, const Saved& s) -> Grads {
+    autograd::check_forward_anomaly(op, y);
+    // Only training reaches here with gradients (eval with gradients goes to the composite form).
+    return autograd::record(op, y, {x, weight, bias},
+        [xc, save_mean, save_invstd, shape, eps, act, with_act](const Tensor& g, const Saved& s) -> Grads {
             Tensor x = s.input(0), weight = s.input(1);
             const bool with_bias = s.needs_grad(2);
-            if (autograd::grad_enabled()) return batch_norm_backward_composite(g, x, weight, with_bias, eps);
+            if (autograd::grad_enabled()) {
+                Tensor g_norm = with_act ? where(s.output() > 0.0, g, g * act.negative_slope()) : g;
+                return batch_norm_backward_composite(g_norm, x, weight, with_bias, eps);
+            }
             Tensor gc = g.contiguous();
             Tensor gx = empty(x.shape(), {x.dtype(), x.device()});
             Tensor gw = weight.defined() ? empty(weight.shape(), {x.dtype(), x.device()}) : Tensor();
@@ -101,30 +118,49 @@ static Tensor batch_norm_fused(const Tensor& x, const Tensor& running_mean, cons
                                                 .save_invstd = save_invstd.raw_data(), .weight = data_or_null(weight),
                                                 .grad_x = gx.raw_data(), .grad_weight = data_or_null(gw),
                                                 .grad_bias = data_or_null(gb)};
-            if (x.numel() > 0) K::batch_norm_backward_table().get(x.device(), x.dtype())(args);
+            if (x.numel() > 0) {
+                if (with_act)
+                    K::batch_norm_act_backward_table().get(x.device(), x.dtype())({args, s.output().raw_data(), act});
+                else
+                    K::batch_norm_backward_table().get(x.device(), x.dtype())(args);
+            }
             return {gx, gw, gb};
-        });
+        }, with_act ? Keep::InputsAndOutput : Keep::Inputs);
+}
+
+// What batch_norm and batch_norm_act check of their arguments, the error naming `op`.
+static void check_batch_norm_args(const char* op, const Tensor& x, const Tensor& running_mean,
+                                  const Tensor& running_var, const Tensor& weight, const Tensor& bias, bool training) {
+    check_floating(op, x);
+    MG_CHECK(x.dim() >= 2, "{}: input must be [N, C, ...], got {}", op, x.shape());
+    const int64_t c = x.shape()[1];
+    for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
+        if (t->defined())
+            MG_CHECK(t->dim() == 1 && t->shape()[0] == c, "{}: parameter {} does not match {} channels of {}", op,
+                     t->shape(), c, x.shape());
+    const int64_t count = x.numel() / std::max<int64_t>(c, 1);
+    if (training)
+        MG_CHECK(count > 1, "{}: training needs more than one value per channel, got input {}", op, x.shape());
+    else
+        MG_CHECK(running_mean.defined() && running_var.defined(),
+                 "{}: evaluation mode needs running_mean and running_var", op);
+}
+
+// Eval mode with gradients runs the composite form (the fused backward assumes batch statistics).
+static bool batch_norm_runs_fused(const K::OpTableBase& table, const Tensor& x, const Tensor& running_mean,
+                                  const Tensor& running_var, const Tensor& weight, const Tensor& bias, bool training) {
+    const bool eval_with_grad = !training && autograd::needs_grad({&x, &weight, &bias});
+    return !eval_with_grad && batch_norm_fusable(table, x, {&running_mean, &running_var, &weight, &bias});
 }
 
 Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                   const Tensor& bias, bool training, double momentum, double eps) {
-    check_floating("batch_norm", x);
-    MG_CHECK(x.dim() >= 2, "batch_norm: input must be [N, C, ...], got {}", x.shape());
+    check_batch_norm_args("batch_norm", x, running_mean, running_var, weight, bias, training);
+    if (batch_norm_runs_fused(K::batch_norm_forward_table(), x, running_mean, running_var, weight, bias, training))
+        return batch_norm_fused(x, running_mean, running_var, weight, bias, training, momentum, eps, {});
     const int64_t c = x.shape()[1];
-    for (const Tensor* t : {&running_mean, &running_var, &weight, &bias})
-        if (t->defined())
-            MG_CHECK(t->dim() == 1 && t->shape()[0] == c, "batch_norm: parameter {} does not match {} channels of {}",
-                     t->shape(), c, x.shape());
-    std::vector<int64_t> axes = non_channel_axes(x);
+    const std::vector<int64_t> axes = non_channel_axes(x);
     const int64_t count = x.numel() / std::max<int64_t>(c, 1);
-    if (training)
-        MG_CHECK(count > 1, "batch_norm: training needs more than one value per channel, got input {}", x.shape());
-    else
-        MG_CHECK(running_mean.defined() && running_var.defined(),
-                 "batch_norm: evaluation mode needs running_mean and running_var");
-    const bool eval_with_grad = !training && autograd::needs_grad({&x, &weight, &bias});
-    if (!eval_with_grad && batch_norm_fusable(x, {&running_mean, &running_var, &weight, &bias}))
-        return batch_norm_fused(x, running_mean, running_var, weight, bias, training, momentum, eps);
 
     Tensor mean_, var_;
     if (training) {
@@ -145,6 +181,34 @@ Tensor batch_norm(const Tensor& x, const Tensor& running_mean, const Tensor& run
     if (weight.defined()) y = y * per_channel(weight, x.dim());
     if (bias.defined()) y = y + per_channel(bias, x.dim());
     return y;
+}
+
+static void check_activation(const BatchNormActivation& act) {
+    using A = BatchNormActivation;
+    MG_CHECK(act.kind == A::None || act.kind == A::Relu || act.kind == A::LeakyRelu,
+             "batch_norm_act: unknown activation {}", int(act.kind));
+    MG_CHECK(act.kind != A::LeakyRelu || (act.slope >= 0.0 && std::isfinite(act.slope)),
+             "batch_norm_act: leaky_relu slope {} must be finite and >= 0", act.slope);
+}
+
+Tensor batch_norm_act_composed(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
+                               const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps,
+                               BatchNormActivation act) {
+    check_activation(act);
+    Tensor y = batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
+    if (act.kind == BatchNormActivation::Relu) return relu(y);
+    if (act.kind == BatchNormActivation::LeakyRelu) return leaky_relu(y, act.slope);
+    return y;
+}
+
+Tensor batch_norm_act(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
+                      const Tensor& bias, bool training, double momentum, double eps, BatchNormActivation act) {
+    check_activation(act);
+    check_batch_norm_args("batch_norm_act", x, running_mean, running_var, weight, bias, training);
+    if (act.kind != BatchNormActivation::None &&
+        batch_norm_runs_fused(K::batch_norm_act_forward_table(), x, running_mean, running_var, weight, bias, training))
+        return batch_norm_fused(x, running_mean, running_var, weight, bias, training, momentum, eps, act);
+    return batch_norm_act_composed(x, running_mean, running_var, weight, bias, training, momentum, eps, act);
 }
 
 Tensor layer_norm(const Tensor& x, const Shape& normalized_shape, const Tensor& weight, const Tensor& bias,

@@ -1,5 +1,5 @@
-// The arguments of the fused batch normalisation (kernels/batch_norm.h), plain for nvcc.
-// x is dense [n, c, hw].
+// The arguments of the fused batch normalisation and of batch norm + activation
+// (kernels/batch_norm.h), plain for nvcc. x is dense [n, c, hw].
 #pragma once
 
 #include <cstdint>
@@ -35,6 +35,29 @@ struct BatchNormBackwardArgs {
     void* grad_x = nullptr;             // [n, c, hw] or null
     void* grad_weight = nullptr;        // [c] or null
     void* grad_bias = nullptr;          // [c] or null
+};
+
+// The activation that batch_norm_act applies to the normalised value v:
+//   None: v;  Relu: v > 0 ? v : 0;  LeakyRelu: v > 0 ? v : slope * v, slope >= 0.
+// With slope >= 0 the output is > 0 exactly where v is, so the backward's mask is the sign of
+// the output: y > 0 ? g : negative_slope() * g (relu's 0 * g, as relu's own backward).
+struct BatchNormActivation {
+    enum Kind : int32_t { None, Relu, LeakyRelu };
+    Kind kind = None;
+    double slope = 0.0;  // LeakyRelu's
+
+    double negative_slope() const { return kind == LeakyRelu ? slope : 0.0; }
+};
+
+struct BatchNormActForwardArgs {
+    BatchNormForwardArgs bn;  // bn.y receives act(batch_norm(x))
+    BatchNormActivation act;
+};
+
+struct BatchNormActBackwardArgs {
+    BatchNormBackwardArgs bn;  // bn.grad_y is the gradient of the activation's output
+    const void* y = nullptr;   // [n, c, hw]: the forward's output (its sign is the mask); unread for None
+    BatchNormActivation act;
 };
 
 }  // namespace mg::kernels

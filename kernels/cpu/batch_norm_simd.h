@@ -9,6 +9,13 @@
 //     rows are walked in order; blocks of channels are split across threads.
 //   - y and grad_x are computed in the data type with FMAs: y = (x - mean) * scale + bias,
 //     grad_x = A g + B (x - mean) + C with per-channel A, B, C computed in double.
+//   - batch_norm_act: the activation is a select on each y vector before it is stored. The
+//     backward's first pass reads y beside g, selects g or slope g, sums that and stores it in
+//     grad_x; the second pass reads it back from there (the channel is still in cache) instead
+//     of g, so it is the plain kernel's. With the extra stream (y) it takes 1.5-1.7x the plain
+//     backward's time at dcgan's shapes: about the plain backward plus the activation's own
+//     backward pass, which it replaces (docs/results/2026-12-07-bn-act-fusion.md).
+//     Template arguments: the plain kernels stay as they were.
 // Each channel's sums run on one thread in a fixed order: results do not depend on the
 // thread count.
 #pragma once
@@ -16,6 +23,7 @@
 #include <math.h>
 
 #include "kernels/batch_norm.h"
+#include "kernels/cpu/isa_kernels.h"
 #include "kernels/cpu/simd.h"
 
 namespace mg::kernels::simd {
@@ -30,6 +38,8 @@ template <class S> struct BatchNorm {
     using DV = typename D::V;
     static constexpr int64_t L = S::L;
     static constexpr int64_t kWide = 2 * D::L;  // lanes of the double accumulators (float: L)
+
+    using Act = BatchNormActivation;
 
     static V ld(const T* p, int64_t k, T fill) { return k == L ? S::load(p) : S::load_part(p, k, fill); }
     static void st(T* p, V v, int64_t k) {
@@ -101,8 +111,34 @@ template <class S> struct BatchNorm {
         if (a.save_invstd) static_cast<T*>(a.save_invstd)[c] = T(invstd);
     }
 
-    static void forward(const BatchNormForwardArgs& a) {
+    // The activation on normalised values v (kernels/elementwise_ops.h's Relu and LeakyRelu).
+    template <Act::Kind K> static V activate(V v, V slope) {
+        if constexpr (K == Act::None) return v;
+        else if constexpr (K == Act::Relu) return S::select(S::gt(v, S::zero()), v, S::zero());
+        else return S::select(S::gt(v, S::zero()), v, S::mul(slope, v));
+    }
+
+    // The gradient through the activation for g at the n outputs y + off: y > 0 ? g : slope g
+    // (LeakyReluBackward; relu's slope is 0). Filled lanes: y = 0, so slope * (filled g).
+    // Masked: also stored at gx + off (when there is a grad_x) for the second pass.
+    template <bool Masked> static V through_act(V g, const T* y, T* gx, int64_t off, int64_t n, V slope) {
+        if constexpr (!Masked) return g;
+        V gv = S::select(S::gt(ld(y + off, n, T(0)), S::zero()), g, S::mul(slope, g));
+        if (gx) st(gx + off, gv, n);
+        return gv;
+    }
+
+    static void forward(const BatchNormForwardArgs& a) { forward_with<Act::None>(a, T(0)); }
+    static void forward_act(const BatchNormActForwardArgs& a) {
+        cpu::check_batch_norm_activation("batch_norm_act_forward", a.act);
+        if (a.act.kind == Act::None) forward_with<Act::None>(a.bn, T(0));
+        else if (a.act.kind == Act::Relu) forward_with<Act::Relu>(a.bn, T(0));
+        else forward_with<Act::LeakyRelu>(a.bn, T(a.act.slope));
+    }
+
+    template <Act::Kind K> static void forward_with(const BatchNormForwardArgs& a, T slope_value) {
         const BatchNormShape& s = a.shape;
+        const V slope = S::set1(slope_value);
         const T* x = static_cast<const T*>(a.x);
         const T* w = static_cast<const T*>(a.weight);
         const T* b = static_cast<const T*>(a.bias);
@@ -125,7 +161,7 @@ template <class S> struct BatchNorm {
                 const V scale = S::set1(T((w ? double(w[c]) : 1.0) * invstd));
                 const V shift = S::set1(b ? b[c] : T(0));
                 channel_vectors(s, c, [&](int64_t off, int64_t n) {
-                    st(y + off, S::fmadd(S::sub(ld(x + off, n, T(0)), vmean), scale, shift), n);
+                    st(y + off, activate<K>(S::fmadd(S::sub(ld(x + off, n, T(0)), vmean), scale, shift), slope), n);
                 });
             }
             return;
@@ -158,7 +194,7 @@ template <class S> struct BatchNorm {
             const V vmean = S::load(mean_t), scale = S::load(scale_t), shift = S::load(shift_t);
             for (int64_t i = 0; i < s.n; ++i) {
                 const int64_t off = i * s.c + c0;
-                st(y + off, S::fmadd(S::sub(ld(x + off, k, T(0)), vmean), scale, shift), k);
+                st(y + off, activate<K>(S::fmadd(S::sub(ld(x + off, k, T(0)), vmean), scale, shift), slope), k);
             }
         }
     }
@@ -177,19 +213,29 @@ template <class S> struct BatchNorm {
         cc = T(-w * invstd * sum_g / m);
     }
 
-    static void backward(const BatchNormBackwardArgs& a) {
+    static void backward(const BatchNormBackwardArgs& a) { backward_with<false>(a, nullptr, T(0)); }
+    static void backward_act(const BatchNormActBackwardArgs& a) {
+        cpu::check_batch_norm_activation("batch_norm_act_backward", a.act);
+        if (a.act.kind == Act::None) backward_with<false>(a.bn, nullptr, T(0));
+        else backward_with<true>(a.bn, static_cast<const T*>(a.y), T(a.act.negative_slope()));
+    }
+
+    // Masked: grad_y is the gradient of the activation's output y_act, slope its negative slope.
+    template <bool Masked> static void backward_with(const BatchNormBackwardArgs& a, const T* y_act, T slope_value) {
         const BatchNormShape& s = a.shape;
+        const V slope = S::set1(slope_value);
         const T* x = static_cast<const T*>(a.x);
         const T* g = static_cast<const T*>(a.grad_y);
         const T* mean_ = static_cast<const T*>(a.save_mean);
         T* gx = static_cast<T*>(a.grad_x);
+        const T* g_norm = Masked ? gx : g;  // the second pass's gradient of the normalised value
         if (s.hw > 1) {
 #pragma omp parallel for schedule(static) if (parallel(s))
             for (int64_t c = 0; c < s.c; ++c) {
                 const V vmean = S::set1(mean_[c]);
                 Sums sums;
                 channel_vectors(s, c, [&](int64_t off, int64_t n) {
-                    V gv = ld(g + off, n, T(0));  // filled lanes: g = 0
+                    V gv = through_act<Masked>(ld(g + off, n, T(0)), y_act, gx, off, n, slope);  // filled lanes: 0
                     sums.add(gv, S::sub(ld(x + off, n, T(0)), vmean));
                 });
                 T ca, cb, cc;
@@ -198,7 +244,7 @@ template <class S> struct BatchNorm {
                 const V va = S::set1(ca), vb = S::set1(cb), vc = S::set1(cc);
                 channel_vectors(s, c, [&](int64_t off, int64_t n) {
                     V d = S::sub(ld(x + off, n, T(0)), vmean);
-                    st(gx + off, S::fmadd(va, ld(g + off, n, T(0)), S::fmadd(vb, d, vc)), n);
+                    st(gx + off, S::fmadd(va, ld(g_norm + off, n, T(0)), S::fmadd(vb, d, vc)), n);
                 });
             }
             return;
@@ -211,7 +257,8 @@ template <class S> struct BatchNorm {
             Sums sums;
             for (int64_t i = 0; i < s.n; ++i) {
                 const int64_t off = i * s.c + c0;
-                sums.add(ld(g + off, k, T(0)), S::sub(ld(x + off, k, T(0)), vmean));
+                sums.add(through_act<Masked>(ld(g + off, k, T(0)), y_act, gx, off, k, slope),
+                         S::sub(ld(x + off, k, T(0)), vmean));
             }
             alignas(64) double s1[kWide], s2[kWide];
             alignas(64) T av[L], bv[L], cv[L];
@@ -225,7 +272,7 @@ template <class S> struct BatchNorm {
             for (int64_t i = 0; i < s.n; ++i) {
                 const int64_t off = i * s.c + c0;
                 V d = S::sub(ld(x + off, k, T(0)), vmean);
-                st(gx + off, S::fmadd(va, ld(g + off, k, T(0)), S::fmadd(vb, d, vc)), k);
+                st(gx + off, S::fmadd(va, ld(g_norm + off, k, T(0)), S::fmadd(vb, d, vc)), k);
             }
         }
     }

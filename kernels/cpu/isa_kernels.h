@@ -33,6 +33,8 @@ struct IsaDTypeKernels {
     CrossEntropyBackwardFn* cross_entropy_backward = nullptr;
     BatchNormForwardFn* batch_norm_forward = nullptr;
     BatchNormBackwardFn* batch_norm_backward = nullptr;
+    BatchNormActForwardFn* batch_norm_act_forward = nullptr;
+    BatchNormActBackwardFn* batch_norm_act_backward = nullptr;
     AdamUpdateFn* adam_update = nullptr;
     AttentionForwardFn* attention_forward = nullptr;
     AttentionBackwardFn* attention_backward = nullptr;
@@ -80,5 +82,7 @@ std::vector<const IsaKernels*> cpu_isas();
 void check_gemm_args(const GemmArgs& g, const char* variant, const void* a, const void* b, const void* c);
 // Throws when `bad` targets were out of range (softmax.cpp).
 void check_cross_entropy_targets(int64_t bad, const SoftmaxShape& s);
+// Throws for an unknown activation or a negative leaky_relu slope (batch_norm.cpp).
+void check_batch_norm_activation(const char* op, const BatchNormActivation& act);
 
 }  // namespace mg::kernels::cpu

@@ -21,6 +21,8 @@ template <class S> constexpr cpu::IsaDTypeKernels common_kernels() {
     k.cross_entropy_backward = &cross_entropy_backward<S>;
     k.batch_norm_forward = &BatchNorm<S>::forward;
     k.batch_norm_backward = &BatchNorm<S>::backward;
+    k.batch_norm_act_forward = &BatchNorm<S>::forward_act;
+    k.batch_norm_act_backward = &BatchNorm<S>::backward_act;
     k.attention_forward = &attention_forward<S>;
     k.attention_backward = &attention_backward<S>;
     return k;
