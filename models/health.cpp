@@ -28,6 +28,13 @@ constexpr double kClassTopShareCeiling = 0.6;   // one class's share
 constexpr double kLabelAgreementFloor = 0.15;   // conditional: 1.5x chance with 10 classes
 constexpr double kCriticBatchDependenceCeiling = 1e-3;  // of the scores' spread
 
+// Images [N, C, H, W] (H, W >= 2) as contiguous float32 on the CPU; `what` opens the error.
+Tensor image_planes(const Tensor& images, const char* what) {
+    MG_CHECK(images.dim() == 4 && images.size(2) >= 2 && images.size(3) >= 2,
+             "{}: images must be [N, C, H, W] with H, W >= 2, got {}", what, images.shape());
+    return images.to(Device::CPU).to(DType::Float32).contiguous();
+}
+
 // A rule over one observation: nullopt when the observation does not hold its metrics
 // (the streak is left as it is), else whether the condition holds.
 using Test = std::function<std::optional<bool>(int64_t step, const Metrics&)>;
@@ -111,9 +118,7 @@ void add_image_gan_rules(std::vector<Rule>& rules) {
 }  // namespace
 
 double parity_std_ratio(const Tensor& images) {
-    MG_CHECK(images.dim() == 4 && images.size(2) >= 2 && images.size(3) >= 2,
-             "parity_std_ratio: images must be [N, C, H, W] with H, W >= 2, got {}", images.shape());
-    const Tensor x = images.to(Device::CPU).to(DType::Float32).contiguous();
+    const Tensor x = image_planes(images, "parity_std_ratio");
     const int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
     const float* p = x.data<float>();
     double sum[4] = {}, sq[4] = {};
@@ -321,9 +326,7 @@ std::vector<HealthEvent> HealthMonitor::observe(int64_t step, const Metrics& met
 }
 
 double checkerboard_energy(const Tensor& images) {
-    MG_CHECK(images.dim() == 4 && images.size(2) >= 2 && images.size(3) >= 2,
-             "checkerboard_energy: images must be [N, C, H, W] with H, W >= 2, got {}", images.shape());
-    const Tensor x = images.to(Device::CPU).to(DType::Float32).contiguous();
+    const Tensor x = image_planes(images, "checkerboard_energy");
     const int64_t planes = x.size(0) * x.size(1), h = x.size(2), w = x.size(3);
     const float* p = x.data<float>();
     double share = 0;
