@@ -42,12 +42,12 @@ const std::vector<BugInfo>& all_bugs() {
         {Bug::CriticBatchNorm, "critic-batchnorm",
          "BatchNorm in the WGAN-GP critic: a sample's score depends on its batch, so the per-sample "
          "gradient the penalty constrains is not the critic's",
-         "wgan-gp", "penalty-range"},
+         "wgan-gp", "critic-batch-dependence"},
         {Bug::DLr10x, "d-lr-10x", "D's learning rate 10x G's: D wins every round and G's gradient vanishes", kGans,
          "d-saturated, g-grad-vanishing, modes-dropped"},
         {Bug::GNoBatchNorm, "g-no-batchnorm",
          "the generator without BatchNorm: badly scaled activations, D pulls ahead and G's samples lag",
-         kImageGans, "d-saturated"},
+         kImageGans, "g-activation-scale, d-saturated"},
         {Bug::Checkerboard, "checkerboard",
          "G's transposed convolutions with kernel 3 and stride 2: the kernel does not divide by the stride, "
          "so output pixels get uneven overlap, a 2x2 pattern",
@@ -55,9 +55,9 @@ const std::vector<BugInfo>& all_bugs() {
         {Bug::NoDetach, "no-detach",
          "D's loss goes through G(z) without detach() and G's gradients are zeroed once per step: G follows "
          "D's loss as well as its own",
-         kGans, "modes-dropped, samples-off-modes"},
+         kGans, "g-grad-in-d-step, modes-dropped, samples-off-modes"},
         {Bug::LabelsSwapped, "labels-swapped", "D is trained with real and fake swapped: it calls the fakes real",
-         kGans, "d-prefers-fakes"},
+         kGans, "d-prefers-fakes, class-histogram-collapse"},
         {Bug::VaeKlSum, "vae-kl-sum",
          "the KL is summed over the latent while the reconstruction is averaged over pixels: KL weighs 784x "
          "too much and the posterior collapses",

@@ -1,5 +1,6 @@
 // The lab of classic mistakes (models/bugs.h): the registry's refusals, and that each bug
 // changes exactly what it names, against a reference computed here.
+#include <map>
 #include <set>
 
 #include "core/autograd.h"
@@ -8,6 +9,7 @@
 #include "core/random.h"
 #include "helpers.h"
 #include "models/bugs.h"
+#include "models/capabilities.h"
 #include "models/gan/adversarial.h"
 #include "models/gan/networks.h"
 #include "models/gan/penalties.h"
@@ -193,6 +195,25 @@ TEST_CASE("bugs: no-detach lets D's loss reach G's weights; D's own update is un
     CHECK(test::max_abs(diff) > 1e-6);
 }
 
+TEST_CASE("bugs: G's gradient after D's backward is exactly 0 when the fakes are detached, not with no-detach") {
+    auto in_d_step = [](const models::Metrics& m) {
+        for (const auto& [k, v] : m)
+            if (k == "grad_norm/G_in_d_step") return v;
+        FAIL("no grad_norm/G_in_d_step");
+        return -1.0;
+    };
+    SmallGan2d ok(Bug::None, 4), bug(Bug::NoDetach, 4);
+    for (int i = 0; i < 2; ++i) {  // the second step too: G's own gradients of step 1 must not linger
+        CHECK(in_d_step(ok.gan->step(ok.batch, ok.noise)) == 0.0);
+        CHECK(in_d_step(bug.gan->step(bug.batch, bug.noise)) > 1e-6);
+    }
+    models::HealthMonitor monitor;
+    CHECK(monitor.observe(1, ok.gan->step(ok.batch, ok.noise)).empty());
+    std::vector<models::HealthEvent> fired = monitor.observe(2, bug.gan->step(bug.batch, bug.noise));
+    REQUIRE(fired.size() == 1);
+    CHECK(fired[0].monitor == "g-grad-in-d-step");
+}
+
 TEST_CASE("bugs: labels-swapped trains D to call the fakes real; d-lr-10x sets D's rate to 10x G's") {
     SmallGan2d s(Bug::LabelsSwapped, 3);
     double want = 0;
@@ -245,6 +266,37 @@ TEST_CASE("bugs: critic-batchnorm, g-no-batchnorm and checkerboard build the net
     CHECK(kernel_of(gan(checker)->generator()) == std::set<int64_t>{3});
     Tensor s = gan(checker)->sample(2);
     CHECK(s.shape() == Shape{2, 1, 28, 28});
+}
+
+TEST_CASE("bugs: an image GAN's sample-point measures see critic-batchnorm and leave training as it was") {
+    auto measures = [](Bug bug, const char* name) {
+        models::ModelConfig config;
+        config.seed = 2;
+        config.bug = bug;
+        config.options = {{"width", 4}};
+        auto model = models::find_model(name).create(config);
+        auto* gan = dynamic_cast<models::AdversarialModel*>(model.get());
+        std::vector<std::vector<float>> before;
+        for (const Tensor& b : gan->discriminator().buffers()) before.push_back(b.to_vector<float>());
+        manual_seed(9);
+        models::Metrics m = models::as<models::SampleQuality>(*model)->evaluate();
+        const std::vector<float> drawn = randn({4}).to_vector<float>();
+        manual_seed(9);
+        CHECK(drawn == randn({4}).to_vector<float>());  // the random stream was put back
+        std::vector<std::vector<float>> after;
+        for (const Tensor& b : gan->discriminator().buffers()) after.push_back(b.to_vector<float>());
+        CHECK(after == before);  // BatchNorm's statistics too
+        std::map<std::string, double> out(m.begin(), m.end());
+        return out;
+    };
+    auto ok = measures(Bug::None, "wgan-gp"), bn = measures(Bug::CriticBatchNorm, "wgan-gp");
+    CHECK(ok.at("critic_batch_dependence") < 1e-5);
+    CHECK(bn.at("critic_batch_dependence") > 1e-3);  // the monitor's threshold (0.008 at init here)
+    for (const char* key : {"g_act_std/0", "g_act_std/1", "g_pre_tanh_std", "class_entropy", "class_top_share"})
+        CHECK(ok.count(key) == 1);
+    auto cgan = measures(Bug::None, "cgan");
+    CHECK(cgan.count("label_agreement") == 1);
+    CHECK(cgan.count("critic_batch_dependence") == 0);  // a BCE D has BatchNorm by design
 }
 
 TEST_CASE("bugs: vae-kl-sum averages the reconstruction over pixels and keeps the KL summed") {

@@ -588,7 +588,7 @@ TEST_CASE("gan step metrics: losses, then D's outputs, then the rest as recorded
     };
     const std::vector<std::string> grad_d = {"grad_norm/D/0.weight", "grad_norm/D/0.bias", "grad_norm/D/2.weight",
                                              "grad_norm/D/2.bias",   "grad_norm/D/4.weight", "grad_norm/D/4.bias",
-                                             "grad_norm/D"};
+                                             "grad_norm/D",          "grad_norm/G_in_d_step"};
     std::vector<std::string> d_only = {"loss_d", "d_real", "d_fake", "gp", "grad_norm_xhat", "r1"};
     d_only.insert(d_only.end(), grad_d.begin(), grad_d.end());
     d_only.push_back("wasserstein");

@@ -25,6 +25,7 @@ Metrics healthy(int64_t step) {
             {"grad_norm/G/0.weight", 0.5 + 0.1 * w},
             {"grad_norm/G/2.weight", 0.05},
             {"grad_norm/G", 0.6 + 0.1 * w},
+            {"grad_norm/G_in_d_step", 0.0},
             {"recon", 100.0},
             {"kl", 25 + w},
             {"loss", 2.0 + 0.1 * w},
@@ -67,12 +68,16 @@ TEST_CASE("health: a healthy stream fires nothing; each monitor fires once on it
         {"d-prefers-fakes", [](Metrics& m) { set(m, "d_real", 0.1), set(m, "d_fake", 0.9); }, 1199},
         {"g-grad-vanishing", [](Metrics& m) { set(m, "grad_norm/G", 1e-4); }, 1199},
         {"layer-grad-ratio", [](Metrics& m) { set(m, "grad_norm/G/2.weight", 1e-5); }, 1199},
-        {"penalty-range", [](Metrics& m) { set(m, "grad_norm_xhat", 28.0); }, 1199},
+        {"penalty-range", [](Metrics& m) { set(m, "grad_norm_xhat", 28.0); }, 1049},
+        {"g-grad-in-d-step", [](Metrics& m) { set(m, "grad_norm/G_in_d_step", 1e-9); }, 1000},
         {"kl-collapse", [](Metrics& m) { set(m, "kl", 0.05); }, 1199},
         {"loss-too-low", [](Metrics& m) { set(m, "bits_per_dim", 0.1); }, 1049},
         {"modes-dropped", [](Metrics&) {}, 2000, {{"modes_covered", 3}, {"checkerboard", 0.002}}},
         {"checkerboard", [](Metrics&) {}, 1000, {{"modes_covered", 8}, {"checkerboard", 0.2}}},
         {"samples-off-modes", [](Metrics&) {}, 2500, {{"modes_covered", 8}, {"hq_fraction", 0.3}}},
+        {"g-activation-scale", [](Metrics&) {}, 1000, {{"g_act_std/0", 0.15}, {"g_act_std/1", 0.02}}},
+        {"critic-batch-dependence", [](Metrics&) {}, 1000, {{"critic_batch_dependence", 0.05}}},
+        {"class-histogram-collapse", [](Metrics&) {}, 1000, {{"class_entropy", 0.3}, {"class_top_share", 0.3}}},
     };
     for (const Case& c : cases) {
         CAPTURE(c.monitor);
@@ -83,6 +88,39 @@ TEST_CASE("health: a healthy stream fires nothing; each monitor fires once on it
         CHECK(events[0].step == c.at);
         CHECK(test::contains(events[0].message, std::string("docs/failure-modes.md#") + c.monitor));
     }
+    // The image GANs' sample-point measures at healthy levels fire nothing.
+    CHECK(run(3000, 1, [](Metrics&) {},
+              {{"g_act_std/0", 0.6}, {"g_act_std/1", 0.55}, {"g_parity_std_ratio", 1.2}, {"checkerboard", 0.01},
+               {"critic_batch_dependence", 1e-7}, {"class_entropy", 0.95}, {"class_top_share", 0.15},
+               {"label_agreement", 0.8}})
+              .empty());
+    // class-histogram-collapse reads each of its three conditions on its own.
+    for (const Metrics& bad : {Metrics{{"class_entropy", 0.9}, {"class_top_share", 0.7}},
+                               Metrics{{"class_entropy", 0.9}, {"class_top_share", 0.2}, {"label_agreement", 0.1}}}) {
+        std::vector<models::HealthEvent> events = run(3000, 1000, [](Metrics&) {}, {{"class_entropy", 0.95}}, bad);
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].monitor == "class-histogram-collapse");
+    }
+    // A new G's first samples (one blob, one class, a 2x2 pattern from random taps) fire nothing
+    // before the rules' first steps: 300 for the class histogram, 100 and 150 for the checkerboard
+    // (where G's updates are reported, they count, not the steps).
+    {
+        models::HealthMonitor monitor;
+        CHECK(monitor.observe(50, {{"class_entropy", 0.0}, {"class_top_share", 1.0}, {"g_parity_std_ratio", 3.0},
+                                   {"checkerboard", 0.3}}).empty());
+        CHECK(monitor.observe(100, {{"class_entropy", 0.0}, {"class_top_share", 1.0}, {"checkerboard", 0.3}}).empty());
+        CHECK(monitor.observe(400, {{"g_updates", 80}, {"g_parity_std_ratio", 3.0}}).empty());
+        // With the ratio reported, the energy is not read.
+        CHECK(monitor.observe(200, {{"g_parity_std_ratio", 1.2}, {"checkerboard", 0.3}}).empty());
+        std::vector<models::HealthEvent> events = monitor.observe(100, {{"g_parity_std_ratio", 1.7}});
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].monitor == "checkerboard");
+        events = monitor.observe(300, {{"class_entropy", 0.0}, {"class_top_share", 1.0}});
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].monitor == "class-histogram-collapse");
+    }
+    // The penalty's floor is not read in the first 300 steps, where a new critic is flat.
+    CHECK(run(300, 1, [](Metrics& m) { set(m, "grad_norm_xhat", 0.01); }).empty());
     // A streak that breaks before 200 steps fires nothing.
     CHECK(run(3000, 1, [](Metrics& m) {
               if (m[0].second > 1.3) set(m, "d_real", 0.1), set(m, "d_fake", 0.9);  // half the steps
@@ -103,6 +141,49 @@ TEST_CASE("health: checkerboard energy: 1 for a pure 2x2 pattern, about 3/(H*W) 
     const double noise = models::checkerboard_energy(randn({64, 3, 16, 16}));
     CHECK(noise == doctest::Approx(3.0 / 256).epsilon(0.25));
     CHECK(test::contains(test::error_of([] { models::checkerboard_energy(randn({2, 8})); }), "[N, C, H, W]"));
+}
+
+TEST_CASE("health: the class histogram's entropy, top share and label agreement against counts done by hand") {
+    // 10 classes, 20 samples: classes 0..9 twice each -> entropy log(10) / log(10) = 1.
+    std::vector<int64_t> even, skewed;
+    for (int64_t i = 0; i < 20; ++i) even.push_back(i % 10);
+    // 12 of class 3, 4 of class 1, 4 of class 7: shares 0.6, 0.2, 0.2.
+    for (int64_t i = 0; i < 20; ++i) skewed.push_back(i < 12 ? 3 : i < 16 ? 1 : 7);
+    auto value = [](const Metrics& m, const std::string& key) {
+        for (const auto& [k, v] : m)
+            if (k == key) return v;
+        FAIL("no " << key);
+        return 0.0;
+    };
+    Metrics m = models::class_histogram_measures(from_vector(even), 10);
+    CHECK(value(m, "class_entropy") == doctest::Approx(1.0));
+    CHECK(value(m, "class_top_share") == doctest::Approx(0.1));
+    CHECK(m.size() == 2);  // no label_agreement without conditioning labels
+    const double h = -(0.6 * std::log(0.6) + 2 * 0.2 * std::log(0.2)) / std::log(10.0);
+    m = models::class_histogram_measures(from_vector(skewed), 10, from_vector(even));
+    CHECK(value(m, "class_entropy") == doctest::Approx(h));
+    CHECK(value(m, "class_top_share") == doctest::Approx(0.6));
+    // Asked for i % 10; labelled 3 (i < 12), 1 (12..15), 7 (16..19): agree at i = 3 and i = 17.
+    CHECK(value(m, "label_agreement") == doctest::Approx(2.0 / 20));
+    CHECK(value(models::class_histogram_measures(from_vector(std::vector<int64_t>(20, 4)), 10), "class_entropy") == 0);
+    CHECK(test::contains(test::error_of([] { models::class_histogram_measures(from_vector(std::vector<int64_t>{0, 10}), 10); }),
+                         "class 10 outside [0, 10)"));
+    CHECK(test::contains(test::error_of([&] { models::class_histogram_measures(from_vector(even), 10, from_vector(skewed).slice(0, 0, 5)); }),
+                         "must match"));
+}
+
+TEST_CASE("health: parity std ratio: about 1 for noise, 2 when one pixel class has twice the spread") {
+    manual_seed(5);
+    Tensor noise = randn({16, 2, 8, 8});
+    CHECK(models::parity_std_ratio(noise) == doctest::Approx(1.0).epsilon(0.15));
+    std::vector<float> v = noise.to_vector<float>();
+    for (size_t k = 0; k < v.size(); ++k) {
+        const size_t i = (k / 8) % 8, j = k % 8;
+        if (i % 2 == 1 && j % 2 == 1) v[k] *= 2;  // the (odd, odd) class
+    }
+    const double doubled = models::parity_std_ratio(from_vector(v, noise.shape()));
+    CHECK(doubled == doctest::Approx(2.0 * models::parity_std_ratio(noise)).epsilon(0.2));
+    CHECK(models::parity_std_ratio(zeros({1, 1, 4, 4})) == 1.0);
 }
 
 TEST_CASE("health: the trainer logs a fired monitor in metrics.jsonl and the summary (labels-swapped gan2d)") {

@@ -211,6 +211,17 @@ Tensor AdversarialModel::r1_penalty(const Tensor& real, const Tensor& labels, St
     return mul(r.penalty, gan_.r1_gamma / 2);
 }
 
+double total_grad_norm(nn::Module& module) {
+    autograd::NoGradGuard no_grad;
+    double total = 0;
+    for (const Tensor& p : module.parameters())
+        if (p.grad().defined()) {
+            const double n = norm(p.grad()).item();
+            total += n * n;
+        }
+    return std::sqrt(total);
+}
+
 void record_grad_norms(StepMetrics& rec, const std::string& tag, nn::Module& module) {
     autograd::NoGradGuard no_grad;
     double total = 0;
@@ -329,14 +340,18 @@ Metrics AdversarialModel::step(const data::Batch& batch, const StepNoise& given)
     Tensor fake = generate(*G_, noise_or(given.z, n, "z"), fake_labels);
 
     // ---- D update: real vs fake.detach() (+ gradient penalty / R1)
-    // no-detach: G's gradients are zeroed here, once, as a loop that forgot detach() does;
-    // D's backward then reaches G's weights and keeps G's graph for G's own backward.
+    // G's gradients are zeroed before D's backward, so that what D's loss sends into G can be
+    // read after it ("grad_norm/G_in_d_step": exactly 0 when the fakes are detached). A
+    // correct step zeroes them again before G's backward, so this changes none of its numbers.
+    // no-detach: that first zeroing is the only one, as in a loop that forgot detach(); D's
+    // backward then reaches G's weights and keeps G's graph for G's own backward.
     const bool no_detach = config_.bug == Bug::NoDetach;
-    if (no_detach) opt_g_->zero_grad();
+    opt_g_->zero_grad();
     opt_d_->zero_grad();
     DLoss d = d_step_loss(real, labels, fake, fake_labels, given.gp_e, rec);
     d.loss.backward({}, /*retain_graph=*/no_detach);
     record_grad_norms(rec, "D", *D_);
+    rec("grad_norm/G_in_d_step", total_grad_norm(*G_));
     opt_d_->step();
     rec("loss_d", d.loss.item());
     rec("d_real", d_output(d.real_logits));

@@ -26,7 +26,9 @@
 // Reported every step (metrics.jsonl): loss_d, loss_g, d_real = D(x), d_fake = D(G(z))
 // before the D update, d_fake_after = D(G(z)) after it (as probabilities for bce; raw
 // scores otherwise), gp and wasserstein (wgan), r1, and the gradient norm of every
-// parameter of D and G ("grad_norm/D/0.weight", totals "grad_norm/D", "grad_norm/G").
+// parameter of D and G ("grad_norm/D/0.weight", totals "grad_norm/D", "grad_norm/G"), and
+// "grad_norm/G_in_d_step": G's gradient norm right after D's backward, which only a D loss
+// that runs through undetached fakes makes nonzero (the no-detach monitor's measure).
 #pragma once
 
 #include <memory>
@@ -107,6 +109,8 @@ public:
     nn::Module& generator() { return *G_; }
     nn::Module& discriminator() { return *D_; }
     const GanOptions& gan_options() const { return gan_; }
+    // G's updates so far (one per n_critic steps).
+    int64_t g_updates() const { return calls_ / gan_.n_critic; }
 
     // Samples with fixed labels (conditional models: one class per row of a grid).
     bool conditional() const override { return false; }
@@ -205,6 +209,9 @@ private:
 // Gradient norms of a module's parameters as metrics "grad_norm/<tag>/<name>", and the
 // total "grad_norm/<tag>". Parameters without a gradient report 0.
 void record_grad_norms(StepMetrics& rec, const std::string& tag, nn::Module& module);
+
+// The norm of all of a module's parameter gradients together (0 when none has one).
+double total_grad_norm(nn::Module& module);
 
 // The EMA generator's decay at its k-th update (k = 1, 2, ...): min(decay, (1 + k) / (10 + k)).
 double ema_decay_at(double decay, int64_t k);

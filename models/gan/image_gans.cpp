@@ -1,11 +1,17 @@
 // dcgan, cgan and wgan-gp (workloads.md): one generator and one discriminator shape, three
 // ways of training them, on Fashion-MNIST (the default) or any image data set at any size
 // the networks can make (networks.h).
+#include <cmath>
+
+#include "core/autograd.h"
 #include "core/ops.h"
 #include "core/random.h"
+#include "models/eval/real_images.h"
+#include "models/eval/reference_classifier.h"
 #include "models/gan/adversarial.h"
 #include "models/gan/networks.h"
 #include "models/families.h"
+#include "models/health.h"
 #include "models/image_data.h"
 #include "models/options.h"
 
@@ -13,7 +19,10 @@ namespace mg::models {
 
 namespace {
 
-class ImageGan : public AdversarialModel, public Interpolation {
+// Samples the health monitors read at each sample point (models/health.h).
+constexpr int64_t kWatchedSamples = 500;
+
+class ImageGan : public AdversarialModel, public Interpolation, public SampleQuality {
 public:
     enum class Kind { Dcgan, Cgan, WganGp };
 
@@ -81,12 +90,26 @@ public:
 
     bool conditional() const override { return kind_ == Kind::Cgan; }
 
+    // At a sample point, for the health monitors: G's activation scales, and the class
+    // histogram of its samples as the data's built-in classifier sees them. On draws of its
+    // own: the random stream is put back, so a run trains exactly as it would without them.
+    Metrics evaluate() override {
+        const GeneratorState rng = default_generator().state();
+        try {
+            Metrics m = watched_measures();
+            default_generator().set_state(rng);
+            return m;
+        } catch (...) {
+            default_generator().set_state(rng);
+            throw;
+        }
+    }
+
 protected:
     int64_t num_classes() const override { return images_.classes; }
 
     Tensor generate(nn::Module& g, const Tensor& z, const Tensor& labels) override {
-        if (!conditional()) return g(z);
-        return g(cat({z, one_hot(labels, images_.classes, z.dtype()).to(z.device())}, 1));
+        return g(generator_input(z, labels));
     }
     Tensor discriminate(const Tensor& x, const Tensor& labels) override {
         if (!conditional()) return (*D_typed_)(x);
@@ -94,6 +117,68 @@ protected:
     }
 
 private:
+    Tensor generator_input(const Tensor& z, const Tensor& labels) const {
+        if (!conditional()) return z;
+        return cat({z, one_hot(labels, images_.classes, z.dtype()).to(z.device())}, 1);
+    }
+
+    // On kWatchedSamples draws of the sampling generator (eval mode): "g_updates",
+    // "g_parity_std_ratio" (parity_std_ratio of G's pre-Tanh output), "g_act_std/i" (G's i-th
+    // hidden activation), "g_pre_tanh_std", a critic's "critic_batch_dependence", and with a
+    // built-in classifier for the data the class histogram's measures (class_histogram_measures);
+    // a conditional model asks for every class in turn.
+    Metrics watched_measures() {
+        autograd::NoGradGuard no_grad;
+        Tensor labels;
+        if (conditional()) {
+            std::vector<int64_t> each(static_cast<size_t>(kWatchedSamples));
+            for (size_t i = 0; i < each.size(); ++i) each[i] = int64_t(i) % images_.classes;
+            labels = from_vector(each);
+        }
+        auto& g = static_cast<DcGenerator&>(sampling_generator());
+        const bool was_training = g.is_training();
+        g.eval();
+        std::vector<double> stds;
+        Tensor input = generator_input(noise(kWatchedSamples), labels.defined() ? labels.to(config_.device) : labels);
+        Tensor pre_tanh;
+        Tensor samples = g.forward_measured(input, stds, &pre_tanh).to(Device::CPU);
+        g.train(was_training);
+        Metrics m = {{"g_updates", double(g_updates())}, {"g_parity_std_ratio", parity_std_ratio(pre_tanh)}};
+        for (size_t i = 0; i + 1 < stds.size(); ++i) m.emplace_back(fmt::format("g_act_std/{}", i), stds[i]);
+        m.emplace_back("g_pre_tanh_std", stds.back());
+        if (gan_.loss == GanLoss::Wasserstein)
+            m.emplace_back("critic_batch_dependence", critic_batch_dependence(samples.slice(0, 0, 64), labels));
+        const std::string data = eval::data_name(data_spec());
+        if (!eval::has_builtin_reference_classifier(data)) return m;
+        eval::ReferenceClassifier& classifier = eval::ReferenceClassifier::select(std::nullopt, data);
+        Tensor predicted = argmax(classifier.probs(affine(samples, 0.5, 0.5)), 1);  // [-1, 1] -> [0, 1]
+        for (auto& kv : class_histogram_measures(predicted, classifier.info().shape.classes, labels))
+            m.push_back(kv);
+        return m;
+    }
+
+    // How much a sample's score depends on the rest of its batch, with D in training mode as
+    // the penalty sees it: the largest change of the first half's scores when scored alone
+    // instead of in the whole batch, over the whole batch's score spread. A per-sample critic
+    // gives 0 up to rounding. D's buffers (BatchNorm's statistics, spectral norm's vectors) are
+    // put back, so training goes on as it would without this.
+    double critic_batch_dependence(const Tensor& images, const Tensor& labels) {
+        std::vector<std::pair<Tensor, Tensor>> buffers;
+        for (const Tensor& b : D_->buffers()) buffers.emplace_back(b, b.clone());
+        const bool was_training = D_->is_training();
+        D_->train();
+        const int64_t n = images.size(0), half = n / 2;
+        Tensor x = images.to(config_.device);
+        Tensor y = labels.defined() ? labels.slice(0, 0, n).to(config_.device) : labels;
+        Tensor whole = discriminate(x, y).to(Device::CPU);
+        Tensor alone = discriminate(x.slice(0, 0, half), y.defined() ? y.slice(0, 0, half) : y).to(Device::CPU);
+        for (auto& [live, saved] : buffers) Tensor(live).copy_(saved);
+        D_->train(was_training);
+        const double spread = std::sqrt(var(whole, {}, /*correction=*/0).item());
+        const double change = amax(abs(sub(whole.slice(0, 0, half), alone))).item();
+        return change / (spread + 1e-12);
+    }
+
     Kind kind_;
     ImageDataOptions images_;
     std::shared_ptr<DcDiscriminator> D_typed_;

@@ -1,5 +1,7 @@
 #include "models/gan/networks.h"
 
+#include <cmath>
+
 #include "core/ops.h"
 
 namespace mg::models {
@@ -36,6 +38,20 @@ DcGenerator::DcGenerator(int64_t z_dim, int64_t classes, int64_t width_, int64_t
 
 Tensor DcGenerator::forward(const Tensor& z) {
     return (*net)((*fc)(z).view({-1, width << (shape.blocks - 1), shape.base, shape.base}));
+}
+
+Tensor DcGenerator::forward_measured(const Tensor& z, std::vector<double>& stds, Tensor* pre_tanh) {
+    auto std_of = [](const Tensor& x) { return std::sqrt(var(x, {}, /*correction=*/0).item()); };
+    Tensor x = (*fc)(z).view({-1, width << (shape.blocks - 1), shape.base, shape.base});
+    for (const auto& layer : *net) {
+        if (layer->as<Tanh>()) {
+            stds.push_back(std_of(x));
+            if (pre_tanh) *pre_tanh = x;
+        }
+        x = (*layer)(x);
+        if (layer->as<ReLU>()) stds.push_back(std_of(x));
+    }
+    return x;
 }
 
 DcDiscriminator::DcDiscriminator(bool batchnorm, int64_t classes, int64_t in_channels, int64_t width,

@@ -32,6 +32,11 @@ public:
     DcGenerator(int64_t z_dim, int64_t classes, int64_t width = 64, int64_t channels = 1, int64_t size = 28,
                 Bug bug = Bug::None);
     Tensor forward(const Tensor& z) override;
+    // forward(z), appending to `stds` the standard deviation of each ReLU's output (the
+    // hidden activations, first to last) and then of the last layer's pre-activation (what
+    // Tanh squashes): the scales BatchNorm holds near 1, read by the health monitors. The
+    // pre-activation itself goes to *pre_tanh when given.
+    Tensor forward_measured(const Tensor& z, std::vector<double>& stds, Tensor* pre_tanh = nullptr);
     int64_t width;
     ImageShape shape;
     std::shared_ptr<nn::Linear> fc;
