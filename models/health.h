@@ -16,14 +16,20 @@
 //   loss-too-low      a PixelCNN's training loss under 0.5 bits/dim for 50 steps in a row
 //   modes-dropped     gan2d covers fewer than 6 of its 8 modes at a sample point from step 2000 on
 //   samples-off-modes gan2d's hq_fraction under 0.5 at a sample point from step 2500 on
+//   d-ahead           gan2d-vanilla only: D(x) - D(G(z)) averaged over a block of 500 steps > 0.4,
+//                     from the block of steps 501-1000 on
+//   causality         an autoregressive image model's prediction of a value depends on that value
+//                     or a later one (check_causality, once at step 1, below)
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "models/model.h"
 #include "models/step_metrics.h"
 
 namespace mg::models {
@@ -42,7 +48,8 @@ const std::vector<MonitorInfo>& all_monitors();
 
 class HealthMonitor {
 public:
-    HealthMonitor();
+    // `model`: the registry name; a monitor calibrated on one model runs on that model only.
+    explicit HealthMonitor(const std::string& model = {});
     ~HealthMonitor();
     HealthMonitor(HealthMonitor&&) noexcept;
     HealthMonitor& operator=(HealthMonitor&&) noexcept;
@@ -61,5 +68,14 @@ private:
 // frequencies of a 2x2 pattern, (pi, pi), (pi, 0) and (0, pi), averaged over images and
 // channels. White noise gives about 3 / (H*W); a checkerboard of transposed convolutions far more.
 double checkerboard_energy(const Tensor& images);
+
+// The causality monitor, for models with PixelLogits (pixelcnn, gated-pixelcnn(-cond),
+// row-lstm; nullopt for the others): the receptive fields (models/receptive_field.h) of a few
+// values away from the border, of a noise image the size of the batch's images [N, C, H, W]
+// (noise: no dependence hides behind a zero input), must be 0 at each value and after it. The
+// first value found to depend on its own or a later input fires "causality". Deterministic, and
+// cheap: one forward of one image. `picture` (optional): the centre value's field as a PNG.
+std::optional<HealthEvent> check_causality(Model& model, const Shape& batch_shape, int64_t step,
+                                           const std::string& picture = {});
 
 }  // namespace mg::models

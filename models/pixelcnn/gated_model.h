@@ -45,7 +45,8 @@ class GatedPixelCnn : public Model,
                       public Sampler,
                       public ClassConditional,
                       public Likelihood,
-                      public Completion {
+                      public Completion,
+                      public PixelLogits {
 public:
     static constexpr int64_t kLevels = 256;
 
@@ -67,6 +68,7 @@ public:
     // all of `images` [n, C, H, W] in [0, 1].
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
+    Tensor pixel_logits(const Tensor& images, const Tensor& labels) override;
 
     std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }
     std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"opt", opt_.get()}}; }

@@ -120,6 +120,11 @@ Metrics PixelCnnModel::train_step(const data::Batch& batch) {
     return {{"loss", nats}, {"bits_per_dim", nats / std::numbers::ln2}};
 }
 
+Tensor PixelCnnModel::pixel_logits(const Tensor& images, const Tensor& labels) {
+    (void)labels;
+    return (*net_)(images.to(DType::Float32).to(config_.device));
+}
+
 Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     (void)labels;  // unconditional, and exact: no importance samples
     check_image_batch("pixelcnn likelihood", images, images_.channels);

@@ -48,7 +48,7 @@ struct PixelCnnOptions {
     nlohmann::json to_json() const;
 };
 
-class PixelCnnModel : public Model, public Sampler, public Likelihood, public Completion {
+class PixelCnnModel : public Model, public Sampler, public Likelihood, public Completion, public PixelLogits {
 public:
     explicit PixelCnnModel(const ModelConfig& config);
 
@@ -62,6 +62,7 @@ public:
     Tensor sample(int64_t n) override;
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
+    Tensor pixel_logits(const Tensor& images, const Tensor& labels) override;
 
     std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }
     std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"net", opt_.get()}}; }

@@ -36,7 +36,7 @@ struct RowLstmOptions {
     nlohmann::json to_json() const;
 };
 
-class RowLstmModel : public Model, public Sampler, public Likelihood, public Completion {
+class RowLstmModel : public Model, public Sampler, public Likelihood, public Completion, public PixelLogits {
 public:
     explicit RowLstmModel(const ModelConfig& config);
 
@@ -49,6 +49,7 @@ public:
     Tensor sample(int64_t n) override;  // [n, 1, S, S] in [0, 1], levels / 255
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
+    Tensor pixel_logits(const Tensor& images, const Tensor& labels) override;
 
     std::vector<std::pair<std::string, nn::Module*>> modules() override { return {{"net", net_.get()}}; }
     std::vector<std::pair<std::string, optim::Optimizer*>> optimizers() override { return {{"net", opt_.get()}}; }
