@@ -16,8 +16,8 @@
 //   loss-too-low      a PixelCNN's training loss under 0.5 bits/dim for 50 steps in a row
 //   modes-dropped     gan2d covers fewer than 6 of its 8 modes at a sample point from step 2000 on
 //   samples-off-modes gan2d's hq_fraction under 0.5 at a sample point from step 2500 on
-//   d-ahead           gan2d-vanilla only: D(x) - D(G(z)) averaged over a block of 500 steps > 0.4,
-//                     from the block of steps 501-1000 on
+//   d-ahead           gan2d-vanilla only: D(x) - D(G(z)) averaged over blocks of 500 steps > 0.4
+//                     in two blocks in a row, from the block of steps 501-1000 on
 //   causality         an autoregressive image model's prediction of a value depends on that value
 //                     or a later one (check_causality, once at step 1, below)
 #pragma once

@@ -4,7 +4,7 @@
 # flagged the run (models/health.h). A bug should be flagged on at least 9 of 10 seeds, the
 # correct run ("none") on at most 1.
 #
-#   tools/bug_table.sh [-m MODEL] [-g "none d-lr-10x ..."] [-s "1 2 ... 10"] [-n STEPS] [-j JOBS] [-b MINIGEN]
+#   tools/bug_table.sh [-m MODEL] [-g "none d-lr-10x ..."] [-s "1 2 ... 10"] [-n STEPS] [-j JOBS] [-b MINIGEN] [-x FLAGS]
 #
 #   -m  the model (default gan2d)
 #   -g  the bugs, "none" for the correct run (default: none and every bug of the model)
@@ -12,20 +12,21 @@
 #   -n  steps (default 3000)
 #   -j  runs at a time (default 2)
 #   -b  the minigen executable (default: build/tools/minigen)
+#   -x  more flags for every run of minigen train (e.g. "--grid 4 --config small.json")
 #
 # One line per run on stderr; the table on stdout:
 #   | bug | flagged | monitors that fired (runs) | seconds per run |
 set -euo pipefail
 
-model=gan2d bugs="" seeds="1 2 3 4 5 6 7 8 9 10" steps=3000 jobs=2 minigen="${MINIGEN:-build/tools/minigen}"
+model=gan2d bugs="" seeds="1 2 3 4 5 6 7 8 9 10" steps=3000 jobs=2 minigen="${MINIGEN:-build/tools/minigen}" extra=""
 while [ $# -gt 1 ]; do  # flag value pairs
     case "$1" in
-        -m) model="$2" ;; -g) bugs="$2" ;; -s) seeds="$2" ;; -n) steps="$2" ;; -j) jobs="$2" ;; -b) minigen="$2" ;;
-        *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+        -m) model="$2" ;; -g) bugs="$2" ;; -s) seeds="$2" ;; -n) steps="$2" ;; -j) jobs="$2" ;; -b) minigen="$2" ;; -x) extra="$2" ;;
+        *) sed -n '2,18p' "$0" >&2; exit 2 ;;
     esac
     shift 2
 done
-[ $# -eq 0 ] || { sed -n '2,17p' "$0" >&2; exit 2; }
+[ $# -eq 0 ] || { sed -n '2,18p' "$0" >&2; exit 2; }
 [ -x "$minigen" ] || { echo "bug_table: no executable $minigen (build first, or pass -b)" >&2; exit 1; }
 if [ -z "$bugs" ]; then  # none, then the bugs whose model list names MODEL
     bugs="none $("$minigen" train --bug list | awk -v m="$model" '
@@ -41,7 +42,7 @@ one_run() {
     local bug="$1" seed="$2" out="$tmp/$1-$2"
     local flag=()
     [ "$bug" != none ] && flag=(--bug "$bug")
-    OMP_NUM_THREADS=1 "$minigen" train "$model" "${flag[@]}" --steps "$steps" --seed "$seed" --threads 1 --json \
+    OMP_NUM_THREADS=1 "$minigen" train "$model" "${flag[@]}" $extra --steps "$steps" --seed "$seed" --threads 1 --json \
         --no-report --out "$out" > "$out.json" 2> "$out.log" || { cat "$out.log" >&2; exit 1; }
     python3 - "$out.json" "$bug" "$seed" <<'PY'
 import json, sys
@@ -52,7 +53,7 @@ PY
     rm -rf "$out"
 }
 export -f one_run
-export tmp model steps minigen
+export tmp model steps minigen extra
 
 for bug in $bugs; do for seed in $seeds; do echo "$bug $seed"; done; done |
     xargs -P "$jobs" -n 2 bash -c 'one_run "$0" "$1"' | tee "$tmp/lines" >&2
