@@ -43,8 +43,10 @@ const std::vector<BugInfo>& all_bugs() {
          "BatchNorm in the WGAN-GP critic: a sample's score depends on its batch, so the per-sample "
          "gradient the penalty constrains is not the critic's",
          "wgan-gp", "critic-batch-dependence"},
-        {Bug::DLr10x, "d-lr-10x", "D's learning rate 10x G's: D wins every round and G's gradient vanishes", kGans,
-         "d-saturated, g-grad-vanishing, modes-dropped"},
+        {Bug::DLr10x, "d-lr-10x",
+         "D's learning rate 10x G's: D stays ahead every round (taught on the plain gan2d-vanilla: R1, PacGAN "
+         "and EMA, gan2d's stabilizers, shrug it off)",
+         "gan2d-vanilla", "d-ahead"},
         {Bug::GNoBatchNorm, "g-no-batchnorm",
          "the generator without BatchNorm: badly scaled activations, D pulls ahead and G's samples lag",
          kImageGans, "g-activation-scale, d-saturated"},
@@ -65,7 +67,7 @@ const std::vector<BugInfo>& all_bugs() {
         {Bug::MaskBFirst, "mask-b-first",
          "the first masked convolution uses mask B (centre tap on): every pixel sees itself, the loss drops "
          "far under the data's entropy and samples are noise",
-         "pixelcnn", "loss-too-low"},
+         "pixelcnn", "causality, loss-too-low"},
     };
     return bugs;
 }

@@ -10,6 +10,7 @@
 //   SampleQuality      gan2d, gan2d-vanilla (modes covered)
 //   TrainingVisuals    gan2d, gan2d-vanilla, vae, cvae, convvae
 //   Translation        pix2pix
+//   PixelLogits        pixelcnn, gated-pixelcnn, gated-pixelcnn-cond, row-lstm
 #pragma once
 
 #include <cstdint>
@@ -104,6 +105,18 @@ public:
     virtual ~Translation() = default;
     virtual int64_t input_channels() const = 0;
     virtual Tensor translate(const Tensor& inputs) = 0;
+};
+
+// Autoregressive image models: the network's logits for images [n, C, H, W] in [0, 1]
+// (labels int64 [n] for a conditional model, else ignored) as [n, C*L, H, W], the L logits
+// of value (c, i, j) at rows c*L .. c*L + L - 1; differentiable in `images`. The network runs
+// in whatever mode it is in (the caller sets eval for BatchNorm's running statistics). What
+// each value's prediction depends on is the model's causality (models/receptive_field.h).
+class PixelLogits {
+public:
+    static constexpr const char* kAbility = "give each pixel's logits";
+    virtual ~PixelLogits() = default;
+    virtual Tensor pixel_logits(const Tensor& images, const Tensor& labels) = 0;
 };
 
 // The capability C of `model`, or nullptr when it has none (a ClassConditional that is

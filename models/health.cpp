@@ -4,9 +4,12 @@
 #include <cmath>
 #include <functional>
 #include <optional>
+#include <random>
 
 #include "core/ops.h"
 #include "kernels/base.h"
+#include "models/capabilities.h"
+#include "models/receptive_field.h"
 
 namespace mg::models {
 
@@ -189,6 +192,8 @@ const std::vector<MonitorInfo>& all_monitors() {
         {"critic-batch-dependence", "a critic's scores change by > 0.001 of their spread with the batch, at a sample point"},
         {"class-histogram-collapse", "from G's update 300, samples' class entropy < 0.5 log(K) or one class > 60% at a "
                                      "sample point; conditional: < 15% in the class asked for"},
+        {"d-ahead", "gan2d-vanilla: D(x) - D(G(z)) averaged over 500 steps > 0.4 in two blocks in a row, from steps 501-1000 on"},
+        {"causality", "a pixel's prediction depends on its own or a later input value (checked by autograd at step 1)"},
     };
     return monitors;
 }
@@ -199,7 +204,42 @@ struct HealthMonitor::Rules {
     int64_t g_grad_count = 0;
 };
 
-HealthMonitor::HealthMonitor() : rules_(std::make_unique<Rules>()) {
+namespace {
+
+// d-ahead: D(x) - D(G(z)) averaged over blocks of kBlock steps; two blocks in a row over kFloor,
+// from the second block on (the first holds the start, where D leads in healthy runs too).
+// Calibrated on gan2d-vanilla: seeds 1-5 (healthy blocks 0.12-0.32 after the first, d-lr-10x
+// 0.47-0.61) set the floor; seeds 6-10 showed healthy runs that lead by 0.42-0.49 until step
+// 1000 and then fall back, hence two blocks; seeds 11-20 the check
+// (docs/results/2026-12-07-failure-modes.md). Image GANs sit at 0.5 when healthy (dcgan, 400
+// steps), so it runs on gan2d-vanilla alone.
+Rule d_ahead_rule() {
+    constexpr int64_t kBlock = 500;
+    constexpr double kFloor = 0.4;
+    struct Block {
+        double sum = 0;
+        int64_t count = 0;
+    };
+    auto block = std::make_shared<Block>();
+    return {"d-ahead", 2,
+            [block](int64_t step, const Metrics& m) -> std::optional<bool> {
+                auto real = value_of(m, "d_real"), fake = value_of(m, "d_fake");
+                if (!real || !fake || value_of(m, "wasserstein")) return std::nullopt;
+                block->sum += *real - *fake;
+                ++block->count;
+                if (step % kBlock != 0) return std::nullopt;
+                const double mean = block->sum / double(block->count);
+                *block = {};
+                if (step <= kBlock) return std::nullopt;
+                return mean > kFloor;
+            },
+            message("D(x) - D(G(z)) averaged over 500 steps > 0.4 twice in a row (a balanced gan2d-vanilla: 0.1-0.3)",
+                    "D stays ahead of G every round: D learns too fast for G", "d-ahead")};
+}
+
+}  // namespace
+
+HealthMonitor::HealthMonitor(const std::string& model) : rules_(std::make_unique<Rules>()) {
     Rules& r = *rules_;
     // D's outputs as probabilities (bce) or scores (lsgan, hinge); a critic reports "wasserstein".
     auto gap = [](const Metrics& m) -> std::optional<double> {
@@ -304,6 +344,7 @@ HealthMonitor::HealthMonitor() : rules_(std::make_unique<Rules>()) {
                        message("under half the samples near a mode (hq_fraction < 0.5) from step 2500 on",
                                "G's points fall between the modes", "samples-off-modes")});
     add_image_gan_rules(r.rules);
+    if (model == "gan2d-vanilla") r.rules.push_back(d_ahead_rule());
 }
 
 HealthMonitor::~HealthMonitor() = default;
@@ -349,6 +390,62 @@ double checkerboard_energy(const Tensor& images) {
         if (power > 0) share += (both * both + rows * rows + cols * cols) / (double(h * w) * power);
     }
     return share / double(planes);
+}
+
+// ---- causality: autoregressive image models, once at step 1 ------------------------------
+
+namespace {
+
+// A field's entry counts as a dependence above this share of the field's largest: the masks
+// make forbidden entries exactly 0, and a leak (mask-b-first) is of the order of the largest.
+constexpr double kLeakShare = 1e-6;
+
+// Uniform noise [C, H, W] in [0, 1] from a fixed seed, drawn on the host (the run's random stream is left alone).
+Tensor noise_image(int64_t channels, int64_t height, int64_t width) {
+    std::mt19937 gen(7);
+    std::vector<float> v(size_t(channels * height * width));
+    for (float& x : v) x = float(double(gen()) / 4294967296.0);
+    return from_vector(v, Shape{channels, height, width});
+}
+
+}  // namespace
+
+std::optional<HealthEvent> check_causality(Model& model, const Shape& batch_shape, int64_t step,
+                                           const std::string& picture) {
+    if (!as<PixelLogits>(model)) return std::nullopt;
+    MG_CHECK(batch_shape.size() == 4 && batch_shape[1] >= 1 && batch_shape[2] >= 1 && batch_shape[3] >= 1,
+             "check_causality: the images must be [N, C, H, W], got {}", batch_shape);
+    const int64_t channels = batch_shape[1], height = batch_shape[2], width = batch_shape[3];
+    // The centre first (the picture's), then two more away from the border, every channel of each.
+    const std::vector<std::pair<int64_t, int64_t>> pixels = {
+        {height / 2, width / 2}, {height / 3, 2 * width / 3}, {2 * height / 3, width / 3}};
+    std::vector<PixelValue> values;
+    for (const auto& [row, col] : pixels)
+        for (int64_t c = 0; c < channels; ++c) values.push_back({c, row, col});
+    const Tensor label = from_vector(std::vector<int64_t>{0}, Shape{1});
+    const std::vector<Tensor> fields = receptive_fields(model, noise_image(channels, height, width), values, label);
+    if (!picture.empty()) write_receptive_field_png(picture, fields[size_t(channels - 1)], values[size_t(channels - 1)]);
+    for (size_t k = 0; k < values.size(); ++k) {
+        const PixelValue& v = values[k];
+        const float* f = fields[k].data<float>();
+        const double floor = kLeakShare * double(*std::max_element(f, f + fields[k].numel()));
+        for (int64_t c = 0; c < channels; ++c)
+            for (int64_t i = 0; i < height; ++i)
+                for (int64_t j = 0; j < width; ++j) {
+                    const PixelValue input{c, i, j};
+                    if (!is_future(input, v, width) || double(f[(c * height + i) * width + j]) <= floor) continue;
+                    const auto name = [channels](const PixelValue& p) {
+                        if (channels == 1) return fmt::format("({}, {})", p.row, p.col);
+                        if (channels == 3) return fmt::format("({}, {}) {}", p.row, p.col, "RGB"[p.channel]);
+                        return fmt::format("({}, {}) channel {}", p.row, p.col, p.channel);
+                    };
+                    return HealthEvent{"causality", step,
+                                       fmt::format("pixel {}'s prediction depends on input pixel {}: the mask leaks "
+                                                   "(see docs/failure-modes.md#mask-b-first)",
+                                                   name(v), name(input))};
+                }
+    }
+    return std::nullopt;
 }
 
 }  // namespace mg::models

@@ -26,14 +26,20 @@
 //   class-histogram-collapse  at a sample point from G's update 300 on, the samples' class histogram (the
 //                     classifier's labels) with entropy under 0.5 log(K), or one class over 60% of the
 //                     samples; for a conditional model, under 15% of them in the class asked for
+//   d-ahead           gan2d-vanilla only: D(x) - D(G(z)) averaged over blocks of 500 steps > 0.4
+//                     in two blocks in a row, from the block of steps 501-1000 on
+//   causality         an autoregressive image model's prediction of a value depends on that value
+//                     or a later one (check_causality, once at step 1, below)
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "core/tensor.h"
+#include "models/model.h"
 #include "models/step_metrics.h"
 
 namespace mg::models {
@@ -52,7 +58,8 @@ const std::vector<MonitorInfo>& all_monitors();
 
 class HealthMonitor {
 public:
-    HealthMonitor();
+    // `model`: the registry name; a monitor calibrated on one model runs on that model only.
+    explicit HealthMonitor(const std::string& model = {});
     ~HealthMonitor();
     HealthMonitor(HealthMonitor&&) noexcept;
     HealthMonitor& operator=(HealthMonitor&&) noexcept;
@@ -85,5 +92,13 @@ double parity_std_ratio(const Tensor& images);
 //   class_top_share  the most common class's share of the samples
 //   label_agreement  (conditioned only) the share labelled with the class asked for
 Metrics class_histogram_measures(const Tensor& predicted, int64_t classes, const Tensor& conditioned = Tensor());
+// The causality monitor, for models with PixelLogits (pixelcnn, gated-pixelcnn(-cond),
+// row-lstm; nullopt for the others): the receptive fields (models/receptive_field.h) of a few
+// values away from the border, of a noise image the size of the batch's images [N, C, H, W]
+// (noise: no dependence hides behind a zero input), must be 0 at each value and after it. The
+// first value found to depend on its own or a later input fires "causality". Deterministic, and
+// cheap: one forward of one image. `picture` (optional): the centre value's field as a PNG.
+std::optional<HealthEvent> check_causality(Model& model, const Shape& batch_shape, int64_t step,
+                                           const std::string& picture = {});
 
 }  // namespace mg::models

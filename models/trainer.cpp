@@ -510,7 +510,7 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
     const int64_t first = step;
     int64_t saved_step = opt.resume ? step : -1;
     bool warned_nonfinite = false;
-    HealthMonitor health;
+    HealthMonitor health(model.name());
     // Writes the checkpoint unless the model holds NaN/Inf: then the last finite
     // checkpoint stays, and training stops (false) unless allow_nonfinite.
     auto save = [&]() -> bool {
@@ -555,6 +555,9 @@ TrainSummary train(Model& model, const TrainOptions& opt) {
         }
         for (const HealthEvent& e : health.observe(step, m))
             if (dp.root()) report_health(e, metrics, summary);
+        if (step == 1 && dp.root())  // autoregressive image models: the masks checked by autograd, once
+            if (auto e = check_causality(model, b->images.shape(), step, opt.out_dir + "/samples/receptive_field.png"))
+                report_health(*e, metrics, summary);
         if (dp.root()) progress.update(step, brief(m));
         if (!bad.empty()) {
             const std::string what = fmt::format("step {}: {}", step, bad);

@@ -227,7 +227,7 @@ TEST_CASE("bugs: labels-swapped trains D to call the fakes real; d-lr-10x sets D
 
     models::ModelConfig config;
     config.bug = Bug::DLr10x;
-    nlohmann::json c = models::find_model("gan2d").create(config)->config();
+    nlohmann::json c = models::find_model("gan2d-vanilla").create(config)->config();
     CHECK(c.at("lr_d").get<double>() == doctest::Approx(10 * c.at("lr_g").get<double>()));
 }
 

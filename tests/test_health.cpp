@@ -206,3 +206,35 @@ TEST_CASE("health: the trainer logs a fired monitor in metrics.jsonl and the sum
     CHECK(test::contains(log, "\"monitor\":\"d-prefers-fakes\""));
     CHECK(test::contains(test::read_file(dir / "run/config.json"), "\"bug\": \"labels-swapped\""));
 }
+
+TEST_CASE("health: d-ahead fires on gan2d-vanilla when two 500-step blocks' mean D(x) - D(G(z)) pass 0.4, after the first") {
+    // The gap d_real - d_fake of step s given by `gap(s)`; the events of 3000 steps of `model`.
+    auto stream = [](const std::string& model, const std::function<double(int64_t)>& gap, bool critic = false) {
+        models::HealthMonitor monitor(model);
+        for (int64_t step = 1; step <= 3000; ++step) {
+            Metrics m = {{"d_real", 0.5 + gap(step) / 2}, {"d_fake", 0.5 - gap(step) / 2}};
+            if (critic) m.emplace_back("wasserstein", gap(step));
+            monitor.observe(step, m);
+        }
+        return monitor.fired();
+    };
+    auto fired = [](const std::vector<models::HealthEvent>& events) {
+        return events.size() == 1 && events[0].monitor == "d-ahead" ? events[0].step : int64_t(-1);
+    };
+    // A healthy gan2d-vanilla wobbles round 0.2, now and then as high as 0.7 for a few steps.
+    CHECK(stream("gan2d-vanilla", [](int64_t s) { return 0.2 + 0.1 * std::sin(0.37 * double(s)) + (s % 50 < 5 ? 0.5 : 0); }).empty());
+    // D ahead all along: the blocks of steps 501-1000 and 1001-1500 fire (the first block is left out).
+    CHECK(fired(stream("gan2d-vanilla", [](int64_t) { return 0.5; })) == 1500);
+    // A mean over 0.4 from steps that are each at 0.35 or 0.55: the block's mean counts.
+    CHECK(fired(stream("gan2d-vanilla", [](int64_t s) { return s % 2 ? 0.35 : 0.55; })) == 1500);
+    CHECK(stream("gan2d-vanilla", [](int64_t s) { return s % 2 ? 0.3 : 0.49; }).empty());  // mean 0.395
+    // Ahead only until step 1000 (a healthy start can be), or from step 2001 on.
+    CHECK(stream("gan2d-vanilla", [](int64_t s) { return s <= 1000 ? 0.8 : 0.2; }).empty());
+    CHECK(fired(stream("gan2d-vanilla", [](int64_t s) { return s > 2000 ? 0.6 : 0.2; })) == 3000);
+    // Two blocks over the floor, but not in a row.
+    CHECK(stream("gan2d-vanilla", [](int64_t s) { return (s - 1) / 500 % 2 ? 0.6 : 0.2; }).empty());
+    // Other models (an image GAN sits at 0.5 when healthy), and critics' scores, are not its business.
+    CHECK(stream("dcgan", [](int64_t) { return 0.5; }).empty());
+    CHECK(stream("", [](int64_t) { return 0.5; }).empty());
+    CHECK(stream("gan2d-vanilla", [](int64_t) { return 0.5; }, /*critic=*/true).empty());
+}

@@ -5,7 +5,7 @@
 # correct run ("none") on at most 1.
 #
 #   tools/bug_table.sh [-p LESSON] [-m MODEL] [-c JSON] [-g "none d-lr-10x ..."] [-s "1 2 ... 10"]
-#                      [-n STEPS] [-e EVERY] [-j JOBS] [-b MINIGEN]
+#                      [-n STEPS] [-e EVERY] [-j JOBS] [-b MINIGEN] [-x FLAGS]
 #
 #   -p  a lesson's settings, each run in under 2 minutes on the 2-core box (flags after it win):
 #         gan2d    gan2d, 3000 steps, its bugs
@@ -22,13 +22,14 @@
 #   -e  steps between sample points, where the sample monitors look (default: the trainer's)
 #   -j  runs at a time (default 2)
 #   -b  the minigen executable (default: build/tools/minigen)
+#   -x  more flags for every run of minigen train (e.g. "--grid 4 --config small.json")
 #
 # One line per run on stderr; the table on stdout:
 #   | bug | flagged | monitors that fired (runs) | seconds per run |
 set -euo pipefail
 
-usage() { sed -n '2,27p' "$0" >&2; exit 2; }
-model=gan2d config="" bugs="" seeds="1 2 3 4 5 6 7 8 9 10" steps=3000 every="" jobs=2 minigen="${MINIGEN:-build/tools/minigen}"
+usage() { sed -n '2,28p' "$0" >&2; exit 2; }
+model=gan2d config="" bugs="" seeds="1 2 3 4 5 6 7 8 9 10" steps=3000 every="" jobs=2 minigen="${MINIGEN:-build/tools/minigen}" extra=""
 lesson() {  # the settings of the lesson $1
     case "$1" in
         gan2d) model=gan2d steps=3000 ;;
@@ -43,7 +44,7 @@ lesson() {  # the settings of the lesson $1
 while [ $# -gt 1 ]; do  # flag value pairs
     case "$1" in
         -p) lesson "$2" ;; -m) model="$2" ;; -c) config="$2" ;; -g) bugs="$2" ;; -s) seeds="$2" ;;
-        -n) steps="$2" ;; -e) every="$2" ;; -j) jobs="$2" ;; -b) minigen="$2" ;;
+        -n) steps="$2" ;; -e) every="$2" ;; -j) jobs="$2" ;; -b) minigen="$2" ;; -x) extra="$2" ;;
         *) usage ;;
     esac
     shift 2
@@ -66,7 +67,7 @@ one_run() {
     [ "$bug" != none ] && flag=(--bug "$bug")
     [ -n "$config" ] && flag+=(--config "$tmp/config.json")
     [ -n "$every" ] && flag+=(--sample-every "$every" --grid 16)
-    OMP_NUM_THREADS=1 "$minigen" train "$model" "${flag[@]}" --steps "$steps" --seed "$seed" --threads 1 --json \
+    OMP_NUM_THREADS=1 "$minigen" train "$model" "${flag[@]}" $extra --steps "$steps" --seed "$seed" --threads 1 --json \
         --no-report --out "$out" > "$out.json" 2> "$out.log" || { cat "$out.log" >&2; exit 1; }
     python3 - "$out.json" "$bug" "$seed" <<'PY'
 import json, sys
@@ -77,7 +78,7 @@ PY
     rm -rf "$out"
 }
 export -f one_run
-export tmp model steps minigen config every
+export tmp model steps minigen config every extra
 [ -n "$config" ] && printf '%s\n' "$config" > "$tmp/config.json"
 
 for bug in $bugs; do for seed in $seeds; do echo "$bug $seed"; done; done |

@@ -37,7 +37,11 @@ struct TrainingOptions {
 };
 
 template <class Net, class OwnOptions>
-class AutoregressiveImageModel : public Model, public Sampler, public Likelihood, public Completion {
+class AutoregressiveImageModel : public Model,
+                                 public Sampler,
+                                 public Likelihood,
+                                 public Completion,
+                                 public PixelLogits {
 public:
     DataSpec data_spec() const override {
         DataSpec s = images_.spec();

@@ -108,6 +108,11 @@ Metrics GatedPixelCnn::train_step(const data::Batch& batch) {
     return optimize(loss_of(batch.images, labels, Reduction::Mean));
 }
 
+Tensor GatedPixelCnn::pixel_logits(const Tensor& images, const Tensor& labels) {
+    return net_->forward(images.to(DType::Float32).to(config_.device),
+                         options_.conditional ? labels.to(config_.device) : Tensor());
+}
+
 Metrics GatedPixelCnn::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     pixelcnn::check_image_batch(name() + " likelihood", images, images_.channels);
     const int64_t n = images.size(0);

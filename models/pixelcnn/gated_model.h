@@ -58,6 +58,7 @@ public:
     // all of `images` [n, C, H, W] in [0, 1].
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
+    Tensor pixel_logits(const Tensor& images, const Tensor& labels) override;
 
     // Which sampler sample/complete use from now on (tests and timings compare them).
     void set_sampler(GatedSampler sampler) { sampler_ = sampler; }

@@ -93,6 +93,11 @@ Metrics PixelCnnModel::train_step(const data::Batch& batch) {
     return optimize(cross_entropy(per_value((*net_)(x), images_.channels), target));  // mean over N*C*H*W, nats
 }
 
+Tensor PixelCnnModel::pixel_logits(const Tensor& images, const Tensor& labels) {
+    (void)labels;
+    return (*net_)(images.to(DType::Float32).to(config_.device));
+}
+
 Metrics PixelCnnModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     (void)labels;  // unconditional, and exact: no importance samples
     check_image_batch("pixelcnn likelihood", images, images_.channels);

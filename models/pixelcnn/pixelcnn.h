@@ -52,6 +52,7 @@ public:
     Tensor sample(int64_t n) override;
     Metrics likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) override;
     Tensor complete(const Tensor& images, const Tensor& labels, int64_t keep_rows, int64_t per_image) override;
+    Tensor pixel_logits(const Tensor& images, const Tensor& labels) override;
 
     void set_sampler(SamplerKind kind) { options_.sampler = kind; }
 

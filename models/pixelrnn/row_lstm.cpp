@@ -43,6 +43,11 @@ Metrics RowLstmModel::train_step(const data::Batch& batch) {
     return optimize(cross_entropy((*net_)(x), target));  // mean over N*H*W, nats
 }
 
+Tensor RowLstmModel::pixel_logits(const Tensor& images, const Tensor& labels) {
+    (void)labels;
+    return (*net_)(images.to(DType::Float32).to(config_.device));
+}
+
 Metrics RowLstmModel::likelihood(const Tensor& images, const Tensor& labels, const Likelihood::Options& options) {
     (void)labels;
     pixelcnn::check_image_batch("row-lstm likelihood", images, 1);
