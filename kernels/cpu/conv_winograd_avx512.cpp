@@ -388,7 +388,9 @@ void transform_gy(const Conv2dShape& s, const Tiling& t, const float* gy, int64_
     const int64_t pos_stride = columns * s.c_out, pixels = s.oh * s.ow;
     const float* zeros = gyt + pixels * s.c_out;
     std::fill(gyt + pixels * s.c_out, gyt + (pixels + 1) * s.c_out, 0.0f);
-    const auto pixel = [&](int64_t r, int64_t c) { return r < s.oh && c < s.ow ? gyt + (r * s.ow + c) * s.c_out : zeros; };
+    const auto pixel = [&](int64_t r, int64_t c) {
+        return r < s.oh && c < s.ow ? gyt + (r * s.ow + c) * s.c_out : zeros;
+    };
     for (int64_t i = 0; i < images; ++i) {
         to_channels_last(gy + (n0 + i) * s.c_out * pixels, s.c_out, pixels, gyt);
         for (int64_t th = 0; th < t.th; ++th)
@@ -426,7 +428,8 @@ template <class Body>
 int for_each_chunk(const Conv2dShape& s, const Tiling& t, Body body) {
     return for_each_image_block(s.n, [&](int thread, int, int64_t first, int64_t end) {
         const int64_t image = (s.h * s.w + 1) * s.c_in;
-        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + image + s.c_out * (s.oh * s.ow + 1));
+        const int64_t gy_image = s.c_out * (s.oh * s.ow + 1);
+        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + image + gy_image);
         const ChunkScratch scratch{v, v + t.v_chunk, v + t.v_chunk + t.m_chunk, v + t.v_chunk + t.m_chunk + image};
         for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
             const int64_t images = std::min(t.chunk, end - n0);
