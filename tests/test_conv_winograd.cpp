@@ -1,6 +1,6 @@
 // conv2d "winograd" (kernels/cpu/conv_winograd_avx512.cpp): F(2x2, 2x2) over the 4 phases of
 // the 4x4 stride-2 pad-1 conv. Each face against the float64 reference, the adjoint identity
-// in float32, odd input sizes, the fallback shapes (bitwise polyphase), 1/2/3 threads, and
+// in float32, odd input and output sizes, the fallback shapes (bitwise polyphase), 1/2/3 threads, and
 // the routing of the dcgan shapes.
 //
 // Tolerance: the transforms' entries are 0 and +-1, so a transformed value is an exact-ish
@@ -101,10 +101,14 @@ double dot(const std::vector<A>& a, const std::vector<B>& b, bool absolute = fal
     return s;
 }
 
-// Winograd's shapes: square, odd input sizes (H = 2*OH + 1), H != W, several tiles per row.
+// Winograd's shapes: square, odd input sizes (H = 2*OH + 1), H != W, several tiles per row;
+// odd outputs (the last tile row or column padded): 7x7 (dcgan at 28x28), 5x6, 6x3, 5x4 from
+// odd inputs, 1x3.
 std::vector<mk::Conv2dShape> winograd_shapes() {
-    return {conv4s2(3, 16, 8, 8, 16), conv4s2(2, 16, 13, 9, 20), conv4s2(3, 24, 16, 12, 32),
-            conv4s2(2, 17, 20, 21, 19), conv4s2(4, 64, 16, 16, 128)};
+    return {conv4s2(3, 16, 8, 8, 16),   conv4s2(2, 16, 13, 9, 20),  conv4s2(3, 24, 16, 12, 32),
+            conv4s2(2, 17, 20, 21, 19), conv4s2(4, 64, 16, 16, 128), conv4s2(2, 16, 14, 14, 16),
+            conv4s2(3, 16, 10, 12, 20), conv4s2(2, 20, 12, 7, 16),  conv4s2(2, 17, 11, 9, 19),
+            conv4s2(2, 16, 3, 6, 16)};
 }
 
 constexpr double kTolerance = 1e-5;  // see the file comment
@@ -165,11 +169,10 @@ TEST_CASE("conv2d winograd: other shapes fall back to polyphase bitwise") {
     mk::Conv2dShape pad2 = conv4s2(2, 16, 10, 10, 16);
     pad2.pad_h = pad2.pad_w = 2, pad2.oh = pad2.ow = 6;
     const std::vector<mk::Conv2dShape> shapes = {
-        conv4s2(3, 16, 10, 10, 16),  // OH = OW = 5: odd
-        conv4s2(3, 16, 14, 12, 16),  // OH = 7 odd, OW = 6 even
         conv4s2(3, 3, 16, 16, 32),   // C_in = 3 (D's first conv)
         conv4s2(3, 32, 16, 16, 3),   // C_out = 3 (G's last transposed conv)
         conv4s2(3, 16, 4, 4, 16),    // 2x2 outputs: one tile per image
+        conv4s2(3, 16, 3, 5, 16),    // 1x2 outputs: one tile, half padded
         stride1, pad2,
     };
     for (const mk::Conv2dShape& s : shapes) {
@@ -191,7 +194,7 @@ TEST_CASE("conv2d winograd: 1, 2 and 3 threads") {
     if (!have_winograd()) return;
     const int saved_threads = omp_get_max_threads();
     std::mt19937_64 rng(3);
-    for (const mk::Conv2dShape& s : {conv4s2(7, 16, 12, 16, 24), conv4s2(5, 32, 8, 9, 16)}) {
+    for (const mk::Conv2dShape& s : {conv4s2(7, 16, 12, 16, 24), conv4s2(5, 32, 8, 9, 16), conv4s2(5, 16, 7, 11, 16)}) {
         CAPTURE(s.n); CAPTURE(s.h); CAPTURE(s.w);
         const Operands o = random_operands(s, rng);
         const Reference r = reference_faces(s, o);
@@ -231,5 +234,8 @@ TEST_CASE("conv2d winograd: routing of the dcgan shapes") {
     CHECK(mk::cpu::conv2d_winograd_fits(conv4s2(64, 128, 8, 8, 256)));    // 32x32 RGB: 4x4 outputs
     // D's first conv 3 -> 64, and G's last transposed conv 64 -> 3 (its conv: C_in = 3, C_out = 64).
     CHECK_FALSE(mk::cpu::conv2d_winograd_fits(conv4s2(64, 3, 64, 64, 64)));
-    CHECK_FALSE(mk::cpu::conv2d_winograd_fits(conv4s2(64, 64, 14, 14, 128)));  // MNIST: 7x7 outputs
+    // 28x28 (dcgan, cgan, wgan-gp): D 64 -> 128 to 7x7 outputs and G 128 -> 64 (its conv: 64 -> 128),
+    // padded tiles (1.1x polyphase forward, 1.3x backward); the 1-channel ends stay polyphase.
+    CHECK(mk::cpu::conv2d_winograd_fits(conv4s2(64, 64, 14, 14, 128)));
+    CHECK_FALSE(mk::cpu::conv2d_winograd_fits(conv4s2(64, 1, 28, 28, 64)));
 }

@@ -6,13 +6,14 @@
 
 namespace mg::kernels {
 
-// Priority 40, over polyphase's 30: the 4x4 stride-2 pad-1 convs with even outputs and at least
-// 16 channels in and out (every conv of the dcgan family but the 3-channel ends) run 9 multiplies
-// per output and phase instead of 16; every other shape goes to polyphase inside each face
+// Priority 40, over polyphase's 30: the 4x4 stride-2 pad-1 convs with at least 16 channels in
+// and out (every conv of the dcgan family but the 1- and 3-channel ends) run 9 multiplies per
+// output and phase instead of 16; odd outputs pad the last tile row or column (at 7x7 still
+// 1.1x polyphase forward, 1.3x backward); every other shape goes to polyphase inside each face
 // (docs/results/2026-12-07-winograd-conv.md).
 void register_cpu_conv_winograd() {
     if (!cpu::has_avx512()) return;
-    const char* rule = "4x4 stride 2 pad 1, OH and OW even, C_in and C_out >= 16; else polyphase";
+    const char* rule = "4x4 stride 2 pad 1, C_in and C_out >= 16, 2 tiles or more; else polyphase";
     conv2d_forward_table().add("winograd", Device::CPU, DType::Float32, &cpu::conv2d_forward_winograd_f32, 40,
                                fmt::format("F(2x2,2x2) per phase: 9 GEMMs U_p x V_p over the transformed tiles; {}",
                                            rule));

@@ -1,8 +1,9 @@
 // conv2d "winograd" (float32, AVX-512 machines): the 4x4 stride-2 pad-1 convolution of the
 // dcgan family with Winograd's minimal filtering F(2x2, 2x2), 9 multiplies per 2x2 output
 // tile and phase instead of 16 (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural
-// Networks"). Shapes: x [N, C_in, H, W], w [C_out, C_in, 4, 4], y [N, C_out, OH, OW], OH and
-// OW even, H in {2*OH, 2*OH + 1} (likewise W).
+// Networks"). Shapes: x [N, C_in, H, W], w [C_out, C_in, 4, 4], y [N, C_out, OH, OW],
+// H in {2*OH, 2*OH + 1} (likewise W). An odd OH (OW) pads the last tile row (column): the
+// padded outputs are computed from zero input and dropped, and their gradients are zero.
 //
 // The polyphase split (conv_polyphase.cpp) makes the conv a sum over x's 4 phases
 // (a, b) of 2x2 stride-1 correlations: phase P_ab[u][v] = x_pad[2u + a][2v + b] with the
@@ -34,6 +35,8 @@
 // Forward and backward_input: every output depends on its own image only, and the blocked
 // GEMM's columns do not depend on N, so the bits do not depend on the thread count;
 // backward_weight adds per-thread partial dU in thread order before the final transform.
+#include <immintrin.h>
+
 #include <algorithm>
 #include <vector>
 
@@ -68,8 +71,8 @@ struct Tiling {
 
 Tiling tiling(const Conv2dShape& s) {
     Tiling t;
-    t.th = s.oh / 2;
-    t.tw = s.ow / 2;
+    t.th = (s.oh + 1) / 2;  // odd: the last tile row half outside
+    t.tw = (s.ow + 1) / 2;
     t.tiles = t.th * t.tw;
     t.k = kPhases * s.c_in;
     const int64_t per_image = kPositions * (t.k + s.c_out) * t.tiles;
@@ -89,11 +92,12 @@ Tiling tiling(const Conv2dShape& s) {
 bool conv2d_winograd_fits(const Conv2dShape& s) {
     const bool conv4x4s2p1 = s.kh == 4 && s.kw == 4 && s.stride_h == 2 && s.stride_w == 2 && s.pad_h == 1 &&
                              s.pad_w == 1 && s.dil_h == 1 && s.dil_w == 1 && s.groups == 1;
-    if (!conv4x4s2p1 || s.oh % 2 != 0 || s.ow % 2 != 0 || s.oh * s.ow < 8) return false;
+    const int64_t th = (s.oh + 1) / 2, tw = (s.ow + 1) / 2;
+    if (!conv4x4s2p1 || th * tw < 2) return false;
     if (s.c_in < kMinChannels || s.c_out < kMinChannels || s.n < max_threads()) return false;
     const int64_t limit = int64_t(1) << 30;
     return s.c_in * s.h * s.w < limit && s.c_out * s.oh * s.ow < limit &&
-           kPositions * (kPhases * s.c_in + s.c_out) * (s.oh / 2) * (s.ow / 2) < limit &&
+           kPositions * (kPhases * s.c_in + s.c_out) * th * tw < limit &&
            kPositions * s.c_out * kPhases * s.c_in < limit;
 }
 
@@ -101,20 +105,54 @@ namespace {
 
 // ---- the transforms -------------------------------------------------------------------------
 
-// One image between NCHW and channels-last: [C, P] <-> [P, C], in 16x16 blocks.
-void to_channels_last(const float* x, int64_t c, int64_t p, float* xt) {
-    for (int64_t c0 = 0; c0 < c; c0 += 16)
-        for (int64_t p0 = 0; p0 < p; p0 += 16)
-            for (int64_t q = p0; q < std::min(p, p0 + 16); ++q)
-                for (int64_t k = c0; k < std::min(c, c0 + 16); ++k) xt[q * c + k] = x[k * p + q];
+// out[j * ld_out + i] = in[i * ld_in + j] for a 16x16 float block, in registers: 64 shuffles
+// in 4 rounds (pairs of rows, then 2-, 4- and 8-float groups) instead of 256 strided moves.
+// The masked forms with a full mask: the plain ones start from _mm512_undefined_ps, which
+// g++ 12 reports as used uninitialized.
+void transpose16x16(const float* in, int64_t ld_in, float* out, int64_t ld_out) {
+    constexpr __mmask16 all = 0xFFFF;
+    __m512 r[16], t[16];
+    for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(in + i * ld_in);
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_mask_unpacklo_ps(r[i], all, r[i], r[i + 1]);
+        t[i + 1] = _mm512_mask_unpackhi_ps(r[i], all, r[i], r[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) {
+        r[i] = _mm512_mask_shuffle_ps(t[i], all, t[i], t[i + 2], 0x44);
+        r[i + 1] = _mm512_mask_shuffle_ps(t[i], all, t[i], t[i + 2], 0xEE);
+        r[i + 2] = _mm512_mask_shuffle_ps(t[i], all, t[i + 1], t[i + 3], 0x44);
+        r[i + 3] = _mm512_mask_shuffle_ps(t[i], all, t[i + 1], t[i + 3], 0xEE);
+    }
+    for (int h = 0; h < 16; h += 8)
+        for (int i = 0; i < 4; ++i) {
+            t[h + i] = _mm512_mask_shuffle_f32x4(r[h + i], all, r[h + i], r[h + i + 4], 0x88);
+            t[h + i + 4] = _mm512_mask_shuffle_f32x4(r[h + i], all, r[h + i], r[h + i + 4], 0xDD);
+        }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_mask_shuffle_f32x4(t[i], all, t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_mask_shuffle_f32x4(t[i], all, t[i], t[i + 8], 0xDD);
+    }
+    for (int i = 0; i < 16; ++i) _mm512_storeu_ps(out + i * ld_out, r[i]);
 }
 
-void from_channels_last(const float* xt, int64_t c, int64_t p, float* x) {
-    for (int64_t c0 = 0; c0 < c; c0 += 16)
-        for (int64_t p0 = 0; p0 < p; p0 += 16)
-            for (int64_t k = c0; k < std::min(c, c0 + 16); ++k)
-                for (int64_t q = p0; q < std::min(p, p0 + 16); ++q) x[k * p + q] = xt[q * c + k];
+// out [cols, rows] = in [rows, cols] transposed: whole 16x16 blocks in registers, the edges
+// (rows or cols not a multiple of 16) element by element.
+void transpose(const float* in, int64_t rows, int64_t cols, float* out) {
+    for (int64_t r0 = 0; r0 < rows; r0 += 16)
+        for (int64_t c0 = 0; c0 < cols; c0 += 16) {
+            if (r0 + 16 <= rows && c0 + 16 <= cols) {
+                transpose16x16(in + r0 * cols + c0, cols, out + c0 * rows + r0, rows);
+                continue;
+            }
+            for (int64_t q = c0; q < std::min(cols, c0 + 16); ++q)
+                for (int64_t k = r0; k < std::min(rows, r0 + 16); ++k) out[q * rows + k] = in[k * cols + q];
+        }
 }
+
+// One image between NCHW and channels-last: [C, P] <-> [P, C].
+void to_channels_last(const float* x, int64_t c, int64_t p, float* xt) { transpose(x, c, p, xt); }
+
+void from_channels_last(const float* xt, int64_t c, int64_t p, float* x) { transpose(xt, p, c, x); }
 
 // The 3x3 tile d of phase (a, b) at tile (th, tw) in a channels-last image xt [H*W, C]:
 // d[i][j] = x[4th + 2i + a - 1][4tw + 2j + b - 1], a row of C channels, or `outside` (zeros
@@ -179,22 +217,47 @@ void transform_input_tile_adjoint(const float* in, int64_t pos_stride, int64_t c
     }
 }
 
-// Y = A^T M A for one tile row of one output plane: y rows 2th, 2th + 1.
-void transform_output_row(const float* m, int64_t pos_stride, int64_t tw, int64_t ow, float* y0) {
+// Y = A^T M A for tile t of a row: y[r][c] for the tile's rows r and columns c.
+inline void output_tile(const float* m, int64_t pos_stride, int64_t t, float y[2][2]) {
+    float r0[3], r1[3];  // A^T M: rows 0+1 and 1+2
+    for (int c = 0; c < 3; ++c) {
+        const float m0 = m[(0 + c) * pos_stride + t], m1 = m[(3 + c) * pos_stride + t],
+                    m2 = m[(6 + c) * pos_stride + t];
+        r0[c] = m0 + m1;
+        r1[c] = m1 + m2;
+    }
+    y[0][0] = r0[0] + r0[1];
+    y[0][1] = r0[1] + r0[2];
+    y[1][0] = r1[0] + r1[1];
+    y[1][1] = r1[1] + r1[2];
+}
+
+// One tile row of one output plane: y rows 2th and, if rows == 2, 2th + 1; an odd OW keeps
+// the last tile's first column only.
+void transform_output_row(const float* m, int64_t pos_stride, int64_t ow, int64_t rows, float* y0) {
     float* y1 = y0 + ow;
+    const int64_t full = ow / 2;  // tiles with both columns inside
+    if (rows == 2) {
 #pragma omp simd
-    for (int64_t t = 0; t < tw; ++t) {
-        float r0[3], r1[3];  // A^T M: rows 0+1 and 1+2
-        for (int c = 0; c < 3; ++c) {
-            const float m0 = m[(0 + c) * pos_stride + t], m1 = m[(3 + c) * pos_stride + t],
-                        m2 = m[(6 + c) * pos_stride + t];
-            r0[c] = m0 + m1;
-            r1[c] = m1 + m2;
+        for (int64_t t = 0; t < full; ++t) {
+            float y[2][2];
+            output_tile(m, pos_stride, t, y);
+            y0[2 * t] = y[0][0], y0[2 * t + 1] = y[0][1];
+            y1[2 * t] = y[1][0], y1[2 * t + 1] = y[1][1];
         }
-        y0[2 * t] = r0[0] + r0[1];
-        y0[2 * t + 1] = r0[1] + r0[2];
-        y1[2 * t] = r1[0] + r1[1];
-        y1[2 * t + 1] = r1[1] + r1[2];
+    } else {
+#pragma omp simd
+        for (int64_t t = 0; t < full; ++t) {
+            float y[2][2];
+            output_tile(m, pos_stride, t, y);
+            y0[2 * t] = y[0][0], y0[2 * t + 1] = y[0][1];
+        }
+    }
+    if (ow % 2 != 0) {
+        float y[2][2];
+        output_tile(m, pos_stride, full, y);
+        y0[2 * full] = y[0][0];
+        if (rows == 2) y1[2 * full] = y[1][0];
     }
 }
 
@@ -313,22 +376,27 @@ void transform_output(const Conv2dShape& s, const Tiling& t, const float* m, int
         for (int64_t co = 0; co < s.c_out; ++co) {
             float* plane = y + ((n0 + i) * s.c_out + co) * s.oh * s.ow;
             for (int64_t th = 0; th < t.th; ++th)
-                transform_output_row(m + co * columns + i * t.tiles + th * t.tw, pos_stride, t.tw, s.ow,
-                                     plane + 2 * th * s.ow);
+                transform_output_row(m + co * columns + i * t.tiles + th * t.tw, pos_stride, s.ow,
+                                     std::min<int64_t>(2, s.oh - 2 * th), plane + 2 * th * s.ow);
         }
 }
 
-// dM^T [9, chunk*T, C_out] for images [n0, n0 + images) of gy; gyt: OH*OW*C_out of scratch.
+// dM^T [9, chunk*T, C_out] for images [n0, n0 + images) of gy; gyt: OH*OW*C_out + C_out of
+// scratch, the last C_out zeros: the gradient of the padded outputs (odd OH or OW).
 void transform_gy(const Conv2dShape& s, const Tiling& t, const float* gy, int64_t n0, int64_t images,
                   int64_t columns, float* dmt, float* gyt) {
     const int64_t pos_stride = columns * s.c_out, pixels = s.oh * s.ow;
+    const float* zeros = gyt + pixels * s.c_out;
+    std::fill(gyt + pixels * s.c_out, gyt + (pixels + 1) * s.c_out, 0.0f);
+    const auto pixel = [&](int64_t r, int64_t c) {
+        return r < s.oh && c < s.ow ? gyt + (r * s.ow + c) * s.c_out : zeros;
+    };
     for (int64_t i = 0; i < images; ++i) {
         to_channels_last(gy + (n0 + i) * s.c_out * pixels, s.c_out, pixels, gyt);
         for (int64_t th = 0; th < t.th; ++th)
             for (int64_t tw = 0; tw < t.tw; ++tw) {
-                const float* g0 = gyt + (2 * th * s.ow + 2 * tw) * s.c_out;
-                const float* g1 = g0 + s.ow * s.c_out;
-                transform_gy_tile(g0, g0 + s.c_out, g1, g1 + s.c_out, s.c_out,
+                const int64_t r = 2 * th, c = 2 * tw;
+                transform_gy_tile(pixel(r, c), pixel(r, c + 1), pixel(r + 1, c), pixel(r + 1, c + 1), s.c_out,
                                   dmt + (i * t.tiles + th * t.tw + tw) * s.c_out, pos_stride);
             }
     }
@@ -348,7 +416,8 @@ void gemm9(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, const fl
 }
 
 // A thread's scratch for one chunk: V^T (or dV^T), M (or dM^T), one image of x channels-last
-// with a row of C_in zeros (or the padding's sink), one image of gy channels-last.
+// with a row of C_in zeros (or the padding's sink), one image of gy channels-last with a row
+// of C_out zeros.
 struct ChunkScratch {
     float *v, *m, *image, *gy_image;
 };
@@ -359,7 +428,8 @@ template <class Body>
 int for_each_chunk(const Conv2dShape& s, const Tiling& t, Body body) {
     return for_each_image_block(s.n, [&](int thread, int, int64_t first, int64_t end) {
         const int64_t image = (s.h * s.w + 1) * s.c_in;
-        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + image + s.c_out * s.oh * s.ow);
+        const int64_t gy_image = s.c_out * (s.oh * s.ow + 1);
+        float* v = thread_scratch<float>(Scratch::conv_columns, t.v_chunk + t.m_chunk + image + gy_image);
         const ChunkScratch scratch{v, v + t.v_chunk, v + t.v_chunk + t.m_chunk, v + t.v_chunk + t.m_chunk + image};
         for (int64_t n0 = first; n0 < end; n0 += t.chunk) {
             const int64_t images = std::min(t.chunk, end - n0);
