@@ -80,17 +80,19 @@ void add_image_gan_rules(std::vector<Rule>& rules) {
                      message("G's gradient norm after D's backward > 0",
                              "D's loss reaches G's weights: the fakes are not detached in D's step",
                              "g-grad-in-d-step")});
+    // From G's update 100 on: the measure runs G in eval mode, on BatchNorm's running statistics,
+    // which (momentum 0.1) lag the batches' for the first tens of updates and shrink the scale.
     rules.push_back({"g-activation-scale", 1,
-                     [](int64_t, const Metrics& m) -> std::optional<bool> {
+                     [](int64_t step, const Metrics& m) -> std::optional<bool> {
                          double smallest = INFINITY;
                          for (const auto& [k, v] : m)
                              if (starts_with(k, "g_act_std/")) smallest = std::min(smallest, v);
-                         if (smallest == INFINITY) return std::nullopt;
+                         if (smallest == INFINITY || g_updates(step, m) < 100) return std::nullopt;
                          return smallest < kActivationStdFloor;
                      },
-                     message("G's smallest hidden activation std < 0.3 (BatchNorm holds each near 0.58)",
-                             "G's hidden layers carry almost no signal: nothing normalises their scale "
-                             "(BatchNorm holds each near 1)",
+                     message("from G's update 100, G's smallest hidden activation std < 0.3 (BatchNorm holds "
+                             "each near 0.58)",
+                             "G's hidden layers carry almost no signal: nothing normalises their scale",
                              "g-activation-scale")});
     // A WGAN critic must score each sample on its own; anything over rounding is a batch statistic.
     rules.push_back({"critic-batch-dependence", 1,
@@ -188,7 +190,7 @@ const std::vector<MonitorInfo>& all_monitors() {
         {"modes-dropped", "fewer than 6 of 8 modes covered at a sample point from step 2000 on"},
         {"samples-off-modes", "under half the samples near a mode (hq_fraction < 0.5) at a sample point from step 2500 on"},
         {"g-grad-in-d-step", "G's gradient norm after D's backward > 0 (D's loss reaches G) at any step"},
-        {"g-activation-scale", "G's smallest hidden activation std < 0.3 at a sample point"},
+        {"g-activation-scale", "from G's update 100, G's smallest hidden activation std < 0.3 at a sample point"},
         {"critic-batch-dependence", "a critic's scores change by > 0.001 of their spread with the batch, at a sample point"},
         {"class-histogram-collapse", "from G's update 300, samples' class entropy < 0.5 log(K) or one class > 60% at a "
                                      "sample point; conditional: < 15% in the class asked for"},

@@ -22,6 +22,7 @@
 //   samples-off-modes gan2d's hq_fraction under 0.5 at a sample point from step 2500 on
 //   g-grad-in-d-step  G's gradient after D's backward (grad_norm/G_in_d_step) above 0 at any step
 //   g-activation-scale G's smallest hidden activation std (g_act_std/i) under 0.3 at a sample point
+//                     from G's update 100 on
 //   critic-batch-dependence  a WGAN critic's scores change with their batch (> 0.001 of their spread)
 //   class-histogram-collapse  at a sample point from G's update 300 on, the samples' class histogram (the
 //                     classifier's labels) with entropy under 0.5 log(K), or one class over 60% of the

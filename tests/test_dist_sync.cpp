@@ -64,21 +64,27 @@ TEST_CASE("dist: a BatchNorm synced over a world of one is the ordinary BatchNor
     manual_seed(5);
     const Tensor x = randn({6, 4, 3, 3}) * 2.0 + 0.5;
     const Tensor gy = randn({6, 4, 3, 3});
-    std::vector<Tensor> y, gx, gw, running;
-    for (bool synced : {false, true}) {
-        nn::BatchNorm2d norm(4);
-        if (synced) norm.sync_group = &dist::world();
-        Tensor xi = x.detach();
-        xi.requires_grad_();
-        Tensor out = norm.forward(xi);
-        sum(out * gy).backward();
-        y.push_back(out);
-        gx.push_back(xi.grad());
-        gw.push_back(norm.weight.grad());
-        running.push_back(norm.running_var);
+    using A = BatchNormActivation;
+    // With the activation a Sequential fuses into it (BatchNorm::forward_act) too: the synced
+    // layer must still apply it.
+    for (A act : {A{A::None, 0.0}, A{A::Relu, 0.0}, A{A::LeakyRelu, 0.2}}) {
+        CAPTURE(int(act.kind));
+        std::vector<Tensor> y, gx, gw, running;
+        for (bool synced : {false, true}) {
+            nn::BatchNorm2d norm(4);
+            if (synced) norm.sync_group = &dist::world();
+            Tensor xi = x.detach();
+            xi.requires_grad_();
+            Tensor out = norm.forward_act(xi, act);
+            sum(out * gy).backward();
+            y.push_back(out);
+            gx.push_back(xi.grad());
+            gw.push_back(norm.weight.grad());
+            running.push_back(norm.running_var);
+        }
+        CHECK(same_bits(y[0], y[1]));
+        CHECK(same_bits(gx[0], gx[1]));
+        CHECK(same_bits(gw[0], gw[1]));
+        CHECK(same_bits(running[0], running[1]));
     }
-    CHECK(same_bits(y[0], y[1]));
-    CHECK(same_bits(gx[0], gx[1]));
-    CHECK(same_bits(gw[0], gw[1]));
-    CHECK(same_bits(running[0], running[1]));
 }

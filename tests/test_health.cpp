@@ -94,6 +94,14 @@ TEST_CASE("health: a healthy stream fires nothing; each monitor fires once on it
                {"critic_batch_dependence", 1e-7}, {"class_entropy", 0.95}, {"class_top_share", 0.15},
                {"label_agreement", 0.8}})
               .empty());
+    // g-activation-scale waits for G's update 100 (BatchNorm's running statistics lag before it).
+    {
+        models::HealthMonitor monitor;
+        CHECK(monitor.observe(50, {{"g_updates", 50}, {"g_act_std/0", 0.1}}).empty());
+        std::vector<models::HealthEvent> events = monitor.observe(150, {{"g_updates", 100}, {"g_act_std/0", 0.1}});
+        REQUIRE(events.size() == 1);
+        CHECK(events[0].monitor == "g-activation-scale");
+    }
     // class-histogram-collapse reads each of its three conditions on its own.
     for (const Metrics& bad : {Metrics{{"class_entropy", 0.9}, {"class_top_share", 0.7}},
                                Metrics{{"class_entropy", 0.9}, {"class_top_share", 0.2}, {"label_agreement", 0.1}}}) {

@@ -56,8 +56,9 @@ Tensor BatchNorm::forward_act(const Tensor& x, BatchNormActivation act) {
         num_batches_tracked.copy_(num_batches_tracked + 1.0);
         factor = momentum ? *momentum : 1.0 / num_batches_tracked.item();
     }
-    if (sync_group && is_training())
-        return dist::sync_batch_norm(x, running_mean, running_var, weight, bias, factor, eps, *sync_group);
+    if (sync_group && is_training())  // the statistics over ranks, then this layer's activation
+        return batch_norm_activation(
+            dist::sync_batch_norm(x, running_mean, running_var, weight, bias, factor, eps, *sync_group), act);
     // Without running statistics (track_running_stats = false, running_mean undefined)
     // there is nothing to use in eval: batch statistics always.
     bool use_batch_stats = is_training() || !track_running_stats;

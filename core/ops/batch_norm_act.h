@@ -18,6 +18,10 @@ using BatchNormActivation = kernels::BatchNormActivation;
 Tensor batch_norm_act(const Tensor& x, const Tensor& running_mean, const Tensor& running_var, const Tensor& weight,
                       const Tensor& bias, bool training, double momentum, double eps, BatchNormActivation act);
 
+// act(y): relu, leaky_relu with act's slope, or y itself (None). For batch norms computed
+// elsewhere (SyncBatchNorm's statistics over ranks) that still end in their activation.
+Tensor batch_norm_activation(const Tensor& y, BatchNormActivation act);
+
 // The same value as batch_norm followed by relu / leaky_relu: what the fused op is checked
 // against, and what it runs where no kernel is registered.
 Tensor batch_norm_act_composed(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,

@@ -194,8 +194,11 @@ static void check_activation(const BatchNormActivation& act) {
 Tensor batch_norm_act_composed(const Tensor& x, const Tensor& running_mean, const Tensor& running_var,
                                const Tensor& weight, const Tensor& bias, bool training, double momentum, double eps,
                                BatchNormActivation act) {
+    return batch_norm_activation(batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps), act);
+}
+
+Tensor batch_norm_activation(const Tensor& y, BatchNormActivation act) {
     check_activation(act);
-    Tensor y = batch_norm(x, running_mean, running_var, weight, bias, training, momentum, eps);
     if (act.kind == BatchNormActivation::Relu) return relu(y);
     if (act.kind == BatchNormActivation::LeakyRelu) return leaky_relu(y, act.slope);
     return y;
