@@ -39,6 +39,9 @@ expect 2 "--threads" -- info --threads 0
 expect 2 "--filter 'conv2d_forward.*zzz' matches no row.*conv2d \(conv2d_backward_input, conv2d_backward_weight, conv2d_forward\)" -- bench --kernels --filter 'conv2d_forward.*zzz'
 expect 2 "--filter 'nothing-here' matches no row.*busy-machine rows: dcgan, gan2d, vae; models: .*dcgan" -- bench --workloads --filter nothing-here
 expect 2 "bench --eval: .*--filter and --device do not apply" -- bench --eval --filter fid
+# --cpu-time is a step's time only at one thread; with --threads 1 the table says what it timed.
+expect 2 "--cpu-time: .*add --threads 1 \(got 2 threads\)" -- bench --cpu-time --threads 2 --filter relu
+expect 0 "times: this process's CPU time per call \(--cpu-time\)" -- bench --kernels --cpu-time --threads 1 --repeat 3 --filter '^relu .*reference'
 expect 2 "no such file" -- sample dcgan --checkpoint "$work/missing.safetensors"
 echo "not a checkpoint" > "$work/bad.safetensors"
 expect 2 "bad.safetensors" -- sample dcgan --checkpoint "$work/bad.safetensors"

@@ -1,7 +1,8 @@
 // conv2d "winograd" (kernels/cpu/conv_winograd_avx512.cpp): F(2x2, 2x2) over the 4 phases of
-// the 4x4 stride-2 pad-1 conv. Each face against the float64 reference, the adjoint identity
+// the 4x4 stride-2 pad-1 conv, and F(2x2, 3x3) for the 3x3 stride-1 pad-1 conv
+// (conv_winograd3x3_avx512.cpp). Each face against the float64 reference, the adjoint identity
 // in float32, odd input and output sizes, the fallback shapes (bitwise polyphase), 1/2/3 threads, and
-// the routing of the dcgan shapes.
+// the routing of the dcgan and classifier shapes.
 //
 // Tolerance: the transforms' entries are 0 and +-1, so a transformed value is an exact-ish
 // sum of at most 4 inputs (|V| <= 4 max|x|, |U| <= 4 max|w|), and each output sums 4 of the
@@ -10,6 +11,8 @@
 // u * sqrt(16*C_in) * 16 * |x||w| ~ 1e-6 relative at C_in = 64 for inputs in [-1, 1]
 // (measured: about 2.5x polyphase's error, docs/kernels.md). 1e-5 of max|y| leaves a factor
 // ~5 over the measured worst, and a wrong transform entry gives errors of order 1.
+// F(2x2, 3x3): |V| <= 4 max|x|, |U| <= 2.25 max|w|, each output sums 9 of the 16 products over
+// K = C_in terms, a smaller dot product than above: the same bound holds.
 #include <doctest/doctest.h>
 #include <omp.h>
 
@@ -37,6 +40,13 @@ mk::Conv2dShape conv4s2(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c
     return s;
 }
 
+// n, c_in, h, w, c_out: a 3x3 stride-1 pad-1 conv (OH = H).
+mk::Conv2dShape conv3s1(int64_t n, int64_t c_in, int64_t h, int64_t w, int64_t c_out) {
+    mk::Conv2dShape s = conv4s2(n, c_in, h, w, c_out);
+    s.kh = s.kw = 3, s.stride_h = s.stride_w = 1, s.oh = h, s.ow = w;
+    return s;
+}
+
 struct Faces {
     std::vector<float> y, gx, gw;
 };
@@ -52,7 +62,8 @@ Operands random_operands(const mk::Conv2dShape& s, std::mt19937_64& rng) {
         for (float& e : v) e = dist(rng);
         return v;
     };
-    return {fill(s.n * s.c_in * s.h * s.w), fill(s.c_out * s.c_in * 16), fill(s.n * s.c_out * s.oh * s.ow)};
+    return {fill(s.n * s.c_in * s.h * s.w), fill(s.c_out * s.c_in * s.kh * s.kw),
+            fill(s.n * s.c_out * s.oh * s.ow)};
 }
 
 Faces run_faces(const char* variant, const mk::Conv2dShape& s, const Operands& o) {
@@ -108,7 +119,10 @@ std::vector<mk::Conv2dShape> winograd_shapes() {
     return {conv4s2(3, 16, 8, 8, 16),   conv4s2(2, 16, 13, 9, 20),  conv4s2(3, 24, 16, 12, 32),
             conv4s2(2, 17, 20, 21, 19), conv4s2(4, 64, 16, 16, 128), conv4s2(2, 16, 14, 14, 16),
             conv4s2(3, 16, 10, 12, 20), conv4s2(2, 20, 12, 7, 16),  conv4s2(2, 17, 11, 9, 19),
-            conv4s2(2, 16, 3, 6, 16)};
+            conv4s2(2, 16, 3, 6, 16),
+            // 3x3 stride 1: the classifier's 32 -> 64 at 14x14, odd sizes (padded tiles), H != W, 3x1.
+            conv3s1(3, 32, 14, 14, 64), conv3s1(2, 16, 7, 9, 20), conv3s1(2, 17, 5, 12, 19),
+            conv3s1(2, 24, 8, 8, 16), conv3s1(3, 16, 3, 1, 16)};
 }
 
 constexpr double kTolerance = 1e-5;  // see the file comment
@@ -168,7 +182,12 @@ TEST_CASE("conv2d winograd: other shapes fall back to polyphase bitwise") {
     stride1.stride_h = stride1.stride_w = 1, stride1.oh = stride1.ow = 8;
     mk::Conv2dShape pad2 = conv4s2(2, 16, 10, 10, 16);
     pad2.pad_h = pad2.pad_w = 2, pad2.oh = pad2.ow = 6;
+    mk::Conv2dShape dilated = conv3s1(2, 16, 9, 9, 16);
+    dilated.dil_h = dilated.dil_w = 2, dilated.pad_h = dilated.pad_w = 2;
     const std::vector<mk::Conv2dShape> shapes = {
+        conv3s1(3, 1, 28, 28, 32),   // the classifier's first conv: C_in = 1
+        conv3s1(3, 16, 1, 1, 16),    // one output pixel: one tile
+        dilated,
         conv4s2(3, 3, 16, 16, 32),   // C_in = 3 (D's first conv)
         conv4s2(3, 32, 16, 16, 3),   // C_out = 3 (G's last transposed conv)
         conv4s2(3, 16, 4, 4, 16),    // 2x2 outputs: one tile per image
@@ -194,7 +213,8 @@ TEST_CASE("conv2d winograd: 1, 2 and 3 threads") {
     if (!have_winograd()) return;
     const int saved_threads = omp_get_max_threads();
     std::mt19937_64 rng(3);
-    for (const mk::Conv2dShape& s : {conv4s2(7, 16, 12, 16, 24), conv4s2(5, 32, 8, 9, 16), conv4s2(5, 16, 7, 11, 16)}) {
+    for (const mk::Conv2dShape& s : {conv4s2(7, 16, 12, 16, 24), conv4s2(5, 32, 8, 9, 16), conv4s2(5, 16, 7, 11, 16),
+                                     conv3s1(5, 16, 9, 10, 24)}) {
         CAPTURE(s.n); CAPTURE(s.h); CAPTURE(s.w);
         const Operands o = random_operands(s, rng);
         const Reference r = reference_faces(s, o);
@@ -238,4 +258,7 @@ TEST_CASE("conv2d winograd: routing of the dcgan shapes") {
     // padded tiles (1.1x polyphase forward, 1.3x backward); the 1-channel ends stay polyphase.
     CHECK(mk::cpu::conv2d_winograd_fits(conv4s2(64, 64, 14, 14, 128)));
     CHECK_FALSE(mk::cpu::conv2d_winograd_fits(conv4s2(64, 1, 28, 28, 64)));
+    // The classifier (batch 128): its 32 -> 64 conv at 14x14, not its 1 -> 32 conv at 28x28.
+    CHECK(mk::cpu::conv2d_winograd_fits(conv3s1(128, 32, 14, 14, 64)));
+    CHECK_FALSE(mk::cpu::conv2d_winograd_fits(conv3s1(128, 1, 28, 28, 32)));
 }

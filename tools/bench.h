@@ -64,7 +64,7 @@ struct Peaks {
     int64_t bandwidth_bytes = 0;  // size of each array in the bandwidth loops
 };
 
-Peaks measure_peaks(int threads);
+Peaks measure_peaks(int threads, bool cpu_time = false);  // cpu_time: the 1-thread peaks by thread CPU time
 
 // ---- results ---------------------------------------------------------------------------
 // Which peak a memory-bound row is compared with: the same access pattern.
@@ -109,6 +109,7 @@ struct RunOptions {
     Device device = Device::CPU;  // where the workload group trains
     int repeat = 0;             // 0: the default sample / step count of each group
     double min_time_s = 0.002;  // shortest kernel sample
+    bool cpu_time = false;      // TimingOptions::cpu_time for every row (1 thread)
     std::function<bool(const std::string& label)> selected;  // label: "name shape variant"
     std::function<void(Result)> emit;                        // called once per finished row
     std::function<void(const std::string&)> progress;        // what runs now (stderr)

@@ -72,6 +72,7 @@ void run_kernel_group(const RunOptions& opt, const Peaks& peaks) {
                 t.warmup = 3;
                 t.min_sample_s = opt.min_time_s;
                 t.max_total_s = kMaxSecondsPerVariant;
+                t.cpu_time = opt.cpu_time;
                 r.timing = time_calls([&] { kc->run(v); }, t);
                 r.timed = true;
             }

@@ -854,6 +854,9 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     add_conv_faces(out, "conv2d", "64x64x14x14->128 k4s2p1", conv_shape(64, 64, 14, 128, 4, 2, 1), budget);
     // dcgan D's first conv (its backward_input: G's last conv_transpose2d, 64->1).
     add_conv_faces(out, "conv2d", "64x1x28x28->64 k4s2p1", conv_shape(64, 1, 28, 64, 4, 2, 1), budget);
+    // The classifier's two 3x3 convs at batch 128 (the second one on winograd's F(2x2, 3x3)).
+    add_conv_faces(out, "conv2d", "128x1x28x28->32 k3s1p1", conv_shape(128, 1, 28, 32, 3, 1, 1), budget);
+    add_conv_faces(out, "conv2d", "128x32x14x14->64 k3s1p1", conv_shape(128, 32, 14, 64, 3, 1, 1), budget);
     // dcgan-rgb64's inner convs (D's; G's transposed convs are their backward_input).
     for (auto [c, h] : {std::pair{64, 32}, {128, 16}, {256, 8}})
         add_conv_faces(out, "conv2d", fmt::format("64x{}x{}x{}->{} k4s2p1", c, h, h, 2 * c),

@@ -295,6 +295,7 @@ void run_ops_group(const RunOptions& opt, const Peaks& peaks) {
         t.samples = opt.repeat > 0 ? opt.repeat : 30;
         t.warmup = 3;
         t.min_sample_s = std::max(opt.min_time_s, e.min_sample_s);
+        t.cpu_time = opt.cpu_time;
         r.timing = time_calls(e.fn, t);
         r.timed = true;
         finish_rates(r, peaks);

@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 #include "kernels/base.h"
 #include "kernels/cpu/cpu_features.h"
@@ -130,16 +131,29 @@ int64_t calibrated_iters(const FmaLoop& loop) {
     return iters * 4;
 }
 
-double fma_gflops(const FmaLoop& loop, int threads, int64_t iters) {
+double thread_cpu_seconds() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// cpu_time (1 thread): the thread's CPU time, as `bench --cpu-time` times the kernels.
+double fma_gflops(const FmaLoop& loop, int threads, int64_t iters, bool cpu_time) {
+    const auto clock = cpu_time && threads == 1 ? &thread_cpu_seconds : &now_seconds;
     double best = 0;
     for (int rep = 0; rep < 12; ++rep) {  // short runs, many: the best catches a quiet moment
-        double t0 = now_seconds();
-#pragma omp parallel num_threads(threads)
-        {
+        double t0 = clock();
+        if (threads == 1) {
             float r = loop.fn(iters);
             if (r == 12345.f) g_sink = r;
+        } else {
+#pragma omp parallel num_threads(threads)
+            {
+                float r = loop.fn(iters);
+                if (r == 12345.f) g_sink = r;
+            }
         }
-        double dt = now_seconds() - t0;
+        double dt = clock() - t0;
         best = std::max(best, loop.flop_per_iter * double(iters) * threads / dt * 1e-9);
     }
     return best;
@@ -229,20 +243,20 @@ double best_gbps(int threads, double bytes, Body body) {
 
 }  // namespace
 
-Peaks measure_peaks(int threads) {
+Peaks measure_peaks(int threads, bool cpu_time) {
     Peaks p;
     p.threads = threads;
     const FmaLoop loop = pick_fma_loop();
     p.isa = loop.isa;
     const int64_t iters = calibrated_iters(loop);
-    p.fma_gflops_1 = fma_gflops(loop, 1, iters);
-    p.fma_gflops_all = threads == 1 ? p.fma_gflops_1 : fma_gflops(loop, threads, iters);
+    p.fma_gflops_1 = fma_gflops(loop, 1, iters, cpu_time);
+    p.fma_gflops_all = threads == 1 ? p.fma_gflops_1 : fma_gflops(loop, threads, iters, false);
     // The reduced-precision peaks, where the CPU has the instructions (kernels/lowp.h).
     const kernels::cpu::LowpFeatures& lowp = kernels::cpu::lowp_features();
     auto lowp_peak = [&](const FmaLoop& l, double& one, double& all) {
         const int64_t n = calibrated_iters(l);
-        one = fma_gflops(l, 1, n);
-        all = threads == 1 ? one : fma_gflops(l, threads, n);
+        one = fma_gflops(l, 1, n, cpu_time);
+        all = threads == 1 ? one : fma_gflops(l, threads, n, false);
     };
     if (lowp.avx512_vnni) lowp_peak({"avx512_vnni", &vnni_chains, 128.0 * kChains}, p.vnni_gops_1, p.vnni_gops_all);
     if (lowp.avx512_bf16) lowp_peak({"avx512_bf16", &bf16_chains, 64.0 * kChains}, p.bf16_gflops_1, p.bf16_gflops_all);

@@ -200,6 +200,7 @@ void run_workload_group(const RunOptions& opt) {
         t.samples = opt.repeat > 0 ? opt.repeat : steps.steps;
         t.warmup = steps.warmup;
         t.max_warmup_s = 0;  // exactly torch_ref's warm-up steps
+        t.cpu_time = opt.cpu_time;
         r.timing = time_calls(steps.step, t);
         r.timed = true;
         r.items_per_s = double(r.batch) / (r.timing.median_ms * 1e-3);

@@ -33,7 +33,7 @@ using bench::Result;
 
 struct BenchArgs {
     bool kernels = false, workloads = false, all = false, json = false, eval = false, tune = false, quick = false;
-    bool allreduce = false;
+    bool allreduce = false, cpu_time = false;
     std::string device = "cpu";
     std::string filter;
     int threads = 0;
@@ -383,6 +383,9 @@ int run_bench(const BenchArgs& a) {
         return bench::run_gemm_tune({threads, a.quick});
     }
     MG_CHECK(!a.quick, "--quick goes with --tune only");
+    MG_CHECK(!a.cpu_time || (threads == 1 && a.device == "cpu"),
+             "--cpu-time: the process's CPU time is a step's time only at one thread on the CPU; add --threads 1 "
+             "(got {} thread{}{})", threads, threads == 1 ? "" : "s", a.device == "cpu" ? "" : ", --device " + a.device);
     bool kernels = a.kernels || a.all || !a.workloads;
     bool workloads = a.workloads || a.all || !a.kernels;
 
@@ -437,13 +440,15 @@ int run_bench(const BenchArgs& a) {
         return finish(out);
     }
     out.progress.show("measuring the FMA peak and the memory bandwidth");
-    const bench::Peaks peaks = bench::measure_peaks(threads);
+    const bench::Peaks peaks = bench::measure_peaks(threads, a.cpu_time);
     out.peaks(peaks);
+    if (a.cpu_time) out.text("times: this process's CPU time per call (--cpu-time), not the wall clock\n");
 
     bench::RunOptions opt;
     opt.threads = threads;
     opt.repeat = a.repeat;
     opt.min_time_s = a.min_time_s;
+    opt.cpu_time = a.cpu_time;
     opt.selected = [&](const std::string& label) { return filter.matches(label); };
     opt.emit = [&](Result r) { out.result(r); };
     opt.progress = [&](const std::string& what) { out.progress.show(what); };
@@ -504,6 +509,9 @@ void add_bench_command(CLI::App& app) {
                     "Timed samples per kernel (default 30; 10 for the elementwise ops besides add and sum) "
                     "or steps per model (default: as torch_ref.py)")
         ->check(integer_range(1, 1000000));
+    cmd->add_flag("--cpu-time", a.cpu_time,
+                  "Time by this process's CPU time instead of the wall clock (with --threads 1): on a busy machine "
+                  "the waits for a core do not count; the bench's busy rows are always wall clock");
     cmd->add_option("--min-time", a.min_time_s, "Shortest kernel sample in seconds (default 0.002)")
         ->check(number_range(0, 3600, /*lo_exclusive=*/true));
     cmd->callback([] { std::exit(run_bench(a)); });

@@ -30,11 +30,19 @@ void conv2d_backward_input_polyphase_f32(const Conv2dShape&, const void* gy, con
 void conv2d_backward_weight_polyphase_f32(const Conv2dShape&, const void* x, const void* gy, void* gw);
 
 // conv_winograd_avx512.cpp (float32, AVX-512 only; registered by conv_winograd.cpp). Its
-// faces compute the shapes conv2d_winograd_fits accepts and hand the others to polyphase.
+// faces compute the shapes conv2d_winograd_fits accepts (the 4x4 stride-2 convs, and the 3x3
+// stride-1 ones of conv2d_winograd3x3_fits) and hand the others to polyphase.
 bool conv2d_winograd_fits(const Conv2dShape&);
 void conv2d_forward_winograd_f32(const Conv2dShape&, const void* x, const void* w, void* y);
 void conv2d_backward_input_winograd_f32(const Conv2dShape&, const void* gy, const void* w, void* gx);
 void conv2d_backward_weight_winograd_f32(const Conv2dShape&, const void* x, const void* gy, void* gw);
+
+// conv_winograd3x3_avx512.cpp: F(2x2, 3x3) for 3x3 stride-1 pad-1 convs (only for shapes
+// conv2d_winograd3x3_fits accepts; the winograd faces above route to them).
+bool conv2d_winograd3x3_fits(const Conv2dShape&);
+void conv2d_forward_winograd3x3_f32(const Conv2dShape&, const void* x, const void* w, void* y);
+void conv2d_backward_input_winograd3x3_f32(const Conv2dShape&, const void* gy, const void* w, void* gx);
+void conv2d_backward_weight_winograd3x3_f32(const Conv2dShape&, const void* x, const void* gy, void* gw);
 
 // conv_masked.cpp (float)
 void check_masked_conv2d_shape(const char* op, const MaskedConv2dShape& s);
