@@ -76,15 +76,8 @@ export work minigen
 echo "$rows" | awk -F'|' '{ print $1 "|" $2 "|" $3 "|" $4; print "none|" $2 "|" $3 "|" $4 }' | sort -u |
     tr '\n' '\0' | xargs -0 -P "$jobs" -I{} bash -c 'IFS="|" read -r b m n f <<< "$1"; one_run "$b" "$m" "$n" "$f"' _ {}
 
-# gnuplot's PNG cut to a 32-colour palette (a plot has few colours): 20-30 KB instead of 60-90.
-small_png() {
-    /usr/bin/python3 - "$1" "$2" <<'PY'
-import sys
-from PIL import Image
-image = Image.open(sys.argv[1]).convert("RGB")
-image.quantize(colors=32, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(sys.argv[2], optimize=True)
-PY
-}
+# The plots cut to a 32-colour palette (tools/small_png.py).
+small_png() { /usr/bin/python3 "$(dirname "$0")/small_png.py" "$1" "$2"; }
 
 echo "$rows" | while IFS='|' read -r bug model steps flags key; do
     page="$work/compare-$bug"

@@ -42,14 +42,7 @@ mkdir -p "$images"
 work="$(mktemp -d /tmp/profile-pages-XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 
-small_png() {
-    /usr/bin/python3 - "$1" "$2" <<'PY'
-import sys
-from PIL import Image
-image = Image.open(sys.argv[1]).convert("RGB")
-image.quantize(colors=32, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(sys.argv[2], optimize=True)
-PY
-}
+small_png() { /usr/bin/python3 "$(dirname "$0")/small_png.py" "$1" "$2"; }
 
 # profile NAME WHEN ARGS...: the text table in $work/NAME-WHEN.txt, the picture in docs/images.
 profile() {

@@ -238,26 +238,7 @@ struct Winograd3x3 {
         }
     }
 
-    // dM^T [16, chunk*T, C_out] for images [n0, n0 + images) of gy; gyt: OH*OW*C_out + C_out of
-    // scratch, the last C_out zeros: the gradient of the padded outputs (odd OH or OW).
-    static void transform_gy(const Conv2dShape& s, const Tiling& t, const float* gy, int64_t n0, int64_t images,
-                             int64_t columns, float* dmt, float* gyt) {
-        const int64_t pos_stride = columns * s.c_out, pixels = s.oh * s.ow;
-        const float* zeros = gyt + pixels * s.c_out;
-        std::fill(gyt + pixels * s.c_out, gyt + (pixels + 1) * s.c_out, 0.0f);
-        const auto pixel = [&](int64_t r, int64_t c) {
-            return r < s.oh && c < s.ow ? gyt + (r * s.ow + c) * s.c_out : zeros;
-        };
-        for (int64_t i = 0; i < images; ++i) {
-            to_channels_last(gy + (n0 + i) * s.c_out * pixels, s.c_out, pixels, gyt);
-            for (int64_t th = 0; th < t.th; ++th)
-                for (int64_t tw = 0; tw < t.tw; ++tw) {
-                    const int64_t r = 2 * th, c = 2 * tw;
-                    transform_gy_tile(pixel(r, c), pixel(r, c + 1), pixel(r + 1, c), pixel(r + 1, c + 1), s.c_out,
-                                      dmt + (i * t.tiles + th * t.tw + tw) * s.c_out, pos_stride);
-                }
-        }
-    }
+    static constexpr auto transform_gy_tile = &cpu::transform_gy_tile;
 };
 
 }  // namespace

@@ -253,27 +253,6 @@ void transform_output(const Conv2dShape& s, const Tiling& t, const float* m, int
     }
 }
 
-// dM^T [9, chunk*T, C_out] for images [n0, n0 + images) of gy; gyt: OH*OW*C_out + C_out of
-// scratch, the last C_out zeros: the gradient of the padded outputs (odd OH or OW).
-void transform_gy(const Conv2dShape& s, const Tiling& t, const float* gy, int64_t n0, int64_t images,
-                  int64_t columns, float* dmt, float* gyt) {
-    const int64_t pos_stride = columns * s.c_out, pixels = s.oh * s.ow;
-    const float* zeros = gyt + pixels * s.c_out;
-    std::fill(gyt + pixels * s.c_out, gyt + (pixels + 1) * s.c_out, 0.0f);
-    const auto pixel = [&](int64_t r, int64_t c) {
-        return r < s.oh && c < s.ow ? gyt + (r * s.ow + c) * s.c_out : zeros;
-    };
-    for (int64_t i = 0; i < images; ++i) {
-        to_channels_last(gy + (n0 + i) * s.c_out * pixels, s.c_out, pixels, gyt);
-        for (int64_t th = 0; th < t.th; ++th)
-            for (int64_t tw = 0; tw < t.tw; ++tw) {
-                const int64_t r = 2 * th, c = 2 * tw;
-                transform_gy_tile(pixel(r, c), pixel(r, c + 1), pixel(r + 1, c), pixel(r + 1, c + 1), s.c_out,
-                                  dmt + (i * t.tiles + th * t.tw + tw) * s.c_out, pos_stride);
-            }
-    }
-}
-
 // F(2x2, 2x2) over the 4 phases of a 4x4 stride-2 pad-1 conv, for the shared pipeline.
 struct Phases4x4 {
     static constexpr int64_t positions = kPositions, phases = kPhases;
@@ -290,7 +269,7 @@ struct Phases4x4 {
     static constexpr auto transform_input = &cpu::transform_input;
     static constexpr auto transform_input_adjoint = &cpu::transform_input_adjoint;
     static constexpr auto transform_output = &cpu::transform_output;
-    static constexpr auto transform_gy = &cpu::transform_gy;
+    static constexpr auto transform_gy_tile = &cpu::transform_gy_tile;
 };
 
 }  // namespace

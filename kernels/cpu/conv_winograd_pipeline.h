@@ -8,7 +8,7 @@
 //   transform_weights      w -> U [positions, C_out, K]          (and its adjoint: dU -> gw)
 //   transform_input        x -> V^T [positions, chunk*T, K]      (and its adjoint: dV^T -> gx)
 //   transform_output       M [positions, C_out, chunk*T] -> y
-//   transform_gy           gy -> dM^T [positions, chunk*T, C_out] (the output transform's adjoint)
+//   transform_gy_tile      one 2x2 tile of gy -> its positions of dM (the output transform's adjoint)
 //
 // and with one GEMM per transformed position p:
 //   forward          M_p  = U_p · V_p                   y  = output transform of M
@@ -193,6 +193,28 @@ inline __mmask16 tail_lanes(int64_t c, int64_t columns) {
     return columns - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (columns - c)) - 1);
 }
 
+// dM^T [P, chunk*T, C_out] for images [n0, n0 + images) of gy, tile by tile; gyt: OH*OW*C_out +
+// C_out of scratch, the last C_out zeros: the gradient of the padded outputs (odd OH or OW).
+template <class Scheme>
+void transform_gy(const Conv2dShape& s, const Tiling& t, const float* gy, int64_t n0, int64_t images,
+                  int64_t columns, float* dmt, float* gyt) {
+    const int64_t pos_stride = columns * s.c_out, pixels = s.oh * s.ow;
+    const float* zeros = gyt + pixels * s.c_out;
+    std::fill(gyt + pixels * s.c_out, gyt + (pixels + 1) * s.c_out, 0.0f);
+    const auto pixel = [&](int64_t r, int64_t c) {
+        return r < s.oh && c < s.ow ? gyt + (r * s.ow + c) * s.c_out : zeros;
+    };
+    for (int64_t i = 0; i < images; ++i) {
+        to_channels_last(gy + (n0 + i) * s.c_out * pixels, s.c_out, pixels, gyt);
+        for (int64_t th = 0; th < t.th; ++th)
+            for (int64_t tw = 0; tw < t.tw; ++tw) {
+                const int64_t r = 2 * th, c = 2 * tw;
+                Scheme::transform_gy_tile(pixel(r, c), pixel(r, c + 1), pixel(r + 1, c), pixel(r + 1, c + 1),
+                                          s.c_out, dmt + (i * t.tiles + th * t.tw + tw) * s.c_out, pos_stride);
+            }
+    }
+}
+
 // ---- the three faces -------------------------------------------------------------------------
 
 // forward (y from x) and backward_input (gx from gy) share the pipeline: U once, then per chunk
@@ -209,7 +231,7 @@ void run_with_weights(const Conv2dShape& s, bool forward, const float* in, const
             gemm_positions(P, false, true, s.c_out, columns, t.k, u, t.k, b.v, t.k, b.m, columns, 0.0);
             Scheme::transform_output(s, t, b.m, n0, images, columns, out);
         } else {
-            Scheme::transform_gy(s, t, in, n0, images, columns, b.m, b.gy_image);
+            transform_gy<Scheme>(s, t, in, n0, images, columns, b.m, b.gy_image);
             gemm_positions(P, false, false, columns, t.k, s.c_out, b.m, s.c_out, u, t.k, b.v, t.k, 0.0);
             Scheme::transform_input_adjoint(s, t, b.v, n0, images, columns, out, b.image);
         }
@@ -229,7 +251,7 @@ void backward_weight(const Conv2dShape& s, const float* x, const float* gy, floa
             const bool first = du == nullptr;
             if (first) du = thread_scratch<float>(Scratch::conv_staging, du_size);
             Scheme::transform_input(s, t, x, n0, images, columns, b.v, b.image);
-            Scheme::transform_gy(s, t, gy, n0, images, columns, b.m, b.gy_image);
+            transform_gy<Scheme>(s, t, gy, n0, images, columns, b.m, b.gy_image);
             gemm_positions(P, true, false, s.c_out, t.k, columns, b.m, s.c_out, b.v, t.k, du, t.k, first ? 0.0 : 1.0);
         });
     float* du = partials[0];
