@@ -28,14 +28,11 @@ before_kernels="conv2d_forward=implicit,conv2d_backward_input=implicit,conv2d_ba
 
 here="$(cd "$(dirname "$0")/.." && pwd)"
 minigen="${MINIGEN:-$here/build/tools/minigen}" steps=5 only="" page="$here/docs/results/$(date -u +%F)-profiles.md"
-while [ $# -gt 1 ]; do
-    case "$1" in
-        -b) minigen="$2" ;; -s) steps="$2" ;; -o) page="$2" ;; -w) only="$2" ;;
-        *) sed -n '2,13p' "$0" >&2; exit 2 ;;
-    esac
-    shift 2
+usage() { sed -n '2,13p' "$0" >&2; exit 2; }
+while getopts "b:s:o:w:" flag; do
+    case "$flag" in b) minigen="$OPTARG" ;; s) steps="$OPTARG" ;; o) page="$OPTARG" ;; w) only="$OPTARG" ;; *) usage ;; esac
 done
-[ $# -eq 0 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ "$OPTIND" -gt $# ] || usage
 [ -x "$minigen" ] || { echo "profile_pages: no executable $minigen (build first, or pass -b)" >&2; exit 1; }
 images="$here/docs/images/profiles"
 mkdir -p "$images"

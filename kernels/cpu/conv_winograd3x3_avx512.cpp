@@ -35,9 +35,7 @@ constexpr int64_t kPositions = 16;  // the transformed 4x4 tile, p = 4 * row + c
 // (C_in = 1) stays on implicit.
 constexpr int64_t kMinChannels = 16;
 
-using winograd::from_channels_last;
 using winograd::Tiling;
-using winograd::to_channels_last;
 
 // ---- the 1-D transforms ----------------------------------------------------------------------
 
@@ -178,35 +176,14 @@ struct Winograd3x3 {
         }
     }
 
-    // V^T [16, chunk*T, C_in] for images [n0, n0 + images) of x; xt: H*W*C_in + C_in of scratch.
-    static void transform_input(const Conv2dShape& s, const Tiling& t, const float* x, int64_t n0, int64_t images,
-                                int64_t columns, float* vt, float* xt) {
-        const int64_t pos_stride = columns * t.k;
-        float* zeros = xt + s.h * s.w * s.c_in;
-        std::fill(zeros, zeros + s.c_in, 0.0f);
-        for (int64_t i = 0; i < images; ++i) {
-            to_channels_last(x + (n0 + i) * s.c_in * s.h * s.w, s.c_in, s.h * s.w, xt);
-            for (int64_t th = 0; th < t.th; ++th)
-                for (int64_t tw = 0; tw < t.tw; ++tw)
-                    transform_input_tile(window(xt, s.h, s.w, s.c_in, th, tw, zeros), s.c_in,
-                                         vt + (i * t.tiles + th * t.tw + tw) * t.k, pos_stride);
-        }
+    static void input_tile(const Conv2dShape& s, float* xt, int64_t th, int64_t tw, float* outside, float* row,
+                           int64_t pos_stride) {
+        transform_input_tile(window(xt, s.h, s.w, s.c_in, th, tw, outside), s.c_in, row, pos_stride);
     }
 
-    // gx for images [n0, n0 + images) from dV^T, accumulated channels-last in xt (the last C_in
-    // elements the padding's sink), then transposed.
-    static void transform_input_adjoint(const Conv2dShape& s, const Tiling& t, const float* dvt, int64_t n0,
-                                        int64_t images, int64_t columns, float* gx, float* xt) {
-        const int64_t pos_stride = columns * t.k, pixels = s.h * s.w;
-        float* sink = xt + pixels * s.c_in;
-        for (int64_t i = 0; i < images; ++i) {
-            std::fill(xt, xt + pixels * s.c_in, 0.0f);
-            for (int64_t th = 0; th < t.th; ++th)
-                for (int64_t tw = 0; tw < t.tw; ++tw)
-                    transform_input_tile_adjoint(dvt + (i * t.tiles + th * t.tw + tw) * t.k, pos_stride, s.c_in,
-                                                 window(xt, s.h, s.w, s.c_in, th, tw, sink));
-            from_channels_last(xt, s.c_in, pixels, gx + (n0 + i) * s.c_in * pixels);
-        }
+    static void input_tile_adjoint(const Conv2dShape& s, const float* row, int64_t pos_stride, float* xt, int64_t th,
+                                   int64_t tw, float* outside) {
+        transform_input_tile_adjoint(row, pos_stride, s.c_in, window(xt, s.h, s.w, s.c_in, th, tw, outside));
     }
 
     // y for images [n0, n0 + images) from M [16, C_out, chunk*T]: per output channel, the

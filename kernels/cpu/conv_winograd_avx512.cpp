@@ -50,8 +50,6 @@ constexpr int64_t kPhases = 4;
 constexpr int64_t kMinChannels = 16;
 
 using winograd::Tiling;
-using winograd::to_channels_last;
-using winograd::from_channels_last;
 
 // ---- the transforms -------------------------------------------------------------------------
 
@@ -185,44 +183,23 @@ void transform_weights_adjoint(const Conv2dShape& s, const float* du, float* gw)
 
 // ---- whole chunks ------------------------------------------------------------------------
 
-// V^T [9, chunk*T, K] (k = phase * C_in + ci) for images [n0, n0 + images) of x; columns =
-// chunk*T. xt: H*W*C_in + C_in elements of scratch.
-void transform_input(const Conv2dShape& s, const Tiling& t, const float* x, int64_t n0, int64_t images,
-                     int64_t columns, float* vt, float* xt) {
-    const int64_t pos_stride = columns * t.k;
-    float* zeros = xt + s.h * s.w * s.c_in;
-    std::fill(zeros, zeros + s.c_in, 0.0f);
-    for (int64_t i = 0; i < images; ++i) {
-        to_channels_last(x + (n0 + i) * s.c_in * s.h * s.w, s.c_in, s.h * s.w, xt);
-        for (int64_t th = 0; th < t.th; ++th)
-            for (int64_t tw = 0; tw < t.tw; ++tw) {
-                float* row = vt + (i * t.tiles + th * t.tw + tw) * t.k;
-                for (int64_t a = 0; a < 2; ++a)
-                    for (int64_t b = 0; b < 2; ++b)
-                        transform_input_tile(phase_tile(xt, s.h, s.w, s.c_in, th, tw, a, b, zeros), s.c_in,
-                                             row + (a * 2 + b) * s.c_in, pos_stride);
-            }
-    }
+// One tile's V, k = phase * C_in + ci: the 4 phases' 3x3 tiles transformed (x channels-last in
+// xt; `outside` the zeros the padding reads).
+void input_tile(const Conv2dShape& s, float* xt, int64_t th, int64_t tw, float* outside, float* row,
+                int64_t pos_stride) {
+    for (int64_t a = 0; a < 2; ++a)
+        for (int64_t b = 0; b < 2; ++b)
+            transform_input_tile(phase_tile(xt, s.h, s.w, s.c_in, th, tw, a, b, outside), s.c_in,
+                                 row + (a * 2 + b) * s.c_in, pos_stride);
 }
 
-// gx for images [n0, n0 + images) from dV^T [9, chunk*T, K]: accumulated channels-last in
-// xt (H*W*C_in + C_in elements of scratch, the last C_in the padding's sink), then transposed.
-void transform_input_adjoint(const Conv2dShape& s, const Tiling& t, const float* dvt, int64_t n0, int64_t images,
-                             int64_t columns, float* gx, float* xt) {
-    const int64_t pos_stride = columns * t.k, pixels = s.h * s.w;
-    float* sink = xt + pixels * s.c_in;
-    for (int64_t i = 0; i < images; ++i) {
-        std::fill(xt, xt + pixels * s.c_in, 0.0f);
-        for (int64_t th = 0; th < t.th; ++th)
-            for (int64_t tw = 0; tw < t.tw; ++tw) {
-                const float* row = dvt + (i * t.tiles + th * t.tw + tw) * t.k;
-                for (int64_t a = 0; a < 2; ++a)
-                    for (int64_t b = 0; b < 2; ++b)
-                        transform_input_tile_adjoint(row + (a * 2 + b) * s.c_in, pos_stride, s.c_in,
-                                                     phase_tile(xt, s.h, s.w, s.c_in, th, tw, a, b, sink));
-            }
-        from_channels_last(xt, s.c_in, pixels, gx + (n0 + i) * s.c_in * pixels);
-    }
+// The adjoint: one tile's dV scattered into the 4 phases of xt (`outside` the padding's sink).
+void input_tile_adjoint(const Conv2dShape& s, const float* row, int64_t pos_stride, float* xt, int64_t th,
+                        int64_t tw, float* outside) {
+    for (int64_t a = 0; a < 2; ++a)
+        for (int64_t b = 0; b < 2; ++b)
+            transform_input_tile_adjoint(row + (a * 2 + b) * s.c_in, pos_stride, s.c_in,
+                                         phase_tile(xt, s.h, s.w, s.c_in, th, tw, a, b, outside));
 }
 
 // y for images [n0, n0 + images) from M [9, C_out, chunk*T]: per output channel, Y = A^T M A
@@ -266,8 +243,8 @@ struct Phases4x4 {
     }
     static constexpr auto transform_weights = &cpu::transform_weights;
     static constexpr auto transform_weights_adjoint = &cpu::transform_weights_adjoint;
-    static constexpr auto transform_input = &cpu::transform_input;
-    static constexpr auto transform_input_adjoint = &cpu::transform_input_adjoint;
+    static constexpr auto input_tile = &cpu::input_tile;
+    static constexpr auto input_tile_adjoint = &cpu::input_tile_adjoint;
     static constexpr auto transform_output = &cpu::transform_output;
     static constexpr auto transform_gy_tile = &cpu::transform_gy_tile;
 };

@@ -6,7 +6,8 @@
 //   positions, phases      the transformed tile's size; K = phases * C_in
 //   target_tiles           images per GEMM until its N reaches this many tiles
 //   transform_weights      w -> U [positions, C_out, K]          (and its adjoint: dU -> gw)
-//   transform_input        x -> V^T [positions, chunk*T, K]      (and its adjoint: dV^T -> gx)
+//   input_tile             one tile's K values of V from a channels-last image (and
+//   input_tile_adjoint     its adjoint: accumulating into the image)
 //   transform_output       M [positions, C_out, chunk*T] -> y
 //   transform_gy_tile      one 2x2 tile of gy -> its positions of dM (the output transform's adjoint)
 //
@@ -193,6 +194,39 @@ inline __mmask16 tail_lanes(int64_t c, int64_t columns) {
     return columns - c >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (columns - c)) - 1);
 }
 
+// V^T [P, chunk*T, K] for images [n0, n0 + images) of x, each turned channels-last in xt
+// (H*W*C_in + C_in elements of scratch, the last C_in zeros: what the padding reads).
+template <class Scheme>
+void transform_input(const Conv2dShape& s, const Tiling& t, const float* x, int64_t n0, int64_t images,
+                     int64_t columns, float* vt, float* xt) {
+    const int64_t pos_stride = columns * t.k;
+    float* zeros = xt + s.h * s.w * s.c_in;
+    std::fill(zeros, zeros + s.c_in, 0.0f);
+    for (int64_t i = 0; i < images; ++i) {
+        to_channels_last(x + (n0 + i) * s.c_in * s.h * s.w, s.c_in, s.h * s.w, xt);
+        for (int64_t th = 0; th < t.th; ++th)
+            for (int64_t tw = 0; tw < t.tw; ++tw)
+                Scheme::input_tile(s, xt, th, tw, zeros, vt + (i * t.tiles + th * t.tw + tw) * t.k, pos_stride);
+    }
+}
+
+// gx for images [n0, n0 + images) from dV^T [P, chunk*T, K]: accumulated channels-last in xt
+// (the last C_in elements the padding's sink), then transposed.
+template <class Scheme>
+void transform_input_adjoint(const Conv2dShape& s, const Tiling& t, const float* dvt, int64_t n0, int64_t images,
+                             int64_t columns, float* gx, float* xt) {
+    const int64_t pos_stride = columns * t.k, pixels = s.h * s.w;
+    float* sink = xt + pixels * s.c_in;
+    for (int64_t i = 0; i < images; ++i) {
+        std::fill(xt, xt + pixels * s.c_in, 0.0f);
+        for (int64_t th = 0; th < t.th; ++th)
+            for (int64_t tw = 0; tw < t.tw; ++tw)
+                Scheme::input_tile_adjoint(s, dvt + (i * t.tiles + th * t.tw + tw) * t.k, pos_stride, xt, th, tw,
+                                           sink);
+        from_channels_last(xt, s.c_in, pixels, gx + (n0 + i) * s.c_in * pixels);
+    }
+}
+
 // dM^T [P, chunk*T, C_out] for images [n0, n0 + images) of gy, tile by tile; gyt: OH*OW*C_out +
 // C_out of scratch, the last C_out zeros: the gradient of the padded outputs (odd OH or OW).
 template <class Scheme>
@@ -227,13 +261,13 @@ void run_with_weights(const Conv2dShape& s, bool forward, const float* in, const
     Scheme::transform_weights(s, w, u);
     for_each_chunk(s, t, [&](int, int64_t n0, int64_t images, int64_t columns, const ChunkScratch& b) {
         if (forward) {
-            Scheme::transform_input(s, t, in, n0, images, columns, b.v, b.image);
+            transform_input<Scheme>(s, t, in, n0, images, columns, b.v, b.image);
             gemm_positions(P, false, true, s.c_out, columns, t.k, u, t.k, b.v, t.k, b.m, columns, 0.0);
             Scheme::transform_output(s, t, b.m, n0, images, columns, out);
         } else {
             transform_gy<Scheme>(s, t, in, n0, images, columns, b.m, b.gy_image);
             gemm_positions(P, false, false, columns, t.k, s.c_out, b.m, s.c_out, u, t.k, b.v, t.k, 0.0);
-            Scheme::transform_input_adjoint(s, t, b.v, n0, images, columns, out, b.image);
+            transform_input_adjoint<Scheme>(s, t, b.v, n0, images, columns, out, b.image);
         }
     });
 }
@@ -250,7 +284,7 @@ void backward_weight(const Conv2dShape& s, const float* x, const float* gy, floa
             float*& du = partials[size_t(thread)];
             const bool first = du == nullptr;
             if (first) du = thread_scratch<float>(Scratch::conv_staging, du_size);
-            Scheme::transform_input(s, t, x, n0, images, columns, b.v, b.image);
+            transform_input<Scheme>(s, t, x, n0, images, columns, b.v, b.image);
             transform_gy<Scheme>(s, t, gy, n0, images, columns, b.m, b.gy_image);
             gemm_positions(P, true, false, s.c_out, t.k, columns, b.m, s.c_out, b.v, t.k, du, t.k, first ? 0.0 : 1.0);
         });
