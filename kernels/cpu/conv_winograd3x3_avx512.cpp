@@ -35,7 +35,6 @@ constexpr int64_t kPositions = 16;  // the transformed 4x4 tile, p = 4 * row + c
 // (C_in = 1) stays on implicit.
 constexpr int64_t kMinChannels = 16;
 
-using winograd::Tiling;
 
 // ---- the 1-D transforms ----------------------------------------------------------------------
 
@@ -186,33 +185,22 @@ struct Winograd3x3 {
         transform_input_tile_adjoint(row, pos_stride, s.c_in, window(xt, s.h, s.w, s.c_in, th, tw, outside));
     }
 
-    // y for images [n0, n0 + images) from M [16, C_out, chunk*T]: per output channel, the
-    // tiles of the whole chunk transformed in one vectorised pass, then scattered.
-    static void transform_output(const Conv2dShape& s, const Tiling& t, const float* m, int64_t n0, int64_t images,
-                                 int64_t columns, float* y) {
-        const int64_t pos_stride = s.c_out * columns;
-        std::vector<float> yt(size_t(4 * columns));
-        float *y00 = yt.data(), *y01 = y00 + columns, *y10 = y01 + columns, *y11 = y10 + columns;
-        for (int64_t co = 0; co < s.c_out; ++co) {
-            const float* mc = m + co * columns;
-            for (int64_t c = 0; c < columns; c += 16) {  // A^T M A, 16 tiles at a time
-                const __mmask16 lanes = winograd::tail_lanes(c, columns);
-                __m512 r0[4], r1[4];  // A^T M: A^T on each column
-                for (int j = 0; j < 4; ++j) {
-                    const __m512 m0 = _mm512_maskz_loadu_ps(lanes, mc + j * pos_stride + c),
-                                 m1 = _mm512_maskz_loadu_ps(lanes, mc + (4 + j) * pos_stride + c),
-                                 m2 = _mm512_maskz_loadu_ps(lanes, mc + (8 + j) * pos_stride + c),
-                                 m3 = _mm512_maskz_loadu_ps(lanes, mc + (12 + j) * pos_stride + c);
-                    r0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
-                    r1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
-                }
-                _mm512_mask_storeu_ps(y00 + c, lanes, _mm512_add_ps(_mm512_add_ps(r0[0], r0[1]), r0[2]));
-                _mm512_mask_storeu_ps(y01 + c, lanes, _mm512_sub_ps(_mm512_sub_ps(r0[1], r0[2]), r0[3]));
-                _mm512_mask_storeu_ps(y10 + c, lanes, _mm512_add_ps(_mm512_add_ps(r1[0], r1[1]), r1[2]));
-                _mm512_mask_storeu_ps(y11 + c, lanes, _mm512_sub_ps(_mm512_sub_ps(r1[1], r1[2]), r1[3]));
-            }
-            winograd::scatter_output_tiles(s, t, yt.data(), columns, n0, images, co, y);
+    // Y = A^T M A for the 16 tiles at m (lanes): position p at m + p * pos_stride, the outputs
+    // y00, y01, y10, y11 at yt + 0, 1, 2, 3 times yt_stride.
+    static void output_tiles(const float* m, int64_t pos_stride, __mmask16 lanes, float* yt, int64_t yt_stride) {
+        __m512 r0[4], r1[4];  // A^T M: A^T on each column
+        for (int j = 0; j < 4; ++j) {
+            const __m512 m0 = _mm512_maskz_loadu_ps(lanes, m + j * pos_stride),
+                         m1 = _mm512_maskz_loadu_ps(lanes, m + (4 + j) * pos_stride),
+                         m2 = _mm512_maskz_loadu_ps(lanes, m + (8 + j) * pos_stride),
+                         m3 = _mm512_maskz_loadu_ps(lanes, m + (12 + j) * pos_stride);
+            r0[j] = _mm512_add_ps(_mm512_add_ps(m0, m1), m2);
+            r1[j] = _mm512_sub_ps(_mm512_sub_ps(m1, m2), m3);
         }
+        _mm512_mask_storeu_ps(yt, lanes, _mm512_add_ps(_mm512_add_ps(r0[0], r0[1]), r0[2]));
+        _mm512_mask_storeu_ps(yt + yt_stride, lanes, _mm512_sub_ps(_mm512_sub_ps(r0[1], r0[2]), r0[3]));
+        _mm512_mask_storeu_ps(yt + 2 * yt_stride, lanes, _mm512_add_ps(_mm512_add_ps(r1[0], r1[1]), r1[2]));
+        _mm512_mask_storeu_ps(yt + 3 * yt_stride, lanes, _mm512_sub_ps(_mm512_sub_ps(r1[1], r1[2]), r1[3]));
     }
 
     static constexpr auto transform_gy_tile = &cpu::transform_gy_tile;

@@ -49,7 +49,6 @@ constexpr int64_t kPhases = 4;
 // transposed conv (its conv's C_in = 3) stay on polyphase.
 constexpr int64_t kMinChannels = 16;
 
-using winograd::Tiling;
 
 // ---- the transforms -------------------------------------------------------------------------
 
@@ -202,32 +201,21 @@ void input_tile_adjoint(const Conv2dShape& s, const float* row, int64_t pos_stri
                                          phase_tile(xt, s.h, s.w, s.c_in, th, tw, a, b, outside));
 }
 
-// y for images [n0, n0 + images) from M [9, C_out, chunk*T]: per output channel, Y = A^T M A
-// for the whole chunk's tiles, 16 at a time (A^T v = [v0 + v1, v1 + v2]), then scattered.
-void transform_output(const Conv2dShape& s, const Tiling& t, const float* m, int64_t n0, int64_t images,
-                      int64_t columns, float* y) {
-    const int64_t pos_stride = s.c_out * columns;
-    std::vector<float> yt(size_t(4 * columns));
-    float *y00 = yt.data(), *y01 = y00 + columns, *y10 = y01 + columns, *y11 = y10 + columns;
-    for (int64_t co = 0; co < s.c_out; ++co) {
-        const float* mc = m + co * columns;
-        for (int64_t c = 0; c < columns; c += 16) {
-            const __mmask16 lanes = winograd::tail_lanes(c, columns);
-            __m512 r0[3], r1[3];  // A^T M: rows 0 + 1 and 1 + 2
-            for (int j = 0; j < 3; ++j) {
-                const __m512 m0 = _mm512_maskz_loadu_ps(lanes, mc + j * pos_stride + c),
-                             m1 = _mm512_maskz_loadu_ps(lanes, mc + (3 + j) * pos_stride + c),
-                             m2 = _mm512_maskz_loadu_ps(lanes, mc + (6 + j) * pos_stride + c);
-                r0[j] = _mm512_add_ps(m0, m1);
-                r1[j] = _mm512_add_ps(m1, m2);
-            }
-            _mm512_mask_storeu_ps(y00 + c, lanes, _mm512_add_ps(r0[0], r0[1]));
-            _mm512_mask_storeu_ps(y01 + c, lanes, _mm512_add_ps(r0[1], r0[2]));
-            _mm512_mask_storeu_ps(y10 + c, lanes, _mm512_add_ps(r1[0], r1[1]));
-            _mm512_mask_storeu_ps(y11 + c, lanes, _mm512_add_ps(r1[1], r1[2]));
-        }
-        winograd::scatter_output_tiles(s, t, yt.data(), columns, n0, images, co, y);
+// Y = A^T M A for the 16 tiles at m (lanes; A^T v = [v0 + v1, v1 + v2]): position p at
+// m + p * pos_stride, the outputs y00, y01, y10, y11 at yt + 0, 1, 2, 3 times yt_stride.
+void output_tiles(const float* m, int64_t pos_stride, __mmask16 lanes, float* yt, int64_t yt_stride) {
+    __m512 r0[3], r1[3];  // A^T M: rows 0 + 1 and 1 + 2
+    for (int j = 0; j < 3; ++j) {
+        const __m512 m0 = _mm512_maskz_loadu_ps(lanes, m + j * pos_stride),
+                     m1 = _mm512_maskz_loadu_ps(lanes, m + (3 + j) * pos_stride),
+                     m2 = _mm512_maskz_loadu_ps(lanes, m + (6 + j) * pos_stride);
+        r0[j] = _mm512_add_ps(m0, m1);
+        r1[j] = _mm512_add_ps(m1, m2);
     }
+    _mm512_mask_storeu_ps(yt, lanes, _mm512_add_ps(r0[0], r0[1]));
+    _mm512_mask_storeu_ps(yt + yt_stride, lanes, _mm512_add_ps(r0[1], r0[2]));
+    _mm512_mask_storeu_ps(yt + 2 * yt_stride, lanes, _mm512_add_ps(r1[0], r1[1]));
+    _mm512_mask_storeu_ps(yt + 3 * yt_stride, lanes, _mm512_add_ps(r1[1], r1[2]));
 }
 
 // F(2x2, 2x2) over the 4 phases of a 4x4 stride-2 pad-1 conv, for the shared pipeline.
@@ -245,7 +233,7 @@ struct Phases4x4 {
     static constexpr auto transform_weights_adjoint = &cpu::transform_weights_adjoint;
     static constexpr auto input_tile = &cpu::input_tile;
     static constexpr auto input_tile_adjoint = &cpu::input_tile_adjoint;
-    static constexpr auto transform_output = &cpu::transform_output;
+    static constexpr auto output_tiles = &cpu::output_tiles;
     static constexpr auto transform_gy_tile = &cpu::transform_gy_tile;
 };
 

@@ -8,7 +8,7 @@
 //   transform_weights      w -> U [positions, C_out, K]          (and its adjoint: dU -> gw)
 //   input_tile             one tile's K values of V from a channels-last image (and
 //   input_tile_adjoint     its adjoint: accumulating into the image)
-//   transform_output       M [positions, C_out, chunk*T] -> y
+//   output_tiles           Y = A^T M A for 16 tiles of one output channel (masked lanes)
 //   transform_gy_tile      one 2x2 tile of gy -> its positions of dM (the output transform's adjoint)
 //
 // and with one GEMM per transformed position p:
@@ -249,6 +249,21 @@ void transform_gy(const Conv2dShape& s, const Tiling& t, const float* gy, int64_
     }
 }
 
+// y for images [n0, n0 + images) from M [P, C_out, chunk*T]: per output channel, the chunk's
+// tiles 16 at a time into yt, then scattered.
+template <class Scheme>
+void transform_output(const Conv2dShape& s, const Tiling& t, const float* m, int64_t n0, int64_t images,
+                      int64_t columns, float* y) {
+    const int64_t pos_stride = s.c_out * columns;
+    std::vector<float> yt(size_t(4 * columns));
+    for (int64_t co = 0; co < s.c_out; ++co) {
+        const float* mc = m + co * columns;
+        for (int64_t c = 0; c < columns; c += 16)
+            Scheme::output_tiles(mc + c, pos_stride, tail_lanes(c, columns), yt.data() + c, columns);
+        scatter_output_tiles(s, t, yt.data(), columns, n0, images, co, y);
+    }
+}
+
 // ---- the three faces -------------------------------------------------------------------------
 
 // forward (y from x) and backward_input (gx from gy) share the pipeline: U once, then per chunk
@@ -263,7 +278,7 @@ void run_with_weights(const Conv2dShape& s, bool forward, const float* in, const
         if (forward) {
             transform_input<Scheme>(s, t, in, n0, images, columns, b.v, b.image);
             gemm_positions(P, false, true, s.c_out, columns, t.k, u, t.k, b.v, t.k, b.m, columns, 0.0);
-            Scheme::transform_output(s, t, b.m, n0, images, columns, out);
+            transform_output<Scheme>(s, t, b.m, n0, images, columns, out);
         } else {
             transform_gy<Scheme>(s, t, in, n0, images, columns, b.m, b.gy_image);
             gemm_positions(P, false, false, columns, t.k, s.c_out, b.m, s.c_out, u, t.k, b.v, t.k, 0.0);
