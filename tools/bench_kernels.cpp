@@ -724,6 +724,31 @@ private:
     std::unique_ptr<Floats> ref_;
 };
 
+// max_pool2d backward: gy scattered to the argmax of a forward on random x. Bytes: gy and the
+// int64 argmax read, gx written.
+class MaxPoolBackwardCase : public WholeOutputCase {
+public:
+    MaxPoolBackwardCase(const kernels::Pool2dShape& s, std::string label)
+        : WholeOutputCase(s.n * s.c * s.h * s.w), s_(s), gy_(s.n * s.c * s.oh * s.ow), arg_(size_t(gy_.size())) {
+        describe("max_pool2d", std::move(label), "max_pool2d_backward");
+        bytes = 12.0 * double(gy_.size()) + 4.0 * double(s.n * s.c * s.h * s.w);
+        traffic = Traffic::Copy;
+        Floats x(s.n * s.c * s.h * s.w), y(gy_.size());
+        x.fill_uniform(24, -1, 1);
+        gy_.fill_uniform(25, -1, 1);
+        kernels::max_pool2d_forward_table().get("reference", kCpu, kF32)(s_, x.data(), y.data(), arg_.data());
+        tolerance_ = 0;
+    }
+
+private:
+    void run_into(std::string_view v, float* out) override {
+        kernels::max_pool2d_backward_table().get(v, kCpu, kF32)(s_, gy_.data(), arg_.data(), out);
+    }
+    kernels::Pool2dShape s_;
+    Floats gy_;
+    std::vector<int64_t> arg_;
+};
+
 kernels::Pool2dShape pool_shape(int64_t n, int64_t c, int64_t hw, int64_t k) {
     kernels::Pool2dShape s;
     s.n = n, s.c = c, s.h = s.w = hw, s.kh = s.kw = k, s.stride_h = s.stride_w = k;
@@ -843,6 +868,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
         add_lstm_cell(out, {7, 37}, "7x37");
         out.push_back(spec<MaxPoolCase>("max_pool2d", "2x3x9x9 k2s2", "max_pool2d_forward", pool_shape(2, 3, 9, 2),
                                         std::string("2x3x9x9 k2s2")));
+        out.push_back(spec<MaxPoolBackwardCase>("max_pool2d", "2x3x9x9 k2s2 backward", "max_pool2d_backward",
+                                                pool_shape(2, 3, 9, 2), std::string("2x3x9x9 k2s2 backward")));
         add_attention(out, {1, 2, 67, 5, 0.4});
         return out;
     }
@@ -902,6 +929,8 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     for (auto [c, hw] : {std::pair<int64_t, int64_t>{32, 28}, {64, 14}}) {
         std::string label = fmt::format("128x{}x{}x{} k2s2", c, hw, hw);
         out.push_back(spec<MaxPoolCase>("max_pool2d", label, "max_pool2d_forward", pool_shape(128, c, hw, 2), label));
+        out.push_back(spec<MaxPoolBackwardCase>("max_pool2d", label + " backward", "max_pool2d_backward",
+                                                pool_shape(128, c, hw, 2), label + " backward"));
     }
     // ImageGPT-small's attention: batch 4, 4 heads of 32 (width 128), the 784 pixels of a 28x28 image
     add_attention(out, {4, 4, 784, 32, 1.0 / std::sqrt(32.0)});
