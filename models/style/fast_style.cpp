@@ -35,13 +35,13 @@ struct FastStyleOptions {
         f("batch_size", o.batch_size, IntRange{1, kMaxBatch});
         f("lr", o.lr);
         f("features", o.features);
+        f("width", o.width, IntRange{1, 256});
         f("style_image", o.style_image);
         f("style_sha256", o.style_sha256);
+        f("residual_blocks", o.residual_blocks, IntRange{0, 16});
         f("content_weight", o.content_weight);
         f("style_weight", o.style_weight);
         f("tv_weight", o.tv_weight);
-        f("width", o.width, IntRange{1, 256});
-        f("residual_blocks", o.residual_blocks, IntRange{0, 16});
     }
     void update_from(const nlohmann::json& j) {
         read_options(*this, OptionReader("fast-style options", j, options_to_json(*this)));

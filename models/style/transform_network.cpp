@@ -28,6 +28,8 @@ Tensor upsample_nearest2x(const Tensor& x) {
 
 namespace {
 
+constexpr double kEdge = 0.01;  // content pixels are clamped to [kEdge, 1 - kEdge] before the logit
+
 std::shared_ptr<nn::Sequential> conv_in_relu(int64_t in, int64_t out, int64_t kernel, int64_t stride, bool relu = true) {
     auto block = std::make_shared<nn::Sequential>(std::make_shared<nn::Conv2d>(in, out, kernel, stride, kernel / 2),
                                                   std::make_shared<InstanceNorm2d>(out));
@@ -53,6 +55,8 @@ TransformNetwork::TransformNetwork(int64_t channels, int64_t width, int64_t resi
     up_.push_back(register_module("up0", conv_in_relu(4 * width, 2 * width, 3, 1)));
     up_.push_back(register_module("up1", conv_in_relu(2 * width, width, 3, 1)));
     out_ = register_module("out", std::make_shared<nn::Conv2d>(width, channels, 9, 1, 4));
+    nn::init::zeros_(out_->weight);
+    nn::init::zeros_(out_->bias);
 }
 
 Tensor TransformNetwork::forward(const Tensor& x) {
@@ -61,7 +65,10 @@ Tensor TransformNetwork::forward(const Tensor& x) {
     Tensor h = (*down_)(x);
     for (const auto& block : residual_) h = add(h, (*block)(h));
     for (const auto& up : up_) h = (*up)(upsample_nearest2x(h));
-    return affine(tanh((*out_)(h)), 0.5, 0.5);
+    // A change to the content picture in logit space: at the start (out_ zero) T is the
+    // identity, so training starts where Gatys starts, from the content, instead of from grey.
+    Tensor p = clamp(x, kEdge, 1.0 - kEdge);
+    return sigmoid(add(log(div(p, affine(p, -1.0, 1.0))), (*out_)(h)));
 }
 
 }  // namespace mg::style

@@ -4,7 +4,12 @@
 //   -> Conv9x9(C, w) IN ReLU -> Conv3x3/2(w, 2w) IN ReLU -> Conv3x3/2(2w, 4w) IN ReLU   [N, 4w, S/4, S/4]
 //   -> R residual blocks: x + IN(Conv3x3(ReLU(IN(Conv3x3(x)))))
 //   -> (nearest upsample x2, Conv3x3) IN ReLU twice: 4w -> 2w -> w                      [N, w, S, S]
-//   -> Conv9x9(w, C) -> (tanh + 1) / 2                                                  [N, C, S, S] in [0, 1]
+//   -> Conv9x9(w, C) = d;  y = sigmoid(logit(x) + d)                                    [N, C, S, S] in [0, 1]
+//
+// The last conv starts at zero, so T starts as the identity: it learns a change to the content
+// picture (in logit space) rather than the picture itself. Johnson's (tanh + 1) / 2 output must
+// first learn to reproduce the content from grey; with a few hundred steps on a CPU it settles
+// on painting the style picture itself over every input, a local minimum of the style term.
 //
 // IN is instance normalisation (Ulyanov et al. 2016: each image's channels normalised over
 // their positions, then a learnt scale and shift), which the fast style papers found
