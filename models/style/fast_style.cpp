@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "core/autograd.h"
+#include "core/data/fashion_mnist.h"
 #include "core/io/sha256.h"
 #include "core/ops.h"
 #include "core/random.h"
@@ -23,7 +24,7 @@ namespace {
 struct FastStyleOptions {
     int64_t batch_size = 8;
     double lr = 1e-3;  // the paper's Adam step
-    std::string features = "emoji";
+    std::string features = "emoji";  // or fashion, random; default: fashion for grey data
     std::string style_image;    // PATH; "" = the built-in stripes
     std::string style_sha256;   // recorded from the file; present = rebuilt from a checkpoint
     double content_weight = 1, style_weight = 10, tv_weight = 10;  // style::StyleWeights' defaults
@@ -77,17 +78,13 @@ class FastStyle : public Model, public Sampler, public Stylizer {
 public:
     explicit FastStyle(const ModelConfig& config) : config_(config) {
         nlohmann::json options = config.options;
-        if (!options.contains("data")) options["data"] = "emoji";
-        const std::string features_name = options.value("features", std::string("emoji"));
-        if (!options.contains("channels") && features_name == "fashion") options["channels"] = 1;
-        if (!options.contains("image_size") && features_name == "fashion") options["image_size"] = 28;
         images_ = ImageDataOptions::take(options, "fast-style options", /*conditional=*/false);
+        // The features follow the data's channels: grey data (Fashion-MNIST, the default, or
+        // --channels 1) the Fashion-MNIST classifier's, colour the emoji classifier's.
+        if (!options.contains("features")) options["features"] = images_.channels == 1 ? "fashion" : "emoji";
         opts_.update_from(options);
         if (config.batch_size > 0) opts_.batch_size = config.batch_size;
         if (config.lr > 0) opts_.lr = config.lr;
-        MG_CHECK(!images_.fashion(), "fast-style options: 'data' fashion-mnist is not an image set; use "
-                                     "folder:DIR, npy:FILE or emoji (Fashion-MNIST as images: --features fashion "
-                                     "with any grey set)");
         manual_seed(config.seed);
         features_ = std::make_unique<style::FeatureNetwork>(style::parse_feature_kind(opts_.features), config.seed);
         MG_CHECK(images_.channels == features_->channels(),
@@ -173,15 +170,7 @@ public:
 
     // Rows of 8: held-out content images, then their stylisations (at least one pair of rows).
     Tensor sample(int64_t n) override {
-        if (!held_out_.defined()) {
-            ImageData test;
-            try {
-                test = load_image_data(data_spec(), ImageSplit::Test);
-            } catch (const Error&) {
-                test = load_image_data(data_spec(), ImageSplit::Train);  // too small to hold any out
-            }
-            held_out_ = data::to_float(test.images, data::PixelRange::ZeroOne);
-        }
+        if (!held_out_.defined()) held_out_ = data::to_float(held_out_images(), data::PixelRange::ZeroOne);
         const int64_t k = std::min(held_out_.size(0), 8 * std::max<int64_t>(1, n / 16));
         return content_and_stylised(held_out_.slice(0, 0, k).contiguous());
     }
@@ -199,6 +188,17 @@ public:
     }
 
 private:
+    // uint8 [N, C, S, S]: the data's held-out images; a set too small to hold any out gives its
+    // training images instead.
+    Tensor held_out_images() const {
+        if (images_.fashion()) return data::load_fashion_mnist(data::Split::Test).images;
+        try {
+            return load_image_data(data_spec(), ImageSplit::Test).images;
+        } catch (const Error&) {
+            return load_image_data(data_spec(), ImageSplit::Train).images;  // a real data error is raised again here
+        }
+    }
+
     ModelConfig config_;
     ImageDataOptions images_;
     FastStyleOptions opts_;
@@ -215,8 +215,9 @@ private:
 std::vector<ModelInfo> style_models() {
     return {{"fast-style",
              "fast style transfer (Johnson et al. 2016): a conv/residual/upsample network with instance norm, "
-             "trained on a content set (default emoji) for one --style-image against Gram-matrix losses on the "
-             "emoji classifier's features (option features: emoji, fashion, random); sample --input IMG|DIR",
+             "trained on a content set (--data emoji, folder:DIR; default fashion-mnist) for one --style-image "
+             "against Gram-matrix losses on a classifier's features (option features: emoji, fashion, random); "
+             "sample --input IMG|DIR",
              [](const ModelConfig& c) { return std::make_unique<FastStyle>(c); }, 2, 0, /*image_data=*/true}};
 }
 
