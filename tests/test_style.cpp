@@ -57,6 +57,9 @@ TEST_CASE("fashion features make colour grey and keep grey") {
     const style::FeatureNetwork fashion(style::FeatureKind::Fashion);
     CHECK(fashion.channels() == 1);
     CHECK(fashion.default_size() == 28);
+    CHECK(fashion.layers() == 2);  // its two conv blocks
+    CHECK(style::FeatureNetwork(style::FeatureKind::Emoji).layers() == 3);
+    CHECK(style::FeatureNetwork(style::FeatureKind::Random).layers() == 7);
     Tensor rgb = from_vector(std::vector<float>{1, 0, 0}, {1, 3, 1, 1});
     CHECK(style::fit_channels(rgb, 1).item() == doctest::Approx(0.299));
     CHECK(style::fit_channels(style::fit_channels(rgb, 1), 3).shape() == Shape{1, 3, 1, 1});

@@ -33,15 +33,19 @@ std::shared_ptr<models::ClassifierNet> classifier_copy(const std::string& builti
     return net;
 }
 
-// The classifier's trunk up to its Flatten, cut after every ReLU: [conv relu], [pool conv relu], ...
-std::vector<std::shared_ptr<nn::Sequential>> classifier_stages(const nn::Sequential& trunk) {
-    std::vector<std::shared_ptr<nn::Sequential>> stages(1, std::make_shared<nn::Sequential>());
+// A trunk up to its Flatten, cut after every ReLU: [conv relu], [pool conv relu], ... What
+// follows the last ReLU (the classifier's last pool) no loss reads, so it is left out.
+std::vector<std::shared_ptr<nn::Sequential>> relu_stages(const nn::Sequential& trunk) {
+    std::vector<std::shared_ptr<nn::Sequential>> stages;
+    auto pending = std::make_shared<nn::Sequential>();
     for (const auto& layer : trunk) {
         if (dynamic_cast<const nn::Flatten*>(layer.get())) break;
-        stages.back()->push_back(layer);
-        if (dynamic_cast<const nn::ReLU*>(layer.get())) stages.push_back(std::make_shared<nn::Sequential>());
+        pending->push_back(layer);
+        if (dynamic_cast<const nn::ReLU*>(layer.get())) {
+            stages.push_back(pending);
+            pending = std::make_shared<nn::Sequential>();
+        }
     }
-    stages.pop_back();  // the empty one after the last ReLU
     return stages;
 }
 
@@ -85,7 +89,7 @@ FeatureNetwork::FeatureNetwork(FeatureKind kind, uint64_t seed) : kind_(kind) {
     }
     for (const Tensor& p : owner_->parameters()) p.requires_grad_(false);
     owner_->eval();
-    stages_ = classifier_stages(*trunk);
+    stages_ = relu_stages(*trunk);
     MG_CHECK(content_layer_ < int64_t(stages_.size()), "features {}: {} layers, content layer {}",
              feature_kind_name(kind), stages_.size(), content_layer_);
 }
