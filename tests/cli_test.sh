@@ -606,6 +606,35 @@ PY
 done
 unset MINIGEN_CACHE_DIR
 
+# Style transfer. stylize (Gatys): a few steps on two of the pictures above; a style or content
+# image that cannot be read, a bad feature network or output folder: one line naming it, exit 2.
+# fast-style (Johnson): trained 2 steps for one style image, then one forward pass per --input
+# (a file or a folder); a bad --style-image or --input names the file; other models refuse --input.
+content="$work/pairs/shapes/0.png" style_png="$work/pics/cats/0.png"
+expect 0 "stylize.png" -- stylize --content "$content" --style "$style_png" --steps 3 --size 16 --threads 1 \
+    --out "$work/stylize.png"
+ok "[ \"\$(png_width '$work/stylize.png')\" -eq 16 ]" "stylize --size 16: the result is not 16 wide"
+expect 0 "stylize.png" -- stylize --content "$content" --style "$style_png" --steps 2 --features fashion --threads 1 \
+    --out "$work/stylize.png"
+expect 2 "^minigen: error: --style: .*no-style.png" -- stylize --content "$content" --style "$work/no-style.png" --out "$work/s.png"
+echo "not an image" > "$work/style.txt"
+expect 2 "^minigen: error: --style: .*style.txt.*not a PNG or JPEG" -- stylize --content "$content" --style "$work/style.txt" --out "$work/s.png"
+expect 2 "^minigen: error: --content: .*no-content.png" -- stylize --content "$work/no-content.png" --style "$style_png" --out "$work/s.png"
+expect 2 "features 'vgg': expected emoji, fashion or random" -- stylize --content "$content" --style "$style_png" --features vgg --out "$work/s.png"
+expect 2 "--out .*: directory .* does not exist" -- stylize --content "$content" --style "$style_png" --out "$work/none/s.png"
+echo '{"width": 4, "residual_blocks": 1}' > "$work/fast.json"
+expect 0 "checkpoint" -- train fast-style --data "folder:$work/pairs" --image-size 32 --batch-size 4 --steps 2 \
+    --threads 1 --no-report --config "$work/fast.json" --style-image "$style_png" --out "$work/fast"
+ok "python3 -c \"import json,hashlib; c=json.load(open('$work/fast/config.json'))['config']; assert c['style_sha256'] == hashlib.sha256(open('$style_png','rb').read()).hexdigest(), c\"" \
+   "fast-style: config.json does not record the style image's SHA-256"
+rm -f "$work/fast-in.png"; cp "$content" "$work/fast-in.png"
+expect 0 "fast.png" -- sample fast-style --checkpoint "$work/fast/checkpoint.safetensors" --input "$work/fast-in.png" --out "$work/fast.png"
+expect 0 "sample: 24 images" -- sample fast-style --checkpoint "$work/fast/checkpoint.safetensors" --input "$work/pairs/shapes" --out "$work/fast.png"
+expect 2 "--input: .*no-input.png" -- sample fast-style --checkpoint "$work/fast/checkpoint.safetensors" --input "$work/no-input.png"
+expect 2 "fast-style --style-image: .*no-style.png" -- train fast-style --data "folder:$work/pairs" --image-size 32 --steps 1 \
+    --style-image "$work/no-style.png" --out "$work/bad-fast"
+expect 2 "sample --input: model 'dcgan' cannot stylize images.*fast-style" -- sample dcgan --checkpoint "$work/img-dcgan/checkpoint.safetensors" --input "$content"
+
 # The reduced-precision kernels: info names the instruction sets found and the active variants.
 expect 0 "^lowp +(none|[a-z0-9_ ()]+); active: .*gemm_int8=(reference|avx512_vnni)" -- info
 

@@ -16,6 +16,7 @@
 #include "core/ops/activation.h"
 #include "core/ops/attention.h"
 #include "core/ops/color.h"
+#include "core/ops/gram.h"
 #include "helpers.h"
 
 using namespace mg;
@@ -205,6 +206,12 @@ OP_CASE2(rgb_to_lab_dark) {
 OP_CASE2(lab_to_rgb) {
     c.inputs = [] { return V{rgb_to_lab(rand({1, 3, 2, 2}, {DType::Float64}, 0.1, 0.9)).requires_grad_()}; };
     c.f = [](const V& x) { return lab_to_rgb(x[0]); };
+}
+
+// The Gram matrix (core/ops/gram.h): matmul of a view with its transpose, scaled.
+OP_CASE2(gram_matrix) {
+    c.inputs = [] { return V{input({2, 3, 2, 3})}; };
+    c.f = [](const V& x) { return gram_matrix(x[0]); };
 }
 
 OP_CASE(clamp) {

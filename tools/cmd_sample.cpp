@@ -14,6 +14,8 @@
 #include "models/capabilities.h"
 #include "models/image_data.h"
 #include "models/registry.h"
+#include "models/style/fast_style.h"
+#include "models/style/style_image.h"
 #include "models/trainer.h"
 #include "tools/cli.h"
 #include "tools/model_options.h"
@@ -24,7 +26,7 @@ namespace mg::tools {
 namespace {
 
 struct SampleArgs {
-    std::string model, checkpoint, out, complete, sampler, post;
+    std::string model, checkpoint, out, complete, sampler, post, input;
     CommonModelArgs common;
     int64_t n = 64;
     int64_t class_index = -1;
@@ -120,7 +122,18 @@ int run_sample(const SampleArgs& a) {
     auto t0 = Clock::now();
     Tensor samples;
     int64_t nrow = 8;
-    if (!a.complete.empty()) {
+    if (!a.input.empty()) {  // fast-style: rows of 8 content images, then their stylisations
+        models::Stylizer& stylizer = models::require<models::Stylizer>(*model, "sample --input");
+        Tensor content = style::read_style_images(a.input, stylizer.image_channels(), stylizer.image_size(), "--input");
+        samples = stylizer.stylize(content);
+        std::vector<Tensor> rows;
+        for (int64_t i = 0; i < content.size(0); i += 8) {
+            const int64_t end = std::min(content.size(0), i + 8);
+            rows.push_back(content.slice(0, i, end));
+            rows.push_back(samples.slice(0, i, end));
+        }
+        samples = cat(rows, 0);
+    } else if (!a.complete.empty()) {
         models::Completion& completion = models::require<models::Completion>(*model, "sample --complete");
         const int64_t size = image_format(model->data_spec()).size;
         const int64_t keep_rows = a.keep_rows < 0 ? size / 2 : a.keep_rows;
@@ -194,6 +207,8 @@ void add_sample_command(CLI::App& app) {
                     "Fill in everything below --keep-rows of these images: a PNG of tiles of the model's image "
                     "size (28x28 for Fashion-MNIST), or test:K for the first K held-out images of its data; one row "
                     "per image (input, completions, original)");
+    cmd->add_option("--input", a.input,
+                    "fast-style: stylise this image, or a folder's PNG/JPEG files (rows of content, then stylised)");
     cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image (default: the top half)")
         ->check(integer_range(0, 1023));
     cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(integer_range(1, 32));

@@ -44,7 +44,7 @@ struct TrainArgs {
     std::string classifier;
     bool hflip = false;
     int64_t crop = 0;
-    std::string jitter, diffaug;
+    std::string jitter, diffaug, style_image;
     std::string bug;  // --bug NAME ("" when not given; "list" prints the table)
 };
 
@@ -92,6 +92,7 @@ models::ModelConfig model_config(const TrainArgs& a, const std::string& out_dir)
         if (a.crop > 0) config.options["crop"] = a.crop;
         if (!a.jitter.empty()) config.options["jitter"] = a.jitter;
         if (!a.diffaug.empty()) config.options["diffaug"] = a.diffaug;
+        if (!a.style_image.empty()) config.options["style_image"] = a.style_image;
         if (!a.bug.empty()) config.bug = models::parse_bug(a.bug);
         return config;
     }
@@ -254,6 +255,7 @@ void add_train_flags(CLI::App& cmd, TrainArgs& a) {
     cmd.add_option("--classifier", a.classifier,
                    "With --eval: the reference classifier, a built-in's name (fashion-mnist, emoji) or a weights "
                    "file (default: the built-in trained on the data)");
+    cmd.add_option("--style-image", a.style_image, "fast-style: the style image (PNG or JPEG) it learns to paint in");
     cmd.add_flag("--hflip", a.hflip, "GANs: flip the real images left-right at random");
     cmd.add_option("--crop", a.crop,
                    "GANs: pad the real images by N pixels (mirrored) and crop them back at a random offset")

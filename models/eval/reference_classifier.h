@@ -68,6 +68,8 @@ public:
     void features_and_probs(const Tensor& images, Tensor* features, Tensor* probs);
     // True when images of h x w are resized before they are classified.
     bool resizes(int64_t h, int64_t w) const { return h != info_.shape.height || w != info_.shape.width; }
+    // The frozen network itself (style transfer reads its convolutional blocks' activations).
+    const models::ClassifierNet& network() const { return *net_; }
 
 private:
     ReferenceClassifier() = default;
