@@ -188,6 +188,14 @@ ImageData load_paired_image_data(const DataSpec& spec, ImageSplit split) {
     return emoji_pairs(spec, source, split);
 }
 
+ImageData load_sample_pairs(const DataSpec& spec) {
+    try {
+        return load_image_data(spec, ImageSplit::Test);
+    } catch (const Error&) {
+        return load_image_data(spec, ImageSplit::Train);
+    }
+}
+
 Tensor stack_pair(const Tensor& inputs, const Tensor& targets, const std::string& what) {
     MG_CHECK(inputs.dim() == 4 && targets.dim() == 4 && inputs.size(0) == targets.size(0) &&
                  inputs.size(2) == targets.size(2) && inputs.size(3) == targets.size(3),
