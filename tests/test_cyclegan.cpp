@@ -12,6 +12,7 @@
 #include "models/capabilities.h"
 #include "models/gan/cyclegan_networks.h"
 #include "models/gan/image_pool.h"
+#include "models/eval/translation.h"
 #include "models/image_data.h"
 #include "models/paired_data.h"
 #include "models/registry.h"
@@ -169,6 +170,26 @@ TEST_CASE("cyclegan: a run resumed from a checkpoint is bit for bit the uninterr
     // The pools filled (3 of 2 x 2 fakes) and then swapped: their state was worth saving.
     const nn::StateDict pool = whole->modules()[5].second->state_dict();
     CHECK(pool.at("count").item() == 3);
+}
+
+TEST_CASE("cyclegan: eval scores G(a) against the true b, and FID/KID against the training B beside the floor") {
+    auto model = small_cyclegan();
+    eval::EvalOptions options;
+    options.samples = 50;
+    options.progress = false;
+    const nlohmann::json j =
+        eval::evaluate_translation(*model, models::require<models::Translation>(*model, "test"), options);
+    CHECK(j["test_images"] == 50);
+    CHECK(j["training_targets"] == 10000);  // of Fashion-MNIST's 60,000
+    CHECK(j["kid_subset_size"] == 50);
+    // Held-out garments are close to the training garments; an untrained G's noise is not.
+    CHECK(j["fid_floor"].get<double>() > 0);
+    CHECK(j["fid"].get<double>() > 5 * j["fid_floor"].get<double>());
+    CHECK(j["kid"].get<double>() > j["kid_floor"].get<double>() + 3 * j["kid_std"].get<double>());
+    CHECK(j["target_class_accuracy"].get<double>() > 0.8);
+    options.floors = false;  // --no-floors: no distribution scores
+    CHECK(!eval::evaluate_translation(*model, models::require<models::Translation>(*model, "test"), options)
+               .contains("fid"));
 }
 
 TEST_CASE("cyclegan: data whose two sides differ, sizes it cannot downsample and bad weights are refused") {
