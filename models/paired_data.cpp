@@ -6,6 +6,7 @@
 #include "core/data/edges.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/holdout.h"
+#include "core/data/transforms.h"
 #include "core/io/input.h"
 #include "core/ops.h"
 #include "core/ops/color.h"
@@ -188,12 +189,14 @@ ImageData load_paired_image_data(const DataSpec& spec, ImageSplit split) {
     return emoji_pairs(spec, source, split);
 }
 
-ImageData load_sample_pairs(const DataSpec& spec) {
+Tensor load_sample_pairs(const DataSpec& spec) {
+    ImageData pairs;
     try {
-        return load_image_data(spec, ImageSplit::Test);
+        pairs = load_image_data(spec, ImageSplit::Test);
     } catch (const Error&) {
-        return load_image_data(spec, ImageSplit::Train);
+        pairs = load_image_data(spec, ImageSplit::Train);
     }
+    return data::to_float(pairs.images, spec.range);
 }
 
 Tensor stack_pair(const Tensor& inputs, const Tensor& targets, const std::string& what) {

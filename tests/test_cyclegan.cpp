@@ -69,8 +69,8 @@ TEST_CASE("cyclegan: the ResNet generator keeps the image's shape; its instance 
         CHECK(amax(abs(mean(h, {2, 3}))).item() < 1e-5);
         CHECK(amax(abs(sub(var(h, {2, 3}, /*correction=*/0), 1.0))).item() < 1e-3);
     }
-    CHECK_THROWS_WITH_AS(models::ResnetGenerator(3, 4, 2, 30), doctest::Contains("image size 30 must be a multiple of 4"),
-                         Error);
+    CHECK_THROWS_WITH_AS(models::ResnetGenerator(3, 4, 2, 30),
+                         doctest::Contains("image size 30 must be a multiple of 4"), Error);
     CHECK_THROWS_WITH_AS(models::ResnetGenerator(3, 4, 2, 32)(full({1, 1, 32, 32}, 0.0)),
                          doctest::Contains("expected input [B, 3, 32, 32], got [1, 1, 32, 32]"), Error);
 }
@@ -80,8 +80,8 @@ TEST_CASE("cyclegan: the image pool fills first, then returns a stored image wit
     models::ImagePool pool(kCapacity, 1, 2);
     // Image k is 2x2 of the value k: which image came back is readable from its first value.
     auto images = [](int64_t first, int64_t n) {
-        return add(mul(arange(0, double(n)).to(DType::Float32).view({n, 1, 1, 1}).expand({n, 1, 2, 2}), 1.0), double(first))
-            .contiguous();
+        const Tensor k = arange(0, double(n)).to(DType::Float32).view({n, 1, 1, 1});
+        return add(k.expand({n, 1, 2, 2}), double(first)).contiguous();
     };
     data::RandomStream rng(11, 0);
     Tensor out = pool.query(images(0, 2), rng);

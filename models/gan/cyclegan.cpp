@@ -114,7 +114,8 @@ public:
         F_ = std::make_shared<ResnetGenerator>(channels_, opts_.width, opts_.blocks, size);
         D_A_ = std::make_shared<PatchDiscriminator>(channels_, layers, opts_.width);
         D_B_ = std::make_shared<PatchDiscriminator>(channels_, layers, opts_.width);
-        for (nn::Module* m : std::initializer_list<nn::Module*>{G_.get(), F_.get(), D_A_.get(), D_B_.get()}) pix2pix_init(*m);
+        for (nn::Module* m : std::initializer_list<nn::Module*>{G_.get(), F_.get(), D_A_.get(), D_B_.get()})
+            pix2pix_init(*m);
         G_->name_parameters("G.");
         F_->name_parameters("F.");
         D_A_->name_parameters("D_A.");
@@ -212,8 +213,7 @@ public:
     // Groups of six rows of 8 held-out pairs: A, G(A), F(G(A)), then B, F(B), G(F(B)) (at
     // least one group; n / 48 groups when n allows).
     Tensor sample(int64_t n) override {
-        if (!held_out_.defined())
-            held_out_ = data::to_float(load_sample_pairs(data_spec()).images, data::PixelRange::MinusOneOne);
+        if (!held_out_.defined()) held_out_ = load_sample_pairs(data_spec());
         const int64_t groups = std::max<int64_t>(1, n / 48);
         const int64_t k = std::min(held_out_.size(0), 8 * groups);
         const PairedBatch pair = split_pair(held_out_.slice(0, 0, k), channels_);

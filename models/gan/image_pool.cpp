@@ -23,8 +23,8 @@ Tensor ImagePool::query(const Tensor& fakes, data::RandomStream& rng) {
     Tensor out = fakes.detach().clone();
     if (capacity_ == 0) return out;
     int64_t count = stored();
-    MG_CHECK(count >= 0 && count <= capacity_, "image pool: its count {} is not in 0..{} (a damaged checkpoint?)", count,
-             capacity_);
+    MG_CHECK(count >= 0 && count <= capacity_, "image pool: its count {} is not in 0..{} (a damaged checkpoint?)",
+             count, capacity_);
     for (int64_t i = 0; i < fakes.size(0); ++i) {
         const Tensor fake = fakes.slice(0, i, i + 1);
         if (count < capacity_) {

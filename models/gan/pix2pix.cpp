@@ -198,8 +198,7 @@ public:
     // Rows of 8 held-out pairs: their inputs, the translations, the targets (at least one
     // group of three rows; n / 24 groups when n allows), as images (lab data: in RGB).
     Tensor sample(int64_t n) override {
-        if (!held_out_.defined())
-            held_out_ = data::to_float(load_sample_pairs(data_spec()).images, data::PixelRange::MinusOneOne);
+        if (!held_out_.defined()) held_out_ = load_sample_pairs(data_spec());
         const int64_t groups = std::max<int64_t>(1, n / 24);
         const int64_t k = std::min(held_out_.size(0), 8 * groups);
         const PairedBatch pair = split_pair(held_out_.slice(0, 0, k), in_channels_);
