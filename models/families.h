@@ -14,5 +14,6 @@ std::vector<ModelInfo> pixelcnn_models();        // models/pixelcnn/ (pixelcnn a
 std::vector<ModelInfo> classifier_models();      // models/classifier/
 std::vector<ModelInfo> pix2pix_models();         // models/gan/pix2pix.cpp
 std::vector<ModelInfo> style_models();           // models/style/fast_style.cpp
+std::vector<ModelInfo> cyclegan_models();        // models/gan/cyclegan.cpp
 
 }  // namespace mg::models

@@ -6,6 +6,7 @@
 #include "core/data/edges.h"
 #include "core/data/fashion_mnist.h"
 #include "core/data/holdout.h"
+#include "core/data/transforms.h"
 #include "core/io/input.h"
 #include "core/ops.h"
 #include "core/ops/color.h"
@@ -186,6 +187,16 @@ ImageData load_paired_image_data(const DataSpec& spec, ImageSplit split) {
     if (starts_with(spec.images, kEdges)) return edges_data(spec, source, split);
     if (starts_with(spec.images, kLab)) return lab_data(spec, source, split);
     return emoji_pairs(spec, source, split);
+}
+
+Tensor load_sample_pairs(const DataSpec& spec) {
+    ImageData pairs;
+    try {
+        pairs = load_image_data(spec, ImageSplit::Test);
+    } catch (const Error&) {
+        pairs = load_image_data(spec, ImageSplit::Train);
+    }
+    return data::to_float(pairs.images, spec.range);
 }
 
 Tensor stack_pair(const Tensor& inputs, const Tensor& targets, const std::string& what) {

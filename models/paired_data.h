@@ -44,6 +44,12 @@ Tensor paired_as_image(const std::string& spec, const Tensor& input, const Tenso
 // spec.images is a paired spec: the pairs of `split`, stacked as above; labels: the target's class.
 ImageData load_paired_image_data(const DataSpec& spec, ImageSplit split);
 
+// The pairs a sample grid shows, stacked, as floats in spec.range: the held-out ones; a data
+// set too small to hold any out (fewer than 10 images a class) gives its training pairs
+// instead, so that a run on it still draws its grids (a real data error is raised again by
+// that load).
+Tensor load_sample_pairs(const DataSpec& spec);
+
 // inputs [N, Ci, S, S] and targets [N, Co, S, S] (one dtype) -> [N, Ci + Co, S, S]; an error
 // naming `what` and both shapes when their counts or sizes differ.
 Tensor stack_pair(const Tensor& inputs, const Tensor& targets, const std::string& what);

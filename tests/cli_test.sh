@@ -366,6 +366,22 @@ expect 2 "colorization needs colour images; 'channels' is 1" -- train colorize -
 ok "[ ! -e '$work/bad-c2' ]" "a refused colorize run left its --out behind"
 echo '{"l1_weight": 0}' > "$work/c-l1.json"
 expect 2 "'adv_weight' and 'l1_weight' are both 0" -- train colorize-l1 --config "$work/c-l1.json" --steps 1 --out "$work/bad-c3"
+# CycleGAN: the diamonds' grey edges <-> the grey diamonds, the pairing broken (B drawn in its own
+# order), 3 steps with a pool of 2 (full after the first step); sample rows A, G(A), F(G(A)),
+# B, F(B), G(F(B)) of the one held-out pair; eval's L1/PSNR/SSIM; resumed to step 4. Sides of
+# different channels (edges of colour), sizes G cannot halve twice, bad weights are refused.
+echo '{"width": 4, "blocks": 1, "pool_size": 2}' > "$work/cyc.json"
+expect 0 "checkpoint" -- train cyclegan --data "edges:folder:$work/pairs" --channels 1 --image-size 32 --batch-size 2 \
+    --steps 3 --threads 1 --no-report --config "$work/cyc.json" --out "$work/cyc"
+expect 0 "sample: 6 images" -- sample cyclegan --checkpoint "$work/cyc/checkpoint.safetensors" --out "$work/cyc.png"
+expect 0 "ssim +[-0-9]" -- eval cyclegan --checkpoint "$work/cyc/checkpoint.safetensors"
+expect 0 "steps" -- train cyclegan --resume --steps 4 --out "$work/cyc" --threads 1 --no-report
+expect 2 "'data' edges:folder:.* gives A images of 1 channel\(s\) and B images of 3; .*same channels" -- train cyclegan --data "edges:folder:$work/pairs" --image-size 32 --steps 1 --out "$work/bad-cy1"
+ok "[ ! -e '$work/bad-cy1' ]" "a refused cyclegan run left its --out behind"
+expect 2 "'data' .*folder:.* is not a paired data set" -- train cyclegan --data "folder:$work/pairs" --steps 1 --out "$work/bad-cy2"
+expect 2 "'image_size' 30 must be a multiple of 4" -- train cyclegan --data "edges:folder:$work/pairs" --channels 1 --image-size 30 --steps 1 --out "$work/bad-cy3"
+echo '{"lambda_cycle": -1}' > "$work/cyc-bad.json"
+expect 2 "'lambda_cycle' -1 must be >= 0" -- train cyclegan --config "$work/cyc-bad.json" --steps 1 --out "$work/bad-cy4"
 expect 2 "--data \"edges:fashion-mnist\": .* was trained with data .*edges:folder:" -- eval pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --data edges:fashion-mnist
 expect 2 "--channels 1: .* was trained with channels 3" -- sample pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --channels 1
 # The VAEs on one's own images: an RGB .npy of 10 images, convvae at 32x32 (3 down-blocks),

@@ -32,6 +32,7 @@ std::function<models::Metrics(models::Model&)> training_evaluator(models::Model&
         options.samples = samples;
         options.classifier = classifier;
         options.progress = false;
+        options.floors = false;  // no FID/KID against the training targets at every sample point
         return [options](models::Model& m) -> models::Metrics {
             nlohmann::json j = evaluate_translation(m, *models::as<models::Translation>(m), options);
             models::Metrics out;

@@ -11,6 +11,11 @@
 //                      class of the pair (the input's), when one exists for the data; beside
 //                      it target_class_accuracy, the classifier on the targets themselves (the
 //                      most the outputs can reach)
+//   fid, kid           with the classifier, unless options.floors is off, and for 2 pairs or
+//                      more: the Frechet and kernel distances of the outputs' features to those
+//                      of the training pairs' targets (the first 10,000), beside fid_floor and
+//                      kid_floor, the held-out targets against the same set: how far real
+//                      images of B that were not trained on are (kid_std: over KID's subsets)
 #pragma once
 
 #include <nlohmann/json.hpp>

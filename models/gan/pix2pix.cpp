@@ -198,7 +198,7 @@ public:
     // Rows of 8 held-out pairs: their inputs, the translations, the targets (at least one
     // group of three rows; n / 24 groups when n allows), as images (lab data: in RGB).
     Tensor sample(int64_t n) override {
-        if (!held_out_.defined()) held_out_ = data::to_float(grid_pairs().images, data::PixelRange::MinusOneOne);
+        if (!held_out_.defined()) held_out_ = load_sample_pairs(data_spec());
         const int64_t groups = std::max<int64_t>(1, n / 24);
         const int64_t k = std::min(held_out_.size(0), 8 * groups);
         const PairedBatch pair = split_pair(held_out_.slice(0, 0, k), in_channels_);
@@ -216,16 +216,6 @@ public:
     }
 
 private:
-    // The held-out pairs; a data set too small to hold any out (fewer than 10 images a class)
-    // shows its training pairs instead, so that a run on it still draws its grids.
-    ImageData grid_pairs() const {
-        try {
-            return load_image_data(data_spec(), ImageSplit::Test);
-        } catch (const Error&) {
-            return load_image_data(data_spec(), ImageSplit::Train);  // a real data error is raised again here
-        }
-    }
-
     ModelConfig config_;
     std::string name_;
     ImageDataOptions images_;
