@@ -21,15 +21,7 @@ using mg::test::metric;
 
 namespace {
 
-ImageGptShape tiny_shape() {
-    ImageGptShape s;
-    s.vocab = 16;
-    s.max_len = 24;
-    s.width = 16;
-    s.heads = 2;
-    s.layers = 2;
-    return s;
-}
+ImageGptShape tiny_shape() { return {.vocab = 16, .max_len = 24, .width = 16, .heads = 2, .layers = 2}; }
 
 std::unique_ptr<models::Model> make_model(nlohmann::json options, uint64_t seed = 4) {
     models::ModelConfig c;
@@ -237,7 +229,7 @@ TEST_CASE("imagegpt: a colour palette model: tokens are palette indices, bits pe
 TEST_CASE("imagegpt: bad options and inputs are clear errors") {
     auto make = [](nlohmann::json options) { return error_of([&] { make_model(std::move(options)); }); };
     CHECK(contains(make({{"depth", 3}}), "imagegpt options: unknown option 'depth'"));
-    CHECK(contains(make({{"sampler", "fast"}}), "imagegpt: unknown sampler 'fast'"));
+    CHECK(contains(make({{"sampler", "fast"}}), "unknown sampler 'fast' (naive, cached)"));
     CHECK(contains(make({{"palette_init", "best"}}), "unknown palette_init 'best'"));
     CHECK(contains(make({{"palette", 8}}), "imagegpt options: palette 8 not 0 or in [16, 512]"));
     CHECK(contains(make({{"palette", 513}}), "palette"));

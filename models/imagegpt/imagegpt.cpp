@@ -41,7 +41,7 @@ void ImageGptOptions::fields(Self& o, F&& f) {
     f("max_len", o.net.max_len, IntRange{0, kMaxPositions});
     f("palette", o.palette, IntRange{0, kMaxPalette});
     f("palette_init", o.palette_init, Names<PaletteInit>{parse_palette_init, palette_init_name});
-    f("sampler", o.sampler, Names<TokenSampler>{parse_token_sampler, token_sampler_name});
+    f("sampler", o.sampler, Names<TokenSampler>{pixelcnn::parse_sampler, pixelcnn::sampler_name});
     training_fields(o, f);
 }
 

@@ -2,16 +2,9 @@
 
 #include "core/autograd.h"
 #include "core/ops.h"
-#include "models/options.h"
-#include "models/pixelcnn/pixelcnn_sampler.h"
 #include "models/progress.h"
 
 namespace mg::models::imagegpt {
-
-constexpr NameTable<TokenSampler, 2> kSamplerNames{
-    "imagegpt: unknown sampler", {{{"naive", TokenSampler::Naive}, {"cached", TokenSampler::Cached}}}};
-TokenSampler parse_token_sampler(const std::string& name) { return kSamplerNames.parse(name); }
-std::string token_sampler_name(TokenSampler kind) { return kSamplerNames.name(kind); }
 
 namespace {
 

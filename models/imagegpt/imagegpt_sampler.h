@@ -14,15 +14,13 @@
 // uniform falls within that distance of a CDF step (the tests check it with fixed seeds).
 #pragma once
 
-#include <string>
-
 #include "models/imagegpt/imagegpt_net.h"
+#include "models/pixelcnn/pixelcnn_sampler.h"
 
 namespace mg::models::imagegpt {
 
-enum class TokenSampler { Naive, Cached };
-TokenSampler parse_token_sampler(const std::string& name);  // "naive" | "cached"
-std::string token_sampler_name(TokenSampler kind);
+// pixelcnn's two kinds, by the same names: "naive" | "cached".
+using TokenSampler = pixelcnn::SamplerKind;
 
 // Fills every token at index >= first of `tokens` and returns the result.
 //   tokens    int64 [N, T] in [0, vocab): indices < first are the context, the rest ignored
