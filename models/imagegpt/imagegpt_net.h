@@ -24,12 +24,10 @@
 
 namespace mg::models::imagegpt {
 
+// vocab K: the pixel tokens (grey levels or palette colours; the start token is K); max_len:
+// the position table's rows, the longest sequence; width d; heads; layers (blocks).
 struct ImageGptShape {
-    int64_t vocab = 256;    // K: pixel tokens (grey levels or palette colours); the start token is K
-    int64_t max_len = 784;  // the position table's rows: the longest sequence
-    int64_t width = 64;     // d
-    int64_t heads = 4;
-    int64_t layers = 4;
+    int64_t vocab = 256, max_len = 784, width = 64, heads = 4, layers = 4;
 };
 
 // One layer's cached keys and values: [B, H, max_len, d / H] each, positions < length filled.
