@@ -171,7 +171,6 @@ Tensor ImageGptModel::sample(int64_t n) {
     const int64_t t = images_.image_size * images_.image_size;
     // One uniform per token, drawn up front: the samples depend on the seed alone.
     Tensor uniforms = rand({n, t}, {DType::Float64});
-    if (has_palette()) palette();  // fitted (if need be) before anything else draws
     return sample_from(zeros({n, t}, {DType::Int64}), 0, uniforms);
 }
 
