@@ -4,8 +4,8 @@
 //
 //   Sampler            every model but the classifier
 //   ClassConditional   cgan, cvae, gated-pixelcnn-cond
-//   Likelihood         vae, cvae, convvae, pixelcnn, gated-pixelcnn, gated-pixelcnn-cond
-//   Completion         vae, cvae, convvae, pixelcnn, gated-pixelcnn, gated-pixelcnn-cond
+//   Likelihood         vae, cvae, convvae, pixelcnn, gated-pixelcnn, gated-pixelcnn-cond, row-lstm, imagegpt
+//   Completion         vae, cvae, convvae, pixelcnn, gated-pixelcnn, gated-pixelcnn-cond, row-lstm, imagegpt
 //   Interpolation      dcgan, cgan, wgan-gp, vae, cvae, convvae
 //   SampleQuality      gan2d, gan2d-vanilla (modes covered)
 //   TrainingVisuals    gan2d, gan2d-vanilla, vae, cvae, convvae

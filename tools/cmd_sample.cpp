@@ -212,8 +212,8 @@ void add_sample_command(CLI::App& app) {
     cmd->add_option("--keep-rows", a.keep_rows, "--complete: rows kept from the image (default: the top half)")
         ->check(integer_range(0, 1023));
     cmd->add_option("--per-image", a.per_image, "--complete: completions per image")->check(integer_range(1, 32));
-    cmd->add_option("--sampler", a.sampler, "PixelCNN models: naive (a full forward per pixel) or cached "
-                                             "(the default; gated-pixelcnn also has rows); row-lstm: naive or rows (the default)");
+    cmd->add_option("--sampler", a.sampler, "PixelCNN models and imagegpt: naive (a full forward per pixel) or "
+                                             "cached (the default; gated-pixelcnn also has rows); row-lstm: naive or rows (the default)");
     cmd->add_option("--post", a.post,
                     "Postprocess the samples before the grid: steps left to right, e.g. "
                     "median:3,unsharp,grey-world,histmatch,upscale:4 (also bilateral[:S]; histmatch matches "

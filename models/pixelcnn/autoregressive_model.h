@@ -1,4 +1,4 @@
-// What the autoregressive image models (pixelcnn, gated-pixelcnn, row-lstm) share: the image
+// What the autoregressive image models (pixelcnn, gated-pixelcnn, row-lstm, imagegpt) share: the image
 // options beside the model's own, one network trained by one Adam on a 256-level
 // cross-entropy, the run's config, the data they ask for. Each model adds its network's
 // forward, its sampler and what it alone has (labels, colour masking).

@@ -10,8 +10,9 @@
 
 namespace mg::models::pixelcnn {
 
+// The pixelcnn family's and imagegpt's: the message names no model.
 constexpr NameTable<SamplerKind, 2> kSamplerNames{
-    "pixelcnn: unknown sampler", {{{"naive", SamplerKind::Naive}, {"cached", SamplerKind::Cached}}}};
+    "unknown sampler", {{{"naive", SamplerKind::Naive}, {"cached", SamplerKind::Cached}}}};
 SamplerKind parse_sampler(const std::string& name) { return kSamplerNames.parse(name); }
 std::string sampler_name(SamplerKind kind) { return kSamplerNames.name(kind); }
 
