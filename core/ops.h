@@ -250,3 +250,4 @@ Tensor masked_conv2d_backward_weight(const Tensor& x, const Tensor& grad_y, int6
 #include "core/ops/recurrent.h"  // lstm_cell, skew, unskew
 #include "core/ops/color.h"      // rgb_to_lab, lab_to_rgb
 #include "core/ops/batch_norm_act.h"  // batch_norm_act: batch norm + relu / leaky_relu, one node
+#include "core/ops/gram.h"            // gram_matrix: style transfer's feature correlations
