@@ -13,5 +13,6 @@ std::vector<ModelInfo> vae_models();             // models/vae/
 std::vector<ModelInfo> pixelcnn_models();        // models/pixelcnn/ (pixelcnn and the gated ones)
 std::vector<ModelInfo> classifier_models();      // models/classifier/
 std::vector<ModelInfo> pix2pix_models();         // models/gan/pix2pix.cpp
+std::vector<ModelInfo> progan_models();          // models/gan/progan.cpp
 
 }  // namespace mg::models
