@@ -19,6 +19,7 @@
 #include "models/gan/adversarial.h"
 #include "models/gan/progan_networks.h"
 #include "models/image_data.h"
+#include "models/option_keys.h"
 #include "models/options.h"
 #include "models/trainer.h"
 
@@ -49,13 +50,7 @@ struct GrowthOptions {
     static GrowthOptions take(nlohmann::json& options) {
         GrowthOptions o;
         const nlohmann::json known = options_to_json(o);
-        nlohmann::json mine = nlohmann::json::object();
-        for (auto it = known.begin(); it != known.end(); ++it)
-            if (options.contains(it.key())) {
-                mine[it.key()] = options[it.key()];
-                options.erase(it.key());
-            }
-        read_options(o, OptionReader("progan options", mine, known));
+        read_options(o, OptionReader("progan options", take_option_keys(options, known), known));
         return o;
     }
 };
