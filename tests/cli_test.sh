@@ -369,9 +369,10 @@ expect 2 "--channels 1: .* was trained with channels 3" -- sample pix2pix --chec
 # finished phase, samples at the data's size; schedules that cannot reach the data refused.
 echo '{"width": 8, "z_dim": 8, "fade_images": 8, "stable_images": 4, "batch_size": 4}' > "$work/pg.json"
 expect 0 "checkpoint" -- train progan --data "folder:$work/pairs" --image-size 16 --config "$work/pg.json" --steps 6 \
-    --log-every 1 --threads 1 --no-report --out "$work/pg"
+    --log-every 1 --threads 1 --no-report --trace --out "$work/pg"
 ok "[ -e '$work/pg/samples/phase_00_4x4_stable.png' ] && [ -e '$work/pg/samples/phase_03_16x16_fade.png' ]" \
    "progan wrote no grid at the end of each phase"
+ok "grep -q conv2d '$work/pg/trace_d_step.dot'" "progan's --trace has no D step graph"
 ok "grep -q '\"resolution\":16' '$work/pg/metrics.jsonl' && grep -q '\"alpha\":0.5' '$work/pg/metrics.jsonl'" \
    "progan's metrics.jsonl has no resolution or alpha"
 expect 0 "sample: 4 images" -- sample progan --checkpoint "$work/pg/checkpoint.safetensors" -n 4 --out "$work/pg.png"

@@ -126,7 +126,8 @@ public:
     // The graphs of one D step and one G step, as Graphviz DOT (minigen train --trace).
     // Leaves the model as it found it (weights, BatchNorm statistics, power-iteration
     // vectors and the random stream), so a traced run trains exactly as an untraced one.
-    std::pair<std::string, std::string> trace_graphs(const data::Batch& batch);
+    // A model that reshapes the real batch per step (progan) overrides it to do the same first.
+    virtual std::pair<std::string, std::string> trace_graphs(const data::Batch& batch);
     // G(z) with the training generator in its current mode (z [B, z_dim]; labels int64 [B]
     // for conditional models, else undefined).
     Tensor generate_with(const Tensor& z, const Tensor& labels) { return generate(*G_, z, labels); }

@@ -114,6 +114,7 @@ public:
         D_typed_ = dnet;
         std::shared_ptr<ProGenerator> ema = gan_.ema_decay > 0 ? make_g() : nullptr;
         init(config, g, dnet, ema);
+        point_ = schedule_.at(0).at;
         grid_z_ = noise(kPhaseGridImages);  // the same draws at every phase's end
     }
 
@@ -136,15 +137,17 @@ public:
 
     Metrics train_step(const data::Batch& batch) override {
         const GrowthSchedule::Phase phase = schedule_.at(steps_);
-        point_ = phase.at;
-        data::Batch shown = batch;
-        shown.images = real_at(batch.images.to(config_.device), phase);
-        Metrics m = step(shown, StepNoise{});
+        Metrics m = step(enter(phase, batch), StepNoise{});
         m.emplace_back("resolution", double(phase.resolution()));
         m.emplace_back("alpha", phase.at.alpha);
         ++steps_;
         if (schedule_.at(steps_).index != phase.index) keep_phase_grid(phase);
         return m;
+    }
+
+    // The graphs of the next step (--trace): at its level, on the real batch as that step shows it.
+    std::pair<std::string, std::string> trace_graphs(const data::Batch& batch) override {
+        return AdversarialModel::trace_graphs(enter(schedule_.at(steps_), batch));
     }
 
     // Samples at the current level, upsampled (nearest) to the data's size.
@@ -168,6 +171,14 @@ protected:
     Tensor discriminate(const Tensor& x, const Tensor&) override { return D_typed_->forward(x, point_); }
 
 private:
+    // Sets the level G and D run at to the phase's; returns the real batch as the phase shows it.
+    data::Batch enter(const GrowthSchedule::Phase& phase, const data::Batch& batch) {
+        point_ = phase.at;
+        data::Batch shown = batch;
+        shown.images = real_at(batch.images.to(config_.device), phase);
+        return shown;
+    }
+
     // The real batch [N, C, S, S] at the phase's resolution r: average-pooled by S / r, and
     // while fading, (1 - alpha) * upsample(pool2(x_r)) + alpha * x_r, like G's output.
     Tensor real_at(const Tensor& images, const GrowthSchedule::Phase& phase) const {
