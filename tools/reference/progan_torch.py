@@ -9,6 +9,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from common import frozen_d_update  # tools/reference/common.py
+
 SLOPE = 0.2
 
 
@@ -130,14 +132,6 @@ def make_progan_step(G, D, next_images, z_dim, level, alpha=1.0, lr=1e-3, gp_wei
         loss_d = loss_d + gp_weight * (norms - 1).square().mean() + drift * lr_.square().mean()
         loss_d.backward()
         opt_d.step()
-        for p in D.parameters():
-            p.requires_grad_(False)
-        opt_g.zero_grad(set_to_none=True)
-        loss_g = -D(G(torch.randn(n, z_dim), level, alpha), level, alpha).mean()
-        loss_g.backward()
-        opt_g.step()
-        for p in D.parameters():
-            p.requires_grad_(True)
-        return loss_g.item()
+        return frozen_d_update(D, opt_g, lambda: -D(G(torch.randn(n, z_dim), level, alpha), level, alpha).mean())
 
     return step
