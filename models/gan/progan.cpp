@@ -110,7 +110,6 @@ public:
         auto make_g = [&] { return std::make_shared<ProGenerator>(gan_.z_dim, channels, images_.channels); };
         auto g = make_g();
         auto dnet = std::make_shared<ProDiscriminator>(channels, images_.channels, growth_.group_size);
-        G_typed_ = g;
         D_typed_ = dnet;
         std::shared_ptr<ProGenerator> ema = gan_.ema_decay > 0 ? make_g() : nullptr;
         init(config, g, dnet, ema);
@@ -161,9 +160,6 @@ public:
         phase_grids_.clear();
     }
 
-    // For tests: the schedule, and the level a forward runs at.
-    const GrowthSchedule& schedule() const { return schedule_; }
-
 protected:
     Tensor generate(nn::Module& g, const Tensor& z, const Tensor&) override {
         return static_cast<ProGenerator&>(g).forward(z, point_);
@@ -203,7 +199,6 @@ private:
     ImageDataOptions images_;
     GrowthOptions growth_;
     GrowthSchedule schedule_;
-    std::shared_ptr<ProGenerator> G_typed_;
     std::shared_ptr<ProDiscriminator> D_typed_;
     GrowthPoint point_;  // where G and D run in this step (or this sample)
     int64_t steps_ = 0;
