@@ -15,5 +15,6 @@ std::vector<ModelInfo> classifier_models();      // models/classifier/
 std::vector<ModelInfo> pix2pix_models();         // models/gan/pix2pix.cpp
 std::vector<ModelInfo> style_models();           // models/style/fast_style.cpp
 std::vector<ModelInfo> cyclegan_models();        // models/gan/cyclegan.cpp
+std::vector<ModelInfo> progan_models();          // models/gan/progan.cpp
 
 }  // namespace mg::models

@@ -5,6 +5,7 @@
 #include "core/data/holdout.h"
 #include "core/data/image_dataset.h"
 #include "core/io/input.h"
+#include "models/option_keys.h"
 #include "models/paired_data.h"
 
 namespace mg::models {
@@ -44,13 +45,7 @@ ImageDataOptions ImageDataOptions::take(nlohmann::json& options, const std::stri
     constexpr int64_t kFashionClasses = 10;
     ImageDataOptions o;
     const nlohmann::json known = options_to_json(o);
-    nlohmann::json mine = nlohmann::json::object();
-    for (auto it = known.begin(); it != known.end(); ++it)
-        if (options.contains(it.key())) {
-            mine[it.key()] = options[it.key()];
-            options.erase(it.key());
-        }
-    read_options(o, OptionReader(what, mine, known));
+    read_options(o, OptionReader(what, take_option_keys(options, known), known));
     data::parse_color_jitter(o.jitter, what + ": 'jitter'");
     MG_CHECK(o.fashion() || is_image_data_spec(o.data),
              "{}: 'data' {} is not a data set (fashion-mnist, folder:DIR, npy:FILE, emoji[:VENDORS])", what,

@@ -8,7 +8,7 @@ const std::vector<ModelInfo>& all_models() {
     static const std::vector<ModelInfo> models = [] {
         std::vector<ModelInfo> all;
         for (auto family : {gan2d_models, image_gan_models, vae_models, pixelcnn_models, classifier_models,
-                            pix2pix_models, style_models, cyclegan_models})
+                            pix2pix_models, style_models, cyclegan_models, progan_models})
             for (auto& m : family()) all.push_back(std::move(m));
         // A bad option is reported with the file it came from; a bug is refused by a model
         // it does not apply to.

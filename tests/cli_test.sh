@@ -384,6 +384,23 @@ echo '{"lambda_cycle": -1}' > "$work/cyc-bad.json"
 expect 2 "'lambda_cycle' -1 must be >= 0" -- train cyclegan --config "$work/cyc-bad.json" --steps 1 --out "$work/bad-cy4"
 expect 2 "--data \"edges:fashion-mnist\": .* was trained with data .*edges:folder:" -- eval pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --data edges:fashion-mnist
 expect 2 "--channels 1: .* was trained with channels 3" -- sample pix2pix --checkpoint "$work/p2p/checkpoint.safetensors" --channels 1
+# progan on the diamonds at 16x16: a tiny schedule through every phase in 6 steps, a grid per
+# finished phase, samples at the data's size; schedules that cannot reach the data refused.
+echo '{"width": 8, "z_dim": 8, "fade_images": 8, "stable_images": 4, "batch_size": 4}' > "$work/pg.json"
+expect 0 "checkpoint" -- train progan --data "folder:$work/pairs" --image-size 16 --config "$work/pg.json" --steps 6 \
+    --log-every 1 --threads 1 --no-report --trace --out "$work/pg"
+ok "[ -e '$work/pg/samples/phase_00_4x4_stable.png' ] && [ -e '$work/pg/samples/phase_03_16x16_fade.png' ]" \
+   "progan wrote no grid at the end of each phase"
+ok "grep -q conv2d '$work/pg/trace_d_step.dot'" "progan's --trace has no D step graph"
+ok "grep -q '\"resolution\":16' '$work/pg/metrics.jsonl' && grep -q '\"alpha\":0.5' '$work/pg/metrics.jsonl'" \
+   "progan's metrics.jsonl has no resolution or alpha"
+expect 0 "sample: 4 images" -- sample progan --checkpoint "$work/pg/checkpoint.safetensors" -n 4 --out "$work/pg.png"
+expect 2 "'image_size' 24: growing 4 -> 8 -> 16 ... by doubling cannot reach 24x24" -- train progan --data "folder:$work/pairs" --image-size 24 --steps 1 --out "$work/bad-pg1"
+echo '{"final_resolution": 32}' > "$work/pg-bad.json"
+expect 2 "pg-bad.json: progan options: 'final_resolution' 32 does not reach the data's 16x16" -- train progan --data "folder:$work/pairs" --image-size 16 --config "$work/pg-bad.json" --steps 1 --out "$work/bad-pg2"
+echo '{"start_resolution": 6}' > "$work/pg-bad.json"
+expect 2 "'start_resolution' 6 must be a power of two" -- train progan --data "folder:$work/pairs" --image-size 16 --config "$work/pg-bad.json" --steps 1 --out "$work/bad-pg3"
+ok "[ ! -e '$work/bad-pg2' ]" "a refused progan run left its --out behind"
 # The VAEs on one's own images: an RGB .npy of 10 images, convvae at 32x32 (3 down-blocks),
 # sampled from its checkpoint; another size, or a Fashion-MNIST checkpoint, is an error.
 # rgb_npy FILE N S: N uint8 RGB images of S x S (NHWC) in an .npy, a fixed pattern.

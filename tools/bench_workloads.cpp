@@ -48,6 +48,8 @@ const WorkloadSpec kWorkloads[] = {
     {"classifier", "classifier", "{}", 40, 5, ""},
     {"pix2pix", "pix2pix", R"({"data": "emoji-pair:google,twitter"})", 5, 1,
      "emoji google -> twitter at 64x64: U-Net (6 levels, width 64) + 34x34 PatchGAN, inputs and targets stacked"},
+    {"progan", "progan", R"({"start_resolution": 64})", 5, 1,
+     "64x64 RGB at the final level (start_resolution 64): width 64 (16 channels at 64x64), WGAN-GP + drift"},
 };
 
 // The loader's share of a step: one batch prepared as the trainer's loader prepares it

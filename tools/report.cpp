@@ -582,6 +582,10 @@ namespace {
 // Captions: "how to read this" for each kind of plot. The axes, then what a healthy run
 // shows, then what trouble looks like.
 const std::map<std::string, std::string> kMetricCaptions = {
+    {"resolution", "<b>y</b>: the progressive GAN's current image size in pixels (progan): it doubles at each "
+                   "fade-in. The schedule sets the steps; a flat line is a stable phase, a step up a new level."},
+    {"alpha", "<b>y</b>: the fade-in weight of the newest level (progan): rises linearly from 0 to 1 during a "
+              "fade, 1 while stable. The samples of a fade are blends of the two resolutions."},
     {"fid", "<b>y</b>: Fr&eacute;chet distance between feature statistics of real and generated images (lower is "
             "better). <b>Healthy</b>: falls quickly, then slowly. <b>Failing</b>: rises or jumps (collapse, divergence)."},
     {"modes_covered", "<b>y</b>: how many of the toy's modes hold at least 1% of 2,500 samples. <b>Healthy</b>: climbs to "

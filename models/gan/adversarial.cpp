@@ -35,6 +35,7 @@ void GanOptions::fields(Self& o, F&& f) {
     f("instance_noise", o.instance_noise);
     f("gp_weight", o.gp_weight);
     f("r1_gamma", o.r1_gamma);
+    f("drift", o.drift);
     f("n_critic", o.n_critic, IntRange{1, 1000});
     f("ema_decay", o.ema_decay);
     f("pack", o.pack, IntRange{1, 64});
@@ -58,7 +59,7 @@ void GanOptions::update_from(const nlohmann::json& j) {
     MG_CHECK(lr_g > 0 && lr_d > 0, "gan options: learning rates must be positive (lr_g {}, lr_d {})", lr_g, lr_d);
     MG_CHECK(label_smoothing >= 0 && label_smoothing < 1, "gan options: label_smoothing {} not in [0, 1)",
              label_smoothing);
-    MG_CHECK(instance_noise >= 0 && gp_weight >= 0 && r1_gamma >= 0, "gan options: noise and penalties must be >= 0");
+    MG_CHECK(instance_noise >= 0 && gp_weight >= 0 && r1_gamma >= 0 && drift >= 0, "gan options: noise and penalties must be >= 0");
     MG_CHECK(ema_decay >= 0 && ema_decay < 1, "gan options: ema_decay {} not in [0, 1)", ema_decay);
     parse_diffaug(diffaug);  // an error naming the value now
     MG_CHECK(pack >= 1 && batch_size % pack == 0, "gan options: pack {} must divide the batch size {}", pack,
@@ -290,6 +291,7 @@ AdversarialModel::DLoss AdversarialModel::d_step_loss(const Tensor& real, const 
         d.loss = add(d.loss, gradient_penalty(real, fake, labels, e, rec));
     }
     if (gan_.r1_gamma > 0) d.loss = add(d.loss, r1_penalty(real, labels, rec));
+    if (gan_.drift > 0) d.loss = add(d.loss, mul(mean(square(d.real_logits)), gan_.drift));
     return d;
 }
 

@@ -15,6 +15,7 @@
 //   lsgan                 L_D = ((l_r-1)^2 + l_f^2)/2               L_G = (l_f-1)^2/2
 //   hinge                 L_D = relu(1-l_r) + relu(1+l_f)           L_G = -l_f
 //   wasserstein           L_D = l_f - l_r (+ lambda (||grad_xhat D|| - 1)^2)   L_G = -l_f
+//                         (+ drift * l_r^2 with the drift option)
 //
 // A run's bug (ModelConfig::bug, models/bugs.h) changes the step where the correct code is:
 // d-lr-10x, no-detach, labels-swapped and the gradient penalty's (penalties.h).
@@ -59,6 +60,8 @@ struct GanOptions {
     double instance_noise = 0.0;   // std of Gaussian noise added to every D input
     double gp_weight = 0.0;        // WGAN-GP's lambda
     double r1_gamma = 0.0;         // R1: gamma/2 * E||grad_x D(x_real)||^2
+    double drift = 0.0;            // ProGAN's epsilon drift: + drift * E[D(x_real)^2] in D's loss,
+                                   // which keeps a critic's scores from wandering off from 0
     int64_t n_critic = 1;          // D updates per G update
     double ema_decay = 0.0;        // > 0: sample from an EMA copy of G (warm-up: the k-th
                                    // update uses min(ema_decay, (1 + k) / (10 + k)))
@@ -123,7 +126,8 @@ public:
     // The graphs of one D step and one G step, as Graphviz DOT (minigen train --trace).
     // Leaves the model as it found it (weights, BatchNorm statistics, power-iteration
     // vectors and the random stream), so a traced run trains exactly as an untraced one.
-    std::pair<std::string, std::string> trace_graphs(const data::Batch& batch);
+    // A model that reshapes the real batch per step (progan) overrides it to do the same first.
+    virtual std::pair<std::string, std::string> trace_graphs(const data::Batch& batch);
     // G(z) with the training generator in its current mode (z [B, z_dim]; labels int64 [B]
     // for conditional models, else undefined).
     Tensor generate_with(const Tensor& z, const Tensor& labels) { return generate(*G_, z, labels); }

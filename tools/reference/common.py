@@ -153,3 +153,19 @@ class VaeDecoder(nn.Module):
 
     def forward(self, z):
         return self.fc2(F.relu(self.fc1(z)))
+
+
+def frozen_d_update(D, opt_g, loss_fn):
+    """G's update through a frozen D (no D weight gradients), as minigen's FreezeParameters:
+    loss_fn() builds G's loss; returns its value. D's parameters require grad again after."""
+    for p in D.parameters():
+        p.requires_grad_(False)
+    try:
+        opt_g.zero_grad(set_to_none=True)
+        loss = loss_fn()
+        loss.backward()
+        opt_g.step()
+    finally:
+        for p in D.parameters():
+            p.requires_grad_(True)
+    return loss.item()

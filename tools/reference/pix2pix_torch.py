@@ -6,6 +6,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from common import frozen_d_update  # tools/reference/common.py
+
 
 def _channels(width, k):
     return width * min(2 ** k, 8)
@@ -89,15 +91,10 @@ def make_pix2pix_step(G, D, next_pair, cin, lr=2e-4, l1_weight=100.0):
         loss_d = 0.5 * (bce(real_logits, torch.ones_like(real_logits)) + bce(fake_logits, torch.zeros_like(fake_logits)))
         loss_d.backward()
         opt_d.step()
-        for p in D.parameters():
-            p.requires_grad_(False)
-        opt_g.zero_grad(set_to_none=True)
-        logits = D(torch.cat([x, fake], 1))
-        loss_g = bce(logits, torch.ones_like(logits)) + l1_weight * (fake - y).abs().mean()
-        loss_g.backward()
-        opt_g.step()
-        for p in D.parameters():
-            p.requires_grad_(True)
-        return loss_g.item()
+        def loss_g():
+            logits = D(torch.cat([x, fake], 1))
+            return bce(logits, torch.ones_like(logits)) + l1_weight * (fake - y).abs().mean()
+
+        return frozen_d_update(D, opt_g, loss_g)
 
     return step

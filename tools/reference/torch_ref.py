@@ -23,6 +23,8 @@ trains (forward, backward, optimizer), on data already in memory:
   * vae, pixelcnn, classifier: one update on one batch.
   * pix2pix: one D update + one G update (BCE + 100 L1) of the U-Net and PatchGAN of
     tools/reference/pix2pix_torch.py, emoji-like 64x64 pairs stacked as 6 channels.
+  * progan: one critic update (WGAN-GP + drift) + one G update with fresh z of
+    tools/reference/progan_torch.py's networks at their final level, 64x64 RGB, batch 16.
 Layers, initialisation, losses, optimizers and batch sizes follow
 workloads.md.  Where workloads.md gives an init (dcgan, and wgan-gp / cgan
 which reuse the dcgan networks) it is applied: N(0, 0.02) conv/linear weights,
@@ -95,7 +97,7 @@ import sys
 import time
 
 MODELS = ["gan2d", "dcgan", "dcgan-rgb32", "dcgan-rgb64", "wgan-gp", "cgan", "vae", "pixelcnn",
-          "classifier", "pix2pix"]
+          "classifier", "pix2pix", "progan"]
 KERNELS = ["sgemm", "conv2d", "conv_transpose2d", "masked_conv7x7", "add", "sum",
            "softmax_xent", "attention", "lstm_cell", "overhead"]
 
@@ -111,6 +113,7 @@ MODEL_STEPS = {
     "pixelcnn": (6, 2),
     "classifier": (40, 5),
     "pix2pix": (5, 1),
+    "progan": (5, 1),
 }
 KERNEL_STEPS = (30, 3)
 
@@ -465,6 +468,16 @@ def build_pix2pix():
     return make_pix2pix_step(G, D, data.next, 3), batch, "images"
 
 
+def build_progan():
+    """64x64 RGB at the final level (tools/reference/progan_torch.py): width 64, z 128, batch 16."""
+    from progan_torch import Discriminator, Generator, channels, make_progan_step
+    batch, z_dim = 16, 128
+    ch = channels(64, 5)
+    G, D = Generator(z_dim, ch), Discriminator(ch)
+    data = gan_images(batch, 3, 64)
+    return make_progan_step(G, D, data.next, z_dim, level=len(ch) - 1), batch, "images"
+
+
 BUILDERS = {
     "gan2d": build_gan2d, "dcgan": build_dcgan,
     "dcgan-rgb32": lambda: build_dcgan(channels=3, size=32),  # 4w at 4x4, 3 blocks
@@ -473,6 +486,7 @@ BUILDERS = {
     "cgan": build_cgan, "vae": build_vae, "pixelcnn": build_pixelcnn,
     "classifier": build_classifier,
     "pix2pix": build_pix2pix,
+    "progan": build_progan,
 }
 
 
