@@ -21,6 +21,7 @@ void add_profile_command(CLI::App& app);
 void add_eval_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_export_command(CLI::App& app);
+void add_quantize_command(CLI::App& app);
 
 // --threads N, shared by the commands that compute.
 void add_threads_option(CLI::App& cmd, int& threads);
