@@ -49,12 +49,18 @@ void quantize_loop(const QuantizeArgs& q, const float* x, Q* out) {
         }
 }
 
+// f(out) with out as the int8 or uint8 array it is.
+template <class F>
+void with_quantized_type(const QuantizeArgs& q, void* out, F&& f) {
+    if (q.to_signed)
+        f(static_cast<int8_t*>(out));
+    else
+        f(static_cast<uint8_t*>(out));
+}
+
 void quantize_reference(const QuantizeArgs& q, const float* x, void* out) {
     check_quantize_args("quantize", q, x, out);
-    if (q.to_signed)
-        quantize_loop(q, x, static_cast<int8_t*>(out));
-    else
-        quantize_loop(q, x, static_cast<uint8_t*>(out));
+    with_quantized_type(q, out, [&](auto* o) { quantize_loop(q, x, o); });
 }
 
 // The same values without a call to nearbyint per element, so that the loop vectorizes: the
@@ -72,7 +78,8 @@ void quantize_vectorized_loop(const QuantizeArgs& q, const float* x, Q* out) {
             const int64_t base = (o * q.channels + c) * q.inner;
             const float* xs = x + base;
             Q* ys = out + base;
-            for (int64_t i = 0; i < q.inner; ++i) {
+            const int64_t n = q.inner;  // a local: the byte stores below could alias q.inner
+            for (int64_t i = 0; i < n; ++i) {
                 float v = xs[i] * inv;
                 v = v == v ? v : 0.f;  // NaN: the zero point
                 v = v < lo ? lo : v;
@@ -84,10 +91,7 @@ void quantize_vectorized_loop(const QuantizeArgs& q, const float* x, Q* out) {
 
 void quantize_vectorized(const QuantizeArgs& q, const float* x, void* out) {
     check_quantize_args("quantize", q, x, out);
-    if (q.to_signed)
-        quantize_vectorized_loop(q, x, static_cast<int8_t*>(out));
-    else
-        quantize_vectorized_loop(q, x, static_cast<uint8_t*>(out));
+    with_quantized_type(q, out, [&](auto* o) { quantize_vectorized_loop(q, x, o); });
 }
 
 template <class Q>
