@@ -30,6 +30,15 @@ namespace {
 
 namespace Q = models::quantize;
 
+constexpr const char* kQuantizeHelp =
+    "\nCalibrates each Linear / Conv2d / ConvTranspose2d input on N batches the model samples from its\n"
+    "prior, and writes a checkpoint whose layers then run on the int8 kernels (per-tensor uint8\n"
+    "activations, per-channel int8 weights). Models: dcgan, cgan, wgan-gp, vae, cvae, convvae.\n"
+    "See docs/quantization.md.\n\n"
+    "Example:\n"
+    "  minigen quantize dcgan --checkpoint runs/dcgan/checkpoint.safetensors --calib 8 --out dcgan-int8.safetensors\n"
+    "  minigen sample dcgan --checkpoint dcgan-int8.safetensors";
+
 struct QuantizeArgs {
     std::string model, checkpoint, out, method = "minmax";
     int64_t calib = 8, calib_batch_size = 0, time_reps = 0;
@@ -166,14 +175,7 @@ int run_quantize(const QuantizeArgs& a) {
 void add_quantize_command(CLI::App& app) {
     static QuantizeArgs a;
     auto* cmd = app.add_subcommand("quantize", "Post-training int8 quantization of a trained model's sampling network");
-    cmd->footer(
-        "\nCalibrates each Linear / Conv2d / ConvTranspose2d input on N batches the model samples from its\n"
-        "prior, and writes a checkpoint whose layers then run on the int8 kernels (per-tensor uint8\n"
-        "activations, per-channel int8 weights). Models: dcgan, cgan, wgan-gp, vae, cvae, convvae.\n"
-        "See docs/quantization.md.\n\n"
-        "Example:\n"
-        "  minigen quantize dcgan --checkpoint runs/dcgan/checkpoint.safetensors --calib 8 --out dcgan-int8.safetensors\n"
-        "  minigen sample dcgan --checkpoint dcgan-int8.safetensors");
+    cmd->footer(kQuantizeHelp);
     cmd->add_option("model", a.model, "Model name")->required();
     cmd->add_option("--checkpoint", a.checkpoint, "Checkpoint file (a run's checkpoint.safetensors)")->required();
     cmd->add_option("--calib", a.calib, "Calibration batches (default 8)")->check(integer_range(1, 10000));
