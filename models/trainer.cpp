@@ -22,6 +22,7 @@
 #include "models/image_data.h"
 #include "models/plot2d.h"
 #include "models/progress.h"
+#include "models/quantize/quantized_checkpoint.h"
 #include "models/registry.h"
 #include "models/run_dir.h"
 
@@ -249,7 +250,13 @@ Position apply_checkpoint(Model& model, const io::Checkpoint& ck, const std::str
         }
         MG_CHECK(sd.size() == current.size(), "{}: {} tensors for a network of {}", path, sd.size(), current.size());
     }
+    // An int8 checkpoint (models/quantize): checked here, its int8 layers put on after the weights.
+    const quantize::MatchedLayers int8_layers = quantize::match_quantized_layers(model, ck, path);
+    MG_CHECK(int8_layers.empty() || !with_optimizers,
+             "{}: an int8 (quantized) checkpoint is for sampling, evaluation and export; it cannot resume training",
+             path);
     for (auto& [module, sd] : module_states) module->load_state_dict(sd);
+    quantize::install_int8(int8_layers);
     if (with_optimizers)
         for (auto& [prefix, opt] : model.optimizers()) {
             optim::StateDict sd = strip<optim::StateDict>(ck.optimizer, prefix);

@@ -209,6 +209,33 @@ head += b" " * (-len(head) % 8)
 open(sys.argv[1], "wb").write(struct.pack("<Q", len(head)) + head + b[8 + n:])
 PY
 expect 0 "resumed .* at step 1" -- train dcgan --resume --steps 2 --threads 1 --no-report --out "$old"
+# minigen quantize: an int8 checkpoint that sample loads like any other; bad inputs name what is wrong.
+q="$work/older-int8.safetensors"
+expect 0 "dcgan int8, 3 layers, calibrated on 2 batches of 8 \(percentile\)" -- quantize dcgan --checkpoint "$old/checkpoint.safetensors" --calib 2 \
+    --calib-batch-size 8 --method percentile --out "$q" --threads 1
+expect 0 "png" -- sample dcgan --checkpoint "$q" --out "$work/int8.png" -n 4 --threads 1
+expect 2 "checkpoint of 'dcgan', not 'cgan'" -- quantize cgan --checkpoint "$old/checkpoint.safetensors"
+expect 2 "already quantized" -- quantize dcgan --checkpoint "$q" --out "$work/int8-again.safetensors"
+expect 2 "--out .*is the checkpoint being quantized" -- quantize dcgan --checkpoint "$old/checkpoint.safetensors" \
+    --out "$old/checkpoint.safetensors"
+expect 2 "--calib" -- quantize dcgan --checkpoint "$old/checkpoint.safetensors" --calib 0
+expect 2 "--method" -- quantize dcgan --checkpoint "$old/checkpoint.safetensors" --method kl
+expect 2 "--percentile" -- quantize dcgan --checkpoint "$old/checkpoint.safetensors" --percentile 0
+expect 2 "quantize: model 'gan2d' has no int8 form yet.*quantizable: dcgan" -- quantize gan2d \
+    --checkpoint "$run/checkpoint.safetensors" --out "$work/gan2d-int8.safetensors"
+python3 - "$q" "$work/int8-cgan.safetensors" <<'PY'
+import json, struct, sys
+b = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", b[:8])[0]
+h = json.loads(b[8:8 + n])
+q = json.loads(h["__metadata__"]["quantization"])
+q["model"] = "cgan"
+h["__metadata__"]["quantization"] = json.dumps(q)
+head = json.dumps(h).encode()
+head += b" " * (-len(head) % 8)
+open(sys.argv[2], "wb").write(struct.pack("<Q", len(head)) + head + b[8 + n:])
+PY
+expect 2 "int8-cgan.safetensors: quantized for model 'cgan', not 'dcgan'" -- sample dcgan --checkpoint "$work/int8-cgan.safetensors"
 # What kill -9 during a save leaves: a temporary of a dead pid, metrics past the checkpoint.
 dead="$(sh -c 'echo $$')"
 echo "half a file" > "$run/checkpoint.safetensors.tmp.$dead"

@@ -32,6 +32,25 @@ have_checker=1; $python -c "import onnx" 2>/dev/null || { have_checker=0; echo "
 have_ort=1
 if ! command -v node >/dev/null; then have_ort=0; echo "skip: ONNX Runtime (no node)"; fi
 
+check_file() {  # check_file FILE DIR TOLERANCE: onnx.checker, then ONNX Runtime against DIR/expected.npy
+    local file="$1" dir="$2" tolerance="$3"
+    if [ "$have_checker" = 1 ]; then
+        if $python -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" "$file"; then
+            passes=$((passes + 1))
+        else
+            fail "onnx.checker refuses $(basename "$file")"
+        fi
+    fi
+    if [ "$have_ort" = 1 ]; then
+        local rc
+        node "$here/reference/onnx_run.js" check "$file" "$dir" "$tolerance"; rc=$?
+        if [ "$rc" = 77 ]; then have_ort=0
+        elif [ "$rc" = 0 ]; then passes=$((passes + 1))
+        else fail "ONNX Runtime's output of $(basename "$file") differs from minigen's"
+        fi
+    fi
+}
+
 check_model() {  # check_model MODEL [train args...]: train, export with --check-dir, checker, ONNX Runtime
     local m="$1" dir="$work/check-$1"; shift
     [ -f "$work/$m/checkpoint.safetensors" ] || train "$m" "$@" || return
@@ -41,21 +60,7 @@ check_model() {  # check_model MODEL [train args...]: train, export with --check
         fail "export $m: $(cat "$work/$m.export.log")"; return
     fi
     passes=$((passes + 1))
-    if [ "$have_checker" = 1 ]; then
-        if $python -c "import onnx, sys; onnx.checker.check_model(onnx.load(sys.argv[1]), full_check=True)" "$work/$m.onnx"; then
-            passes=$((passes + 1))
-        else
-            fail "onnx.checker refuses $m.onnx"
-        fi
-    fi
-    if [ "$have_ort" = 1 ]; then
-        local rc
-        node "$here/reference/onnx_run.js" check "$work/$m.onnx" "$dir" 1e-4; rc=$?
-        if [ "$rc" = 77 ]; then have_ort=0
-        elif [ "$rc" = 0 ]; then passes=$((passes + 1))
-        else fail "ONNX Runtime's $m samples differ from minigen's"
-        fi
-    fi
+    check_file "$work/$m.onnx" "$dir" 1e-4
 }
 
 check_model dcgan
@@ -63,6 +68,32 @@ check_model cgan --config "$work/gan.json"
 check_model vae
 check_model convvae
 check_model pixelcnn --config "$work/pixelcnn.json"
+
+# An int8 checkpoint (minigen quantize) exports as QDQ: QuantizeLinear / DequantizeLinear around
+# each Linear / Conv / ConvTranspose input, its int8 weights through DequantizeLinear (per channel).
+# ONNX Runtime computes the layer in float on the dequantized values, minigen in exact int32: the
+# two differ by float32 rounding (~1e-7 of a layer's output), and where that moves a value across
+# a rounding boundary of the next layer's QuantizeLinear (ONNX divides by the scale, minigen
+# multiplies by its inverse), by one input level there: a_scale * max|w| per output, about 1e-4
+# at these scales (measured: 4.5e-8 to 1.2e-7 here, 8.2e-5 with one such flip). Hence 1e-3.
+check_int8() {  # check_int8 MODEL: quantize the trained MODEL, export, checker, ONNX Runtime
+    local m="$1" dir="$work/check-$1-int8"
+    mkdir -p "$dir"
+    if ! "$minigen" quantize "$m" --checkpoint "$work/$m/checkpoint.safetensors" --calib 2 --calib-batch-size 8 \
+            --out "$work/$m-int8.safetensors" >"$work/$m.quantize.log" 2>&1; then
+        fail "quantize $m: $(cat "$work/$m.quantize.log")"; return
+    fi
+    if ! "$minigen" export "$m" --checkpoint "$work/$m-int8.safetensors" --out "$work/$m-int8.onnx" --check-dir "$dir" \
+            --check-count 4 --json >"$work/$m.export-int8.log" 2>&1; then
+        fail "export int8 $m: $(cat "$work/$m.export-int8.log")"; return
+    fi
+    grep -q '"QuantizeLinear"' "$work/$m.export-int8.log" && grep -q '"DequantizeLinear"' "$work/$m.export-int8.log" &&
+        passes=$((passes + 1)) || fail "export int8 $m: no QDQ nodes: $(cat "$work/$m.export-int8.log")"
+    check_file "$work/$m-int8.onnx" "$dir" 1e-3
+}
+check_int8 dcgan
+check_int8 cgan
+check_int8 vae
 
 # expect CODE PATTERN -- ARGS...: exit code CODE and output matching PATTERN
 expect() {

@@ -22,6 +22,7 @@ void add_eval_command(CLI::App& app);
 void add_data_command(CLI::App& app);
 void add_export_command(CLI::App& app);
 void add_stylize_command(CLI::App& app);  // tools/cmd_stylize.cpp
+void add_quantize_command(CLI::App& app);  // tools/cmd_quantize.cpp
 
 // --threads N, shared by the commands that compute.
 void add_threads_option(CLI::App& cmd, int& threads);

@@ -24,6 +24,7 @@ int main(int argc, char** argv) {
     mg::tools::add_data_command(app);
     mg::tools::add_export_command(app);
     mg::tools::add_stylize_command(app);
+    mg::tools::add_quantize_command(app);
     mg::tools::set_command_line(argc, argv);
     try {
         mg::dist::Session mpi;  // MPI when started by mpirun with several ranks

@@ -64,14 +64,22 @@ Conv2d::Conv2d(int64_t in, int64_t out, Pair kernel, Pair stride, Pair padding, 
                bool with_bias)
     : ConvBase("Conv2d", in, out, kernel, Conv2dOptions{stride, padding, dilation, groups, 0}, with_bias, false) {}
 
-Tensor Conv2d::forward(const Tensor& x) { return conv2d(x, weight, bias, options); }
+Tensor Conv2d::forward(const Tensor& x) {
+    if (hook) [[unlikely]]
+        if (std::optional<Tensor> y = hook->before_forward(x)) return *y;
+    return conv2d(x, weight, bias, options);
+}
 
 ConvTranspose2d::ConvTranspose2d(int64_t in, int64_t out, Pair kernel, Pair stride, Pair padding,
                                  Pair output_padding, int64_t groups, bool with_bias, Pair dilation)
     : ConvBase("ConvTranspose2d", in, out, kernel, Conv2dOptions{stride, padding, dilation, groups, output_padding},
                with_bias, true) {}
 
-Tensor ConvTranspose2d::forward(const Tensor& x) { return conv_transpose2d(x, weight, bias, options); }
+Tensor ConvTranspose2d::forward(const Tensor& x) {
+    if (hook) [[unlikely]]
+        if (std::optional<Tensor> y = hook->before_forward(x)) return *y;
+    return conv_transpose2d(x, weight, bias, options);
+}
 
 namespace {
 

@@ -8,6 +8,7 @@
 //                    PixelCNN may not see (see below).
 #pragma once
 
+#include "core/nn/forward_hook.h"
 #include "core/nn/module.h"
 #include "core/ops.h"
 
@@ -25,6 +26,9 @@ public:
     Conv2dOptions options;  // stride, padding, dilation, groups; output_padding (transposed only)
     Tensor weight;  // Conv2d [C_out, C_in/groups, KH, KW]; ConvTranspose2d [C_in, C_out/groups, KH, KW]
     Tensor bias;    // [C_out]; undefined when built with bias = false
+    // Null but in calibration or a quantized model; Conv2d and ConvTranspose2d consult it
+    // (MaskedConv2d does not).
+    std::shared_ptr<ForwardHook> hook;
 
 protected:
     ConvBase(const char* op, int64_t in_channels, int64_t out_channels, Pair kernel_size,

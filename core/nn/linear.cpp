@@ -15,7 +15,11 @@ Linear::Linear(int64_t in, int64_t out, bool with_bias) : in_features(in), out_f
 
 void Linear::reset_parameters() { init::layer_default_(weight, bias); }
 
-Tensor Linear::forward(const Tensor& x) { return linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) {
+    if (hook) [[unlikely]]
+        if (std::optional<Tensor> y = hook->before_forward(x)) return *y;
+    return linear(x, weight, bias);
+}
 
 std::string Linear::extra_repr() const {
     return fmt::format("in_features={}, out_features={}, bias={}", in_features, out_features,

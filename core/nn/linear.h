@@ -1,6 +1,7 @@
 // Linear: y = x·W^T + b.      x [..., in_features] -> y [..., out_features]
 #pragma once
 
+#include "core/nn/forward_hook.h"
 #include "core/nn/module.h"
 
 namespace mg::nn {
@@ -15,6 +16,7 @@ public:
     int64_t in_features, out_features;
     Tensor weight;  // [out_features, in_features]
     Tensor bias;    // [out_features]; undefined when built with bias = false
+    std::shared_ptr<ForwardHook> hook;  // null but in calibration or a quantized model
 };
 
 }  // namespace mg::nn

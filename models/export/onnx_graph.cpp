@@ -30,6 +30,18 @@ std::string Graph::initializer(const std::string& name, const Tensor& value) {
     return init->name();
 }
 
+std::string Graph::byte_initializer(const std::string& hint, const std::vector<int64_t>& dims, const void* data,
+                                    bool is_signed) {
+    onnx::TensorProto* init = proto_.add_initializer();
+    init->set_name(fresh(hint));
+    init->set_data_type(is_signed ? onnx::TensorProto::INT8 : onnx::TensorProto::UINT8);
+    int64_t n = 1;
+    for (int64_t d : dims) init->add_dims(d), n *= d;
+    init->set_raw_data(data, size_t(n));
+    parameters_ += n;
+    return init->name();
+}
+
 onnx::TensorProto* Graph::vector_constant(const std::string& hint, int element_type, size_t size) {
     onnx::TensorProto* init = proto_.add_initializer();
     init->set_name(fresh(hint));

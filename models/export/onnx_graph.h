@@ -32,6 +32,10 @@ public:
 
     // A float32 tensor (any device, any layout) as an initializer named `name`; returns the name.
     std::string initializer(const std::string& name, const Tensor& value);
+    // An int8 (is_signed) or uint8 tensor of shape `dims` (QDQ's quantized weights and zero
+    // points; dims {} a scalar) under a fresh name built from `hint`.
+    std::string byte_initializer(const std::string& hint, const std::vector<int64_t>& dims, const void* data,
+                                 bool is_signed);
     // A constant int64 vector (shapes, depths) under a fresh name built from `hint`.
     std::string int64_constant(const std::string& hint, const std::vector<int64_t>& values);
     // A constant float vector.

@@ -15,6 +15,7 @@
 #include "models/gan/networks.h"
 #include "models/pixelcnn/masked_conv.h"
 #include "models/pixelcnn/pixelcnn_net.h"
+#include "models/quantize/int8_layers.h"
 #include "models/vae/networks.h"
 
 namespace mg::models::onnx_export {
@@ -40,10 +41,36 @@ std::pair<std::type_index, Emit> entry(
             }};
 }
 
-// A layer's weight and bias (when it has one) as initializers: the inputs after x.
+// An int8 layer (models/quantize) as QDQ: x -> QuantizeLinear -> DequantizeLinear (uint8, per
+// tensor), the int8 weight -> DequantizeLinear (per output channel: `axis`), then the float op.
+std::vector<std::string> qdq_inputs(Graph& g, const std::string& x, const std::string& prefix, const Tensor& weight,
+                                    const quantize::Int8Forward& q) {
+    const uint8_t zero_point = uint8_t(q.input().zero_point);
+    const std::string x_scale = g.initializer(dotted(prefix, "input_scale"), scalar_tensor(q.input().scale));
+    const std::string x_zero = g.byte_initializer(dotted(prefix, "input_zero_point"), {}, &zero_point, false);
+    const std::string x_q = g.node("QuantizeLinear", {x, x_scale, x_zero}, dotted(prefix, "input_quantized"));
+    const std::string x_dq = g.node("DequantizeLinear", {x_q, x_scale, x_zero}, dotted(prefix, "input_dequantized"));
+    const std::vector<int8_t> zeros(q.weight_scale().size(), 0);
+    const int64_t channels = int64_t(zeros.size());
+    const std::string w_q = g.byte_initializer(dotted(prefix, "weight_quantized"), weight.shape().vec(),
+                                               q.weight().data(), true);
+    const std::string w_dq = g.node(
+        "DequantizeLinear",
+        {w_q, g.float_constant(dotted(prefix, "weight_scale"), q.weight_scale()),
+         g.byte_initializer(dotted(prefix, "weight_zero_point"), {channels}, zeros.data(), true)},
+        dotted(prefix, "weight_dequantized"),
+        {Attr::integer("axis", q.op() == quantize::LayerOp::ConvTranspose2d ? 1 : 0)});
+    return {x_dq, w_dq};
+}
+
+// A layer's weight and bias (when it has one) as initializers: the inputs after x. The
+// weight of an int8 layer (its hook an Int8Forward) is written quantized, with x, as QDQ.
 std::vector<std::string> weight_inputs(Graph& g, const std::string& x, const std::string& prefix, const Tensor& weight,
-                                       const Tensor& bias) {
-    std::vector<std::string> in{x, g.initializer(dotted(prefix, "weight"), weight)};
+                                       const Tensor& bias, const nn::ForwardHook* hook = nullptr) {
+    const auto* int8 = dynamic_cast<const quantize::Int8Forward*>(hook);
+    std::vector<std::string> in =
+        int8 ? qdq_inputs(g, x, prefix, weight, *int8)
+             : std::vector<std::string>{x, g.initializer(dotted(prefix, "weight"), weight)};
     if (bias.defined()) in.push_back(g.initializer(dotted(prefix, "bias"), bias));
     return in;
 }
@@ -59,7 +86,8 @@ std::vector<Attr> conv_attrs(const nn::ConvBase& c) {
 
 std::string conv(Emitter& e, const nn::ConvBase& c, const std::string& prefix, const std::string& x,
                  const Tensor& weight) {
-    return e.graph.node("Conv", weight_inputs(e.graph, x, prefix, weight, c.bias), prefix, conv_attrs(c));
+    return e.graph.node("Conv", weight_inputs(e.graph, x, prefix, weight, c.bias, c.hook.get()), prefix,
+                        conv_attrs(c));
 }
 
 // Reshape to [-1, dims...].
@@ -97,7 +125,7 @@ const std::unordered_map<std::type_index, Emit>& table() {
     static const std::unordered_map<std::type_index, Emit> t = {
         // ---- layers with weights ----
         entry<nn::Linear>([](Emitter& e, nn::Linear& m, S p, S x) {  // x [N, in] -> x W^T + b
-            return e.graph.node("Gemm", weight_inputs(e.graph, x, p, m.weight, m.bias), p,
+            return e.graph.node("Gemm", weight_inputs(e.graph, x, p, m.weight, m.bias, m.hook.get()), p,
                                 {Attr::integer("transB", 1)});
         }),
         entry<nn::Conv2d>([](Emitter& e, nn::Conv2d& m, S p, S x) { return conv(e, m, p, x, m.weight); }),
@@ -109,7 +137,8 @@ const std::unordered_map<std::type_index, Emit>& table() {
         entry<nn::ConvTranspose2d>([](Emitter& e, nn::ConvTranspose2d& m, S p, S x) {
             std::vector<Attr> attrs = conv_attrs(m);
             attrs.push_back(Attr::list("output_padding", {m.options.output_padding.h, m.options.output_padding.w}));
-            return e.graph.node("ConvTranspose", weight_inputs(e.graph, x, p, m.weight, m.bias), p, attrs);
+            return e.graph.node("ConvTranspose", weight_inputs(e.graph, x, p, m.weight, m.bias, m.hook.get()), p,
+                                attrs);
         }),
         entry<nn::BatchNorm1d>([](Emitter& e, nn::BatchNorm1d& m, S p, S x) { return batch_norm(e, m, p, x); }),
         entry<nn::BatchNorm2d>([](Emitter& e, nn::BatchNorm2d& m, S p, S x) { return batch_norm(e, m, p, x); }),
