@@ -3,12 +3,12 @@
 // Row LSTM's field falls short), the naive sampler, training steps, names and bad input.
 #include <algorithm>
 #include <cmath>
-#include <numbers>
 #include <set>
+#include <tuple>
 
-#include "core/gradcheck.h"
 #include "core/minigen.h"
 #include "helpers.h"
+#include "pixelrnn_checks.h"
 #include "models/pixelcnn/pixelcnn_sampler.h"
 #include "models/pixelrnn/diagonal_bilstm.h"
 #include "models/pixelrnn/pixel_canvas.h"
@@ -17,26 +17,20 @@
 
 using namespace mg;
 using namespace mg::models::pixelrnn;
+using mg::test::contains;
 using mg::test::error_of;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 // The layer by its definition (diagonal_bilstm_net.h) in image coordinates, no skew:
 // direction d's state at (i, j) follows from its input there, its state above (i-1, j) and
 // its state beside: left (i, j-1) for d = 0, right (i, j+1) for d = 1 (0 outside the image).
 // x [1, C, H, W] float64 -> x + out(h_0(i, j) + h_1(i-1, j)).
 std::vector<double> layer_by_hand(DiagonalBiLstmLayer& layer, const Tensor& x) {
+    // input [8h, C, 1, 1]; state [8h, h, 2, 1]: taps above, beside; out [C, h, 1, 1]
+    const mg::test::LayerWeights weights = mg::test::weights_of(layer);
+    const std::vector<double> xs = x.to_vector<double>();
     const int64_t c_in = x.size(1), rows = x.size(2), w = x.size(3), hid = layer.hidden;
-    const auto xs = x.to_vector<double>();
-    const auto wi = layer.input_to_state->weight.to_vector<double>();  // [8h, C, 1, 1]
-    const auto bi = layer.input_to_state->bias.to_vector<double>();
-    const auto ws = layer.state_to_state->weight.to_vector<double>();  // [8h, h, 2, 1]: above, beside
-    const auto wo = layer.out->weight.to_vector<double>();             // [C, h, 1, 1]
-    const auto bo = layer.out->bias.to_vector<double>();
     // states[d][(i * w + j) * hid + q]
     std::vector<std::vector<double>> states(2, std::vector<double>(size_t(rows * w * hid), 0.0));
     for (int d = 0; d < 2; ++d) {
@@ -50,21 +44,19 @@ std::vector<double> layer_by_hand(DiagonalBiLstmLayer& layer, const Tensor& x) {
                 std::vector<double> g(size_t(4 * hid));
                 for (int64_t k = 0; k < 4 * hid; ++k) {
                     const int64_t o = d * 4 * hid + k;
-                    double s = bi[size_t(o)];
-                    for (int64_t ch = 0; ch < c_in; ++ch) s += wi[size_t(o * c_in + ch)] * xs[size_t((ch * rows + i) * w + j)];
+                    double s = weights.input_bias[size_t(o)];
+                    for (int64_t ch = 0; ch < c_in; ++ch)
+                        s += weights.input[size_t(o * c_in + ch)] * xs[size_t((ch * rows + i) * w + j)];
                     for (int64_t q = 0; q < hid; ++q)
-                        s += ws[size_t((o * hid + q) * 2)] * state(states[d], i - 1, j, q) +
-                             ws[size_t((o * hid + q) * 2 + 1)] * state(states[d], i, beside, q);
+                        s += weights.state[size_t((o * hid + q) * 2)] * state(states[d], i - 1, j, q) +
+                             weights.state[size_t((o * hid + q) * 2 + 1)] * state(states[d], i, beside, q);
                     g[size_t(k)] = s;
                 }
-                for (int64_t q = 0; q < hid; ++q) {  // gates in PyTorch's order i, f, g, o
+                for (int64_t q = 0; q < hid; ++q) {
                     // c's previous value is the skewed map's column before, the same row: the
                     // pixel beside.
-                    const double c_prev = state(cells, i, beside, q);
-                    const double c = sigmoid(g[size_t(hid + q)]) * c_prev +
-                                     sigmoid(g[size_t(q)]) * std::tanh(g[size_t(2 * hid + q)]);
-                    cells[size_t((i * w + j) * hid + q)] = c;
-                    states[d][size_t((i * w + j) * hid + q)] = sigmoid(g[size_t(3 * hid + q)]) * std::tanh(c);
+                    const size_t at = size_t((i * w + j) * hid + q);
+                    std::tie(states[d][at], cells[at]) = mg::test::lstm_unit(g, hid, q, state(cells, i, beside, q));
                 }
             }
     }
@@ -72,24 +64,17 @@ std::vector<double> layer_by_hand(DiagonalBiLstmLayer& layer, const Tensor& x) {
     for (int64_t ch = 0; ch < c_in; ++ch)
         for (int64_t i = 0; i < rows; ++i)
             for (int64_t j = 0; j < w; ++j) {
-                double s = bo[size_t(ch)];
+                double s = weights.out_bias[size_t(ch)];
                 for (int64_t q = 0; q < hid; ++q) {
                     const double above = i > 0 ? states[1][size_t(((i - 1) * w + j) * hid + q)] : 0.0;
-                    s += wo[size_t(ch * hid + q)] * (states[0][size_t((i * w + j) * hid + q)] + above);
+                    s += weights.out[size_t(ch * hid + q)] * (states[0][size_t((i * w + j) * hid + q)] + above);
                 }
                 out[size_t((ch * rows + i) * w + j)] += s;
             }
     return out;
 }
 
-PixelRnnShape tiny_shape() {
-    PixelRnnShape s;
-    s.channels = 8;
-    s.hidden = 3;
-    s.layers = 1;
-    s.head_channels = 8;
-    return s;
-}
+PixelRnnShape tiny_shape() { return mg::test::pixelrnn_shape(8, 3, 1, 8); }
 
 }  // namespace
 
@@ -104,11 +89,7 @@ TEST_CASE("diagonal-bilstm: one layer is the Diagonal BiLSTM recurrence, and mat
         REQUIRE(got.size() == want.size());
         for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
     }
-    std::vector<Tensor> inputs = {rand({2, 2, 3, 4}, {DType::Float64}, -1, 1).requires_grad_()};
-    for (const Tensor& p : layer.parameters()) inputs.push_back(p);
-    GradcheckResult r = gradcheck([&](const std::vector<Tensor>& in) { return layer(in[0]); }, inputs);
-    INFO(r.message);
-    CHECK(r.ok);
+    mg::test::check_layer_gradients(layer, 2);
 }
 
 // Whether pixel (i, j) of a W-wide image sees the earlier pixel p (raster index): every one
@@ -210,28 +191,14 @@ TEST_CASE("diagonal-bilstm: the naive sampler draws each pixel from its logits a
 
 TEST_CASE("diagonal-bilstm: training steps lower the loss; names, options and bad input") {
     manual_seed(46);
-    models::ModelConfig config;
-    config.options = {{"width", 8}, {"hidden", 4}, {"head_channels", 8}};
-    config.lr = 1e-2;
-    auto model = models::find_model("diagonal-bilstm").create(config);
     data::Batch batch;
-    batch.images = randint(0, 2, {4, 1, 28, 28}).to(DType::Float32);  // levels 0 and 255
-    models::Metrics first = model->train_step(batch), last;
-    for (int i = 0; i < 5; ++i) last = model->train_step(batch);
-    CHECK(first[1].second == doctest::Approx(first[0].second / std::numbers::ln2));
-    CHECK(first[0].second == doctest::Approx(std::log(256.0)).epsilon(0.05));  // near uniform at the start
-    CHECK(last[0].second < first[0].second - 0.2);
-
+    auto model = mg::test::check_pixelrnn_model("diagonal-bilstm", {{"width", 8}, {"hidden", 4}, {"head_channels", 8}},
+                                                 batch);
     auto& diagonal = dynamic_cast<DiagonalBiLstmModel&>(*model);
-    Tensor levels = mul(batch.images, 255.0).to(DType::Int64).flatten(0, 1);
-    const double nats = cross_entropy(diagonal.net()(batch.images), levels, Reduction::Sum).item() / 4.0;
-    models::Metrics nll = diagonal.likelihood(batch.images, {}, {});
-    CHECK(nll[0].second == doctest::Approx(nats).epsilon(1e-5));
     std::set<std::string> names;
     for (auto& [name, t] : diagonal.net().state_dict()) names.insert(name);
-    for (const char* want : {"input_conv.weight", "input_conv.mask", "layers.0.input_to_state.weight",
-                             "layers.0.input_to_state.bias", "layers.0.state_to_state.weight", "layers.0.out.weight",
-                             "head_hidden.weight", "head_out.bias"})
+    for (const char* want : {"input_conv.weight", "input_conv.mask", "layers.0.input_to_state.bias",
+                             "layers.0.state_to_state.weight", "layers.0.out.weight", "head_out.bias"})
         CHECK(names.count(want));
     CHECK(!names.count("layers.0.state_to_state.bias"));
     CHECK(!names.count("layers.1.out.weight"));  // one layer by default
@@ -239,20 +206,7 @@ TEST_CASE("diagonal-bilstm: training steps lower the loss; names, options and ba
     nlohmann::json cfg = model->config();
     CHECK(cfg["hidden"] == 4);
     CHECK(cfg["layers"] == 1);
-
-    data::Batch colour;
-    colour.images = rand({2, 3, 28, 28});
-    CHECK(contains(error_of([&] { model->train_step(colour); }),
-                   "diagonal-bilstm train_step: expected float images [N, 1"));
-    CHECK(contains(error_of([&] { diagonal.net()(rand({2, 28, 28})); }), "diagonal-bilstm: expected grey images"));
-    auto& completion = dynamic_cast<models::Completion&>(*model);
-    CHECK(contains(error_of([&] { completion.complete(rand({1, 1, 20, 20}), {}, 3, 1); }), "[N, 1, 28, 28]"));
-    auto make = [](nlohmann::json options) {
-        models::ModelConfig c;
-        c.options = std::move(options);
-        return error_of([&] { models::find_model("diagonal-bilstm").create(c); });
-    };
-    CHECK(contains(make({{"sampler", "rows"}}), "unknown option 'sampler'"));
-    CHECK(contains(make({{"hidden", 0}}), "hidden"));
-    CHECK(contains(make({{"channels", 3}}), "channels"));
+    models::ModelConfig c;
+    c.options = {{"sampler", "rows"}};
+    CHECK(contains(error_of([&] { models::find_model("diagonal-bilstm").create(c); }), "unknown option 'sampler'"));
 }

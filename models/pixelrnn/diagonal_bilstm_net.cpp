@@ -1,5 +1,7 @@
 #include "models/pixelrnn/diagonal_bilstm_net.h"
 
+#include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include "core/ops.h"
@@ -55,10 +57,19 @@ Tensor DiagonalBiLstmLayer::hidden_states(const Tensor& x) {
     gates = skew(cat({gates.slice(1, 0, 4 * hidden), flip_columns(gates.slice(1, 4 * hidden, 8 * hidden))}, 1));
     TensorOptions o{gates.dtype(), gates.device()};
     DiagonalState state{zeros({n, 2 * hidden, h, 1}, o), zeros({n * 2 * h, hidden}, o)};
+    // The columns one after another in memory, [W+H-1, N, 8h, H], cut in blocks of about
+    // sqrt(W+H-1) columns, then each block into columns: a slice's backward writes a zero
+    // tensor the size of what it was cut from, so cutting every column from the whole map
+    // would cost W+H-1 gradients of the whole map (most of the step), blocks about 2 sqrt(W+H-1).
+    const Tensor by_column = gates.permute({3, 0, 1, 2}).contiguous();
+    const int64_t count = by_column.size(0), block = int64_t(std::ceil(std::sqrt(double(count))));
     std::vector<Tensor> columns;
-    for (int64_t k = 0; k < gates.size(3); ++k) {
-        state = step(gates.slice(3, k, k + 1), state);
-        columns.push_back(state.h);
+    for (int64_t start = 0; start < count; start += block) {
+        const Tensor cut = by_column.slice(0, start, std::min(start + block, count));
+        for (int64_t k = 0; k < cut.size(0); ++k) {
+            state = step(cut.select(0, k).unsqueeze(3), state);
+            columns.push_back(state.h);
+        }
     }
     Tensor hs = unskew(cat(columns, 3));  // [N, 2h, H, W]
     return cat({hs.slice(1, 0, hidden), flip_columns(hs.slice(1, hidden, 2 * hidden))}, 1);

@@ -37,9 +37,7 @@ namespace mg::models::pixelrnn {
 
 // One column's state, both directions: h [N, 2h, H, 1] (left-to-right's h first) and
 // c [N*2*H, h] (lstm_cell's layout, position (n*2 + direction)*H + i).
-struct DiagonalState {
-    Tensor h, c;
-};
+using DiagonalState = LstmState;
 
 class DiagonalBiLstmLayer : public nn::Module {
 public:

@@ -29,6 +29,12 @@ struct PixelRnnShape {
     int64_t levels = 256;
 };
 
+// An LSTM's state between steps (rows or columns): h as a feature map, c in lstm_cell's
+// layout [positions, h] (each layer says which).
+struct LstmState {
+    Tensor h, c;
+};
+
 template <class Layer>
 class PixelRnnNet : public nn::Module {
 public:

@@ -26,9 +26,7 @@ using RowLstmShape = PixelRnnShape;
 
 // One layer's state between rows: h [N, h, 1, W] and c [N*W, h] (lstm_cell's layout,
 // position n*W + j).
-struct RowState {
-    Tensor h, c;
-};
+using RowState = LstmState;
 
 class RowLstmLayer : public nn::Module {
 public:
