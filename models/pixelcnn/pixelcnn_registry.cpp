@@ -30,7 +30,7 @@ std::vector<ModelInfo> pixelcnn_models() {
         {"diagonal-bilstm",
          "PixelRNN's Diagonal BiLSTM (van den Oord et al. 2016) on grey images: 7x7 mask-A conv, a Diagonal "
          "BiLSTM layer (skewed map, column-wise LSTM both ways, the right-to-left one shifted down a row, "
-         "residual): every earlier pixel in view; 256-way softmax; naive sampler",
+         "residual): every earlier pixel but one in view; 256-way softmax; naive sampler",
          [](const ModelConfig& c) { return std::make_unique<pixelrnn::DiagonalBiLstmModel>(c); }, 1, 0,
          /*image_data=*/true},
     };

@@ -20,7 +20,10 @@
 //   output          x + 1x1 conv(h_left_to_right + shift_down(h_right_to_left))
 // Left to right, (i, j) sees every pixel (i', j') with i' <= i, j' <= j (its own through mask
 // B only, so never the image's pixel (i, j)); the shifted right-to-left pass adds rows < i
-// from column j on. One layer thus covers the whole context: every pixel before (i, j).
+// from column j on. One layer thus covers the whole context but one pixel: every pixel
+// before (i, j) except (i-1, W-1) when j < W - 4, which no feature of row i-1 contains (the
+// mask-A conv hides a pixel from its own position) and the 7x7 conv puts only into row i's
+// features from column W - 4 on (docs/pixelrnn.md).
 //
 // Padding: left of the image (j < 0) the skewed gates are 0 and the states start at 0, so
 // the states stay exactly 0 there (lstm_cell(0, 0) = (0, 0)); right of it (j >= W) they are
