@@ -58,6 +58,23 @@ inline void check_layer_gradients(nn::Module& layer, int64_t channels) {
     CHECK(r.ok);
 }
 
+// For every pixel (r, c) of a random image [1, 1, h, w], check(r, c, g) with g the gradient
+// of the pixel's summed logits under `net` (parameters frozen) with respect to the image, in
+// raster order.
+template <class Net, class Check>
+void for_each_pixel_gradient(Net& net, int64_t h, int64_t w, Check&& check) {
+    for (Tensor& p : net.parameters()) p.requires_grad_(false);
+    Tensor x = rand({1, 1, h, w}).requires_grad_();
+    Tensor logits = net(x);  // [1, levels, H, W]
+    for (int64_t r = 0; r < h; ++r)
+        for (int64_t c = 0; c < w; ++c) {
+            CAPTURE(r);
+            CAPTURE(c);
+            Tensor out = sum(logits.select(0, 0).select(1, r).select(1, c));
+            check(r, c, autograd::grad({out}, {x}, {}, /*retain_graph=*/true)[0].template to_vector<double>());
+        }
+}
+
 // Creates PixelRNN `name` with `options` and lr 1e-2, trains it 6 steps on one batch of four
 // 28x28 images of levels 0 and 255 (`batch`), checks the loss starts near uniform and falls,
 // the likelihood is the summed cross-entropy per image, and the model's bad-input errors.

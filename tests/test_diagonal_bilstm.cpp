@@ -15,10 +15,10 @@
 #include "models/receptive_field.h"
 #include "models/registry.h"
 
-using namespace mg;
-using namespace mg::models::pixelrnn;
 using mg::test::contains;
 using mg::test::error_of;
+using namespace mg;
+using namespace mg::models::pixelrnn;
 
 namespace {
 
@@ -74,8 +74,6 @@ std::vector<double> layer_by_hand(DiagonalBiLstmLayer& layer, const Tensor& x) {
     return out;
 }
 
-PixelRnnShape tiny_shape() { return mg::test::pixelrnn_shape(8, 3, 1, 8); }
-
 }  // namespace
 
 TEST_CASE("diagonal-bilstm: one layer is the Diagonal BiLSTM recurrence, and matches finite differences") {
@@ -106,23 +104,15 @@ TEST_CASE("diagonal-bilstm: pixel (i, j)'s logits see every pixel before it (but
     for (int64_t layers : {1, 2}) {
         CAPTURE(layers);
         manual_seed(42);
-        PixelRnnShape shape = tiny_shape();
+        PixelRnnShape shape = mg::test::pixelrnn_shape(8, 3, 1, 8);
         shape.layers = layers;
         DiagonalBiLstmNet net(shape);
-        for (Tensor& p : net.parameters()) p.requires_grad_(false);
-        Tensor x = rand({1, 1, h, w}).requires_grad_();
-        Tensor logits = net(x);  // [1, 256, H, W]
-        for (int64_t r = 0; r < h; ++r)
-            for (int64_t c = 0; c < w; ++c) {
-                CAPTURE(r);
-                CAPTURE(c);
-                Tensor out = sum(logits.select(0, 0).select(1, r).select(1, c));
-                std::vector<double> g = autograd::grad({out}, {x}, {}, /*retain_graph=*/true)[0].to_vector<double>();
-                for (int64_t p = 0; p < h * w; ++p) {
-                    CAPTURE(p);
-                    CHECK((g[size_t(p)] != 0.0) == sees(r, c, p, w));
-                }
+        mg::test::for_each_pixel_gradient(net, h, w, [&](int64_t r, int64_t c, const std::vector<double>& g) {
+            for (int64_t p = 0; p < h * w; ++p) {
+                CAPTURE(p);
+                CHECK((g[size_t(p)] != 0.0) == sees(r, c, p, w));
             }
+        });
     }
 }
 
@@ -158,7 +148,7 @@ TEST_CASE("diagonal-bilstm: its receptive field covers the context where the Row
 
 TEST_CASE("diagonal-bilstm: the naive sampler draws each pixel from its logits and keeps the context") {
     manual_seed(45);
-    DiagonalBiLstmNet net(tiny_shape());
+    DiagonalBiLstmNet net(mg::test::pixelrnn_shape(8, 3, 1, 8));
     const int64_t n = 2, h = 5, w = 4;
     Tensor uniforms = rand({n, h * w}, {DType::Float64});
     Tensor context = div(randint(0, 256, {n, 1, h, w}).to(DType::Float32), 255.0);

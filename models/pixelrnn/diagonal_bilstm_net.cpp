@@ -40,7 +40,7 @@ DiagonalBiLstmLayer::DiagonalBiLstmLayer(int64_t channels_, int64_t hidden_) : c
     out = register_module("out", std::make_shared<nn::Conv2d>(hidden, channels, 1));
 }
 
-DiagonalState DiagonalBiLstmLayer::step(const Tensor& column_gates, const DiagonalState& prev) {
+LstmState DiagonalBiLstmLayer::step(const Tensor& column_gates, const LstmState& prev) {
     const int64_t n = column_gates.size(0), h = column_gates.size(2);
     Tensor gates = add(column_gates, (*state_to_state)(prev.h).slice(2, 0, h));  // [N, 8h, H, 1]
     gates = gates.reshape({n, 2, 4 * hidden, h}).permute({0, 1, 3, 2}).reshape({n * 2 * h, 4 * hidden});
@@ -56,7 +56,7 @@ Tensor DiagonalBiLstmLayer::hidden_states(const Tensor& x) {
     Tensor gates = (*input_to_state)(x);  // [N, 8h, H, W]
     gates = skew(cat({gates.slice(1, 0, 4 * hidden), flip_columns(gates.slice(1, 4 * hidden, 8 * hidden))}, 1));
     TensorOptions o{gates.dtype(), gates.device()};
-    DiagonalState state{zeros({n, 2 * hidden, h, 1}, o), zeros({n * 2 * h, hidden}, o)};
+    LstmState state{zeros({n, 2 * hidden, h, 1}, o), zeros({n * 2 * h, hidden}, o)};
     // The columns one after another in memory, [W+H-1, N, 8h, H], cut in blocks of about
     // sqrt(W+H-1) columns, then each block into columns: a slice's backward writes a zero
     // tensor the size of what it was cut from, so cutting every column from the whole map

@@ -38,22 +38,19 @@
 
 namespace mg::models::pixelrnn {
 
-// One column's state, both directions: h [N, 2h, H, 1] (left-to-right's h first) and
-// c [N*2*H, h] (lstm_cell's layout, position (n*2 + direction)*H + i).
-using DiagonalState = LstmState;
-
 class DiagonalBiLstmLayer : public nn::Module {
 public:
     static constexpr const char* kModel = "diagonal-bilstm";
 
     DiagonalBiLstmLayer(int64_t channels, int64_t hidden);
 
+    // One column of the skewed map: its gates [N, 8h, H, 1] and the state of the column
+    // before -> this column's state, both directions: h [N, 2h, H, 1] (left-to-right's h
+    // first) and c [N*2*H, h] (lstm_cell's layout, position (n*2 + direction)*H + i).
+    LstmState step(const Tensor& column_gates, const LstmState& prev);
     // x [N, C, H, W] -> the hidden states of both directions [N, 2h, H, W] (left-to-right's
     // h first; right-to-left's in image columns, not yet shifted down).
     Tensor hidden_states(const Tensor& x);
-    // One column of the skewed map: its gates [N, 8h, H, 1] and the state of the column
-    // before -> this column's state.
-    DiagonalState step(const Tensor& column_gates, const DiagonalState& prev);
     // x [N, C, H, W] -> [N, C, H, W].
     Tensor forward(const Tensor& x) override;
 
