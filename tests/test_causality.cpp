@@ -120,6 +120,7 @@ TEST_CASE("causality monitor: every autoregressive image model is causal, grey a
         {"gated-pixelcnn", gated, {2, 1, 9, 9}},
         {"gated-pixelcnn-cond", gated, {2, 1, 9, 9}},
         {"row-lstm", {{"width", 4}, {"hidden", 4}, {"layers", 1}, {"head_channels", 4}}, {2, 1, 7, 7}},
+        {"diagonal-bilstm", {{"width", 4}, {"hidden", 4}, {"layers", 1}, {"head_channels", 4}}, {2, 1, 7, 7}},
         {"pixelcnn", {{"width", 12}, {"layers", 2}, {"kernel", 3}}, {2, 3, 8, 8}},
         {"gated-pixelcnn", gated, {2, 3, 8, 8}},
     };

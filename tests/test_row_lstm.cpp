@@ -2,34 +2,30 @@
 // the causality of the whole network (by autograd), the two samplers drawing identical
 // images, training steps, parameter names and bad input.
 #include <cmath>
-#include <numbers>
 #include <set>
+#include <tuple>
 
-#include "core/gradcheck.h"
 #include "core/minigen.h"
 #include "helpers.h"
+#include "pixelrnn_checks.h"
 #include "models/pixelrnn/row_lstm.h"
 #include "models/registry.h"
 
 using namespace mg;
 using namespace mg::models::pixelrnn;
+using mg::test::contains;
 using mg::test::error_of;
 
 namespace {
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-double sigmoid(double v) { return 1.0 / (1.0 + std::exp(-v)); }
 
 // The layer by its definition (row_lstm_net.h), in loops: x [1, C, H, W] float64 -> [1, C, H, W].
 std::vector<double> layer_by_hand(RowLstmLayer& layer, const Tensor& x) {
     const int64_t c_in = x.size(1), h_rows = x.size(2), w = x.size(3), hid = layer.hidden;
     const auto xs = x.to_vector<double>();
-    const auto wi = layer.input_to_state->weight.to_vector<double>();  // [4h, C, 1, 2]: taps j-1, j
-    const auto bi = layer.input_to_state->bias.to_vector<double>();
-    const auto ws = layer.state_to_state->weight.to_vector<double>();  // [4h, h, 1, 3]: taps j-1, j, j+1
-    const auto wo = layer.out->weight.to_vector<double>();             // [C, h, 1, 1]
-    const auto bo = layer.out->bias.to_vector<double>();
+    // input [4h, C, 1, 2]: taps j-1, j; state [4h, h, 1, 3]: taps j-1, j, j+1; out [C, h, 1, 1]
+    const mg::test::LayerWeights weights = mg::test::weights_of(layer);
+    const auto &wi = weights.input, &bi = weights.input_bias, &ws = weights.state, &wo = weights.out,
+               &bo = weights.out_bias;
     auto X = [&](int64_t ch, int64_t r, int64_t j) { return j < 0 || j >= w ? 0.0 : xs[(ch * h_rows + r) * w + j]; };
     std::vector<double> h_prev(hid * w, 0.0), c_prev(hid * w, 0.0), out = xs;
     for (int64_t r = 0; r < h_rows; ++r) {
@@ -47,11 +43,8 @@ std::vector<double> layer_by_hand(RowLstmLayer& layer, const Tensor& x) {
                     }
                 g[k] = s;
             }
-            for (int64_t q = 0; q < hid; ++q) {  // gates in PyTorch's order i, f, g, o
-                const double c = sigmoid(g[hid + q]) * c_prev[q * w + j] + sigmoid(g[q]) * std::tanh(g[2 * hid + q]);
-                c_row[q * w + j] = c;
-                h_row[q * w + j] = sigmoid(g[3 * hid + q]) * std::tanh(c);
-            }
+            for (int64_t q = 0; q < hid; ++q)
+                std::tie(h_row[q * w + j], c_row[q * w + j]) = mg::test::lstm_unit(g, hid, q, c_prev[q * w + j]);
         }
         for (int64_t ch = 0; ch < c_in; ++ch)
             for (int64_t j = 0; j < w; ++j) {
@@ -65,14 +58,7 @@ std::vector<double> layer_by_hand(RowLstmLayer& layer, const Tensor& x) {
     return out;
 }
 
-RowLstmShape tiny_shape() {
-    RowLstmShape s;
-    s.channels = 4;
-    s.hidden = 3;
-    s.layers = 2;
-    s.head_channels = 5;
-    return s;
-}
+RowLstmShape tiny_shape() { return mg::test::pixelrnn_shape(4, 3, 2, 5); }
 
 }  // namespace
 
@@ -85,35 +71,22 @@ TEST_CASE("row-lstm: one layer is the Row LSTM recurrence, and matches finite di
     REQUIRE(got.size() == want.size());
     for (size_t i = 0; i < got.size(); ++i) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-12));
 
-    std::vector<Tensor> inputs = {rand({2, 2, 3, 4}, {DType::Float64}, -1, 1).requires_grad_()};
-    for (const Tensor& p : layer.parameters()) inputs.push_back(p);
-    GradcheckResult r = gradcheck([&](const std::vector<Tensor>& in) { return layer(in[0]); }, inputs);
-    INFO(r.message);
-    CHECK(r.ok);
+    mg::test::check_layer_gradients(layer, 2);
 }
 
 TEST_CASE("row-lstm: the network is causal: pixel (i, j)'s logits see only pixels before it") {
     manual_seed(32);
     RowLstmNet net(tiny_shape());
-    for (Tensor& p : net.parameters()) p.requires_grad_(false);
     const int64_t h = 7, w = 6;
-    Tensor x = rand({1, 1, h, w}).requires_grad_();
-    Tensor logits = net(x);  // [1, 256, H, W]
-    for (int64_t r = 0; r < h; ++r)
-        for (int64_t c = 0; c < w; ++c) {
-            CAPTURE(r);
-            CAPTURE(c);
-            Tensor out = sum(logits.select(0, 0).select(1, r).select(1, c));
-            std::vector<double> g = autograd::grad({out}, {x}, {}, /*retain_graph=*/true)[0].to_vector<double>();
-            const int64_t i = r * w + c;
-            for (int64_t p = i; p < h * w; ++p) CHECK(g[size_t(p)] == 0.0);
-            if (c > 0) CHECK(g[size_t(i - 1)] != 0.0);
-            if (r > 0) CHECK(g[size_t(i - w)] != 0.0);
-        }
-    // The triangle: the state-to-state conv reaches one column further right per row up, so
-    // the bottom-left pixel sees the top-right one, five columns away (the 7x7 conv reaches 3).
-    Tensor corner = sum(logits.select(0, 0).select(1, h - 1).select(1, 0));
-    CHECK(autograd::grad({corner}, {x})[0].to_vector<double>()[size_t(w - 1)] != 0.0);
+    mg::test::for_each_pixel_gradient(net, h, w, [&](int64_t r, int64_t c, const std::vector<double>& g) {
+        const int64_t i = r * w + c;
+        for (int64_t p = i; p < h * w; ++p) CHECK(g[size_t(p)] == 0.0);
+        if (c > 0) CHECK(g[size_t(i - 1)] != 0.0);
+        if (r > 0) CHECK(g[size_t(i - w)] != 0.0);
+        // The triangle: the state-to-state conv reaches one column further right per row up, so
+        // the bottom-left pixel sees the top-right one, five columns away (the 7x7 conv reaches 3).
+        if (r == h - 1 && c == 0) CHECK(g[size_t(w - 1)] != 0.0);
+    });
 }
 
 TEST_CASE("row-lstm: the naive and rows samplers draw identical images, also from a context") {
@@ -137,25 +110,10 @@ TEST_CASE("row-lstm: the naive and rows samplers draw identical images, also fro
 
 TEST_CASE("row-lstm: training steps lower the loss; names, options and bad input") {
     manual_seed(34);
-    models::ModelConfig config;
-    config.options = {{"width", 8}, {"hidden", 8}, {"head_channels", 8}, {"sampler", "naive"}};
-    config.lr = 1e-2;
-    auto model = models::find_model("row-lstm").create(config);
     data::Batch batch;
-    batch.images = randint(0, 2, {4, 1, 28, 28}).to(DType::Float32);  // levels 0 and 255
-    models::Metrics first = model->train_step(batch), last;
-    for (int i = 0; i < 5; ++i) last = model->train_step(batch);
-    CHECK(first[1].second == doctest::Approx(first[0].second / std::numbers::ln2));
-    CHECK(first[0].second == doctest::Approx(std::log(256.0)).epsilon(0.05));  // near uniform at the start
-    CHECK(last[0].second < first[0].second - 0.2);
-
+    auto model = mg::test::check_pixelrnn_model(
+        "row-lstm", {{"width", 8}, {"hidden", 8}, {"head_channels", 8}, {"sampler", "naive"}}, batch);
     auto& row = dynamic_cast<RowLstmModel&>(*model);
-    // The likelihood is the summed cross-entropy per image, over the H*W values in bits/dim.
-    Tensor levels = mul(batch.images, 255.0).to(DType::Int64).flatten(0, 1);
-    const double nats = cross_entropy(row.net()(batch.images), levels, Reduction::Sum).item() / 4.0;
-    models::Metrics nll = row.likelihood(batch.images, {}, {});
-    CHECK(nll[0].second == doctest::Approx(nats).epsilon(1e-5));
-    CHECK(nll[1].second == doctest::Approx(nats / (784 * std::numbers::ln2)).epsilon(1e-5));
     std::set<std::string> names;
     for (auto& [name, t] : row.net().state_dict()) names.insert(name);
     for (const char* want : {"input_conv.weight", "input_conv.mask", "layers.0.input_to_state.weight",
@@ -167,20 +125,7 @@ TEST_CASE("row-lstm: training steps lower the loss; names, options and bad input
     nlohmann::json cfg = model->config();
     CHECK(cfg["sampler"] == "naive");
     CHECK(cfg["hidden"] == 8);
-
-    data::Batch colour;
-    colour.images = rand({2, 3, 28, 28});
-    CHECK(contains(error_of([&] { model->train_step(colour); }), "row-lstm train_step: expected float images [N, 1"));
-    CHECK(contains(error_of([&] { row.net()(rand({2, 28, 28})); }), "row-lstm: expected grey images"));
-    auto& completion = dynamic_cast<models::Completion&>(*model);
-    CHECK(contains(error_of([&] { completion.complete(rand({1, 1, 20, 20}), {}, 3, 1); }), "[N, 1, 28, 28]"));
-    auto make = [](nlohmann::json options) {
-        models::ModelConfig c;
-        c.options = std::move(options);
-        return error_of([&] { models::find_model("row-lstm").create(c); });
-    };
-    CHECK(contains(make({{"depth", 3}}), "unknown option 'depth'"));
-    CHECK(contains(make({{"sampler", "fast"}}), "unknown sampler 'fast'"));
-    CHECK(contains(make({{"hidden", 0}}), "hidden"));
-    CHECK(contains(make({{"channels", 3}}), "channels"));
+    models::ModelConfig c;
+    c.options = {{"sampler", "fast"}};
+    CHECK(contains(error_of([&] { models::find_model("row-lstm").create(c); }), "unknown sampler 'fast'"));
 }

@@ -45,6 +45,8 @@ const WorkloadSpec kWorkloads[] = {
     {"pixelcnn", "pixelcnn", "{}", 6, 2, ""},
     {"row-lstm", "row-lstm", "{}", 6, 2, "PixelRNN's Row LSTM: 2 layers, h = 32, width 32"},
     {"imagegpt", "imagegpt", "{}", 4, 1, "ImageGPT-small: 784 tokens, 4 pre-LN blocks of d 64, 4 heads, batch 64"},
+    {"diagonal-bilstm", "diagonal-bilstm", "{}", 6, 2,
+     "PixelRNN's Diagonal BiLSTM: 1 layer, h = 16 per direction, width 32"},
     {"classifier", "classifier", "{}", 40, 5, ""},
     {"pix2pix", "pix2pix", R"({"data": "emoji-pair:google,twitter"})", 5, 1,
      "emoji google -> twitter at 64x64: U-Net (6 levels, width 64) + 34x34 PatchGAN, inputs and targets stacked"},

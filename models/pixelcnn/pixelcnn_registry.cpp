@@ -1,9 +1,11 @@
 // The PixelCNN family's registry entries: the PixelCNN of workloads.md, and the Gated
-// PixelCNN, unconditional and class-conditional, PixelRNN's Row LSTM and ImageGPT; each on Fashion-MNIST or any image data set.
+// PixelCNN, unconditional and class-conditional, PixelRNN's Row LSTM and Diagonal BiLSTM, and ImageGPT;
+// each on Fashion-MNIST or any image data set.
 #include "models/families.h"
 #include "models/imagegpt/imagegpt.h"
 #include "models/pixelcnn/gated_model.h"
 #include "models/pixelcnn/pixelcnn.h"
+#include "models/pixelrnn/diagonal_bilstm.h"
 #include "models/pixelrnn/row_lstm.h"
 
 namespace mg::models {
@@ -25,6 +27,12 @@ std::vector<ModelInfo> pixelcnn_models() {
          "PixelRNN's Row LSTM (van den Oord et al. 2016) on grey images: 7x7 mask-A conv, 2 Row LSTM layers "
          "(1x3 mask-B input-to-state, 1x3 state-to-state, residual), 256-way softmax; row-by-row sampler",
          [](const ModelConfig& c) { return std::make_unique<pixelrnn::RowLstmModel>(c); }, 1, 0,
+         /*image_data=*/true},
+        {"diagonal-bilstm",
+         "PixelRNN's Diagonal BiLSTM (van den Oord et al. 2016) on grey images: 7x7 mask-A conv, a Diagonal "
+         "BiLSTM layer (skewed map, column-wise LSTM both ways, the right-to-left one shifted down a row, "
+         "residual): every earlier pixel but one in view; 256-way softmax; naive sampler",
+         [](const ModelConfig& c) { return std::make_unique<pixelrnn::DiagonalBiLstmModel>(c); }, 1, 0,
          /*image_data=*/true},
         {"imagegpt",
          "ImageGPT-small (Chen et al. 2020): a decoder-only transformer over the pixels in raster order (784 tokens "

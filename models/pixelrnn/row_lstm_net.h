@@ -1,10 +1,6 @@
 // PixelRNN's Row LSTM network (van den Oord et al. 2016, "Pixel Recurrent Neural Networks",
-// section 3.1), for grey images:
-//
-//   x [N, 1, H, W] in [0, 1]
-//     └─ 7x7 masked conv, mask A (1 -> C)                        [N, C, H, W]
-//        layers x Row LSTM layer (below), each x -> x + 1x1 conv(h)   (the residual)
-//        ReLU ─► 1x1 conv (C -> head) ─► ReLU ─► 1x1 conv (head -> 256)   logits [N, 256, H, W]
+// section 3.1), for grey images: the skeleton of pixelrnn_net.h (7x7 mask-A conv, layers,
+// head) with Row LSTM layers.
 //
 // One Row LSTM layer, hidden size h, over its input x [N, C, H, W]:
 //   input-to-state  a 1x3 mask-B conv of x: output column j sees columns j-1 and j of its
@@ -19,31 +15,23 @@
 #pragma once
 
 #include <memory>
-#include <utility>
-#include <vector>
 
 #include "core/nn/conv.h"
 #include "core/nn/module.h"
-#include "models/pixelcnn/masked_conv.h"
+#include "models/pixelrnn/pixelrnn_net.h"
 
 namespace mg::models::pixelrnn {
 
-struct RowLstmShape {
-    int64_t channels = 32;       // C: the residual stream's width
-    int64_t hidden = 32;         // h: each LSTM's state size
-    int64_t layers = 2;
-    int64_t head_channels = 32;
-    int64_t levels = 256;
-};
+using RowLstmShape = PixelRnnShape;
 
 // One layer's state between rows: h [N, h, 1, W] and c [N*W, h] (lstm_cell's layout,
 // position n*W + j).
-struct RowState {
-    Tensor h, c;
-};
+using RowState = LstmState;
 
 class RowLstmLayer : public nn::Module {
 public:
+    static constexpr const char* kModel = "row-lstm";
+
     RowLstmLayer(int64_t channels, int64_t hidden);
 
     // x [N, C, H, W] -> gates_in [N, 4h, H, W]: the mask-B 1x3 input-to-state conv.
@@ -61,19 +49,6 @@ public:
     std::shared_ptr<nn::Conv2d> input_to_state, state_to_state, out;
 };
 
-class RowLstmNet : public nn::Module {
-public:
-    explicit RowLstmNet(const RowLstmShape& shape);
-
-    // x [N, 1, H, W] -> logits [N, levels, H, W].
-    Tensor forward(const Tensor& x) override;
-    // The head: the last layer's output [N, C, H', W] -> logits [N, levels, H', W].
-    Tensor head(const Tensor& x);
-
-    const RowLstmShape shape;
-    std::shared_ptr<pixelcnn::MaskedConv2d> input_conv;  // 7x7, mask A
-    std::vector<std::shared_ptr<RowLstmLayer>> layers;
-    std::shared_ptr<nn::Conv2d> head_hidden, head_out;
-};
+using RowLstmNet = PixelRnnNet<RowLstmLayer>;
 
 }  // namespace mg::models::pixelrnn
