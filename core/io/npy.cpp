@@ -17,7 +17,7 @@ namespace mg::io {
 namespace {
 
 // numpy writes headers of a few hundred bytes; it refuses to read more than 10,000 by default.
-constexpr size_t kMaxHeaderBytes = 64 * 1024;
+constexpr size_t kMaxNpyHeaderBytes = 64 * 1024;
 
 std::string descr_of(DType dtype) {
     switch (dtype) {
@@ -185,8 +185,9 @@ Tensor read_npy(const std::string& path) {
     MG_CHECK(header_len <= size - header_at,
              "npy: '{}': header of {} bytes at byte offset {} runs past the end ({} bytes)", path, header_len,
              header_at, size);
-    MG_CHECK(header_len <= kMaxHeaderBytes, "npy: '{}': header of {} bytes at byte offset {} is longer than the {} accepted",
-             path, header_len, header_at, kMaxHeaderBytes);
+    MG_CHECK(header_len <= kMaxNpyHeaderBytes,
+             "npy: '{}': header of {} bytes at byte offset {} is longer than the {} accepted", path, header_len,
+             header_at, kMaxNpyHeaderBytes);
     std::string text(size_t(header_len), '\0');
     in.seekg(std::streamoff(header_at));
     in.read(text.data(), std::streamsize(header_len));

@@ -2,7 +2,7 @@
 //
 //   "reference": one serial loop, one element at a time, in the order torch.optim.Adam
 //                applies its tensor ops: the ground truth for the other variants.
-//   "omp":       the same element code, tensors above kParallelMin elements split across
+//   "omp":       the same element code, tensors above kAdamParallelMin elements split across
 //                OpenMP threads. Elementwise with no reduction, so the result is bitwise
 //                the reference for any thread count. (The loop asks for `simd`, but GCC
 //                keeps std::sqrt's errno branch unless built with -fno-math-errno, and
@@ -23,7 +23,7 @@ namespace mg::kernels {
 
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kAdamParallelMin = 1 << 15;
 
 // How weight decay enters: not at all, into the gradient (Adam), or on the parameter (AdamW).
 enum class Decay { None, Coupled, Decoupled };
@@ -84,7 +84,7 @@ template <class Loop> void dispatch(const AdamHyper& h, bool amsgrad, Loop&& loo
 }
 
 // "reference" runs one serial loop; "omp" the same element code across threads above
-// kParallelMin elements (bitwise the reference: each element is independent).
+// kAdamParallelMin elements (bitwise the reference: each element is independent).
 template <class T, bool Parallel>
 void adam_update_loop(void* param, const void* grad, void* exp_avg, void* exp_avg_sq, void* max_exp_avg_sq,
                       int64_t n, const AdamHyper& h) {
@@ -95,7 +95,7 @@ void adam_update_loop(void* param, const void* grad, void* exp_avg, void* exp_av
     T* v = static_cast<T*>(exp_avg_sq);
     T* vmax = static_cast<T*>(max_exp_avg_sq);
     dispatch(h, vmax != nullptr, [&]<bool A, Decay D>() {
-#pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (Parallel && n >= kAdamParallelMin)
         for (int64_t i = 0; i < n; ++i) adam_element<T, A, D>(p, g, m, v, vmax, i, s);
     });
 }

@@ -20,7 +20,7 @@ namespace mg::kernels {
 
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kBatchNormParallelMin = 1 << 15;
 
 // Calls f(index of x) for every value of channel c, n-major then hw.
 template <class F> inline void for_channel(const BatchNormShape& s, int64_t c, F&& f) {
@@ -54,7 +54,7 @@ void forward(const BatchNormForwardArgs& a, const BatchNormActivation& act) {
     T* save_mean = static_cast<T*>(a.save_mean);
     T* save_invstd = static_cast<T*>(a.save_invstd);
     const double m = double(s.count());
-#pragma omp parallel for schedule(static) if (Parallel && s.n * s.c * s.hw >= kParallelMin)
+#pragma omp parallel for schedule(static) if (Parallel && s.n * s.c * s.hw >= kBatchNormParallelMin)
     for (int64_t c = 0; c < s.c; ++c) {
         double mean, var;
         if (a.training) {
@@ -97,7 +97,7 @@ void backward(const BatchNormBackwardArgs& a, const void* y_act, const BatchNorm
     T* gb = static_cast<T*>(a.grad_bias);
     const T* ya = static_cast<const T*>(y_act);
     const double m = double(s.count());
-#pragma omp parallel for schedule(static) if (Parallel && s.n * s.c * s.hw >= kParallelMin)
+#pragma omp parallel for schedule(static) if (Parallel && s.n * s.c * s.hw >= kBatchNormParallelMin)
     for (int64_t c = 0; c < s.c; ++c) {
         const double mean = double(mean_[c]), invstd = double(invstd_[c]), wc = w ? double(w[c]) : 1.0;
         double sum_g = 0, sum_gd = 0;  // sum g, sum g (x - mean)

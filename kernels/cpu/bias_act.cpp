@@ -7,7 +7,7 @@
 //                i; a Linear's [B, F] (inner = 1) sums columns, 64 channels side by side.
 //                Walking channel by channel instead (rows C*H*W apart) made the classifier's
 //                backward 1.8x slower (perf, against the GEMM time). Threads only above
-//                kParallelMin values: gan2d's 256 x 128 layers must not pay for a team.
+//                kBiasActParallelMin values: gan2d's 256 x 128 layers must not pay for a team.
 //   "avx2", "avx512" (backward): omp's loops, each row summed by the sum reduction's vector
 //                code (sum_runs, kernels/cpu/elementwise_simd.h).
 // All give a result that does not depend on the thread count.
@@ -27,7 +27,7 @@
 namespace mg::kernels {
 namespace {
 
-constexpr int64_t kParallelMin = int64_t(1) << 16;
+constexpr int64_t kBiasActParallelMin = int64_t(1) << 16;
 
 void check(const char* op, const BiasActShape& s) {
     MG_CHECK(s.outer >= 0 && s.channels >= 0 && s.inner >= 0, "{}: negative size [{}, {}, {}]", op, s.outer,
@@ -98,7 +98,7 @@ void forward_omp(const BiasActShape& s, const void* yv, const void* bv, void* ov
     const auto [y, b, o, slope] = forward_pointers<T>(s, yv, bv, ov);
     const int64_t rows = s.outer * s.channels, n = s.inner;
     if (n == 1) {  // [B, F]: the bias runs along the row
-#pragma omp parallel for schedule(static) if (rows >= kParallelMin)
+#pragma omp parallel for schedule(static) if (rows >= kBiasActParallelMin)
         for (int64_t i = 0; i < s.outer; ++i) {
             const T* yr = y + i * s.channels;
             T* orow = o + i * s.channels;
@@ -109,7 +109,7 @@ void forward_omp(const BiasActShape& s, const void* yv, const void* bv, void* ov
         }
         return;
     }
-#pragma omp parallel for schedule(static) if (rows * n >= kParallelMin)
+#pragma omp parallel for schedule(static) if (rows * n >= kBiasActParallelMin)
     for (int64_t r = 0; r < rows; ++r) {
         const T bias = b[r % s.channels];
         const T* yr = y + r * n;
@@ -145,7 +145,7 @@ void backward_omp(const BiasActShape& s, const void* ov, const void* gv, void* g
         // [B, F]: 64 channels at a time, each summed over the rows in order.
         constexpr int64_t kBlock = 64;
         const int64_t blocks = (s.channels + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin && blocks >= 2)
+#pragma omp parallel for schedule(static) if (total >= kBiasActParallelMin && blocks >= 2)
         for (int64_t blk = 0; blk < blocks; ++blk) {
             const int64_t c0 = blk * kBlock, width = std::min(kBlock, s.channels - c0);
             double acc[kBlock] = {};
@@ -165,7 +165,7 @@ void backward_omp(const BiasActShape& s, const void* ov, const void* gv, void* g
     // then its sum into sums[i][c]; then per channel the rows' sums in order of i.
     const int64_t rows = s.outer * s.channels;
     std::vector<double> sums(static_cast<size_t>(rows));
-#pragma omp parallel for schedule(static) if (total >= kParallelMin && rows >= 2)
+#pragma omp parallel for schedule(static) if (total >= kBiasActParallelMin && rows >= 2)
     for (int64_t r = 0; r < rows; ++r) {
         const int64_t at = r * s.inner;
         for (int64_t k = 0; k < s.inner; ++k) gy[at + k] = o[at + k] > T(0) ? g[at + k] : slope * g[at + k];

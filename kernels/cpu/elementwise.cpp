@@ -2,7 +2,7 @@
 //
 //   "reference": one serial loop; strided operands walk an N-d index.
 //   "omp":       the same math; a dense (contiguous) walk is split across OpenMP
-//                threads above kParallelMin elements and written as a plain indexed
+//                threads above kElementwiseParallelMin elements and written as a plain indexed
 //                loop that the compiler vectorises. Small tensors stay serial: thread
 //                start-up costs microseconds, more than a 16k-element op takes.
 //   "avx2", "avx512" (the ops whose list entry has a vector form): the dense loop of
@@ -33,7 +33,7 @@ namespace mg::kernels {
 
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kElementwiseParallelMin = 1 << 15;
 
 // f(e, offsets...) for the elements e .. e+len-1 of one innermost row, which steps each
 // operand k by s[k]. The common stride patterns get their own loop, so that the compiler
@@ -63,7 +63,7 @@ void walk(const Iter& it, F&& f) {
     const int64_t n = it.numel;
     if (it.contiguous) {
         if constexpr (Parallel) {
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (n >= kElementwiseParallelMin)
             for (int64_t i = 0; i < n; ++i) f(i, i, i, i);
         } else {
             for (int64_t i = 0; i < n; ++i) f(i, i, i, i);
@@ -108,7 +108,7 @@ void walk(const Iter& it, F&& f) {
         }
     };
     if constexpr (Parallel) {
-        if (n >= kParallelMin) {
+        if (n >= kElementwiseParallelMin) {
 #pragma omp parallel
             {
                 int t = omp_get_thread_num(), nt = omp_get_num_threads();
@@ -137,7 +137,7 @@ void unary(const Iter& it, void* out, const void* in, Scalars s) {
         T* __restrict o = static_cast<T*>(out);
         const T* __restrict x = static_cast<const T*>(in);
         const int64_t n = it.numel;
-#pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (Parallel && n >= kElementwiseParallelMin)
         for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], p);
         return;
     }
@@ -156,7 +156,7 @@ void binary(const Iter& it, void* out, const void* a, const void* b) {
         const T* __restrict x = static_cast<const T*>(a);
         const T* __restrict y = static_cast<const T*>(b);
         const int64_t n = it.numel;
-#pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (Parallel && n >= kElementwiseParallelMin)
         for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], y[i]);
         return;
     }
@@ -175,7 +175,7 @@ void binary_scalar(const Iter& it, void* out, const void* a, const void* b, Scal
         const T* __restrict x = static_cast<const T*>(a);
         const T* __restrict y = static_cast<const T*>(b);
         const int64_t n = it.numel;
-#pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (Parallel && n >= kElementwiseParallelMin)
         for (int64_t i = 0; i < n; ++i) o[i] = op(x[i], y[i], p);
         return;
     }
@@ -235,7 +235,7 @@ void where_kernel(const Iter& it, void* out, const void* cond, const void* a, co
         const T* __restrict rx = x;
         const T* __restrict ry = y;
         const int64_t n = it.numel;
-#pragma omp parallel for simd schedule(static) if (Parallel && n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (Parallel && n >= kElementwiseParallelMin)
         for (int64_t i = 0; i < n; ++i) ro[i] = rc[i] ? rx[i] : ry[i];
         return;
     }
@@ -258,7 +258,7 @@ void copy_typed(const Iter& it, To* o, const From* x) {
         To* __restrict ro = o;
         const From* __restrict rx = x;
         const int64_t n = it.numel;
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMin)
+#pragma omp parallel for simd schedule(static) if (n >= kElementwiseParallelMin)
         for (int64_t i = 0; i < n; ++i) ro[i] = static_cast<To>(rx[i]);
         return;
     }

@@ -3,7 +3,7 @@
 //   lstm_cell "reference": serial rows; each unit computed in double with libm (ew::LstmCell on
 //                          doubles), rounded once to the dtype. The ground truth.
 //   lstm_cell "omp":       the same formulas in the tensor's dtype, rows across OpenMP threads
-//                          above kParallelMin units (for CPUs without AVX2; float64's fast path).
+//                          above kLstmParallelMin units (for CPUs without AVX2; float64's fast path).
 //   lstm_cell "avx2", "avx512": kernels/cpu/lstm_simd.h, float32 (registered when the CPU has them).
 //   skew / unskew "reference": one row copy at a time, serial; "omp": rows across threads.
 #include <cstring>
@@ -15,14 +15,14 @@ namespace mg::kernels {
 
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 14;  // units (or copied elements) before a second thread pays
+constexpr int64_t kLstmParallelMin = 1 << 14;  // units (or copied elements) before a second thread pays
 
 // The cell on rows [0, n), computing in Acc (double for the reference, T for omp).
 template <class T, class Acc, bool Parallel>
 void cell_forward(const LstmCellShape& s, const void* gates, const void* c_prev, void* out) {
     const LstmCellForwardOperands<T> a(s, gates, c_prev, out);
     const int64_t H = s.hidden;
-#pragma omp parallel for schedule(static) if (Parallel && s.n * H >= kParallelMin)
+#pragma omp parallel for schedule(static) if (Parallel && s.n * H >= kLstmParallelMin)
     for (int64_t r = 0; r < s.n; ++r) {
         const T* g = a.gates + r * 4 * H;
         for (int64_t j = 0; j < H; ++j) {
@@ -39,7 +39,7 @@ void cell_backward(const LstmCellShape& s, const void* gates, const void* c_prev
                    void* grad_gates, void* grad_c_prev) {
     const LstmCellBackwardOperands<T> a(s, gates, c_prev, grad_out, grad_gates, grad_c_prev);
     const int64_t H = s.hidden;
-#pragma omp parallel for schedule(static) if (Parallel && s.n * H >= kParallelMin)
+#pragma omp parallel for schedule(static) if (Parallel && s.n * H >= kLstmParallelMin)
     for (int64_t r = 0; r < s.n; ++r) {
         const T* g = a.gates + r * 4 * H;
         T* dg = a.grad_gates + r * 4 * H;
@@ -60,7 +60,7 @@ template <class T, bool Parallel> void skew_rows(const SkewShape& s, const void*
     const T* x = static_cast<const T*>(in);
     T* y = static_cast<T*>(out);
     const int64_t ws = s.skewed_w();
-#pragma omp parallel for schedule(static) if (Parallel && s.planes * s.h * ws >= kParallelMin)
+#pragma omp parallel for schedule(static) if (Parallel && s.planes * s.h * ws >= kLstmParallelMin)
     for (int64_t r = 0; r < s.planes * s.h; ++r) {
         const int64_t i = r % s.h;
         T* row = y + r * ws;
@@ -74,7 +74,7 @@ template <class T, bool Parallel> void unskew_rows(const SkewShape& s, const voi
     const T* y = static_cast<const T*>(in);
     T* x = static_cast<T*>(out);
     const int64_t ws = s.skewed_w();
-#pragma omp parallel for schedule(static) if (Parallel && s.planes * s.h * s.w >= kParallelMin)
+#pragma omp parallel for schedule(static) if (Parallel && s.planes * s.h * s.w >= kLstmParallelMin)
     for (int64_t r = 0; r < s.planes * s.h; ++r)
         std::memcpy(x + r * s.w, y + r * ws + r % s.h, size_t(s.w) * sizeof(T));
 }

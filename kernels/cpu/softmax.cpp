@@ -2,7 +2,7 @@
 //
 //   "reference": one row at a time, serial; max, then sum of e^(x - max) in double with
 //                libm's exp, then the outputs. The ground truth for the other variants.
-//   "omp":       the same row code, rows split across OpenMP threads above kParallelMin
+//   "omp":       the same row code, rows split across OpenMP threads above kSoftmaxParallelMin
 //                elements (for CPUs without AVX2).
 //   "avx2", "avx512": kernels/cpu/softmax_simd.h (vector exp, rows or blocks of rows in
 //                vector lanes, threads); registered when the CPU has the instructions.
@@ -23,7 +23,7 @@ void cpu::check_cross_entropy_targets(int64_t bad, const SoftmaxShape& s) {
 
 namespace {
 
-constexpr int64_t kParallelMin = 1 << 15;
+constexpr int64_t kSoftmaxParallelMin = 1 << 15;
 
 // Row r of [outer, classes, inner]: element c is at base + c * inner.
 inline int64_t row_base(const SoftmaxShape& s, int64_t r) {
@@ -35,7 +35,8 @@ inline int64_t row_base(const SoftmaxShape& s, int64_t r) {
 // of bad targets), 0 when row returns nothing.
 template <bool Parallel, class Row> int64_t for_each_row(const SoftmaxShape& s, Row&& row) {
     int64_t total = 0;
-#pragma omp parallel for schedule(static) reduction(+ : total) if (Parallel && s.rows() * s.classes >= kParallelMin)
+#pragma omp parallel for schedule(static) reduction(+ : total) \
+    if (Parallel && s.rows() * s.classes >= kSoftmaxParallelMin)
     for (int64_t r = 0; r < s.rows(); ++r) {
         if constexpr (std::is_void_v<decltype(row(r, r))>) row(r, row_base(s, r));
         else total += row(r, row_base(s, r));

@@ -8,7 +8,7 @@
 //   - inner > 1 (NCHW logits): chunks of up to 1024 neighbouring rows are computed
 //     together, one row per lane, the classes in the outer loop: x streams in address
 //     order, per-row state stays in L1, and there are no horizontal reductions;
-//   - rows are split across OpenMP threads above kParallelMin elements. Each row is
+//   - rows are split across OpenMP threads above kSoftmaxParallelMin elements. Each row is
 //     computed by one thread in a fixed order, so results do not depend on the thread count.
 // Targets are checked here; the count of bad ones goes to cpu::check_cross_entropy_targets
 // (softmax.cpp, compiled for the baseline ISA), which formats the error.

@@ -32,14 +32,14 @@ constexpr int kChannelThreads = 256;  // threads per block; one block per channe
 constexpr int kChannelWarps = kChannelThreads / 32;
 constexpr int64_t kMaxChannelBlocks = 65535;  // more channels are taken grid-stride
 
-struct Plus {
+struct BlockPlus {
     __device__ double operator()(double a, double b) const { return a + b; }
 };
 
 // The sum of v over the block's threads, returned to every thread (all get the same bits).
 // Every thread of the block must call it; `partial` is __shared__ [kChannelWarps].
 __device__ double block_sum(double v, double* partial) {
-    v = warp_reduce(v, Plus{});
+    v = warp_reduce(v, BlockPlus{});
     if (threadIdx.x % 32 == 0) partial[threadIdx.x / 32] = v;
     __syncthreads();
     double total = partial[0];
