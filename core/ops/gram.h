@@ -12,6 +12,7 @@
 
 namespace mg {
 
+// [N, C, H, W] -> [N, C, C]: each image's channel correlations sum_p F[i,p] F[j,p] / (C*H*W).
 Tensor gram_matrix(const Tensor& features);
 
 }  // namespace mg
