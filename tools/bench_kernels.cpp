@@ -884,6 +884,10 @@ std::vector<CaseSpec> make_cases(bool tiny, double budget) {
     // The classifier's two 3x3 convs at batch 128 (the second one on winograd's F(2x2, 3x3)).
     add_conv_faces(out, "conv2d", "128x1x28x28->32 k3s1p1", conv_shape(128, 1, 28, 32, 3, 1, 1), budget);
     add_conv_faces(out, "conv2d", "128x32x14x14->64 k3s1p1", conv_shape(128, 32, 14, 64, 3, 1, 1), budget);
+    // progan's 3x3 convs at batch 16, by level.
+    for (auto [c, h] : {std::pair<int64_t, int64_t>{64, 8}, {64, 16}, {32, 32}, {16, 64}})
+        add_conv_faces(out, "conv2d", fmt::format("16x{}x{}x{}->{} k3s1p1", c, h, h, c),
+                       conv_shape(16, c, h, c, 3, 1, 1), budget);
     // dcgan-rgb64's inner convs (D's; G's transposed convs are their backward_input).
     for (auto [c, h] : {std::pair{64, 32}, {128, 16}, {256, 8}})
         add_conv_faces(out, "conv2d", fmt::format("64x{}x{}x{}->{} k4s2p1", c, h, h, 2 * c),
