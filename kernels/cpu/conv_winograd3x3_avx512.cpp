@@ -21,9 +21,6 @@
 // to y vectorised over all the chunk's tiles.
 #include <immintrin.h>
 
-#include <algorithm>
-#include <vector>
-
 #include "kernels/cpu/conv_variants.h"
 #include "kernels/cpu/conv_winograd_pipeline.h"
 

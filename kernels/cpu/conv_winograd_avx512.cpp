@@ -32,8 +32,6 @@
 // the time; over the channels (>= 16) all transforms together take ~17%.
 // The chunks of images, threads and batched GEMMs are conv_winograd_pipeline.h's, shared with
 // the 3x3 stride-1 convs' F(2x2, 3x3) (conv_winograd3x3_avx512.cpp).
-#include <algorithm>
-#include <vector>
 
 #include "kernels/cpu/conv_variants.h"
 #include "kernels/cpu/conv_winograd_pipeline.h"
